@@ -1,0 +1,163 @@
+#include "formats/safetensors.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace fathom::formats {
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100ull << 20;  // the reference implementation's limit
+
+using json = nlohmann::json;
+
+// Parses one header entry; appends a problem description instead of failing fast.
+bool parse_entry(const std::string& name, const json& entry, uint64_t data_size,
+                 TensorView& out, std::vector<std::string>& problems) {
+  auto bad = [&](const std::string& why) {
+    problems.push_back("tensor '" + name + "': " + why);
+    return false;
+  };
+  if (!entry.is_object()) return bad("header entry is not an object");
+  auto dt = entry.find("dtype");
+  auto sh = entry.find("shape");
+  auto off = entry.find("data_offsets");
+  if (dt == entry.end() || !dt->is_string()) return bad("missing string field 'dtype'");
+  if (sh == entry.end() || !sh->is_array()) return bad("missing array field 'shape'");
+  if (off == entry.end() || !off->is_array() || off->size() != 2)
+    return bad("'data_offsets' must be [begin, end]");
+  auto dtype = parse_safetensors_dtype(dt->get<std::string>());
+  if (!dtype) return bad("unknown dtype '" + dt->get<std::string>() + "'");
+  out.name = name;
+  out.dtype = *dtype;
+  out.shape.clear();
+  uint64_t numel = 1;
+  for (const auto& d : *sh) {
+    if (!d.is_number_unsigned()) return bad("shape entries must be non-negative integers");
+    uint64_t v = d.get<uint64_t>();
+    if (v > (1ull << 40) || (v && numel > std::numeric_limits<uint64_t>::max() / v / 8))
+      return bad("shape is absurdly large");
+    numel *= v;
+    out.shape.push_back(static_cast<int64_t>(v));
+  }
+  if (!(*off)[0].is_number_unsigned() || !(*off)[1].is_number_unsigned())
+    return bad("data_offsets must be non-negative integers");
+  const uint64_t begin = (*off)[0].get<uint64_t>(), end = (*off)[1].get<uint64_t>();
+  const uint64_t want = numel * static_cast<uint64_t>(dtype_size(*dtype));
+  if (end < begin) return bad("data_offsets end < begin");
+  if (end - begin != want)
+    return bad("shape " + shape_string(out.shape) + " x " + dtype_name(*dtype) + " needs " +
+               std::to_string(want) + " bytes but data_offsets span " +
+               std::to_string(end - begin));
+  if (end > data_size)
+    return bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
+               ") run past the end of the data section (" + std::to_string(data_size) +
+               " bytes; file truncated?)");
+  out.size_bytes = static_cast<int64_t>(want);
+  out.data = reinterpret_cast<const uint8_t*>(begin);  // rebased by the caller
+  return true;
+}
+
+}  // namespace
+
+Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile f;
+  FATHOM_ASSIGN_OR_RETURN(f.file_, MappedFile::open(path));
+  const uint8_t* base = f.file_.data();
+  const size_t size = f.file_.size();
+  if (size < 8) return data_loss(path + ": " + std::to_string(size) +
+                                 " bytes is too short for a safetensors file (truncated?)");
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, base, 8);
+  if (header_len > kMaxHeaderBytes || header_len > size - 8)
+    return data_loss(path + ": header length " + std::to_string(header_len) +
+                     " exceeds the file size " + std::to_string(size) +
+                     " (truncated or not a safetensors file)");
+  json header;
+  try {
+    header = json::parse(base + 8, base + 8 + header_len);
+  } catch (const json::exception& e) {
+    return data_loss(path + ": header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) return data_loss(path + ": header is not a JSON object");
+
+  const uint8_t* data = base + 8 + header_len;
+  const uint64_t data_size = size - 8 - header_len;
+  std::vector<std::string> problems;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (it->is_object())
+        for (auto m = it->begin(); m != it->end(); ++m)
+          if (m->is_string()) f.metadata_[m.key()] = m->get<std::string>();
+      continue;
+    }
+    TensorView t;
+    if (!parse_entry(it.key(), *it, data_size, t, problems)) continue;
+    t.data = data + reinterpret_cast<uintptr_t>(t.data);
+    t.file = path;
+    const auto align = static_cast<uintptr_t>(dtype_size(t.dtype));
+    if (reinterpret_cast<uintptr_t>(t.data) % align != 0) {
+      auto copy = std::make_unique<uint8_t[]>(static_cast<size_t>(t.size_bytes));
+      std::memcpy(copy.get(), t.data, static_cast<size_t>(t.size_bytes));
+      t.data = copy.get();
+      f.aligned_copies_.push_back(std::move(copy));
+    }
+    f.tensors_.push_back(std::move(t));
+  }
+  if (!problems.empty()) {
+    std::string msg = path + ": " + std::to_string(problems.size()) + " bad tensor header(s):";
+    for (const auto& p : problems) msg += "\n  " + p;
+    return data_loss(msg);
+  }
+  return f;
+}
+
+OwnedTensor make_f32_tensor(std::string name, std::vector<int64_t> shape,
+                            const std::vector<float>& values) {
+  OwnedTensor t{std::move(name), DType::kF32, std::move(shape), {}};
+  t.bytes.resize(values.size() * sizeof(float));
+  std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
+  return t;
+}
+
+Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  uint64_t offset = 0;
+  for (const auto& t : tensors) {
+    int64_t numel = 1;
+    for (int64_t d : t.shape) numel *= d;
+    if (static_cast<uint64_t>(numel) * dtype_size(t.dtype) != t.bytes.size())
+      return invalid_argument("write_safetensors: tensor '" + t.name + "' has " +
+                              std::to_string(t.bytes.size()) + " bytes for shape " +
+                              shape_string(t.shape));
+    header[t.name] = {{"dtype", dtype_name(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + t.bytes.size()}}};
+    offset += t.bytes.size();
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string h = header.dump();
+  h.append((8 - h.size() % 8) % 8, ' ');
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return invalid_argument(path + ": cannot open for writing");
+    uint64_t n = h.size();
+    out.write(reinterpret_cast<const char*>(&n), 8);
+    out.write(h.data(), static_cast<std::streamsize>(h.size()));
+    for (const auto& t : tensors)
+      out.write(reinterpret_cast<const char*>(t.bytes.data()),
+                static_cast<std::streamsize>(t.bytes.size()));
+    if (!out.flush()) return invalid_argument(path + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return invalid_argument(path + ": rename failed: " + ec.message());
+  return ok_status();
+}
+
+}  // namespace fathom::formats

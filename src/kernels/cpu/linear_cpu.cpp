@@ -1,0 +1,167 @@
+// CPU linear: y[n, out] = x[n, in] . W[out, in]^T for every LinearWeight format.
+// Work is split into tiles of (output rows x input rows) run on the thread pool; each tile runs
+// the best instruction-set path the CPU has (AVX2 on x86, else portable scalar code).
+// Weights are dequantized inside the kernels, a few elements (or at most one row) at a time.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear.h"
+#include "kernels/weight_element.h"
+#include "tensor/dtype.h"
+
+namespace fathom::kernels {
+namespace cpu {
+namespace {
+
+constexpr int64_t kOutTile = 16;   // output rows per task: 16 rows of bf16 x 4096 = 128 KiB
+constexpr int64_t kRowTile = 32;   // input rows per task when num_rows is large
+constexpr int kMaxRowsAtOnce = 4;  // x rows sharing one pass over a weight row
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+  }
+  return "unknown";
+}
+
+bool isa_available(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2:
+#if defined(__x86_64__) || defined(__i386__)
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c");
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+Isa best_isa() {
+  static const Isa kBest = isa_available(Isa::kAvx2) ? Isa::kAvx2 : Isa::kScalar;
+  return kBest;
+}
+
+void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf) {
+  const int64_t in = w.in_features;
+  switch (w.format) {
+    case WeightFormat::kF32: {
+      const float* row = static_cast<const float*>(w.values) + o * in;
+      std::copy(row, row + in, buf);
+      return;
+    }
+    case WeightFormat::kBF16: {
+      const uint16_t* row = static_cast<const uint16_t*>(w.values) + o * in;
+      for (int64_t j = 0; j < in; ++j) buf[j] = bf16_to_f32(row[j]);
+      return;
+    }
+    case WeightFormat::kF16: {
+      const uint16_t* row = static_cast<const uint16_t*>(w.values) + o * in;
+      for (int64_t j = 0; j < in; ++j) buf[j] = f16_to_f32(row[j]);
+      return;
+    }
+    case WeightFormat::kFp8Block: {
+      const uint8_t* row = static_cast<const uint8_t*>(w.values) + o * in;
+      const int64_t nbi = (in + w.block_in - 1) / w.block_in;
+      const float* scales = w.block_scale_inv + (o / w.block_out) * nbi;  // [nbi]
+      const float* lut = e4m3_table();
+      for (int64_t b = 0; b < nbi; ++b) {
+        const int64_t j1 = std::min(in, (b + 1) * w.block_in);
+        for (int64_t j = b * w.block_in; j < j1; ++j) buf[j] = lut[row[j]] * scales[b];
+      }
+      return;
+    }
+    case WeightFormat::kInt4Grouped: {
+      const uint8_t* row = w.q4 + o * ((in + 1) / 2);
+      const float* scales = w.group_scale + o * w.num_groups;  // [num_groups]
+      const uint8_t* zeros = w.group_zero + o * w.num_groups;  // [num_groups]
+      for (int64_t j = 0; j < in; ++j) {
+        const int q = (j & 1) ? (row[j / 2] >> 4) : (row[j / 2] & 0xf);
+        const int64_t g = detail::int4_group(w, j);
+        buf[j] = static_cast<float>(q - int{zeros[g]}) * scales[g];
+      }
+      return;
+    }
+    case WeightFormat::kInt8Channel: {
+      const int8_t* row = w.q8 + o * in;
+      const float s = w.channel_scale[o];
+      for (int64_t j = 0; j < in; ++j) buf[j] = static_cast<float>(row[j]) * s;
+      return;
+    }
+  }
+}
+
+void linear_tile_scalar(const LinearWeight& w, const LinearTile& t) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<float> buf(static_cast<size_t>(in));  // one dequantized weight row
+  for (int64_t o = t.o_begin; o < t.o_end; ++o) {
+    decode_row_scalar(w, o, buf.data());
+    for (int64_t r0 = 0; r0 < t.num_rows; r0 += kMaxRowsAtOnce) {
+      const int64_t nr = std::min<int64_t>(kMaxRowsAtOnce, t.num_rows - r0);
+      float acc[kMaxRowsAtOnce] = {0, 0, 0, 0};
+      for (int64_t r = 0; r < nr; ++r) {
+        const float* xr = t.x + (r0 + r) * in;
+        // Four partial sums break the add dependency chain and let the compiler vectorise.
+        float p[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 4 <= in; j += 4)
+          for (int k = 0; k < 4; ++k) p[k] += xr[j + k] * buf[j + k];
+        for (; j < in; ++j) p[0] += xr[j] * buf[j];
+        acc[r] = (p[0] + p[1]) + (p[2] + p[3]);
+      }
+      for (int64_t r = 0; r < nr; ++r) t.y[(r0 + r) * out + o] = acc[r];
+    }
+  }
+}
+
+void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                    ThreadPool& pool, Isa isa) {
+  const int64_t in = w.in_features, out = w.out_features;
+  if (num_rows <= 0 || out <= 0) return;
+  if (in <= 0) {
+    std::fill(y, y + num_rows * out, 0.0f);
+    return;
+  }
+  // Act-order int4: gather x into the stored column order once ([num_rows, in]); the kernels
+  // then see contiguous groups.
+  std::vector<float> x_perm;
+  if (w.format == WeightFormat::kInt4Grouped && w.input_perm) {
+    x_perm.resize(static_cast<size_t>(num_rows * in));
+    for (int64_t r = 0; r < num_rows; ++r)
+      for (int64_t j = 0; j < in; ++j) x_perm[r * in + j] = x[r * in + w.input_perm[j]];
+    x = x_perm.data();
+  }
+  const int64_t row_tile = num_rows <= kRowTile ? num_rows : kRowTile;
+  const int64_t num_row_tiles = (num_rows + row_tile - 1) / row_tile;
+  const int64_t num_out_tiles = (out + kOutTile - 1) / kOutTile;
+  auto* tile_fn = isa == Isa::kAvx2 ? &linear_tile_avx2 : &linear_tile_scalar;
+  // Tasks are output-tile major, so the contiguous task range one thread takes reuses the same
+  // weight rows (from cache) across input-row tiles.
+  pool.parallel_for(num_out_tiles * num_row_tiles, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t ot = task / num_row_tiles, rt = task % num_row_tiles;
+      LinearTile t;
+      const int64_t r0 = rt * row_tile;
+      t.x = x + r0 * in;
+      t.num_rows = std::min(row_tile, num_rows - r0);
+      t.y = y + r0 * out;
+      t.o_begin = ot * kOutTile;
+      t.o_end = std::min(out, t.o_begin + kOutTile);
+      tile_fn(w, t);
+    }
+  });
+}
+
+}  // namespace cpu
+
+void linear_cpu(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                ThreadPool& pool) {
+  cpu::linear_cpu_isa(w, x, num_rows, y, pool, cpu::best_isa());
+}
+
+}  // namespace fathom::kernels

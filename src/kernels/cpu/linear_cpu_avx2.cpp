@@ -1,0 +1,277 @@
+// AVX2 + FMA + F16C linear kernels (x86). Everything after the `#pragma GCC target` line is
+// compiled for those extensions only; linear_cpu.cpp calls in here only when
+// __builtin_cpu_supports says the CPU has them. Headers are included BEFORE the pragma so no
+// shared inline function (std::, tensor/dtype.h) gets an AVX2 copy that the linker could pick
+// for a machine without AVX2.
+//
+// Per output row o and up to 4 input rows at once (one pass over the weight row serves them
+// all), 8 or 16 weights are decoded into __m256 registers and FMA'd into fp32 accumulators:
+//   bf16: widen u16 -> u32, shift left 16          f16: vcvtph2ps
+//   fp8 e4m3: re-pack the byte as an f16 bit pattern (value / 256), vcvtph2ps; the 256 is
+//             folded into the block scale. Exact, NaN kept, no denormal-flag dependence.
+//   int4: broadcast 4 bytes, vpsrlvd by 0,4,...,28, mask 0xf -> 8 codes in input order,
+//         subtract the group zero; the group scale is applied once per group.
+//   int8: sign-extend, convert; the channel scale is applied once per row.
+// Block / group sums are kept apart and scaled once per block, so no per-element multiply.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/weight_element.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+namespace fathom::kernels::cpu {
+namespace {
+
+constexpr int kMaxRows = 4;
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// ---- decoders: 8 stored weights starting at column j -> __m256 -------------------------------
+
+struct F32Dec {
+  const float* row;
+  __m256 load8(int64_t j) const { return _mm256_loadu_ps(row + j); }
+};
+
+struct Bf16Dec {
+  const uint16_t* row;
+  __m256 load8(int64_t j) const {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+};
+
+struct F16Dec {
+  const uint16_t* row;
+  __m256 load8(int64_t j) const {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j)));
+  }
+};
+
+struct I8Dec {  // unscaled codes; the caller multiplies by the channel scale
+  const int8_t* row;
+  __m256 load8(int64_t j) const {
+    int64_t v;
+    std::memcpy(&v, row + j, 8);
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(v)));
+  }
+};
+
+// e4m3 byte s.eeee.mmm -> f16 bits s.0eeee.mmm0000000, i.e. value * 2^-8 (normal and
+// subnormal alike); S.1111.111 (NaN) gets exponent 11111 with a non-zero mantissa: NaN.
+inline __m128i e4m3_to_f16_bits(__m128i v16) {  // 8 x u16 holding one byte each
+  const __m128i h = _mm_and_si128(_mm_srai_epi16(_mm_slli_epi16(v16, 8), 1),
+                                  _mm_set1_epi16(static_cast<int16_t>(0xBFFF)));
+  const __m128i nan =
+      _mm_cmpeq_epi16(_mm_and_si128(v16, _mm_set1_epi16(0x7F)), _mm_set1_epi16(0x7F));
+  return _mm_or_si128(h, _mm_and_si128(nan, _mm_set1_epi16(0x7C00)));
+}
+constexpr float kFp8Fold = 256.0f;  // load8 returns value / 256
+
+struct Fp8Dec {
+  const uint8_t* row;
+  __m256 load8(int64_t j) const {
+    int64_t v;
+    std::memcpy(&v, row + j, 8);
+    return _mm256_cvtph_ps(e4m3_to_f16_bits(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(v))));
+  }
+};
+
+struct Int4Dec {  // codes minus the current group's zero
+  const uint8_t* row;
+  __m256 zero;
+  __m256 load8(int64_t j) const {  // PRECOND: j % 8 == 0
+    uint32_t word;
+    std::memcpy(&word, row + j / 2, 4);
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i q = _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int32_t>(word)), shifts),
+        _mm256_set1_epi32(0xf));
+    return _mm256_sub_ps(_mm256_cvtepi32_ps(q), zero);
+  }
+};
+
+// ---- the shared inner loop ---------------------------------------------------------------------
+
+// acc[r] += sum over stored columns [j0, j1) of dec(j) * x[r][j]; (j1 - j0) % 8 == 0.
+template <int NR, typename Dec>
+inline void dot_span(const Dec& dec, const float* const* xr, int64_t j0, int64_t j1,
+                     __m256* acc) {
+  __m256 acc2[NR];
+  for (int r = 0; r < NR; ++r) acc2[r] = _mm256_setzero_ps();
+  int64_t j = j0;
+  // Two independent chains hide the FMA latency when NR is small.
+  for (; j + 16 <= j1; j += 16) {
+    const __m256 w0 = dec.load8(j), w1 = dec.load8(j + 8);
+    for (int r = 0; r < NR; ++r) {
+      acc[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr[r] + j), acc[r]);
+      acc2[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xr[r] + j + 8), acc2[r]);
+    }
+  }
+  for (; j < j1; j += 8) {
+    const __m256 w0 = dec.load8(j);
+    for (int r = 0; r < NR; ++r) acc[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr[r] + j), acc[r]);
+  }
+  for (int r = 0; r < NR; ++r) acc[r] = _mm256_add_ps(acc[r], acc2[r]);
+}
+
+// Columns [in8, in) that do not fill a vector: exact scalar dequantization.
+template <int NR>
+inline void add_tail(const LinearWeight& w, int64_t o, const float* const* xr, int64_t in8,
+                     float* res) {
+  for (int64_t j = in8; j < w.in_features; ++j) {
+    const float wv = detail::weight_element(w, o, j);
+    for (int r = 0; r < NR; ++r) res[r] += xr[r][j] * wv;
+  }
+}
+
+// Unblocked formats (f32, bf16, f16, int8): one sum per row, times `scale`.
+template <int NR, typename Dec>
+inline void row_plain(const LinearWeight& w, int64_t o, const Dec& dec, float scale,
+                      const float* const* xr, float* res) {
+  const int64_t in8 = w.in_features & ~int64_t{7};
+  __m256 acc[NR];
+  for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+  dot_span<NR>(dec, xr, 0, in8, acc);
+  for (int r = 0; r < NR; ++r) res[r] = hsum(acc[r]) * scale;
+  add_tail<NR>(w, o, xr, in8, res);
+}
+
+// FP8 block: one sum per block_in columns, times that block's scale.
+// PRECOND: block_in % 8 == 0.
+template <int NR>
+inline void row_fp8(const LinearWeight& w, int64_t o, const float* const* xr, float* res) {
+  const int64_t in = w.in_features, in8 = in & ~int64_t{7}, bi = w.block_in;
+  const int64_t nbi = (in + bi - 1) / bi;
+  const float* scales = w.block_scale_inv + (o / w.block_out) * nbi;  // [nbi]
+  const Fp8Dec dec{static_cast<const uint8_t*>(w.values) + o * in};
+  __m256 tot[NR];
+  for (int r = 0; r < NR; ++r) tot[r] = _mm256_setzero_ps();
+  for (int64_t b = 0, j0 = 0; j0 < in8; ++b, j0 += bi) {
+    __m256 acc[NR];
+    for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+    dot_span<NR>(dec, xr, j0, std::min(j0 + bi, in8), acc);
+    const __m256 s = _mm256_set1_ps(scales[b] * kFp8Fold);
+    for (int r = 0; r < NR; ++r) tot[r] = _mm256_fmadd_ps(acc[r], s, tot[r]);
+  }
+  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]);
+  add_tail<NR>(w, o, xr, in8, res);
+}
+
+// Int4 with contiguous groups: one sum of (q - zero) * x per group, times the group scale.
+// PRECOND: group_idx == nullptr, group_size % 8 == 0.
+template <int NR>
+inline void row_int4(const LinearWeight& w, int64_t o, const float* const* xr, float* res) {
+  const int64_t in = w.in_features, in8 = in & ~int64_t{7}, gs = w.group_size;
+  const float* scales = w.group_scale + o * w.num_groups;  // [num_groups]
+  const uint8_t* zeros = w.group_zero + o * w.num_groups;  // [num_groups]
+  Int4Dec dec{w.q4 + o * ((in + 1) / 2), _mm256_setzero_ps()};
+  __m256 tot[NR];
+  for (int r = 0; r < NR; ++r) tot[r] = _mm256_setzero_ps();
+  for (int64_t g = 0, j0 = 0; j0 < in8; ++g, j0 += gs) {
+    dec.zero = _mm256_set1_ps(static_cast<float>(zeros[g]));
+    __m256 acc[NR];
+    for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+    dot_span<NR>(dec, xr, j0, std::min(j0 + gs, in8), acc);
+    const __m256 s = _mm256_set1_ps(scales[g]);
+    for (int r = 0; r < NR; ++r) tot[r] = _mm256_fmadd_ps(acc[r], s, tot[r]);
+  }
+  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]);
+  add_tail<NR>(w, o, xr, in8, res);
+}
+
+// Layouts without a SIMD decoder (int4 with scattered group_idx, odd block or group sizes):
+// dequantize the row once into `buf`, then run the f32 loop over it.
+template <int NR>
+inline void row_buffered(const LinearWeight& w, const float* buf, const float* const* xr,
+                         float* res) {
+  const int64_t in = w.in_features, in8 = in & ~int64_t{7};
+  __m256 acc[NR];
+  for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
+  dot_span<NR>(F32Dec{buf}, xr, 0, in8, acc);
+  for (int r = 0; r < NR; ++r) res[r] = hsum(acc[r]);
+  for (int64_t j = in8; j < in; ++j)
+    for (int r = 0; r < NR; ++r) res[r] += xr[r][j] * buf[j];
+}
+
+bool needs_row_buffer(const LinearWeight& w) {
+  switch (w.format) {
+    case WeightFormat::kFp8Block: return w.block_in % 8 != 0;
+    case WeightFormat::kInt4Grouped: return w.group_idx != nullptr || w.group_size % 8 != 0;
+    default: return false;
+  }
+}
+
+template <int NR>
+void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const float* const* xr,
+                  float* res) {
+  const int64_t in = w.in_features;
+  if (buf) return row_buffered<NR>(w, buf, xr, res);
+  switch (w.format) {
+    case WeightFormat::kF32:
+      return row_plain<NR>(w, o, F32Dec{static_cast<const float*>(w.values) + o * in}, 1.0f,
+                           xr, res);
+    case WeightFormat::kBF16:
+      return row_plain<NR>(w, o, Bf16Dec{static_cast<const uint16_t*>(w.values) + o * in},
+                           1.0f, xr, res);
+    case WeightFormat::kF16:
+      return row_plain<NR>(w, o, F16Dec{static_cast<const uint16_t*>(w.values) + o * in},
+                           1.0f, xr, res);
+    case WeightFormat::kInt8Channel: {
+      // add_tail adds scaled products, so scale the SIMD part only: res = hsum * s + tail.
+      return row_plain<NR>(w, o, I8Dec{w.q8 + o * in}, w.channel_scale[o], xr, res);
+    }
+    case WeightFormat::kFp8Block: return row_fp8<NR>(w, o, xr, res);
+    case WeightFormat::kInt4Grouped: return row_int4<NR>(w, o, xr, res);
+  }
+}
+
+}  // namespace
+
+void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<float> buf;
+  if (needs_row_buffer(w)) buf.resize(static_cast<size_t>(in));
+  for (int64_t o = t.o_begin; o < t.o_end; ++o) {
+    if (!buf.empty()) decode_row_scalar(w, o, buf.data());
+    const float* bufp = buf.empty() ? nullptr : buf.data();
+    for (int64_t r0 = 0; r0 < t.num_rows; r0 += kMaxRows) {
+      const int nr = static_cast<int>(std::min<int64_t>(kMaxRows, t.num_rows - r0));
+      const float* xr[kMaxRows];
+      for (int r = 0; r < nr; ++r) xr[r] = t.x + (r0 + r) * in;
+      float res[kMaxRows];
+      switch (nr) {
+        case 1: row_dispatch<1>(w, o, bufp, xr, res); break;
+        case 2: row_dispatch<2>(w, o, bufp, xr, res); break;
+        case 3: row_dispatch<3>(w, o, bufp, xr, res); break;
+        default: row_dispatch<4>(w, o, bufp, xr, res); break;
+      }
+      for (int r = 0; r < nr; ++r) t.y[(r0 + r) * out + o] = res[r];
+    }
+  }
+}
+
+}  // namespace fathom::kernels::cpu
+
+#pragma GCC pop_options
+
+#else  // not x86: never selected (isa_available(kAvx2) is false); keep the symbol defined.
+
+namespace fathom::kernels::cpu {
+void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) { linear_tile_scalar(w, t); }
+}  // namespace fathom::kernels::cpu
+
+#endif

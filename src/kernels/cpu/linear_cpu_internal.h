@@ -1,0 +1,43 @@
+// Internals of the CPU linear kernels, shared by linear_cpu.cpp (threads, dispatch, portable
+// scalar path) and linear_cpu_avx2.cpp (x86 AVX2+FMA+F16C path). Tests use linear_cpu_isa to
+// check every instruction-set path against the reference on the same machine.
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "kernels/linear_weight.h"
+
+namespace fathom::kernels::cpu {
+
+enum class Isa : uint8_t { kScalar, kAvx2 };
+
+const char* isa_name(Isa isa);
+/// The best path this CPU runs (checked once, at run time).
+Isa best_isa();
+/// False when the CPU lacks what `isa` needs.
+bool isa_available(Isa isa);
+
+/// linear_cpu on a chosen path. PRECOND: isa_available(isa).
+void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                    ThreadPool& pool, Isa isa);
+
+/// One tile of work: y[r, o] for r in [0, num_rows), o in [o_begin, o_end).
+/// x: [num_rows, in] in STORED column order (already gathered through input_perm), row stride
+/// `in`; y: [num_rows, out] row stride `out`.
+struct LinearTile {
+  const float* x = nullptr;
+  int64_t num_rows = 0;
+  float* y = nullptr;
+  int64_t o_begin = 0;
+  int64_t o_end = 0;
+};
+
+void linear_tile_scalar(const LinearWeight& w, const LinearTile& tile);
+void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
+
+/// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
+/// detail::weight_element.
+void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf);
+
+}  // namespace fathom::kernels::cpu

@@ -1,0 +1,264 @@
+// The MLA cache holds, per token, the normalised latent c (kv_lora_rank) and the rotated
+// shared key k_rope (qk_rope_head_dim): 576 floats for V3 instead of 2 x 128 x 192 expanded.
+// Attention runs in absorbed form: kv_b_proj's K half is folded into the query and its V half
+// applied after attention, so cached latents are never expanded.
+#include "model/arch/deepseek.h"
+
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+#include "model/arch/moe_router.h"
+#include "model/rope.h"
+#include "model/weight_loader.h"
+
+namespace fathom::model {
+namespace {
+
+using kernels::LinearWeight;
+
+struct MlaWeights {
+  LinearWeight q_proj;              // no q compression: [heads * qk_head_dim, d]
+  LinearWeight q_a_proj, q_b_proj;  // q compression: [q_lora, d], [heads * qk_head_dim, q_lora]
+  std::vector<float> q_a_norm;      // [q_lora]
+  LinearWeight kv_a_proj;           // [kv_lora + rope, d]
+  std::vector<float> kv_a_norm;     // [kv_lora]
+  LinearWeight kv_b_proj;           // [heads * (nope + v), kv_lora]
+  LinearWeight o_proj;              // [d, heads * v]
+};
+
+struct MoeWeights {
+  LinearWeight gate;                    // router [num_experts, d]
+  std::vector<float> correction_bias;   // [num_experts] (noaux_tc) or empty
+  std::vector<MlpWeights> experts;
+  MlpWeights shared;                    // absent when num_shared_experts == 0
+};
+
+struct DeepseekLayer {
+  std::vector<float> attn_norm, ffn_norm;
+  MlaWeights attn;
+  bool is_moe = false;
+  MlpWeights dense;
+  MoeWeights moe;
+};
+
+class DeepseekModel final : public Model {
+ public:
+  DeepseekModel(ModelConfig cfg, LoadOptions opts) : Model(std::move(cfg), opts) {}
+
+  Status load(const formats::Checkpoint& ck);
+
+  runtime::KvLayout kv_layout() const override {
+    return {static_cast<int32_t>(cfg_.num_layers),
+            static_cast<int32_t>(cfg_.mla.kv_lora_rank + cfg_.mla.qk_rope_head_dim)};
+  }
+
+ private:
+  void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
+  void attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
+                 runtime::KvStorage& kv, const float* h, float* out) const;
+  void moe(const MoeWeights& w, const float* h, int64_t n, float* out) const;
+
+  LinearWeight embed_, lm_head_;
+  std::vector<float> final_norm_;
+  std::vector<DeepseekLayer> layers_;
+  kernels::RopeTable rope_;
+  float softmax_scale_ = 1.0f;
+};
+
+MlpWeights load_mlp(WeightLoader& w, const std::string& p, int64_t d, int64_t inter) {
+  return {w.linear(p + "gate_proj", inter, d), w.linear(p + "up_proj", inter, d),
+          w.linear(p + "down_proj", d, inter)};
+}
+
+Status DeepseekModel::load(const formats::Checkpoint& ck) {
+  const ModelConfig& c = cfg_;
+  const MlaConfig& m = c.mla;
+  WeightLoader w(ck, c);
+  const int64_t d = c.hidden_size, nh = c.num_heads;
+  const int64_t qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
+  embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
+  lm_head_ = c.tie_word_embeddings ? embed_ : w.linear("lm_head", c.vocab_size, d);
+  final_norm_ = w.vector("model.norm.weight", d);
+  layers_.resize(static_cast<size_t>(c.num_layers));
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    DeepseekLayer& L = layers_[l];
+    L.attn_norm = w.vector(p + "input_layernorm.weight", d);
+    L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d);
+    MlaWeights& a = L.attn;
+    if (m.q_lora_rank > 0) {
+      a.q_a_proj = w.linear(p + "self_attn.q_a_proj", m.q_lora_rank, d);
+      a.q_a_norm = w.vector(p + "self_attn.q_a_layernorm.weight", m.q_lora_rank);
+      a.q_b_proj = w.linear(p + "self_attn.q_b_proj", nh * qk_head, m.q_lora_rank);
+    } else {
+      a.q_proj = w.linear(p + "self_attn.q_proj", nh * qk_head, d);
+    }
+    a.kv_a_proj = w.linear(p + "self_attn.kv_a_proj_with_mqa", m.kv_lora_rank + m.qk_rope_head_dim, d);
+    a.kv_a_norm = w.vector(p + "self_attn.kv_a_layernorm.weight", m.kv_lora_rank);
+    a.kv_b_proj = w.linear(p + "self_attn.kv_b_proj", nh * (m.qk_nope_head_dim + m.v_head_dim),
+                           m.kv_lora_rank);
+    a.o_proj = w.linear(p + "self_attn.o_proj", d, nh * m.v_head_dim);
+
+    L.is_moe = c.is_moe_layer(l);
+    if (!L.is_moe) {
+      L.dense = load_mlp(w, p + "mlp.", d, c.intermediate_size);
+      continue;
+    }
+    const MoeConfig& e = c.moe;
+    L.moe.gate = w.linear(p + "mlp.gate", e.num_routed_experts, d);
+    if (e.topk_method == TopkMethod::kNoauxTc)
+      L.moe.correction_bias = w.vector(p + "mlp.gate.e_score_correction_bias", e.num_routed_experts);
+    for (int64_t x = 0; x < e.num_routed_experts; ++x)
+      L.moe.experts.push_back(
+          load_mlp(w, p + "mlp.experts." + std::to_string(x) + ".", d, e.moe_intermediate_size));
+    if (e.num_shared_experts > 0)
+      L.moe.shared = load_mlp(w, p + "mlp.shared_experts.", d,
+                              e.moe_intermediate_size * e.num_shared_experts);
+  }
+  rope_ = make_rope_table(c.rope, m.qk_rope_head_dim, c.max_position_embeddings,
+                          kernels::RopeStyle::kInterleaved);
+  softmax_scale_ = deepseek_softmax_scale(c);
+  return w.finish();
+}
+
+void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
+  const ModelConfig& c = cfg_;
+  const int64_t n = b.num_tokens(), d = c.hidden_size;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  std::vector<float> x(static_cast<size_t>(n * d)), h(x.size()), out(x.size());
+  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const DeepseekLayer& L = layers_[l];
+    kernels::rms_norm(x.data(), L.attn_norm.data(), n, d, eps, h.data());
+    attention(L, static_cast<int32_t>(l), b, kv, h.data(), out.data());
+    kernels::add_inplace(x.data(), out.data(), n * d);
+
+    kernels::rms_norm(x.data(), L.ffn_norm.data(), n, d, eps, h.data());
+    if (L.is_moe) {
+      moe(L.moe, h.data(), n, out.data());
+    } else {
+      mlp(L.dense, h.data(), n, out.data());
+    }
+    kernels::add_inplace(x.data(), out.data(), n * d);
+  }
+  lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
+}
+
+void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
+                              runtime::KvStorage& kv, const float* h, float* out) const {
+  const ModelConfig& c = cfg_;
+  const MlaConfig& m = c.mla;
+  const MlaWeights& a = L.attn;
+  const int64_t n = b.num_tokens(), nh = c.num_heads;
+  const int64_t nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, vd = m.v_head_dim;
+  const int64_t lr = m.kv_lora_rank, qk_head = nope + rd;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+
+  // Queries: [n, nh, nope + rope].
+  std::vector<float> q(static_cast<size_t>(n * nh * qk_head));
+  if (m.q_lora_rank > 0) {
+    std::vector<float> qa(static_cast<size_t>(n * m.q_lora_rank));
+    linear(a.q_a_proj, h, n, qa.data());
+    kernels::rms_norm(qa.data(), a.q_a_norm.data(), n, m.q_lora_rank, eps, qa.data());
+    linear(a.q_b_proj, qa.data(), n, q.data());
+  } else {
+    linear(a.q_proj, h, n, q.data());
+  }
+  kernels::apply_rope(rope_, b.positions.data(), n, nh, qk_head, nope, q.data());
+
+  // Cache entries [latent | k_rope]: [n, lr + rd].
+  std::vector<float> kv_a(static_cast<size_t>(n * (lr + rd)));
+  linear(a.kv_a_proj, h, n, kv_a.data());
+  kernels::apply_rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.data());
+  const kernels::PagedCache cache = kv.layer(layer);
+  for (int64_t t = 0; t < n; ++t) {
+    float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
+    kernels::rms_norm(kv_a.data() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps, e);
+    std::copy_n(kv_a.data() + t * (lr + rd) + lr, rd, e + lr);
+  }
+
+  // kv_b_proj rows per head: [nope rows of W_uk | vd rows of W_uv], each [lr].
+  std::vector<float> wkv_b(static_cast<size_t>(nh * (nope + vd) * lr));
+  pool().parallel_for(nh * (nope + vd), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) kernels::dequantize_row(a.kv_b_proj, r, wkv_b.data() + r * lr);
+  });
+
+  // Absorb W_uk into the query: q_latent[t, h, :] = sum_i q_nope[t, h, i] * W_uk[h][i, :].
+  std::vector<float> q_latent(static_cast<size_t>(n * nh * lr), 0.0f), q_rope(static_cast<size_t>(n * nh * rd));
+  pool().parallel_for(n * nh, [&](int64_t th0, int64_t th1) {
+    for (int64_t th = th0; th < th1; ++th) {
+      const int64_t head = th % nh;
+      const float* qn = q.data() + th * qk_head;
+      float* ql = q_latent.data() + th * lr;
+      for (int64_t i = 0; i < nope; ++i) {
+        const float* wrow = wkv_b.data() + (head * (nope + vd) + i) * lr;
+        for (int64_t j = 0; j < lr; ++j) ql[j] += qn[i] * wrow[j];
+      }
+      std::copy_n(qn + nope, rd, q_rope.data() + th * rd);
+    }
+  });
+
+  std::vector<float> latent_out(q_latent.size());
+  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
+  const kernels::MlaShape shape{static_cast<int32_t>(nh), static_cast<int32_t>(lr),
+                                static_cast<int32_t>(rd), softmax_scale_};
+  kernels::paged_mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(),
+                               latent_out.data(), pool());
+
+  // Apply W_uv: o[t, h, v] = W_uv[h][v, :] . latent_out[t, h, :], then o_proj.
+  std::vector<float> o(static_cast<size_t>(n * nh * vd));
+  pool().parallel_for(n * nh, [&](int64_t th0, int64_t th1) {
+    for (int64_t th = th0; th < th1; ++th) {
+      const int64_t head = th % nh;
+      const float* lo = latent_out.data() + th * lr;
+      for (int64_t v = 0; v < vd; ++v) {
+        const float* wrow = wkv_b.data() + (head * (nope + vd) + nope + v) * lr;
+        float s = 0.0f;
+        for (int64_t j = 0; j < lr; ++j) s += wrow[j] * lo[j];
+        o[th * vd + v] = s;
+      }
+    }
+  });
+  linear(a.o_proj, o.data(), n, out);
+}
+
+void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* out) const {
+  const MoeConfig& e = cfg_.moe;
+  const int64_t d = cfg_.hidden_size, k = e.num_experts_per_tok;
+  std::vector<float> router(static_cast<size_t>(n * e.num_routed_experts));
+  linear(w.gate, h, n, router.data());
+  const RoutingResult r = route_tokens(e, router.data(), n, w.correction_bias);
+
+  std::fill(out, out + n * d, 0.0f);
+  if (e.num_shared_experts > 0) mlp(w.shared, h, n, out);
+
+  // Group tokens by expert so each expert runs once over all of its tokens.
+  std::vector<std::vector<int64_t>> slots(static_cast<size_t>(e.num_routed_experts));
+  for (int64_t s = 0; s < n * k; ++s) slots[r.expert_idx[s]].push_back(s);
+  std::vector<float> xs, ys;
+  for (int64_t x = 0; x < e.num_routed_experts; ++x) {
+    const auto& sl = slots[x];
+    if (sl.empty()) continue;
+    const int64_t m = static_cast<int64_t>(sl.size());
+    xs.resize(static_cast<size_t>(m * d));
+    ys.resize(xs.size());
+    for (int64_t i = 0; i < m; ++i) std::copy_n(h + (sl[i] / k) * d, d, xs.data() + i * d);
+    mlp(w.experts[x], xs.data(), m, ys.data());
+    for (int64_t i = 0; i < m; ++i) {
+      float* dst = out + (sl[i] / k) * d;
+      const float wt = r.weight[sl[i]];
+      for (int64_t j = 0; j < d; ++j) dst[j] += wt * ys[i * d + j];
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> make_deepseek(ModelConfig cfg, const formats::Checkpoint& ck,
+                                             LoadOptions opts) {
+  auto m = std::make_unique<DeepseekModel>(std::move(cfg), opts);
+  FATHOM_RETURN_IF_ERROR(m->load(ck));
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace fathom::model

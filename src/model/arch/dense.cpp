@@ -1,0 +1,126 @@
+#include "model/arch/dense.h"
+
+#include <cmath>
+
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+#include "model/rope.h"
+#include "model/weight_loader.h"
+
+namespace fathom::model {
+namespace {
+
+using kernels::LinearWeight;
+
+struct DenseLayer {
+  std::vector<float> attn_norm, ffn_norm;
+  LinearWeight wq, wk, wv, wo;
+  std::vector<float> bq, bk, bv;  // empty without qkv bias
+  MlpWeights mlp;
+};
+
+class DenseModel final : public Model {
+ public:
+  DenseModel(ModelConfig cfg, LoadOptions opts) : Model(std::move(cfg), opts) {}
+
+  Status load(const formats::Checkpoint& ck) {
+    const ModelConfig& c = cfg_;
+    WeightLoader w(ck, c);
+    const int64_t d = c.hidden_size, hd = c.head_dim;
+    embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
+    lm_head_ = c.tie_word_embeddings ? embed_ : w.linear("lm_head", c.vocab_size, d);
+    final_norm_ = w.vector("model.norm.weight", d);
+    layers_.resize(static_cast<size_t>(c.num_layers));
+    for (int64_t l = 0; l < c.num_layers; ++l) {
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      DenseLayer& L = layers_[l];
+      L.attn_norm = w.vector(p + "input_layernorm.weight", d);
+      L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d);
+      L.wq = w.linear(p + "self_attn.q_proj", c.num_heads * hd, d);
+      L.wk = w.linear(p + "self_attn.k_proj", c.num_kv_heads * hd, d);
+      L.wv = w.linear(p + "self_attn.v_proj", c.num_kv_heads * hd, d);
+      L.wo = w.linear(p + "self_attn.o_proj", d, c.num_heads * hd);
+      if (c.qkv_bias) {
+        L.bq = w.vector(p + "self_attn.q_proj.bias", c.num_heads * hd);
+        L.bk = w.vector(p + "self_attn.k_proj.bias", c.num_kv_heads * hd);
+        L.bv = w.vector(p + "self_attn.v_proj.bias", c.num_kv_heads * hd);
+      }
+      L.mlp.gate = w.linear(p + "mlp.gate_proj", c.intermediate_size, d);
+      L.mlp.up = w.linear(p + "mlp.up_proj", c.intermediate_size, d);
+      L.mlp.down = w.linear(p + "mlp.down_proj", d, c.intermediate_size);
+    }
+    rope_ = make_rope_table(c.rope, hd, c.max_position_embeddings, kernels::RopeStyle::kNeox);
+    return w.finish();
+  }
+
+  runtime::KvLayout kv_layout() const override {
+    return {static_cast<int32_t>(cfg_.num_layers),
+            static_cast<int32_t>(2 * cfg_.num_kv_heads * cfg_.head_dim)};
+  }
+
+ private:
+  void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
+
+  LinearWeight embed_, lm_head_;
+  std::vector<float> final_norm_;
+  std::vector<DenseLayer> layers_;
+  kernels::RopeTable rope_;
+};
+
+void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
+  const ModelConfig& c = cfg_;
+  const int64_t n = b.num_tokens(), d = c.hidden_size, hd = c.head_dim;
+  const int64_t q_dim = c.num_heads * hd, kv_dim = c.num_kv_heads * hd;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+
+  std::vector<float> x(static_cast<size_t>(n * d));  // [n, d] residual stream
+  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+
+  std::vector<float> h(x.size()), q(static_cast<size_t>(n * q_dim)), k(static_cast<size_t>(n * kv_dim)),
+      v(k.size()), attn(q.size()), out(x.size());
+  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
+  const kernels::MhaShape shape{static_cast<int32_t>(c.num_heads), static_cast<int32_t>(c.num_kv_heads),
+                                static_cast<int32_t>(hd), 1.0f / std::sqrt(static_cast<float>(hd))};
+
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const DenseLayer& L = layers_[l];
+    kernels::rms_norm(x.data(), L.attn_norm.data(), n, d, eps, h.data());
+    linear(L.wq, h.data(), n, q.data());
+    linear(L.wk, h.data(), n, k.data());
+    linear(L.wv, h.data(), n, v.data());
+    if (c.qkv_bias) {
+      kernels::add_bias(q.data(), L.bq.data(), n, q_dim);
+      kernels::add_bias(k.data(), L.bk.data(), n, kv_dim);
+      kernels::add_bias(v.data(), L.bv.data(), n, kv_dim);
+    }
+    kernels::apply_rope(rope_, b.positions.data(), n, c.num_heads, hd, 0, q.data());
+    kernels::apply_rope(rope_, b.positions.data(), n, c.num_kv_heads, hd, 0, k.data());
+
+    // Write this step's K and V into the paged cache: entry = [K | V].
+    const kernels::PagedCache cache = kv.layer(static_cast<int32_t>(l));
+    for (int64_t t = 0; t < n; ++t) {
+      float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
+      std::copy_n(k.data() + t * kv_dim, kv_dim, e);
+      std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
+    }
+    kernels::paged_attention(shape, tokens, cache, q.data(), attn.data(), pool());
+    linear(L.wo, attn.data(), n, out.data());
+    kernels::add_inplace(x.data(), out.data(), n * d);
+
+    kernels::rms_norm(x.data(), L.ffn_norm.data(), n, d, eps, h.data());
+    mlp(L.mlp, h.data(), n, out.data());
+    kernels::add_inplace(x.data(), out.data(), n * d);
+  }
+  lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> make_dense(ModelConfig cfg, const formats::Checkpoint& ck,
+                                          LoadOptions opts) {
+  auto m = std::make_unique<DenseModel>(std::move(cfg), opts);
+  FATHOM_RETURN_IF_ERROR(m->load(ck));
+  return std::unique_ptr<Model>(std::move(m));
+}
+
+}  // namespace fathom::model

@@ -1,0 +1,45 @@
+// Architecture registry: an explicit table, greppable, no self-registering statics.
+#include "base/logging.h"
+#include "formats/checkpoint.h"
+#include "model/arch/deepseek.h"
+#include "model/arch/dense.h"
+#include "model/model.h"
+
+namespace fathom::model {
+namespace {
+
+using MakeFn = Result<std::unique_ptr<Model>> (*)(ModelConfig, const formats::Checkpoint&,
+                                                  LoadOptions);
+struct ArchRow {
+  const char* architecture;
+  MakeFn make;
+};
+
+constexpr ArchRow kRegistry[] = {
+    {"LlamaForCausalLM", &make_dense},
+    {"Qwen2ForCausalLM", &make_dense},
+    {"DeepseekV2ForCausalLM", &make_deepseek},
+    {"DeepseekV3ForCausalLM", &make_deepseek},
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOptions opts) {
+  FATHOM_ASSIGN_OR_RETURN(ModelConfig cfg, load_model_config(model_dir));
+  FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint opened, formats::Checkpoint::open(model_dir));
+  auto ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
+  for (const auto& row : kRegistry) {
+    if (cfg.architecture != row.architecture) continue;
+    auto model = row.make(std::move(cfg), *ck, opts);
+    if (!model.ok()) return model;
+    (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
+    FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
+                      << " (" << ck->num_tensors() << " tensors, "
+                      << (*model)->config().num_layers << " layers)";
+    return model;
+  }
+  return invalid_argument(model_dir + "/config.json: architecture '" + cfg.architecture +
+                          "' has no implementation");
+}
+
+}  // namespace fathom::model

@@ -1,0 +1,75 @@
+#include "model/model.h"
+
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+
+namespace fathom::model {
+
+ThreadPool& Model::pool() const {
+  static ThreadPool single(1);
+  return opts_.reference_kernels ? single : default_thread_pool();
+}
+
+void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
+  if (opts_.reference_kernels) {
+    kernels::linear_ref(w, x, n, y);
+  } else {
+    kernels::linear_cpu(w, x, n, y, pool());
+  }
+}
+
+void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const {
+  const int64_t inter = w.gate.out_features;
+  std::vector<float> gate(static_cast<size_t>(n * inter)), up(gate.size());
+  linear(w.gate, x, n, gate.data());
+  linear(w.up, x, n, up.data());
+  kernels::silu_mul(gate.data(), up.data(), n * inter, gate.data());
+  linear(w.down, gate.data(), n, out);
+}
+
+void Model::lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
+                           const float* x, const ForwardBatch& b, float* logits) const {
+  const int64_t d = cfg_.hidden_size;
+  const int64_t rows = static_cast<int64_t>(b.output_rows.size());
+  std::vector<float> h(static_cast<size_t>(rows * d));
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(x + b.output_rows[r] * d, d, h.data() + r * d);
+  kernels::rms_norm(h.data(), final_norm.data(), rows, d, static_cast<float>(cfg_.rms_norm_eps),
+                    h.data());
+  linear(head, h.data(), rows, logits);
+}
+
+Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector<float>& logits) {
+  const int64_t n = b.num_tokens();
+  if (n == 0) return invalid_argument("forward: empty batch");
+  if (static_cast<int64_t>(b.positions.size()) != n || static_cast<int64_t>(b.seq_idx.size()) != n)
+    return invalid_argument("forward: token_ids, positions and seq_idx differ in length");
+  if (kv.layout().num_layers != kv_layout().num_layers ||
+      kv.layout().entry_dim != kv_layout().entry_dim)
+    return invalid_argument("forward: KV storage layout does not match the model");
+  for (const auto& table : b.block_tables)
+    for (int32_t id : table)
+      if (id < 0 || id >= kv.num_blocks())
+        return invalid_argument("forward: block id " + std::to_string(id) + " out of range");
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t tok = b.token_ids[i], pos = b.positions[i], s = b.seq_idx[i];
+    if (tok < 0 || tok >= cfg_.vocab_size)
+      return invalid_argument("forward: token id " + std::to_string(tok) + " outside the vocabulary of " +
+                              std::to_string(cfg_.vocab_size));
+    if (s < 0 || s >= static_cast<int32_t>(b.block_tables.size()))
+      return invalid_argument("forward: seq_idx " + std::to_string(s) + " has no block table");
+    const int64_t capacity =
+        static_cast<int64_t>(b.block_tables[s].size()) * kv.block_size();
+    if (pos < 0 || pos >= capacity)
+      return invalid_argument("forward: position " + std::to_string(pos) + " of sequence " +
+                              std::to_string(s) + " is outside its " + std::to_string(capacity) +
+                              " cache slots");
+  }
+  for (int32_t r : b.output_rows)
+    if (r < 0 || r >= n) return invalid_argument("forward: output row " + std::to_string(r) + " out of range");
+  logits.assign(b.output_rows.size() * static_cast<size_t>(cfg_.vocab_size), 0.0f);
+  forward_validated(b, kv, logits.data());
+  return ok_status();
+}
+
+}  // namespace fathom::model

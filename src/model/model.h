@@ -1,0 +1,82 @@
+// The model interface the engine drives: a flat batch of tokens from many sequences over a
+// paged KV cache in, logits for the requested rows out. Model code never sees a device type.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "kernels/linear_weight.h"
+#include "model/config.h"
+#include "runtime/kv_storage.h"
+
+namespace fathom::model {
+
+/// One engine step's input. Token i belongs to sequence seq_idx[i] at position positions[i];
+/// a sequence's tokens attend to positions 0..p of that sequence, read from the paged cache
+/// through its block table (its earlier tokens must already be in the cache).
+struct ForwardBatch {
+  std::vector<int32_t> token_ids;                  ///< [num_tokens]
+  std::vector<int32_t> positions;                  ///< [num_tokens]
+  std::vector<int32_t> seq_idx;                    ///< [num_tokens]
+  std::vector<std::vector<int32_t>> block_tables;  ///< [num_seqs][num_blocks_of_seq]
+  std::vector<int32_t> output_rows;                ///< token rows whose logits are wanted
+
+  int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
+};
+
+struct LoadOptions {
+  /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
+  bool reference_kernels = false;
+};
+
+/// A SwiGLU feed-forward block's weights (dense layers, experts, shared experts).
+struct MlpWeights {
+  kernels::LinearWeight gate, up, down;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+
+  const ModelConfig& config() const { return cfg_; }
+  /// Floats per token per layer that this model keeps in the paged cache.
+  virtual runtime::KvLayout kv_layout() const = 0;
+
+  /// logits: resized to [output_rows.size(), vocab_size]. Validates the batch against the
+  /// vocabulary, the cache and itself first; a bad batch is an InvalidArgument, never a crash.
+  Status forward(const ForwardBatch& batch, runtime::KvStorage& kv, std::vector<float>& logits);
+
+  /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
+  void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
+
+ protected:
+  explicit Model(ModelConfig cfg, LoadOptions opts) : cfg_(std::move(cfg)), opts_(opts) {}
+  virtual void forward_validated(const ForwardBatch& batch, runtime::KvStorage& kv,
+                                 float* logits) = 0;
+  ThreadPool& pool() const;
+  /// y[n, out] = x[n, in] . W^T through the fast or the reference kernel (LoadOptions).
+  void linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+
+  /// SwiGLU feed-forward: out = down(silu(gate(x)) * up(x)). x: [n, hidden], out: [n, hidden].
+  void mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const;
+
+  /// Gathers the final-normed rows whose logits are wanted and applies the LM head.
+  void lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
+                      const float* x, const ForwardBatch& b, float* logits) const;
+
+  ModelConfig cfg_;
+  LoadOptions opts_;
+
+ private:
+  std::vector<std::shared_ptr<const void>> owners_;
+};
+
+/// Loads a Hugging Face model folder (config.json + safetensors) for any registered
+/// architecture. Reports every missing or mis-shaped tensor at once.
+Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOptions opts = {});
+
+}  // namespace fathom::model

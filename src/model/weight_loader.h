@@ -1,0 +1,36 @@
+// Pulls an architecture's weights out of a checkpoint, collecting every problem (missing
+// tensor, wrong shape, wrong dtype) so that load errors list them all at once.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "formats/checkpoint.h"
+#include "kernels/linear_weight.h"
+#include "model/config.h"
+
+namespace fathom::model {
+
+class WeightLoader {
+ public:
+  WeightLoader(const formats::Checkpoint& ck, const ModelConfig& cfg) : ck_(ck), cfg_(cfg) {}
+
+  /// A 2-D weight [out, in] stored at PREFIX.weight (or its quantized companions).
+  kernels::LinearWeight linear(const std::string& prefix, int64_t out_features,
+                               int64_t in_features);
+  /// A 1-D float-like tensor (norm weights, biases, router bias) converted to float.
+  std::vector<float> vector(const std::string& name, int64_t size);
+
+  /// OK, or every problem found. Logs checkpoint tensors nothing asked for (MTP layers of
+  /// DeepSeek-V3 are expected and summarised in one line).
+  Status finish();
+
+ private:
+  const formats::Checkpoint& ck_;
+  const ModelConfig& cfg_;
+  std::vector<std::string> problems_;
+  std::set<std::string> used_prefixes_;
+};
+
+}  // namespace fathom::model

@@ -1,0 +1,176 @@
+// linear_cpu (every instruction-set path this machine has) against linear_ref, the oracle, on
+// every weight format and many shapes, odd ones included.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear.h"
+#include "kernels/linear_test_weights.h"
+
+namespace fathom::kernels {
+namespace {
+
+using testing::WeightSpec;
+using Groups = WeightSpec::Groups;
+
+struct ParityCase {
+  WeightSpec spec;
+  int64_t num_rows = 1;
+};
+
+std::string describe(const ParityCase& c) {
+  std::ostringstream os;
+  os << weight_format_name(c.spec.format) << "_out" << c.spec.out << "_in" << c.spec.in << "_rows"
+     << c.num_rows;
+  if (c.spec.format == WeightFormat::kFp8Block)
+    os << "_block" << c.spec.block_out << "x" << c.spec.block_in;
+  if (c.spec.format == WeightFormat::kInt4Grouped) {
+    os << "_gs" << (c.spec.group_size < 0 ? std::string("row") : std::to_string(c.spec.group_size));
+    if (c.spec.groups == Groups::kScattered) os << "_scattered";
+    if (c.spec.groups == Groups::kPermuted) os << "_permuted";
+  }
+  return os.str();
+}
+
+std::vector<ParityCase> all_cases() {
+  // (out, in, rows): out not a multiple of 8 or 16, in not a multiple of 8 or 16, rows 1, 3, 17
+  // and more than one row tile (40).
+  const int64_t shapes[][3] = {{1, 1, 1},    {7, 13, 3},    {8, 8, 1},    {9, 17, 17},
+                               {33, 100, 5}, {72, 96, 1},   {65, 257, 3}, {128, 512, 17},
+                               {16, 1000, 40}, {300, 64, 2}, {40, 40, 4}};
+  std::vector<ParityCase> cases;
+  uint32_t seed = 1;
+  for (const auto& sh : shapes) {
+    for (WeightFormat f : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kF16,
+                           WeightFormat::kInt8Channel}) {
+      ParityCase c;
+      c.spec = {.format = f, .out = sh[0], .in = sh[1], .seed = seed++};
+      c.num_rows = sh[2];
+      cases.push_back(c);
+    }
+    for (auto [bo, bi] : {std::pair{16, 16}, {128, 128}, {3, 5}, {1, 8}, {7, 24}}) {
+      ParityCase c;
+      c.spec = {.format = WeightFormat::kFp8Block, .out = sh[0], .in = sh[1], .block_out = bo,
+                .block_in = bi, .seed = seed++};
+      c.num_rows = sh[2];
+      cases.push_back(c);
+    }
+    for (int32_t gs : {8, 32, 128, -1, 5}) {
+      for (Groups g : {Groups::kContiguous, Groups::kScattered, Groups::kPermuted}) {
+        ParityCase c;
+        c.spec = {.format = WeightFormat::kInt4Grouped, .out = sh[0], .in = sh[1],
+                  .group_size = gs, .groups = g, .seed = seed++};
+        c.num_rows = sh[2];
+        cases.push_back(c);
+      }
+    }
+  }
+  return cases;
+}
+
+// Sum over j of |x[r, j] * W[o, j]|: the scale of fp32 rounding error in y[r, o].
+std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x, int64_t rows) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<double> m(static_cast<size_t>(rows * out));
+  std::vector<float> row(static_cast<size_t>(in));
+  for (int64_t o = 0; o < out; ++o) {
+    dequantize_row(w, o, row.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0;
+      for (int64_t j = 0; j < in; ++j) s += std::fabs(double{x[r * in + j]} * row[j]);
+      m[r * out + o] = s;
+    }
+  }
+  return m;
+}
+
+class LinearParity : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
+  const ParityCase c = GetParam();
+  const LinearWeight w = testing::make_weight(c.spec);
+  const std::vector<float> x = testing::random_input(c.num_rows, c.spec.in, c.spec.seed + 7);
+  const size_t ny = static_cast<size_t>(c.num_rows * c.spec.out);
+  std::vector<float> want(ny);
+  linear_ref(w, x.data(), c.num_rows, want.data());
+  const std::vector<double> mag = magnitude(w, x, c.num_rows);
+
+  ThreadPool pool(3);
+  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2}) {
+    if (!cpu::isa_available(isa)) continue;
+    std::vector<float> got(ny, std::nanf(""));
+    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa);
+    double err2 = 0, ref2 = 0, max_rel = 0;
+    for (size_t k = 0; k < ny; ++k) {
+      const double d = double{got[k]} - want[k];
+      err2 += d * d;
+      ref2 += double{want[k]} * want[k];
+      // fp32 accumulation: error well under 1e-5 of sum |x * w| (in <= 1000 here).
+      const double rel = std::fabs(d) / (mag[k] + 1e-30);
+      max_rel = std::max(max_rel, rel);
+      ASSERT_LE(std::fabs(d), 1e-5 * mag[k] + 1e-30)
+          << cpu::isa_name(isa) << " y[" << k / c.spec.out << ", " << k % c.spec.out
+          << "] = " << got[k] << " reference " << want[k];
+    }
+    const double nmse = ref2 > 0 ? err2 / ref2 : err2;
+    EXPECT_LT(nmse, 1e-11) << cpu::isa_name(isa);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LinearParity, ::testing::ValuesIn(all_cases()),
+                         [](const ::testing::TestParamInfo<ParityCase>& param) {
+                           return describe(param.param);
+                         });
+
+TEST(LinearCpu, DefaultEntryPointMatchesReference) {
+  const LinearWeight w = testing::make_weight(
+      {.format = WeightFormat::kInt4Grouped, .out = 24, .in = 64, .group_size = 16});
+  const auto x = testing::random_input(2, 64, 3);
+  std::vector<float> want(48), got(48);
+  linear_ref(w, x.data(), 2, want.data());
+  ThreadPool pool(2);
+  linear_cpu(w, x.data(), 2, got.data(), pool);
+  for (size_t k = 0; k < want.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-4f) << k;
+}
+
+TEST(LinearCpu, ReportsTheIsaItDispatchesTo) {
+  // Informational: this is the path linear_cpu takes on this machine.
+  const cpu::Isa isa = cpu::best_isa();
+  EXPECT_TRUE(cpu::isa_available(isa));
+  std::printf("linear_cpu dispatches to %s\n", cpu::isa_name(isa));
+}
+
+TEST(LinearCpu, Fp8NanCodePropagatesLikeTheReference) {
+  testing::WeightSpec s{.format = WeightFormat::kFp8Block, .out = 2, .in = 16, .block_out = 1,
+                        .block_in = 8};
+  LinearWeight w = testing::make_weight(s);
+  auto* codes = const_cast<uint8_t*>(static_cast<const uint8_t*>(w.values));
+  codes[3] = 0x7f;   // +NaN in row 0 (SIMD part)
+  codes[16 + 9] = 0xff;  // -NaN in row 1
+  std::vector<float> x(16, 1.0f), want(2), got(2);
+  linear_ref(w, x.data(), 1, want.data());
+  ThreadPool pool(1);
+  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2}) {
+    if (!cpu::isa_available(isa)) continue;
+    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa);
+    EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0])) << cpu::isa_name(isa);
+    EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1])) << cpu::isa_name(isa);
+  }
+}
+
+TEST(LinearCpu, ZeroInputFeaturesGiveZeros) {
+  LinearWeight w;
+  w.format = WeightFormat::kF32;
+  w.out_features = 3;
+  w.in_features = 0;
+  std::vector<float> y(6, 1.0f);
+  ThreadPool pool(2);
+  linear_cpu(w, nullptr, 2, y.data(), pool);
+  for (float v : y) EXPECT_EQ(v, 0.0f);
+}
+
+}  // namespace
+}  // namespace fathom::kernels
