@@ -3,7 +3,8 @@
 #include <cstdio>
 
 #include "cli/args.h"
-#include "engine/generator.h"
+#include "base/clock.h"
+#include "engine/run_to_completion.h"
 #include "model/model.h"
 
 namespace fathom::cli {
@@ -16,32 +17,31 @@ Status generate_main(const std::vector<std::string>& argv) {
                              {"ignore-eos"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   FATHOM_ASSIGN_OR_RETURN(std::string ids_text, args.required("ids"));
-  engine::GenerateRequest req;
+  engine::EngineRequest req;
+  req.request_id = "cli";
   FATHOM_ASSIGN_OR_RETURN(req.prompt_ids, parse_id_list(ids_text));
-  FATHOM_ASSIGN_OR_RETURN(req.max_tokens, args.get_int("max-tokens", 16));
+  FATHOM_ASSIGN_OR_RETURN(req.params.max_tokens, args.get_int("max-tokens", 16));
   FATHOM_ASSIGN_OR_RETURN(double temperature, args.get_double("temperature", 0.0));
   FATHOM_ASSIGN_OR_RETURN(double top_p, args.get_double("top-p", 1.0));
   FATHOM_ASSIGN_OR_RETURN(int64_t top_k, args.get_int("top-k", 0));
   FATHOM_ASSIGN_OR_RETURN(double min_p, args.get_double("min-p", 0.0));
   FATHOM_ASSIGN_OR_RETURN(int64_t seed, args.get_int("seed", 0));
-  req.sampling = {static_cast<float>(temperature), static_cast<float>(top_p),
+  req.params.sampling = {static_cast<float>(temperature), static_cast<float>(top_p),
                   static_cast<int32_t>(top_k), static_cast<float>(min_p), static_cast<uint64_t>(seed)};
 
+  req.params.ignore_eos = args.has("ignore-eos");
   FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir));
-  if (!args.has("ignore-eos")) req.stop_ids = m->config().eos_token_ids;
-  for (int32_t id : req.prompt_ids)
-    if (id >= m->config().vocab_size)
-      return invalid_argument("--ids: " + std::to_string(id) + " is outside the vocabulary of " +
-                              std::to_string(m->config().vocab_size));
+  SteadyClock clock;
+  FATHOM_ASSIGN_OR_RETURN(auto eng, engine::Engine::create(std::move(m), {}, clock));
   bool first = true;
-  FATHOM_ASSIGN_OR_RETURN(auto result, engine::generate(*m, req, [&](int32_t id) {
+  FATHOM_ASSIGN_OR_RETURN(auto result, engine::run_to_completion(*eng, req, [&](int32_t id) {
     std::printf(first ? "%d" : ",%d", id);
     std::fflush(stdout);
     first = false;
   }));
   std::printf("\n");
   std::fprintf(stderr, "%zu tokens, finish: %s\n", result.ids.size(),
-               result.stopped_on_id ? "stop" : "length");
+               engine::finish_reason_name(result.finish));
   return ok_status();
 }
 

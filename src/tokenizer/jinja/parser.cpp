@@ -247,7 +247,6 @@ class Parser {
       return n;
     }
     if (name == "break" || name == "continue") {
-      if (loop_depth_hint_ < 0) return error("'" + name + "' outside a loop");
       n->kind = name == "break" ? Node::Kind::kBreak : Node::Kind::kContinue;
       FATHOM_RETURN_IF_ERROR(expect_block_end());
       return n;
@@ -670,7 +669,6 @@ class Parser {
 
   const std::vector<Token>& t_;
   size_t pos_ = 0;
-  int loop_depth_hint_ = 0;
 };
 
 }  // namespace

@@ -219,12 +219,13 @@ std::string Value::repr() const {
   if (is_float()) return python_float_repr(as_double());
   if (is_string()) return python_str_repr(as_string());
   if (is_array()) {
-    std::string out = "[";
+    std::string out = is_tuple() ? "(" : "[";
     const Array& a = *as_array();
     for (size_t i = 0; i < a.size(); ++i) {
       if (i) out += ", ";
       out += a[i].repr();
     }
+    if (is_tuple()) return out + (a.size() == 1 ? ",)" : ")");
     return out + "]";
   }
   if (is_object()) {

@@ -74,6 +74,13 @@ class Value {
   Value(CallablePtr c) : v_(std::move(c)) {}  // NOLINT
 
   static Value array(Array items = {}) { return Value(std::make_shared<Array>(std::move(items))); }
+  /// A Python tuple: a list that prints as "(a, b)".
+  static Value tuple(Array items) {
+    Value v = array(std::move(items));
+    v.tuple_ = true;
+    return v;
+  }
+  bool is_tuple() const { return tuple_ && is_array(); }
   static Value object() { return Value(std::make_shared<Object>()); }
   static Value function(std::string name, NativeFn fn) {
     return Value(std::make_shared<const Callable>(Callable{std::move(name), std::move(fn)}));
@@ -114,6 +121,7 @@ class Value {
 
  private:
   Storage v_;
+  bool tuple_ = false;
 };
 
 /// Python ==.

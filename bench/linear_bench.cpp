@@ -1,0 +1,249 @@
+// Decode-shaped linear benchmark: y[rows, out] = x[rows, in] . W^T for every weight format,
+// printing time, achieved GB/s of weight bytes and the ratio to this machine's measured read
+// bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
+//
+//   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa avx2|scalar]
+//
+// Weights are random, in several copies used round-robin so the set is larger than the last
+// level cache and every call reads its weight from DRAM, as real decoding does.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear.h"
+#include "tensor/dtype.h"
+
+namespace fathom::bench {
+namespace {
+
+using kernels::LinearWeight;
+using kernels::WeightFormat;
+using Clock = std::chrono::steady_clock;
+
+constexpr int64_t kWorkingSetBytes = int64_t{512} << 20;  // >> the 32 MiB L3 seen here
+
+template <typename T>
+T* own(LinearWeight& w, int64_t n, std::mt19937& rng) {
+  auto buf = std::make_shared<std::vector<T>>(static_cast<size_t>(n));
+  // Random bytes; the float formats get sane values below.
+  auto* bytes = reinterpret_cast<uint8_t*>(buf->data());
+  for (size_t k = 0; k < buf->size() * sizeof(T); ++k) bytes[k] = static_cast<uint8_t>(rng());
+  T* p = buf->data();
+  w.storage.push_back(std::move(buf));
+  return p;
+}
+
+struct FormatSpec {
+  const char* name;
+  WeightFormat format;
+  bool act_order = false;
+};
+
+LinearWeight make_weight(const FormatSpec& f, int64_t out, int64_t in, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uni(-1.0f, 1.0f);
+  LinearWeight w;
+  w.format = f.format;
+  w.out_features = out;
+  w.in_features = in;
+  const int64_t n = out * in;
+  switch (f.format) {
+    case WeightFormat::kF32: {
+      float* v = own<float>(w, n, rng);
+      for (int64_t k = 0; k < n; ++k) v[k] = uni(rng);
+      w.values = v;
+      break;
+    }
+    case WeightFormat::kBF16:
+    case WeightFormat::kF16: {
+      uint16_t* v = own<uint16_t>(w, n, rng);
+      for (int64_t k = 0; k < n; ++k) v[k] &= 0xbbff;  // finite, |v| small in both formats
+      w.values = v;
+      break;
+    }
+    case WeightFormat::kFp8Block: {
+      uint8_t* v = own<uint8_t>(w, n, rng);
+      for (int64_t k = 0; k < n; ++k) v[k] &= 0xbf;  // no NaN codes
+      w.values = v;
+      w.block_out = w.block_in = 128;
+      const int64_t nb = ((out + 127) / 128) * ((in + 127) / 128);
+      float* s = own<float>(w, nb, rng);
+      for (int64_t k = 0; k < nb; ++k) s[k] = 1e-3f;
+      w.block_scale_inv = s;
+      break;
+    }
+    case WeightFormat::kInt4Grouped: {
+      w.group_size = 128;
+      w.num_groups = static_cast<int32_t>((in + 127) / 128);
+      w.q4 = own<uint8_t>(w, out * ((in + 1) / 2), rng);
+      float* s = own<float>(w, out * w.num_groups, rng);
+      uint8_t* z = own<uint8_t>(w, out * w.num_groups, rng);
+      for (int64_t k = 0; k < out * w.num_groups; ++k) {
+        s[k] = 1e-2f;
+        z[k] &= 0xf;
+      }
+      w.group_scale = s;
+      w.group_zero = z;
+      if (f.act_order) {
+        int32_t* p = own<int32_t>(w, in, rng);
+        std::iota(p, p + in, 0);
+        std::shuffle(p, p + in, rng);
+        w.input_perm = p;
+      }
+      break;
+    }
+    case WeightFormat::kInt8Channel: {
+      w.q8 = own<int8_t>(w, n, rng);
+      float* s = own<float>(w, out, rng);
+      for (int64_t o = 0; o < out; ++o) s[o] = 1e-3f;
+      w.channel_scale = s;
+      break;
+    }
+  }
+  return w;
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Median seconds per call of fn over at least `budget_s` (and at least 5 calls).
+template <typename Fn>
+double time_median(Fn&& fn, double budget_s) {
+  for (int i = 0; i < 2; ++i) fn(i);  // warm-up: threads awake, pages touched
+  std::vector<double> t;
+  const auto start = Clock::now();
+  for (int i = 0; t.size() < 5 || seconds_since(start) < budget_s; ++i) {
+    const auto t0 = Clock::now();
+    fn(i);
+    t.push_back(seconds_since(t0));
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// Read bandwidth of the whole pool streaming a large buffer (sum of 64-bit words).
+double measure_read_gbps(ThreadPool& pool, double budget_s) {
+  const int64_t n = kWorkingSetBytes / 8;
+  std::vector<uint64_t> buf(static_cast<size_t>(n));
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) buf[i] = static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ull;
+  });
+  std::vector<uint64_t> sink(64, 0);
+  const double s = time_median(
+      [&](int) {
+        pool.parallel_for(n, [&](int64_t b, int64_t e) {
+          uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent lanes: vectorisable
+          int64_t i = b;
+          for (; i + 8 <= e; i += 8)
+            for (int k = 0; k < 8; ++k) acc[k] += buf[i + k];
+          for (; i < e; ++i) acc[0] += buf[i];
+          uint64_t t = 0;
+          for (uint64_t a : acc) t += a;
+          sink[(b / 4096) % 64] += t;
+        }, 1 << 16);
+      },
+      budget_s);
+  if (std::accumulate(sink.begin(), sink.end(), uint64_t{0}) == 42) std::puts("");
+  return static_cast<double>(n * 8) / s / 1e9;
+}
+
+double measure_memcpy_gbps(double budget_s) {
+  const size_t n = static_cast<size_t>(kWorkingSetBytes / 2);
+  std::vector<uint8_t> a(n, 1), b(n, 2);
+  const double s = time_median([&](int i) { std::memcpy(i % 2 ? a.data() : b.data(),
+                                                       i % 2 ? b.data() : a.data(), n); },
+                               budget_s);
+  return 2.0 * static_cast<double>(n) / s / 1e9;  // read + write
+}
+
+int run(int argc, char** argv) {
+  int64_t rows = 1;
+  int threads = 0;
+  double budget_s = 1.0;
+  kernels::cpu::Isa isa = kernels::cpu::best_isa();
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (a == "--rows" && has_value) {
+      rows = std::max<int64_t>(1, std::atoll(argv[++i]));
+    } else if (a == "--threads" && has_value) {
+      threads = std::atoi(argv[++i]);
+    } else if (a == "--seconds" && has_value) {
+      budget_s = std::atof(argv[++i]);
+    } else if (a == "--isa" && has_value) {
+      const std::string v = argv[++i];
+      isa = v == "scalar" ? kernels::cpu::Isa::kScalar : kernels::cpu::Isa::kAvx2;
+    } else {
+      std::fprintf(stderr, "usage: %s [--rows N] [--threads N] [--seconds S] [--isa avx2|scalar]\n",
+                   argv[0]);
+      return 2;
+    }
+  }
+  if (!kernels::cpu::isa_available(isa)) {
+    std::fprintf(stderr, "this CPU cannot run the %s path\n", kernels::cpu::isa_name(isa));
+    return 2;
+  }
+  ThreadPool pool(threads);
+  const double read_gbps = measure_read_gbps(pool, budget_s);
+  const double copy_gbps = measure_memcpy_gbps(budget_s);
+  std::printf("threads %d, isa %s, rows %lld\n", pool.num_threads(), kernels::cpu::isa_name(isa),
+              static_cast<long long>(rows));
+  std::printf("speed of light: read stream %.1f GB/s (all threads); memcpy %.1f GB/s "
+              "(1 thread, read+write)\n\n",
+              read_gbps, copy_gbps);
+  std::printf("%-14s %-12s %10s %10s %9s %8s %9s\n", "format", "out x in", "MiB", "us/call",
+              "GB/s", "of read", "GFLOP/s");
+
+  const FormatSpec formats[] = {
+      {"f32", WeightFormat::kF32},          {"bf16", WeightFormat::kBF16},
+      {"f16", WeightFormat::kF16},          {"fp8_block128", WeightFormat::kFp8Block},
+      {"int8_channel", WeightFormat::kInt8Channel},
+      {"int4_g128", WeightFormat::kInt4Grouped},
+      {"int4_g128_act", WeightFormat::kInt4Grouped, true},
+  };
+  const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}};
+  for (const auto& sh : shapes) {
+    const int64_t out = sh[0], in = sh[1];
+    std::vector<float> x(static_cast<size_t>(rows * in)), y(static_cast<size_t>(rows * out));
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd;
+    for (float& v : x) v = nd(rng);
+    for (const FormatSpec& f : formats) {
+      std::vector<LinearWeight> copies;
+      int64_t bytes = 0;
+      do {
+        copies.push_back(make_weight(f, out, in, static_cast<uint32_t>(copies.size() + 1)));
+        bytes += copies.back().size_bytes();
+      } while (bytes < kWorkingSetBytes && copies.size() < 64);
+      const double s = time_median(
+          [&](int i) {
+            kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()],
+                                         x.data(), rows, y.data(), pool, isa);
+          },
+          budget_s);
+      const double wbytes = static_cast<double>(copies[0].size_bytes());
+      const double gbps = wbytes / s / 1e9;
+      std::printf("%-14s %5lldx%-6lld %10.1f %10.1f %9.1f %7.0f%% %9.1f\n", f.name,
+                  static_cast<long long>(out), static_cast<long long>(in), wbytes / (1 << 20),
+                  s * 1e6, gbps, 100.0 * gbps / read_gbps,
+                  2.0 * static_cast<double>(rows * out * in) / s / 1e9);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace fathom::bench
+
+int main(int argc, char** argv) { return fathom::bench::run(argc, argv); }

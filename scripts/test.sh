@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds fathom and runs every test: the full suite (dev preset), then the unit tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer (asan preset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+jobs=$(nproc)
+
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+ctest --preset dev
+
+if [ "${FATHOM_SKIP_ASAN:-0}" != "1" ]; then
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan
+fi

@@ -1,0 +1,40 @@
+// A request inside the engine: its tokens, how many are already in the KV cache, its blocks,
+// its sampler and its timings. Owned by the scheduler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "engine/request.h"
+#include "engine/sampler.h"
+#include "kv/kv_cache_manager.h"
+
+namespace fathom::engine {
+
+struct Sequence {
+  Sequence(EngineRequest r, UpdateCallback cb, Clock::TimePoint now)
+      : req(std::move(r)), on_update(std::move(cb)), tokens(req.prompt_ids),
+        num_prompt_tokens(static_cast<int64_t>(req.prompt_ids.size())),
+        sampler(req.params.sampling.seed), arrival(now) {}
+
+  int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }
+  int64_t num_generated() const { return num_tokens() - num_prompt_tokens; }
+
+  EngineRequest req;
+  UpdateCallback on_update;
+  std::vector<int32_t> tokens;  ///< prompt + generated
+  int64_t num_prompt_tokens;
+  int64_t num_computed = 0;       ///< tokens whose KV is in the cache
+  int64_t num_cached_prompt = 0;  ///< prompt tokens that came from the prefix cache
+  kv::SequenceBlocks blocks;
+  Sampler sampler;
+  bool scheduled_once = false;
+  bool queue_time_recorded = false;
+  Clock::TimePoint arrival;
+  Clock::TimePoint first_token_time{};
+  Clock::TimePoint last_token_time{};
+};
+
+}  // namespace fathom::engine

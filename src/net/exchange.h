@@ -1,0 +1,47 @@
+// One HTTP request/response exchange, handed to a route. Every method is thread-safe: the
+// engine thread may call them; the work itself runs on the connection's strand.
+//
+// A route answers exactly once: send() a whole response, or begin_stream() then any number of
+// send_event() and finally end_stream(). Until then the connection watches its socket and
+// reports a client that goes away through the on_disconnect callback (called once, on the
+// strand); after a disconnect every send is silently dropped.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "net/http_message.h"
+
+namespace fathom::net {
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+
+  const HttpRequest& request() const { return request_; }
+
+  /// Runs fn on this connection's strand (after whatever was posted before it).
+  virtual void post(std::function<void()> fn) = 0;
+
+  virtual void send(HttpResponse response) = 0;
+
+  /// Starts a 200 text/event-stream response (chunked transfer encoding).
+  virtual void begin_stream() = 0;
+  /// Queues one SSE event (framed with format_sse_event). Consecutive queued events are
+  /// written together. When more than the server's max_stream_buffer_bytes are waiting for a
+  /// slow client, the connection is closed and reported as a disconnect (backpressure: the
+  /// engine never waits for a socket).
+  virtual void send_event(std::string data) = 0;
+  virtual void end_stream() = 0;
+
+  /// fn runs once if the client disconnects before the exchange is answered in full.
+  virtual void on_disconnect(std::function<void()> fn) = 0;
+  virtual bool disconnected() const = 0;
+
+ protected:
+  explicit Exchange(HttpRequest request) : request_(std::move(request)) {}
+  HttpRequest request_;
+};
+
+}  // namespace fathom::net

@@ -1,0 +1,440 @@
+// Boost.Beast server. One Session per TCP connection, all of its work on one strand; the
+// Exchange a route holds posts onto that strand, so routes and the engine thread never touch
+// a socket directly.
+#include "net/http_server.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "base/logging.h"
+#include "net/sse.h"
+
+namespace fathom::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+const std::string& HttpRequest::header(const std::string& name) const {
+  static const std::string kEmpty;
+  auto it = headers.find(name);
+  return it == headers.end() ? kEmpty : it->second;
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string reason_phrase(int status) {
+  return std::string(http::obsolete_reason(static_cast<http::status>(status)));
+}
+
+struct Shared {
+  HttpServerOptions options;
+  RequestHandler handler;
+  ErrorRenderer error_renderer;
+  std::atomic<int64_t> active_exchanges{0};
+  std::atomic<int64_t> open_connections{0};
+};
+
+class Session;
+
+class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
+ public:
+  ExchangeImpl(HttpRequest req, std::shared_ptr<Session> session)
+      : Exchange(std::move(req)), session_(std::move(session)) {}
+  void post(std::function<void()> fn) override;
+  void send(HttpResponse response) override;
+  void begin_stream() override;
+  void send_event(std::string data) override;
+  void end_stream() override;
+  void on_disconnect(std::function<void()> fn) override;
+  bool disconnected() const override { return disconnected_.load(); }
+
+  // Strand-only state, owned by the Session.
+  std::vector<std::function<void()>> disconnect_callbacks_;
+  std::atomic<bool> disconnected_{false};
+
+ private:
+  std::shared_ptr<Session> session_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    ++shared_.open_connections;
+  }
+  ~Session() { --shared_.open_connections; }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+  }
+
+  template <typename Fn>
+  void on_strand(Fn&& fn) {
+    asio::post(stream_.get_executor(), std::forward<Fn>(fn));
+  }
+
+  // ---- called on the strand by ExchangeImpl ----
+
+  bool current(const ExchangeImpl* ex) const { return exchange_ && exchange_.get() == ex; }
+
+  void respond(const ExchangeImpl* ex, HttpResponse r) {
+    if (!current(ex) || answered_) return;
+    answered_ = true;
+    if (exchange_->disconnected()) return close();
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::content_type, r.content_type);
+    res->set(http::field::server, "fathom");
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                        self->on_exchange_written(ec);
+                      });
+  }
+
+  void begin_stream(const ExchangeImpl* ex) {
+    if (!current(ex) || answered_ || streaming_) return;
+    streaming_ = true;
+    queue_raw(
+        "HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+        std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
+  }
+
+  void stream_event(const ExchangeImpl* ex, std::string data) {
+    if (!current(ex) || answered_ || !streaming_) return;
+    std::string event = format_sse_event(data);
+    char size_line[32];
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", event.size());
+    queue_raw(size_line + event + "\r\n");
+  }
+
+  void end_stream(const ExchangeImpl* ex) {
+    if (!current(ex) || answered_ || !streaming_) return;
+    answered_ = true;
+    queue_raw("0\r\n\r\n");
+  }
+
+  void add_disconnect_callback(const ExchangeImpl* ex, std::function<void()> fn) {
+    if (!current(ex)) return;
+    if (exchange_->disconnected()) return fn();
+    exchange_->disconnect_callbacks_.push_back(std::move(fn));
+  }
+
+ private:
+  void do_read() {
+    exchange_.reset();
+    answered_ = false;
+    streaming_ = false;
+    pending_.clear();
+    pending_bytes_ = 0;
+    if (buffer_.size() > 0) return read_request();
+    // Idle keep-alive wait for the first byte of the next request.
+    stream_.expires_after(std::chrono::milliseconds(shared_.options.idle_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    parser_.emplace();
+    parser_->body_limit(static_cast<uint64_t>(shared_.options.max_body_bytes));
+    parser_->header_limit(64 * 1024);
+    stream_.expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset) {
+      return close();
+    }
+    if (ec == http::error::body_limit) {
+      return send_own_error(413, "request body is larger than the limit of " +
+                                     std::to_string(shared_.options.max_body_bytes) + " bytes");
+    }
+    if (ec) return send_own_error(400, "malformed HTTP request: " + ec.message());
+
+    const auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.path = req.target.substr(0, req.target.find('?'));
+    for (const auto& f : msg) req.headers[lower(f.name_string())] = std::string(f.value());
+    req.body = msg.body();
+    parser_.reset();
+
+    stream_.expires_never();
+    exchange_ = std::make_shared<ExchangeImpl>(std::move(req), shared_from_this());
+    ++shared_.active_exchanges;
+    counted_ = true;
+    watch_for_disconnect();
+    auto ex = exchange_;
+    shared_.handler(ex);
+  }
+
+  /// A 413/400 produced by the server itself; the connection closes afterwards.
+  void send_own_error(int status, const std::string& message) {
+    keep_alive_ = false;
+    HttpResponse r = shared_.error_renderer(status, message);
+    exchange_ = std::make_shared<ExchangeImpl>(HttpRequest{}, shared_from_this());
+    ++shared_.active_exchanges;
+    counted_ = true;
+    respond(exchange_.get(), std::move(r));
+  }
+
+  void watch_for_disconnect() {
+    if (watching_) return;
+    watching_ = true;
+    stream_.socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+          self->watching_ = false;
+          if (self->exchange_done_) {
+            self->exchange_done_ = false;
+            return self->do_read();
+          }
+          if (ec || !self->exchange_) return;
+          char byte;
+          ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            self->mark_disconnected();
+          } else if (n < 0) {
+            self->watch_for_disconnect();  // spurious wake-up
+          }
+          // n > 0: the client pipelined its next request; it is still there.
+        });
+  }
+
+  void mark_disconnected() {
+    if (!exchange_ || exchange_->disconnected()) return;
+    exchange_->disconnected_ = true;
+    auto callbacks = std::move(exchange_->disconnect_callbacks_);
+    for (auto& cb : callbacks) cb();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // The exchange stays current until the route answers, so late sends are dropped.
+    if (answered_) close();
+  }
+
+  void queue_raw(std::string bytes) {
+    if (exchange_->disconnected()) {
+      if (answered_) close();
+      return;
+    }
+    pending_bytes_ += static_cast<int64_t>(bytes.size());
+    pending_.push_back(std::move(bytes));
+    if (pending_bytes_ > shared_.options.max_stream_buffer_bytes) {
+      FATHOM_LOG(kWarning) << "client too slow: " << pending_bytes_ << " bytes waiting; closing";
+      return mark_disconnected();
+    }
+    if (!writing_) write_pending();
+  }
+
+  void write_pending() {
+    if (pending_.empty()) {
+      if (answered_) on_exchange_written({});
+      return;
+    }
+    writing_ = true;
+    auto batch = std::make_shared<std::string>();
+    for (auto& s : pending_) *batch += s;
+    pending_.clear();
+    pending_bytes_ = 0;
+    asio::async_write(stream_, asio::buffer(*batch),
+                      [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) {
+                          self->mark_disconnected();
+                          return self->close();
+                        }
+                        self->write_pending();
+                      });
+  }
+
+  void on_exchange_written(beast::error_code ec) {
+    if (counted_) {
+      --shared_.active_exchanges;
+      counted_ = false;
+    }
+    if (ec || !keep_alive_) return close();
+    if (watching_) {
+      exchange_done_ = true;
+      stream_.socket().cancel();  // the watch handler continues with do_read()
+      return;
+    }
+    do_read();
+  }
+
+  void close() {
+    if (counted_) {
+      --shared_.active_exchanges;
+      counted_ = false;
+    }
+    if (exchange_ && !exchange_->disconnected() && !answered_) mark_disconnected();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Shared& shared_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<ExchangeImpl> exchange_;
+  bool keep_alive_ = true;
+  bool answered_ = false;
+  bool streaming_ = false;
+  bool writing_ = false;
+  bool watching_ = false;
+  bool exchange_done_ = false;
+  bool counted_ = false;
+  std::deque<std::string> pending_;
+  int64_t pending_bytes_ = 0;
+};
+
+void ExchangeImpl::post(std::function<void()> fn) { session_->on_strand(std::move(fn)); }
+void ExchangeImpl::send(HttpResponse response) {
+  session_->on_strand([s = session_, ex = shared_from_this(), r = std::move(response)]() mutable { s->respond(ex.get(), std::move(r)); });
+}
+void ExchangeImpl::begin_stream() {
+  session_->on_strand([s = session_, ex = shared_from_this()] { s->begin_stream(ex.get()); });
+}
+void ExchangeImpl::send_event(std::string data) {
+  session_->on_strand(
+      [s = session_, ex = shared_from_this(), d = std::move(data)]() mutable { s->stream_event(ex.get(), std::move(d)); });
+}
+void ExchangeImpl::end_stream() {
+  session_->on_strand([s = session_, ex = shared_from_this()] { s->end_stream(ex.get()); });
+}
+void ExchangeImpl::on_disconnect(std::function<void()> fn) {
+  session_->on_strand(
+      [s = session_, ex = shared_from_this(), f = std::move(fn)]() mutable { s->add_disconnect_callback(ex.get(), std::move(f)); });
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Shared shared;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  tcp::acceptor acceptor{io};
+  std::vector<std::thread> threads;
+  uint16_t port = 0;
+  std::once_flag stopped;
+
+  void do_accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+        FATHOM_LOG(kWarning) << "accept: " << ec.message();
+      } else {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        std::make_shared<Session>(std::move(socket), shared)->start();
+      }
+      do_accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ErrorRenderer error_renderer)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->shared.options = std::move(options);
+  impl_->shared.handler = std::move(handler);
+  impl_->shared.error_renderer = std::move(error_renderer);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start() {
+  const HttpServerOptions& o = impl_->shared.options;
+  try {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(o.host, ec);
+    if (ec) {
+      tcp::resolver resolver(impl_->io);
+      auto results = resolver.resolve(o.host, std::to_string(o.port), ec);
+      if (ec || results.empty()) return invalid_argument("--host: cannot resolve '" + o.host + "'");
+      address = results.begin()->endpoint().address();
+    }
+    tcp::endpoint endpoint(address, o.port);
+    impl_->acceptor.open(endpoint.protocol());
+    impl_->acceptor.set_option(asio::socket_base::reuse_address(true));
+    impl_->acceptor.bind(endpoint, ec);
+    if (ec) return unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + ec.message());
+    impl_->acceptor.listen(asio::socket_base::max_listen_connections);
+    impl_->port = impl_->acceptor.local_endpoint().port();
+  } catch (const boost::system::system_error& e) {
+    return unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what());
+  }
+  impl_->work.emplace(impl_->io.get_executor());
+  impl_->do_accept();
+  const int n = std::max(1, o.num_io_threads);
+  for (int i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([this] {
+      for (;;) {
+        try {
+          impl_->io.run();
+          return;
+        } catch (const std::exception& e) {  // a handler threw: log, keep serving
+          FATHOM_LOG(kError) << "http I/O thread: " << e.what();
+        }
+      }
+    });
+  }
+  return ok_status();
+}
+
+uint16_t HttpServer::port() const { return impl_->port; }
+
+void HttpServer::stop_accepting() {
+  asio::post(impl_->io, [this] {
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+}
+
+int64_t HttpServer::num_active_exchanges() const { return impl_->shared.active_exchanges.load(); }
+int64_t HttpServer::num_open_connections() const { return impl_->shared.open_connections.load(); }
+
+void HttpServer::stop() {
+  std::call_once(impl_->stopped, [this] {
+    impl_->work.reset();
+    impl_->io.stop();
+    for (auto& t : impl_->threads)
+      if (t.joinable()) t.join();
+    beast::error_code ignored;
+    impl_->acceptor.close(ignored);
+  });
+}
+
+}  // namespace fathom::net
