@@ -56,11 +56,11 @@ TEST_P(JinjaReferenceTest, MatchesJinja2) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, JinjaReferenceTest, ::testing::Range<size_t>(0, load_cases()["cases"].size()),
-                         [](const ::testing::TestParamInfo<size_t>& info) {
-                           std::string name = load_cases()["cases"][info.param]["name"].get<std::string>();
+                         [](const ::testing::TestParamInfo<size_t>& param_info) {
+                           std::string name = load_cases()["cases"][param_info.param]["name"].get<std::string>();
                            for (char& ch : name)
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return name + "_" + std::to_string(info.param);
+                           return name + "_" + std::to_string(param_info.param);
                          });
 
 }  // namespace

@@ -31,6 +31,7 @@ struct Expr {
     kAnd,
     kOr,
     kCondition, // children: then, condition, else (else may be nullptr)
+    kCompare,   // children[0] ops[0] children[1] ops[1] ... (Python chained comparison)
   };
   Kind kind;
   int line = 0;
@@ -39,6 +40,7 @@ struct Expr {
   bool negated = false;  // kTest: "is not"
   std::vector<ExprPtr> children;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
+  std::vector<std::string> ops;  // kCompare
 };
 
 struct Node;

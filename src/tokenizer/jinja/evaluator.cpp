@@ -119,6 +119,20 @@ Result<bool> contains(const Value& container, const Value& item) {
   return invalid_argument("argument of type '" + container.type_name() + "' is not iterable");
 }
 
+Result<bool> compare_op(const std::string& op, const Value& a, const Value& b) {
+  if (op == "==") return values_equal(a, b);
+  if (op == "!=") return !values_equal(a, b);
+  if (op == "in" || op == "not in") {
+    FATHOM_ASSIGN_OR_RETURN(bool found, contains(b, a));
+    return op == "in" ? found : !found;
+  }
+  FATHOM_ASSIGN_OR_RETURN(int c, compare_values(a, b));
+  if (op == "<") return c < 0;
+  if (op == "<=") return c <= 0;
+  if (op == ">") return c > 0;
+  return c >= 0;
+}
+
 std::string strftime_utc(const std::string& fmt, int64_t unix_s) {
   const std::time_t t = static_cast<std::time_t>(unix_s);
   std::tm tm{};
@@ -506,6 +520,18 @@ Result<Value> Evaluator::eval(const Expr& e) {
     }
     case Expr::Kind::kBinary:
       return eval_binary(e);
+    case Expr::Kind::kCompare: {
+      // a < b < c means (a < b) and (b < c), each operand evaluated once.
+      FATHOM_ASSIGN_OR_RETURN(Value left, eval(*e.children[0]));
+      for (size_t i = 0; i < e.ops.size(); ++i) {
+        FATHOM_ASSIGN_OR_RETURN(Value right, eval(*e.children[i + 1]));
+        Result<bool> r = compare_op(e.ops[i], left, right);
+        if (!r.ok()) return at_line(r.status(), e.line);
+        if (!*r) return Value(false);
+        left = std::move(right);
+      }
+      return Value(true);
+    }
   }
   return fail(e.line, "unknown expression");
 }
@@ -514,22 +540,7 @@ Result<Value> Evaluator::eval_binary(const Expr& e) {
   FATHOM_ASSIGN_OR_RETURN(Value a, eval(*e.children[0]));
   FATHOM_ASSIGN_OR_RETURN(Value b, eval(*e.children[1]));
   const std::string& op = e.name;
-  if (op == "==") return Value(values_equal(a, b));
-  if (op == "!=") return Value(!values_equal(a, b));
   if (op == "~") return Value(a.to_str() + b.to_str());
-  if (op == "in" || op == "not in") {
-    Result<bool> r = contains(b, a);
-    if (!r.ok()) return at_line(r.status(), e.line);
-    return Value(op == "in" ? *r : !*r);
-  }
-  if (op == "<" || op == "<=" || op == ">" || op == ">=") {
-    Result<int> c = compare_values(a, b);
-    if (!c.ok()) return at_line(c.status(), e.line);
-    if (op == "<") return Value(*c < 0);
-    if (op == "<=") return Value(*c <= 0);
-    if (op == ">") return Value(*c > 0);
-    return Value(*c >= 0);
-  }
   Result<Value> r = arithmetic(op, a, b);
   if (!r.ok()) return at_line(r.status(), e.line);
   return r;

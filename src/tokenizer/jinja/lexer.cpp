@@ -286,7 +286,20 @@ class Lexer {
 }  // namespace
 
 Result<std::vector<Token>> lex(std::string_view source, const LexOptions& options) {
-  return Lexer(source, options).run();
+  // Like Jinja2 (newline_sequence="\n", keep_trailing_newline=False): line endings become
+  // "\n" and one trailing newline is dropped.
+  std::string normalized;
+  normalized.reserve(source.size());
+  for (size_t i = 0; i < source.size(); ++i) {
+    if (source[i] == '\r') {
+      normalized.push_back('\n');
+      if (i + 1 < source.size() && source[i + 1] == '\n') ++i;
+    } else {
+      normalized.push_back(source[i]);
+    }
+  }
+  if (!normalized.empty() && normalized.back() == '\n') normalized.pop_back();
+  return Lexer(normalized, options).run();
 }
 
 }  // namespace fathom::tokenizer::jinja

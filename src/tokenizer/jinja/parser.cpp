@@ -346,9 +346,10 @@ class Parser {
   }
 
   Result<ExprPtr> parse_compare() {
-    FATHOM_ASSIGN_OR_RETURN(ExprPtr left, parse_math1());
+    const int line = peek().line;
+    FATHOM_ASSIGN_OR_RETURN(ExprPtr first, parse_math1());
+    ExprPtr chain;
     for (;;) {
-      const int line = peek().line;
       std::string op;
       if (peek().kind == TokenKind::kOp &&
           (peek().value == "==" || peek().value == "!=" || peek().value == "<" || peek().value == "<=" ||
@@ -362,11 +363,18 @@ class Parser {
         next();
         op = "not in";
       } else {
-        return left;
+        break;
       }
       FATHOM_ASSIGN_OR_RETURN(ExprPtr right, parse_math1());
-      left = binary(std::move(op), std::move(left), std::move(right), line);
+      if (!chain) {
+        chain = make(Expr::Kind::kCompare, line);
+        chain->children.push_back(std::move(first));
+      }
+      chain->ops.push_back(std::move(op));
+      chain->children.push_back(std::move(right));
     }
+    if (!chain) return first;
+    return chain;
   }
 
   Result<ExprPtr> parse_math1() {
