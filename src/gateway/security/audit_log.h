@@ -1,0 +1,46 @@
+// The audit log: append-only JSON lines for admin and security events (keys created or
+// revoked, authentication failures, quota rejections, config reloads). Each record carries
+// the hash of the previous one, so editing, deleting or reordering a line is detectable.
+//   {"details":{...},"event":"key.created","prev":"<hex>","seq":7,"time":"...","hash":"<hex>"}
+// hash = sha256(prev + "\n" + the record without "hash", serialised with sorted keys).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace fathom::gateway {
+
+class AuditLog {
+ public:
+  /// Opens (creating if needed) and checks the existing chain; a tampered file is refused.
+  static Result<std::unique_ptr<AuditLog>> open(const std::string& path);
+  ~AuditLog();
+
+  /// Appends and flushes one record. `details` must not contain secrets or prompt text.
+  Status append(const std::string& event, const nlohmann::json& details);
+  int64_t num_records() const;
+
+ private:
+  AuditLog() = default;
+  mutable std::mutex mu_;
+  std::FILE* file_ = nullptr;
+  std::string path_;
+  std::string last_hash_;
+  int64_t next_seq_ = 0;
+};
+
+struct AuditVerification {
+  int64_t num_records = 0;
+  std::string last_hash;
+};
+
+/// Checks every record's hash and link; the error names the first bad line.
+Result<AuditVerification> verify_audit_log(const std::string& path);
+
+}  // namespace fathom::gateway
