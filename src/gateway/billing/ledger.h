@@ -1,0 +1,49 @@
+// The usage ledger: one row per request (tenant, key id, model, upstream, tokens, cost,
+// latency, status, time). Writes are group-committed: concurrent callers share one
+// transaction, and record() returns only once its row is durable, so a crash loses nothing
+// that was acknowledged; the request id is the primary key, so a retried write never
+// double-counts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace fathom::gateway {
+
+struct UsageRecord {
+  std::string request_id;
+  int64_t time_ms = 0;  ///< unix epoch milliseconds
+  std::string tenant;
+  std::string key_id;
+  std::string model;
+  std::string upstream;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t cached_tokens = 0;
+  int64_t cost_nanos = 0;
+  int64_t latency_ms = 0;
+  int32_t status = 0;  ///< HTTP status returned to the client
+};
+
+/// "2026-11" for a unix time in milliseconds (UTC).
+std::string month_of(int64_t time_ms);
+
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+  /// Blocks until the row is committed (or the write failed).
+  virtual Status record(const UsageRecord& r) = 0;
+  /// Every row of a tenant in a month ("2026-11"), oldest first.
+  virtual Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) = 0;
+  /// prompt + completion tokens of a tenant in a month (for volume tiers and budgets).
+  virtual Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) = 0;
+};
+
+/// SQLite in WAL mode with synchronous=FULL; the embedded default.
+Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path);
+
+}  // namespace fathom::gateway

@@ -1,0 +1,215 @@
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "gateway/billing/ledger.h"
+
+namespace fathom::gateway {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE IF NOT EXISTS usage (
+  request_id TEXT PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  month TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  model TEXT NOT NULL,
+  upstream TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL,
+  cost_nanos INTEGER NOT NULL,
+  latency_ms INTEGER NOT NULL,
+  status INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
+CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
+)sql";
+
+constexpr size_t kMaxBatch = 512;
+
+class SqliteLedger final : public Ledger {
+ public:
+  ~SqliteLedger() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    sqlite3_finalize(insert_);
+    sqlite3_close(db_);
+  }
+
+  Status init(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        nullptr) != SQLITE_OK)
+      return unavailable(path + ": cannot open ledger: " + sqlite3_errmsg(db_));
+    sqlite3_busy_timeout(db_, 5000);
+    char* err = nullptr;
+    if (sqlite3_exec(db_, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string m = err ? err : "unknown error";
+      sqlite3_free(err);
+      return unavailable(path + ": cannot create the ledger schema: " + m);
+    }
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT OR IGNORE INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+                           &insert_, nullptr) != SQLITE_OK)
+      return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
+    path_ = path;
+    writer_ = std::thread([this] { write_loop(); });
+    return ok_status();
+  }
+
+  Status record(const UsageRecord& r) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stop_) return unavailable("ledger is closed");
+    const uint64_t ticket = ++enqueued_;
+    queue_.push_back(r);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return committed_ >= ticket || stop_; });
+    if (committed_ < ticket) return unavailable("ledger closed before the write committed");
+    auto failed = failures_.find(ticket);
+    if (failed != failures_.end()) {
+      Status s = failed->second;
+      failures_.erase(failed);
+      return s;
+    }
+    return ok_status();
+  }
+
+  Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
+                           "completion_tokens,cached_tokens,cost_nanos,latency_ms,status FROM usage "
+                           "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
+                           -1, &st, nullptr) != SQLITE_OK)
+      return internal_error(std::string("ledger query: ") + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, month.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<UsageRecord> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      auto text = [&](int c) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, c))); };
+      UsageRecord r;
+      r.request_id = text(0);
+      r.time_ms = sqlite3_column_int64(st, 1);
+      r.tenant = text(2);
+      r.key_id = text(3);
+      r.model = text(4);
+      r.upstream = text(5);
+      r.prompt_tokens = sqlite3_column_int64(st, 6);
+      r.completion_tokens = sqlite3_column_int64(st, 7);
+      r.cached_tokens = sqlite3_column_int64(st, 8);
+      r.cost_nanos = sqlite3_column_int64(st, 9);
+      r.latency_ms = sqlite3_column_int64(st, 10);
+      r.status = sqlite3_column_int(st, 11);
+      out.push_back(std::move(r));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return unavailable(std::string("ledger query failed: ") + sqlite3_errmsg(db_));
+    return out;
+  }
+
+  Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) override {
+    FATHOM_ASSIGN_OR_RETURN(auto rs, rows(tenant, month));
+    int64_t total = 0;
+    for (const auto& r : rs) total += r.prompt_tokens + r.completion_tokens;
+    return total;
+  }
+
+ private:
+  void write_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty() && stop_) return;
+      std::vector<UsageRecord> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      const uint64_t first_ticket = committed_ + 1;
+      lock.unlock();
+      const Status s = commit(batch);
+      lock.lock();
+      if (!s.ok())
+        for (uint64_t t = first_ticket; t < first_ticket + batch.size(); ++t) failures_[t] = s;
+      committed_ += batch.size();
+      cv_.notify_all();
+    }
+  }
+
+  // One transaction for the whole batch: one fsync for many requests.
+  Status commit(const std::vector<UsageRecord>& batch) {
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return unavailable(std::string("ledger: ") + sqlite3_errmsg(db_));
+    for (const UsageRecord& r : batch) {
+      sqlite3_reset(insert_);
+      sqlite3_bind_text(insert_, 1, r.request_id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(insert_, 2, r.time_ms);
+      const std::string month = month_of(r.time_ms);
+      sqlite3_bind_text(insert_, 3, month.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert_, 4, r.tenant.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert_, 5, r.key_id.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert_, 6, r.model.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(insert_, 7, r.upstream.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(insert_, 8, r.prompt_tokens);
+      sqlite3_bind_int64(insert_, 9, r.completion_tokens);
+      sqlite3_bind_int64(insert_, 10, r.cached_tokens);
+      sqlite3_bind_int64(insert_, 11, r.cost_nanos);
+      sqlite3_bind_int64(insert_, 12, r.latency_ms);
+      sqlite3_bind_int(insert_, 13, r.status);
+      if (sqlite3_step(insert_) != SQLITE_DONE) {
+        std::string m = sqlite3_errmsg(db_);
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return unavailable("ledger insert failed: " + m);
+      }
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      std::string m = sqlite3_errmsg(db_);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return unavailable("ledger commit failed: " + m);
+    }
+    return ok_status();
+  }
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  std::string path_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<UsageRecord> queue_;
+  uint64_t enqueued_ = 0;
+  uint64_t committed_ = 0;
+  std::map<uint64_t, Status> failures_;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::string month_of(int64_t time_ms) {
+  const std::time_t t = static_cast<std::time_t>(time_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof(buf), "%Y-%m", &tm);
+  return buf;
+}
+
+Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path) {
+  auto ledger = std::make_unique<SqliteLedger>();
+  FATHOM_RETURN_IF_ERROR(ledger->init(path));
+  return std::unique_ptr<Ledger>(std::move(ledger));
+}
+
+}  // namespace fathom::gateway

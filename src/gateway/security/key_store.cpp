@@ -1,0 +1,147 @@
+#include "gateway/security/key_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <optional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "gateway/security/api_keys.h"
+
+namespace fathom::gateway {
+
+struct KeyStore::Db {
+  sqlite3* db = nullptr;
+  mutable std::mutex mu;
+  ~Db() { sqlite3_close(db); }
+};
+
+bool KeyInfo::allows(const std::string& model) const {
+  return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+}
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_hash TEXT PRIMARY KEY,
+  key_id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  models TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  revoked_ms INTEGER NOT NULL,
+  admin INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
+)sql";
+
+constexpr const char* kColumns = "key_id,tenant,models,created_ms,expires_ms,revoked_ms,admin";
+
+KeyInfo read_row(sqlite3_stmt* st) {
+  KeyInfo k;
+  k.key_id = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  k.tenant = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+  const auto models = nlohmann::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 2)),
+                                            nullptr, false);
+  if (models.is_array())
+    for (const auto& m : models)
+      if (m.is_string()) k.models.push_back(m.get<std::string>());
+  k.created_ms = sqlite3_column_int64(st, 3);
+  k.expires_ms = sqlite3_column_int64(st, 4);
+  k.revoked_ms = sqlite3_column_int64(st, 5);
+  k.admin = sqlite3_column_int(st, 6) != 0;
+  return k;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
+  std::unique_ptr<KeyStore> ks(new KeyStore());
+  ks->db_ = std::make_unique<Db>();
+  if (sqlite3_open_v2(path.c_str(), &ks->db_->db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
+    return unavailable(path + ": cannot open key store: " + sqlite3_errmsg(ks->db_->db));
+  sqlite3_busy_timeout(ks->db_->db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(ks->db_->db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown";
+    sqlite3_free(err);
+    return unavailable(path + ": key store schema: " + m);
+  }
+  return ks;
+}
+
+KeyStore::~KeyStore() = default;
+
+Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::string> models,
+                                int64_t expires_ms, bool admin, int64_t now_ms) {
+  if (tenant.empty()) return invalid_argument("a key needs a tenant");
+  FATHOM_ASSIGN_OR_RETURN(std::string key, generate_api_key());
+  const std::string hash = hash_api_key(key);
+  NewKey out{key, KeyInfo{key_id(hash), tenant, std::move(models), now_ms, expires_ms, 0, admin}};
+  std::lock_guard<std::mutex> lock(db_->mu);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_->db, "INSERT INTO api_keys VALUES (?,?,?,?,?,?,0,?)", -1, &st, nullptr);
+  const std::string models_json = nlohmann::json(out.info.models).dump();
+  sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, out.info.key_id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 3, tenant.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, models_json.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 5, now_ms);
+  sqlite3_bind_int64(st, 6, expires_ms);
+  sqlite3_bind_int(st, 7, admin ? 1 : 0);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return unavailable(std::string("key store insert failed: ") + sqlite3_errmsg(db_->db));
+  return out;
+}
+
+Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) const {
+  const std::string hash = hash_api_key(key);
+  std::lock_guard<std::mutex> lock(db_->mu);
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string("SELECT ") + kColumns + ",key_hash FROM api_keys WHERE key_hash=?";
+  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+  std::optional<KeyInfo> found;
+  if (sqlite3_step(st) == SQLITE_ROW &&
+      constant_time_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 7)), hash))
+    found = read_row(st);
+  sqlite3_finalize(st);
+  if (!found) return Status(Code::kUnauthenticated, "invalid API key");
+  if (found->revoked_ms != 0) return Status(Code::kUnauthenticated, "API key " + found->key_id + " was revoked");
+  if (found->expires_ms != 0 && now_ms >= found->expires_ms)
+    return Status(Code::kUnauthenticated, "API key " + found->key_id + " has expired");
+  return *found;
+}
+
+Status KeyStore::revoke(const std::string& id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(db_->mu);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_->db, "UPDATE api_keys SET revoked_ms=? WHERE key_id=? AND revoked_ms=0", -1, &st, nullptr);
+  sqlite3_bind_int64(st, 1, now_ms);
+  sqlite3_bind_text(st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return unavailable(std::string("key store update failed: ") + sqlite3_errmsg(db_->db));
+  if (sqlite3_changes(db_->db) == 0) return not_found("no active key with id " + id);
+  return ok_status();
+}
+
+Result<std::vector<KeyInfo>> KeyStore::list(const std::string& tenant) const {
+  std::lock_guard<std::mutex> lock(db_->mu);
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM api_keys" +
+                          (tenant.empty() ? "" : " WHERE tenant=?") + " ORDER BY created_ms, key_id";
+  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  if (!tenant.empty()) sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+  std::vector<KeyInfo> out;
+  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(read_row(st));
+  sqlite3_finalize(st);
+  return out;
+}
+
+}  // namespace fathom::gateway

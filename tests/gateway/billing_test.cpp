@@ -1,0 +1,138 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <thread>
+
+#include "gateway/billing/ledger.h"
+#include "gateway/billing/price_table.h"
+#include "gateway/billing/report.h"
+#include "support/temp_dir.h"
+
+namespace fathom::gateway {
+namespace {
+
+using fathom::testing::TempDir;
+
+constexpr int64_t kNov2026 = 1795000000000;  // 2026-11-18, in ms
+
+UsageRecord row(const std::string& id, const std::string& model, int64_t prompt, int64_t completion,
+                int64_t cost) {
+  UsageRecord r;
+  r.request_id = id;
+  r.time_ms = kNov2026;
+  r.tenant = "acme";
+  r.key_id = "k1";
+  r.model = model;
+  r.upstream = "u1";
+  r.prompt_tokens = prompt;
+  r.completion_tokens = completion;
+  r.cost_nanos = cost;
+  r.status = 200;
+  return r;
+}
+
+TEST(PriceTableTest, DecimalPricesAreExact) {
+  EXPECT_EQ(*parse_price_per_1k("0.1"), 100'000);  // 0.1 per 1K tokens = 1e5 nanos per token
+  EXPECT_EQ(*parse_price_per_1k("2"), 2'000'000);
+  EXPECT_EQ(*parse_price_per_1k("0.000001"), 1);
+  EXPECT_FALSE(parse_price_per_1k("0.0000001").ok());
+  EXPECT_FALSE(parse_price_per_1k("-1").ok());
+  EXPECT_FALSE(parse_price_per_1k("1e-3").ok());
+  EXPECT_EQ(format_nanos(100'000 * 1234), "0.1234");  // 1234 tokens at 0.1 per 1K
+  EXPECT_EQ(format_nanos(1), "0.000000001");
+  EXPECT_EQ(format_nanos(2'500'000'000), "2.50");
+}
+
+TEST(PriceTableTest, CostUsesTheTenantsVolumeTierAndCachedPrice) {
+  PriceTable prices;
+  ModelPrice p;
+  p.tiers = {{0, 100'000, 25'000, 200'000}, {1'000'000, 50'000, 10'000, 100'000}};
+  ASSERT_TRUE(prices.set("deepseek-chat", p).ok());
+  // 1000 prompt tokens of which 400 cached, 500 completion tokens, first tier.
+  EXPECT_EQ(*prices.cost("deepseek-chat", 0, 1000, 400, 500), 600 * 100'000 + 400 * 25'000 + 500 * 200'000);
+  EXPECT_EQ(*prices.cost("deepseek-chat", 2'000'000, 1000, 0, 0), 1000 * 50'000);
+  EXPECT_EQ(prices.cost("nope", 0, 1, 0, 1).status().code(), Code::kNotFound);
+}
+
+TEST(LedgerTest, ConcurrentWritesAreGroupCommittedAndReportTotalsEqualTheRows) {
+  TempDir dir;
+  auto ledger = open_sqlite_ledger(dir.file("ledger.db"));
+  ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string id = "req-" + std::to_string(t) + "-" + std::to_string(i);
+        ASSERT_TRUE((*ledger)->record(row(id, t % 2 ? "a" : "b", 10 + i, 5, 1000 + i)).ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  auto rows = (*ledger)->rows("acme", "2026-11");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 200u);
+  const BillingReport r = make_billing_report("acme", "2026-11", *rows);
+  int64_t prompt = 0, cost = 0;
+  for (const auto& u : *rows) {
+    prompt += u.prompt_tokens;
+    cost += u.cost_nanos;
+  }
+  EXPECT_EQ(r.total.requests, 200);
+  EXPECT_EQ(r.total.prompt_tokens, prompt);
+  EXPECT_EQ(r.total.cost_nanos, cost);
+  EXPECT_EQ(r.by_model.at("a").requests + r.by_model.at("b").requests, 200);
+  EXPECT_NE(render_csv(r).find("acme,2026-11,TOTAL,200,"), std::string::npos) << render_csv(r);
+  EXPECT_NE(render_json(r).find("\"requests\": 200"), std::string::npos);
+  EXPECT_EQ(*(*ledger)->monthly_tokens("acme", "2026-11"), prompt + 200 * 5);
+  EXPECT_EQ((*ledger)->rows("acme", "2026-10")->size(), 0u);
+}
+
+TEST(LedgerTest, ARetriedWriteIsNotCountedTwice) {
+  TempDir dir;
+  auto ledger = open_sqlite_ledger(dir.file("ledger.db"));
+  ASSERT_TRUE(ledger.ok());
+  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
+  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
+  EXPECT_EQ((*ledger)->rows("acme", "2026-11")->size(), 1u);
+}
+
+TEST(LedgerTest, SigkillLosesNoAcknowledgedRow) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  int acks[2];
+  ASSERT_EQ(pipe(acks), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // writer: acknowledge each committed row through the pipe, forever
+    close(acks[0]);
+    auto ledger = open_sqlite_ledger(path);
+    if (!ledger.ok()) _exit(2);
+    for (int i = 0;; ++i) {
+      if (!(*ledger)->record(row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
+      if (write(acks[1], &i, sizeof(i)) != sizeof(i)) _exit(4);
+    }
+  }
+  close(acks[1]);
+  std::set<int> acknowledged;
+  int i = 0;
+  while (acknowledged.size() < 50 && read(acks[0], &i, sizeof(i)) == sizeof(i)) acknowledged.insert(i);
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  while (read(acks[0], &i, sizeof(i)) == sizeof(i)) acknowledged.insert(i);  // drain the pipe
+  close(acks[0]);
+  ASSERT_EQ(acknowledged.size() >= 50, true);
+
+  auto ledger = open_sqlite_ledger(path);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
+  auto rows = (*ledger)->rows("acme", "2026-11");
+  ASSERT_TRUE(rows.ok());
+  std::set<std::string> ids;
+  for (const auto& r : *rows) ids.insert(r.request_id);
+  for (int a : acknowledged) EXPECT_TRUE(ids.count("r" + std::to_string(a))) << "lost acknowledged row r" << a;
+}
+
+}  // namespace
+}  // namespace fathom::gateway
