@@ -6,7 +6,7 @@ APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev libhiredis-dev redis-server
   nodejs npm python3
 )
 

@@ -30,20 +30,31 @@ struct Admission {
   int64_t estimated_tokens = 0;
 };
 
-class QuotaTable {
+/// Where quota counters live: in this process (QuotaTable) or shared by every gateway
+/// replica (RedisQuota).
+class QuotaBackend {
+ public:
+  virtual ~QuotaBackend() = default;
+  virtual void set_key_limits(const std::string& key_id, QuotaLimits l) = 0;
+  virtual void set_tenant_limits(const std::string& tenant, QuotaLimits l) = 0;
+  /// ResourceExhausted naming the limit, with retry_after set, when any limit is reached.
+  /// On success every counter is charged; pair it with exactly one release().
+  virtual Status admit(const Admission& a, Clock::Duration* retry_after) = 0;
+  /// Settles a finished request with its real token usage.
+  virtual void release(const Admission& a, int64_t actual_tokens) = 0;
+};
+
+class QuotaTable final : public QuotaBackend {
  public:
   explicit QuotaTable(const Clock& clock) : clock_(clock) {}
 
-  void set_key_limits(const std::string& key_id, QuotaLimits l);
-  void set_tenant_limits(const std::string& tenant, QuotaLimits l);
+  void set_key_limits(const std::string& key_id, QuotaLimits l) override;
+  void set_tenant_limits(const std::string& tenant, QuotaLimits l) override;
   /// Tokens the tenant already used this month (loaded from the ledger at start-up).
   void set_monthly_usage(const std::string& tenant, int64_t tokens);
 
-  /// ResourceExhausted naming the limit, with retry_after set, when any limit is reached.
-  /// On success every counter is charged; pair it with exactly one release().
-  Status admit(const Admission& a, Clock::Duration* retry_after);
-  /// Settles a finished request with its real token usage.
-  void release(const Admission& a, int64_t actual_tokens);
+  Status admit(const Admission& a, Clock::Duration* retry_after) override;
+  void release(const Admission& a, int64_t actual_tokens) override;
 
  private:
   struct Counters {
