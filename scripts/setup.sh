@@ -6,7 +6,8 @@ APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
-  libssl-dev libsqlite3-dev libhiredis-dev redis-server
+  libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev
+  libboost-dev libboost-system-dev
   nodejs npm python3
 )
 
@@ -22,4 +23,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# The e2e server tests' node packages (the official openai client), from package-lock.json.
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
+if [ ! -f "$E2E_DIR/node_modules/openai/package.json" ]; then
+  echo "setup: npm ci in tests/e2e"
+  (cd "$E2E_DIR" && npm ci --silent --no-audit --no-fund --prefer-offline)
 fi

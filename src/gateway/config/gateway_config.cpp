@@ -1,0 +1,267 @@
+#include "gateway/config/gateway_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "gateway/lb/load_balancer.h"
+
+namespace fathom::gateway {
+namespace {
+
+// Reads typed fields of one YAML map and records every problem with its path.
+class Fields {
+ public:
+  Fields(const YAML::Node& node, std::string path, std::vector<std::string>& problems)
+      : node_(node), path_(std::move(path)), problems_(problems) {
+    if (node_.IsDefined() && !node_.IsMap() && !node_.IsNull()) problem("", "must be a mapping");
+  }
+
+  template <typename T>
+  void get(const char* key, T& out) {
+    const YAML::Node v = is_map() ? node_[key] : YAML::Node();
+    if (!v || v.IsNull()) return;
+    try {
+      out = v.as<T>();
+    } catch (const YAML::Exception&) {
+      problem(key, "has the wrong type (got '" + YAML::Dump(v) + "')");
+    }
+  }
+  void positive(const char* key, int64_t& out) {
+    get(key, out);
+    if (out <= 0) problem(key, "must be positive");
+  }
+  YAML::Node child(const char* key) const { return is_map() ? node_[key] : YAML::Node(); }
+  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  void problem(const std::string& key, const std::string& what) {
+    const std::string p = key.empty() ? path_ : path(key);
+    problems_.push_back((p.empty() ? "" : p + ": ") + what);
+  }
+  void reject_unknown(const std::set<std::string>& known) {
+    if (!is_map()) return;
+    for (const auto& kv : node_) {
+      const std::string k = kv.first.as<std::string>();
+      if (!known.count(k)) problem(k, "is not a known field");
+    }
+  }
+
+ private:
+  // A missing key is an invalid ("zombie") node in yaml-cpp: only IsDefined() is safe on it.
+  bool is_map() const { return node_.IsDefined() && node_.IsMap(); }
+  const YAML::Node node_;
+  std::string path_;
+  std::vector<std::string>& problems_;
+};
+
+QuotaLimits parse_limits(const YAML::Node& n, const std::string& path, std::vector<std::string>& problems) {
+  Fields f(n, path, problems);
+  f.reject_unknown({"requests_per_minute", "tokens_per_minute", "max_concurrent", "monthly_tokens"});
+  QuotaLimits l;
+  f.get("requests_per_minute", l.requests_per_minute);
+  f.get("tokens_per_minute", l.tokens_per_minute);
+  f.get("max_concurrent", l.max_concurrent);
+  f.get("monthly_tokens", l.monthly_tokens);
+  for (int64_t v : {l.requests_per_minute, l.tokens_per_minute, l.max_concurrent, l.monthly_tokens})
+    if (v < 0) f.problem("", "limits must be >= 0 (0 = unlimited)");
+  return l;
+}
+
+PriceTier parse_tier(const YAML::Node& n, const std::string& path, std::vector<std::string>& problems) {
+  Fields f(n, path, problems);
+  PriceTier t;
+  auto price = [&](const char* key, int64_t& out, bool required) {
+    std::string text;
+    f.get(key, text);
+    if (text.empty()) {
+      if (required) f.problem(key, "is required");
+      return;
+    }
+    auto p = parse_price_per_1k(text);
+    if (!p.ok()) {
+      f.problem(key, p.status().message());
+    } else {
+      out = *p;
+    }
+  };
+  f.get("from_monthly_tokens", t.from_monthly_tokens);
+  price("input_per_1k", t.input_nanos_per_token, true);
+  price("output_per_1k", t.output_nanos_per_token, true);
+  t.cached_input_nanos_per_token = t.input_nanos_per_token;
+  price("cached_input_per_1k", t.cached_input_nanos_per_token, false);
+  return t;
+}
+
+}  // namespace
+
+const ModelRoute* GatewayConfig::route(const std::string& model) const {
+  for (const ModelRoute& r : models) {
+    if (r.name == model) return &r;
+    for (const auto& a : r.aliases)
+      if (a == model) return &r;
+  }
+  return nullptr;
+}
+
+Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(source + ": not valid YAML (line " + std::to_string(e.mark.line + 1) + "): " + e.msg);
+  }
+  std::vector<std::string> problems;
+  GatewayConfig c;
+  Fields top(root, "", problems);
+  top.reject_unknown({"listen", "data_dir", "keys_db", "ledger_db", "audit_log", "redis", "timeouts",
+                      "max_body_bytes", "retry", "breaker", "health_check", "pools", "models", "prices",
+                      "tenants", "key_limits", "cache", "io_threads"});
+  {
+    Fields f(top.child("listen"), "listen", problems);
+    f.get("host", c.host);
+    int port = c.port;
+    f.get("port", port);
+    if (port < 0 || port > 65535) f.problem("port", "must be in 0..65535");
+    c.port = static_cast<uint16_t>(port);
+  }
+  top.get("io_threads", c.num_io_threads);
+  top.get("data_dir", c.data_dir);
+  top.get("keys_db", c.keys_db);
+  top.get("ledger_db", c.ledger_db);
+  top.get("audit_log", c.audit_log);
+  if (c.keys_db.empty()) c.keys_db = c.data_dir + "/keys.db";
+  if (c.ledger_db.empty()) c.ledger_db = c.data_dir + "/ledger.db";
+  if (c.audit_log.empty()) c.audit_log = c.data_dir + "/audit.jsonl";
+  if (top.child("redis")) {
+    Fields f(top.child("redis"), "redis", problems);
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    f.get("host", host);
+    f.get("port", port);
+    c.redis = {host, port};
+  }
+  {
+    Fields f(top.child("timeouts"), "timeouts", problems);
+    f.get("request_ms", c.request_timeout_ms);
+    f.get("first_byte_ms", c.first_byte_timeout_ms);
+    f.get("idle_ms", c.idle_timeout_ms);
+    f.get("keepalive_comment_ms", c.keepalive_comment_ms);
+  }
+  top.get("max_body_bytes", c.max_body_bytes);
+  {
+    Fields f(top.child("retry"), "retry", problems);
+    f.get("max_attempts", c.max_attempts);
+    f.get("budget_ratio", c.retry_budget_ratio);
+    if (c.max_attempts < 1) f.problem("max_attempts", "must be at least 1");
+  }
+  {
+    Fields f(top.child("breaker"), "breaker", problems);
+    int64_t window = c.breaker.window.count(), sleep = c.breaker.sleep_window.count();
+    f.get("window_ms", window);
+    f.get("buckets", c.breaker.num_buckets);
+    f.get("min_requests", c.breaker.min_requests);
+    f.get("error_rate", c.breaker.error_rate_threshold);
+    f.get("sleep_window_ms", sleep);
+    f.get("half_open_probes", c.breaker.half_open_probes);
+    c.breaker.window = std::chrono::milliseconds(window);
+    c.breaker.sleep_window = std::chrono::milliseconds(sleep);
+    if (c.breaker.error_rate_threshold <= 0 || c.breaker.error_rate_threshold > 1)
+      f.problem("error_rate", "must be in (0, 1]");
+  }
+  {
+    Fields f(top.child("health_check"), "health_check", problems);
+    f.get("interval_ms", c.health_interval_ms);
+  }
+  const YAML::Node pools = top.child("pools");
+  if (!pools || !pools.IsMap() || pools.size() == 0) {
+    problems.push_back("pools: at least one upstream pool is required");
+  } else {
+    for (const auto& kv : pools) {
+      const std::string name = kv.first.as<std::string>();
+      const std::string path = "pools." + name;
+      Fields f(kv.second, path, problems);
+      f.reject_unknown({"policy", "upstreams", "fallback"});
+      PoolConfig p;
+      f.get("policy", p.policy);
+      if (auto lb = make_load_balancer(p.policy); !lb.ok()) f.problem("policy", lb.status().message());
+      f.get("fallback", p.fallback);
+      const YAML::Node ups = f.child("upstreams");
+      if (!ups || !ups.IsSequence() || ups.size() == 0) f.problem("upstreams", "must list at least one upstream");
+      for (size_t i = 0; ups && ups.IsSequence() && i < ups.size(); ++i) {
+        Fields u(ups[i], path + ".upstreams[" + std::to_string(i) + "]", problems);
+        UpstreamConfig up;
+        u.get("url", up.url);
+        u.get("model", up.model);
+        if (up.url.rfind("http://", 0) != 0) u.problem("url", "must start with http:// (got '" + up.url + "')");
+        p.upstreams.push_back(up);
+      }
+      c.pools[name] = p;
+    }
+    for (const auto& [name, p] : c.pools)
+      if (!p.fallback.empty() && !c.pools.count(p.fallback))
+        problems.push_back("pools." + name + ".fallback: no pool named '" + p.fallback + "'");
+  }
+  const YAML::Node models = top.child("models");
+  if (!models || !models.IsSequence() || models.size() == 0) {
+    problems.push_back("models: at least one model route is required");
+  } else {
+    std::set<std::string> names;
+    for (size_t i = 0; i < models.size(); ++i) {
+      Fields f(models[i], "models[" + std::to_string(i) + "]", problems);
+      f.reject_unknown({"name", "aliases", "pool"});
+      ModelRoute r;
+      f.get("name", r.name);
+      f.get("aliases", r.aliases);
+      f.get("pool", r.pool);
+      if (r.name.empty()) f.problem("name", "is required");
+      if (!c.pools.count(r.pool)) f.problem("pool", "no pool named '" + r.pool + "'");
+      for (const std::string& n : [&] { auto v = r.aliases; v.push_back(r.name); return v; }())
+        if (!names.insert(n).second) f.problem("", "model name or alias '" + n + "' is used twice");
+      c.models.push_back(r);
+    }
+  }
+  if (const YAML::Node prices = top.child("prices"); prices && prices.IsMap()) {
+    for (const auto& kv : prices) {
+      const std::string model = kv.first.as<std::string>();
+      const std::string path = "prices." + model;
+      Fields f(kv.second, path, problems);
+      ModelPrice mp;
+      f.get("currency", mp.currency);
+      mp.tiers.push_back(parse_tier(kv.second, path, problems));
+      const YAML::Node tiers = f.child("tiers");
+      for (size_t i = 0; tiers && tiers.IsSequence() && i < tiers.size(); ++i)
+        mp.tiers.push_back(parse_tier(tiers[i], path + ".tiers[" + std::to_string(i) + "]", problems));
+      if (!c.route(model)) f.problem("", "no model route named '" + model + "'");
+      if (Status s = c.prices.set(model, mp); !s.ok()) problems.push_back(s.message());
+    }
+  }
+  if (const YAML::Node tenants = top.child("tenants"); tenants && tenants.IsMap())
+    for (const auto& kv : tenants) {
+      const std::string t = kv.first.as<std::string>();
+      c.tenant_limits[t] = parse_limits(kv.second, "tenants." + t, problems);
+    }
+  if (top.child("key_limits")) c.default_key_limits = parse_limits(top.child("key_limits"), "key_limits", problems);
+  {
+    Fields f(top.child("cache"), "cache", problems);
+    f.get("enabled", c.cache_enabled);
+    f.get("max_entries", c.cache_max_entries);
+    f.get("ttl_ms", c.cache_ttl_ms);
+  }
+  if (!problems.empty()) {
+    std::string msg = source + ": invalid gateway config:";
+    for (const auto& p : problems) msg += "\n  " + p;
+    return invalid_argument(msg);
+  }
+  return c;
+}
+
+Result<GatewayConfig> load_gateway_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return not_found(path + ": cannot open the gateway config");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_gateway_config(ss.str(), path);
+}
+
+}  // namespace fathom::gateway

@@ -1,0 +1,69 @@
+// `fathom gateway --config gateway.yaml`: one YAML file, validated with errors that name the
+// field (e.g. "pools.local.upstreams[0].url: ..."), every problem reported at once.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "gateway/billing/price_table.h"
+#include "gateway/circuit_breaker.h"
+#include "gateway/quota/quota_table.h"
+
+namespace fathom::gateway {
+
+struct UpstreamConfig {
+  std::string url;    ///< http://host:port
+  std::string model;  ///< model name to send upstream; empty = the client's model name
+};
+
+struct PoolConfig {
+  std::string policy = "least_outstanding";
+  std::vector<UpstreamConfig> upstreams;
+  std::string fallback;  ///< another pool to try when this one has no eligible upstream
+};
+
+struct ModelRoute {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string pool;
+};
+
+struct GatewayConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int num_io_threads = 2;
+  std::string data_dir = "fathom-gateway-data";
+  std::string keys_db;    ///< default data_dir/keys.db
+  std::string ledger_db;  ///< default data_dir/ledger.db
+  std::string audit_log;  ///< default data_dir/audit.jsonl
+  std::optional<std::pair<std::string, int>> redis;  ///< host, port
+  int64_t request_timeout_ms = 600'000;
+  int64_t first_byte_timeout_ms = 120'000;
+  int64_t idle_timeout_ms = 60'000;
+  int64_t keepalive_comment_ms = 15'000;  ///< SSE ": keep-alive" while waiting for the first token
+  int64_t max_body_bytes = 4 << 20;
+  int32_t max_attempts = 2;               ///< per request, across upstreams, before the first byte
+  double retry_budget_ratio = 0.2;        ///< retries allowed as a fraction of requests
+  CircuitBreakerConfig breaker;
+  int64_t health_interval_ms = 5'000;
+  std::map<std::string, PoolConfig> pools;
+  std::vector<ModelRoute> models;
+  PriceTable prices;
+  std::map<std::string, QuotaLimits> tenant_limits;
+  QuotaLimits default_key_limits;
+  bool cache_enabled = true;
+  int64_t cache_max_entries = 10'000;
+  int64_t cache_ttl_ms = 300'000;
+
+  /// Pool name for a client's model name or alias; nullptr when unknown.
+  const ModelRoute* route(const std::string& model) const;
+};
+
+Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const std::string& source);
+Result<GatewayConfig> load_gateway_config(const std::string& path);
+
+}  // namespace fathom::gateway

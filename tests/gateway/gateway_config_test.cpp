@@ -1,0 +1,92 @@
+#include "gateway/config/gateway_config.h"
+
+#include <gtest/gtest.h>
+
+namespace fathom::gateway {
+namespace {
+
+constexpr const char* kGood = R"yaml(
+listen: {host: 127.0.0.1, port: 9000}
+data_dir: /tmp/fathom-gw
+redis: {host: 127.0.0.1, port: 6380}
+breaker: {min_requests: 5, error_rate: 0.5, sleep_window_ms: 2000}
+pools:
+  local:
+    policy: prefix_affinity
+    upstreams:
+      - url: http://127.0.0.1:8001
+      - {url: http://127.0.0.1:8002, model: tiny}
+    fallback: cloud
+  cloud:
+    upstreams: [{url: http://127.0.0.1:8003}]
+models:
+  - {name: deepseek-chat, aliases: [ds], pool: local}
+prices:
+  deepseek-chat:
+    currency: CNY
+    input_per_1k: "0.1"
+    output_per_1k: "0.2"
+    tiers: [{from_monthly_tokens: 1000000, input_per_1k: "0.05", output_per_1k: "0.1"}]
+tenants:
+  acme: {requests_per_minute: 60, monthly_tokens: 1000000}
+key_limits: {max_concurrent: 4}
+)yaml";
+
+TEST(GatewayConfigTest, ParsesAFullConfig) {
+  auto c = parse_gateway_config(kGood, "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->port, 9000);
+  EXPECT_EQ(c->keys_db, "/tmp/fathom-gw/keys.db");
+  ASSERT_TRUE(c->redis.has_value());
+  EXPECT_EQ(c->redis->second, 6380);
+  EXPECT_EQ(c->pools.at("local").upstreams.size(), 2u);
+  EXPECT_EQ(c->pools.at("local").upstreams[1].model, "tiny");
+  EXPECT_EQ(c->pools.at("cloud").policy, "least_outstanding");
+  ASSERT_NE(c->route("ds"), nullptr);
+  EXPECT_EQ(c->route("ds")->name, "deepseek-chat");
+  EXPECT_EQ(c->route("nope"), nullptr);
+  EXPECT_EQ(*c->prices.cost("deepseek-chat", 0, 1000, 0, 1000), 1000 * 100'000 + 1000 * 200'000);
+  EXPECT_EQ(*c->prices.cost("deepseek-chat", 2'000'000, 1000, 0, 0), 1000 * 50'000);
+  EXPECT_EQ(c->tenant_limits.at("acme").requests_per_minute, 60);
+  EXPECT_EQ(c->default_key_limits.max_concurrent, 4);
+  EXPECT_EQ(c->breaker.sleep_window, std::chrono::milliseconds(2000));
+}
+
+TEST(GatewayConfigTest, EveryProblemIsNamedByItsField) {
+  constexpr const char* kBad = R"yaml(
+listen: {port: 99999}
+colour: blue
+pools:
+  local:
+    policy: fastest
+    upstreams: [{url: https://x}]
+    fallback: nowhere
+models:
+  - {name: a, pool: missing}
+  - {name: b, aliases: [a], pool: local}
+prices:
+  a: {input_per_1k: "ten", output_per_1k: "1"}
+tenants:
+  acme: {requests_per_minute: -1}
+)yaml";
+  auto c = parse_gateway_config(kBad, "gw.yaml");
+  ASSERT_FALSE(c.ok());
+  const std::string& m = c.status().message();
+  for (const char* want :
+       {"gw.yaml: invalid gateway config", "listen.port: must be in 0..65535", "colour: is not a known field",
+        "pools.local.policy: unknown load-balancing policy 'fastest'",
+        "pools.local.upstreams[0].url: must start with http://", "pools.local.fallback: no pool named 'nowhere'",
+        "models[0].pool: no pool named 'missing'", "model name or alias 'a' is used twice",
+        "prices.a.input_per_1k: price 'ten' is not a plain decimal number",
+        "tenants.acme: limits must be >= 0"})
+    EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n" << m;
+}
+
+TEST(GatewayConfigTest, BrokenYamlReportsItsLine) {
+  auto c = parse_gateway_config("pools:\n  a: [\n", "gw.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("not valid YAML (line"), std::string::npos) << c.status().message();
+}
+
+}  // namespace
+}  // namespace fathom::gateway
