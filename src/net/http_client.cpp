@@ -1,5 +1,6 @@
 #include "net/http_client.h"
 
+#include <limits>
 #include <optional>
 
 #include <boost/asio.hpp>
@@ -73,7 +74,7 @@ struct HttpClient::Impl {
     http::write(*stream, req);
 
     http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     http::read_header(*stream, buffer, parser);
     size_t delivered = 0;
     while (!parser.is_done()) {

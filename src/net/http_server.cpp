@@ -41,10 +41,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string reason_phrase(int status) {
-  return std::string(http::obsolete_reason(static_cast<http::status>(status)));
-}
-
 struct Shared {
   HttpServerOptions options;
   RequestHandler handler;
@@ -80,7 +76,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
     ++shared_.open_connections;
   }
-  ~Session() { --shared_.open_connections; }
+  ~Session() {
+    if (counted_) --shared_.active_exchanges;
+    --shared_.open_connections;
+  }
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
@@ -93,12 +92,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- called on the strand by ExchangeImpl ----
 
-  bool current(const ExchangeImpl* ex) const { return exchange_ && exchange_.get() == ex; }
+  bool current(ExchangeImpl* ex) const { return ex && exchange_.lock().get() == ex; }
 
-  void respond(const ExchangeImpl* ex, HttpResponse r) {
+  void respond(ExchangeImpl* ex, HttpResponse r) {
     if (!current(ex) || answered_) return;
     answered_ = true;
-    if (exchange_->disconnected()) return close();
+    ex->disconnect_callbacks_.clear();  // answered: nothing to cancel
+    if (ex->disconnected()) return close();
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(r.status));
@@ -115,7 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  void begin_stream(const ExchangeImpl* ex) {
+  void begin_stream(ExchangeImpl* ex) {
     if (!current(ex) || answered_ || streaming_) return;
     streaming_ = true;
     queue_raw(
@@ -124,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
         std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
   }
 
-  void stream_event(const ExchangeImpl* ex, std::string data) {
+  void stream_event(ExchangeImpl* ex, std::string data) {
     if (!current(ex) || answered_ || !streaming_) return;
     std::string event = format_sse_event(data);
     char size_line[32];
@@ -132,21 +132,21 @@ class Session : public std::enable_shared_from_this<Session> {
     queue_raw(size_line + event + "\r\n");
   }
 
-  void end_stream(const ExchangeImpl* ex) {
+  void end_stream(ExchangeImpl* ex) {
     if (!current(ex) || answered_ || !streaming_) return;
     answered_ = true;
+    ex->disconnect_callbacks_.clear();  // answered: nothing to cancel
     queue_raw("0\r\n\r\n");
   }
 
-  void add_disconnect_callback(const ExchangeImpl* ex, std::function<void()> fn) {
-    if (!current(ex)) return;
-    if (exchange_->disconnected()) return fn();
-    exchange_->disconnect_callbacks_.push_back(std::move(fn));
+  void add_disconnect_callback(ExchangeImpl* ex, std::function<void()> fn) {
+    if (ex->disconnected()) return fn();  // also after the session let go of it
+    if (current(ex) && !answered_) ex->disconnect_callbacks_.push_back(std::move(fn));
   }
 
  private:
   void do_read() {
-    exchange_.reset();
+    release_exchange();
     answered_ = false;
     streaming_ = false;
     pending_.clear();
@@ -189,16 +189,16 @@ class Session : public std::enable_shared_from_this<Session> {
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     req.path = req.target.substr(0, req.target.find('?'));
-    for (const auto& f : msg) req.headers[lower(f.name_string())] = std::string(f.value());
+    for (const auto& f : msg) req.headers[lower(std::string_view(f.name_string().data(), f.name_string().size()))] = std::string(f.value());
     req.body = msg.body();
     parser_.reset();
 
     stream_.expires_never();
-    exchange_ = std::make_shared<ExchangeImpl>(std::move(req), shared_from_this());
+    auto ex = std::make_shared<ExchangeImpl>(std::move(req), shared_from_this());
+    exchange_ = ex;
     ++shared_.active_exchanges;
     counted_ = true;
     watch_for_disconnect();
-    auto ex = exchange_;
     shared_.handler(ex);
   }
 
@@ -206,10 +206,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_own_error(int status, const std::string& message) {
     keep_alive_ = false;
     HttpResponse r = shared_.error_renderer(status, message);
-    exchange_ = std::make_shared<ExchangeImpl>(HttpRequest{}, shared_from_this());
+    auto ex = std::make_shared<ExchangeImpl>(HttpRequest{}, shared_from_this());
+    exchange_ = ex;
     ++shared_.active_exchanges;
     counted_ = true;
-    respond(exchange_.get(), std::move(r));
+    respond(ex.get(), std::move(r));
   }
 
   void watch_for_disconnect() {
@@ -222,7 +223,7 @@ class Session : public std::enable_shared_from_this<Session> {
             self->exchange_done_ = false;
             return self->do_read();
           }
-          if (ec || !self->exchange_) return;
+          if (ec || self->exchange_.expired()) return;
           char byte;
           ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
           if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
@@ -235,18 +236,19 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void mark_disconnected() {
-    if (!exchange_ || exchange_->disconnected()) return;
-    exchange_->disconnected_ = true;
-    auto callbacks = std::move(exchange_->disconnect_callbacks_);
+    const std::shared_ptr<ExchangeImpl> ex = exchange_.lock();
+    if (!ex || ex->disconnected()) return;
+    ex->disconnected_ = true;
+    auto callbacks = std::move(ex->disconnect_callbacks_);
     for (auto& cb : callbacks) cb();
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    // The exchange stays current until the route answers, so late sends are dropped.
-    if (answered_) close();
+    // Nothing more can reach the client: close now. The route's late sends find the exchange
+    // no longer current and are dropped.
+    close();
   }
 
   void queue_raw(std::string bytes) {
-    if (exchange_->disconnected()) {
+    const std::shared_ptr<ExchangeImpl> ex = exchange_.lock();
+    if (!ex || ex->disconnected()) {
       if (answered_) close();
       return;
     }
@@ -280,11 +282,19 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  void on_exchange_written(beast::error_code ec) {
+  /// Lets go of the current exchange. Its callbacks hold the route's state, which holds the
+  /// exchange: clearing them breaks that cycle.
+  void release_exchange() {
     if (counted_) {
       --shared_.active_exchanges;
       counted_ = false;
     }
+    if (auto ex = exchange_.lock()) ex->disconnect_callbacks_.clear();
+    exchange_.reset();
+  }
+
+  void on_exchange_written(beast::error_code ec) {
+    release_exchange();
     if (ec || !keep_alive_) return close();
     if (watching_) {
       exchange_done_ = true;
@@ -295,11 +305,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
-    if (counted_) {
-      --shared_.active_exchanges;
-      counted_ = false;
-    }
-    if (exchange_ && !exchange_->disconnected() && !answered_) mark_disconnected();
+    const std::shared_ptr<ExchangeImpl> ex = exchange_.lock();
+    if (ex && !ex->disconnected() && !answered_) mark_disconnected();
+    release_exchange();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
@@ -309,7 +317,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   Shared& shared_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<ExchangeImpl> exchange_;
+  // Weak: the route's handle on the exchange keeps the session alive, not the other way round.
+  std::weak_ptr<ExchangeImpl> exchange_;
   bool keep_alive_ = true;
   bool answered_ = false;
   bool streaming_ = false;
@@ -347,6 +356,7 @@ struct HttpServer::Impl {
   asio::io_context io;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_backoff{io};
   std::vector<std::thread> threads;
   uint16_t port = 0;
   std::once_flag stopped;
@@ -355,7 +365,14 @@ struct HttpServer::Impl {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-        FATHOM_LOG(kWarning) << "accept: " << ec.message();
+        // Out of file descriptors (or similar): the connection stays in the backlog, so an
+        // immediate retry would spin. Back off briefly; open connections keep being served.
+        FATHOM_LOG(kWarning) << "accept: " << ec.message() << "; retrying in 50 ms";
+        accept_backoff.expires_after(std::chrono::milliseconds(50));
+        accept_backoff.async_wait([this](beast::error_code wait_ec) {
+          if (!wait_ec) do_accept();
+        });
+        return;
       } else {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);

@@ -1,6 +1,7 @@
 #include "server/generation_job.h"
 
 #include <chrono>
+#include <random>
 
 #include "base/logging.h"
 #include "server/error_mapping.h"
@@ -23,10 +24,27 @@ struct Choice {
   int64_t cached_tokens = 0;
   // Non-streaming: the whole answer. Streaming: logprob tokens not yet sent with text.
   std::string content, reasoning;
-  std::vector<ToolCall> tool_calls;
+  std::vector<tokenizer::ToolCall> tool_calls;  // assembled from the parser's pieces
   std::vector<engine::GeneratedToken> tokens;
   int64_t text_offset = 0;  // completions logprobs: bytes of text already sent
+  bool saw_tool_calls = false;
 };
+
+uint64_t fresh_seed() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
+}
+
+void add_tool_call_pieces(std::vector<tokenizer::ToolCall>& calls, const std::vector<tokenizer::ToolCallDelta>& pieces) {
+  for (const tokenizer::ToolCallDelta& d : pieces) {
+    if (d.index < 0) continue;
+    if (static_cast<size_t>(d.index) >= calls.size()) calls.resize(static_cast<size_t>(d.index) + 1);
+    tokenizer::ToolCall& call = calls[static_cast<size_t>(d.index)];
+    if (!d.id.empty()) call.id = d.id;
+    if (!d.name.empty()) call.name = d.name;
+    call.arguments += d.arguments;
+  }
+}
 
 class Job : public std::enable_shared_from_this<Job> {
  public:
@@ -47,7 +65,9 @@ class Job : public std::enable_shared_from_this<Job> {
         c.prompt_idx = p;
         c.engine_id = id_ + (plan_.prompts.size() > 1 ? "-p" + std::to_string(p) : "") +
                       (o.n > 1 ? "-" + std::to_string(k) : "");
-        c.processor = std::make_unique<OutputProcessor>(*model_.tokenizer, plan_.output);
+        OutputOptions output = plan_.output;
+        output.tool_call_id_prefix = "call_" + c.engine_id.substr(c.engine_id.find('-') + 1) + "_";
+        c.processor = std::make_unique<OutputProcessor>(*model_.tokenizer, std::move(output));
         if (!plan_.echo.empty()) c.text_offset = static_cast<int64_t>(plan_.echo[p].size());
         choices_.push_back(std::move(c));
       }
@@ -61,7 +81,8 @@ class Job : public std::enable_shared_from_this<Job> {
       req.params = o.params;
       const int64_t prompt_len = static_cast<int64_t>(prompt.size());
       if (!o.max_tokens_set) req.params.max_tokens = std::max<int64_t>(1, limit - prompt_len);
-      if (o.seed_set) req.params.sampling.seed = o.params.sampling.seed + static_cast<uint64_t>(i % o.n);
+      // A given seed makes choice k reproducible (seed + k); without one every choice draws its own.
+      req.params.sampling.seed = o.seed_set ? o.params.sampling.seed + static_cast<uint64_t>(i % o.n) : fresh_seed();
       auto self = shared_from_this();
       Status s = model_.engine->submit(std::move(req), [self, i](engine::RequestUpdate u) {
         self->ex_->post([self, i, u = std::move(u)]() mutable { self->on_update(i, std::move(u)); });
@@ -121,7 +142,8 @@ class Job : public std::enable_shared_from_this<Job> {
     } else if (engine_done) {
       finish = engine::finish_reason_name(u.finish);
     }
-    if (finish && std::string(finish) == "stop" && !d.tool_calls.empty() && plan_.api == Api::kChat) finish = "tool_calls";
+    if (!d.tool_calls.empty()) c.saw_tool_calls = true;
+    if (finish && std::string(finish) == "stop" && c.saw_tool_calls && plan_.api == Api::kChat) finish = "tool_calls";
     if (finish) {
       c.finished = true;
       c.finish_reason = finish;
@@ -132,7 +154,7 @@ class Job : public std::enable_shared_from_this<Job> {
     } else {
       c.content += d.content;
       c.reasoning += d.reasoning;
-      for (auto& t : d.tool_calls) c.tool_calls.push_back(std::move(t));
+      add_tool_call_pieces(c.tool_calls, d.tool_calls);
       if (plan_.options.logprobs) c.tokens.insert(c.tokens.end(), d.tokens.begin(), d.tokens.end());
     }
     if (finish) maybe_finish();
@@ -225,7 +247,7 @@ class Job : public std::enable_shared_from_this<Job> {
         delta["reasoning_content"] = d.reasoning;
         delta["reasoning"] = d.reasoning;
       }
-      if (!d.tool_calls.empty()) delta["tool_calls"] = protocol::tool_calls_json(d.tool_calls, "call_" + c.engine_id + "_", true);
+      if (!d.tool_calls.empty()) delta["tool_calls"] = protocol::tool_call_deltas_json(d.tool_calls);
       send_chunk(chunk_choice(i, std::move(delta), finish, lp));
     } else {
       c.text_offset += static_cast<int64_t>(d.content.size());
@@ -245,7 +267,7 @@ class Job : public std::enable_shared_from_this<Job> {
           message["reasoning"] = message["reasoning_content"];
         }
         if (!c.tool_calls.empty()) {
-          message["tool_calls"] = protocol::tool_calls_json(c.tool_calls, "call_" + c.engine_id + "_", false);
+          message["tool_calls"] = protocol::tool_calls_json(c.tool_calls);
           if (c.content.empty()) message["content"] = nullptr;
         }
         choice["message"] = std::move(message);

@@ -9,15 +9,17 @@ namespace {
 
 std::set<int32_t> marker_ids(const tokenizer::Tokenizer& tok, const OutputOptions& o) {
   std::set<int32_t> ids;
-  auto add = [&](std::string_view text) {
+  auto add = [&](const std::string& text) {
     if (auto id = tok.token_to_id(text)) ids.insert(*id);
   };
   if (o.parse_reasoning) {
-    add(kThinkStart);
-    add(kThinkEnd);
+    const tokenizer::ReasoningOptions r;
+    add(r.start_tag);
+    add(r.end_tag);
   }
   if (o.parse_tool_calls) {
-    for (std::string_view m : {kToolCallsBegin, kToolCallsEnd, kToolCallBegin, kToolCallEnd, kToolSep}) add(m);
+    const tokenizer::ToolCallTags t;
+    for (const std::string* m : {&t.calls_begin, &t.calls_end, &t.call_begin, &t.call_end, &t.sep}) add(*m);
   }
   return ids;
 }
@@ -27,10 +29,22 @@ std::set<int32_t> marker_ids(const tokenizer::Tokenizer& tok, const OutputOption
 OutputProcessor::OutputProcessor(const tokenizer::Tokenizer& tok, OutputOptions options)
     : tok_(tok),
       options_(std::move(options)),
-      detok_(tok, options_.skip_special_tokens, marker_ids(tok, options_)) {
-  if (options_.parse_reasoning) reasoning_.emplace();
-  if (options_.parse_tool_calls) tools_.emplace();
+      detok_(tok, /*skip_special_tokens=*/false),
+      keep_special_(marker_ids(tok, options_)) {
+  if (options_.parse_reasoning || options_.parse_tool_calls) {
+    tokenizer::OutputParserOptions p;
+    p.parse_reasoning = options_.parse_reasoning;
+    p.reasoning.start_in_reasoning = options_.reasoning_starts_open;
+    p.parse_tool_calls = options_.parse_tool_calls;
+    p.tool_call_id_prefix = options_.tool_call_id_prefix;
+    parser_.emplace(std::move(p));
+  }
   for (const std::string& s : options_.stop) max_stop_len_ = std::max(max_stop_len_, s.size());
+}
+
+std::string OutputProcessor::detokenize(int32_t id) {
+  if (options_.skip_special_tokens && tok_.is_special(id) && !keep_special_.count(id)) return {};
+  return detok_.add(id);
 }
 
 OutputDelta OutputProcessor::process(const std::vector<engine::GeneratedToken>& tokens, bool finished) {
@@ -40,11 +54,13 @@ OutputDelta OutputProcessor::process(const std::vector<engine::GeneratedToken>& 
     return out;
   }
   std::string released;
-  auto check_stop = [&](size_t search_from) -> bool {
+  // A new match must end in the new text, so it starts at most max_stop_len-1 bytes before it.
+  auto check_stop = [&](size_t old_size) -> bool {
+    const size_t from = old_size >= max_stop_len_ ? old_size - max_stop_len_ + 1 : 0;
     size_t best = std::string::npos;
     const std::string* best_stop = nullptr;
     for (const std::string& s : options_.stop) {
-      const size_t at = text_.find(s, search_from);
+      const size_t at = text_.find(s, from);
       if (at != std::string::npos && at < best) {
         best = at;
         best_stop = &s;
@@ -62,17 +78,13 @@ OutputDelta OutputProcessor::process(const std::vector<engine::GeneratedToken>& 
     ++num_tokens_;
     out.tokens.push_back(t);
     const size_t before = text_.size();
-    text_ += detok_.add(t.token_id);
-    if (!options_.stop.empty() && text_.size() > before) {
-      // A new match must end in the new text, so it starts at most max_stop_len-1 bytes before it.
-      const size_t from = before >= max_stop_len_ ? before - max_stop_len_ + 1 : 0;
-      if (check_stop(from)) break;
-    }
+    text_ += detokenize(t.token_id);
+    if (!options_.stop.empty() && text_.size() > before && check_stop(before)) break;
   }
   if (!out.stop_matched && finished) {
     const size_t before = text_.size();
-    text_ += detok_.flush();
-    if (!options_.stop.empty()) check_stop(before >= max_stop_len_ ? before - max_stop_len_ + 1 : 0);
+    text_ += detok_.finish();
+    if (!options_.stop.empty()) check_stop(before);
   }
   const bool last = finished || out.stop_matched;
   if (!out.stop_matched) {
@@ -86,18 +98,21 @@ OutputDelta OutputProcessor::process(const std::vector<engine::GeneratedToken>& 
   return out;
 }
 
-void OutputProcessor::release(std::string_view text, bool last, OutputDelta& out) {
-  std::string content(text);
-  if (reasoning_) {
-    ReasoningParser::Piece p = reasoning_->feed(text, last);
-    out.reasoning = std::move(p.reasoning);
-    content = std::move(p.content);
+void OutputProcessor::release(const std::string& text, bool last, OutputDelta& out) {
+  if (!parser_) {
+    out.content = text;
+    return;
   }
-  if (tools_) {
-    content = tools_->feed(content, last);
-    if (last) out.tool_calls = tools_->finish(content);
+  tokenizer::OutputDelta d = parser_->feed(text);
+  if (last) {
+    tokenizer::OutputDelta tail = parser_->finish();
+    d.content += tail.content;
+    d.reasoning += tail.reasoning;
+    for (auto& c : tail.tool_calls) d.tool_calls.push_back(std::move(c));
   }
-  out.content = std::move(content);
+  out.content = std::move(d.content);
+  out.reasoning = std::move(d.reasoning);
+  out.tool_calls = std::move(d.tool_calls);
 }
 
 }  // namespace fathom::server

@@ -1,18 +1,19 @@
 // One choice's output, from engine tokens to what the client sees: incremental
-// detokenization, stop strings (also when split across tokens: a suffix that may begin a stop
-// string is held back; a match truncates the text), then optional reasoning and tool-call
-// parsing. Runs on the connection's strand, never on the engine thread.
+// detokenization (tokenizer::StreamDecoder), stop strings (also when split across tokens: a
+// suffix that may begin a stop string is held back; a match truncates the text), then the
+// optional DeepSeek-R1 reasoning split and DeepSeek tool-call parsing (tokenizer::OutputParser).
+// Runs on the connection's strand, never on the engine thread.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "engine/request.h"
-#include "server/incremental_detokenizer.h"
-#include "server/reasoning_parser.h"
-#include "server/tool_call_parser.h"
+#include "tokenizer/output_parser.h"
+#include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fathom::server {
@@ -21,14 +22,16 @@ struct OutputOptions {
   std::vector<std::string> stop;
   bool include_stop_str_in_output = false;
   bool skip_special_tokens = true;
-  bool parse_reasoning = false;   ///< DeepSeek-R1 <think> split
-  bool parse_tool_calls = false;  ///< DeepSeek tool-call markers
+  bool parse_reasoning = false;        ///< DeepSeek-R1 <think> split
+  bool reasoning_starts_open = false;  ///< the prompt ended inside <think>
+  bool parse_tool_calls = false;       ///< DeepSeek tool-call markup
+  std::string tool_call_id_prefix = "call_";
 };
 
 struct OutputDelta {
   std::string content;
   std::string reasoning;
-  std::vector<ToolCall> tool_calls;            ///< only in the last delta
+  std::vector<tokenizer::ToolCallDelta> tool_calls;
   std::vector<engine::GeneratedToken> tokens;  ///< the tokens this delta consumed (logprobs)
   bool stop_matched = false;                   ///< a stop string ended the output
   bool last = false;                           ///< nothing follows
@@ -47,14 +50,17 @@ class OutputProcessor {
   int64_t num_tokens() const { return num_tokens_; }
 
  private:
-  void release(std::string_view text, bool last, OutputDelta& out);
+  std::string detokenize(int32_t id);
+  void release(const std::string& text, bool last, OutputDelta& out);
 
   const tokenizer::Tokenizer& tok_;
   OutputOptions options_;
-  IncrementalDetokenizer detok_;
-  std::optional<ReasoningParser> reasoning_;
-  std::optional<ToolCallStream> tools_;
-  std::string text_;   // detokenized text not yet released past the stop-string check
+  // The decoder keeps special tokens; skip_special_tokens is applied here so the markers the
+  // parsers need (special in some tokenizers) survive it.
+  tokenizer::StreamDecoder detok_;
+  std::set<int32_t> keep_special_;
+  std::optional<tokenizer::OutputParser> parser_;
+  std::string text_;  // detokenized text not yet past the stop-string check
   size_t max_stop_len_ = 0;
   int64_t num_tokens_ = 0;
   bool done_ = false;

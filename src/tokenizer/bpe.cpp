@@ -44,7 +44,8 @@ BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
   unk_id_ = other.unk_id_;
   continuing_subword_prefix_ = std::move(other.continuing_subword_prefix_);
   end_of_word_suffix_ = std::move(other.end_of_word_suffix_);
-  cache_.clear();
+  cache_ = FlatStringMap();
+  cache_ids_.clear();
   return *this;
 }
 
@@ -88,18 +89,18 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
     const auto id = static_cast<int32_t>(it.value().get<int64_t>());
     m.id_to_token_[id] = it.key();
     if (byte_level) {
-      m.vocab_text_.emplace(it.key(), id);
+      m.vocab_text_.insert(it.key(), id);
       std::optional<std::string> bytes = byte_level_to_bytes(it.key());
       if (!bytes) continue;  // a token byte-level BPE can never produce
       if (bytes->size() == 1) m.byte_ids_[static_cast<uint8_t>((*bytes)[0])] = id;
-      m.vocab_.emplace(std::move(*bytes), id);
+      m.vocab_.insert(*bytes, id);
     } else {
-      m.vocab_.emplace(it.key(), id);
+      m.vocab_.insert(it.key(), id);
     }
   }
 
   const Json& merges = spec["merges"];
-  m.merges_.reserve(merges.size() * 2);
+  m.merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const Json& merge = merges[rank];
     std::string left;
@@ -118,33 +119,32 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
     } else {
       return model_error("merges[" + std::to_string(rank) + "] is neither \"a b\" nor [\"a\", \"b\"]");
     }
-    const StringIdMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
-    const auto l = text_vocab.find(left);
-    const auto r = text_vocab.find(right);
-    const std::string merged = left + right;
-    const auto n = text_vocab.find(merged);
-    if (l == text_vocab.end() || r == text_vocab.end() || n == text_vocab.end()) {
+    const FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
+    const int32_t* l = text_vocab.find(left);
+    const int32_t* r = text_vocab.find(right);
+    const int32_t* n = text_vocab.find(left + right);
+    if (l == nullptr || r == nullptr || n == nullptr) {
       return model_error("merges[" + std::to_string(rank) + "] \"" + left + " " + right +
                          "\" uses a token missing from the vocab");
     }
-    m.merges_.emplace(pair_key(l->second, r->second), MergeValue{static_cast<int32_t>(rank), n->second});
+    m.merges_.insert(pair_key(*l, *r), MergeValue{static_cast<int32_t>(rank), *n});
   }
 
   if (spec.contains("unk_token") && spec["unk_token"].is_string()) {
     const std::string unk = spec["unk_token"].get<std::string>();
-    const StringIdMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
-    const auto it = text_vocab.find(unk);
-    if (it == text_vocab.end()) return model_error("unk_token \"" + unk + "\" is not in the vocab");
-    m.unk_id_ = it->second;
+    const FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
+    const int32_t* id = text_vocab.find(unk);
+    if (id == nullptr) return model_error("unk_token \"" + unk + "\" is not in the vocab");
+    m.unk_id_ = *id;
   }
   return m;
 }
 
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  const StringIdMap& text_vocab = byte_level_ ? vocab_text_ : vocab_;
-  const auto it = text_vocab.find(token);
-  if (it == text_vocab.end()) return std::nullopt;
-  return it->second;
+  const FlatStringMap& text_vocab = byte_level_ ? vocab_text_ : vocab_;
+  const int32_t* id = text_vocab.find(token);
+  if (id == nullptr) return std::nullopt;
+  return *id;
 }
 
 const std::string* BpeModel::id_to_token(int32_t id) const {
@@ -153,8 +153,7 @@ const std::string* BpeModel::id_to_token(int32_t id) const {
 }
 
 const BpeModel::MergeValue* BpeModel::find_merge(int32_t left, int32_t right) const {
-  const auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return merges_.find(pair_key(left, right));
 }
 
 void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symbols) const {
@@ -165,7 +164,7 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symb
       return;
     }
     const auto idx = static_cast<int32_t>(symbols.size());
-    symbols.push_back({id, idx - 1, idx + 1, num_bytes});
+    symbols.push_back({id, idx - 1, idx + 1, num_bytes, kNoMerge, -1});
   };
   if (byte_level_) {
     for (char c : piece) {
@@ -189,9 +188,8 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symb
       if (!first) key += continuing_subword_prefix_;
       key += ch;
       if (last) key += end_of_word_suffix_;
-      const auto it = vocab_.find(key);
-      if (it != vocab_.end()) {
-        push(it->second, c.num_bytes);
+      if (const int32_t* id = vocab_.find(key)) {
+        push(*id, c.num_bytes);
         continue;
       }
       if (byte_fallback_) {
@@ -200,12 +198,12 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symb
         for (char b : ch) {
           char name[8];
           std::snprintf(name, sizeof(name), "<0x%02X>", static_cast<unsigned>(static_cast<uint8_t>(b)));
-          const auto bt = vocab_.find(std::string_view(name));
-          if (bt == vocab_.end()) {
+          const int32_t* bt = vocab_.find(std::string_view(name));
+          if (bt == nullptr) {
             all = false;
             break;
           }
-          ids.push_back(bt->second);
+          ids.push_back(*bt);
         }
         if (all) {
           for (int32_t id : ids) push(id, 1);
@@ -218,29 +216,40 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symb
   if (!symbols.empty()) symbols.back().next = -1;
 }
 
+void BpeModel::update_pair(std::vector<Symbol>& symbols, int32_t pos) const {
+  Symbol& s = symbols[pos];
+  const MergeValue* mv = s.next == -1 ? nullptr : find_merge(s.id, symbols[s.next].id);
+  s.pair_rank = mv ? mv->rank : kNoMerge;
+  s.pair_id = mv ? mv->new_id : -1;
+}
+
 void BpeModel::merge_symbols(std::vector<Symbol>& symbols) const {
   const auto n = static_cast<int32_t>(symbols.size());
   if (n < 2) return;
   if (static_cast<size_t>(n) <= kLinearMergeMaxSymbols) {
-    // Repeatedly merge the lowest-rank adjacent pair, leftmost first. Same result as the heap.
+    // Repeatedly merge the lowest-rank adjacent pair, leftmost first (same result as the heap).
+    // Each symbol caches the rank of merging with its right neighbour, so a merge costs two
+    // lookups and the scan is plain integer compares.
+    for (int32_t i = 0; i + 1 < n; ++i) update_pair(symbols, i);
     for (;;) {
       int32_t best_pos = -1;
-      const MergeValue* best = nullptr;
-      for (int32_t i = 0; i != -1 && symbols[i].next != -1; i = symbols[i].next) {
-        const MergeValue* mv = find_merge(symbols[i].id, symbols[symbols[i].next].id);
-        if (mv && (!best || mv->rank < best->rank)) {
-          best = mv;
+      int32_t best_rank = kNoMerge;
+      for (int32_t i = 0; i != -1; i = symbols[i].next) {
+        if (symbols[i].pair_rank < best_rank) {
+          best_rank = symbols[i].pair_rank;
           best_pos = i;
         }
       }
-      if (!best) return;
+      if (best_pos < 0) return;
       Symbol& left = symbols[best_pos];
       Symbol& right = symbols[left.next];
-      left.id = best->new_id;
+      left.id = left.pair_id;
       left.num_bytes += right.num_bytes;
       right.num_bytes = 0;
       left.next = right.next;
       if (right.next != -1) symbols[right.next].prev = best_pos;
+      update_pair(symbols, best_pos);
+      if (left.prev != -1) update_pair(symbols, left.prev);
     }
   }
   // Heap of candidate merges ordered by (rank, position), as Hugging Face's Word::merge_all.
@@ -280,18 +289,17 @@ void BpeModel::merge_symbols(std::vector<Symbol>& symbols) const {
 void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   if (piece.empty()) return;
   if (ignore_merges_) {
-    const auto it = vocab_.find(piece);
-    if (it != vocab_.end()) {
-      out.push_back(it->second);
+    if (const int32_t* id = vocab_.find(piece)) {
+      out.push_back(*id);
       return;
     }
   }
   const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
-    const auto it = cache_.find(piece);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
+    if (const int32_t* at = cache_.find(piece)) {
+      const int32_t* ids = cache_ids_.data() + *at;
+      out.insert(out.end(), ids + 1, ids + 1 + ids[0]);
       return;
     }
   }
@@ -302,8 +310,14 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   for (int32_t i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next) out.push_back(symbols[i].id);
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-    cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + first_out, out.end()));
+    if (cache_.size() >= kMaxCacheEntries) {
+      cache_.clear();
+      cache_ids_.clear();
+    }
+    if (cache_.insert(piece, static_cast<int32_t>(cache_ids_.size()))) {
+      cache_ids_.push_back(static_cast<int32_t>(out.size() - first_out));
+      cache_ids_.insert(cache_ids_.end(), out.begin() + first_out, out.end());
+    }
   }
 }
 

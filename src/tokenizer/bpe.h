@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "base/status.h"
+#include "tokenizer/flat_map.h"
 
 namespace fathom::tokenizer {
 
@@ -53,16 +55,20 @@ class BpeModel {
     int32_t prev;
     int32_t next;
     int32_t num_bytes;  // 0 once merged into its left neighbour
+    int32_t pair_rank;  // rank of merging with `next`, kNoMerge if none
+    int32_t pair_id;    // the merged id
   };
+  static constexpr int32_t kNoMerge = INT32_MAX;
+  void update_pair(std::vector<Symbol>& symbols, int32_t pos) const;
 
   void initial_symbols(std::string_view piece, std::vector<Symbol>& symbols) const;
   void merge_symbols(std::vector<Symbol>& symbols) const;
   const MergeValue* find_merge(int32_t left, int32_t right) const;
 
-  StringIdMap vocab_;                   // key: bytes (byte-level) or the token text
-  StringIdMap vocab_text_;              // key: token text as in tokenizer.json (only if byte-level)
+  FlatStringMap vocab_;                 // key: bytes (byte-level) or the token text
+  FlatStringMap vocab_text_;            // key: token text as in tokenizer.json (only if byte-level)
   std::vector<std::string> id_to_token_;
-  std::unordered_map<uint64_t, MergeValue> merges_;
+  FlatU64Map<MergeValue> merges_;       // (left id, right id) -> rank, merged id
   std::array<int32_t, 256> byte_ids_{};  // byte-level: id of each single byte, -1 if absent
   bool byte_level_ = false;
   bool ignore_merges_ = false;
@@ -72,9 +78,11 @@ class BpeModel {
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
 
-  // Piece -> ids cache; pieces repeat a lot in natural text.
+  // Piece -> ids cache; pieces repeat a lot in natural text. Values index cache_ids_, where
+  // cache_ids_[i] is the count and the ids follow.
   mutable std::mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+  mutable FlatStringMap cache_;
+  mutable std::vector<int32_t> cache_ids_;
 };
 
 }  // namespace fathom::tokenizer

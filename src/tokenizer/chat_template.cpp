@@ -48,8 +48,8 @@ Result<std::string> render_chat(const ChatTemplate& chat_template, const nlohman
     }
   }
   env.variables.emplace_back("messages", jinja::Value::from_json(messages));
-  env.variables.emplace_back("tools", tools.is_null() || tools.empty() ? jinja::Value(jinja::None{})
-                                                                       : jinja::Value::from_json(tools));
+  // As transformers: no tools is None; an empty list stays a list ("tools is not none" holds).
+  env.variables.emplace_back("tools", tools.is_null() ? jinja::Value(jinja::None{}) : jinja::Value::from_json(tools));
   env.variables.emplace_back("documents", jinja::Value(jinja::None{}));
   env.variables.emplace_back("add_generation_prompt", jinja::Value(options.add_generation_prompt));
   if (options.extra_kwargs.is_object()) {

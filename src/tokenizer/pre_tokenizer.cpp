@@ -137,7 +137,13 @@ class DigitsPreTokenizer final : public PreTokenizer {
       size_t pos = 0;
       while (pos < piece.size()) {
         const Utf8Char c = decode_utf8(piece, pos);
-        spans.push_back({pos, pos + c.num_bytes, is_numeric(c.code_point)});
+        const bool numeric = is_numeric(c.code_point);
+        // Each digit is a match; the text between digits is one gap.
+        if (!numeric && !spans.empty() && !spans.back().is_match) {
+          spans.back().end = pos + c.num_bytes;
+        } else {
+          spans.push_back({pos, pos + c.num_bytes, numeric});
+        }
         pos += c.num_bytes;
       }
       apply_behavior(piece, spans, individual_ ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, out);

@@ -134,11 +134,13 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t offset = 0;
   while (offset <= text.size()) {
-    const int rc = code_->jit
-                       ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, st.data, st.context)
-                       : pcre2_match(code_->code, subject, text.size(), offset, PCRE2_NO_UTF_CHECK,
-                                     st.data, st.context);
-    if (rc < 0) break;  // PCRE2_ERROR_NOMATCH, or a resource limit: no further matches
+    int rc = code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, st.data, st.context)
+                        : PCRE2_ERROR_JIT_BADOPTION;
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+      // No JIT, or its stack ran out on a pathological input: the interpreter keeps going.
+      rc = pcre2_match(code_->code, subject, text.size(), offset, PCRE2_NO_UTF_CHECK, st.data, st.context);
+    }
+    if (rc < 0) break;  // no further matches
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);
     const size_t begin = ov[0];
     const size_t end = ov[1];

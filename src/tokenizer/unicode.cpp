@@ -1,5 +1,7 @@
 #include "tokenizer/unicode.h"
 
+#include <cstring>
+
 namespace fathom::tokenizer {
 
 namespace {
@@ -11,7 +13,7 @@ struct LeadInfo {
   uint8_t second_hi;
 };
 
-LeadInfo lead_info(uint8_t b) {
+inline LeadInfo lead_info(uint8_t b) {
   if (b >= 0xC2 && b <= 0xDF) return {2, 0x80, 0xBF};
   if (b == 0xE0) return {3, 0xA0, 0xBF};
   if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) return {3, 0x80, 0xBF};
@@ -60,15 +62,30 @@ void append_utf8(std::string& out, char32_t cp) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    if (static_cast<uint8_t>(text[pos]) < 0x80) {
-      ++pos;
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // ASCII fast path, 8 bytes at a time.
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const uint8_t b0 = p[i];
+    if (b0 < 0x80) {
+      ++i;
       continue;
     }
-    const Utf8Char c = decode_utf8(text, pos);
-    if (!c.valid) return false;
-    pos += c.num_bytes;
+    const LeadInfo info = lead_info(b0);
+    if (info.length == 0 || i + info.length > n) return false;
+    if (p[i + 1] < info.second_lo || p[i + 1] > info.second_hi) return false;
+    for (int k = 2; k < info.length; ++k)
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    i += info.length;
   }
   return true;
 }

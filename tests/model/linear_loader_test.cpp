@@ -294,5 +294,120 @@ TEST_F(LinearLoader, BadExpectedShape) {
   expect_contains(w.status(), "[0, 16]");
 }
 
+
+// ---- robustness: every single-tensor corruption of valid layers gives a Status, never a crash ----
+
+struct ValidLayer {
+  const char* name;
+  std::vector<OwnedTensor> tensors;
+  QuantConfig qc;
+  int64_t out, in;
+};
+
+std::vector<ValidLayer> valid_layers() {
+  std::vector<ValidLayer> v;
+  QuantConfig g;
+  g.method = QuantMethod::kGptq;
+  g.bits = 4;
+  g.group_size = 8;
+  g.desc_act = true;
+  std::vector<int32_t> g_idx(16);
+  for (int i = 0; i < 16; ++i) g_idx[i] = (i * 5) % 2;
+  v.push_back({"gptq",
+               {filled<int32_t>("qweight", DType::kI32, {2, 8}, 0x76543210),
+                filled<int32_t>("qzeros", DType::kI32, {2, 1}, 0x77777777),
+                filled<uint16_t>("scales", DType::kF16, {2, 8}, 0x3c00),
+                tensor<int32_t>("g_idx", DType::kI32, {16}, g_idx)},
+               g, 8, 16});
+  QuantConfig a = g;
+  a.method = QuantMethod::kAwq;
+  a.desc_act = false;
+  v.push_back({"awq",
+               {filled<int32_t>("qweight", DType::kI32, {16, 1}, 0x12345678),
+                filled<int32_t>("qzeros", DType::kI32, {2, 1}, 0x11111111),
+                filled<uint16_t>("scales", DType::kF16, {2, 8}, 0x3c00)},
+               a, 8, 16});
+  QuantConfig f;
+  f.method = QuantMethod::kFp8Block;
+  f.block_out = 4;
+  f.block_in = 8;
+  v.push_back({"fp8",
+               {filled<uint8_t>("weight", DType::kF8E4M3, {6, 12}, 0x38),
+                filled<float>("weight_scale_inv", DType::kF32, {2, 2}, 0.5f)},
+               f, 6, 12});
+  v.push_back({"int8_packed",
+               {filled<int32_t>("weight_packed", DType::kI32, {3, 3}, 0x01020304),
+                tensor<int64_t>("weight_shape", DType::kI64, {2}, {3, 10}),
+                filled<uint16_t>("weight_scale", DType::kBF16, {3, 1}, 0x3f80)},
+               {}, 3, 10});
+  v.push_back({"int8",
+               {filled<int8_t>("weight", DType::kI8, {3, 10}, -5),
+                filled<float>("weight_scale", DType::kF32, {3}, 2.0f)},
+               {}, 3, 10});
+  return v;
+}
+
+// Single-tensor mutations: drop it, retype it, reshape it, fill it with 0xff bytes.
+std::vector<std::pair<std::string, std::vector<OwnedTensor>>> corruptions(
+    const std::vector<OwnedTensor>& base) {
+  std::vector<std::pair<std::string, std::vector<OwnedTensor>>> out;
+  for (size_t k = 0; k < base.size(); ++k) {
+    const std::string n = base[k].name;
+    auto drop = base;
+    drop.erase(drop.begin() + static_cast<std::ptrdiff_t>(k));
+    out.push_back({"drop " + n, drop});
+    for (DType d : {DType::kF32, DType::kF16, DType::kI32, DType::kI8, DType::kU8, DType::kI64,
+                    DType::kF8E4M3, DType::kBF16}) {
+      auto t = base;
+      const int64_t bytes = static_cast<int64_t>(t[k].bytes.size());
+      if (d == t[k].dtype || bytes % dtype_size(d)) continue;
+      t[k].dtype = d;
+      t[k].shape = {bytes / dtype_size(d)};
+      out.push_back({"retype " + n + " as " + dtype_name(d), t});
+    }
+    if (base[k].shape.size() == 2) {
+      auto t = base;
+      std::swap(t[k].shape[0], t[k].shape[1]);
+      out.push_back({"transpose " + n, t});
+    }
+    auto grow = base;
+    grow[k].shape[0] += 1;
+    int64_t row = static_cast<int64_t>(grow[k].bytes.size()) / base[k].shape[0];
+    grow[k].bytes.resize(grow[k].bytes.size() + static_cast<size_t>(row), 0);
+    out.push_back({"grow " + n, grow});
+    auto ff = base;
+    std::fill(ff[k].bytes.begin(), ff[k].bytes.end(), 0xff);
+    out.push_back({"0xff " + n, ff});
+  }
+  return out;
+}
+
+TEST_F(LinearLoader, SurvivesEveryCorruptionOfValidLayers) {
+  ThreadPool pool(2);
+  int num_errors = 0, num_loaded = 0;
+  for (const ValidLayer& layer : valid_layers()) {
+    auto good = load(layer.tensors, layer.out, layer.in, layer.qc);
+    ASSERT_TRUE(good.ok()) << layer.name << ": " << good.status().to_string();
+    for (const auto& [what, tensors] : corruptions(layer.tensors)) {
+      SCOPED_TRACE(std::string(layer.name) + ": " + what);
+      auto w = load(tensors, layer.out, layer.in, layer.qc);
+      if (!w.ok()) {
+        ++num_errors;
+        // Every error names the layer's tensors.
+        EXPECT_NE(w.status().message().find(kP), std::string::npos) << w.status().message();
+        continue;
+      }
+      // Loaded (e.g. 0xff codes are valid data): the kernels must stay in bounds (ASan).
+      ++num_loaded;
+      std::vector<float> row(static_cast<size_t>(layer.in)), x(static_cast<size_t>(layer.in), 1.0f),
+          y(static_cast<size_t>(layer.out));
+      for (int64_t o = 0; o < layer.out; ++o) kernels::dequantize_row(*w, o, row.data());
+      kernels::linear_cpu(*w, x.data(), 1, y.data(), pool);
+    }
+  }
+  EXPECT_GT(num_errors, 40);
+  EXPECT_GT(num_loaded, 0);
+}
+
 }  // namespace
 }  // namespace fathom::model

@@ -84,7 +84,7 @@ TEST_P(MixedBatchTest, EachSequenceGetsItsOwnReferenceLogits) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, MixedBatchTest,
                          ::testing::Values("llama", "qwen2", "deepseek_v2", "deepseek_v3"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace fathom::model

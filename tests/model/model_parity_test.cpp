@@ -98,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ModelParityTest,
                                            "deepseek_v3", "deepseek_v3_fp8", "llama_gptq",
                                            "qwen2_gptq", "qwen2_gptq_actorder", "llama_awq",
                                            "qwen2_awq", "qwen2_int8"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& param_info) { return param_info.param; });
 
 }  // namespace
 }  // namespace fathom::model

@@ -83,6 +83,8 @@ TEST(QuantConfig, GptqErrorsNameTheField) {
                Code::kInvalidArgument, "quantization_config.group_size: 0 is not valid");
   expect_error(parse(R"({"quant_method": "gptq", "bits": 4, "checkpoint_format": "marlin"})"),
                Code::kUnimplemented, "quantization_config.checkpoint_format: 'marlin'");
+  expect_error(parse(R"({"quant_method": "gptq", "bits": 4, "is_marlin_format": true})"),
+               Code::kUnimplemented, "quantization_config.is_marlin_format: true is not supported");
   expect_error(parse(R"({"quant_method": "gptq", "bits": "4"})"), Code::kInvalidArgument,
                "quantization_config.bits: expected an integer, got \"4\"");
   expect_error(parse(R"({"quant_method": "gptq"})"), Code::kInvalidArgument,

@@ -99,7 +99,21 @@ REAL = [
     ("deepseek_r1.jinja", "tool_call_string_args", False, {}),
     ("deepseek_r1.jinja", "two_tool_calls", False, {}),
     ("deepseek_r1.jinja", "think", False, {}),
+    # The real Qwen3 and DeepSeek-V3 templates (from the tokenizer fixtures) with tools.
+    ("fixture:qwen3", "tool_call_dict_args", True, {}),
+    ("fixture:qwen3", "two_tool_calls", True, {"enable_thinking": False}),
+    ("fixture:qwen3", "reasoning_field", False, {}),
+    ("fixture:qwen3", "think", False, {"enable_thinking": True}),
+    ("fixture:deepseek_v3", "tool_call_string_args", True, {}),
+    ("fixture:deepseek_v3", "two_tool_calls", False, {}),
 ]
+
+
+def template_source(fname):
+    if fname.startswith("fixture:"):
+        fixture = HERE.parent / "data" / "tokenizers" / (fname.split(":", 1)[1] + ".json")
+        return json.loads(fixture.read_text())["chat_template"]
+    return (HERE / "templates" / fname).read_text()
 
 # Feature probes: (name, template, variables). Errors are recorded too.
 PROBES = [
@@ -181,7 +195,7 @@ def main():
     for name, source, variables in PROBES:
         cases.append({"name": name, "template": source, "variables": variables, **render(env, source, variables)})
     for fname, conv, with_tools, extra in REAL:
-        source = (HERE / "templates" / fname).read_text()
+        source = template_source(fname)
         for agp in (False, True):
             variables = {"messages": CONVERSATIONS[conv], "tools": TOOLS if with_tools else None,
                          "documents": None, "add_generation_prompt": agp,

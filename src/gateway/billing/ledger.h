@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,11 @@ std::string month_of(int64_t time_ms);
 class Ledger {
  public:
   virtual ~Ledger() = default;
+  /// Queues the row; `done` runs (on the ledger's writer thread) once it is committed or the
+  /// write failed. The request path uses this and never waits for the disk.
+  virtual void submit(UsageRecord r, std::function<void(const Status&)> done) = 0;
   /// Blocks until the row is committed (or the write failed).
-  virtual Status record(const UsageRecord& r) = 0;
+  Status record(const UsageRecord& r);
   /// Every row of a tenant in a month ("2026-11"), oldest first.
   virtual Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) = 0;
   /// prompt + completion tokens of a tenant in a month (for volume tiers and budgets).

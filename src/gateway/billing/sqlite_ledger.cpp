@@ -36,6 +36,11 @@ CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 constexpr size_t kMaxBatch = 512;
 
 class SqliteLedger final : public Ledger {
+  struct Pending {
+    UsageRecord record;
+    std::function<void(const Status&)> done;
+  };
+
  public:
   ~SqliteLedger() override {
     {
@@ -68,21 +73,15 @@ class SqliteLedger final : public Ledger {
     return ok_status();
   }
 
-  Status record(const UsageRecord& r) override {
+  void submit(UsageRecord r, std::function<void(const Status&)> done) override {
     std::unique_lock<std::mutex> lock(mu_);
-    if (stop_) return unavailable("ledger is closed");
-    const uint64_t ticket = ++enqueued_;
-    queue_.push_back(r);
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return committed_ >= ticket || stop_; });
-    if (committed_ < ticket) return unavailable("ledger closed before the write committed");
-    auto failed = failures_.find(ticket);
-    if (failed != failures_.end()) {
-      Status s = failed->second;
-      failures_.erase(failed);
-      return s;
+    if (stop_) {
+      lock.unlock();
+      if (done) done(unavailable("ledger is closed"));
+      return;
     }
-    return ok_status();
+    queue_.push_back({std::move(r), std::move(done)});
+    cv_.notify_all();
   }
 
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
@@ -132,27 +131,25 @@ class SqliteLedger final : public Ledger {
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty() && stop_) return;
-      std::vector<UsageRecord> batch;
+      std::vector<Pending> batch;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      const uint64_t first_ticket = committed_ + 1;
       lock.unlock();
       const Status s = commit(batch);
+      for (Pending& p : batch)
+        if (p.done) p.done(s);
       lock.lock();
-      if (!s.ok())
-        for (uint64_t t = first_ticket; t < first_ticket + batch.size(); ++t) failures_[t] = s;
-      committed_ += batch.size();
-      cv_.notify_all();
     }
   }
 
   // One transaction for the whole batch: one fsync for many requests.
-  Status commit(const std::vector<UsageRecord>& batch) {
+  Status commit(const std::vector<Pending>& batch) {
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(std::string("ledger: ") + sqlite3_errmsg(db_));
-    for (const UsageRecord& r : batch) {
+    for (const Pending& p : batch) {
+      const UsageRecord& r = p.record;
       sqlite3_reset(insert_);
       sqlite3_bind_text(insert_, 1, r.request_id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(insert_, 2, r.time_ms);
@@ -187,15 +184,31 @@ class SqliteLedger final : public Ledger {
   std::string path_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<UsageRecord> queue_;
-  uint64_t enqueued_ = 0;
-  uint64_t committed_ = 0;
-  std::map<uint64_t, Status> failures_;
+  std::deque<Pending> queue_;
   bool stop_ = false;
   std::thread writer_;
 };
 
 }  // namespace
+
+Status Ledger::record(const UsageRecord& r) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  };
+  auto w = std::make_shared<Wait>();
+  submit(r, [w](const Status& s) {
+    std::lock_guard<std::mutex> lock(w->mu);
+    w->status = s;
+    w->done = true;
+    w->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(w->mu);
+  w->cv.wait(lock, [&] { return w->done; });
+  return w->status;
+}
 
 std::string month_of(int64_t time_ms) {
   const std::time_t t = static_cast<std::time_t>(time_ms / 1000);

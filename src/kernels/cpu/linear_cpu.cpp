@@ -136,6 +136,21 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       for (int64_t j = 0; j < in; ++j) x_perm[r * in + j] = x[r * in + w.input_perm[j]];
     x = x_perm.data();
   }
+  // Per-group sums of x for the int4 kernel's zero-point term ([num_rows, num_groups]).
+  std::vector<float> x_group_sums;
+  if (isa == Isa::kAvx2 && avx2_wants_group_sums(w)) {
+    const int64_t groups = w.num_groups, in8 = in & ~int64_t{7};
+    x_group_sums.assign(static_cast<size_t>(num_rows * groups), 0.0f);
+    for (int64_t r = 0; r < num_rows; ++r)
+      for (int64_t g = 0; g * w.group_size < in8; ++g) {
+        const int64_t j1 = std::min(in8, (g + 1) * w.group_size);
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 partial sums: no serial add chain
+        for (int64_t j = g * w.group_size; j < j1; j += 8)  // group_size % 8 == 0 here
+          for (int k = 0; k < 8; ++k) lane[k] += x[r * in + j + k];
+        x_group_sums[r * groups + g] =
+            ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      }
+  }
   const int64_t row_tile = num_rows <= kRowTile ? num_rows : kRowTile;
   const int64_t num_row_tiles = (num_rows + row_tile - 1) / row_tile;
   const int64_t num_out_tiles = (out + kOutTile - 1) / kOutTile;
@@ -152,6 +167,7 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       t.y = y + r0 * out;
       t.o_begin = ot * kOutTile;
       t.o_end = std::min(out, t.o_begin + kOutTile);
+      if (!x_group_sums.empty()) t.x_group_sums = x_group_sums.data() + r0 * w.num_groups;
       tile_fn(w, t);
     }
   });

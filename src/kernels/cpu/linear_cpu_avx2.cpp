@@ -9,8 +9,8 @@
 //   bf16: widen u16 -> u32, shift left 16          f16: vcvtph2ps
 //   fp8 e4m3: re-pack the byte as an f16 bit pattern (value / 256), vcvtph2ps; the 256 is
 //             folded into the block scale. Exact, NaN kept, no denormal-flag dependence.
-//   int4: broadcast 4 bytes, vpsrlvd by 0,4,...,28, mask 0xf -> 8 codes in input order,
-//         subtract the group zero; the group scale is applied once per group.
+//   int4: broadcast 4 bytes, vpsrlvd by 0,4,...,28, mask 0xf -> 8 codes in input order;
+//         scale and zero point are applied once per group (zero via precomputed sums of x).
 //   int8: sign-extend, convert; the channel scale is applied once per row.
 // Block / group sums are kept apart and scaled once per block, so no per-element multiply.
 #include <algorithm>
@@ -81,6 +81,15 @@ inline __m128i e4m3_to_f16_bits(__m128i v16) {  // 8 x u16 holding one byte each
 }
 constexpr float kFp8Fold = 256.0f;  // load8 returns value / 256
 
+// The same on 16 bytes at once (one 256-bit integer pass, two conversions).
+inline __m256i e4m3_to_f16_bits16(__m256i v16) {  // 16 x u16 holding one byte each
+  const __m256i h = _mm256_and_si256(_mm256_srai_epi16(_mm256_slli_epi16(v16, 8), 1),
+                                     _mm256_set1_epi16(static_cast<int16_t>(0xBFFF)));
+  const __m256i nan = _mm256_cmpeq_epi16(_mm256_and_si256(v16, _mm256_set1_epi16(0x7F)),
+                                         _mm256_set1_epi16(0x7F));
+  return _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
+}
+
 struct Fp8Dec {
   const uint8_t* row;
   __m256 load8(int64_t j) const {
@@ -88,44 +97,66 @@ struct Fp8Dec {
     std::memcpy(&v, row + j, 8);
     return _mm256_cvtph_ps(e4m3_to_f16_bits(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(v))));
   }
+  void load16(int64_t j, __m256& a, __m256& b) const {
+    const __m256i h = e4m3_to_f16_bits16(
+        _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j))));
+    a = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+    b = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+  }
 };
 
-struct Int4Dec {  // codes minus the current group's zero
+struct Int4Dec {  // raw codes 0..15; the zero point is applied per group by the caller
   const uint8_t* row;
-  __m256 zero;
-  __m256 load8(int64_t j) const {  // PRECOND: j % 8 == 0
+  __m256 load8(int64_t j) const {  // PRECOND: j % 8 == 0, j >= 0
     uint32_t word;
-    std::memcpy(&word, row + j / 2, 4);
+    std::memcpy(&word, row + (static_cast<uint64_t>(j) >> 1), 4);
     const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
     const __m256i q = _mm256_and_si256(
         _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int32_t>(word)), shifts),
         _mm256_set1_epi32(0xf));
-    return _mm256_sub_ps(_mm256_cvtepi32_ps(q), zero);
+    return _mm256_cvtepi32_ps(q);
   }
 };
 
 // ---- the shared inner loop ---------------------------------------------------------------------
 
+// Two vectors of 16 consecutive weights: the decoder's own 16-wide path where it has one.
+template <typename Dec>
+inline void load16(const Dec& dec, int64_t j, __m256& a, __m256& b) {
+  if constexpr (requires { dec.load16(j, a, b); }) {
+    dec.load16(j, a, b);
+  } else {
+    a = dec.load8(j);
+    b = dec.load8(j + 8);
+  }
+}
+
 // acc[r] += sum over stored columns [j0, j1) of dec(j) * x[r][j]; (j1 - j0) % 8 == 0.
+// With one or two rows, four independent FMA chains (32 columns a step) hide the FMA latency;
+// with three or four rows the rows themselves give enough independent chains.
 template <int NR, typename Dec>
 inline void dot_span(const Dec& dec, const float* const* xr, int64_t j0, int64_t j1,
                      __m256* acc) {
-  __m256 acc2[NR];
-  for (int r = 0; r < NR; ++r) acc2[r] = _mm256_setzero_ps();
+  constexpr int kChains = NR <= 2 ? 4 : 2;
+  __m256 part[kChains - 1][NR];
+  for (auto& p : part)
+    for (int r = 0; r < NR; ++r) p[r] = _mm256_setzero_ps();
   int64_t j = j0;
-  // Two independent chains hide the FMA latency when NR is small.
-  for (; j + 16 <= j1; j += 16) {
-    const __m256 w0 = dec.load8(j), w1 = dec.load8(j + 8);
+  for (; j + 8 * kChains <= j1; j += 8 * kChains) {
+    __m256 wv[kChains];
+    for (int c = 0; c < kChains; c += 2) load16(dec, j + 8 * c, wv[c], wv[c + 1]);
     for (int r = 0; r < NR; ++r) {
-      acc[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr[r] + j), acc[r]);
-      acc2[r] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xr[r] + j + 8), acc2[r]);
+      acc[r] = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(xr[r] + j), acc[r]);
+      for (int c = 1; c < kChains; ++c)
+        part[c - 1][r] = _mm256_fmadd_ps(wv[c], _mm256_loadu_ps(xr[r] + j + 8 * c), part[c - 1][r]);
     }
   }
   for (; j < j1; j += 8) {
     const __m256 w0 = dec.load8(j);
     for (int r = 0; r < NR; ++r) acc[r] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xr[r] + j), acc[r]);
   }
-  for (int r = 0; r < NR; ++r) acc[r] = _mm256_add_ps(acc[r], acc2[r]);
+  for (const auto& p : part)
+    for (int r = 0; r < NR; ++r) acc[r] = _mm256_add_ps(acc[r], p[r]);
 }
 
 // Columns [in8, in) that do not fill a vector: exact scalar dequantization.
@@ -171,25 +202,37 @@ inline void row_fp8(const LinearWeight& w, int64_t o, const float* const* xr, fl
   add_tail<NR>(w, o, xr, in8, res);
 }
 
-// Int4 with contiguous groups: one sum of (q - zero) * x per group, times the group scale.
+// Int4 with contiguous groups. Per group g with scale s and zero z:
+//   sum_j x_j (q_j - z) s = s * (sum_j x_j q_j) - s * z * xsum_g,
+// xsum_g precomputed once per input row (LinearTile::x_group_sums), so the loop body is only
+// unpack + convert + FMA.
 // PRECOND: group_idx == nullptr, group_size % 8 == 0.
 template <int NR>
-inline void row_int4(const LinearWeight& w, int64_t o, const float* const* xr, float* res) {
+inline void row_int4(const LinearWeight& w, int64_t o, const float* const* xr,
+                     const float* const* xsum, float* res) {
   const int64_t in = w.in_features, in8 = in & ~int64_t{7}, gs = w.group_size;
   const float* scales = w.group_scale + o * w.num_groups;  // [num_groups]
   const uint8_t* zeros = w.group_zero + o * w.num_groups;  // [num_groups]
-  Int4Dec dec{w.q4 + o * ((in + 1) / 2), _mm256_setzero_ps()};
+  const Int4Dec dec{w.q4 + o * ((in + 1) / 2)};
   __m256 tot[NR];
-  for (int r = 0; r < NR; ++r) tot[r] = _mm256_setzero_ps();
+  float zero_term[NR];
+  for (int r = 0; r < NR; ++r) {
+    tot[r] = _mm256_setzero_ps();
+    zero_term[r] = 0.0f;
+  }
   for (int64_t g = 0, j0 = 0; j0 < in8; ++g, j0 += gs) {
-    dec.zero = _mm256_set1_ps(static_cast<float>(zeros[g]));
     __m256 acc[NR];
     for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
     dot_span<NR>(dec, xr, j0, std::min(j0 + gs, in8), acc);
-    const __m256 s = _mm256_set1_ps(scales[g]);
-    for (int r = 0; r < NR; ++r) tot[r] = _mm256_fmadd_ps(acc[r], s, tot[r]);
+    const float sg = scales[g];
+    const __m256 s = _mm256_set1_ps(sg);
+    const float sz = sg * static_cast<float>(zeros[g]);
+    for (int r = 0; r < NR; ++r) {
+      tot[r] = _mm256_fmadd_ps(acc[r], s, tot[r]);
+      zero_term[r] += sz * xsum[r][g];
+    }
   }
-  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]);
+  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]) - zero_term[r];
   add_tail<NR>(w, o, xr, in8, res);
 }
 
@@ -207,17 +250,22 @@ inline void row_buffered(const LinearWeight& w, const float* buf, const float* c
     for (int r = 0; r < NR; ++r) res[r] += xr[r][j] * buf[j];
 }
 
+bool int4_simd(const LinearWeight& w) {
+  return w.format == WeightFormat::kInt4Grouped && w.group_idx == nullptr &&
+         w.group_size % 8 == 0;
+}
+
 bool needs_row_buffer(const LinearWeight& w) {
   switch (w.format) {
     case WeightFormat::kFp8Block: return w.block_in % 8 != 0;
-    case WeightFormat::kInt4Grouped: return w.group_idx != nullptr || w.group_size % 8 != 0;
+    case WeightFormat::kInt4Grouped: return !int4_simd(w);
     default: return false;
   }
 }
 
 template <int NR>
 void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const float* const* xr,
-                  float* res) {
+                  const float* const* xsum, float* res) {
   const int64_t in = w.in_features;
   if (buf) return row_buffered<NR>(w, buf, xr, res);
   switch (w.format) {
@@ -235,14 +283,18 @@ void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const floa
       return row_plain<NR>(w, o, I8Dec{w.q8 + o * in}, w.channel_scale[o], xr, res);
     }
     case WeightFormat::kFp8Block: return row_fp8<NR>(w, o, xr, res);
-    case WeightFormat::kInt4Grouped: return row_int4<NR>(w, o, xr, res);
+    case WeightFormat::kInt4Grouped: return row_int4<NR>(w, o, xr, xsum, res);
   }
 }
 
 }  // namespace
 
+bool avx2_wants_group_sums(const LinearWeight& w) { return int4_simd(w); }
+
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) {
   const int64_t in = w.in_features, out = w.out_features;
+  // PRECOND (linear_cpu_isa): group sums are given whenever the int4 SIMD path runs.
+  if (int4_simd(w) && !t.x_group_sums) return linear_tile_scalar(w, t);
   std::vector<float> buf;
   if (needs_row_buffer(w)) buf.resize(static_cast<size_t>(in));
   for (int64_t o = t.o_begin; o < t.o_end; ++o) {
@@ -251,13 +303,17 @@ void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) {
     for (int64_t r0 = 0; r0 < t.num_rows; r0 += kMaxRows) {
       const int nr = static_cast<int>(std::min<int64_t>(kMaxRows, t.num_rows - r0));
       const float* xr[kMaxRows];
-      for (int r = 0; r < nr; ++r) xr[r] = t.x + (r0 + r) * in;
+      const float* xsum[kMaxRows] = {nullptr, nullptr, nullptr, nullptr};
+      for (int r = 0; r < nr; ++r) {
+        xr[r] = t.x + (r0 + r) * in;
+        if (t.x_group_sums) xsum[r] = t.x_group_sums + (r0 + r) * w.num_groups;
+      }
       float res[kMaxRows];
       switch (nr) {
-        case 1: row_dispatch<1>(w, o, bufp, xr, res); break;
-        case 2: row_dispatch<2>(w, o, bufp, xr, res); break;
-        case 3: row_dispatch<3>(w, o, bufp, xr, res); break;
-        default: row_dispatch<4>(w, o, bufp, xr, res); break;
+        case 1: row_dispatch<1>(w, o, bufp, xr, xsum, res); break;
+        case 2: row_dispatch<2>(w, o, bufp, xr, xsum, res); break;
+        case 3: row_dispatch<3>(w, o, bufp, xr, xsum, res); break;
+        default: row_dispatch<4>(w, o, bufp, xr, xsum, res); break;
       }
       for (int r = 0; r < nr; ++r) t.y[(r0 + r) * out + o] = res[r];
     }
@@ -271,6 +327,7 @@ void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) {
 #else  // not x86: never selected (isa_available(kAvx2) is false); keep the symbol defined.
 
 namespace fathom::kernels::cpu {
+bool avx2_wants_group_sums(const LinearWeight&) { return false; }
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) { linear_tile_scalar(w, t); }
 }  // namespace fathom::kernels::cpu
 

@@ -31,7 +31,14 @@ struct LinearTile {
   float* y = nullptr;
   int64_t o_begin = 0;
   int64_t o_end = 0;
+  /// Int4 with contiguous groups on the AVX2 path: [num_rows, num_groups] sums of x over each
+  /// group's columns below in & ~7 (the SIMD part), so the kernel can apply the zero point
+  /// once per group: sum x (q - z) = sum x q - z sum x. nullptr otherwise.
+  const float* x_group_sums = nullptr;
 };
+
+/// True when linear_tile_avx2 wants LinearTile::x_group_sums for this weight.
+bool avx2_wants_group_sums(const LinearWeight& w);
 
 void linear_tile_scalar(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);

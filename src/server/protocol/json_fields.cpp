@@ -9,7 +9,8 @@ Result<Json> parse_json_object(std::string_view body) {
   if (j.is_discarded()) {
     // Parse again only to get the position for the message; exceptions stay inside this file.
     try {
-      (void)Json::parse(body);
+      const Json again = Json::parse(body);
+    (void)again;
     } catch (const Json::parse_error& e) {
       return invalid_argument(std::string("malformed JSON in the request body: ") + e.what());
     }

@@ -13,7 +13,7 @@
 
 namespace fathom::server::protocol {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 /// The body as a JSON object: "malformed JSON: ..." or "the request body must be a JSON object".
 Result<Json> parse_json_object(std::string_view body);

@@ -63,13 +63,25 @@ Json completion_logprobs_json(const tokenizer::Tokenizer& tok, const std::vector
           {"text_offset", std::move(offsets)}};
 }
 
-Json tool_calls_json(const std::vector<ToolCall>& calls, const std::string& id_prefix, bool with_index) {
+Json tool_calls_json(const std::vector<tokenizer::ToolCall>& calls) {
   Json out = Json::array();
-  for (size_t i = 0; i < calls.size(); ++i) {
-    Json c = {{"id", id_prefix + std::to_string(i)},
-              {"type", calls[i].type},
-              {"function", {{"name", calls[i].name}, {"arguments", calls[i].arguments}}}};
-    if (with_index) c["index"] = static_cast<int64_t>(i);
+  for (const tokenizer::ToolCall& c : calls)
+    out.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  return out;
+}
+
+Json tool_call_deltas_json(const std::vector<tokenizer::ToolCallDelta>& deltas) {
+  Json out = Json::array();
+  for (const tokenizer::ToolCallDelta& d : deltas) {
+    Json c = {{"index", d.index}};
+    Json function = Json::object();
+    if (!d.id.empty()) {
+      c["id"] = d.id;
+      c["type"] = "function";
+    }
+    if (!d.name.empty()) function["name"] = d.name;
+    function["arguments"] = d.arguments;
+    c["function"] = std::move(function);
     out.push_back(std::move(c));
   }
   return out;

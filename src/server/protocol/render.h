@@ -7,7 +7,7 @@
 
 #include "engine/request.h"
 #include "server/protocol/json_fields.h"
-#include "server/tool_call_parser.h"
+#include "tokenizer/tool_call_parser.h"
 #include "tokenizer/tokenizer.h"
 
 namespace fathom::server::protocol {
@@ -29,7 +29,10 @@ Json chat_logprobs_json(const tokenizer::Tokenizer& tok, const std::vector<engin
 Json completion_logprobs_json(const tokenizer::Tokenizer& tok, const std::vector<engine::GeneratedToken>& tokens,
                               int64_t text_offset);
 
-/// [{"id", "type": "function", "function": {"name", "arguments"}}] (with "index" when streaming).
-Json tool_calls_json(const std::vector<ToolCall>& calls, const std::string& id_prefix, bool with_index);
+/// Whole calls: [{"id", "type": "function", "function": {"name", "arguments"}}].
+Json tool_calls_json(const std::vector<tokenizer::ToolCall>& calls);
+/// Streaming pieces: [{"index", "id", "type", "function": {"name", "arguments"}}], where id, type
+/// and name come only with a call's first piece.
+Json tool_call_deltas_json(const std::vector<tokenizer::ToolCallDelta>& deltas);
 
 }  // namespace fathom::server::protocol

@@ -50,6 +50,9 @@ Result<Value> arithmetic(const std::string& op, const Value& a, const Value& b) 
   if (op == "*" && ((a.is_string() && (b.is_int() || b.is_bool())) || (b.is_string() && (a.is_int() || a.is_bool())))) {
     const std::string& s = a.is_string() ? a.as_string() : b.as_string();
     const int64_t n = static_cast<int64_t>(a.is_string() ? b.as_double() : a.as_double());
+    if (n > 0 && s.size() * static_cast<uint64_t>(n) > kMaxOutputBytes) {
+      return invalid_argument("string repetition result exceeds 256 MiB");
+    }
     std::string out;
     for (int64_t i = 0; i < n; ++i) out += s;
     return Value(out);
@@ -173,8 +176,9 @@ void Evaluator::install_globals() {
     if (step == 0) return invalid_argument("range() arg 3 must not be zero");
     Array out;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+      // Jinja's sandbox limit (MAX_RANGE).
+      if (out.size() >= 100000) return invalid_argument("Range too big. The sandbox blocks ranges larger than 100000.");
       out.emplace_back(i);
-      if (out.size() > 10'000'000) return invalid_argument("range too large");
     }
     return Value::array(std::move(out));
   });

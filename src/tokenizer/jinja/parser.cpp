@@ -8,6 +8,15 @@ namespace fathom::tokenizer::jinja {
 
 namespace {
 
+// Bounded nesting keeps a hostile template from exhausting the stack.
+struct DepthGuard {
+  explicit DepthGuard(int& depth) : depth_(depth) { ++depth_; }
+  ~DepthGuard() { --depth_; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+  int& depth_;
+};
+
 class Parser {
  public:
   explicit Parser(const std::vector<Token>& tokens) : t_(tokens) {}
@@ -127,6 +136,8 @@ class Parser {
   }
 
   Result<NodePtr> parse_statement() {
+    const DepthGuard guard(depth_);
+    if (depth_ > kMaxNesting) return error("statements nested too deeply");
     const Token& name_tok = next();
     const std::string name = name_tok.value;
     auto n = std::make_unique<Node>();
@@ -280,6 +291,8 @@ class Parser {
   }
 
   Result<ExprPtr> parse_expression(bool allow_condition) {
+    const DepthGuard guard(depth_);
+    if (depth_ > kMaxNesting) return error("expression nested too deeply");
     const int line = peek().line;
     FATHOM_ASSIGN_OR_RETURN(ExprPtr expr, parse_or());
     while (allow_condition && is_name("if")) {
@@ -326,6 +339,8 @@ class Parser {
   }
 
   Result<ExprPtr> parse_not() {
+    const DepthGuard guard(depth_);
+    if (depth_ > kMaxNesting) return error("expression nested too deeply");
     if (is_name("not")) {
       const int line = next().line;
       FATHOM_ASSIGN_OR_RETURN(ExprPtr operand, parse_not());
@@ -418,6 +433,8 @@ class Parser {
   }
 
   Result<ExprPtr> parse_unary(bool with_filter) {
+    const DepthGuard guard(depth_);
+    if (depth_ > kMaxNesting) return error("expression nested too deeply");
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
       const Token& op = next();
@@ -675,8 +692,10 @@ class Parser {
     }
   }
 
+  static constexpr int kMaxNesting = 200;
   const std::vector<Token>& t_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -1,0 +1,152 @@
+// fathom serve [--model DIR] [--host 127.0.0.1] [--port 8000] [--api-key KEY] ...
+// The OpenAI-compatible model server (see src/server). Without --model it serves the built-in
+// tiny DeepSeek-V3-shaped model, whose weights are random.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "base/logging.h"
+#include "cli/args.h"
+#include "server/model_server.h"
+
+#ifndef FATHOM_SOURCE_DIR
+#define FATHOM_SOURCE_DIR ""
+#endif
+
+namespace fathom::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kDefaultModelName = "fathom-tiny-random-deepseek-v3";
+
+// The built-in model: next to the source tree it was built from, or relative to the binary
+// (build/<preset>/bin/fathom in a checkout; <prefix>/bin/fathom with <prefix>/share/fathom/models).
+Result<std::string> find_default_model() {
+  std::vector<fs::path> candidates;
+  if (const char* env = std::getenv("FATHOM_DEFAULT_MODEL_DIR")) candidates.emplace_back(env);
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path bin = exe.parent_path();
+    candidates.push_back(bin / "../share/fathom/models" / kDefaultModelName);
+    candidates.push_back(bin / "../../../models" / kDefaultModelName);
+    candidates.push_back(bin / "../../models" / kDefaultModelName);
+  }
+  if (std::string(FATHOM_SOURCE_DIR).size()) candidates.push_back(fs::path(FATHOM_SOURCE_DIR) / "models" / kDefaultModelName);
+  for (const fs::path& p : candidates)
+    if (fs::exists(p / "config.json", ec)) return fs::weakly_canonical(p, ec).string();
+  return not_found(std::string("no --model given and the built-in model ") + kDefaultModelName +
+                   " was not found (looked next to the binary and in the source tree); pass --model DIR");
+}
+
+void print_help() {
+  std::printf(
+      "usage: fathom serve [--model DIR] [--host 127.0.0.1] [--port 8000] [--api-key KEY]\n"
+      "                    [--served-model-name NAME] [--metrics-names fathom|vllm]\n"
+      "                    [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N]\n"
+      "                    [--max-waiting N] [--block-size N] [--kv-cache-mb N] [--no-prefix-caching]\n"
+      "                    [--io-threads N] [--max-body-mb N] [--reasoning-parser deepseek_r1|none]\n"
+      "                    [--tool-call-parser deepseek_v3|none] [--log-level debug|info|warning|error]\n"
+      "\n"
+      "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
+      "POST /tokenize, POST /detokenize, GET /health, GET /metrics. Without --model the built-in\n"
+      "%s (RANDOM weights: its output is gibberish) is served. The API key may also come\n"
+      "from FATHOM_API_KEY. SIGTERM or SIGINT drains in-flight requests, then exits 0.\n",
+      kDefaultModelName);
+}
+
+Status serve_main(const std::vector<std::string>& argv) {
+  FATHOM_ASSIGN_OR_RETURN(
+      Args args,
+      Args::parse(argv,
+                  {"model", "host", "port", "api-key", "served-model-name", "metrics-names", "max-model-len",
+                   "max-num-seqs", "max-num-batched-tokens", "max-waiting", "block-size", "kv-cache-mb",
+                   "io-threads", "max-body-mb", "reasoning-parser", "tool-call-parser", "log-level"},
+                  {"no-prefix-caching"}));
+  if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
+  server::ServeOptions o;
+  server::ServeHooks hooks;
+  if (auto dir = args.get("model")) {
+    o.model_dir = *dir;
+  } else {
+    FATHOM_ASSIGN_OR_RETURN(o.model_dir, find_default_model());
+    hooks.model_note = " (built-in tiny model with RANDOM weights: its output is gibberish; pass --model DIR for a real model)";
+  }
+  std::string base = fs::path(o.model_dir).lexically_normal().filename().string();
+  if (base.empty()) base = fs::path(o.model_dir).lexically_normal().parent_path().filename().string();
+  o.model_id = args.get_or("served-model-name", args.has("model") ? base : kDefaultModelName);
+  o.api_key = args.get_or("api-key", std::getenv("FATHOM_API_KEY") ? std::getenv("FATHOM_API_KEY") : "");
+
+  const std::string names = args.get_or("metrics-names", "fathom");
+  if (names == "vllm") o.metrics_names = server::MetricsNames::kFathomAndVllm;
+  else if (names != "fathom") return invalid_argument("--metrics-names: expected fathom or vllm, got '" + names + "'");
+  const std::string reasoning = args.get_or("reasoning-parser", "none");
+  if (reasoning != "none" && reasoning != "deepseek_r1")
+    return invalid_argument("--reasoning-parser: expected deepseek_r1 or none, got '" + reasoning + "'");
+  o.reasoning_parser = reasoning == "deepseek_r1";
+  const std::string tools = args.get_or("tool-call-parser", "deepseek_v3");
+  if (tools != "none" && tools != "deepseek_v3")
+    return invalid_argument("--tool-call-parser: expected deepseek_v3 or none, got '" + tools + "'");
+  o.tool_call_parser = tools == "deepseek_v3";
+  const std::string level = args.get_or("log-level", "info");
+  if (level == "debug") set_log_level(LogLevel::kDebug);
+  else if (level == "info") set_log_level(LogLevel::kInfo);
+  else if (level == "warning") set_log_level(LogLevel::kWarning);
+  else if (level == "error") set_log_level(LogLevel::kError);
+  else return invalid_argument("--log-level: expected debug, info, warning or error");
+
+  o.http.host = args.get_or("host", "127.0.0.1");
+  FATHOM_ASSIGN_OR_RETURN(int64_t port, args.get_int("port", 8000));
+  if (port < 0 || port > 65535) return invalid_argument("--port must be in [0, 65535]");
+  o.http.port = static_cast<uint16_t>(port);
+  FATHOM_ASSIGN_OR_RETURN(int64_t io_threads, args.get_int("io-threads", 2));
+  if (io_threads < 1 || io_threads > 256) return invalid_argument("--io-threads must be in [1, 256]");
+  o.http.num_io_threads = static_cast<int>(io_threads);
+  FATHOM_ASSIGN_OR_RETURN(int64_t body_mb, args.get_int("max-body-mb", 8));
+  if (body_mb < 1) return invalid_argument("--max-body-mb must be at least 1");
+  o.http.max_body_bytes = body_mb << 20;
+
+  engine::EngineConfig& e = o.engine;
+  FATHOM_ASSIGN_OR_RETURN(e.max_model_len, args.get_int("max-model-len", 0));
+  FATHOM_ASSIGN_OR_RETURN(int64_t seqs, args.get_int("max-num-seqs", e.max_num_seqs));
+  e.max_num_seqs = static_cast<int32_t>(seqs);
+  FATHOM_ASSIGN_OR_RETURN(e.max_num_batched_tokens, args.get_int("max-num-batched-tokens", e.max_num_batched_tokens));
+  FATHOM_ASSIGN_OR_RETURN(int64_t waiting, args.get_int("max-waiting", e.max_waiting));
+  e.max_waiting = static_cast<int32_t>(waiting);
+  FATHOM_ASSIGN_OR_RETURN(int64_t block, args.get_int("block-size", e.block_size));
+  e.block_size = static_cast<int32_t>(block);
+  FATHOM_ASSIGN_OR_RETURN(int64_t kv_mb, args.get_int("kv-cache-mb", e.kv_cache_bytes >> 20));
+  if (kv_mb < 1) return invalid_argument("--kv-cache-mb must be at least 1");
+  e.kv_cache_bytes = kv_mb << 20;
+  e.enable_prefix_caching = !args.has("no-prefix-caching");
+  if (e.max_num_seqs < 1 || e.max_num_batched_tokens < 1 || e.max_waiting < 0 || e.block_size < 1)
+    return invalid_argument("--max-num-seqs, --max-num-batched-tokens and --block-size must be positive");
+
+  if (!args.has("model"))
+    FATHOM_LOG(kWarning) << "no --model: serving the built-in " << kDefaultModelName
+                         << " from " << o.model_dir << "; its weights are RANDOM, so its answers are gibberish";
+  return server::run_model_server(std::move(o), hooks);
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& argv) {
+  for (const auto& a : argv) {
+    if (a == "--help" || a == "-h") {
+      print_help();
+      return 0;
+    }
+  }
+  Status s = serve_main(argv);
+  if (!s.ok()) {
+    std::fprintf(stderr, "fathom serve: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fathom::cli

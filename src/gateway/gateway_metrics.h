@@ -1,0 +1,49 @@
+// Everything the gateway reports on /metrics (Prometheus text format): requests by route,
+// model, status and tenant; latency with the gateway's own overhead apart from upstream time;
+// time to first token; token and cost counters; upstream health and breaker state; cache hits;
+// quota and authentication rejections.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/histogram.h"
+
+namespace fathom::gateway {
+
+struct Upstream;
+
+struct RequestSample {
+  std::string route, model, tenant;
+  int status = 0;
+  double total_s = 0;     ///< client-observed, first byte in to last byte out
+  double upstream_s = 0;  ///< time spent waiting on upstreams
+  std::optional<double> ttft_s;
+  int64_t prompt_tokens = 0, completion_tokens = 0, cost_nanos = 0;
+  bool cache_hit = false;
+};
+
+class GatewayMetrics {
+ public:
+  GatewayMetrics();
+  void record(const RequestSample& s);
+  void auth_failed();
+  void quota_rejected(const std::string& tenant, const std::string& limit);
+  void retried();
+  std::string render(const std::vector<const Upstream*>& upstreams) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, int64_t> requests_;  // rendered label set -> count
+  std::map<std::string, int64_t> tokens_;
+  std::map<std::string, int64_t> cost_nanos_;
+  std::map<std::string, int64_t> quota_rejections_;
+  int64_t auth_failures_ = 0, cache_hits_ = 0, retries_ = 0;
+  Histogram total_, overhead_, upstream_, ttft_;
+};
+
+}  // namespace fathom::gateway

@@ -1,0 +1,339 @@
+#include "gateway/gateway_service.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "base/logging.h"
+#include "gateway/proxy/errors.h"
+#include "gateway/proxy/proxy_call.h"
+#include "gateway/quota/redis_quota.h"
+#include "gateway/security/api_keys.h"
+
+namespace fathom::gateway {
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+net::HttpResponse json_response(const nlohmann::json& j, int status = 200) {
+  net::HttpResponse r;
+  r.status = status;
+  r.body = j.dump();
+  return r;
+}
+
+// A request is deterministic (cacheable) at temperature 0 or with a fixed seed.
+bool deterministic(const nlohmann::json& body) {
+  if (body.contains("seed") && body["seed"].is_number_integer()) return true;
+  return body.contains("temperature") && body["temperature"].is_number() && body["temperature"].get<double>() == 0.0;
+}
+
+// The first characters of the prompt: requests sharing them go to the same server's prefix cache.
+std::string affinity_key(const nlohmann::json& body) {
+  std::string text;
+  if (body.contains("messages") && body["messages"].is_array()) {
+    for (const auto& m : body["messages"]) {
+      if (m.is_object() && m.contains("content") && m["content"].is_string()) text += m["content"].get<std::string>();
+      if (text.size() >= 256) break;
+    }
+  } else if (body.contains("prompt") && body["prompt"].is_string()) {
+    text = body["prompt"].get<std::string>();
+  }
+  return text.substr(0, 256);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Routing>> GatewayService::build_routing(GatewayConfig cfg, const Clock& clock) {
+  auto r = std::make_shared<Routing>();
+  for (const auto& [name, pool] : cfg.pools) {
+    FATHOM_ASSIGN_OR_RETURN(auto p, UpstreamPool::create(name, pool, cfg.breaker, clock));
+    r->pools[name] = std::move(p);
+  }
+  r->cfg = std::move(cfg);
+  return r;
+}
+
+Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg, const Clock& clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  std::unique_ptr<GatewayService> s(new GatewayService(cfg, clock));
+  FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
+  FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_sqlite_ledger(cfg.ledger_db));
+  FATHOM_ASSIGN_OR_RETURN(s->audit_, AuditLog::open(cfg.audit_log));
+  if (cfg.redis) {
+    FATHOM_ASSIGN_OR_RETURN(auto rq, RedisQuota::connect(cfg.redis->first, cfg.redis->second));
+    s->quota_ = std::move(rq);
+  } else {
+    s->quota_ = std::make_unique<QuotaTable>(clock);
+  }
+  s->cache_ = std::make_unique<ResponseCache>(cfg.cache_enabled ? cfg.cache_max_entries : 0,
+                                              std::chrono::milliseconds(cfg.cache_ttl_ms), clock);
+  FATHOM_ASSIGN_OR_RETURN(auto routing, build_routing(cfg, clock));
+  s->routing_ = std::move(routing);
+  s->apply_limits(cfg);
+  s->month_ = month_of(now_ms());
+  s->client_ = std::make_unique<net::StreamClient>(std::max(1, cfg.num_io_threads));
+  return s;
+}
+
+GatewayService::~GatewayService() { stop(); }
+
+void GatewayService::apply_limits(const GatewayConfig& cfg) {
+  for (const auto& [tenant, limits] : cfg.tenant_limits) quota_->set_tenant_limits(tenant, limits);
+  // Per-key limits: the configured default for every key the store knows.
+  if (auto keys = keys_->list(); keys.ok())
+    for (const KeyInfo& k : *keys) quota_->set_key_limits(k.key_id, cfg.default_key_limits);
+}
+
+Status GatewayService::start() {
+  const GatewayConfig& cfg = routing()->cfg;
+  net::HttpServerOptions opts;
+  opts.host = cfg.host;
+  opts.port = cfg.port;
+  opts.num_io_threads = cfg.num_io_threads;
+  opts.max_body_bytes = cfg.max_body_bytes;
+  server_ = std::make_unique<net::HttpServer>(
+      opts, [this](std::shared_ptr<net::Exchange> ex) { handle(std::move(ex)); },
+      [](int status, const std::string& message) {
+        return error_response(status, status == 413 ? "invalid_request_error" : "server_error", message);
+      });
+  FATHOM_RETURN_IF_ERROR(server_->start());
+  health_thread_ = std::thread([this] { health_loop(); });
+  FATHOM_LOG(kInfo) << "gateway listening on http://" << cfg.host << ":" << server_->port() << " ("
+                    << cfg.models.size() << " model route(s), " << cfg.pools.size() << " pool(s))";
+  return ok_status();
+}
+
+uint16_t GatewayService::port() const { return server_ ? server_->port() : 0; }
+
+void GatewayService::stop() {
+  {
+    std::lock_guard<std::mutex> lock(health_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  health_cv_.notify_all();
+  if (health_thread_.joinable()) health_thread_.join();
+  if (server_) server_->stop();
+  client_.reset();  // cancels what is still in flight
+}
+
+Status GatewayService::reload(GatewayConfig cfg) {
+  FATHOM_ASSIGN_OR_RETURN(auto routing, build_routing(cfg, clock_));
+  apply_limits(cfg);
+  {
+    std::lock_guard<std::mutex> lock(routing_mu_);
+    routing_ = std::move(routing);
+  }
+  (void)audit_->append("config.reloaded", {{"models", cfg.models.size()}, {"pools", cfg.pools.size()}});
+  FATHOM_LOG(kInfo) << "gateway config reloaded";
+  return ok_status();
+}
+
+std::shared_ptr<const Routing> GatewayService::routing() const {
+  std::lock_guard<std::mutex> lock(routing_mu_);
+  return routing_;
+}
+
+bool GatewayService::take_retry(double budget_ratio) {
+  // A floor of 10 retries so that a quiet gateway can still retry.
+  if (static_cast<double>(retries_.load()) >= budget_ratio * static_cast<double>(requests_.load()) + 10) return false;
+  ++retries_;
+  return true;
+}
+
+int64_t GatewayService::monthly_tokens(const std::string& tenant, int64_t add) {
+  std::lock_guard<std::mutex> lock(month_mu_);
+  const std::string month = month_of(now_ms());
+  if (month != month_) {
+    month_tokens_.clear();
+    month_ = month;
+  }
+  auto it = month_tokens_.find(tenant);
+  if (it == month_tokens_.end()) {
+    auto from_ledger = ledger_->monthly_tokens(tenant, month_);
+    it = month_tokens_.emplace(tenant, from_ledger.ok() ? *from_ledger : 0).first;
+  }
+  const int64_t before = it->second;
+  it->second += add;
+  return before;
+}
+
+uint64_t GatewayService::next_random() {
+  // splitmix64 over an atomic counter: cheap, thread-safe, good enough for load balancing
+  uint64_t x = random_state_.fetch_add(0x9e3779b97f4a7c15ull);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+Result<KeyInfo> GatewayService::authenticate(const net::HttpRequest& req) {
+  const std::string& auth = req.header("authorization");
+  const std::string prefix = "Bearer ";
+  Result<KeyInfo> key = auth.rfind(prefix, 0) == 0
+                            ? keys_->authenticate(auth.substr(prefix.size()), now_ms())
+                            : Result<KeyInfo>(Status(Code::kUnauthenticated,
+                                                     "missing API key: send 'Authorization: Bearer <key>'"));
+  if (!key.ok()) {
+    metrics_.auth_failed();
+    (void)audit_->append("auth.failed", {{"path", req.path}, {"reason", key.status().message()}});
+  }
+  return key;
+}
+
+void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
+  const net::HttpRequest& req = ex->request();
+  if (req.method == "GET" && req.path == "/health") return ex->send(json_response({{"status", "ok"}}));
+  if (req.method == "GET" && req.path == "/metrics") {
+    std::vector<const Upstream*> ups;
+    auto r = routing();
+    for (const auto& [name, pool] : r->pools)
+      for (const auto& u : pool->upstreams()) ups.push_back(u.get());
+    net::HttpResponse resp;
+    resp.content_type = "text/plain; version=0.0.4";
+    resp.body = metrics_.render(ups);
+    return ex->send(resp);
+  }
+  auto key = authenticate(req);
+  if (!key.ok()) return ex->send(error_response(key.status()));
+  if (req.path.rfind("/admin/", 0) == 0) return handle_admin(ex, *key);
+
+  auto routing_now = routing();
+  const GatewayConfig& cfg = routing_now->cfg;
+  if (req.method == "GET" && req.path == "/v1/models") {
+    nlohmann::json data = nlohmann::json::array();
+    for (const ModelRoute& m : cfg.models) {
+      if (!key->allows(m.name)) continue;
+      data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
+      for (const auto& a : m.aliases) data.push_back({{"id", a}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
+    }
+    return ex->send(json_response({{"object", "list"}, {"data", data}}));
+  }
+  if (req.method != "POST" || (req.path != "/v1/chat/completions" && req.path != "/v1/completions"))
+    return ex->send(error_response(404, "invalid_request_error", "no route for " + req.method + " " + req.path));
+
+  ProxyRequest pr;
+  pr.route = req.path;
+  pr.body = nlohmann::json::parse(req.body, nullptr, false);
+  if (pr.body.is_discarded() || !pr.body.is_object())
+    return ex->send(error_response(400, "invalid_request_error", "the request body is not a JSON object"));
+  if (!pr.body.contains("model") || !pr.body["model"].is_string())
+    return ex->send(error_response(400, "invalid_request_error", "'model' is required and must be a string"));
+  const std::string model = pr.body["model"].get<std::string>();
+  pr.model = cfg.route(model);
+  if (!pr.model)
+    return ex->send(error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",
+                                   "model_not_found"));
+  if (!key->allows(pr.model->name))
+    return ex->send(error_response(403, "permission_error",
+                                   "API key " + key->key_id + " may not use model '" + pr.model->name + "'"));
+  pr.stream = pr.body.value("stream", false);
+  pr.client_wants_usage = pr.body.contains("stream_options") && pr.body["stream_options"].is_object() &&
+                          pr.body["stream_options"].value("include_usage", false);
+  pr.affinity_key = affinity_key(pr.body);
+  int64_t max_tokens = 256;
+  for (const char* f : {"max_tokens", "max_completion_tokens"})
+    if (pr.body.contains(f) && pr.body[f].is_number_integer()) max_tokens = pr.body[f].get<int64_t>();
+  pr.prompt_estimate = static_cast<int64_t>(req.body.size() / 4);
+  pr.key = *key;
+  pr.admission = {key->key_id, key->tenant, pr.prompt_estimate + max_tokens};
+  ++requests_;
+
+  Clock::Duration retry_after{};
+  if (Status q = quota_->admit(pr.admission, &retry_after); !q.ok()) {
+    metrics_.quota_rejected(key->tenant, q.message());
+    (void)audit_->append("quota.rejected", {{"key_id", key->key_id}, {"tenant", key->tenant}, {"reason", q.message()}});
+    net::HttpResponse r = error_response(q);
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
+    r.headers.push_back({"retry-after", std::to_string(std::max<int64_t>(1, secs))});
+    return ex->send(r);
+  }
+  if (!pr.stream && cfg.cache_enabled && deterministic(pr.body)) {
+    nlohmann::json canon = pr.body;
+    canon["model"] = pr.model->name;
+    pr.cache_key = sha256_hex(req.path + "\n" + canon.dump());
+    if (auto hit = cache_->get(pr.cache_key)) {
+      quota_->release(pr.admission, 0);
+      net::HttpResponse r;
+      r.body = *hit;
+      r.headers.push_back({"x-fathom-cache", "hit"});
+      ex->send(r);
+      RequestSample s;
+      s.route = req.path;
+      s.model = pr.model->name;
+      s.tenant = key->tenant;
+      s.status = 200;
+      s.cache_hit = true;
+      metrics_.record(s);
+      return;
+    }
+  }
+  auto call = std::make_shared<ProxyCall>(*this, routing_now, ex, std::move(pr));
+  call->start();
+}
+
+void GatewayService::handle_admin(const std::shared_ptr<net::Exchange>& ex, const KeyInfo& key) {
+  const net::HttpRequest& req = ex->request();
+  if (!key.admin) return ex->send(error_response(403, "permission_error", "the admin API needs an admin key"));
+  if (req.method == "GET" && req.path == "/admin/keys") {
+    auto keys = keys_->list();
+    if (!keys.ok()) return ex->send(error_response(keys.status()));
+    nlohmann::json data = nlohmann::json::array();
+    for (const KeyInfo& k : *keys)
+      data.push_back({{"key_id", k.key_id}, {"tenant", k.tenant}, {"models", k.models}, {"admin", k.admin},
+                      {"created_ms", k.created_ms}, {"expires_ms", k.expires_ms}, {"revoked_ms", k.revoked_ms}});
+    return ex->send(json_response({{"data", data}}));
+  }
+  if (req.method == "POST" && req.path == "/admin/keys") {
+    const auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("tenant") || !body["tenant"].is_string())
+      return ex->send(error_response(400, "invalid_request_error", "'tenant' is required"));
+    std::vector<std::string> models;
+    if (body.contains("models") && body["models"].is_array())
+      for (const auto& m : body["models"])
+        if (m.is_string()) models.push_back(m.get<std::string>());
+    const int64_t now = now_ms();
+    const int64_t days = body.value("expires_in_days", int64_t{0});
+    auto k = keys_->create(body["tenant"].get<std::string>(), models, days > 0 ? now + days * 86'400'000 : 0,
+                           body.value("admin", false), now);
+    if (!k.ok()) return ex->send(error_response(k.status()));
+    quota_->set_key_limits(k->info.key_id, routing()->cfg.default_key_limits);
+    (void)audit_->append("key.created", {{"key_id", k->info.key_id}, {"tenant", k->info.tenant}, {"by", key.key_id}});
+    return ex->send(json_response({{"key", k->key}, {"key_id", k->info.key_id}, {"tenant", k->info.tenant}}, 201));
+  }
+  const std::string prefix = "/admin/keys/";
+  if (req.method == "DELETE" && req.path.rfind(prefix, 0) == 0) {
+    const std::string id = req.path.substr(prefix.size());
+    if (Status s = keys_->revoke(id, now_ms()); !s.ok()) return ex->send(error_response(s));
+    (void)audit_->append("key.revoked", {{"key_id", id}, {"by", key.key_id}});
+    return ex->send(json_response({{"key_id", id}, {"revoked", true}}));
+  }
+  ex->send(error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path));
+}
+
+void GatewayService::health_loop() {
+  std::unique_lock<std::mutex> lock(health_mu_);
+  while (!stopping_) {
+    auto r = routing();
+    lock.unlock();
+    for (const auto& [name, pool] : r->pools) {
+      for (const auto& u : pool->upstreams()) {
+        net::HttpClient probe(u->url.host, u->url.port, 2'000);
+        auto resp = probe.request("GET", u->url.path + "/health", "");
+        const bool ok = resp.ok() && resp->status == 200;
+        if (ok != u->healthy.load())
+          FATHOM_LOG(kWarning) << "upstream " << u->id << " is now " << (ok ? "healthy" : "unhealthy");
+        u->healthy = ok;
+      }
+    }
+    lock.lock();
+    health_cv_.wait_for(lock, std::chrono::milliseconds(r->cfg.health_interval_ms), [&] { return stopping_; });
+  }
+}
+
+}  // namespace fathom::gateway

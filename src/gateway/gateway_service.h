@@ -1,0 +1,92 @@
+// `fathom gateway`: the OpenAI-compatible front door. Authenticates keys, enforces quotas,
+// routes models to upstream pools (load balancing, breakers, health checks, retries before the
+// first byte, fallback pools), passes streams through chunk by chunk, bills every request to
+// the ledger, caches deterministic responses and reports it all on /metrics.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "base/clock.h"
+#include "gateway/billing/ledger.h"
+#include "gateway/config/gateway_config.h"
+#include "gateway/gateway_metrics.h"
+#include "gateway/proxy/upstream_pool.h"
+#include "gateway/quota/quota_table.h"
+#include "gateway/response_cache.h"
+#include "gateway/security/audit_log.h"
+#include "gateway/security/key_store.h"
+#include "net/http_server.h"
+#include "net/stream_client.h"
+
+namespace fathom::gateway {
+
+/// What a config reload swaps as one unit.
+struct Routing {
+  GatewayConfig cfg;
+  std::map<std::string, std::unique_ptr<UpstreamPool>> pools;
+};
+
+class GatewayService {
+ public:
+  static Result<std::unique_ptr<GatewayService>> create(GatewayConfig cfg, const Clock& clock);
+  ~GatewayService();
+
+  Status start();
+  uint16_t port() const;
+  /// Replaces routes, pools, prices and limits; in-flight requests finish on the old ones.
+  Status reload(GatewayConfig cfg);
+  void stop();
+
+  // Shared with ProxyCall (one proxied request).
+  std::shared_ptr<const Routing> routing() const;
+  net::StreamClient& client() { return *client_; }
+  QuotaBackend& quota() { return *quota_; }
+  Ledger& ledger() { return *ledger_; }
+  AuditLog& audit() { return *audit_; }
+  GatewayMetrics& metrics() { return metrics_; }
+  ResponseCache& cache() { return *cache_; }
+  const Clock& clock() const { return clock_; }
+  /// Counts a retry against the budget; false when the budget is spent.
+  bool take_retry(double budget_ratio);
+  /// Tokens the tenant used this month before now; add `tokens` after.
+  int64_t monthly_tokens(const std::string& tenant, int64_t add);
+  uint64_t next_random();
+
+ private:
+  GatewayService(GatewayConfig cfg, const Clock& clock) : clock_(clock), first_cfg_(std::move(cfg)) {}
+  static Result<std::shared_ptr<Routing>> build_routing(GatewayConfig cfg, const Clock& clock);
+  void apply_limits(const GatewayConfig& cfg);
+  void handle(std::shared_ptr<net::Exchange> ex);
+  void handle_admin(const std::shared_ptr<net::Exchange>& ex, const KeyInfo& key);
+  Result<KeyInfo> authenticate(const net::HttpRequest& req);
+  void health_loop();
+
+  const Clock& clock_;
+  GatewayConfig first_cfg_;
+  mutable std::mutex routing_mu_;
+  std::shared_ptr<const Routing> routing_;
+  std::unique_ptr<KeyStore> keys_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<QuotaBackend> quota_;
+  std::unique_ptr<ResponseCache> cache_;
+  std::unique_ptr<net::StreamClient> client_;
+  std::unique_ptr<net::HttpServer> server_;
+  GatewayMetrics metrics_;
+  std::atomic<int64_t> requests_{0}, retries_{0};
+  std::atomic<uint64_t> random_state_{0x9e3779b97f4a7c15ull};
+  std::mutex month_mu_;
+  std::map<std::string, int64_t> month_tokens_;
+  std::string month_;
+  std::thread health_thread_;
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace fathom::gateway

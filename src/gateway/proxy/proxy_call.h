@@ -1,0 +1,80 @@
+// One proxied completion request: picks an upstream, forwards the request, retries on another
+// upstream while nothing has reached the client, passes a stream through event by event
+// (taking the usage from its final chunk), then settles quota, ledger and metrics once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.h"
+#include "gateway/proxy/sse_parser.h"
+#include "gateway/quota/quota_table.h"
+#include "gateway/security/key_store.h"
+#include "net/exchange.h"
+#include "net/stream_client.h"
+
+namespace fathom::gateway {
+
+class GatewayService;
+struct Routing;
+struct ModelRoute;
+struct Upstream;
+
+struct ProxyRequest {
+  std::string route;       ///< "/v1/chat/completions" or "/v1/completions"
+  const ModelRoute* model = nullptr;
+  nlohmann::json body;     ///< the client's request
+  bool stream = false;
+  bool client_wants_usage = false;
+  std::string cache_key;   ///< non-empty when the response may be cached
+  std::string affinity_key;
+  int64_t prompt_estimate = 0;  ///< prompt tokens guessed from its size (for partial billing)
+  KeyInfo key;
+  Admission admission;
+};
+
+class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
+ public:
+  ProxyCall(GatewayService& svc, std::shared_ptr<const Routing> routing, std::shared_ptr<net::Exchange> ex,
+            ProxyRequest req);
+  void start();
+
+ private:
+  void attempt();
+  Upstream* pick();
+  void on_head(int status);
+  void on_body(std::string_view piece);
+  void on_done(const Status& s, bool head_seen);
+  void forward_event(const std::string& data);
+  void respond_error(const net::HttpResponse& r);
+  void settle(int status);
+  double seconds_since(Clock::TimePoint t) const;
+
+  GatewayService& svc_;
+  std::shared_ptr<const Routing> routing_;
+  std::shared_ptr<net::Exchange> ex_;
+  ProxyRequest req_;
+
+  std::mutex mu_;
+  std::set<Upstream*> tried_;
+  Upstream* current_ = nullptr;
+  std::shared_ptr<net::StreamRequest> upstream_req_;
+  int upstream_status_ = 0;
+  bool streaming_ = false;       // the client has the 200 head of an event stream
+  bool client_gone_ = false;
+  bool settled_ = false;
+  std::string body_;             // non-stream (or failed) upstream body
+  SseParser sse_;
+  int64_t prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
+  bool usage_seen_ = false;
+  int64_t content_chunks_ = 0;
+  Clock::TimePoint started_, attempt_started_;
+  std::optional<double> ttft_s_;
+  double upstream_s_ = 0;
+};
+
+}  // namespace fathom::gateway

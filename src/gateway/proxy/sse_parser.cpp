@@ -1,0 +1,34 @@
+#include "gateway/proxy/sse_parser.h"
+
+namespace fathom::gateway {
+
+std::vector<std::string> SseParser::feed(std::string_view bytes) {
+  std::vector<std::string> events;
+  for (char c : bytes) {
+    if (c == '\n' && last_was_cr_) {  // the \n of a \r\n pair
+      last_was_cr_ = false;
+      continue;
+    }
+    last_was_cr_ = c == '\r';
+    if (c != '\n' && c != '\r') {
+      line_.push_back(c);
+      continue;
+    }
+    if (line_.empty()) {  // blank line: dispatch
+      if (has_data_) events.push_back(std::move(data_));
+      data_.clear();
+      has_data_ = false;
+    } else if (line_.rfind("data:", 0) == 0) {
+      std::string_view v(line_);
+      v.remove_prefix(5);
+      if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      if (has_data_) data_.push_back('\n');
+      data_.append(v);
+      has_data_ = true;
+    }
+    line_.clear();
+  }
+  return events;
+}
+
+}  // namespace fathom::gateway

@@ -1,0 +1,23 @@
+// Splits an upstream's text/event-stream bytes, arriving in arbitrary pieces, into the data of
+// complete events. Comments (": ...") and other fields are skipped.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fathom::gateway {
+
+class SseParser {
+ public:
+  /// Returns the data of every event completed by `bytes` (multi-line data joined with "\n").
+  std::vector<std::string> feed(std::string_view bytes);
+
+ private:
+  std::string line_;
+  std::string data_;
+  bool has_data_ = false;
+  bool last_was_cr_ = false;
+};
+
+}  // namespace fathom::gateway

@@ -1,0 +1,38 @@
+#include "gateway/proxy/upstream_pool.h"
+
+namespace fathom::gateway {
+
+Result<std::unique_ptr<UpstreamPool>> UpstreamPool::create(const std::string& name, const PoolConfig& cfg,
+                                                           const CircuitBreakerConfig& breaker,
+                                                           const Clock& clock) {
+  auto pool = std::make_unique<UpstreamPool>();
+  pool->name_ = name;
+  pool->fallback_ = cfg.fallback;
+  FATHOM_ASSIGN_OR_RETURN(pool->lb_, make_load_balancer(cfg.policy));
+  for (const UpstreamConfig& u : cfg.upstreams) {
+    FATHOM_ASSIGN_OR_RETURN(net::Url url, net::parse_url(u.url));
+    const std::string id = name + "/" + url.host + ":" + std::to_string(url.port);
+    pool->upstreams_.push_back(std::make_unique<Upstream>(id, url, u.model, breaker, clock));
+  }
+  return pool;
+}
+
+Upstream* UpstreamPool::pick(std::string_view affinity_key, uint64_t random, const std::set<Upstream*>& tried) {
+  std::vector<EndpointView> views;
+  views.reserve(upstreams_.size());
+  for (const auto& u : upstreams_) {
+    // Breaker state is read without taking a probe slot; allow() below takes it.
+    const bool open = u->breaker.state() == BreakerState::kOpen;
+    views.push_back({u->id, u->outstanding.load(), u->healthy.load() && !open && !tried.count(u.get())});
+  }
+  for (size_t attempt = 0; attempt < upstreams_.size(); ++attempt) {
+    const auto idx = lb_->pick(views, {affinity_key, random + attempt});
+    if (!idx) return nullptr;
+    Upstream* u = upstreams_[*idx].get();
+    if (u->breaker.allow()) return u;
+    views[*idx].eligible = false;  // half-open with its probe already out
+  }
+  return nullptr;
+}
+
+}  // namespace fathom::gateway

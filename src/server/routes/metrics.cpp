@@ -1,0 +1,21 @@
+// GET /metrics: Prometheus text format.
+#include "server/reply.h"
+#include "server/routes/routes.h"
+
+namespace fathom::server::routes {
+
+void metrics(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
+  std::optional<engine::EngineStats> stats;
+  if (LoadedModel* m = ctx.model()) stats = m->engine->stats();
+  ServerMetricsSnapshot s = ctx.metrics().snapshot();
+  if (const net::HttpServer* http = ctx.http_server()) {
+    s.active_exchanges = http->num_active_exchanges();
+    s.open_connections = http->num_open_connections();
+  }
+  net::HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = render_metrics(stats ? &*stats : nullptr, s, ctx.options().model_id, ctx.options().metrics_names);
+  reply(ctx, *ex, std::move(r));
+}
+
+}  // namespace fathom::server::routes

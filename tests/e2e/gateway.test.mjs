@@ -1,0 +1,244 @@
+// End-to-end tests of `fathom gateway` in front of real `fathom serve` upstreams (and a real
+// Redis for the two-replica quota test): keys, quotas, billing, streaming pass-through,
+// failover with circuit breakers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fathomBin, repoRoot, startServer, readSse } from './lib/server.mjs';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-gw-'));
+let upstreamA, upstreamB, gateway, configPath;
+const keys = {};
+const billed = { requests: 0, prompt: 0, completion: 0 };
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function fathom(...args) {
+  return execFileSync(fathomBin, args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+function writeConfig(name, upstreams, extra = '') {
+  const p = path.join(dir, name);
+  writeFileSync(p, `
+listen: {host: 127.0.0.1, port: 0}
+data_dir: ${dir}/data-${name}
+health_check: {interval_ms: 600000}
+retry: {max_attempts: 3}
+breaker: {min_requests: 2, error_rate: 0.5, sleep_window_ms: 600000}
+pools:
+  main:
+    policy: round_robin
+    upstreams:
+${upstreams.map((u) => `      - {url: ${u}, model: tiny}`).join('\n')}
+models:
+  - {name: deepseek-chat, aliases: [ds], pool: main}
+  - {name: other-model, pool: main}
+prices:
+  deepseek-chat: {currency: CNY, input_per_1k: "0.1", output_per_1k: "0.2"}
+tenants:
+  limited: {requests_per_minute: 3}
+${extra}
+`);
+  return p;
+}
+
+class Gateway {
+  static async start(config) {
+    const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway not ready:\n${log}`)), 30000);
+      const onData = (c) => {
+        log += c.toString();
+        const m = log.match(/fathom gateway on (http:\/\/[0-9.]+:\d+)/);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      };
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
+      proc.on('exit', (code) => reject(new Error(`gateway exited ${code}:\n${log}`)));
+    });
+    proc.removeAllListeners('exit');
+    const g = new Gateway();
+    Object.assign(g, { proc, url, config });
+    return g;
+  }
+  async post(route, body, key, extra = {}) {
+    const res = await fetch(this.url + route, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...extra },
+      body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+  async metric(name, labelPart) {
+    const text = await (await fetch(this.url + '/metrics')).text();
+    for (const line of text.split('\n')) {
+      if (line.startsWith(name) && line.includes(labelPart)) return Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return undefined;
+  }
+  async stop() {
+    this.proc.kill('SIGTERM');
+    await once(this.proc, 'exit');
+  }
+}
+
+const chat = (content, extra = {}) => ({
+  model: 'ds', messages: [{ role: 'user', content }], temperature: 0, max_tokens: 6, ...extra,
+});
+
+before(async () => {
+  upstreamA = await startServer({ args: ['--served-model-name', 'tiny'] });
+  upstreamB = await startServer({ args: ['--served-model-name', 'tiny'] });
+  configPath = writeConfig('gw.yaml', [upstreamA.url, upstreamB.url]);
+  keys.acme = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme');
+  keys.limited = fathom('keys', 'create', '--config', configPath, '--tenant', 'limited');
+  keys.other = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme', '--models', 'other-model');
+  keys.revoked = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme');
+  const id = fathom('keys', 'list', '--config', configPath).split('\n').filter((l) => l.includes('acme')).pop().split(/\s+/)[0];
+  fathom('keys', 'revoke', '--config', configPath, '--id', id);
+  gateway = await Gateway.start(configPath);
+});
+
+after(async () => {
+  await gateway?.stop();
+  await upstreamA?.stop();
+  await upstreamB?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('keys: none, unknown or revoked -> 401; a model the key may not use -> 403', async () => {
+  const none = await gateway.post('/v1/chat/completions', chat('hi'));
+  assert.equal(none.status, 401);
+  assert.equal(none.json.error.type, 'authentication_error');
+  assert.equal((await gateway.post('/v1/chat/completions', chat('hi'), 'fk-not-a-key')).status, 401);
+  const revoked = await gateway.post('/v1/chat/completions', chat('hi'), keys.revoked);
+  assert.equal(revoked.status, 401);
+  assert.match(revoked.json.error.message, /revoked/);
+  const forbidden = await gateway.post('/v1/chat/completions', chat('hi'), keys.other);
+  assert.equal(forbidden.status, 403);
+  assert.equal(forbidden.json.error.type, 'permission_error');
+  const unknown = await gateway.post('/v1/chat/completions', { ...chat('hi'), model: 'gpt-9' }, keys.acme);
+  assert.equal(unknown.status, 404);
+});
+
+test('a proxied completion equals the upstream answer and is billed from its usage', async () => {
+  const direct = await upstreamA.post('/v1/chat/completions', { ...chat('Hello!'), model: 'tiny' });
+  const via = await gateway.post('/v1/chat/completions', { ...chat('Hello!'), seed: undefined, temperature: 0.0, user: 'x' }, keys.acme);
+  assert.equal(via.status, 200, via.text);
+  assert.equal(via.json.choices[0].message.content, direct.json.choices[0].message.content);
+  assert.deepEqual(via.json.usage, direct.json.usage);
+  billed.requests += 1;
+  billed.prompt += via.json.usage.prompt_tokens;
+  billed.completion += via.json.usage.completion_tokens;
+});
+
+test('streams pass through event by event; usage is billed and only shown when asked for', async () => {
+  const body = chat('Tell me something', { max_tokens: 8 });
+  const plain = await gateway.post('/v1/chat/completions', body, keys.acme);
+  for (const includeUsage of [false, true]) {
+    const res = await fetch(gateway.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${keys.acme}` },
+      body: JSON.stringify({ ...body, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }),
+    });
+    assert.equal(res.status, 200);
+    const events = await readSse(res);
+    assert.equal(events.at(-1), '[DONE]');
+    const text = events.filter((e) => e !== '[DONE]' && e.choices?.length).map((e) => e.choices[0].delta.content ?? '').join('');
+    assert.equal(text, plain.json.choices[0].message.content);
+    const usage = events.filter((e) => e !== '[DONE]' && e.usage);
+    assert.equal(usage.length, includeUsage ? 1 : 0);
+    if (includeUsage) assert.deepEqual(usage[0].usage, plain.json.usage);
+  }
+  billed.requests += 3;
+  billed.prompt += 3 * plain.json.usage.prompt_tokens;
+  billed.completion += 3 * plain.json.usage.completion_tokens;
+});
+
+test('a requests-per-minute limit answers 429 with Retry-After at the right count', async () => {
+  const statuses = [];
+  let retryAfter = null;
+  for (let i = 0; i < 5; ++i) {
+    const r = await gateway.post('/v1/chat/completions', chat(`n${i}`, { max_tokens: 1 }), keys.limited);
+    statuses.push(r.status);
+    if (r.status === 429) { retryAfter = r.headers.get('retry-after'); assert.equal(r.json.error.code, 'rate_limit_exceeded'); }
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+  assert.ok(Number(retryAfter) >= 1, `Retry-After ${retryAfter}`);
+});
+
+test('billing report totals equal the usage the upstreams reported', async () => {
+  const month = new Date().toISOString().slice(0, 7);
+  // The ledger is written asynchronously: poll (bounded) until every acknowledged row is there.
+  let report = null;
+  for (let i = 0; i < 200; ++i) {
+    report = JSON.parse(fathom('billing', 'report', '--config', configPath, '--tenant', 'acme', '--month', month, '--format', 'json'));
+    if (report.models['deepseek-chat']?.completion_tokens >= billed.completion) break;
+    await new Promise((r) => setImmediate(r));
+  }
+  const m = report.models['deepseek-chat'];
+  assert.equal(m.prompt_tokens, billed.prompt);
+  assert.equal(m.completion_tokens, billed.completion);
+  const expectedNanos = billed.prompt * 100000 + billed.completion * 200000;
+  assert.equal(m.cost_nanos, expectedNanos);
+  const csv = fathom('billing', 'report', '--config', configPath, '--tenant', 'acme', '--month', month);
+  assert.match(csv, /acme,\d{4}-\d{2},TOTAL,/);
+  assert.match(fathom('audit', 'verify', path.join(dir, 'data-gw.yaml', 'audit.jsonl')), /chain intact/);
+});
+
+test('a dead upstream opens its breaker and traffic fails over to the other', async () => {
+  await upstreamA.stop('SIGKILL');
+  for (let i = 0; i < 6; ++i) {
+    const r = await gateway.post('/v1/chat/completions', chat(`failover ${i}`, { max_tokens: 2 }), keys.acme);
+    assert.equal(r.status, 200, r.text);
+  }
+  const portA = new URL(upstreamA.url).port;
+  assert.equal(await gateway.metric('fathom_gateway_upstream_breaker_state', `:${portA}"`), 1);
+  const portB = new URL(upstreamB.url).port;
+  assert.equal(await gateway.metric('fathom_gateway_upstream_breaker_state', `:${portB}"`), 0);
+  assert.ok((await gateway.metric('fathom_gateway_retries_total', '')) >= 1);
+});
+
+test('two gateway replicas sharing Redis enforce one requests-per-minute limit', { skip: !existsSync('/usr/bin/redis-server') && 'redis-server is not installed (scripts/setup.sh installs it)' }, async () => {
+  const port = await freePort();
+  const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis not ready:\n${log}`)), 20000);
+    redis.stdout.on('data', (c) => { log += c; if (/Ready to accept connections/.test(log)) { clearTimeout(timer); resolve(); } });
+  });
+  try {
+    const cfg = writeConfig('shared.yaml', [upstreamB.url], `redis: {host: 127.0.0.1, port: ${port}}\n`).replace(/shared.yaml$/, 'shared.yaml');
+    const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'limited');
+    const g1 = await Gateway.start(cfg);
+    const g2 = await Gateway.start(cfg);
+    try {
+      const statuses = [];
+      for (let i = 0; i < 6; ++i) statuses.push((await (i % 2 ? g2 : g1).post('/v1/chat/completions', chat(`r${i}`, { max_tokens: 1 }), key)).status);
+      assert.deepEqual(statuses.filter((s) => s === 200).length, 3, JSON.stringify(statuses));
+      assert.deepEqual(statuses.slice(3), [429, 429, 429]);
+    } finally {
+      await g1.stop();
+      await g2.stop();
+    }
+  } finally {
+    redis.kill('SIGTERM');
+    await once(redis, 'exit');
+  }
+});

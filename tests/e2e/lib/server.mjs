@@ -1,0 +1,145 @@
+// Starts the real `fathom serve` binary for a test and stops it afterwards.
+// FATHOM_BIN picks the binary (default build/dev/bin/fathom); tests run from the repo root.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
+export const fathomBin = process.env.FATHOM_BIN
+  ? path.resolve(repoRoot, process.env.FATHOM_BIN)
+  : path.join(repoRoot, 'build/dev/bin/fathom');
+export const modelsDir = path.join(repoRoot, 'tests/data/models');
+
+if (!existsSync(fathomBin)) throw new Error(`fathom binary not found at ${fathomBin} (set FATHOM_BIN)`);
+
+export class FathomServer {
+  constructor(proc, url) {
+    this.proc = proc;
+    this.url = url;
+    this.log = '';
+    this.exitCode = null;
+  }
+
+  /** Authorization header when the server was started with an API key. */
+  headers(extra = {}) {
+    return { 'Content-Type': 'application/json', ...(this.apiKey ? { Authorization: `Bearer ${this.apiKey}` } : {}), ...extra };
+  }
+
+  async post(route, body, extraHeaders = {}) {
+    const res = await fetch(this.url + route, {
+      method: 'POST',
+      headers: this.headers(extraHeaders),
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+
+  async get(route) {
+    const res = await fetch(this.url + route, { headers: this.headers() });
+    return { status: res.status, text: await res.text() };
+  }
+
+  /** Parsed Prometheus samples: {"name{labels}": value}. */
+  async metrics() {
+    const { text } = await this.get('/metrics');
+    const out = {};
+    for (const line of text.split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const at = line.lastIndexOf(' ');
+      out[line.slice(0, at)] = Number(line.slice(at + 1));
+    }
+    return out;
+  }
+
+  /** The value of the first sample whose name (and optional label text) matches. */
+  static sample(metrics, name, labelPart = '') {
+    for (const [k, v] of Object.entries(metrics)) {
+      if ((k === name || k.startsWith(name + '{')) && k.includes(labelPart)) return v;
+    }
+    return undefined;
+  }
+
+  async stop(signal = 'SIGTERM') {
+    if (this.exitCode !== null) return this.exitCode;
+    this.proc.kill(signal);
+    const [code] = await once(this.proc, 'exit');
+    this.exitCode = code;
+    return code;
+  }
+}
+
+/**
+ * Starts `fathom serve --port 0` on `model` (a fixture name or a path; null for the built-in
+ * model) and resolves once the log says it serves and /health answers 200. Event-driven: no
+ * sleeps; bounded by `timeoutMs`.
+ */
+export async function startServer({ model = 'deepseek_v3', args = [], apiKey = null, timeoutMs = 60000 } = {}) {
+  const argv = ['serve', '--port', '0', '--log-level', 'info', ...args];
+  if (model) argv.push('--model', model.includes('/') ? model : path.join(modelsDir, model));
+  if (apiKey) argv.push('--api-key', apiKey);
+  const proc = spawn(fathomBin, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let server = null;
+  let log = '';
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`fathom serve did not become ready in ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const onData = (chunk) => {
+      log += chunk.toString();
+      if (server) server.log = log;
+      const listening = log.match(/listening on (http:\/\/[0-9.]+:\d+)/);
+      if (listening && !server) {
+        server = new FathomServer(proc, listening[1]);
+        server.apiKey = apiKey;
+      }
+      if (server && /serving model/.test(log)) {
+        clearTimeout(timer);
+        resolve(server);
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => {
+      if (server) server.exitCode = code;
+      clearTimeout(timer);
+      reject(new Error(`fathom serve exited with ${code} before it was ready:\n${log}`));
+    });
+  });
+  const s = await ready;
+  proc.removeAllListeners('exit');
+  proc.on('exit', (code) => { s.exitCode = code; });
+  const health = await s.get('/health');
+  if (health.status !== 200) throw new Error(`/health answered ${health.status} after the ready log line`);
+  return s;
+}
+
+/** Reads an SSE response body: resolves to the list of parsed `data:` payloads ('[DONE]' kept as a string). */
+export async function readSse(response, onEvent = () => {}) {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const events = [];
+  for await (const chunk of response.body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const raw = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = raw.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      const ev = data === '[DONE]' ? data : JSON.parse(data);
+      events.push(ev);
+      if (onEvent(ev) === false) return events;
+    }
+  }
+  return events;
+}
+
+export async function postStream(server, route, body, init = {}) {
+  return fetch(server.url + route, {
+    method: 'POST',
+    headers: server.headers(),
+    body: JSON.stringify({ ...body, stream: true }),
+    ...init,
+  });
+}
