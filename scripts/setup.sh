@@ -6,7 +6,7 @@ APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
-  libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev
+  libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libboost-dev libboost-system-dev
   nodejs npm python3
 )

@@ -5,10 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tokenizer/tokenizer.h"
 
@@ -52,9 +51,11 @@ int main(int argc, char** argv) {
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       best_s = std::min(best_s, s);
     }
-    std::printf("{\"engine\": \"fathom\", \"tokenizer\": \"%s\", \"mb\": %.3f, \"tokens\": %zu, \"seconds\": %.4f, "
-                "\"mb_per_s\": %.2f}\n",
-                name, bytes / 1e6, tokens, best_s, bytes / 1e6 / best_s);
+    std::printf(
+        "{\"engine\": \"fathom\", \"tokenizer\": \"%s\", \"mb\": %.3f, \"tokens\": %zu, "
+        "\"seconds\": %.4f, "
+        "\"mb_per_s\": %.2f}\n",
+        name, bytes / 1e6, tokens, best_s, bytes / 1e6 / best_s);
     std::fflush(stdout);
   }
   return 0;

@@ -9,10 +9,9 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "tokenizer/chat_template.h"
@@ -48,9 +47,10 @@ std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 int run_tokenize(const std::vector<std::string>& argv) {
   if (wants_help(argv)) {
-    std::printf("usage: fathom tokenize --model DIR [--no-special]\n"
-                "Reads one JSON string per line on stdin, writes one JSON array of token ids per line.\n"
-                "--no-special: do not add BOS/EOS (special-token text in the input is still parsed).\n");
+    std::printf(
+        "usage: fathom tokenize --model DIR [--no-special]\n"
+        "Reads one JSON string per line on stdin, writes one JSON array of token ids per line.\n"
+        "--no-special: do not add BOS/EOS (special-token text in the input is still parsed).\n");
     return 0;
   }
   Result<Args> args = Args::parse(argv, {"model"}, {"no-special"});
@@ -64,10 +64,12 @@ int run_tokenize(const std::vector<std::string>& argv) {
     ++line_no;
     const json text = json::parse(line, nullptr, false);
     if (text.is_discarded() || !text.is_string()) {
-      return fail("tokenize", invalid_argument("stdin line " + std::to_string(line_no) + ": expected a JSON string"));
+      return fail("tokenize", invalid_argument("stdin line " + std::to_string(line_no) +
+                                               ": expected a JSON string"));
     }
     Result<std::vector<int32_t>> ids = tok->encode(text.get_ref<const std::string&>(), add_special);
-    if (!ids.ok()) return fail("tokenize", ids.status().with_context("stdin line " + std::to_string(line_no)));
+    if (!ids.ok())
+      return fail("tokenize", ids.status().with_context("stdin line " + std::to_string(line_no)));
     std::cout << dump(json(*ids)) << '\n';
   }
   std::cout.flush();
@@ -76,8 +78,9 @@ int run_tokenize(const std::vector<std::string>& argv) {
 
 int run_detokenize(const std::vector<std::string>& argv) {
   if (wants_help(argv)) {
-    std::printf("usage: fathom detokenize --model DIR [--skip-special]\n"
-                "Reads one JSON array of token ids per line on stdin, writes one JSON string per line.\n");
+    std::printf(
+        "usage: fathom detokenize --model DIR [--skip-special]\n"
+        "Reads one JSON array of token ids per line on stdin, writes one JSON string per line.\n");
     return 0;
   }
   Result<Args> args = Args::parse(argv, {"model"}, {"skip-special"});
@@ -94,7 +97,8 @@ int run_detokenize(const std::vector<std::string>& argv) {
     std::vector<int32_t> v;
     if (ok) {
       for (const json& id : ids) {
-        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() >= tok->vocab_size()) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+            id.get<int64_t>() >= tok->vocab_size()) {
           ok = false;
           break;
         }
@@ -114,9 +118,13 @@ int run_detokenize(const std::vector<std::string>& argv) {
 
 int run_chat_template(const std::vector<std::string>& argv) {
   if (wants_help(argv)) {
-    std::printf("usage: fathom chat-template --model DIR [--add-generation-prompt] [--tools FILE] [--kwargs JSON]\n"
-                "Renders the JSON list of messages on stdin with the model's chat template; writes the text.\n"
-                "--tools FILE: a JSON list of tool schemas. --kwargs: a JSON object of extra template variables.\n");
+    std::printf(
+        "usage: fathom chat-template --model DIR [--add-generation-prompt] [--tools FILE] "
+        "[--kwargs JSON]\n"
+        "Renders the JSON list of messages on stdin with the model's chat template; writes the "
+        "text.\n"
+        "--tools FILE: a JSON list of tool schemas. --kwargs: a JSON object of extra template "
+        "variables.\n");
     return 0;
   }
   Result<Args> args = Args::parse(argv, {"model", "tools", "kwargs"}, {"add-generation-prompt"});
@@ -125,7 +133,8 @@ int run_chat_template(const std::vector<std::string>& argv) {
   if (!tok.ok()) return fail("chat-template", tok.status());
   Result<tokenizer::ChatTemplate> tmpl = tokenizer::ChatTemplate::from_tokenizer(*tok);
   if (!tmpl.ok()) return fail("chat-template", tmpl.status());
-  const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  const std::string input((std::istreambuf_iterator<char>(std::cin)),
+                          std::istreambuf_iterator<char>());
   const ordered_json messages = ordered_json::parse(input, nullptr, false);
   if (messages.is_discarded() || !messages.is_array()) {
     return fail("chat-template", invalid_argument("stdin: expected a JSON list of messages"));

@@ -13,7 +13,8 @@ namespace {
 // Rust's "word character" for single_word: alphanumeric or '_'.
 bool is_word_char(char32_t cp) {
   if (cp == '_') return true;
-  return u_isalnum(static_cast<UChar32>(cp)) != 0 || u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC);
+  return u_isalnum(static_cast<UChar32>(cp)) != 0 ||
+         u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC);
 }
 
 // The character that ends just before `pos`.
@@ -25,7 +26,8 @@ char32_t char_before(std::string_view text, size_t pos) {
 
 }  // namespace
 
-AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens, std::vector<std::string> patterns)
+AddedTokenMatcher::AddedTokenMatcher(std::vector<AddedToken> tokens,
+                                     std::vector<std::string> patterns)
     : tokens_(std::move(tokens)) {
   trie_.push_back(Node{});
   first_byte_.fill(false);
@@ -87,7 +89,8 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<AddedSplit>& ou
     size_t stop = best_end;
     if (tok.single_word) {
       const bool start_space = start == 0 || !is_word_char(char_before(text, start));
-      const bool stop_space = stop == text.size() || !is_word_char(decode_utf8(text, stop).code_point);
+      const bool stop_space =
+          stop == text.size() || !is_word_char(decode_utf8(text, stop).code_point);
       if (!start_space || !stop_space) {
         // Not a match here; Aho-Corasick would continue after this match.
         pos = best_end;
@@ -126,8 +129,8 @@ Result<std::vector<AddedToken>> parse_added_tokens(const nlohmann::json& list) {
   for (size_t i = 0; i < list.size(); ++i) {
     const nlohmann::json& t = list[i];
     const std::string where = "added_tokens[" + std::to_string(i) + "]";
-    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
-        !t["content"].is_string()) {
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() ||
+        !t.contains("content") || !t["content"].is_string()) {
       return invalid_argument(where + ": needs an integer \"id\" and a string \"content\"");
     }
     AddedToken tok;

@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <queue>
-
 #include <nlohmann/json.hpp>
+#include <queue>
 
 #include "tokenizer/byte_level.h"
 #include "tokenizer/unicode.h"
@@ -52,10 +51,14 @@ BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
 Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
   if (!spec.is_object()) return model_error("expected an object");
   const std::string type = spec.value("type", std::string("BPE"));
-  if (type != "BPE") return unimplemented("model type \"" + type + "\" is not supported (only BPE)");
-  if (!spec.contains("vocab") || !spec["vocab"].is_object()) return model_error("missing object \"vocab\"");
-  if (!spec.contains("merges") || !spec["merges"].is_array()) return model_error("missing array \"merges\"");
-  if (spec.contains("dropout") && !spec["dropout"].is_null() && spec["dropout"].get<double>() != 0.0) {
+  if (type != "BPE")
+    return unimplemented("model type \"" + type + "\" is not supported (only BPE)");
+  if (!spec.contains("vocab") || !spec["vocab"].is_object())
+    return model_error("missing object \"vocab\"");
+  if (!spec.contains("merges") || !spec["merges"].is_array())
+    return model_error("missing array \"merges\"");
+  if (spec.contains("dropout") && !spec["dropout"].is_null() &&
+      spec["dropout"].get<double>() != 0.0) {
     return unimplemented("model: BPE dropout is not supported");
   }
 
@@ -65,20 +68,24 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
   m.fuse_unk_ = spec.value("fuse_unk", false);
   m.byte_fallback_ = spec.value("byte_fallback", false);
   auto str_or_empty = [&](const char* key) {
-    return spec.contains(key) && spec[key].is_string() ? spec[key].get<std::string>() : std::string();
+    return spec.contains(key) && spec[key].is_string() ? spec[key].get<std::string>()
+                                                       : std::string();
   };
   m.continuing_subword_prefix_ = str_or_empty("continuing_subword_prefix");
   m.end_of_word_suffix_ = str_or_empty("end_of_word_suffix");
   if (byte_level && (!m.continuing_subword_prefix_.empty() || !m.end_of_word_suffix_.empty())) {
-    return unimplemented("model: continuing_subword_prefix/end_of_word_suffix with ByteLevel is not supported");
+    return unimplemented(
+        "model: continuing_subword_prefix/end_of_word_suffix with ByteLevel is not supported");
   }
 
   const Json& vocab = spec["vocab"];
   int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer()) return model_error("vocab entry \"" + it.key() + "\" is not an integer id");
+    if (!it.value().is_number_integer())
+      return model_error("vocab entry \"" + it.key() + "\" is not an integer id");
     const int64_t id = it.value().get<int64_t>();
-    if (id < 0 || id > (1 << 30)) return model_error("vocab entry \"" + it.key() + "\" has out-of-range id");
+    if (id < 0 || id > (1 << 30))
+      return model_error("vocab entry \"" + it.key() + "\" has out-of-range id");
     max_id = std::max(max_id, static_cast<int32_t>(id));
   }
   m.id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
@@ -113,11 +120,13 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
       }
       left = s.substr(0, space);
       right = s.substr(space + 1);
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() &&
+               merge[1].is_string()) {
       left = merge[0].get<std::string>();
       right = merge[1].get<std::string>();
     } else {
-      return model_error("merges[" + std::to_string(rank) + "] is neither \"a b\" nor [\"a\", \"b\"]");
+      return model_error("merges[" + std::to_string(rank) +
+                         "] is neither \"a b\" nor [\"a\", \"b\"]");
     }
     const FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
     const int32_t* l = text_vocab.find(left);
@@ -159,7 +168,8 @@ const BpeModel::MergeValue* BpeModel::find_merge(int32_t left, int32_t right) co
 void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symbols) const {
   symbols.clear();
   auto push = [&](int32_t id, int32_t num_bytes) {
-    if (fuse_unk_ && unk_id_ && id == *unk_id_ && !symbols.empty() && symbols.back().id == *unk_id_) {
+    if (fuse_unk_ && unk_id_ && id == *unk_id_ && !symbols.empty() &&
+        symbols.back().id == *unk_id_) {
       symbols.back().num_bytes += num_bytes;
       return;
     }
@@ -197,7 +207,8 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<Symbol>& symb
         std::vector<int32_t> ids;
         for (char b : ch) {
           char name[8];
-          std::snprintf(name, sizeof(name), "<0x%02X>", static_cast<unsigned>(static_cast<uint8_t>(b)));
+          std::snprintf(name, sizeof(name), "<0x%02X>",
+                        static_cast<unsigned>(static_cast<uint8_t>(b)));
           const int32_t* bt = vocab_.find(std::string_view(name));
           if (bt == nullptr) {
             all = false;
@@ -257,11 +268,14 @@ void BpeModel::merge_symbols(std::vector<Symbol>& symbols) const {
     int32_t rank;
     int32_t pos;
     int32_t new_id;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator>(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
   for (int32_t i = 0; i + 1 < n; ++i) {
-    if (const MergeValue* mv = find_merge(symbols[i].id, symbols[i + 1].id)) queue.push({mv->rank, i, mv->new_id});
+    if (const MergeValue* mv = find_merge(symbols[i].id, symbols[i + 1].id))
+      queue.push({mv->rank, i, mv->new_id});
   }
   while (!queue.empty()) {
     const Candidate top = queue.top();
@@ -278,10 +292,12 @@ void BpeModel::merge_symbols(std::vector<Symbol>& symbols) const {
     left.next = right.next;
     if (right.next != -1) symbols[right.next].prev = top.pos;
     if (left.prev != -1) {
-      if (const MergeValue* p = find_merge(symbols[left.prev].id, left.id)) queue.push({p->rank, left.prev, p->new_id});
+      if (const MergeValue* p = find_merge(symbols[left.prev].id, left.id))
+        queue.push({p->rank, left.prev, p->new_id});
     }
     if (left.next != -1) {
-      if (const MergeValue* q = find_merge(left.id, symbols[left.next].id)) queue.push({q->rank, top.pos, q->new_id});
+      if (const MergeValue* q = find_merge(left.id, symbols[left.next].id))
+        queue.push({q->rank, top.pos, q->new_id});
     }
   }
 }
@@ -307,7 +323,8 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   initial_symbols(piece, symbols);
   merge_symbols(symbols);
   const size_t first_out = out.size();
-  for (int32_t i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next) out.push_back(symbols[i].id);
+  for (int32_t i = symbols.empty() ? -1 : 0; i != -1; i = symbols[i].next)
+    out.push_back(symbols[i].id);
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() >= kMaxCacheEntries) {

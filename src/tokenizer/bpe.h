@@ -8,13 +8,12 @@
 #include <climits>
 #include <cstdint>
 #include <mutex>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "base/status.h"
 #include "tokenizer/flat_map.h"
@@ -65,10 +64,10 @@ class BpeModel {
   void merge_symbols(std::vector<Symbol>& symbols) const;
   const MergeValue* find_merge(int32_t left, int32_t right) const;
 
-  FlatStringMap vocab_;                 // key: bytes (byte-level) or the token text
-  FlatStringMap vocab_text_;            // key: token text as in tokenizer.json (only if byte-level)
+  FlatStringMap vocab_;       // key: bytes (byte-level) or the token text
+  FlatStringMap vocab_text_;  // key: token text as in tokenizer.json (only if byte-level)
   std::vector<std::string> id_to_token_;
-  FlatU64Map<MergeValue> merges_;       // (left id, right id) -> rank, merged id
+  FlatU64Map<MergeValue> merges_;        // (left id, right id) -> rank, merged id
   std::array<int32_t, 256> byte_ids_{};  // byte-level: id of each single byte, -1 if absent
   bool byte_level_ = false;
   bool ignore_merges_ = false;

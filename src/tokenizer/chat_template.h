@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "tokenizer/jinja/template.h"
@@ -19,9 +18,11 @@ class Tokenizer;
 class ChatTemplate {
  public:
   /// The tokenizer's default chat template, or the named one (chat_template list form).
-  static Result<ChatTemplate> from_tokenizer(const Tokenizer& tokenizer, const std::string& name = "");
+  static Result<ChatTemplate> from_tokenizer(const Tokenizer& tokenizer,
+                                             const std::string& name = "");
   /// A template from source. `special_tokens`: {"bos_token": "...", ...} passed to renders.
-  static Result<ChatTemplate> parse(const std::string& source, nlohmann::ordered_json special_tokens = {});
+  static Result<ChatTemplate> parse(const std::string& source,
+                                    nlohmann::ordered_json special_tokens = {});
 
   const jinja::Template& compiled() const { return template_; }
   const nlohmann::ordered_json& special_tokens() const { return special_tokens_; }
@@ -43,8 +44,10 @@ struct ChatRenderOptions {
 
 /// Renders `messages` (a list of {role, content, ...}) with `tools` (a list of tool
 /// schemas, or null for none). Errors read "chat template line N: ...".
-Result<std::string> render_chat(const ChatTemplate& chat_template, const nlohmann::ordered_json& messages,
-                                const nlohmann::ordered_json& tools, const ChatRenderOptions& options);
+Result<std::string> render_chat(const ChatTemplate& chat_template,
+                                const nlohmann::ordered_json& messages,
+                                const nlohmann::ordered_json& tools,
+                                const ChatRenderOptions& options);
 /// Same with nlohmann::json (its objects iterate keys sorted, which tojson will show).
 Result<std::string> render_chat(const ChatTemplate& chat_template, const nlohmann::json& messages,
                                 const nlohmann::json& tools, bool add_generation_prompt,

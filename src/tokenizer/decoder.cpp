@@ -25,7 +25,8 @@ class ByteLevelDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(std::string pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(std::string pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     if (pattern_.empty()) return;
     for (std::string& t : tokens) {
@@ -92,13 +93,15 @@ class FuseDecoder final : public Decoder {
 
 class StripDecoder final : public Decoder {
  public:
-  StripDecoder(std::string content, size_t start, size_t stop) : content_(std::move(content)), start_(start), stop_(stop) {}
+  StripDecoder(std::string content, size_t start, size_t stop)
+      : content_(std::move(content)), start_(start), stop_(stop) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     // Removes up to start_ leading and stop_ trailing copies of content_ (a single char).
     for (std::string& t : tokens) {
       size_t b = 0;
       size_t e = t.size();
-      for (size_t i = 0; i < start_ && t.compare(b, content_.size(), content_) == 0 && b < e; ++i) b += content_.size();
+      for (size_t i = 0; i < start_ && t.compare(b, content_.size(), content_) == 0 && b < e; ++i)
+        b += content_.size();
       for (size_t i = 0; i < stop_ && e >= b + content_.size() &&
                          t.compare(e - content_.size(), content_.size(), content_) == 0;
            ++i)
@@ -115,7 +118,8 @@ class StripDecoder final : public Decoder {
 
 class SequenceDecoder final : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
   }
@@ -130,22 +134,27 @@ Result<std::unique_ptr<Decoder>> make_one(const Json& spec) {
   }
   const std::string type = spec["type"].get<std::string>();
   if (type == "ByteLevel") return std::unique_ptr<Decoder>(std::make_unique<ByteLevelDecoder>());
-  if (type == "ByteFallback") return std::unique_ptr<Decoder>(std::make_unique<ByteFallbackDecoder>());
+  if (type == "ByteFallback")
+    return std::unique_ptr<Decoder>(std::make_unique<ByteFallbackDecoder>());
   if (type == "Fuse") return std::unique_ptr<Decoder>(std::make_unique<FuseDecoder>());
   if (type == "Replace") {
-    if (!spec.contains("pattern") || !spec["pattern"].is_object() || !spec["pattern"].contains("String") ||
-        !spec["pattern"]["String"].is_string() || !spec.contains("content") || !spec["content"].is_string()) {
-      return unimplemented("decoder Replace: only {\"String\": ...} patterns with a string \"content\" are supported");
+    if (!spec.contains("pattern") || !spec["pattern"].is_object() ||
+        !spec["pattern"].contains("String") || !spec["pattern"]["String"].is_string() ||
+        !spec.contains("content") || !spec["content"].is_string()) {
+      return unimplemented(
+          "decoder Replace: only {\"String\": ...} patterns with a string \"content\" are "
+          "supported");
     }
-    return std::unique_ptr<Decoder>(std::make_unique<ReplaceDecoder>(spec["pattern"]["String"].get<std::string>(),
-                                                                     spec["content"].get<std::string>()));
+    return std::unique_ptr<Decoder>(std::make_unique<ReplaceDecoder>(
+        spec["pattern"]["String"].get<std::string>(), spec["content"].get<std::string>()));
   }
   if (type == "Strip") {
     if (!spec.contains("content") || !spec["content"].is_string()) {
       return invalid_argument("decoder Strip: missing string \"content\"");
     }
     return std::unique_ptr<Decoder>(std::make_unique<StripDecoder>(
-        spec["content"].get<std::string>(), spec.value("start", size_t{0}), spec.value("stop", size_t{0})));
+        spec["content"].get<std::string>(), spec.value("start", size_t{0}),
+        spec.value("stop", size_t{0})));
   }
   if (type == "Sequence") {
     if (!spec.contains("decoders") || !spec["decoders"].is_array()) {

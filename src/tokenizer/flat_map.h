@@ -88,7 +88,9 @@ class FlatStringMap {
     while (c < n * 2) c *= 2;
     return c;
   }
-  std::string_view key_of(const Slot& s) const { return std::string_view(arena_).substr(s.offset, s.len); }
+  std::string_view key_of(const Slot& s) const {
+    return std::string_view(arena_).substr(s.offset, s.len);
+  }
   void rehash(size_t capacity) {
     if (capacity <= slots_.size()) return;
     std::vector<Slot> old = std::move(slots_);

@@ -48,7 +48,8 @@ class LowercaseNormalizer final : public Normalizer {
 
 class ReplaceNormalizer final : public Normalizer {
  public:
-  ReplaceNormalizer(Regex re, std::string content) : re_(std::move(re)), content_(std::move(content)) {}
+  ReplaceNormalizer(Regex re, std::string content)
+      : re_(std::move(re)), content_(std::move(content)) {}
   void normalize(std::string& text) const override {
     std::vector<std::pair<size_t, size_t>> matches;
     re_.find_all(text, matches);
@@ -111,7 +112,8 @@ class StripNormalizer final : public Normalizer {
 
 class SequenceNormalizer final : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
+      : parts_(std::move(parts)) {}
   void normalize(std::string& text) const override {
     for (const auto& p : parts_) p->normalize(text);
   }
@@ -124,10 +126,18 @@ Result<std::unique_ptr<Normalizer>> make_icu(UnicodeForm form) {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* impl = nullptr;
   switch (form) {
-    case UnicodeForm::kNfc: impl = icu::Normalizer2::getNFCInstance(status); break;
-    case UnicodeForm::kNfd: impl = icu::Normalizer2::getNFDInstance(status); break;
-    case UnicodeForm::kNfkc: impl = icu::Normalizer2::getNFKCInstance(status); break;
-    case UnicodeForm::kNfkd: impl = icu::Normalizer2::getNFKDInstance(status); break;
+    case UnicodeForm::kNfc:
+      impl = icu::Normalizer2::getNFCInstance(status);
+      break;
+    case UnicodeForm::kNfd:
+      impl = icu::Normalizer2::getNFDInstance(status);
+      break;
+    case UnicodeForm::kNfkc:
+      impl = icu::Normalizer2::getNFKCInstance(status);
+      break;
+    case UnicodeForm::kNfkd:
+      impl = icu::Normalizer2::getNFKDInstance(status);
+      break;
   }
   if (U_FAILURE(status) || impl == nullptr) {
     return internal_error(std::string("ICU normalizer unavailable: ") + u_errorName(status));
@@ -147,12 +157,14 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec) {
   if (type == "NFD") return make_icu(UnicodeForm::kNfd);
   if (type == "NFKC") return make_icu(UnicodeForm::kNfkc);
   if (type == "NFKD") return make_icu(UnicodeForm::kNfkd);
-  if (type == "Lowercase") return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
+  if (type == "Lowercase")
+    return std::unique_ptr<Normalizer>(std::make_unique<LowercaseNormalizer>());
   if (type == "Prepend") {
     if (!spec.contains("prepend") || !spec["prepend"].is_string()) {
       return invalid_argument("normalizer Prepend: missing string \"prepend\"");
     }
-    return std::unique_ptr<Normalizer>(std::make_unique<PrependNormalizer>(spec["prepend"].get<std::string>()));
+    return std::unique_ptr<Normalizer>(
+        std::make_unique<PrependNormalizer>(spec["prepend"].get<std::string>()));
   }
   if (type == "Strip") {
     const bool left = spec.value("strip_left", true);
@@ -162,7 +174,8 @@ Result<std::unique_ptr<Normalizer>> make_normalizer(const Json& spec) {
   if (type == "Replace") {
     if (!spec.contains("pattern") || !spec["pattern"].is_object() || !spec.contains("content") ||
         !spec["content"].is_string()) {
-      return invalid_argument("normalizer Replace: needs \"pattern\" {String|Regex} and string \"content\"");
+      return invalid_argument(
+          "normalizer Replace: needs \"pattern\" {String|Regex} and string \"content\"");
     }
     const Json& pat = spec["pattern"];
     Result<Regex> re = pat.contains("Regex") && pat["Regex"].is_string()

@@ -3,7 +3,9 @@
 namespace fathom::tokenizer {
 
 OutputParser::OutputParser(OutputParserOptions options)
-    : options_(std::move(options)), reasoning_(options_.reasoning), tools_(options_.tool_call_id_prefix) {}
+    : options_(std::move(options)),
+      reasoning_(options_.reasoning),
+      tools_(options_.tool_call_id_prefix) {}
 
 void OutputParser::route(ReasoningDelta r, bool eof, OutputDelta& out) {
   out.reasoning += r.reasoning;

@@ -1,9 +1,8 @@
 #include "tokenizer/post_processor.h"
 
 #include <map>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace fathom::tokenizer {
 
@@ -19,7 +18,8 @@ Status add_template(const Json& spec, PostProcessor& pp) {
   if (spec.contains("special_tokens") && spec["special_tokens"].is_object()) {
     for (auto it = spec["special_tokens"].begin(); it != spec["special_tokens"].end(); ++it) {
       if (!it.value().contains("ids") || !it.value()["ids"].is_array()) {
-        return invalid_argument("post_processor TemplateProcessing: special token \"" + it.key() + "\" has no ids");
+        return invalid_argument("post_processor TemplateProcessing: special token \"" + it.key() +
+                                "\" has no ids");
       }
       special[it.key()] = it.value()["ids"].get<std::vector<int32_t>>();
     }
@@ -36,7 +36,8 @@ Status add_template(const Json& spec, PostProcessor& pp) {
     const std::string name = item["SpecialToken"]["id"].get<std::string>();
     const auto it = special.find(name);
     if (it == special.end()) {
-      return invalid_argument("post_processor TemplateProcessing: \"" + name + "\" missing from special_tokens");
+      return invalid_argument("post_processor TemplateProcessing: \"" + name +
+                              "\" missing from special_tokens");
     }
     auto& dst = seen_sequence ? pp.suffix : pp.prefix;
     dst.insert(dst.end(), it->second.begin(), it->second.end());
@@ -52,9 +53,10 @@ Status add_one(const Json& spec, PostProcessor& pp) {
   if (type == "ByteLevel") return ok_status();  // only trims offsets
   if (type == "TemplateProcessing") return add_template(spec, pp);
   if (type == "BertProcessing" || type == "RobertaProcessing") {
-    if (!spec.contains("cls") || !spec.contains("sep") || !spec["cls"].is_array() || spec["cls"].size() != 2 ||
-        !spec["sep"].is_array() || spec["sep"].size() != 2) {
-      return invalid_argument("post_processor " + type + ": \"cls\" and \"sep\" must be [token, id]");
+    if (!spec.contains("cls") || !spec.contains("sep") || !spec["cls"].is_array() ||
+        spec["cls"].size() != 2 || !spec["sep"].is_array() || spec["sep"].size() != 2) {
+      return invalid_argument("post_processor " + type +
+                              ": \"cls\" and \"sep\" must be [token, id]");
     }
     pp.prefix.push_back(spec["cls"][1].get<int32_t>());
     pp.suffix.insert(pp.suffix.begin(), spec["sep"][1].get<int32_t>());

@@ -3,7 +3,6 @@
 #include <unicode/uchar.h>
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/unicode.h"
@@ -71,8 +70,8 @@ void apply_behavior(std::string_view piece, const std::vector<Span>& spans, Spli
 }
 
 // Matches plus the gaps between them, covering the whole piece.
-void spans_from_matches(size_t size, const std::vector<std::pair<size_t, size_t>>& matches, bool invert,
-                        std::vector<Span>& spans) {
+void spans_from_matches(size_t size, const std::vector<std::pair<size_t, size_t>>& matches,
+                        bool invert, std::vector<Span>& spans) {
   spans.clear();
   size_t last = 0;
   for (auto [b, e] : matches) {
@@ -146,7 +145,8 @@ class DigitsPreTokenizer final : public PreTokenizer {
         }
         pos += c.num_bytes;
       }
-      apply_behavior(piece, spans, individual_ ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, out);
+      apply_behavior(piece, spans,
+                     individual_ ? SplitBehavior::kIsolated : SplitBehavior::kContiguous, out);
     }
     pieces.swap(out);
   }
@@ -175,7 +175,8 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
 
 class SequencePreTokenizer final : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts)
+      : parts_(std::move(parts)) {}
   void split(std::vector<std::string_view>& pieces, PieceArena& arena) const override {
     for (const auto& p : parts_) p->split(pieces, arena);
   }
@@ -208,12 +209,13 @@ Result<PreTokenizerInfo> make_one(const Json& spec, bool last_in_sequence) {
       return invalid_argument("pre_tokenizer Split: missing object \"pattern\"");
     }
     const Json& pat = spec["pattern"];
-    Result<Regex> re = pat.contains("Regex") && pat["Regex"].is_string()
-                           ? Regex::compile(pat["Regex"].get<std::string>())
-                       : pat.contains("String") && pat["String"].is_string()
-                           ? Regex::compile_literal(pat["String"].get<std::string>())
-                           : Result<Regex>(invalid_argument(
-                                 "pre_tokenizer Split: \"pattern\" needs a string \"Regex\" or \"String\""));
+    Result<Regex> re =
+        pat.contains("Regex") && pat["Regex"].is_string()
+            ? Regex::compile(pat["Regex"].get<std::string>())
+        : pat.contains("String") && pat["String"].is_string()
+            ? Regex::compile_literal(pat["String"].get<std::string>())
+            : Result<Regex>(invalid_argument(
+                  "pre_tokenizer Split: \"pattern\" needs a string \"Regex\" or \"String\""));
     if (!re.ok()) return re.status().with_context("pre_tokenizer Split");
     FATHOM_ASSIGN_OR_RETURN(SplitBehavior behavior, parse_behavior(spec));
     const bool invert = spec.value("invert", false);
@@ -221,20 +223,23 @@ Result<PreTokenizerInfo> make_one(const Json& spec, bool last_in_sequence) {
     return info;
   }
   if (type == "Digits") {
-    info.pre_tokenizer = std::make_unique<DigitsPreTokenizer>(spec.value("individual_digits", false));
+    info.pre_tokenizer =
+        std::make_unique<DigitsPreTokenizer>(spec.value("individual_digits", false));
     return info;
   }
   if (type == "ByteLevel") {
     if (!last_in_sequence) {
-      return unimplemented("pre_tokenizer ByteLevel must be the last pre-tokenizer of the pipeline");
+      return unimplemented(
+          "pre_tokenizer ByteLevel must be the last pre-tokenizer of the pipeline");
     }
     std::unique_ptr<SplitPreTokenizer> regex_split;
     if (spec.value("use_regex", true)) {
       FATHOM_ASSIGN_OR_RETURN(Regex re, Regex::compile(kGpt2Pattern));
-      regex_split = std::make_unique<SplitPreTokenizer>(std::move(re), SplitBehavior::kIsolated, false);
+      regex_split =
+          std::make_unique<SplitPreTokenizer>(std::move(re), SplitBehavior::kIsolated, false);
     }
-    info.pre_tokenizer =
-        std::make_unique<ByteLevelPreTokenizer>(spec.value("add_prefix_space", false), std::move(regex_split));
+    info.pre_tokenizer = std::make_unique<ByteLevelPreTokenizer>(
+        spec.value("add_prefix_space", false), std::move(regex_split));
     info.byte_level = true;
     return info;
   }
@@ -245,7 +250,8 @@ Result<PreTokenizerInfo> make_one(const Json& spec, bool last_in_sequence) {
     const Json& list = spec["pretokenizers"];
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (size_t i = 0; i < list.size(); ++i) {
-      FATHOM_ASSIGN_OR_RETURN(PreTokenizerInfo child, make_one(list[i], last_in_sequence && i + 1 == list.size()));
+      FATHOM_ASSIGN_OR_RETURN(PreTokenizerInfo child,
+                              make_one(list[i], last_in_sequence && i + 1 == list.size()));
       info.byte_level = info.byte_level || child.byte_level;
       if (child.pre_tokenizer) parts.push_back(std::move(child.pre_tokenizer));
     }

@@ -79,7 +79,8 @@ bool prompt_opens_reasoning(std::string_view prompt, const ReasoningOptions& opt
   while (end > 0 && is_space(prompt[end - 1])) --end;
   const std::string_view trimmed = prompt.substr(0, end);
   const std::string& tag = options.start_tag;
-  if (trimmed.size() < tag.size() || trimmed.substr(trimmed.size() - tag.size()) != tag) return false;
+  if (trimmed.size() < tag.size() || trimmed.substr(trimmed.size() - tag.size()) != tag)
+    return false;
   return true;
 }
 

@@ -99,8 +99,9 @@ Result<Regex> Regex::compile(std::string_view pattern) {
   const std::string translated = translate_onig_pattern(pattern);
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                                   PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
+  pcre2_code* code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
   if (code == nullptr) {
     return invalid_argument("invalid regex '" + std::string(pattern) + "' at offset " +
                             std::to_string(error_offset) + ": " + pcre2_error_text(error_code));
@@ -134,11 +135,13 @@ void Regex::find_all(std::string_view text, std::vector<std::pair<size_t, size_t
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t offset = 0;
   while (offset <= text.size()) {
-    int rc = code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, st.data, st.context)
+    int rc = code_->jit ? pcre2_jit_match(code_->code, subject, text.size(), offset, 0, st.data,
+                                          st.context)
                         : PCRE2_ERROR_JIT_BADOPTION;
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
       // No JIT, or its stack ran out on a pathological input: the interpreter keeps going.
-      rc = pcre2_match(code_->code, subject, text.size(), offset, PCRE2_NO_UTF_CHECK, st.data, st.context);
+      rc = pcre2_match(code_->code, subject, text.size(), offset, PCRE2_NO_UTF_CHECK, st.data,
+                       st.context);
     }
     if (rc < 0) break;  // no further matches
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.data);

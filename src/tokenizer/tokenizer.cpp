@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
@@ -107,7 +106,8 @@ Result<Tokenizer> Tokenizer::load(const std::string& model_dir) {
   return t;
 }
 
-Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json) {
+Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
+                                       std::string_view config_json) {
   try {
     auto impl = std::make_unique<Impl>();
     FATHOM_ASSIGN_OR_RETURN(Json tj, parse_json(tokenizer_json, "tokenizer.json"));
@@ -184,10 +184,13 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::str
     impl->normalized_matcher = AddedTokenMatcher(std::move(norm_tokens), std::move(norm_patterns));
 
     Tokenizer tok(std::move(impl));
-    auto lookup = [&](const std::optional<std::string>& s, const char* key) -> Result<std::optional<int32_t>> {
+    auto lookup = [&](const std::optional<std::string>& s,
+                      const char* key) -> Result<std::optional<int32_t>> {
       if (!s) return std::optional<int32_t>();
       std::optional<int32_t> id = tok.token_to_id(*s);
-      if (!id) return invalid_argument(std::string("tokenizer_config.json: ") + key + " \"" + *s + "\" is not a token");
+      if (!id)
+        return invalid_argument(std::string("tokenizer_config.json: ") + key + " \"" + *s +
+                                "\" is not a token");
       return id;
     };
     FATHOM_ASSIGN_OR_RETURN(tok.bos_id_, lookup(tok.impl_->config.bos_token, "bos_token"));
@@ -198,7 +201,8 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json, std::str
   }
 }
 
-Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
+                                               bool add_special_tokens) const {
   std::string repaired;
   if (!is_valid_utf8(text)) {
     repaired = utf8_lossy(text);
@@ -241,7 +245,8 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_to
   const Impl& im = *impl_;
   const auto size = static_cast<int32_t>(im.id_text.size());
   auto keep = [&](int32_t id) {
-    return id >= 0 && id < size && !im.id_text[id].empty() && !(skip_special_tokens && im.special[id]);
+    return id >= 0 && id < size && !im.id_text[id].empty() &&
+           !(skip_special_tokens && im.special[id]);
   };
   if (im.decoder.byte_level_only) {
     std::string bytes;
@@ -284,7 +289,8 @@ std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
 }
 
 const std::string* Tokenizer::token_bytes(int32_t id) const {
-  if (!impl_->decoder.byte_level_only || id < 0 || id >= vocab_size() || impl_->id_text[id].empty()) return nullptr;
+  if (!impl_->decoder.byte_level_only || id < 0 || id >= vocab_size() || impl_->id_text[id].empty())
+    return nullptr;
   return &impl_->id_bytes[id];
 }
 

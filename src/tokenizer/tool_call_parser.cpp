@@ -12,7 +12,9 @@ constexpr size_t kMaxHeaderBytes = 256;  // a longer function name/type is not t
 
 bool is_space(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; }
 
-bool starts_with(std::string_view s, std::string_view p) { return s.size() >= p.size() && s.substr(0, p.size()) == p; }
+bool starts_with(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(0, p.size()) == p;
+}
 
 }  // namespace
 
@@ -106,7 +108,8 @@ void ToolCallParser::process(bool eof, ToolCallParseDelta& out) {
           }
           continue;
         }
-        const bool maybe = starts_with(tags_.call_begin, rest) || starts_with(tags_.calls_end, rest);
+        const bool maybe =
+            starts_with(tags_.call_begin, rest) || starts_with(tags_.calls_end, rest);
         if (maybe && !eof) return;
         if (eof && calls_.empty() == false && rest.empty()) {
           // Output ended after complete calls without the closing tag: accept the calls.
@@ -121,11 +124,13 @@ void ToolCallParser::process(bool eof, ToolCallParseDelta& out) {
         const size_t sep = buffer_.find(tags_.sep);
         const size_t bad = buffer_.find_first_of("\n<");
         if (sep == std::string::npos || (bad != std::string::npos && bad < sep)) {
-          const bool can_wait = !eof && bad == std::string::npos && buffer_.size() <= kMaxHeaderBytes;
+          const bool can_wait =
+              !eof && bad == std::string::npos && buffer_.size() <= kMaxHeaderBytes;
           if (can_wait) return;
           // "<" may start the separator itself.
           if (!eof && bad != std::string::npos && (sep == std::string::npos || bad < sep) &&
-              starts_with(tags_.sep, std::string_view(buffer_).substr(bad)) && buffer_.size() <= kMaxHeaderBytes) {
+              starts_with(tags_.sep, std::string_view(buffer_).substr(bad)) &&
+              buffer_.size() <= kMaxHeaderBytes) {
             return;
           }
           fall_back_to_text(out);
@@ -154,7 +159,8 @@ void ToolCallParser::process(bool eof, ToolCallParseDelta& out) {
         size_t fence_end = std::string::npos;
         if (fence != std::string::npos) fence_end = buffer_.find('\n', fence);
         if (fence_end == std::string::npos) {
-          const bool can_wait = !eof && buffer_.size() <= kMaxHeaderBytes && buffer_.find('<') == std::string::npos;
+          const bool can_wait =
+              !eof && buffer_.size() <= kMaxHeaderBytes && buffer_.find('<') == std::string::npos;
           if (can_wait) return;
           fall_back_to_text(out);
           continue;

@@ -242,3 +242,178 @@ test('two gateway replicas sharing Redis enforce one requests-per-minute limit',
     await once(redis, 'exit');
   }
 });
+
+// ---- dying upstreams, dying gateways, reloads, PostgreSQL ----
+
+const month = () => new Date().toISOString().slice(0, 7);
+const report = (cfg, tenant) =>
+  JSON.parse(fathom('billing', 'report', '--config', cfg, '--tenant', tenant, '--month', month(), '--format', 'json'));
+
+test('a stream cut by a dying upstream ends with an error event and its partial usage is billed', async () => {
+  const victim = await startServer({ args: ['--served-model-name', 'tiny'] });
+  const cfg = writeConfig('cut.yaml', [victim.url]);
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'cut');
+  const g = await Gateway.start(cfg);
+  try {
+    const res = await fetch(g.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+      body: JSON.stringify(chat('a long story', { max_tokens: 220, ignore_eos: true, stream: true })),
+    });
+    assert.equal(res.status, 200);
+    let content = 0;
+    const events = await readSse(res, (ev) => {
+      if (ev !== '[DONE]' && ev.choices?.length && ++content === 3) {
+        victim.proc.kill('SIGSTOP');  // freeze it at once (no more tokens), then kill it
+        victim.proc.kill('SIGKILL');
+      }
+    });
+    const last = events.at(-1);
+    assert.notEqual(last, '[DONE]');
+    assert.equal(last.error?.code, 'upstream_error', JSON.stringify(last));
+    assert.match(last.error.message, /failed mid-stream/);
+    const received = events.filter((e) => e !== '[DONE]' && e.choices?.length).length;
+    assert.ok(received >= 3 && received < 220, `received ${received} content events`);
+    // The error event is sent only after the ledger row committed: no polling needed.
+    const r = report(cfg, 'cut');
+    const m = r.models['deepseek-chat'];
+    assert.equal(m.requests, 1);
+    assert.equal(m.completion_tokens, received, 'billed one token per content chunk that reached the client');
+    assert.ok(m.prompt_tokens > 0);
+  } finally {
+    if (victim.proc.exitCode === null && victim.proc.signalCode === null) await victim.stop('SIGKILL');
+    await g.stop();
+  }
+});
+
+test('SIGKILL of the gateway under load loses no acknowledged ledger row', async () => {
+  const cfg = writeConfig('kill.yaml', [upstreamB.url]);
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'load');
+  const g = await Gateway.start(cfg);
+  const acked = { requests: 0, prompt: 0, completion: 0 };
+  let killed = false;
+  const worker = async (w) => {
+    for (let i = 0; !killed; ++i) {
+      try {
+        const r = await g.post('/v1/chat/completions', chat(`load ${w} ${i}`, { max_tokens: 3 + (i % 3), stream: i % 2 === 1 }), key);
+        if (r.status !== 200) continue;
+        if (i % 2 === 1) {  // a stream is acknowledged when its [DONE] arrived
+          if (r.text.trimEnd().endsWith('data: [DONE]')) acked.requests += 1;
+          continue;
+        }
+        acked.requests += 1;
+        acked.prompt += r.json.usage.prompt_tokens;
+        acked.completion += r.json.usage.completion_tokens;
+      } catch { /* the gateway died under this request: not acknowledged */ }
+    }
+  };
+  const workers = Array.from({ length: 32 }, (_, w) => worker(w));
+  // Kill once a good number of requests were acknowledged (bounded by the test runner's timeout).
+  while (acked.requests < 150) await new Promise((r) => setImmediate(r));
+  g.proc.kill('SIGKILL');
+  killed = true;
+  await once(g.proc, 'exit');
+  await Promise.all(workers);
+  const r = report(cfg, 'load');
+  const m = r.models['deepseek-chat'];
+  assert.ok(m.requests >= acked.requests, `ledger has ${m.requests} rows, ${acked.requests} were acknowledged`);
+  assert.ok(m.completion_tokens >= acked.completion, `ledger ${m.completion_tokens} completion tokens < acknowledged ${acked.completion}`);
+  assert.ok(m.prompt_tokens >= acked.prompt);
+});
+
+test('SIGHUP reloads a new alias and tenant limit without dropping an in-flight stream', async () => {
+  const cfg = writeConfig('hup.yaml', [upstreamB.url]);
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'hup');
+  const g = await Gateway.start(cfg);
+  try {
+    const listModels = async () => (await (await fetch(g.url + '/v1/models', { headers: { Authorization: `Bearer ${key}` } })).json()).data.map((m) => m.id);
+    assert.ok(!(await listModels()).includes('ds-new'));
+    assert.equal((await g.post('/v1/chat/completions', { ...chat('x'), model: 'ds-new' }, key)).status, 404);
+    const res = await fetch(g.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+      body: JSON.stringify(chat('keep streaming', { max_tokens: 40, ignore_eos: true, stream: true })),
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body[Symbol.asyncIterator]();
+    const first = await reader.next();  // the stream is open; the rest waits unread
+    assert.ok(!first.done);
+    let text = new TextDecoder().decode(first.value);
+
+    const yaml = (await import('node:fs')).readFileSync(cfg, 'utf8')
+      .replace('aliases: [ds]', 'aliases: [ds, ds-new]')
+      .replace('tenants:\n', 'tenants:\n  hup: {requests_per_minute: 2}\n');
+    writeFileSync(cfg, yaml);
+    g.proc.kill('SIGHUP');
+    let models = [];
+    for (let i = 0; i < 2000 && !models.includes('ds-new'); ++i) {
+      models = await listModels();
+      if (!models.includes('ds-new')) await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(models.includes('ds-new'), 'the new alias is served after SIGHUP');
+
+    for (let n = await reader.next(); !n.done; n = await reader.next()) text += new TextDecoder().decode(n.value);
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), 'the in-flight stream finished');
+    const chunks = text.split('\n\n').filter((e) => e.startsWith('data: {') && JSON.parse(e.slice(6)).choices?.length);
+    assert.ok(chunks.length >= 40);
+
+    // The new tenant limit applies: 2 per minute (the stream above was the first).
+    const statuses = [];
+    for (let i = 0; i < 3; ++i) statuses.push((await g.post('/v1/chat/completions', { ...chat(`h${i}`, { max_tokens: 1 }), model: 'ds-new' }, key)).status);
+    assert.deepEqual(statuses, [200, 429, 429]);
+  } finally {
+    await g.stop();
+  }
+});
+
+const pgBin = '/usr/lib/postgresql/15/bin';
+test('two replicas sharing Redis and PostgreSQL bill every request once', { skip: (!existsSync(`${pgBin}/postgres`) || !existsSync('/usr/bin/redis-server')) && 'postgres or redis-server not installed (scripts/setup.sh installs them)' }, async () => {
+  // A private PostgreSQL: as root, initdb and postgres run as the `postgres` user.
+  const pgDir = mkdtempSync(path.join(os.tmpdir(), 'fathom-pg-'));
+  const asPg = (bin, args) => (process.getuid() === 0 ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args]);
+  if (process.getuid() === 0) execFileSync('chown', ['postgres', pgDir]);
+  execFileSync(...asPg(`${pgBin}/initdb`, ['-D', `${pgDir}/data`, '-A', 'trust', '-U', 'postgres', '--no-sync', '--locale=C', '-E', 'UTF8']), { stdio: 'ignore' });
+  const pgPort = await freePort();
+  const pg = spawn(...asPg(`${pgBin}/postgres`, ['-D', `${pgDir}/data`, '-p', String(pgPort), '-k', pgDir, '-h', '127.0.0.1']), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const redisPort = await freePort();
+  const redis = spawn('/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const ready = (proc, stream, re, what) => new Promise((resolve, reject) => {
+    let log = '';
+    const timer = setTimeout(() => reject(new Error(`${what} not ready:\n${log}`)), 30000);
+    proc[stream].on('data', (c) => { log += c; if (re.test(log)) { clearTimeout(timer); resolve(); } });
+  });
+  try {
+    await Promise.all([
+      ready(pg, 'stderr', /database system is ready to accept connections/, 'postgres'),
+      ready(redis, 'stdout', /Ready to accept connections/, 'redis'),
+    ]);
+    const cfg = writeConfig('pg.yaml', [upstreamB.url],
+      `redis: {host: 127.0.0.1, port: ${redisPort}}\nledger_postgres: "host=127.0.0.1 port=${pgPort} user=postgres dbname=postgres"\n`);
+    const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'pg');
+    const g1 = await Gateway.start(cfg);
+    const g2 = await Gateway.start(cfg);
+    const used = { requests: 0, prompt: 0, completion: 0 };
+    try {
+      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const r = await (i % 2 ? g2 : g1).post('/v1/chat/completions', chat(`pg ${i}`, { max_tokens: 2 + (i % 4) }), key);
+        assert.equal(r.status, 200, r.text);
+        used.requests += 1;
+        used.prompt += r.json.usage.prompt_tokens;
+        used.completion += r.json.usage.completion_tokens;
+      }));
+    } finally {
+      await g1.stop();
+      await g2.stop();
+    }
+    const m = report(cfg, 'pg').models['deepseek-chat'];
+    assert.equal(m.requests, used.requests);
+    assert.equal(m.prompt_tokens, used.prompt);
+    assert.equal(m.completion_tokens, used.completion);
+    assert.equal(m.cost_nanos, used.prompt * 100000 + used.completion * 200000);
+  } finally {
+    redis.kill('SIGTERM');
+    pg.kill('SIGINT');
+    await Promise.all([once(redis, 'exit'), once(pg, 'exit')]);
+    rmSync(pgDir, { recursive: true, force: true });
+  }
+});

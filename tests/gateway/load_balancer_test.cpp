@@ -68,7 +68,9 @@ TEST(LoadBalancerTest, PrefixAffinityIsStableAndSpreadsKeys) {
   for (int k = 0; k < 300; ++k) {
     const std::string key = "system prompt " + std::to_string(k);
     const size_t before = *lb->pick(eps, {key, 0});
-    if (before != 2) EXPECT_EQ(*lb->pick(without, {key, 0}), before);
+    if (before != 2) {
+      EXPECT_EQ(*lb->pick(without, {key, 0}), before);
+    }
   }
 }
 

@@ -38,7 +38,8 @@ class DetokenizeFixture : public ::testing::TestWithParam<std::string> {};
 TEST_P(DetokenizeFixture, StreamedPiecesEqualTheReferenceText) {
   const std::string model = GetParam();
   tokenizer::Tokenizer tok = load(model);
-  for (const auto& conv : reference(model)["chat"]) {
+  const nlohmann::json ref = reference(model);  // the loop below must not range over a temporary
+  for (const auto& conv : ref["chat"]) {
     const auto ids = conv["completion_ids"].get<std::vector<int32_t>>();
     OutputProcessor proc(tok, OutputOptions{});
     std::string streamed;

@@ -31,15 +31,18 @@ TEST_P(RealChatTemplateTest, RendersLikeTransformers) {
   int num_rendered = 0;
   int num_refused = 0;
   for (const ordered_json& chat : fixture["chat"]) {
-    SCOPED_TRACE(chat["messages"].dump() + (chat["add_generation_prompt"].get<bool>() ? " +agp" : ""));
+    SCOPED_TRACE(chat["messages"].dump() +
+                 (chat["add_generation_prompt"].get<bool>() ? " +agp" : ""));
     ChatRenderOptions options;
     options.add_generation_prompt = chat["add_generation_prompt"].get<bool>();
     Result<std::string> text = render_chat(*tmpl, chat["messages"], nullptr, options);
     if (chat.contains("error")) {
-      EXPECT_FALSE(text.ok()) << "reference raised " << chat["error"].get<std::string>() << " but fathom rendered:\n"
+      EXPECT_FALSE(text.ok()) << "reference raised " << chat["error"].get<std::string>()
+                              << " but fathom rendered:\n"
                               << *text;
       if (!text.ok()) {
-        EXPECT_NE(text.status().message().find("line"), std::string::npos) << text.status().message();
+        EXPECT_NE(text.status().message().find("line"), std::string::npos)
+            << text.status().message();
       }
       ++num_refused;
       continue;
@@ -54,7 +57,8 @@ TEST_P(RealChatTemplateTest, RendersLikeTransformers) {
   EXPECT_EQ(num_rendered + num_refused, 14);
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, RealChatTemplateTest, ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
+INSTANTIATE_TEST_SUITE_P(Real, RealChatTemplateTest,
+                         ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
 
 class FixtureModelChatTest : public ::testing::TestWithParam<std::string> {};
 
@@ -79,7 +83,8 @@ TEST_P(FixtureModelChatTest, TemplateReproducesReferencePromptIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, FixtureModelChatTest,
-                         ::testing::Values("llama", "qwen2", "deepseek_v2", "deepseek_v2_grouped", "deepseek_v3"));
+                         ::testing::Values("llama", "qwen2", "deepseek_v2", "deepseek_v2_grouped",
+                                           "deepseek_v3"));
 
 }  // namespace
 }  // namespace fathom::tokenizer

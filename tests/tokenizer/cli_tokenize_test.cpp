@@ -3,9 +3,8 @@
 
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 namespace fathom::cli {
 int run_tokenize(const std::vector<std::string>& args);
@@ -21,7 +20,8 @@ struct CliRun {
 };
 
 // Runs a subcommand with `input` as stdin and captures stdout.
-CliRun run(int (*fn)(const std::vector<std::string>&), const std::vector<std::string>& args, const std::string& input) {
+CliRun run(int (*fn)(const std::vector<std::string>&), const std::vector<std::string>& args,
+           const std::string& input) {
   std::istringstream in(input);
   std::ostringstream out;
   std::streambuf* old_in = std::cin.rdbuf(in.rdbuf());
@@ -56,8 +56,8 @@ TEST(CliTokenizeTest, TokenizeAndDetokenizeRoundTrip) {
 TEST(CliTokenizeTest, ChatTemplateRendersReferencePrompt) {
   const nlohmann::json ref = nlohmann::json::parse(std::ifstream(kModel + "/reference.json"));
   const auto& chat = ref["chat"][2];
-  const CliRun r = run(fathom::cli::run_chat_template, {"--model", kModel, "--add-generation-prompt"},
-                       chat["messages"].dump());
+  const CliRun r = run(fathom::cli::run_chat_template,
+                       {"--model", kModel, "--add-generation-prompt"}, chat["messages"].dump());
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.out, chat["prompt_text"].get<std::string>());
 }
@@ -65,8 +65,11 @@ TEST(CliTokenizeTest, ChatTemplateRendersReferencePrompt) {
 TEST(CliTokenizeTest, BadInputFailsWithNonZeroExit) {
   EXPECT_NE(run(fathom::cli::run_tokenize, {"--model", kModel}, "not json\n").exit_code, 0);
   EXPECT_NE(run(fathom::cli::run_detokenize, {"--model", kModel}, "[1, -5]\n").exit_code, 0);
-  EXPECT_NE(run(fathom::cli::run_chat_template, {"--model", kModel}, "{\"role\": \"user\"}").exit_code, 0);
-  EXPECT_NE(run(fathom::cli::run_tokenize, {"--model", "tests/data/no-such-model"}, "").exit_code, 0);
+  EXPECT_NE(
+      run(fathom::cli::run_chat_template, {"--model", kModel}, "{\"role\": \"user\"}").exit_code,
+      0);
+  EXPECT_NE(run(fathom::cli::run_tokenize, {"--model", "tests/data/no-such-model"}, "").exit_code,
+            0);
   EXPECT_NE(run(fathom::cli::run_tokenize, {"--bogus"}, "").exit_code, 0);
 }
 

@@ -34,7 +34,8 @@ TEST_P(JinjaReferenceTest, MatchesJinja2) {
   std::string source;
   if (!c.contains("template_file")) {
     source = c["template"].get<std::string>();
-  } else if (const std::string f = c["template_file"].get<std::string>(); f.rfind("fixture:", 0) == 0) {
+  } else if (const std::string f = c["template_file"].get<std::string>();
+             f.rfind("fixture:", 0) == 0) {
     // A real model's template, from the tokenizer fixture.
     std::ifstream in("tests/data/tokenizers/" + f.substr(8) + ".json");
     source = ordered_json::parse(in)["chat_template"].get<std::string>();
@@ -54,7 +55,9 @@ TEST_P(JinjaReferenceTest, MatchesJinja2) {
     EXPECT_EQ(*out, c["rendered"].get<std::string>());
     return;
   }
-  ASSERT_FALSE(out.ok()) << "Jinja2 raised " << c["error"].get<std::string>() << " but fathom rendered:\n" << *out;
+  ASSERT_FALSE(out.ok()) << "Jinja2 raised " << c["error"].get<std::string>()
+                         << " but fathom rendered:\n"
+                         << *out;
   if (c.contains("error_line")) {
     const std::string want = "line " + std::to_string(c["error_line"].get<int>()) + ":";
     EXPECT_NE(out.status().message().find(want), std::string::npos)
@@ -62,9 +65,11 @@ TEST_P(JinjaReferenceTest, MatchesJinja2) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cases, JinjaReferenceTest, ::testing::Range<size_t>(0, load_cases()["cases"].size()),
+INSTANTIATE_TEST_SUITE_P(Cases, JinjaReferenceTest,
+                         ::testing::Range<size_t>(0, load_cases()["cases"].size()),
                          [](const ::testing::TestParamInfo<size_t>& param_info) {
-                           std::string name = load_cases()["cases"][param_info.param]["name"].get<std::string>();
+                           std::string name =
+                               load_cases()["cases"][param_info.param]["name"].get<std::string>();
                            for (char& ch : name)
                              if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return name + "_" + std::to_string(param_info.param);

@@ -1,10 +1,10 @@
 // Reasoning and DeepSeek tool-call parsing: whole outputs, every way of splitting them into
 // stream deltas, tags split across deltas, and malformed markup (plain content, not errors).
+#include "tokenizer/output_parser.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "tokenizer/output_parser.h"
 
 namespace fathom::tokenizer {
 namespace {
@@ -20,7 +20,8 @@ std::string v3_call(const std::string& name, const std::string& args) {
 }
 
 // Feeds `text` in pieces cut at `cuts` (byte offsets) and folds the deltas into one result.
-ParsedOutput stream(const std::string& text, const std::vector<size_t>& cuts, const OutputParserOptions& options) {
+ParsedOutput stream(const std::string& text, const std::vector<size_t>& cuts,
+                    const OutputParserOptions& options) {
   OutputParser parser(options);
   ParsedOutput out;
   std::map<int, ToolCall> calls;
@@ -59,7 +60,8 @@ void expect_same(const ParsedOutput& a, const ParsedOutput& b, const std::string
 // Streaming must agree with the whole-output parse for every single cut and byte by byte.
 void expect_stream_matches_whole(const std::string& text, const OutputParserOptions& options = {}) {
   const ParsedOutput whole = parse_output(text, options);
-  for (size_t cut = 0; cut <= text.size(); ++cut) expect_same(stream(text, {cut}, options), whole, "cut " + std::to_string(cut));
+  for (size_t cut = 0; cut <= text.size(); ++cut)
+    expect_same(stream(text, {cut}, options), whole, "cut " + std::to_string(cut));
   std::vector<size_t> every;
   for (size_t i = 1; i < text.size(); ++i) every.push_back(i);
   expect_same(stream(text, every, options), whole, "byte by byte");
@@ -101,7 +103,8 @@ TEST(ReasoningParserTest, TagsSplitAcrossDeltas) {
 }
 
 TEST(ToolCallParserTest, ParsesDeepSeekV3Calls) {
-  const std::string text = "Let me check." + kCallsBegin + v3_call("get_weather", "{\"city\": \"Beijing\"}") + "\n" +
+  const std::string text = "Let me check." + kCallsBegin +
+                           v3_call("get_weather", "{\"city\": \"Beijing\"}") + "\n" +
                            v3_call("get_time", "{}") + kCallsEnd;
   const ParsedOutput out = parse_output(text);
   EXPECT_EQ(out.content, "Let me check.");
@@ -116,8 +119,8 @@ TEST(ToolCallParserTest, ParsesDeepSeekV3Calls) {
 }
 
 TEST(ToolCallParserTest, ParsesV31LayoutAndReasoningTogether) {
-  const std::string text = "<think>need weather</think>" + kCallsBegin + kCallBegin + "get_weather" + kSep +
-                           "{\"city\": \"Paris\"}" + kCallEnd + kCallsEnd;
+  const std::string text = "<think>need weather</think>" + kCallsBegin + kCallBegin +
+                           "get_weather" + kSep + "{\"city\": \"Paris\"}" + kCallEnd + kCallsEnd;
   const ParsedOutput out = parse_output(text);
   EXPECT_EQ(out.reasoning, "need weather");
   EXPECT_EQ(out.content, "");
@@ -129,11 +132,12 @@ TEST(ToolCallParserTest, ParsesV31LayoutAndReasoningTogether) {
 
 TEST(ToolCallParserTest, ArgumentsStreamBeforeTheCallEnds) {
   OutputParser parser;
-  OutputDelta d1 = parser.feed(kCallsBegin + kCallBegin + "function" + kSep + "f\n```json\n{\"a\": ");
+  OutputDelta d1 =
+      parser.feed(kCallsBegin + kCallBegin + "function" + kSep + "f\n```json\n{\"a\": ");
   ASSERT_EQ(d1.tool_calls.size(), 1u);
   EXPECT_EQ(d1.tool_calls[0].name, "f");
   EXPECT_EQ(d1.tool_calls[0].arguments, "{\"a\":");  // trailing space may precede the fence
-  OutputDelta d2 = parser.feed("1}\n``");  // the fence may be the end: held back
+  OutputDelta d2 = parser.feed("1}\n``");            // the fence may be the end: held back
   ASSERT_EQ(d2.tool_calls.size(), 1u);
   EXPECT_EQ(d2.tool_calls[0].arguments, " 1}");
   OutputDelta d3 = parser.feed("`" + kCallEnd + kCallsEnd + " done");
@@ -143,13 +147,13 @@ TEST(ToolCallParserTest, ArgumentsStreamBeforeTheCallEnds) {
 
 TEST(ToolCallParserTest, MalformedMarkupIsPlainContent) {
   const std::vector<std::string> malformed = {
-      kCallsBegin + "not a call" + kCallsEnd,                                      // no call_begin
-      kCallsBegin + kCallBegin + "function no separator here\n" + kCallEnd,         // no sep
-      kCallsBegin + kCallBegin + "function" + kSep + "f\nno fence" + kCallEnd,       // no ```json
-      kCallsBegin + kCallsEnd,                                                      // empty section
-      "text " + kCallsBegin,                                                        // truncated before a call
-      kCallsBegin + kCallBegin + "func",                                            // truncated header
-      kCallsBegin + kCallBegin + kSep + "{}" + kCallEnd + kCallsEnd,                // empty name
+      kCallsBegin + "not a call" + kCallsEnd,                                   // no call_begin
+      kCallsBegin + kCallBegin + "function no separator here\n" + kCallEnd,     // no sep
+      kCallsBegin + kCallBegin + "function" + kSep + "f\nno fence" + kCallEnd,  // no ```json
+      kCallsBegin + kCallsEnd,                                                  // empty section
+      "text " + kCallsBegin,                                          // truncated before a call
+      kCallsBegin + kCallBegin + "func",                              // truncated header
+      kCallsBegin + kCallBegin + kSep + "{}" + kCallEnd + kCallsEnd,  // empty name
   };
   for (const std::string& text : malformed) {
     const ParsedOutput out = parse_output(text);

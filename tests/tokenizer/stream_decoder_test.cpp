@@ -1,9 +1,10 @@
 // StreamDecoder: pieces are whole UTF-8 and always add up to Tokenizer::decode of all ids.
+#include "tokenizer/stream_decoder.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/tokenizer_test_util.h"
 #include "tokenizer/unicode.h"
@@ -51,7 +52,8 @@ TEST(StreamDecoderTest, RandomIdSequencesAddUpToDecode) {
 
 TEST(StreamDecoderTest, HoldsBackSplitMultiByteCharacters) {
   const Tokenizer tok = load_or_die("tests/data/models/deepseek_v3");
-  Result<std::vector<int32_t>> ids = tok.encode("a𝄞b", false);  // a rare 4-byte character: several byte tokens
+  Result<std::vector<int32_t>> ids =
+      tok.encode("a𝄞b", false);  // a rare 4-byte character: several byte tokens
   ASSERT_TRUE(ids.ok());
   ASSERT_GT(ids->size(), 3u);
   StreamDecoder dec(tok, false);
@@ -105,7 +107,8 @@ TEST_P(RealStreamDecoderTest, EveryFixtureCaseStreamsToItsDecode) {
   const std::string dir = real_tokenizer_dir(GetParam());
   if (dir.empty()) GTEST_SKIP() << kSkipMessage;
   const Tokenizer tok = load_or_die(dir);
-  const nlohmann::json fixture = testing::load_json("tests/data/tokenizers/" + GetParam() + ".json");
+  const nlohmann::json fixture =
+      testing::load_json("tests/data/tokenizers/" + GetParam() + ".json");
   for (const auto& c : fixture["cases"]) {
     const auto ids = c["hf_ids"].get<std::vector<int32_t>>();
     EXPECT_EQ(stream_all(tok, ids, false), c["hf_decode"].get<std::string>());
@@ -121,7 +124,8 @@ TEST_P(RealStreamDecoderTest, EveryFixtureCaseStreamsToItsDecode) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, RealStreamDecoderTest, ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
+INSTANTIATE_TEST_SUITE_P(Real, RealStreamDecoderTest,
+                         ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
 
 }  // namespace
 }  // namespace fathom::tokenizer

@@ -14,7 +14,8 @@ namespace {
 
 std::string from_hex(const std::string& hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -27,7 +28,9 @@ class DifferentialTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DifferentialTest, MatchesRustTokenizersAndTransformersJs) {
   const char* dir = std::getenv("FATHOM_DIFFERENTIAL_DIR");
-  if (dir == nullptr) GTEST_SKIP() << "FATHOM_DIFFERENTIAL_DIR not set (ctest runs tests/tokenizer/run_differential.sh)";
+  if (dir == nullptr)
+    GTEST_SKIP()
+        << "FATHOM_DIFFERENTIAL_DIR not set (ctest runs tests/tokenizer/run_differential.sh)";
   const std::string file = std::string(dir) + "/" + GetParam() + ".json";
   const std::string tok_dir = testing::real_tokenizer_dir(GetParam());
   if (!std::filesystem::exists(file) || tok_dir.empty()) GTEST_SKIP() << testing::kSkipMessage;
@@ -40,8 +43,9 @@ TEST_P(DifferentialTest, MatchesRustTokenizersAndTransformersJs) {
   int num_cases = 0;
   int num_js_cases = 0;
   int num_mismatches = 0;
-  auto check = [&](const std::string& text, const std::string& hex, bool special, std::vector<int32_t> want,
-                   const std::vector<int32_t>& want_plain, const char* reference) {
+  auto check = [&](const std::string& text, const std::string& hex, bool special,
+                   std::vector<int32_t> want, const std::vector<int32_t>& want_plain,
+                   const char* reference) {
     if (special && config_bos) {
       want = want_plain;
       want.insert(want.begin(), *tok->bos_id());
@@ -50,7 +54,8 @@ TEST_P(DifferentialTest, MatchesRustTokenizersAndTransformersJs) {
     ASSERT_TRUE(ids.ok()) << ids.status().to_string();
     if (*ids != want && ++num_mismatches <= 10) {
       ADD_FAILURE() << reference << ": input " << printable(text) << " (hex " << hex
-                    << ", add_special_tokens=" << special << ")\n  fathom:    " << nlohmann::json(*ids).dump()
+                    << ", add_special_tokens=" << special
+                    << ")\n  fathom:    " << nlohmann::json(*ids).dump()
                     << "\n  reference: " << nlohmann::json(want).dump();
     }
   };
@@ -59,7 +64,8 @@ TEST_P(DifferentialTest, MatchesRustTokenizersAndTransformersJs) {
     const std::string text = from_hex(hex);
     const auto rust = c["rust"].get<std::vector<int32_t>>();
     check(text, hex, false, rust, rust, "tokenizers (Rust)");
-    check(text, hex, true, c["rust_special"].get<std::vector<int32_t>>(), rust, "tokenizers (Rust)");
+    check(text, hex, true, c["rust_special"].get<std::vector<int32_t>>(), rust,
+          "tokenizers (Rust)");
     if (c["js"].get<bool>()) {
       const auto js = c["ids"].get<std::vector<int32_t>>();
       check(text, hex, false, js, js, "transformers.js");
@@ -68,12 +74,28 @@ TEST_P(DifferentialTest, MatchesRustTokenizersAndTransformersJs) {
     }
     ++num_cases;
   }
+  int num_decodes = 0;
+  for (const auto& d : data["decodes"]) {
+    const auto ids = d["ids"].get<std::vector<int32_t>>();
+    for (bool skip : {false, true}) {
+      const std::string want = d[skip ? "text_skip" : "text"].get<std::string>();
+      const std::string got = tok->decode(ids, skip);
+      if (got != want && ++num_mismatches <= 10) {
+        ADD_FAILURE() << "tokenizers (Rust) decode of " << nlohmann::json(ids).dump()
+                      << " skip_special=" << skip << "\n  fathom:    " << printable(got)
+                      << "\n  reference: " << printable(want);
+      }
+    }
+    ++num_decodes;
+  }
+  EXPECT_GE(num_decodes, 100);
   EXPECT_EQ(num_mismatches, 0) << "of " << num_cases << " cases";
   EXPECT_GE(num_cases, 1000);
   EXPECT_GE(num_js_cases, num_cases / 2);
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, DifferentialTest, ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
+INSTANTIATE_TEST_SUITE_P(Real, DifferentialTest,
+                         ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
 
 }  // namespace
 }  // namespace fathom::tokenizer

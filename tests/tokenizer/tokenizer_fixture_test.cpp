@@ -89,7 +89,8 @@ TEST_P(RealTokenizerTest, SpecialTokensMatchTheReference) {
   EXPECT_EQ(tok_->config().chat_template, fixture_["chat_template"].get<std::string>());
 }
 
-INSTANTIATE_TEST_SUITE_P(Real, RealTokenizerTest, ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
+INSTANTIATE_TEST_SUITE_P(Real, RealTokenizerTest,
+                         ::testing::Values("deepseek_v3", "qwen3", "llama3_1"));
 
 class FixtureModelTokenizerTest : public ::testing::TestWithParam<std::string> {};
 
@@ -105,12 +106,14 @@ TEST_P(FixtureModelTokenizerTest, PromptTextEncodesToReferencePromptIds) {
     ASSERT_TRUE(got.ok()) << got.status().to_string();
     EXPECT_EQ(*got, want);
     EXPECT_EQ(tok->decode(want, false), chat["prompt_text"].get<std::string>());
-    EXPECT_EQ(tok->decode(ids_of(chat["completion_ids"]), true), chat["completion_text"].get<std::string>());
+    EXPECT_EQ(tok->decode(ids_of(chat["completion_ids"]), true),
+              chat["completion_text"].get<std::string>());
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, FixtureModelTokenizerTest,
-                         ::testing::Values("llama", "qwen2", "deepseek_v2", "deepseek_v2_grouped", "deepseek_v3"));
+                         ::testing::Values("llama", "qwen2", "deepseek_v2", "deepseek_v2_grouped",
+                                           "deepseek_v3"));
 
 }  // namespace
 }  // namespace fathom::tokenizer

@@ -18,7 +18,8 @@ using nlohmann::json;
 // A byte-level BPE whose ids are the byte values, plus merges "a b" -> 256 and "ab c" -> 257.
 json tiny_tokenizer_json() {
   json vocab = json::object();
-  for (int b = 0; b < 256; ++b) vocab[bytes_to_byte_level(std::string(1, static_cast<char>(b)))] = b;
+  for (int b = 0; b < 256; ++b)
+    vocab[bytes_to_byte_level(std::string(1, static_cast<char>(b)))] = b;
   vocab["ab"] = 256;
   vocab["abc"] = 257;
   json j;
@@ -29,10 +30,34 @@ json tiny_tokenizer_json() {
   j["decoder"] = {{"type", "ByteLevel"}};
   j["model"] = {{"type", "BPE"}, {"vocab", vocab}, {"merges", json::array({"a b", "ab c"})}};
   j["added_tokens"] = json::array({
-      {{"id", 300}, {"content", "<l>"}, {"special", true}, {"lstrip", true}, {"rstrip", false}, {"single_word", false}, {"normalized", false}},
-      {{"id", 301}, {"content", "<r>"}, {"special", true}, {"lstrip", false}, {"rstrip", true}, {"single_word", false}, {"normalized", false}},
-      {{"id", 302}, {"content", "[W]"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"single_word", true}, {"normalized", false}},
-      {{"id", 303}, {"content", "<l>x"}, {"special", false}, {"lstrip", false}, {"rstrip", false}, {"single_word", false}, {"normalized", false}},
+      {{"id", 300},
+       {"content", "<l>"},
+       {"special", true},
+       {"lstrip", true},
+       {"rstrip", false},
+       {"single_word", false},
+       {"normalized", false}},
+      {{"id", 301},
+       {"content", "<r>"},
+       {"special", true},
+       {"lstrip", false},
+       {"rstrip", true},
+       {"single_word", false},
+       {"normalized", false}},
+      {{"id", 302},
+       {"content", "[W]"},
+       {"special", false},
+       {"lstrip", false},
+       {"rstrip", false},
+       {"single_word", true},
+       {"normalized", false}},
+      {{"id", 303},
+       {"content", "<l>x"},
+       {"special", false},
+       {"lstrip", false},
+       {"rstrip", false},
+       {"single_word", false},
+       {"normalized", false}},
   });
   return j;
 }
@@ -81,10 +106,16 @@ TEST(TokenizerTest, AddedTokenFlags) {
 
 TEST(TokenizerTest, InvalidUtf8IsReplacedLikePythonDecoding) {
   const Tokenizer t = tiny();
-  EXPECT_EQ(enc(t, "a\xff" "b"), enc(t, "a\xEF\xBF\xBD" "b"));
+  EXPECT_EQ(enc(t,
+                "a\xff"
+                "b"),
+            enc(t,
+                "a\xEF\xBF\xBD"
+                "b"));
   EXPECT_EQ(enc(t, "\xE4\xB8"), enc(t, "\xEF\xBF\xBD"));  // truncated 3-byte sequence: one U+FFFD
   EXPECT_EQ(enc(t, "\xF0\x9F\x98"), enc(t, "\xEF\xBF\xBD"));
-  EXPECT_EQ(utf8_lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate: 3 subparts
+  EXPECT_EQ(utf8_lossy("\xED\xA0\x80"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate: 3 subparts
   EXPECT_EQ(utf8_lossy("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
@@ -101,7 +132,9 @@ TEST(TokenizerTest, DecodeSkipsSpecialTokensAndUnknownIds) {
 }
 
 TEST(TokenizerTest, BosEosRulesFromConfig) {
-  const Tokenizer t = tiny({{"bos_token", "<l>"}, {"eos_token", {{"content", "<r>"}}}, {"add_bos_token", true},
+  const Tokenizer t = tiny({{"bos_token", "<l>"},
+                            {"eos_token", {{"content", "<r>"}}},
+                            {"add_bos_token", true},
                             {"add_eos_token", true}});
   EXPECT_EQ(t.bos_id(), 300);
   EXPECT_EQ(t.eos_id(), 301);
@@ -111,11 +144,15 @@ TEST(TokenizerTest, BosEosRulesFromConfig) {
 
 TEST(TokenizerTest, SplitBehaviorsAndDigits) {
   json j = tiny_tokenizer_json();
-  j["pre_tokenizer"] = {{"type", "Sequence"},
-                        {"pretokenizers",
-                         json::array({{{"type", "Digits"}, {"individual_digits", true}},
-                                      {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "MergedWithNext"}, {"invert", false}},
-                                      {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}})}};
+  j["pre_tokenizer"] = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       json::array({{{"type", "Digits"}, {"individual_digits", true}},
+                    {{"type", "Split"},
+                     {"pattern", {{"String", "-"}}},
+                     {"behavior", "MergedWithNext"},
+                     {"invert", false}},
+                    {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}})}};
   j["model"]["merges"] = json::array({"a b", "ab c", "- a"});
   j["model"]["vocab"]["-a"] = 258;
   Result<Tokenizer> t = Tokenizer::from_json(j.dump(), "");
@@ -130,10 +167,15 @@ TEST(TokenizerTest, OnigWhitespaceClassDiffersFromPcreDefault) {
   Result<Regex> re = Regex::compile("\\s+");
   ASSERT_TRUE(re.ok());
   std::vector<std::pair<size_t, size_t>> m;
-  re->find_all("a\xE1\xA0\x8E" "b \xE3\x80\x80", m);
+  re->find_all(
+      "a\xE1\xA0\x8E"
+      "b \xE3\x80\x80",
+      m);
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].first, 5u);
-  EXPECT_EQ(translate_onig_pattern("[^\\s\\p{L}]"), "[^\\t\\n\\x0B\\f\\r\\x20\\x85\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\p{L}]");
+  EXPECT_EQ(translate_onig_pattern("[^\\s\\p{L}]"),
+            "[^\\t\\n\\x0B\\f\\r\\x20\\x85\\xA0\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{"
+            "202F}\\x{205F}\\x{3000}\\p{L}]");
 }
 
 struct BadFile {
@@ -147,7 +189,8 @@ TEST(TokenizerTest, MalformedFilesGiveClearErrors) {
   json bad_merge = tiny_tokenizer_json();
   bad_merge["model"]["merges"] = json::array({"a b", "zz qq"});
   json bad_regex = tiny_tokenizer_json();
-  bad_regex["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
+  bad_regex["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
   json bad_type = tiny_tokenizer_json();
   bad_type["model"]["type"] = "Unigram";
   json bad_vocab = tiny_tokenizer_json();
@@ -157,7 +200,8 @@ TEST(TokenizerTest, MalformedFilesGiveClearErrors) {
   json no_model = tiny_tokenizer_json();
   no_model.erase("model");
   json bad_behavior = tiny_tokenizer_json();
-  bad_behavior["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", "x"}}}, {"behavior", "Sideways"}};
+  bad_behavior["pre_tokenizer"] = {
+      {"type", "Split"}, {"pattern", {{"String", "x"}}}, {"behavior", "Sideways"}};
   const std::vector<BadFile> cases = {
       {"not json", "{\"model\": ", "", "tokenizer.json: not valid JSON"},
       {"bad merge", bad_merge.dump(), "", "merges[1]"},
@@ -167,10 +211,14 @@ TEST(TokenizerTest, MalformedFilesGiveClearErrors) {
       {"added token flag type", bad_added.dump(), "", "tokenizer files"},
       {"no model", no_model.dump(), "", "tokenizer.json: model"},
       {"unknown split behavior", bad_behavior.dump(), "", "Sideways"},
-      {"config not json", tiny_tokenizer_json().dump(), "{", "tokenizer_config.json: not valid JSON"},
-      {"bos not a token", tiny_tokenizer_json().dump(), "{\"bos_token\": \"<nope>\"}", "bos_token \"<nope>\""},
-      {"add_bos_token type", tiny_tokenizer_json().dump(), "{\"add_bos_token\": \"yes\"}", "add_bos_token"},
-      {"chat_template type", tiny_tokenizer_json().dump(), "{\"chat_template\": 5}", "chat_template"},
+      {"config not json", tiny_tokenizer_json().dump(), "{",
+       "tokenizer_config.json: not valid JSON"},
+      {"bos not a token", tiny_tokenizer_json().dump(), "{\"bos_token\": \"<nope>\"}",
+       "bos_token \"<nope>\""},
+      {"add_bos_token type", tiny_tokenizer_json().dump(), "{\"add_bos_token\": \"yes\"}",
+       "add_bos_token"},
+      {"chat_template type", tiny_tokenizer_json().dump(), "{\"chat_template\": 5}",
+       "chat_template"},
   };
   for (const BadFile& c : cases) {
     Result<Tokenizer> t = Tokenizer::from_json(c.tokenizer_json, c.config_json);
@@ -187,13 +235,18 @@ TEST(TokenizerTest, MalformedFilesGiveClearErrors) {
 TEST(ChatTemplateTest, ErrorsNameTheTemplateLine) {
   Result<ChatTemplate> bad = ChatTemplate::parse("line 1\n{% if x %}\n{{ x + }}\n{% endif %}");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("chat template line 3"), std::string::npos) << bad.status().message();
-  Result<ChatTemplate> raises = ChatTemplate::parse("{% for m in messages %}\n{% if m.role == 'bot' %}\n{{ raise_exception('bad role ' ~ m.role) }}\n{% endif %}{% endfor %}");
+  EXPECT_NE(bad.status().message().find("chat template line 3"), std::string::npos)
+      << bad.status().message();
+  Result<ChatTemplate> raises = ChatTemplate::parse(
+      "{% for m in messages %}\n{% if m.role == 'bot' %}\n{{ raise_exception('bad role ' ~ m.role) "
+      "}}\n{% endif %}{% endfor %}");
   ASSERT_TRUE(raises.ok());
-  Result<std::string> out = render_chat(*raises, json::array({{{"role", "bot"}, {"content", "x"}}}), nullptr, false);
+  Result<std::string> out =
+      render_chat(*raises, json::array({{{"role", "bot"}, {"content", "x"}}}), nullptr, false);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("line 3"), std::string::npos) << out.status().message();
-  EXPECT_NE(out.status().message().find("bad role bot"), std::string::npos) << out.status().message();
+  EXPECT_NE(out.status().message().find("bad role bot"), std::string::npos)
+      << out.status().message();
 }
 
 TEST(ChatTemplateTest, ToolsAndKwargsReachTheTemplate) {
@@ -203,8 +256,8 @@ TEST(ChatTemplateTest, ToolsAndKwargsReachTheTemplate) {
       {{"bos_token", "<s>"}});
   ASSERT_TRUE(t.ok()) << t.status().to_string();
   const json tools = json::array({{{"type", "function"}, {"function", {{"name", "f"}}}}});
-  Result<std::string> out = render_chat(*t, json::array({{{"role", "user"}, {"content", "x"}}}), tools, true,
-                                        json{{"flag", "F"}});
+  Result<std::string> out = render_chat(*t, json::array({{{"role", "user"}, {"content", "x"}}}),
+                                        tools, true, json{{"flag", "F"}});
   ASSERT_TRUE(out.ok()) << out.status().to_string();
   EXPECT_EQ(*out, "f;1+F<s>");
   Result<std::string> bad = render_chat(*t, json::object(), nullptr, false);
@@ -231,7 +284,8 @@ TEST(ChatTemplateTest, HostileTemplatesFailCleanly) {
   std::string nested_ifs;
   for (int i = 0; i < 5000; ++i) nested_ifs += "{% if true %}";
   EXPECT_FALSE(ChatTemplate::parse(nested_ifs).ok());
-  Result<ChatTemplate> big_range = ChatTemplate::parse("{% for i in range(1000000000) %}x{% endfor %}");
+  Result<ChatTemplate> big_range =
+      ChatTemplate::parse("{% for i in range(1000000000) %}x{% endfor %}");
   ASSERT_TRUE(big_range.ok());
   EXPECT_FALSE(render_chat(*big_range, json::array(), nullptr, false).ok());
   Result<ChatTemplate> big_string = ChatTemplate::parse("{{ 'abc' * 1000000000 }}");

@@ -50,4 +50,11 @@ class Ledger {
 /// SQLite in WAL mode with synchronous=FULL; the embedded default.
 Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path);
 
+/// PostgreSQL (libpq conninfo, e.g. "host=db port=5432 dbname=fathom user=gw"), for several
+/// replicas sharing one ledger. Creates the table and its indexes on first use.
+Result<std::unique_ptr<Ledger>> open_postgres_ledger(const std::string& conninfo);
+
+/// The configured ledger: PostgreSQL when `postgres_conninfo` is set, else SQLite at `sqlite_path`.
+Result<std::unique_ptr<Ledger>> open_ledger(const std::string& sqlite_path, const std::string& postgres_conninfo);
+
 }  // namespace fathom::gateway

@@ -104,8 +104,8 @@ void ProxyCall::on_body(std::string_view piece) {
 
 // Called with mu_ held, for each upstream event of a stream that reached the client.
 void ProxyCall::forward_event(const std::string& data) {
-  if (data == "[DONE]") {
-    ex_->send_event(data);
+  if (data == "[DONE]") {  // held back: released with the end of the stream, after the ledger commit
+    done_seen_ = true;
     return;
   }
   nlohmann::json chunk = nlohmann::json::parse(data, nullptr, false);
@@ -144,7 +144,7 @@ void ProxyCall::on_done(const Status& s, bool head_seen) {
   const bool upstream_failed = !s.ok() || upstream_status_ >= 500;
   if (client_gone_) {  // the client left: bill what was produced, nothing to answer
     u->breaker.record(Outcome::kSuccess);
-    settle(499);
+    settle(499, nullptr);
     return;
   }
   if (upstream_failed) {
@@ -167,24 +167,28 @@ void ProxyCall::on_done(const Status& s, bool head_seen) {
       net::HttpResponse r;
       r.status = upstream_status_;
       r.body = body_;
-      ex_->send(r);
-      settle(upstream_status_);
+      settle(upstream_status_, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
     } else {
       respond_error(error_response(502, "server_error", "upstream " + u->id + " failed: " + s.message()));
     }
     return;
   }
   if (streaming_) {
+    std::string error_event;
     if (!s.ok()) {  // cut mid-stream: tell the client, bill the partial usage
       nlohmann::json err = {{"error",
                              {{"message", "upstream " + u->id + " failed mid-stream: " + s.message()},
                               {"type", "server_error"},
                               {"param", nullptr},
                               {"code", "upstream_error"}}}};
-      ex_->send_event(err.dump());
+      error_event = err.dump();
     }
-    ex_->end_stream();
-    settle(s.ok() ? 200 : 502);
+    // The stream's last events go out only once its ledger row is committed.
+    settle(s.ok() ? 200 : 502, [ex = ex_, error_event = std::move(error_event), done = done_seen_ && s.ok()] {
+      if (!error_event.empty()) ex->send_event(error_event);
+      if (done) ex->send_event("[DONE]");
+      ex->end_stream();
+    });
     return;
   }
   // A whole (non-stream) response, possibly an upstream 4xx: pass it through.
@@ -203,18 +207,23 @@ void ProxyCall::on_done(const Status& s, bool head_seen) {
   r.status = upstream_status_;
   r.body = std::move(body_);
   r.headers.push_back({"x-fathom-upstream", u->id});
-  ex_->send(r);
-  settle(upstream_status_);
+  const int status = upstream_status_;
+  settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
 }
 
 void ProxyCall::respond_error(const net::HttpResponse& r) {
-  ex_->send(r);
-  settle(r.status);
+  settle(r.status, [ex = ex_, r]() mutable { ex->send(std::move(r)); });
 }
 
-// Quota, ledger and metrics, exactly once per call. Called with mu_ held.
-void ProxyCall::settle(int status) {
-  if (settled_) return;
+// Quota, ledger and metrics, exactly once per call. Called with mu_ held. `release` sends the
+// response's last bytes; it runs on the ledger's writer thread once the usage row is committed,
+// so a client that saw a complete response is always billed (even if the gateway is killed
+// right after). A ledger that cannot write is logged and does not hold the client's answer.
+void ProxyCall::settle(int status, std::function<void()> release) {
+  if (settled_) {
+    if (release) release();
+    return;
+  }
   settled_ = true;
   if (!usage_seen_ && content_chunks_ > 0) {
     // A stream cut before its usage chunk: bill what reached the client (one token per
@@ -241,8 +250,9 @@ void ProxyCall::settle(int status) {
   rec.cost_nanos = cost.ok() ? *cost : 0;
   rec.latency_ms = static_cast<int64_t>(seconds_since(started_) * 1000);
   rec.status = status;
-  svc_.ledger().submit(rec, [id = rec.request_id](const Status& s) {
+  svc_.ledger().submit(rec, [id = rec.request_id, release = std::move(release)](const Status& s) {
     if (!s.ok()) FATHOM_LOG(kError) << "ledger write for " << id << " failed: " << s.message();
+    if (release) release();
   });
   RequestSample sample;
   sample.route = req_.route;

@@ -3,6 +3,7 @@
 // (taking the usage from its final chunk), then settles quota, ledger and metrics once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -51,7 +52,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void on_done(const Status& s, bool head_seen);
   void forward_event(const std::string& data);
   void respond_error(const net::HttpResponse& r);
-  void settle(int status);
+  void settle(int status, std::function<void()> release);
   double seconds_since(Clock::TimePoint t) const;
 
   GatewayService& svc_;
@@ -71,6 +72,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   SseParser sse_;
   int64_t prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
   bool usage_seen_ = false;
+  bool done_seen_ = false;       // the upstream sent [DONE] (held until the ledger commit)
   int64_t content_chunks_ = 0;
   Clock::TimePoint started_, attempt_started_;
   std::optional<double> ttft_s_;

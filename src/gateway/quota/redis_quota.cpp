@@ -137,8 +137,8 @@ void RedisQuota::set_tenant_limits(const std::string& tenant, QuotaLimits l) {
 std::vector<std::string> RedisQuota::keys_for(const Admission& a) const {
   const std::string month = current_month();
   std::vector<std::string> keys;
-  for (const std::string scope : {"key:" + a.key_id, "tenant:" + a.tenant})
-    for (const std::string what : {std::string("rpm"), std::string("tpm"), std::string("conc"), "month:" + month})
+  for (const std::string& scope : {"key:" + a.key_id, "tenant:" + a.tenant})
+    for (const std::string& what : {std::string("rpm"), std::string("tpm"), std::string("conc"), "month:" + month})
       keys.push_back(prefix_ + scope + ":" + what);
   return keys;
 }

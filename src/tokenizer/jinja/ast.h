@@ -15,23 +15,23 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 struct Expr {
   enum class Kind {
-    kLiteral,   // literal
-    kName,      // name
-    kList,      // children: items
-    kTuple,     // children: items
-    kDict,      // children: k0, v0, k1, v1, ...
-    kGetAttr,   // children[0].name
-    kGetItem,   // children[0][children[1]]
-    kSlice,     // children[0][c1:c2:c3], missing parts are nullptr
-    kCall,      // children[0](children[1..], kwargs)
-    kFilter,    // children[0] | name(children[1..], kwargs)
-    kTest,      // children[0] is [not] name(children[1..])
-    kUnary,     // name in {"-", "+", "not"}; children[0]
-    kBinary,    // name is the operator; children[0], children[1]
+    kLiteral,  // literal
+    kName,     // name
+    kList,     // children: items
+    kTuple,    // children: items
+    kDict,     // children: k0, v0, k1, v1, ...
+    kGetAttr,  // children[0].name
+    kGetItem,  // children[0][children[1]]
+    kSlice,    // children[0][c1:c2:c3], missing parts are nullptr
+    kCall,     // children[0](children[1..], kwargs)
+    kFilter,   // children[0] | name(children[1..], kwargs)
+    kTest,     // children[0] is [not] name(children[1..])
+    kUnary,    // name in {"-", "+", "not"}; children[0]
+    kBinary,   // name is the operator; children[0], children[1]
     kAnd,
     kOr,
-    kCondition, // children: then, condition, else (else may be nullptr)
-    kCompare,   // children[0] ops[0] children[1] ops[1] ... (Python chained comparison)
+    kCondition,  // children: then, condition, else (else may be nullptr)
+    kCompare,    // children[0] ops[0] children[1] ops[1] ... (Python chained comparison)
   };
   Kind kind;
   int line = 0;
@@ -49,15 +49,15 @@ using Body = std::vector<NodePtr>;
 
 struct Node {
   enum class Kind {
-    kText,       // text
-    kOutput,     // {{ expr }}
-    kIf,         // branches (condition nullptr for else)
-    kFor,        // targets in expr [if filter]: body [else else_body]
-    kSet,        // targets (or target_attr on targets[0]) = expr
-    kSetBlock,   // {% set name %}body{% endset %}
-    kMacro,      // name(params with defaults): body
-    kCallBlock,  // {% call macro(args) %}body{% endcall %}: expr is the call
-    kFilterBlock,// {% filter name(args) %}body{% endfilter %}: expr is a kFilter on a placeholder
+    kText,         // text
+    kOutput,       // {{ expr }}
+    kIf,           // branches (condition nullptr for else)
+    kFor,          // targets in expr [if filter]: body [else else_body]
+    kSet,          // targets (or target_attr on targets[0]) = expr
+    kSetBlock,     // {% set name %}body{% endset %}
+    kMacro,        // name(params with defaults): body
+    kCallBlock,    // {% call macro(args) %}body{% endcall %}: expr is the call
+    kFilterBlock,  // {% filter name(args) %}body{% endfilter %}: expr is a kFilter on a placeholder
     kBreak,
     kContinue,
   };

@@ -18,9 +18,11 @@ namespace fathom::tokenizer::jinja {
 /// `apply_test` lets select/reject call tests; `apply_filter` lets map call filters.
 struct BuiltinHooks {
   std::function<Result<bool>(const std::string& test, const Value& v, CallArgs& args)> apply_test;
-  std::function<Result<Value>(const std::string& filter, const Value& v, CallArgs& args)> apply_filter;
+  std::function<Result<Value>(const std::string& filter, const Value& v, CallArgs& args)>
+      apply_filter;
 };
-Result<Value> call_filter(const std::string& name, const Value& value, CallArgs& args, const BuiltinHooks& hooks);
+Result<Value> call_filter(const std::string& name, const Value& value, CallArgs& args,
+                          const BuiltinHooks& hooks);
 Result<bool> call_test(const std::string& name, const Value& value, CallArgs& args);
 
 /// obj.name: a bound method for str/dict/list methods, a dict key, or undefined.
@@ -43,6 +45,7 @@ Result<std::string> percent_format(const std::string& fmt, const Value& args);
 std::vector<std::string> utf8_chars(std::string_view s);
 
 /// Python str.strip / lstrip / rstrip.
-std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right);
+std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left,
+                     bool right);
 
 }  // namespace fathom::tokenizer::jinja

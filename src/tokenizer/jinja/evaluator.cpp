@@ -20,20 +20,22 @@ Status at_line(const Status& s, int line) {
   return Status(s.code(), "line " + std::to_string(line) + ": " + s.message());
 }
 
-Status fail(int line, const std::string& msg) { return invalid_argument("line " + std::to_string(line) + ": " + msg); }
+Status fail(int line, const std::string& msg) {
+  return invalid_argument("line " + std::to_string(line) + ": " + msg);
+}
 
 Result<Value> arithmetic(const std::string& op, const Value& a, const Value& b) {
   const bool a_num = a.is_number() || a.is_bool();
   const bool b_num = b.is_number() || b.is_bool();
   auto type_error = [&]() {
-    return invalid_argument("unsupported operand type(s) for " + op + ": '" + a.type_name() + "' and '" + b.type_name() +
-                            "'");
+    return invalid_argument("unsupported operand type(s) for " + op + ": '" + a.type_name() +
+                            "' and '" + b.type_name() + "'");
   };
   if (a.is_undefined() || b.is_undefined()) {
     const Value& u = a.is_undefined() ? a : b;
     const std::string& what = u.as_undefined().name;
-    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) + "' is undefined (operand of " +
-                            op + ")");
+    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) +
+                            "' is undefined (operand of " + op + ")");
   }
   if (op == "+") {
     if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
@@ -43,11 +45,13 @@ Result<Value> arithmetic(const std::string& op, const Value& a, const Value& b) 
       return Value::array(std::move(out));
     }
     if (a.is_string() || b.is_string()) {
-      if (a.is_string()) return invalid_argument("can only concatenate str (not \"" + b.type_name() + "\") to str");
+      if (a.is_string())
+        return invalid_argument("can only concatenate str (not \"" + b.type_name() + "\") to str");
       return type_error();
     }
   }
-  if (op == "*" && ((a.is_string() && (b.is_int() || b.is_bool())) || (b.is_string() && (a.is_int() || a.is_bool())))) {
+  if (op == "*" && ((a.is_string() && (b.is_int() || b.is_bool())) ||
+                    (b.is_string() && (a.is_int() || a.is_bool())))) {
     const std::string& s = a.is_string() ? a.as_string() : b.as_string();
     const int64_t n = static_cast<int64_t>(a.is_string() ? b.as_double() : a.as_double());
     if (n > 0 && s.size() * static_cast<uint64_t>(n) > kMaxOutputBytes) {
@@ -108,7 +112,8 @@ Result<Value> arithmetic(const std::string& op, const Value& a, const Value& b) 
 Result<bool> contains(const Value& container, const Value& item) {
   if (container.is_string()) {
     if (!item.is_string()) {
-      return invalid_argument("'in <string>' requires string as left operand, not " + item.type_name());
+      return invalid_argument("'in <string>' requires string as left operand, not " +
+                              item.type_name());
     }
     return container.as_string().find(item.as_string()) != std::string::npos;
   }
@@ -117,7 +122,8 @@ Result<bool> contains(const Value& container, const Value& item) {
       if (values_equal(v, item)) return true;
     return false;
   }
-  if (container.is_object()) return item.is_string() && container.as_object()->find(item.as_string()) != nullptr;
+  if (container.is_object())
+    return item.is_string() && container.as_object()->find(item.as_string()) != nullptr;
   if (container.is_undefined()) return false;
   return invalid_argument("argument of type '" + container.type_name() + "' is not iterable");
 }
@@ -152,7 +158,9 @@ Evaluator::Evaluator(const RenderEnv& env) : env_(env) {
   install_globals();
   frames_.emplace_back();
   for (const auto& [k, v] : env_.variables) frames_.back()[k] = v;
-  hooks_.apply_test = [](const std::string& test, const Value& v, CallArgs& args) { return call_test(test, v, args); };
+  hooks_.apply_test = [](const std::string& test, const Value& v, CallArgs& args) {
+    return call_test(test, v, args);
+  };
   hooks_.apply_filter = [this](const std::string& filter, const Value& v, CallArgs& args) {
     return apply_filter(filter, v, args);
   };
@@ -177,7 +185,8 @@ void Evaluator::install_globals() {
     Array out;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
       // Jinja's sandbox limit (MAX_RANGE).
-      if (out.size() >= 100000) return invalid_argument("Range too big. The sandbox blocks ranges larger than 100000.");
+      if (out.size() >= 100000)
+        return invalid_argument("Range too big. The sandbox blocks ranges larger than 100000.");
       out.emplace_back(i);
     }
     return Value::array(std::move(out));
@@ -200,12 +209,14 @@ void Evaluator::install_globals() {
     return Value(obj);
   });
   g["raise_exception"] = Value::function("raise_exception", [](CallArgs& a) -> Result<Value> {
-    const std::string msg = a.positional.empty() ? std::string("raise_exception() called") : a.positional[0].to_str();
+    const std::string msg =
+        a.positional.empty() ? std::string("raise_exception() called") : a.positional[0].to_str();
     return invalid_argument("template raised an exception: " + msg);
   });
   const std::optional<int64_t> now = env_.now_unix_s;
   g["strftime_now"] = Value::function("strftime_now", [now](CallArgs& a) -> Result<Value> {
-    if (a.positional.empty() || !a.positional[0].is_string()) return invalid_argument("strftime_now(format) needs a string");
+    if (a.positional.empty() || !a.positional[0].is_string())
+      return invalid_argument("strftime_now(format) needs a string");
     const int64_t t = now ? *now : static_cast<int64_t>(std::time(nullptr));
     return Value(strftime_utc(a.positional[0].as_string(), t));
   });
@@ -354,12 +365,15 @@ Result<Evaluator::Flow> Evaluator::exec_for(const Node& n, std::string& out) {
     loop->set("length", Value(length));
     loop->set("depth", Value(int64_t{1}));
     loop->set("depth0", Value(int64_t{0}));
-    loop->set("previtem", i > 0 ? items[static_cast<size_t>(i - 1)] : Value(Undefined{"loop.previtem"}));
-    loop->set("nextitem", i + 1 < length ? items[static_cast<size_t>(i + 1)] : Value(Undefined{"loop.nextitem"}));
+    loop->set("previtem",
+              i > 0 ? items[static_cast<size_t>(i - 1)] : Value(Undefined{"loop.previtem"}));
+    loop->set("nextitem", i + 1 < length ? items[static_cast<size_t>(i + 1)]
+                                         : Value(Undefined{"loop.nextitem"}));
     loop->set("cycle", Value::function("cycle", [i](CallArgs& a) -> Result<Value> {
-      if (a.positional.empty()) return invalid_argument("loop.cycle() needs at least one argument");
-      return a.positional[static_cast<size_t>(i) % a.positional.size()];
-    }));
+                if (a.positional.empty())
+                  return invalid_argument("loop.cycle() needs at least one argument");
+                return a.positional[static_cast<size_t>(i) % a.positional.size()];
+              }));
     assign("loop", Value(loop));
     FATHOM_ASSIGN_OR_RETURN(Flow f, exec_body(n.body, out));
     if (f == Flow::kBreak) break;
@@ -372,7 +386,8 @@ Value Evaluator::make_macro(const Node& node) {
   return Value::function(node.text, [this, def](CallArgs& args) -> Result<Value> {
     if (depth_ >= kMaxMacroDepth) return fail(def->line, "macro recursion too deep");
     if (args.positional.size() > def->params.size()) {
-      return fail(def->line, "macro '" + def->text + "' takes " + std::to_string(def->params.size()) + " arguments");
+      return fail(def->line, "macro '" + def->text + "' takes " +
+                                 std::to_string(def->params.size()) + " arguments");
     }
     Frame frame;
     for (size_t i = 0; i < def->params.size(); ++i) {
@@ -420,7 +435,8 @@ Result<Value> Evaluator::call_value(const Value& fn, CallArgs& args, int line) {
   if (!fn.is_callable()) {
     if (fn.is_undefined()) {
       const std::string& what = fn.as_undefined().name;
-      return fail(line, "'" + (what.empty() ? std::string("undefined") : what) + "' is undefined (called as a function)");
+      return fail(line, "'" + (what.empty() ? std::string("undefined") : what) +
+                            "' is undefined (called as a function)");
     }
     return fail(line, "'" + fn.type_name() + "' object is not callable");
   }
@@ -442,14 +458,16 @@ Result<Value> Evaluator::eval(const Expr& e) {
         FATHOM_ASSIGN_OR_RETURN(Value v, eval(*c));
         items.push_back(std::move(v));
       }
-      return e.kind == Expr::Kind::kTuple ? Value::tuple(std::move(items)) : Value::array(std::move(items));
+      return e.kind == Expr::Kind::kTuple ? Value::tuple(std::move(items))
+                                          : Value::array(std::move(items));
     }
     case Expr::Kind::kDict: {
       auto obj = std::make_shared<Object>();
       for (size_t i = 0; i + 1 < e.children.size(); i += 2) {
         FATHOM_ASSIGN_OR_RETURN(Value k, eval(*e.children[i]));
         FATHOM_ASSIGN_OR_RETURN(Value v, eval(*e.children[i + 1]));
-        if (!k.is_string()) return fail(e.line, "dict keys must be strings here, got " + k.type_name());
+        if (!k.is_string())
+          return fail(e.line, "dict keys must be strings here, got " + k.type_name());
         obj->set(k.as_string(), std::move(v));
       }
       return Value(obj);
@@ -502,7 +520,8 @@ Result<Value> Evaluator::eval(const Expr& e) {
       FATHOM_ASSIGN_OR_RETURN(Value v, eval(*e.children[0]));
       if (e.name == "not") return Value(!v.truthy());
       if (v.is_int()) return Value(e.name == "-" ? -v.as_int() : v.as_int());
-      if (v.is_bool()) return Value(static_cast<int64_t>(e.name == "-" ? -int64_t{v.as_bool()} : v.as_bool()));
+      if (v.is_bool())
+        return Value(static_cast<int64_t>(e.name == "-" ? -int64_t{v.as_bool()} : v.as_bool()));
       if (v.is_float()) return Value(e.name == "-" ? -v.as_double() : v.as_double());
       return fail(e.line, "bad operand type for unary " + e.name + ": '" + v.type_name() + "'");
     }

@@ -1,9 +1,12 @@
 // Jinja's built-in filters and tests (the ones chat templates use), with Jinja2 semantics.
+#include <unicode/uchar.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "tokenizer/jinja/builtins.h"
+#include "tokenizer/unicode.h"
 
 namespace fathom::tokenizer::jinja {
 
@@ -26,8 +29,10 @@ Result<Value> get_path(const Value& v, const std::string& path) {
   size_t start = 0;
   while (start <= path.size()) {
     const size_t dot = path.find('.', start);
-    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (!part.empty() && std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    const std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!part.empty() &&
+        std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; })) {
       FATHOM_ASSIGN_OR_RETURN(cur, get_item(cur, Value(static_cast<int64_t>(std::stoll(part)))));
     } else {
       FATHOM_ASSIGN_OR_RETURN(cur, get_item(cur, Value(part)));
@@ -46,19 +51,22 @@ Value lower_if_string(const Value& v, bool case_sensitive) {
   return Value(s);
 }
 
-Result<Value> select_like(const Value& value, CallArgs& args, const BuiltinHooks& hooks, bool by_attr, bool keep) {
+Result<Value> select_like(const Value& value, CallArgs& args, const BuiltinHooks& hooks,
+                          bool by_attr, bool keep) {
   FATHOM_ASSIGN_OR_RETURN(Array items, iterate(value));
   size_t next_arg = 0;
   std::string attr;
   if (by_attr) {
-    if (args.positional.empty() || !args.positional[0].is_string()) return invalid_argument("missing attribute name");
+    if (args.positional.empty() || !args.positional[0].is_string())
+      return invalid_argument("missing attribute name");
     attr = args.positional[0].as_string();
     next_arg = 1;
   }
   std::optional<std::string> test;
   if (args.positional.size() > next_arg) test = args.positional[next_arg].to_str();
   CallArgs test_args;
-  for (size_t i = next_arg + 1; i < args.positional.size(); ++i) test_args.positional.push_back(args.positional[i]);
+  for (size_t i = next_arg + 1; i < args.positional.size(); ++i)
+    test_args.positional.push_back(args.positional[i]);
   Array out;
   for (const Value& item : items) {
     Value subject = item;
@@ -113,7 +121,8 @@ Result<Value> tojson_filter(const Value& value, CallArgs& args) {
     if (!indent->is_int()) return invalid_argument("tojson: indent must be an integer");
     f.indent = static_cast<int>(indent->as_int());
   }
-  if (const Value* seps = args.get_kwarg("separators"); seps && seps->is_array() && seps->as_array()->size() == 2) {
+  if (const Value* seps = args.get_kwarg("separators");
+      seps && seps->is_array() && seps->as_array()->size() == 2) {
     f.item_separator = (*seps->as_array())[0].to_str();
     f.key_separator = (*seps->as_array())[1].to_str();
   }
@@ -126,12 +135,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -141,7 +161,8 @@ Result<Value> number_filter(const Value& value, CallArgs& args, bool to_int) {
   const Value* def = arg(args, 0, "default");
   Value fallback = def ? *def : (to_int ? Value(int64_t{0}) : Value(0.0));
   if (value.is_int()) return to_int ? value : Value(static_cast<double>(value.as_int()));
-  if (value.is_bool()) return to_int ? Value(static_cast<int64_t>(value.as_bool())) : Value(value.as_double());
+  if (value.is_bool())
+    return to_int ? Value(static_cast<int64_t>(value.as_bool())) : Value(value.as_double());
   if (value.is_float()) return to_int ? Value(static_cast<int64_t>(value.as_double())) : value;
   if (value.is_string()) {
     const std::string s = py_strip(value.as_string(), std::nullopt, true, true);
@@ -157,6 +178,35 @@ Result<Value> number_filter(const Value& value, CallArgs& args, bool to_int) {
     }
   }
   return fallback;
+}
+
+// Python's \w: alphanumeric or underscore.
+bool is_word_char(char32_t cp) {
+  return cp == '_' || u_isalnum(static_cast<UChar32>(cp)) ||
+         u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC);
+}
+
+// Jinja's title filter: words start after runs of [-\s({[<]; first character upper, rest lower.
+std::string jinja_title(const std::string& s) {
+  std::string out;
+  bool word_start = true;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    const Utf8Char c = decode_utf8(s, pos);
+    pos += c.num_bytes;
+    const char32_t cp = c.code_point;
+    const bool separator = cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<' ||
+                           is_unicode_whitespace(cp) || (cp >= 0x1C && cp <= 0x1F);
+    if (separator) {
+      append_utf8(out, cp);
+      word_start = true;
+      continue;
+    }
+    append_utf8(out, static_cast<char32_t>(word_start ? u_toupper(static_cast<UChar32>(cp))
+                                                      : u_tolower(static_cast<UChar32>(cp))));
+    word_start = false;
+  }
+  return out;
 }
 
 }  // namespace
@@ -185,15 +235,21 @@ Result<std::string> percent_format(const std::string& fmt, const Value& args) {
     const Value& v = values[next++];
     char buf[64];
     switch (spec) {
-      case 's': out += v.to_str(); break;
-      case 'r': out += v.repr(); break;
+      case 's':
+        out += v.to_str();
+        break;
+      case 'r':
+        out += v.repr();
+        break;
       case 'd':
       case 'i':
-        if (!v.is_number() && !v.is_bool()) return invalid_argument("%d format: a real number is required, not " + v.type_name());
+        if (!v.is_number() && !v.is_bool())
+          return invalid_argument("%d format: a real number is required, not " + v.type_name());
         out += std::to_string(v.is_int() ? v.as_int() : static_cast<int64_t>(v.as_double()));
         break;
       case 'f':
-        if (!v.is_number() && !v.is_bool()) return invalid_argument("%f format: a real number is required, not " + v.type_name());
+        if (!v.is_number() && !v.is_bool())
+          return invalid_argument("%f format: a real number is required, not " + v.type_name());
         std::snprintf(buf, sizeof(buf), "%f", v.as_double());
         out += buf;
         break;
@@ -206,11 +262,13 @@ Result<std::string> percent_format(const std::string& fmt, const Value& args) {
         return invalid_argument(std::string("unsupported format character '") + spec + "'");
     }
   }
-  if (next < values.size() && args.is_array()) return invalid_argument("not all arguments converted during string formatting");
+  if (next < values.size() && args.is_array())
+    return invalid_argument("not all arguments converted during string formatting");
   return out;
 }
 
-Result<Value> call_filter(const std::string& name, const Value& value, CallArgs& args, const BuiltinHooks& hooks) {
+Result<Value> call_filter(const std::string& name, const Value& value, CallArgs& args,
+                          const BuiltinHooks& hooks) {
   if (name == "length" || name == "count") {
     FATHOM_ASSIGN_OR_RETURN(int64_t n, length_of(value));
     return Value(n);
@@ -218,7 +276,8 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
   if (name == "default" || name == "d") {
     const Value* def = arg(args, 0, "default_value");
     const Value* boolean = arg(args, 1, "boolean");
-    const bool use_default = value.is_undefined() || (boolean && boolean->truthy() && !value.truthy());
+    const bool use_default =
+        value.is_undefined() || (boolean && boolean->truthy() && !value.truthy());
     if (use_default) return def ? *def : Value(std::string());
     return value;
   }
@@ -230,9 +289,10 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     return Value(py_strip(value.to_str(), c, true, true));
   }
   if (name == "string") return Value(value.to_str());
-  if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
+  if (name == "upper" || name == "lower" || name == "capitalize") {
     return call_method(Value(value.to_str()), name, {});
   }
+  if (name == "title") return Value(jinja_title(value.to_str()));
   if (name == "replace") {
     CallArgs a;
     a.positional = args.positional;
@@ -249,7 +309,8 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
   }
   if (name == "items") {
     if (value.is_undefined()) return Value::array();
-    if (!value.is_object()) return invalid_argument("items filter needs a mapping, got " + value.type_name());
+    if (!value.is_object())
+      return invalid_argument("items filter needs a mapping, got " + value.type_name());
     return call_method(value, "items", {});
   }
   if (name == "join") {
@@ -299,7 +360,8 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     Array pairs;
     const Value* cs = arg(args, 0, "case_sensitive");
     const bool case_sensitive = cs && cs->truthy();
-    for (const auto& [k, v] : value.as_object()->items()) pairs.push_back(Value::tuple({Value(k), v}));
+    for (const auto& [k, v] : value.as_object()->items())
+      pairs.push_back(Value::tuple({Value(k), v}));
     std::stable_sort(pairs.begin(), pairs.end(), [&](const Value& a, const Value& b) {
       return lower_if_string((*a.as_array())[0], case_sensitive).as_string() <
              lower_if_string((*b.as_array())[0], case_sensitive).as_string();
@@ -325,7 +387,9 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     std::vector<Value> seen;
     for (const Value& item : items) {
       const Value key = lower_if_string(item, case_sensitive);
-      if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, key); })) continue;
+      if (std::any_of(seen.begin(), seen.end(),
+                      [&](const Value& s) { return values_equal(s, key); }))
+        continue;
       seen.push_back(key);
       out.push_back(item);
     }
@@ -341,10 +405,12 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
         FATHOM_ASSIGN_OR_RETURN(item, get_path(item, attr->as_string()));
       }
       if (!(item.is_number() || item.is_bool()) || !(total.is_number() || total.is_bool())) {
-        return invalid_argument("sum: unsupported operand type(s): '" + total.type_name() + "' and '" + item.type_name() + "'");
+        return invalid_argument("sum: unsupported operand type(s): '" + total.type_name() +
+                                "' and '" + item.type_name() + "'");
       }
       if ((total.is_int() || total.is_bool()) && (item.is_int() || item.is_bool())) {
-        total = Value(static_cast<int64_t>(total.as_double()) + static_cast<int64_t>(item.as_double()));
+        total =
+            Value(static_cast<int64_t>(total.as_double()) + static_cast<int64_t>(item.as_double()));
       } else {
         total = Value(total.as_double() + item.as_double());
       }
@@ -356,7 +422,8 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     if (items.empty()) return Value(Undefined{name});
     Value best = items[0];
     for (size_t i = 1; i < items.size(); ++i) {
-      FATHOM_ASSIGN_OR_RETURN(int c, compare_values(lower_if_string(items[i], false), lower_if_string(best, false)));
+      FATHOM_ASSIGN_OR_RETURN(
+          int c, compare_values(lower_if_string(items[i], false), lower_if_string(best, false)));
       if (name == "min" ? c < 0 : c > 0) best = items[i];
     }
     return best;
@@ -375,25 +442,31 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     const std::string m = method ? method->to_str() : "common";
     const double scale = std::pow(10.0, static_cast<double>(p));
     const double x = value.as_double() * scale;
-    const double r = m == "floor" ? std::floor(x) : m == "ceil" ? std::ceil(x) : std::nearbyint(x);  // ties to even
+    const double r = m == "floor"  ? std::floor(x)
+                     : m == "ceil" ? std::ceil(x)
+                                   : std::nearbyint(x);  // ties to even
     return Value(r / scale);
   }
-  if (name == "escape" || name == "e" || name == "forceescape") return Value(html_escape(value.to_str()));
+  if (name == "escape" || name == "e" || name == "forceescape")
+    return Value(html_escape(value.to_str()));
   if (name == "safe") return value;
   if (name == "indent") {
     const Value* width = arg(args, 0, "width");
     const Value* first = arg(args, 1, "first");
     const Value* blank = arg(args, 2, "blank");
-    const std::string pad = width && width->is_string() ? width->as_string()
-                                                        : std::string(width && width->is_int() ? width->as_int() : 4, ' ');
+    const std::string pad = width && width->is_string()
+                                ? width->as_string()
+                                : std::string(width && width->is_int() ? width->as_int() : 4, ' ');
     const std::string s = value.to_str();
     std::string out;
     size_t start = 0;
     bool first_line = true;
     for (;;) {
       const size_t nl = s.find('\n', start);
-      const std::string line = s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-      const bool indent_it = first_line ? (first && first->truthy()) : (!line.empty() || (blank && blank->truthy()));
+      const std::string line =
+          s.substr(start, nl == std::string::npos ? std::string::npos : nl - start);
+      const bool indent_it =
+          first_line ? (first && first->truthy()) : (!line.empty() || (blank && blank->truthy()));
       if (indent_it) out += pad;
       out += line;
       if (nl == std::string::npos) break;
@@ -404,8 +477,19 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
     return Value(out);
   }
   if (name == "wordcount") {
-    FATHOM_ASSIGN_OR_RETURN(Value parts, call_method(Value(value.to_str()), "split", {}));
-    return Value(static_cast<int64_t>(parts.as_array()->size()));
+    // len(re.findall(r"\w+", s))
+    const std::string text = value.to_str();
+    int64_t words = 0;
+    bool in_word = false;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const Utf8Char c = decode_utf8(text, pos);
+      pos += c.num_bytes;
+      const bool w = is_word_char(c.code_point);
+      if (w && !in_word) ++words;
+      in_word = w;
+    }
+    return Value(words);
   }
   if (name == "format") {
     Value fmt_args = Value::array(args.positional);
@@ -419,10 +503,12 @@ Result<Value> call_filter(const std::string& name, const Value& value, CallArgs&
   if (name == "batch") {
     FATHOM_ASSIGN_OR_RETURN(Array items, iterate(value));
     const Value* size = arg(args, 0, "linecount");
-    if (!size || !size->is_int() || size->as_int() <= 0) return invalid_argument("batch: needs a positive size");
+    if (!size || !size->is_int() || size->as_int() <= 0)
+      return invalid_argument("batch: needs a positive size");
     Array out;
     for (size_t i = 0; i < items.size(); i += static_cast<size_t>(size->as_int())) {
-      Array chunk(items.begin() + i, items.begin() + std::min(items.size(), i + static_cast<size_t>(size->as_int())));
+      Array chunk(items.begin() + i,
+                  items.begin() + std::min(items.size(), i + static_cast<size_t>(size->as_int())));
       out.push_back(Value::array(std::move(chunk)));
     }
     return Value::array(std::move(out));
@@ -462,7 +548,8 @@ Result<bool> call_test(const std::string& name, const Value& v, CallArgs& args) 
   }
   if (name == "divisibleby") {
     FATHOM_ASSIGN_OR_RETURN(Value n, other());
-    if (!v.is_int() || !n.is_int() || n.as_int() == 0) return invalid_argument("divisibleby needs non-zero integers");
+    if (!v.is_int() || !n.is_int() || n.as_int() == 0)
+      return invalid_argument("divisibleby needs non-zero integers");
     return v.as_int() % n.as_int() == 0;
   }
   if (name == "eq" || name == "equalto" || name == "==") {
@@ -479,8 +566,8 @@ Result<bool> call_test(const std::string& name, const Value& v, CallArgs& args) 
     if (v.is_object() && o.is_object()) return v.as_object() == o.as_object();
     return v.storage().index() == o.storage().index() && values_equal(v, o) && !v.is_string();
   }
-  if (name == "lt" || name == "lessthan" || name == "<" || name == "le" || name == "<=" || name == "gt" ||
-      name == "greaterthan" || name == ">" || name == "ge" || name == ">=") {
+  if (name == "lt" || name == "lessthan" || name == "<" || name == "le" || name == "<=" ||
+      name == "gt" || name == "greaterthan" || name == ">" || name == "ge" || name == ">=") {
     FATHOM_ASSIGN_OR_RETURN(Value o, other());
     FATHOM_ASSIGN_OR_RETURN(int c, compare_values(v, o));
     if (name == "lt" || name == "lessthan" || name == "<") return c < 0;
@@ -490,9 +577,11 @@ Result<bool> call_test(const std::string& name, const Value& v, CallArgs& args) 
   }
   if (name == "in") {
     FATHOM_ASSIGN_OR_RETURN(Value container, other());
-    if (container.is_string() && v.is_string()) return container.as_string().find(v.as_string()) != std::string::npos;
+    if (container.is_string() && v.is_string())
+      return container.as_string().find(v.as_string()) != std::string::npos;
     FATHOM_ASSIGN_OR_RETURN(Array items, iterate(container));
-    return std::any_of(items.begin(), items.end(), [&](const Value& x) { return values_equal(x, v); });
+    return std::any_of(items.begin(), items.end(),
+                       [&](const Value& x) { return values_equal(x, v); });
   }
   return invalid_argument("no test named '" + name + "'");
 }

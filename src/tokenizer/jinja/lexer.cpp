@@ -9,7 +9,9 @@ namespace fathom::tokenizer::jinja {
 
 namespace {
 
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 Status lex_error(int line, const std::string& msg) {
   return invalid_argument("line " + std::to_string(line) + ": " + msg);
@@ -45,7 +47,8 @@ class Lexer {
         // Strip spaces/tabs between the line start and the tag.
         size_t p = start;
         while (p > pos_ && (src_[p - 1] == ' ' || src_[p - 1] == '\t')) --p;
-        if (p == 0 || src_[p - 1] == '\n') text.erase(text.size() - std::min(text.size(), start - p));
+        if (p == 0 || src_[p - 1] == '\n')
+          text.erase(text.size() - std::min(text.size(), start - p));
       }
       push_text(std::move(text), text_line);
       pos_ = start + 2;
@@ -57,8 +60,10 @@ class Lexer {
         const bool strip_after = end > pos_ && src_[end - 1] == '-';
         count_lines(pos_, end);
         pos_ = end + 2;
-        if (strip_after) strip_next_text = true;
-        else if (opt_.trim_blocks) skip_newline();
+        if (strip_after)
+          strip_next_text = true;
+        else if (opt_.trim_blocks)
+          skip_newline();
         continue;
       }
       const bool is_block = kind == '%';
@@ -73,7 +78,8 @@ class Lexer {
       } else if (is_block && opt_.trim_blocks && !keep_newline) {
         skip_newline();
       }
-      if (is_block && tokens_.size() == first_expr_token + 2 && tokens_[first_expr_token].kind == TokenKind::kName &&
+      if (is_block && tokens_.size() == first_expr_token + 2 &&
+          tokens_[first_expr_token].kind == TokenKind::kName &&
           tokens_[first_expr_token].value == "raw") {
         // {% raw %}...{% endraw %}: the body is text.
         tokens_.resize(first_expr_token - 1);
@@ -91,7 +97,8 @@ class Lexer {
 
   size_t find_tag_start(size_t from) const {
     for (size_t p = src_.find('{', from); p != std::string_view::npos; p = src_.find('{', p + 1)) {
-      if (p + 1 < src_.size() && (src_[p + 1] == '{' || src_[p + 1] == '%' || src_[p + 1] == '#')) return p;
+      if (p + 1 < src_.size() && (src_[p + 1] == '{' || src_[p + 1] == '%' || src_[p + 1] == '#'))
+        return p;
     }
     return src_.size();
   }
@@ -144,8 +151,10 @@ class Lexer {
       push_text(std::move(body), line_);
       count_lines(pos_, p + 2);
       pos_ = p + 2;
-      if (strip_after) strip_next_text = true;
-      else if (opt_.trim_blocks) skip_newline();
+      if (strip_after)
+        strip_next_text = true;
+      else if (opt_.trim_blocks)
+        skip_newline();
       return ok_status();
     }
   }
@@ -157,10 +166,12 @@ class Lexer {
         if (src_[pos_] == '\n') ++line_;
         ++pos_;
       }
-      if (pos_ >= src_.size()) return lex_error(line_, is_block ? "unterminated {% tag" : "unterminated {{ tag");
+      if (pos_ >= src_.size())
+        return lex_error(line_, is_block ? "unterminated {% tag" : "unterminated {{ tag");
       const char c = src_[pos_];
       // End of tag, possibly with a '-' or '+' marker.
-      if ((c == '-' || c == '+') && pos_ + 2 < src_.size() + 0 && src_[pos_ + 1] == close0 && src_[pos_ + 2] == '}') {
+      if ((c == '-' || c == '+') && pos_ + 2 < src_.size() + 0 && src_[pos_ + 1] == close0 &&
+          src_[pos_ + 2] == '}') {
         strip_after = c == '-';
         keep_newline = c == '+';
         pos_ += 3;
@@ -172,16 +183,21 @@ class Lexer {
       }
       if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         size_t end = pos_ + 1;
-        while (end < src_.size() && (std::isalnum(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) ++end;
+        while (end < src_.size() &&
+               (std::isalnum(static_cast<unsigned char>(src_[end])) || src_[end] == '_'))
+          ++end;
         tokens_.push_back({TokenKind::kName, std::string(src_.substr(pos_, end - pos_)), line_});
         pos_ = end;
         continue;
       }
       if (std::isdigit(static_cast<unsigned char>(c))) {
         size_t end = pos_;
-        while (end < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) ++end;
+        while (end < src_.size() &&
+               (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_'))
+          ++end;
         bool is_float = false;
-        if (end + 1 < src_.size() && src_[end] == '.' && std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
+        if (end + 1 < src_.size() && src_[end] == '.' &&
+            std::isdigit(static_cast<unsigned char>(src_[end + 1]))) {
           is_float = true;
           ++end;
           while (end < src_.size() && std::isdigit(static_cast<unsigned char>(src_[end]))) ++end;
@@ -237,17 +253,39 @@ class Lexer {
         const char n = src_[pos_ + 1];
         pos_ += 2;
         switch (n) {
-          case 'n': out.push_back('\n'); break;
-          case 't': out.push_back('\t'); break;
-          case 'r': out.push_back('\r'); break;
-          case 'b': out.push_back('\b'); break;
-          case 'f': out.push_back('\f'); break;
-          case 'v': out.push_back('\v'); break;
-          case '0': out.push_back('\0'); break;
-          case '\\': out.push_back('\\'); break;
-          case '\'': out.push_back('\''); break;
-          case '"': out.push_back('"'); break;
-          case '\n': ++line_; break;  // line continuation
+          case 'n':
+            out.push_back('\n');
+            break;
+          case 't':
+            out.push_back('\t');
+            break;
+          case 'r':
+            out.push_back('\r');
+            break;
+          case 'b':
+            out.push_back('\b');
+            break;
+          case 'f':
+            out.push_back('\f');
+            break;
+          case 'v':
+            out.push_back('\v');
+            break;
+          case '0':
+            out.push_back('\0');
+            break;
+          case '\\':
+            out.push_back('\\');
+            break;
+          case '\'':
+            out.push_back('\'');
+            break;
+          case '"':
+            out.push_back('"');
+            break;
+          case '\n':
+            ++line_;
+            break;  // line continuation
           case 'x':
           case 'u':
           case 'U': {
@@ -256,7 +294,8 @@ class Lexer {
             const std::string hex(src_.substr(pos_, len));
             char* end = nullptr;
             const unsigned long cp = std::strtoul(hex.c_str(), &end, 16);
-            if (end != hex.c_str() + len || cp > 0x10FFFF) return lex_error(line_, "bad escape \\" + std::string(1, n) + hex);
+            if (end != hex.c_str() + len || cp > 0x10FFFF)
+              return lex_error(line_, "bad escape \\" + std::string(1, n) + hex);
             append_utf8(out, static_cast<char32_t>(cp));
             pos_ += len;
             break;

@@ -18,10 +18,10 @@ enum class TokenKind {
   kBlockBegin,  // {%
   kBlockEnd,    // %}
   kName,
-  kString,      // value: the unescaped string
+  kString,  // value: the unescaped string
   kInt,
   kFloat,
-  kOp,          // operators and punctuation: + - * / // % ** ~ == != < <= > >= = ( ) [ ] { } , . : |
+  kOp,  // operators and punctuation: + - * / // % ** ~ == != < <= > >= = ( ) [ ] { } , . : |
   kEof,
 };
 

@@ -48,7 +48,8 @@ std::optional<std::string> optional_chars(const CallArgs& args) {
   return args.positional[0].to_str();
 }
 
-std::vector<Value> py_split(const std::string& s, const std::optional<std::string>& sep, int64_t maxsplit) {
+std::vector<Value> py_split(const std::string& s, const std::optional<std::string>& sep,
+                            int64_t maxsplit) {
   std::vector<Value> out;
   if (!sep) {
     size_t pos = 0;
@@ -82,7 +83,8 @@ std::vector<Value> py_split(const std::string& s, const std::optional<std::strin
   size_t start = 0;
   int64_t splits = 0;
   for (;;) {
-    const size_t hit = (maxsplit >= 0 && splits >= maxsplit) ? std::string::npos : s.find(*sep, start);
+    const size_t hit =
+        (maxsplit >= 0 && splits >= maxsplit) ? std::string::npos : s.find(*sep, start);
     if (hit == std::string::npos) {
       out.emplace_back(s.substr(start));
       return out;
@@ -106,15 +108,18 @@ Result<std::string> py_format(const std::string& fmt, const CallArgs& args) {
         continue;
       }
       const size_t close = fmt.find('}', i);
-      if (close == std::string::npos) return invalid_argument("Single '{' encountered in format string");
+      if (close == std::string::npos)
+        return invalid_argument("Single '{' encountered in format string");
       std::string field = fmt.substr(i + 1, close - i - 1);
       const size_t colon = field.find(':');
       if (colon != std::string::npos) field = field.substr(0, colon);
       const Value* v = nullptr;
       if (field.empty()) {
-        if (auto_idx >= args.positional.size()) return invalid_argument("format(): not enough arguments");
+        if (auto_idx >= args.positional.size())
+          return invalid_argument("format(): not enough arguments");
         v = &args.positional[auto_idx++];
-      } else if (std::all_of(field.begin(), field.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      } else if (std::all_of(field.begin(), field.end(),
+                             [](char ch) { return ch >= '0' && ch <= '9'; })) {
         const size_t idx = std::stoul(field);
         if (idx >= args.positional.size()) return invalid_argument("format(): index out of range");
         v = &args.positional[idx];
@@ -180,17 +185,22 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
       } else if (a.positional[0].is_string()) {
         candidates.push_back(a.positional[0].as_string());
       } else {
-        return invalid_argument(name + " first arg must be str or a tuple of str, not " + a.positional[0].type_name());
+        return invalid_argument(name + " first arg must be str or a tuple of str, not " +
+                                a.positional[0].type_name());
       }
       for (const std::string& c : candidates) {
         if (c.size() > s.size()) continue;
-        if (start ? s.compare(0, c.size(), c) == 0 : s.compare(s.size() - c.size(), c.size(), c) == 0) return Value(true);
+        if (start ? s.compare(0, c.size(), c) == 0
+                  : s.compare(s.size() - c.size(), c.size(), c) == 0)
+          return Value(true);
       }
       return Value(false);
     });
   }
-  if (name == "upper") return bound(name, [s](CallArgs&) -> Result<Value> { return Value(map_case(s, to_upper)); });
-  if (name == "lower") return bound(name, [s](CallArgs&) -> Result<Value> { return Value(map_case(s, to_lower)); });
+  if (name == "upper")
+    return bound(name, [s](CallArgs&) -> Result<Value> { return Value(map_case(s, to_upper)); });
+  if (name == "lower")
+    return bound(name, [s](CallArgs&) -> Result<Value> { return Value(map_case(s, to_lower)); });
   if (name == "title" || name == "capitalize") {
     const bool title = name == "title";
     return bound(name, [s, title](CallArgs&) -> Result<Value> {
@@ -203,7 +213,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
         pos += c.num_bytes;
         char32_t cp = c.code_point;
         if (title) {
-          cp = prev_cased ? to_lower(cp) : static_cast<char32_t>(u_totitle(static_cast<UChar32>(cp)));
+          cp = prev_cased ? to_lower(cp)
+                          : static_cast<char32_t>(u_totitle(static_cast<UChar32>(cp)));
           prev_cased = is_cased(c.code_point);
         } else {
           cp = first ? static_cast<char32_t>(u_totitle(static_cast<UChar32>(cp))) : to_lower(cp);
@@ -219,7 +230,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
       FATHOM_RETURN_IF_ERROR(arg_count(a, 2, 3, "replace"));
       FATHOM_ASSIGN_OR_RETURN(std::string from, string_arg(a, 0, "replace"));
       FATHOM_ASSIGN_OR_RETURN(std::string to, string_arg(a, 1, "replace"));
-      int64_t count = a.positional.size() > 2 && a.positional[2].is_int() ? a.positional[2].as_int() : -1;
+      int64_t count =
+          a.positional.size() > 2 && a.positional[2].is_int() ? a.positional[2].as_int() : -1;
       std::string out;
       if (from.empty()) {
         // Python inserts `to` between characters.
@@ -231,7 +243,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
         return Value(out);
       }
       size_t last = 0;
-      for (size_t pos = s.find(from); pos != std::string::npos && count != 0; pos = s.find(from, last)) {
+      for (size_t pos = s.find(from); pos != std::string::npos && count != 0;
+           pos = s.find(from, last)) {
         out.append(s, last, pos - last);
         out += to;
         last = pos + from.size();
@@ -266,8 +279,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
       std::string out;
       for (size_t i = 0; i < items.size(); ++i) {
         if (!items[i].is_string()) {
-          return invalid_argument("sequence item " + std::to_string(i) + ": expected str instance, " +
-                                  items[i].type_name() + " found");
+          return invalid_argument("sequence item " + std::to_string(i) +
+                                  ": expected str instance, " + items[i].type_name() + " found");
         }
         if (i) out += s;
         out += items[i].as_string();
@@ -296,8 +309,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
       return Value::array(std::move(out));
     });
   }
-  if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" || name == "islower" ||
-      name == "isupper") {
+  if (name == "isdigit" || name == "isalpha" || name == "isalnum" || name == "isspace" ||
+      name == "islower" || name == "isupper") {
     return bound(name, [s, name](CallArgs&) -> Result<Value> {
       if (s.empty()) return Value(false);
       bool any_cased = false;
@@ -307,12 +320,21 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
         pos += c.num_bytes;
         const auto cp = static_cast<UChar32>(c.code_point);
         bool ok = true;
-        if (name == "isdigit") ok = u_isdigit(cp);
-        else if (name == "isalpha") ok = u_isalpha(cp);
-        else if (name == "isalnum") ok = u_isalnum(cp);
-        else if (name == "isspace") ok = py_isspace(c.code_point);
-        else if (name == "islower") { if (u_isupper(cp)) return Value(false); any_cased |= u_islower(cp) != 0; }
-        else if (name == "isupper") { if (u_islower(cp)) return Value(false); any_cased |= u_isupper(cp) != 0; }
+        if (name == "isdigit")
+          ok = u_isdigit(cp);
+        else if (name == "isalpha")
+          ok = u_isalpha(cp);
+        else if (name == "isalnum")
+          ok = u_isalnum(cp);
+        else if (name == "isspace")
+          ok = py_isspace(c.code_point);
+        else if (name == "islower") {
+          if (u_isupper(cp)) return Value(false);
+          any_cased |= u_islower(cp) != 0;
+        } else if (name == "isupper") {
+          if (u_islower(cp)) return Value(false);
+          any_cased |= u_isupper(cp) != 0;
+        }
         if (!ok) return Value(false);
       }
       if (name == "islower" || name == "isupper") return Value(any_cased);
@@ -324,7 +346,8 @@ Result<Value> string_method(const std::string& s, const std::string& name) {
 
 Value unsafe_method(const std::string& type, const std::string& name) {
   return bound(name, [type, name](CallArgs&) -> Result<Value> {
-    return invalid_argument("access to attribute '" + name + "' of '" + type + "' object is unsafe");
+    return invalid_argument("access to attribute '" + name + "' of '" + type +
+                            "' object is unsafe");
   });
 }
 
@@ -359,7 +382,8 @@ Result<Value> dict_method(const ObjectPtr& obj, const std::string& name) {
       return a.positional.size() > 1 ? a.positional[1] : Value(None{});
     });
   }
-  if (name == "update" || name == "pop" || name == "setdefault" || name == "clear" || name == "popitem") {
+  if (name == "update" || name == "pop" || name == "setdefault" || name == "clear" ||
+      name == "popitem") {
     return unsafe_method("dict", name);
   }
   return Value(Undefined{name});
@@ -380,8 +404,8 @@ Result<Value> list_method(const ArrayPtr& arr, const std::string& name) {
       return Value(n);
     });
   }
-  if (name == "append" || name == "extend" || name == "pop" || name == "insert" || name == "remove" ||
-      name == "clear" || name == "sort" || name == "reverse") {
+  if (name == "append" || name == "extend" || name == "pop" || name == "insert" ||
+      name == "remove" || name == "clear" || name == "sort" || name == "reverse") {
     return unsafe_method("list", name);
   }
   return Value(Undefined{name});
@@ -402,7 +426,8 @@ std::vector<std::string> utf8_chars(std::string_view s) {
   return out;
 }
 
-std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left, bool right) {
+std::string py_strip(std::string_view s, const std::optional<std::string>& chars, bool left,
+                     bool right) {
   std::vector<char32_t> set;
   if (chars) {
     size_t pos = 0;
@@ -462,8 +487,8 @@ Result<int64_t> length_of(const Value& v) {
 Result<Value> get_attribute(const Value& obj, const std::string& name) {
   if (obj.is_undefined()) {
     const std::string& what = obj.as_undefined().name;
-    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) + "' is undefined (reading ." + name +
-                            ")");
+    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) +
+                            "' is undefined (reading ." + name + ")");
   }
   if (obj.is_object()) {
     const ObjectPtr& o = obj.as_object();
@@ -482,19 +507,22 @@ Result<Value> get_attribute(const Value& obj, const std::string& name) {
 Result<Value> get_item(const Value& obj, const Value& key) {
   if (obj.is_undefined()) {
     const std::string& what = obj.as_undefined().name;
-    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) + "' is undefined (reading [" +
-                            key.repr() + "])");
+    return invalid_argument("'" + (what.empty() ? std::string("undefined") : what) +
+                            "' is undefined (reading [" + key.repr() + "])");
   }
   if (obj.is_array() && (key.is_int() || key.is_bool())) {
     const Array& a = *obj.as_array();
-    const int64_t idx = normalize_index(key.is_bool() ? key.as_bool() : key.as_int(), static_cast<int64_t>(a.size()));
-    if (idx < 0 || idx >= static_cast<int64_t>(a.size())) return Value(Undefined{"[" + key.repr() + "]"});
+    const int64_t idx = normalize_index(key.is_bool() ? key.as_bool() : key.as_int(),
+                                        static_cast<int64_t>(a.size()));
+    if (idx < 0 || idx >= static_cast<int64_t>(a.size()))
+      return Value(Undefined{"[" + key.repr() + "]"});
     return a[static_cast<size_t>(idx)];
   }
   if (obj.is_string() && key.is_int()) {
     const std::vector<std::string> chars = utf8_chars(obj.as_string());
     const int64_t idx = normalize_index(key.as_int(), static_cast<int64_t>(chars.size()));
-    if (idx < 0 || idx >= static_cast<int64_t>(chars.size())) return Value(Undefined{"[" + key.repr() + "]"});
+    if (idx < 0 || idx >= static_cast<int64_t>(chars.size()))
+      return Value(Undefined{"[" + key.repr() + "]"});
     return Value(chars[static_cast<size_t>(idx)]);
   }
   if (obj.is_object() && key.is_string()) {
@@ -504,7 +532,8 @@ Result<Value> get_item(const Value& obj, const Value& key) {
   return Value(Undefined{"[" + key.repr() + "]"});
 }
 
-Result<Value> get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {
+Result<Value> get_slice(const Value& obj, const Value& start, const Value& stop,
+                        const Value& step) {
   const bool is_str = obj.is_string();
   if (!is_str && !obj.is_array()) {
     if (obj.is_undefined()) return invalid_argument("cannot slice an undefined value");
@@ -513,7 +542,8 @@ Result<Value> get_slice(const Value& obj, const Value& start, const Value& stop,
   std::vector<std::string> chars;
   if (is_str) chars = utf8_chars(obj.as_string());
   const auto n = static_cast<int64_t>(is_str ? chars.size() : obj.as_array()->size());
-  auto int_or = [](const Value& v, std::optional<int64_t> fallback) -> Result<std::optional<int64_t>> {
+  auto int_or = [](const Value& v,
+                   std::optional<int64_t> fallback) -> Result<std::optional<int64_t>> {
     if (v.is_undefined() || v.is_none()) return fallback;
     if (!v.is_int()) return invalid_argument("slice indices must be integers or None");
     return std::optional<int64_t>(v.as_int());

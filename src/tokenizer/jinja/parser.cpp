@@ -49,14 +49,22 @@ class Parser {
   }
   static std::string describe(const Token& tok) {
     switch (tok.kind) {
-      case TokenKind::kText: return "text";
-      case TokenKind::kVarBegin: return "'{{'";
-      case TokenKind::kVarEnd: return "'}}'";
-      case TokenKind::kBlockBegin: return "'{%'";
-      case TokenKind::kBlockEnd: return "'%}'";
-      case TokenKind::kEof: return "end of template";
-      case TokenKind::kString: return "string literal";
-      default: return "'" + tok.value + "'";
+      case TokenKind::kText:
+        return "text";
+      case TokenKind::kVarBegin:
+        return "'{{'";
+      case TokenKind::kVarEnd:
+        return "'}}'";
+      case TokenKind::kBlockBegin:
+        return "'{%'";
+      case TokenKind::kBlockEnd:
+        return "'%}'";
+      case TokenKind::kEof:
+        return "end of template";
+      case TokenKind::kString:
+        return "string literal";
+      default:
+        return "'" + tok.value + "'";
     }
   }
   Status expect_op(const char* op) {
@@ -89,7 +97,8 @@ class Parser {
       if (tok.kind == TokenKind::kEof) {
         if (end_names.size() == 0) return body;
         std::string expected;
-        for (const char* n : end_names) expected += std::string(expected.empty() ? "" : " or ") + "'" + n + "'";
+        for (const char* n : end_names)
+          expected += std::string(expected.empty() ? "" : " or ") + "'" + n + "'";
         return error("unexpected end of template, expected " + expected);
       }
       if (tok.kind == TokenKind::kText) {
@@ -107,7 +116,8 @@ class Parser {
         n->kind = Node::Kind::kOutput;
         n->line = tok.line;
         FATHOM_ASSIGN_OR_RETURN(n->expr, parse_expression(true));
-        if (peek().kind != TokenKind::kVarEnd) return error("expected '}}', got " + describe(peek()));
+        if (peek().kind != TokenKind::kVarEnd)
+          return error("expected '}}', got " + describe(peek()));
         next();
         body.push_back(std::move(n));
         continue;
@@ -270,7 +280,8 @@ class Parser {
       FATHOM_RETURN_IF_ERROR(expect_block_end());
       return n;
     }
-    return invalid_argument("line " + std::to_string(name_tok.line) + ": unknown or unsupported tag '" + name + "'");
+    return invalid_argument("line " + std::to_string(name_tok.line) +
+                            ": unknown or unsupported tag '" + name + "'");
   }
 
   // ------------------------------------------------------------------ expressions
@@ -367,8 +378,8 @@ class Parser {
     for (;;) {
       std::string op;
       if (peek().kind == TokenKind::kOp &&
-          (peek().value == "==" || peek().value == "!=" || peek().value == "<" || peek().value == "<=" ||
-           peek().value == ">" || peek().value == ">=")) {
+          (peek().value == "==" || peek().value == "!=" || peek().value == "<" ||
+           peek().value == "<=" || peek().value == ">" || peek().value == ">=")) {
         op = next().value;
       } else if (is_name("in")) {
         next();
@@ -670,10 +681,12 @@ class Parser {
         } else {
           const Token& t = peek();
           const bool starts_arg =
-              t.kind == TokenKind::kString || t.kind == TokenKind::kInt || t.kind == TokenKind::kFloat ||
+              t.kind == TokenKind::kString || t.kind == TokenKind::kInt ||
+              t.kind == TokenKind::kFloat ||
               (t.kind == TokenKind::kOp && (t.value == "[" || t.value == "{")) ||
-              (t.kind == TokenKind::kName && t.value != "else" && t.value != "or" && t.value != "and" &&
-               t.value != "if" && t.value != "in" && t.value != "is" && t.value != "not");
+              (t.kind == TokenKind::kName && t.value != "else" && t.value != "or" &&
+               t.value != "and" && t.value != "if" && t.value != "in" && t.value != "is" &&
+               t.value != "not");
           if (starts_arg) {
             FATHOM_ASSIGN_OR_RETURN(ExprPtr arg, parse_primary());
             FATHOM_ASSIGN_OR_RETURN(arg, parse_postfix(std::move(arg)));

@@ -38,12 +38,18 @@ namespace {
 template <typename J>
 Value value_from_json(const J& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value(None{});
-    case nlohmann::json::value_t::boolean: return Value(j.template get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value(j.template get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: return Value(static_cast<int64_t>(j.template get<uint64_t>()));
-    case nlohmann::json::value_t::number_float: return Value(j.template get<double>());
-    case nlohmann::json::value_t::string: return Value(j.template get<std::string>());
+    case nlohmann::json::value_t::null:
+      return Value(None{});
+    case nlohmann::json::value_t::boolean:
+      return Value(j.template get<bool>());
+    case nlohmann::json::value_t::number_integer:
+      return Value(j.template get<int64_t>());
+    case nlohmann::json::value_t::number_unsigned:
+      return Value(static_cast<int64_t>(j.template get<uint64_t>()));
+    case nlohmann::json::value_t::number_float:
+      return Value(j.template get<double>());
+    case nlohmann::json::value_t::string:
+      return Value(j.template get<std::string>());
     case nlohmann::json::value_t::array: {
       Array items;
       items.reserve(j.size());
@@ -52,10 +58,12 @@ Value value_from_json(const J& j) {
     }
     case nlohmann::json::value_t::object: {
       auto obj = std::make_shared<Object>();
-      for (auto it = j.begin(); it != j.end(); ++it) obj->set(it.key(), value_from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        obj->set(it.key(), value_from_json(it.value()));
       return Value(std::move(obj));
     }
-    default: return Value(None{});
+    default:
+      return Value(None{});
   }
 }
 
@@ -92,13 +100,27 @@ void append_json_string(std::string& out, const std::string& s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (u < 0x20) {
           char buf[8];
@@ -118,9 +140,11 @@ Status json_rec(const Value& v, const JsonFormat& f, int depth, std::string& out
     out.push_back('\n');
     out.append(static_cast<size_t>(*f.indent) * d, ' ');
   };
-  const std::string item_sep = !f.item_separator.empty() ? f.item_separator : (f.indent ? "," : ", ");
+  const std::string item_sep =
+      !f.item_separator.empty() ? f.item_separator : (f.indent ? "," : ", ");
   const auto& st = v.storage();
-  if (v.is_undefined()) return invalid_argument("Object of type Undefined is not JSON serializable");
+  if (v.is_undefined())
+    return invalid_argument("Object of type Undefined is not JSON serializable");
   if (v.is_none()) {
     out += "null";
   } else if (v.is_bool()) {
@@ -129,7 +153,9 @@ Status json_rec(const Value& v, const JsonFormat& f, int depth, std::string& out
     out += std::to_string(v.as_int());
   } else if (v.is_float()) {
     const double d = v.as_double();
-    out += std::isnan(d) ? "NaN" : std::isinf(d) ? (d > 0 ? "Infinity" : "-Infinity") : python_float_repr(d);
+    out += std::isnan(d)   ? "NaN"
+           : std::isinf(d) ? (d > 0 ? "Infinity" : "-Infinity")
+                           : python_float_repr(d);
   } else if (v.is_string()) {
     append_json_string(out, v.as_string());
   } else if (v.is_array()) {
@@ -154,7 +180,9 @@ Status json_rec(const Value& v, const JsonFormat& f, int depth, std::string& out
     }
     std::vector<const std::pair<std::string, Value>*> items;
     for (const auto& kv : o.items()) items.push_back(&kv);
-    if (f.sort_keys) std::stable_sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
+    if (f.sort_keys)
+      std::stable_sort(items.begin(), items.end(),
+                       [](auto* a, auto* b) { return a->first < b->first; });
     out.push_back('{');
     for (size_t i = 0; i < items.size(); ++i) {
       if (i) out += item_sep;
@@ -181,14 +209,22 @@ bool Value::truthy() const {
   return std::visit(
       [](const auto& x) -> bool {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Undefined> || std::is_same_v<T, None>) return false;
-        else if constexpr (std::is_same_v<T, bool>) return x;
-        else if constexpr (std::is_same_v<T, int64_t>) return x != 0;
-        else if constexpr (std::is_same_v<T, double>) return x != 0.0;
-        else if constexpr (std::is_same_v<T, std::string>) return !x.empty();
-        else if constexpr (std::is_same_v<T, ArrayPtr>) return !x->empty();
-        else if constexpr (std::is_same_v<T, ObjectPtr>) return x->is_namespace || x->size() > 0;
-        else return true;
+        if constexpr (std::is_same_v<T, Undefined> || std::is_same_v<T, None>)
+          return false;
+        else if constexpr (std::is_same_v<T, bool>)
+          return x;
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return x != 0;
+        else if constexpr (std::is_same_v<T, double>)
+          return x != 0.0;
+        else if constexpr (std::is_same_v<T, std::string>)
+          return !x.empty();
+        else if constexpr (std::is_same_v<T, ArrayPtr>)
+          return !x->empty();
+        else if constexpr (std::is_same_v<T, ObjectPtr>)
+          return x->is_namespace || x->size() > 0;
+        else
+          return true;
       },
       v_);
 }
@@ -302,7 +338,8 @@ Result<int> compare_values(const Value& a, const Value& b) {
     }
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
-  return invalid_argument("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  return invalid_argument("'<' not supported between instances of '" + a.type_name() + "' and '" +
+                          b.type_name() + "'");
 }
 
 Result<std::string> to_json(const Value& v, const JsonFormat& format) {

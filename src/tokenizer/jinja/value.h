@@ -6,14 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -58,20 +57,21 @@ struct None {};
 
 class Value {
  public:
-  using Storage = std::variant<Undefined, None, bool, int64_t, double, std::string, ArrayPtr, ObjectPtr, CallablePtr>;
+  using Storage = std::variant<Undefined, None, bool, int64_t, double, std::string, ArrayPtr,
+                               ObjectPtr, CallablePtr>;
 
   Value() : v_(Undefined{}) {}
-  Value(Undefined u) : v_(std::move(u)) {}  // NOLINT
-  Value(None) : v_(None{}) {}               // NOLINT
-  Value(bool b) : v_(b) {}                  // NOLINT
-  Value(int64_t i) : v_(i) {}               // NOLINT
+  Value(Undefined u) : v_(std::move(u)) {}       // NOLINT
+  Value(None) : v_(None{}) {}                    // NOLINT
+  Value(bool b) : v_(b) {}                       // NOLINT
+  Value(int64_t i) : v_(i) {}                    // NOLINT
   Value(int i) : v_(static_cast<int64_t>(i)) {}  // NOLINT
-  Value(double d) : v_(d) {}                // NOLINT
-  Value(std::string s) : v_(std::move(s)) {}  // NOLINT
-  Value(const char* s) : v_(std::string(s)) {}  // NOLINT
-  Value(ArrayPtr a) : v_(std::move(a)) {}    // NOLINT
-  Value(ObjectPtr o) : v_(std::move(o)) {}   // NOLINT
-  Value(CallablePtr c) : v_(std::move(c)) {}  // NOLINT
+  Value(double d) : v_(d) {}                     // NOLINT
+  Value(std::string s) : v_(std::move(s)) {}     // NOLINT
+  Value(const char* s) : v_(std::string(s)) {}   // NOLINT
+  Value(ArrayPtr a) : v_(std::move(a)) {}        // NOLINT
+  Value(ObjectPtr o) : v_(std::move(o)) {}       // NOLINT
+  Value(CallablePtr c) : v_(std::move(c)) {}     // NOLINT
 
   static Value array(Array items = {}) { return Value(std::make_shared<Array>(std::move(items))); }
   /// A Python tuple: a list that prints as "(a, b)".
@@ -93,7 +93,9 @@ class Value {
   bool is_bool() const { return std::holds_alternative<bool>(v_); }
   bool is_int() const { return std::holds_alternative<int64_t>(v_); }
   bool is_float() const { return std::holds_alternative<double>(v_); }
-  bool is_number() const { return is_int() || is_float(); }  // bools excluded (Jinja's "number" test differs)
+  bool is_number() const {
+    return is_int() || is_float();
+  }  // bools excluded (Jinja's "number" test differs)
   bool is_string() const { return std::holds_alternative<std::string>(v_); }
   bool is_array() const { return std::holds_alternative<ArrayPtr>(v_); }
   bool is_object() const { return std::holds_alternative<ObjectPtr>(v_); }
@@ -101,7 +103,9 @@ class Value {
 
   bool as_bool() const { return std::get<bool>(v_); }
   int64_t as_int() const { return std::get<int64_t>(v_); }
-  double as_double() const { return is_int() ? static_cast<double>(as_int()) : is_bool() ? as_bool() : std::get<double>(v_); }
+  double as_double() const {
+    return is_int() ? static_cast<double>(as_int()) : is_bool() ? as_bool() : std::get<double>(v_);
+  }
   const std::string& as_string() const { return std::get<std::string>(v_); }
   const ArrayPtr& as_array() const { return std::get<ArrayPtr>(v_); }
   const ObjectPtr& as_object() const { return std::get<ObjectPtr>(v_); }
@@ -130,8 +134,8 @@ bool values_equal(const Value& a, const Value& b);
 Result<int> compare_values(const Value& a, const Value& b);
 
 struct JsonFormat {
-  std::optional<int> indent;        // nullopt: one line
-  std::string item_separator;       // default ", " (or "," with indent)
+  std::optional<int> indent;   // nullopt: one line
+  std::string item_separator;  // default ", " (or "," with indent)
   std::string key_separator = ": ";
   bool sort_keys = false;
 };

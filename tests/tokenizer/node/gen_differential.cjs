@@ -114,9 +114,16 @@ async function main() {
       }
       cases.push(c);
     }
+    // Random id sequences (split characters, special tokens) decoded by the Rust tokenizers.
+    const vocabSize = rust.getVocabSize(true);
+    const decodes = [];
+    for (let i = 0; i < Math.max(100, count / 6); i++) {
+      const ids = Array.from({ length: 1 + Math.floor(r() * 30) }, () => Math.floor(r() * vocabSize));
+      decodes.push({ ids, text: await rust.decode(ids, false), text_skip: await rust.decode(ids, true) });
+    }
     fs.writeFileSync(path.join(out, name + '.json'),
                      JSON.stringify({ tokenizer: name, references: ['tokenizers 0.23.2', '@lenml/tokenizers 3.7.2'],
-                                      seed, cases }));
+                                      seed, cases, decodes }));
     console.log(`gen_differential: ${name}: ${cases.length} cases`);
   }
 }
