@@ -105,7 +105,9 @@ run() {
   local key=""
   [[ $1 == gateway ]] && key=$KEY
   local out
-  out=$(BENCH_KEY=$key wrk -t"$THREADS" -c"$3" -d"${DURATION}s" -s "$HERE/post_chat.lua" "$2/v1/chat/completions" | grep '^RESULT')
+  local t=$THREADS
+  (( $3 < t )) && t=$3
+  out=$(BENCH_KEY=$key wrk -t"$t" -c"$3" -d"${DURATION}s" -s "$HERE/post_chat.lua" "$2/v1/chat/completions" | grep '^RESULT')
   local req dur err p50 p90 p99
   req=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$out"); dur=$(sed -E 's/.*duration_us=([0-9]+).*/\1/' <<<"$out")
   err=$(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$out")

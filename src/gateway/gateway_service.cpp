@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -77,6 +78,11 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   s->routing_ = std::move(routing);
   s->apply_limits(cfg);
   s->month_ = month_of(now_ms());
+  // Ledger request ids come from this sequence: replicas sharing one ledger must not repeat
+  // each other's (a repeated id would be dropped as a retry by ON CONFLICT DO NOTHING).
+  std::random_device rd;
+  s->random_state_ = (static_cast<uint64_t>(rd()) << 32 | rd()) ^
+                     static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
   s->client_ = std::make_unique<net::StreamClient>(std::max(1, cfg.num_io_threads));
   return s;
 }

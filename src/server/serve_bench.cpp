@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <mutex>
 #include <random>
@@ -67,8 +68,16 @@ Sample run_one(net::HttpClient& client, const ServeBenchConfig& cfg, const std::
   Clock::time_point last{};
   bool first = true;
   std::string pending;
+  std::function<void(std::string_view, Clock::time_point)> handle_event;
   auto on_event = [&](std::string_view data, Clock::time_point now) {
     if (data == "[DONE]") return;
+    try {
+      handle_event(data, now);
+    } catch (const Json::exception& e) {
+      s.error = std::string("unexpected chunk: ") + e.what();
+    }
+  };
+  handle_event = [&](std::string_view data, Clock::time_point now) {
     Json j = Json::parse(data, nullptr, false);
     if (j.is_discarded()) return;
     if (j.contains("error")) {
@@ -140,7 +149,19 @@ double percentile(std::vector<double> values, double pct) {
   return values[lo] + (values[hi] - values[lo]) * (rank - static_cast<double>(lo));
 }
 
+Result<ServeBenchResult> run_serve_bench_unchecked(const ServeBenchConfig& in);
+
 Result<ServeBenchResult> run_serve_bench(const ServeBenchConfig& in) {
+  // The server under test may be any OpenAI-compatible one: JSON of an unexpected shape
+  // becomes a Status here instead of an exception.
+  try {
+    return run_serve_bench_unchecked(in);
+  } catch (const Json::exception& e) {
+    return unavailable(std::string("unexpected JSON from the server: ") + e.what());
+  }
+}
+
+Result<ServeBenchResult> run_serve_bench_unchecked(const ServeBenchConfig& in) {
   ServeBenchConfig cfg = in;
   if (cfg.concurrency < 1 || cfg.num_requests < 1 || cfg.prompt_tokens < 1 || cfg.max_tokens < 1)
     return invalid_argument("concurrency, requests, prompt tokens and max tokens must be positive");

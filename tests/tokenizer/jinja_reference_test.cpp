@@ -13,9 +13,13 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json load_cases() {
-  std::ifstream in("tests/data/tokenizers/jinja_cases.json");
-  return ordered_json::parse(in);
+// Parsed once per process: gtest calls this for every parameter and every test name.
+const ordered_json& load_cases() {
+  static const ordered_json kCases = [] {
+    std::ifstream in("tests/data/tokenizers/jinja_cases.json");
+    return ordered_json::parse(in);
+  }();
+  return kCases;
 }
 
 std::string read_text(const std::string& path) {
@@ -28,7 +32,7 @@ std::string read_text(const std::string& path) {
 class JinjaReferenceTest : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(JinjaReferenceTest, MatchesJinja2) {
-  static const ordered_json all = load_cases();
+  const ordered_json& all = load_cases();
   const ordered_json& c = all["cases"][GetParam()];
   SCOPED_TRACE(c["name"].get<std::string>());
   std::string source;
