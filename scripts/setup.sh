@@ -8,13 +8,17 @@ APT_PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libicu-dev
   libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libboost-dev libboost-system-dev
-  nodejs npm python3
+  python3
 )
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm: any installation will do (nodesource's nodejs bundles npm and conflicts
+# with Debian's npm package), so only install Debian's when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
