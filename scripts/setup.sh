@@ -8,6 +8,7 @@ APT_PACKAGES=(
   nlohmann-json3-dev libpcre2-dev libicu-dev
   libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libboost-dev libboost-system-dev
+  wrk nginx-light
   python3
 )
 

@@ -117,8 +117,8 @@ before(async () => {
 
 after(async () => {
   await gateway?.stop();
-  await upstreamA?.stop();
-  await upstreamB?.stop();
+  // A server killed by a signal has no exit code: stop() only those still running.
+  for (const u of [upstreamA, upstreamB]) if (u && u.proc.exitCode === null && u.proc.signalCode === null) await u.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
