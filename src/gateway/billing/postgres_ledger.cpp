@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/billing/group_commit.h"
 #include "gateway/billing/ledger.h"
 
 namespace fathom::gateway {
@@ -40,8 +41,9 @@ CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
 
-constexpr size_t kMaxBatch = 512;  // 512 rows x 13 parameters, well under libpq's 65535
 constexpr int kColumns = 13;
+// A batch is one statement with kColumns parameters per row: libpq allows 65535.
+static_assert(GroupCommitter::kMaxBatch * kColumns < 65535);
 
 // Owns one PGresult.
 struct PgResult {
@@ -85,19 +87,9 @@ class PgConnection {
 };
 
 class PostgresLedger final : public Ledger {
-  struct Pending {
-    UsageRecord record;
-    std::function<void(const Status&)> done;
-  };
-
  public:
   ~PostgresLedger() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    writer_.stop();  // commits what is queued while the connection is still open
   }
 
   Status init(const std::string& conninfo) {
@@ -106,19 +98,12 @@ class PostgresLedger final : public Ledger {
     // A multi-statement simple query runs as one implicit transaction.
     PgResult r(PQexec(write_conn_.get(), kSchema));
     if (!r.ok()) return unavailable("ledger_postgres: cannot create the ledger schema: " + pg_error(write_conn_.get()));
-    writer_ = std::thread([this] { write_loop(); });
+    writer_.start([this](const std::vector<UsageRecord>& batch) { return commit(batch); });
     return ok_status();
   }
 
   void submit(UsageRecord r, std::function<void(const Status&)> done) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (stop_) {
-      lock.unlock();
-      if (done) done(unavailable("ledger is closed"));
-      return;
-    }
-    queue_.push_back({std::move(r), std::move(done)});
-    cv_.notify_all();
+    writer_.submit(std::move(r), std::move(done));
   }
 
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
@@ -166,33 +151,15 @@ class PostgresLedger final : public Ledger {
   }
 
  private:
-  void write_loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) return;
-      std::vector<Pending> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      lock.unlock();
-      const Status s = commit(batch);
-      for (Pending& p : batch)
-        if (p.done) p.done(s);
-      lock.lock();
-    }
-  }
-
   // One transaction, one statement for the whole batch: one WAL flush for many requests.
-  Status commit(const std::vector<Pending>& batch) {
+  Status commit(const std::vector<UsageRecord>& batch) {
     std::string sql =
         "INSERT INTO usage (request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
         "completion_tokens,cached_tokens,cost_nanos,latency_ms,status) VALUES ";
     std::vector<std::string> values;
     values.reserve(batch.size() * kColumns);
     for (size_t i = 0; i < batch.size(); ++i) {
-      const UsageRecord& r = batch[i].record;
+      const UsageRecord& r = batch[i];
       sql += i ? ",(" : "(";
       for (int c = 0; c < kColumns; ++c) {
         if (c) sql += ',';
@@ -230,11 +197,7 @@ class PostgresLedger final : public Ledger {
   PgConnection write_conn_;  // the writer thread's
   PgConnection read_conn_;   // rows() and monthly_tokens(), under read_mu_
   std::mutex read_mu_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  bool stop_ = false;
-  std::thread writer_;
+  GroupCommitter writer_;  // last member: stopped first, before the connections close
 };
 
 }  // namespace

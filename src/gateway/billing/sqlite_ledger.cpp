@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gateway/billing/group_commit.h"
 #include "gateway/billing/ledger.h"
 
 namespace fathom::gateway {
@@ -33,22 +34,10 @@ CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
 
-constexpr size_t kMaxBatch = 512;
-
 class SqliteLedger final : public Ledger {
-  struct Pending {
-    UsageRecord record;
-    std::function<void(const Status&)> done;
-  };
-
  public:
   ~SqliteLedger() override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    writer_.stop();  // commits what is queued while the connection is still open
     sqlite3_finalize(insert_);
     sqlite3_close(db_);
   }
@@ -69,19 +58,12 @@ class SqliteLedger final : public Ledger {
                            &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
     path_ = path;
-    writer_ = std::thread([this] { write_loop(); });
+    writer_.start([this](const std::vector<UsageRecord>& batch) { return commit(batch); });
     return ok_status();
   }
 
   void submit(UsageRecord r, std::function<void(const Status&)> done) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (stop_) {
-      lock.unlock();
-      if (done) done(unavailable("ledger is closed"));
-      return;
-    }
-    queue_.push_back({std::move(r), std::move(done)});
-    cv_.notify_all();
+    writer_.submit(std::move(r), std::move(done));
   }
 
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
@@ -126,30 +108,11 @@ class SqliteLedger final : public Ledger {
   }
 
  private:
-  void write_loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty() && stop_) return;
-      std::vector<Pending> batch;
-      while (!queue_.empty() && batch.size() < kMaxBatch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      lock.unlock();
-      const Status s = commit(batch);
-      for (Pending& p : batch)
-        if (p.done) p.done(s);
-      lock.lock();
-    }
-  }
-
   // One transaction for the whole batch: one fsync for many requests.
-  Status commit(const std::vector<Pending>& batch) {
+  Status commit(const std::vector<UsageRecord>& batch) {
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(std::string("ledger: ") + sqlite3_errmsg(db_));
-    for (const Pending& p : batch) {
-      const UsageRecord& r = p.record;
+    for (const UsageRecord& r : batch) {
       sqlite3_reset(insert_);
       sqlite3_bind_text(insert_, 1, r.request_id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int64(insert_, 2, r.time_ms);
@@ -182,11 +145,7 @@ class SqliteLedger final : public Ledger {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   std::string path_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  bool stop_ = false;
-  std::thread writer_;
+  GroupCommitter writer_;  // last member: stopped first, before the connections close
 };
 
 }  // namespace
