@@ -83,7 +83,8 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   std::random_device rd;
   s->random_state_ = (static_cast<uint64_t>(rd()) << 32 | rd()) ^
                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  s->client_ = std::make_unique<net::StreamClient>(std::max(1, cfg.num_io_threads));
+  s->io_ = std::make_shared<net::IoPool>(cfg.num_io_threads);
+  s->client_ = std::make_unique<net::StreamClient>(s->io_);
   return s;
 }
 
@@ -107,7 +108,8 @@ Status GatewayService::start() {
       opts, [this](std::shared_ptr<net::Exchange> ex) { handle(std::move(ex)); },
       [](int status, const std::string& message) {
         return error_response(status, status == 413 ? "invalid_request_error" : "server_error", message);
-      });
+      },
+      io_);
   FATHOM_RETURN_IF_ERROR(server_->start());
   health_thread_ = std::thread([this] { health_loop(); });
   FATHOM_LOG(kInfo) << "gateway listening on http://" << cfg.host << ":" << server_->port() << " ("
@@ -125,8 +127,8 @@ void GatewayService::stop() {
   }
   health_cv_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
-  if (server_) server_->stop();
-  client_.reset();  // cancels what is still in flight
+  if (server_) server_->stop();  // stops the I/O pool: what is in flight ends there
+  client_.reset();
 }
 
 Status GatewayService::reload(GatewayConfig cfg) {

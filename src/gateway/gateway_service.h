@@ -75,6 +75,7 @@ class GatewayService {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<QuotaBackend> quota_;
   std::unique_ptr<ResponseCache> cache_;
+  std::shared_ptr<net::IoPool> io_;  // the server's and the upstream client's loops
   std::unique_ptr<net::StreamClient> client_;
   std::unique_ptr<net::HttpServer> server_;
   GatewayMetrics metrics_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -26,14 +27,24 @@ class Exchange {
 
   virtual void send(HttpResponse response) = 0;
 
-  /// Starts a 200 text/event-stream response (chunked transfer encoding).
-  virtual void begin_stream() = 0;
+  /// Starts a 200 text/event-stream response (chunked transfer encoding). With keepalive_ms >
+  /// 0, an SSE comment (": keep-alive") goes out whenever nothing was written for that long, so
+  /// that proxies and clients with idle timeouts keep a slow stream open.
+  virtual void begin_stream(int64_t keepalive_ms = 0) = 0;
   /// Queues one SSE event (framed with format_sse_event). Consecutive queued events are
   /// written together. When more than the server's max_stream_buffer_bytes are waiting for a
   /// slow client, the connection is closed and reported as a disconnect (backpressure: the
   /// engine never waits for a socket).
   virtual void send_event(std::string data) = 0;
   virtual void end_stream() = 0;
+
+  /// Runs fn on the strand after delay_ms, unless the exchange was answered in full or the
+  /// client left by then.
+  virtual void post_after(int64_t delay_ms, std::function<void()> fn) = 0;
+
+  /// The I/O loop this connection lives on (see IoPool): work for it started there, an
+  /// upstream request for instance, never changes thread.
+  virtual int io_index() const = 0;
 
   /// fn runs once if the client disconnects before the exchange is answered in full.
   virtual void on_disconnect(std::function<void()> fn) = 0;

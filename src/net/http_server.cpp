@@ -18,6 +18,7 @@
 #include <boost/beast/http.hpp>
 
 #include "base/logging.h"
+#include "net/io_pool_impl.h"
 #include "net/sse.h"
 
 namespace fathom::net {
@@ -56,8 +57,10 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   ExchangeImpl(HttpRequest req, std::shared_ptr<Session> session)
       : Exchange(std::move(req)), session_(std::move(session)) {}
   void post(std::function<void()> fn) override;
+  void post_after(int64_t delay_ms, std::function<void()> fn) override;
+  int io_index() const override;
   void send(HttpResponse response) override;
-  void begin_stream() override;
+  void begin_stream(int64_t keepalive_ms) override;
   void send_event(std::string data) override;
   void end_stream() override;
   void on_disconnect(std::function<void()> fn) override;
@@ -65,6 +68,7 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 
   // Strand-only state, owned by the Session.
   std::vector<std::function<void()>> disconnect_callbacks_;
+  std::vector<std::shared_ptr<asio::steady_timer>> timers_;  // post_after's, cancelled when let go
   std::atomic<bool> disconnected_{false};
 
  private:
@@ -73,7 +77,8 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+  Session(tcp::socket socket, std::shared_ptr<Shared> shared, int io_index)
+      : stream_(std::move(socket)), keep_shared_(std::move(shared)), shared_(*keep_shared_), io_index_(io_index) {
     ++shared_.open_connections;
   }
   ~Session() {
@@ -89,6 +94,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_strand(Fn&& fn) {
     asio::post(stream_.get_executor(), std::forward<Fn>(fn));
   }
+
+  int io_index() const { return io_index_; }
 
   // ---- called on the strand by ExchangeImpl ----
 
@@ -115,21 +122,33 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
-  void begin_stream(ExchangeImpl* ex) {
+  void begin_stream(ExchangeImpl* ex, int64_t keepalive_ms) {
     if (!current(ex) || answered_ || streaming_) return;
     streaming_ = true;
     queue_raw(
         "HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
         std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
+    keepalive_ms_ = keepalive_ms;
+    if (keepalive_ms_ > 0) arm_keepalive();
   }
 
   void stream_event(ExchangeImpl* ex, std::string data) {
     if (!current(ex) || answered_ || !streaming_) return;
-    std::string event = format_sse_event(data);
-    char size_line[32];
-    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", event.size());
-    queue_raw(size_line + event + "\r\n");
+    queue_chunk(format_sse_event(data));
+  }
+
+  void add_timer(ExchangeImpl* ex, int64_t delay_ms, std::function<void()> fn) {
+    if (!current(ex) || answered_ || ex->disconnected()) return;
+    auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+    ex->timers_.push_back(timer);
+    timer->expires_after(std::chrono::milliseconds(delay_ms));
+    timer->async_wait([weak = weak_from_this(), ex_weak = ex->weak_from_this(), fn = std::move(fn)](beast::error_code ec) {
+      auto self = weak.lock();
+      auto exchange = ex_weak.lock();
+      if (ec || !self || !exchange || !self->current(exchange.get()) || self->answered_ || exchange->disconnected()) return;
+      fn();
+    });
   }
 
   void end_stream(ExchangeImpl* ex) {
@@ -246,12 +265,32 @@ class Session : public std::enable_shared_from_this<Session> {
     close();
   }
 
+  /// One chunk of the chunked transfer encoding.
+  void queue_chunk(const std::string& payload) {
+    char size_line[32];
+    std::snprintf(size_line, sizeof(size_line), "%zx\r\n", payload.size());
+    queue_raw(size_line + payload + "\r\n");
+  }
+
+  /// While a stream is open, an SSE comment goes out each time it was quiet for keepalive_ms_.
+  void arm_keepalive() {
+    keepalive_timer_.expires_at(last_write_ + std::chrono::milliseconds(keepalive_ms_));
+    keepalive_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || !self->streaming_ || self->answered_) return;
+      if (std::chrono::steady_clock::now() - self->last_write_ >= std::chrono::milliseconds(self->keepalive_ms_))
+        self->queue_chunk(": keep-alive\n\n");
+      if (self->streaming_ && !self->answered_) self->arm_keepalive();
+    });
+  }
+
   void queue_raw(std::string bytes) {
     const std::shared_ptr<ExchangeImpl> ex = exchange_.lock();
     if (!ex || ex->disconnected()) {
       if (answered_) close();
       return;
     }
+    last_write_ = std::chrono::steady_clock::now();
     pending_bytes_ += static_cast<int64_t>(bytes.size());
     pending_.push_back(std::move(bytes));
     if (pending_bytes_ > shared_.options.max_stream_buffer_bytes) {
@@ -289,7 +328,12 @@ class Session : public std::enable_shared_from_this<Session> {
       --shared_.active_exchanges;
       counted_ = false;
     }
-    if (auto ex = exchange_.lock()) ex->disconnect_callbacks_.clear();
+    if (auto ex = exchange_.lock()) {
+      ex->disconnect_callbacks_.clear();
+      for (auto& t : ex->timers_) t->cancel();
+      ex->timers_.clear();
+    }
+    keepalive_timer_.cancel();
     exchange_.reset();
   }
 
@@ -315,7 +359,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::shared_ptr<Shared> keep_shared_;  // a shared pool may outlive the server
   Shared& shared_;
+  const int io_index_;
+  asio::steady_timer keepalive_timer_{stream_.get_executor()};
+  int64_t keepalive_ms_ = 0;
+  std::chrono::steady_clock::time_point last_write_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // Weak: the route's handle on the exchange keeps the session alive, not the other way round.
   std::weak_ptr<ExchangeImpl> exchange_;
@@ -334,8 +383,14 @@ void ExchangeImpl::post(std::function<void()> fn) { session_->on_strand(std::mov
 void ExchangeImpl::send(HttpResponse response) {
   session_->on_strand([s = session_, ex = shared_from_this(), r = std::move(response)]() mutable { s->respond(ex.get(), std::move(r)); });
 }
-void ExchangeImpl::begin_stream() {
-  session_->on_strand([s = session_, ex = shared_from_this()] { s->begin_stream(ex.get()); });
+void ExchangeImpl::post_after(int64_t delay_ms, std::function<void()> fn) {
+  session_->on_strand([s = session_, ex = shared_from_this(), delay_ms, f = std::move(fn)]() mutable {
+    s->add_timer(ex.get(), delay_ms, std::move(f));
+  });
+}
+int ExchangeImpl::io_index() const { return session_->io_index(); }
+void ExchangeImpl::begin_stream(int64_t keepalive_ms) {
+  session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms] { s->begin_stream(ex.get(), keepalive_ms); });
 }
 void ExchangeImpl::send_event(std::string data) {
   session_->on_strand(
@@ -352,17 +407,18 @@ void ExchangeImpl::on_disconnect(std::function<void()> fn) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Shared shared;
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  tcp::acceptor acceptor{io};
-  asio::steady_timer accept_backoff{io};
-  std::vector<std::thread> threads;
+  explicit Impl(std::shared_ptr<IoPool> p) : pool(std::move(p)) {}
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  std::shared_ptr<IoPool> pool;
+  tcp::acceptor acceptor{pool->impl().io(0)};
+  asio::steady_timer accept_backoff{pool->impl().io(0)};
   uint16_t port = 0;
   std::once_flag stopped;
 
+  // Each new connection goes to the next loop of the pool, round robin.
   void do_accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    const int loop = pool->impl().pick();
+    acceptor.async_accept(asio::make_strand(pool->impl().io(loop)), [this, loop](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         // Out of file descriptors (or similar): the connection stays in the backlog, so an
@@ -376,29 +432,30 @@ struct HttpServer::Impl {
       } else {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), shared)->start();
+        std::make_shared<Session>(std::move(socket), shared, loop)->start();
       }
       do_accept();
     });
   }
 };
 
-HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ErrorRenderer error_renderer)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->shared.options = std::move(options);
-  impl_->shared.handler = std::move(handler);
-  impl_->shared.error_renderer = std::move(error_renderer);
+HttpServer::HttpServer(HttpServerOptions options, RequestHandler handler, ErrorRenderer error_renderer,
+                       std::shared_ptr<IoPool> pool)
+    : impl_(std::make_unique<Impl>(pool ? std::move(pool) : std::make_shared<IoPool>(options.num_io_threads))) {
+  impl_->shared->options = std::move(options);
+  impl_->shared->handler = std::move(handler);
+  impl_->shared->error_renderer = std::move(error_renderer);
 }
 
 HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
-  const HttpServerOptions& o = impl_->shared.options;
+  const HttpServerOptions& o = impl_->shared->options;
   try {
     beast::error_code ec;
     auto address = asio::ip::make_address(o.host, ec);
     if (ec) {
-      tcp::resolver resolver(impl_->io);
+      tcp::resolver resolver(impl_->pool->impl().io(0));
       auto results = resolver.resolve(o.host, std::to_string(o.port), ec);
       if (ec || results.empty()) return invalid_argument("--host: cannot resolve '" + o.host + "'");
       address = results.begin()->endpoint().address();
@@ -413,42 +470,26 @@ Status HttpServer::start() {
   } catch (const boost::system::system_error& e) {
     return unavailable("cannot listen on " + o.host + ":" + std::to_string(o.port) + ": " + e.what());
   }
-  impl_->work.emplace(impl_->io.get_executor());
   impl_->do_accept();
-  const int n = std::max(1, o.num_io_threads);
-  for (int i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([this] {
-      for (;;) {
-        try {
-          impl_->io.run();
-          return;
-        } catch (const std::exception& e) {  // a handler threw: log, keep serving
-          FATHOM_LOG(kError) << "http I/O thread: " << e.what();
-        }
-      }
-    });
-  }
+  impl_->pool->start();
   return ok_status();
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 
 void HttpServer::stop_accepting() {
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->pool->impl().io(0), [this] {
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
   });
 }
 
-int64_t HttpServer::num_active_exchanges() const { return impl_->shared.active_exchanges.load(); }
-int64_t HttpServer::num_open_connections() const { return impl_->shared.open_connections.load(); }
+int64_t HttpServer::num_active_exchanges() const { return impl_->shared->active_exchanges.load(); }
+int64_t HttpServer::num_open_connections() const { return impl_->shared->open_connections.load(); }
 
 void HttpServer::stop() {
   std::call_once(impl_->stopped, [this] {
-    impl_->work.reset();
-    impl_->io.stop();
-    for (auto& t : impl_->threads)
-      if (t.joinable()) t.join();
+    impl_->pool->stop();
     beast::error_code ignored;
     impl_->acceptor.close(ignored);
   });

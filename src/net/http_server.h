@@ -11,13 +11,14 @@
 
 #include "base/status.h"
 #include "net/exchange.h"
+#include "net/io_pool.h"
 
 namespace fathom::net {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8000;  ///< 0: pick a free port (see HttpServer::port())
-  int num_io_threads = 2;
+  int num_io_threads = 2;  ///< when the server makes its own IoPool
   int64_t max_body_bytes = 8ll << 20;          ///< larger bodies get 413
   int64_t header_timeout_ms = 30'000;          ///< to read a whole request
   int64_t idle_timeout_ms = 75'000;            ///< keep-alive connection with nothing to do
@@ -31,7 +32,9 @@ using ErrorRenderer = std::function<HttpResponse(int http_status, const std::str
 
 class HttpServer {
  public:
-  HttpServer(HttpServerOptions options, RequestHandler handler, ErrorRenderer error_renderer);
+  /// Runs on `pool` when given (shared with a StreamClient, say), else on a pool of its own.
+  HttpServer(HttpServerOptions options, RequestHandler handler, ErrorRenderer error_renderer,
+             std::shared_ptr<IoPool> pool = nullptr);
   ~HttpServer();  ///< stops and joins
 
   /// Binds and listens, then starts the I/O threads. Unavailable when the address is taken.
@@ -43,7 +46,7 @@ class HttpServer {
   /// Exchanges started and not yet answered in full.
   int64_t num_active_exchanges() const;
   int64_t num_open_connections() const;
-  /// Stops the I/O threads and closes every connection. Idempotent.
+  /// Stops the I/O pool (shared or not) and closes every connection. Idempotent.
   void stop();
 
  private:

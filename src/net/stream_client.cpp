@@ -1,14 +1,22 @@
 #include "net/stream_client.h"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <deque>
+#include <future>
 #include <limits>
-#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "net/io_pool_impl.h"
 
 namespace fathom::net {
 
@@ -16,127 +24,251 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+/// One TCP connection to an upstream, with the bytes read past the last response.
+struct Conn {
+  explicit Conn(asio::io_context& io) : stream(io) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+  SteadyClock::time_point idle_since;
+};
+
+/// True when an idle connection can take a request: nothing to read, no EOF, no error.
+bool still_open(Conn& c) {
+  if (c.buffer.size() > 0 || !c.stream.socket().is_open()) return false;
+  char byte;
+  const ssize_t n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
+  using IdleList = std::deque<std::unique_ptr<Conn>>;  // oldest first
+  std::shared_ptr<IoPool> pool;
+  bool owns_pool = false;
+  StreamClientOptions options;
+  // Per loop, per "host:port"; touched only on that loop's thread.
+  std::vector<std::unordered_map<std::string, IdleList>> idle;
+  std::atomic<int64_t> opened{0}, reused{0};
+
+  /// A live idle connection to `key`, or null. Loop thread only.
+  std::unique_ptr<Conn> take(int loop, const std::string& key) {
+    auto it = idle[static_cast<size_t>(loop)].find(key);
+    if (it == idle[static_cast<size_t>(loop)].end()) return nullptr;
+    IdleList& list = it->second;
+    const auto now = SteadyClock::now();
+    while (!list.empty()) {
+      std::unique_ptr<Conn> c = std::move(list.back());  // most recently used: warmest
+      list.pop_back();
+      beast::error_code ignored;
+      c->stream.socket().cancel(ignored);  // its idle watch ends with operation_aborted
+      if (now - c->idle_since < std::chrono::milliseconds(options.idle_timeout_ms) && still_open(*c)) return c;
+      c->stream.socket().close(ignored);
+    }
+    return nullptr;
+  }
+
+  /// Keeps `c` for the next request to `key`; watches it so a server-side close drops it.
+  void put(int loop, const std::string& key, std::unique_ptr<Conn> c) {
+    IdleList& list = idle[static_cast<size_t>(loop)][key];
+    const auto now = SteadyClock::now();
+    while (!list.empty() && (static_cast<int>(list.size()) >= options.max_idle_per_host ||
+                             now - list.front()->idle_since >= std::chrono::milliseconds(options.idle_timeout_ms))) {
+      beast::error_code ignored;
+      list.front()->stream.socket().close(ignored);
+      list.pop_front();
+    }
+    if (options.max_idle_per_host <= 0) return;
+    c->idle_since = now;
+    c->stream.expires_never();
+    Conn* raw = c.get();
+    c->stream.socket().async_wait(tcp::socket::wait_read,
+                                  [weak = weak_from_this(), loop, key, raw](beast::error_code ec) {
+                                    if (ec == asio::error::operation_aborted) return;  // taken or closed
+                                    if (auto self = weak.lock()) self->drop(loop, key, raw);
+                                  });
+    list.push_back(std::move(c));
+  }
+
+  void drop(int loop, const std::string& key, Conn* raw) {
+    auto it = idle[static_cast<size_t>(loop)].find(key);
+    if (it == idle[static_cast<size_t>(loop)].end()) return;
+    for (auto c = it->second.begin(); c != it->second.end(); ++c) {
+      if (c->get() != raw) continue;
+      beast::error_code ignored;
+      (*c)->stream.socket().close(ignored);
+      it->second.erase(c);
+      return;
+    }
+  }
+};
 
 namespace {
 
 class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
  public:
-  Op(asio::io_context& io, Url url, StreamTimeouts timeouts, StreamCallbacks cb)
-      : strand_(asio::make_strand(io)), resolver_(strand_), stream_(strand_), url_(std::move(url)),
-        timeouts_(timeouts), cb_(std::move(cb)) {
-    parser_.body_limit(std::numeric_limits<std::uint64_t>::max());
+  Op(std::shared_ptr<StreamClient::Impl> client, int loop, StreamSpec spec, StreamCallbacks cb)
+      : client_(client), loop_(loop), io_(client->pool->impl().io(loop)), spec_(std::move(spec)),
+        key_(spec_.url.host + ":" + std::to_string(spec_.url.port)), cb_(std::move(cb)) {
+    req_.method_string(spec_.method);
+    req_.target(spec_.target);
+    req_.version(11);
+    req_.set(http::field::host, key_);
+    for (const auto& [k, v] : spec_.headers) req_.set(k, v);
+    req_.body() = std::move(spec_.body);
+    req_.keep_alive(true);
+    req_.prepare_payload();
   }
 
-  void run(const std::string& method, const std::string& target,
-           const std::map<std::string, std::string>& headers, std::string body) {
-    req_.method_string(method);
-    req_.target(target);
-    req_.version(11);
-    req_.set(http::field::host, url_.host + ":" + std::to_string(url_.port));
-    for (const auto& [k, v] : headers) req_.set(k, v);
-    req_.body() = std::move(body);
-    req_.keep_alive(false);
-    req_.prepare_payload();
-    asio::dispatch(strand_, [self = shared_from_this()] {
-      // note: a numeric address skips the resolver, which runs getaddrinfo on a helper thread
-      // (a thread hand-off per request; it was the largest cost in the gateway benchmark).
-      beast::error_code not_numeric;
-      const asio::ip::address addr = asio::ip::make_address(self->url_.host, not_numeric);
-      if (!not_numeric) {
-        self->on_resolve({}, tcp::resolver::results_type::create(tcp::endpoint(addr, self->url_.port), self->url_.host,
-                                                                 std::to_string(self->url_.port)));
-        return;
+  void run() {
+    asio::dispatch(io_, [self = shared_from_this()] {
+      if (auto client = self->client_.lock()) self->conn_ = client->take(self->loop_, self->key_);
+      if (self->conn_) {
+        self->reused_ = true;
+        if (auto client = self->client_.lock()) ++client->reused;
+        return self->send();
       }
-      self->resolver_.async_resolve(self->url_.host, std::to_string(self->url_.port),
-                                    [self](beast::error_code ec, tcp::resolver::results_type r) {
-                                      self->on_resolve(ec, std::move(r));
-                                    });
+      self->connect();
     });
   }
 
   void cancel() override {
-    asio::dispatch(strand_, [self = shared_from_this()] {
+    asio::dispatch(io_, [self = shared_from_this()] {
       self->cancelled_ = true;
-      beast::error_code ignored;
-      self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      self->stream_.close();
+      self->close_conn();
       self->finish(unavailable("request cancelled"));
     });
   }
 
  private:
-  void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
+  void connect() {
+    reused_ = false;
+    conn_ = std::make_unique<Conn>(io_);
+    if (auto client = client_.lock()) ++client->opened;
+    // A numeric address skips the resolver, which runs getaddrinfo on a helper thread.
+    beast::error_code not_numeric;
+    const asio::ip::address addr = asio::ip::make_address(spec_.url.host, not_numeric);
+    if (!not_numeric) return on_resolve({}, tcp::resolver::results_type::create(tcp::endpoint(addr, spec_.url.port),
+                                                                               spec_.url.host, std::to_string(spec_.url.port)));
+    resolver_.emplace(io_);
+    resolver_->async_resolve(spec_.url.host, std::to_string(spec_.url.port),
+                             [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                               self->on_resolve(ec, std::move(r));
+                             });
+  }
+
+  void on_resolve(beast::error_code ec, const tcp::resolver::results_type& results) {
+    if (done_) return;
     if (ec) return fail("resolve", ec);
-    stream_.expires_after(std::chrono::milliseconds(timeouts_.connect_ms));
-    stream_.async_connect(results, [self = shared_from_this()](beast::error_code e, const tcp::endpoint&) {
-      self->on_connect(e);
+    conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.connect_ms));
+    conn_->stream.async_connect(results, [self = shared_from_this()](beast::error_code e, const tcp::endpoint&) {
+      if (self->done_) return;
+      if (e) return self->fail("connect", e);
+      self->conn_->stream.socket().set_option(tcp::no_delay(true), e);
+      self->send();
     });
   }
 
-  void on_connect(beast::error_code ec) {
-    if (ec) return fail("connect", ec);
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    stream_.expires_after(std::chrono::milliseconds(timeouts_.first_byte_ms));
-    http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code e, size_t) {
-      if (e) return self->fail("write", e);
-      http::async_read_header(self->stream_, self->buffer_, self->parser_,
+  void send() {
+    parser_.emplace();
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.first_byte_ms));
+    http::async_write(conn_->stream, req_, [self = shared_from_this()](beast::error_code e, size_t) {
+      if (self->done_) return;
+      if (e) return self->fail_or_resend("write", e);
+      http::async_read_header(self->conn_->stream, self->conn_->buffer, *self->parser_,
                               [self](beast::error_code e2, size_t) { self->on_header(e2); });
     });
   }
 
   void on_header(beast::error_code ec) {
-    if (ec) return fail("read response head", ec);
+    if (done_) return;
+    if (ec) return fail_or_resend("read response head", ec);
     head_seen_ = true;
     std::map<std::string, std::string> headers;
-    for (const auto& f : parser_.get()) {
+    for (const auto& f : parser_->get()) {
       std::string name(f.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       headers[name] = std::string(f.value());
     }
-    if (cb_.on_head && !done_) cb_.on_head(static_cast<int>(parser_.get().result_int()), headers);
+    if (cb_.on_head) cb_.on_head(static_cast<int>(parser_->get().result_int()), headers);
     read_body();
   }
 
   void read_body() {
-    if (parser_.is_done()) return finish(ok_status());
-    parser_.get().body().data = chunk_.data();
-    parser_.get().body().size = chunk_.size();
-    stream_.expires_after(std::chrono::milliseconds(timeouts_.idle_ms));
-    http::async_read_some(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (done_) return;
+    if (parser_->is_done()) return complete();
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
+    conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.idle_ms));
+    http::async_read_some(conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (self->done_) return;
       if (ec == http::error::need_buffer) ec = {};
-      const size_t got = self->chunk_.size() - self->parser_.get().body().size;
-      if (got > 0 && self->cb_.on_body && !self->done_)
-        self->cb_.on_body(std::string_view(self->chunk_.data(), got));
+      const size_t got = self->chunk_.size() - self->parser_->get().body().size;
+      if (got > 0 && self->cb_.on_body) self->cb_.on_body(std::string_view(self->chunk_.data(), got));
       if (ec) return self->fail("read response body", ec);
       self->read_body();
     });
   }
 
+  /// The whole response arrived: the connection goes back to the idle list if both sides keep it.
+  void complete() {
+    if (parser_->keep_alive()) {
+      if (auto client = client_.lock()) client->put(loop_, key_, std::move(conn_));
+    }
+    close_conn();
+    finish(ok_status());
+  }
+
+  /// A reused connection the server had closed before answering: send once more on a new one.
+  void fail_or_resend(const char* what, beast::error_code ec) {
+    const bool server_closed = ec == http::error::end_of_stream || ec == asio::error::eof ||
+                               ec == asio::error::connection_reset || ec == asio::error::broken_pipe;
+    if (reused_ && server_closed && !head_seen_ && !cancelled_) {
+      close_conn();
+      return connect();
+    }
+    fail(what, ec);
+  }
+
   void fail(const char* what, beast::error_code ec) {
+    close_conn();
     if (cancelled_) return finish(unavailable("request cancelled"));
-    finish(unavailable(std::string(what) + " http://" + url_.host + ":" + std::to_string(url_.port) + ": " +
+    finish(unavailable(std::string(what) + " http://" + key_ + ": " +
                        (ec == beast::error::timeout ? std::string("timed out") : ec.message())));
+  }
+
+  void close_conn() {
+    if (!conn_) return;
+    beast::error_code ignored;
+    conn_->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn_->stream.close();
+    conn_.reset();
   }
 
   void finish(const Status& s) {
     if (done_) return;
     done_ = true;
-    beast::error_code ignored;
-    stream_.socket().close(ignored);
     if (cb_.on_done) cb_.on_done(s, head_seen_);
     cb_ = {};  // drop captured state promptly
   }
 
-  asio::strand<asio::io_context::executor_type> strand_;
-  tcp::resolver resolver_;
-  beast::tcp_stream stream_;
-  Url url_;
-  StreamTimeouts timeouts_;
+  std::weak_ptr<StreamClient::Impl> client_;
+  int loop_;
+  asio::io_context& io_;
+  StreamSpec spec_;
+  std::string key_;
   StreamCallbacks cb_;
+  std::optional<tcp::resolver> resolver_;
+  std::unique_ptr<Conn> conn_;
   http::request<http::string_body> req_;
-  http::response_parser<http::buffer_body> parser_;
-  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, 16384> chunk_{};
+  bool reused_ = false;
   bool head_seen_ = false;
   bool done_ = false;
   bool cancelled_ = false;
@@ -144,30 +276,45 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
 
 }  // namespace
 
-struct StreamClient::Impl {
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-  std::vector<std::thread> threads;
-};
+StreamClient::StreamClient(std::shared_ptr<IoPool> pool, StreamClientOptions options)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->pool = std::move(pool);
+  impl_->options = options;
+  impl_->idle.resize(static_cast<size_t>(impl_->pool->size()));
+}
 
-StreamClient::StreamClient(int num_threads) : impl_(std::make_unique<Impl>()) {
-  for (int i = 0; i < std::max(1, num_threads); ++i) impl_->threads.emplace_back([this] { impl_->io.run(); });
+StreamClient::StreamClient(int num_threads, StreamClientOptions options)
+    : StreamClient(std::make_shared<IoPool>(num_threads), options) {
+  impl_->owns_pool = true;
+  impl_->pool->start();
 }
 
 StreamClient::~StreamClient() {
-  impl_->guard.reset();
-  impl_->io.stop();
-  for (auto& t : impl_->threads) t.join();
+  if (impl_->owns_pool) {
+    impl_->pool->stop();  // in-flight requests end with their loops
+    return;
+  }
+  // Idle lists belong to the loops' threads: empty them there (when a loop still runs).
+  for (int i = 0; i < impl_->pool->size(); ++i) {
+    asio::io_context& io = impl_->pool->impl().io(i);
+    if (io.stopped()) continue;
+    auto cleared = std::make_shared<std::promise<void>>();
+    asio::post(io, [impl = impl_, i, cleared] {
+      impl->idle[static_cast<size_t>(i)].clear();
+      cleared->set_value();
+    });
+    cleared->get_future().wait_for(std::chrono::seconds(1));  // bounded: the loop may stop meanwhile
+  }
 }
 
-std::shared_ptr<StreamRequest> StreamClient::start(const Url& url, const std::string& method,
-                                                   const std::string& target,
-                                                   const std::map<std::string, std::string>& headers,
-                                                   std::string body, const StreamTimeouts& timeouts,
-                                                   StreamCallbacks callbacks) {
-  auto op = std::make_shared<Op>(impl_->io, url, timeouts, std::move(callbacks));
-  op->run(method, target, headers, std::move(body));
+std::shared_ptr<StreamRequest> StreamClient::start(StreamSpec spec, StreamCallbacks callbacks) {
+  const int loop = spec.io_index >= 0 ? spec.io_index % impl_->pool->size() : impl_->pool->impl().pick();
+  auto op = std::make_shared<Op>(impl_, loop, std::move(spec), std::move(callbacks));
+  op->run();
   return op;
 }
+
+int64_t StreamClient::connections_opened() const { return impl_->opened.load(); }
+int64_t StreamClient::requests_reused() const { return impl_->reused.load(); }
 
 }  // namespace fathom::net

@@ -1,6 +1,11 @@
 // An asynchronous HTTP/1.1 client for proxying: one request per call, the response head and
-// then each piece of the body delivered as it arrives, on the client's own I/O threads. The
+// then each piece of the body delivered as it arrives, on an I/O loop of the client's pool. The
 // caller never blocks, so thousands of upstream streams cost a socket and a small buffer each.
+//
+// Connections are kept alive and reused, per loop and per host:port (no locks: a loop's idle
+// list is only touched on that loop's thread). A request sent on a reused connection that the
+// server had already closed (no byte of a response came back) is sent once more on a fresh
+// connection: the server never saw it.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +17,7 @@
 
 #include "base/status.h"
 #include "net/http_client.h"
+#include "net/io_pool.h"
 
 namespace fathom::net {
 
@@ -19,6 +25,17 @@ struct StreamTimeouts {
   int64_t connect_ms = 5'000;
   int64_t first_byte_ms = 120'000;  ///< from sending the request to the response head
   int64_t idle_ms = 60'000;         ///< between two pieces of the body
+};
+
+/// One upstream request.
+struct StreamSpec {
+  Url url;
+  std::string method = "POST";
+  std::string target;  ///< path and query
+  std::map<std::string, std::string> headers;
+  std::string body;
+  StreamTimeouts timeouts;
+  int io_index = -1;  ///< the pool loop to run on (an Exchange's io_index()); -1: any
 };
 
 struct StreamCallbacks {
@@ -37,18 +54,29 @@ class StreamRequest {
   virtual void cancel() = 0;
 };
 
+struct StreamClientOptions {
+  int max_idle_per_host = 256;    ///< per loop
+  int64_t idle_timeout_ms = 30'000;  ///< an idle connection older than this is closed
+};
+
 class StreamClient {
  public:
-  explicit StreamClient(int num_threads = 1);
-  ~StreamClient();  ///< cancels everything in flight and joins the threads
+  /// Runs on `pool` (shared with an HttpServer; the caller starts and stops it).
+  explicit StreamClient(std::shared_ptr<IoPool> pool, StreamClientOptions options = {});
+  /// Owns a pool of `num_threads` loops.
+  explicit StreamClient(int num_threads = 1, StreamClientOptions options = {});
+  ~StreamClient();  ///< closes idle connections; stops the pool if it owns it
 
-  std::shared_ptr<StreamRequest> start(const Url& url, const std::string& method, const std::string& target,
-                                       const std::map<std::string, std::string>& headers, std::string body,
-                                       const StreamTimeouts& timeouts, StreamCallbacks callbacks);
+  std::shared_ptr<StreamRequest> start(StreamSpec spec, StreamCallbacks callbacks);
+
+  /// Connections opened and requests sent on a reused connection (for tests and metrics).
+  int64_t connections_opened() const;
+  int64_t requests_reused() const;
+
+  struct Impl;  // the idle connections; defined in stream_client.cpp
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;
 };
 
 }  // namespace fathom::net

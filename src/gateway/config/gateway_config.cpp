@@ -126,6 +126,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     c.port = static_cast<uint16_t>(port);
   }
   top.get("io_threads", c.num_io_threads);
+  if (c.num_io_threads < 1 || c.num_io_threads > 256) top.problem("io_threads", "must be in 1..256");
   top.get("data_dir", c.data_dir);
   top.get("keys_db", c.keys_db);
   top.get("ledger_db", c.ledger_db);

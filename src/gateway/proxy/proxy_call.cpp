@@ -30,8 +30,43 @@ void ProxyCall::start() {
       if (up) up->cancel();  // on_done settles with what was streamed so far
     }
   });
+  const GatewayConfig& cfg = routing_->cfg;
+  // A stream whose upstream is slow to answer gets its 200 head (and from then on SSE
+  // keep-alive comments) after keepalive_comment_ms, so idle timeouts between the client and
+  // us do not cut it while the first token is awaited.
+  if (req_.stream && cfg.keepalive_comment_ms > 0) {
+    ex_->post_after(cfg.keepalive_comment_ms, [weak] {
+      if (auto self = weak.lock()) {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        self->begin_client_stream();
+      }
+    });
+  }
+  if (cfg.request_timeout_ms > 0) {
+    ex_->post_after(cfg.request_timeout_ms, [weak] {
+      if (auto self = weak.lock()) self->on_request_timeout();
+    });
+  }
   std::lock_guard<std::mutex> lock(mu_);
   attempt();
+}
+
+// Called with mu_ held.
+void ProxyCall::begin_client_stream() {
+  if (streaming_ || settled_ || client_gone_) return;
+  streaming_ = true;
+  ex_->begin_stream(routing_->cfg.keepalive_comment_ms);
+}
+
+void ProxyCall::on_request_timeout() {
+  std::shared_ptr<net::StreamRequest> up;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (settled_) return;
+    timed_out_ = true;
+    up = upstream_req_;
+  }
+  if (up) up->cancel();  // on_done answers 504 (or ends the stream with an error event)
 }
 
 Upstream* ProxyCall::pick() {
@@ -79,23 +114,25 @@ void ProxyCall::attempt() {
   };
   // Holds a strong reference: the call lives until its upstream request is done.
   cb.on_done = [self = shared_from_this()](const Status& s, bool head_seen) { self->on_done(s, head_seen); };
-  upstream_req_ = svc_.client().start(u->url, "POST", target, {{"content-type", "application/json"}}, body.dump(),
-                                      {5'000, cfg.first_byte_timeout_ms, cfg.idle_timeout_ms}, std::move(cb));
+  net::StreamSpec spec;
+  spec.url = u->url;
+  spec.target = target;
+  spec.headers = {{"content-type", "application/json"}};
+  spec.body = body.dump();
+  spec.timeouts = {5'000, cfg.first_byte_timeout_ms, cfg.idle_timeout_ms};
+  spec.io_index = ex_->io_index();  // the client's loop: the whole request stays on one thread
+  upstream_req_ = svc_.client().start(std::move(spec), std::move(cb));
 }
 
 void ProxyCall::on_head(int status) {
   std::lock_guard<std::mutex> lock(mu_);
   upstream_status_ = status;
-  if (status == 200 && req_.stream && !client_gone_) {
-    streaming_ = true;
-    ttft_s_.reset();
-    ex_->begin_stream();
-  }
+  if (status == 200 && req_.stream) begin_client_stream();
 }
 
 void ProxyCall::on_body(std::string_view piece) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!streaming_) {
+  if (!streaming_ || upstream_status_ != 200) {
     if (body_.size() < (64u << 20)) body_.append(piece);
     return;
   }
@@ -109,18 +146,12 @@ void ProxyCall::forward_event(const std::string& data) {
     return;
   }
   nlohmann::json chunk = nlohmann::json::parse(data, nullptr, false);
+  events_sent_ = true;
   if (chunk.is_discarded()) {  // not JSON: pass it on untouched
     ex_->send_event(data);
     return;
   }
-  if (chunk.contains("usage") && chunk["usage"].is_object()) {
-    const auto& u = chunk["usage"];
-    prompt_tokens_ = u.value("prompt_tokens", int64_t{0});
-    completion_tokens_ = u.value("completion_tokens", int64_t{0});
-    if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
-      cached_tokens_ = u["prompt_tokens_details"].value("cached_tokens", int64_t{0});
-    usage_seen_ = true;
-  }
+  take_usage(chunk);
   const bool has_choices = chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty();
   if (has_choices) {
     ++content_chunks_;
@@ -135,7 +166,7 @@ void ProxyCall::forward_event(const std::string& data) {
   ex_->send_event(data);
 }
 
-void ProxyCall::on_done(const Status& s, bool head_seen) {
+void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   std::lock_guard<std::mutex> lock(mu_);
   upstream_req_.reset();
   Upstream* u = current_;
@@ -147,60 +178,51 @@ void ProxyCall::on_done(const Status& s, bool head_seen) {
     settle(499, nullptr);
     return;
   }
+  if (timed_out_) {
+    respond_failure(504, "timeout", "the request took longer than timeouts.request_ms (" +
+                                        std::to_string(routing_->cfg.request_timeout_ms) + " ms)");
+    return;
+  }
   if (upstream_failed) {
     ++u->failures_total;
     u->breaker.record(Outcome::kFailure);
   } else {
     u->breaker.record(Outcome::kSuccess);
   }
-  if (upstream_failed && !streaming_) {
-    // Nothing reached the client yet: another upstream may still answer.
-    if (static_cast<int32_t>(tried_.size()) < routing_->cfg.max_attempts &&
-        svc_.take_retry(routing_->cfg.retry_budget_ratio)) {
-      svc_.metrics().retried();
-      FATHOM_LOG(kWarning) << "upstream " << u->id << " failed ("
-                           << (s.ok() ? "HTTP " + std::to_string(upstream_status_) : s.message()) << "); retrying";
-      attempt();
-      return;
-    }
-    if (head_seen && upstream_status_ >= 500) {
-      net::HttpResponse r;
-      r.status = upstream_status_;
-      r.body = body_;
-      settle(upstream_status_, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
-    } else {
-      respond_error(error_response(502, "server_error", "upstream " + u->id + " failed: " + s.message()));
-    }
+  // Nothing of the answer reached the client yet (at most a stream's head and keep-alive
+  // comments): another upstream may still answer.
+  if (upstream_failed && !events_sent_ && static_cast<int32_t>(tried_.size()) < routing_->cfg.max_attempts &&
+      svc_.take_retry(routing_->cfg.retry_budget_ratio)) {
+    svc_.metrics().retried();
+    FATHOM_LOG(kWarning) << "upstream " << u->id << " failed ("
+                         << (s.ok() ? "HTTP " + std::to_string(upstream_status_) : s.message()) << "); retrying";
+    attempt();
     return;
   }
-  if (streaming_) {
-    std::string error_event;
-    if (!s.ok()) {  // cut mid-stream: tell the client, bill the partial usage
-      nlohmann::json err = {{"error",
-                             {{"message", "upstream " + u->id + " failed mid-stream: " + s.message()},
-                              {"type", "server_error"},
-                              {"param", nullptr},
-                              {"code", "upstream_error"}}}};
-      error_event = err.dump();
-    }
-    // The stream's last events go out only once its ledger row is committed.
-    settle(s.ok() ? 200 : 502, [ex = ex_, error_event = std::move(error_event), done = done_seen_ && s.ok()] {
-      if (!error_event.empty()) ex->send_event(error_event);
+  if (!s.ok()) {  // connect, reset or timeout; mid-stream the partial usage is billed
+    respond_failure(502, "upstream_error",
+                    "upstream " + u->id + (events_sent_ ? " failed mid-stream: " : " failed: ") + s.message());
+    return;
+  }
+  if (streaming_ && upstream_status_ != 200) {  // the client already has a 200 head
+    nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
+    const std::string message = j.is_object() && j.contains("error") && j["error"].is_object()
+                                    ? j["error"].value("message", std::string("upstream error"))
+                                    : "upstream " + u->id + " answered HTTP " + std::to_string(upstream_status_);
+    respond_failure(upstream_status_, "upstream_error", message);
+    return;
+  }
+  if (streaming_) {  // the stream's last events go out only once its ledger row is committed
+    settle(200, [ex = ex_, done = done_seen_] {
       if (done) ex->send_event("[DONE]");
       ex->end_stream();
     });
     return;
   }
-  // A whole (non-stream) response, possibly an upstream 4xx: pass it through.
+  // A whole (non-stream) response, possibly an upstream error: pass it through.
   if (upstream_status_ == 200) {
     nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
-    if (j.is_object() && j.contains("usage") && j["usage"].is_object()) {
-      prompt_tokens_ = j["usage"].value("prompt_tokens", int64_t{0});
-      completion_tokens_ = j["usage"].value("completion_tokens", int64_t{0});
-      if (j["usage"].contains("prompt_tokens_details") && j["usage"]["prompt_tokens_details"].is_object())
-        cached_tokens_ = j["usage"]["prompt_tokens_details"].value("cached_tokens", int64_t{0});
-      usage_seen_ = true;
-    }
+    if (j.is_object()) take_usage(j);
     if (!req_.cache_key.empty()) svc_.cache().put(req_.cache_key, body_);
   }
   net::HttpResponse r;
@@ -209,6 +231,28 @@ void ProxyCall::on_done(const Status& s, bool head_seen) {
   r.headers.push_back({"x-fathom-upstream", u->id});
   const int status = upstream_status_;
   settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
+}
+
+// Called with mu_ held. Before the stream's head: an OpenAI error response; after it: an
+// error event that ends the stream.
+void ProxyCall::respond_failure(int status, const std::string& code, const std::string& message) {
+  net::HttpResponse r = error_response(status, status == 504 ? "timeout" : "server_error", message, code);
+  if (!streaming_) return respond_error(r);
+  settle(status, [ex = ex_, event = std::move(r.body)] {
+    ex->send_event(event);
+    ex->end_stream();
+  });
+}
+
+// Called with mu_ held: the usage object of a response or of a stream's final chunk.
+void ProxyCall::take_usage(const nlohmann::json& j) {
+  if (!j.contains("usage") || !j["usage"].is_object()) return;
+  const auto& u = j["usage"];
+  prompt_tokens_ = u.value("prompt_tokens", int64_t{0});
+  completion_tokens_ = u.value("completion_tokens", int64_t{0});
+  if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
+    cached_tokens_ = u["prompt_tokens_details"].value("cached_tokens", int64_t{0});
+  usage_seen_ = true;
 }
 
 void ProxyCall::respond_error(const net::HttpResponse& r) {

@@ -51,6 +51,10 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void on_body(std::string_view piece);
   void on_done(const Status& s, bool head_seen);
   void forward_event(const std::string& data);
+  void take_usage(const nlohmann::json& response_or_chunk);
+  void begin_client_stream();
+  void on_request_timeout();
+  void respond_failure(int status, const std::string& code, const std::string& message);
   void respond_error(const net::HttpResponse& r);
   void settle(int status, std::function<void()> release);
   double seconds_since(Clock::TimePoint t) const;
@@ -66,7 +70,9 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   std::shared_ptr<net::StreamRequest> upstream_req_;
   int upstream_status_ = 0;
   bool streaming_ = false;       // the client has the 200 head of an event stream
+  bool events_sent_ = false;     // ... and at least one of its events: no more retries
   bool client_gone_ = false;
+  bool timed_out_ = false;       // timeouts.request_ms passed
   bool settled_ = false;
   std::string body_;             // non-stream (or failed) upstream body
   SseParser sse_;
