@@ -31,6 +31,28 @@ TEST(KeyStoreTest, CreateAuthenticateRevoke) {
   EXPECT_EQ((*ks)->revoke(k->info.key_id, 5000).code(), Code::kNotFound);
 }
 
+// The gateway caches authenticated keys; a revoke by another process (`fathom keys revoke`
+// opens its own connection) must still take effect on the next request.
+TEST(KeyStoreTest, ARevokeThroughAnotherConnectionIsSeenAtOnce) {
+  TempDir dir;
+  auto gateway = KeyStore::open(dir.file("keys.db"));
+  auto cli = KeyStore::open(dir.file("keys.db"));
+  ASSERT_TRUE(gateway.ok() && cli.ok());
+  auto k = (*cli)->create("acme", {}, 0, false, 1000);
+  ASSERT_TRUE(k.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*gateway)->authenticate(k->key, 2000 + i).ok());  // now cached
+
+  ASSERT_TRUE((*cli)->revoke(k->info.key_id, 3000).ok());
+  auto revoked = (*gateway)->authenticate(k->key, 4000);
+  EXPECT_EQ(revoked.status().code(), Code::kUnauthenticated);
+  EXPECT_NE(revoked.status().message().find("revoked"), std::string::npos);
+
+  // ... and a key created elsewhere works at once too.
+  auto k2 = (*cli)->create("acme", {}, 0, false, 5000);
+  ASSERT_TRUE(k2.ok());
+  EXPECT_TRUE((*gateway)->authenticate(k2->key, 6000).ok());
+}
+
 TEST(KeyStoreTest, ExpiredKeysAreRefused) {
   TempDir dir;
   auto ks = KeyStore::open(dir.file("keys.db"));

@@ -46,6 +46,14 @@ class HttpServerTest : public ::testing::Test {
       for (int i = 0; i < 3; ++i) ex->send_event("event " + std::to_string(i));
       return ex->end_stream();
     }
+    if (req.path == "/slow") {  // keep-alive comments every 20 ms until the event at 150 ms
+      ex->begin_stream(20);
+      ex->post_after(150, [ex] {
+        ex->send_event("late");
+        ex->end_stream();
+      });
+      return;
+    }
     if (req.path == "/hold") {  // answers only when the test says so; reports disconnects
       ex->on_disconnect([this] { disconnected_.set_value(); });
       ex->begin_stream();
@@ -88,6 +96,23 @@ TEST_F(HttpServerTest, StreamsServerSentEventsInChunks) {
   Result<ClientResponse> again = client.request("GET", "/echo", "");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->status, 200);
+}
+
+TEST_F(HttpServerTest, AQuietStreamGetsKeepAliveCommentsUntilItsFirstEvent) {
+  start();
+  HttpClient client("127.0.0.1", server_->port());
+  std::string seen;
+  Result<ClientResponse> r = client.request("GET", "/slow", "", {}, [&](std::string_view c) { seen += c; });
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  const size_t event = seen.find("data: late\n\n");
+  ASSERT_NE(event, std::string::npos) << seen;
+  EXPECT_EQ(event + std::string("data: late\n\n").size(), seen.size()) << "the event ends the stream";
+  // 150 ms of quiet at one comment per 20 ms: several comments, all before the event.
+  size_t comments = 0;
+  for (size_t at = seen.find(": keep-alive\n\n"); at != std::string::npos && at < event;
+       at = seen.find(": keep-alive\n\n", at + 1))
+    ++comments;
+  EXPECT_GE(comments, 3u) << seen;
 }
 
 TEST_F(HttpServerTest, OversizedBodyIs413AndTheServerKeepsServing) {

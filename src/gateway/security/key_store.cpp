@@ -3,18 +3,37 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <optional>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "gateway/security/api_keys.h"
 
 namespace fathom::gateway {
 
+// Authentication is on every request's path, so found keys are cached in memory by hash. The
+// cache is dropped when this store writes, and when another connection (`fathom keys revoke`,
+// another replica) committed to the database: SQLite's data_version says so, cheaply.
 struct KeyStore::Db {
   sqlite3* db = nullptr;
+  sqlite3_stmt* data_version = nullptr;
+  sqlite3_stmt* by_hash = nullptr;
   mutable std::mutex mu;
-  ~Db() { sqlite3_close(db); }
+  std::unordered_map<std::string, KeyInfo> cache;  // by key hash; guarded by mu
+  int64_t cache_version = -1;
+  ~Db() {
+    sqlite3_finalize(data_version);
+    sqlite3_finalize(by_hash);
+    sqlite3_close(db);
+  }
+  /// Empties the cache when another connection changed the database. Called with mu held.
+  void validate_cache() {
+    sqlite3_reset(data_version);
+    const int64_t v = sqlite3_step(data_version) == SQLITE_ROW ? sqlite3_column_int64(data_version, 0) : -1;
+    if (v != cache_version || v < 0) cache.clear();
+    cache_version = v;
+  }
 };
 
 bool KeyInfo::allows(const std::string& model) const {
@@ -71,6 +90,10 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
     sqlite3_free(err);
     return unavailable(path + ": key store schema: " + m);
   }
+  const std::string by_hash = std::string("SELECT ") + kColumns + ",key_hash FROM api_keys WHERE key_hash=?";
+  if (sqlite3_prepare_v2(ks->db_->db, "PRAGMA data_version", -1, &ks->db_->data_version, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(ks->db_->db, by_hash.c_str(), -1, &ks->db_->by_hash, nullptr) != SQLITE_OK)
+    return unavailable(path + ": key store: " + sqlite3_errmsg(ks->db_->db));
   return ks;
 }
 
@@ -95,6 +118,7 @@ Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::stri
   sqlite3_bind_int(st, 7, admin ? 1 : 0);
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
+  db_->cache.clear();
   if (rc != SQLITE_DONE) return unavailable(std::string("key store insert failed: ") + sqlite3_errmsg(db_->db));
   return out;
 }
@@ -102,16 +126,21 @@ Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::stri
 Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) const {
   const std::string hash = hash_api_key(key);
   std::lock_guard<std::mutex> lock(db_->mu);
-  sqlite3_stmt* st = nullptr;
-  const std::string sql = std::string("SELECT ") + kColumns + ",key_hash FROM api_keys WHERE key_hash=?";
-  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
-  sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
-  std::optional<KeyInfo> found;
-  if (sqlite3_step(st) == SQLITE_ROW &&
-      constant_time_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 7)), hash))
-    found = read_row(st);
-  sqlite3_finalize(st);
-  if (!found) return Status(Code::kUnauthenticated, "invalid API key");
+  db_->validate_cache();
+  auto cached = db_->cache.find(hash);
+  if (cached == db_->cache.end()) {  // unknown keys are not cached: guessing cannot grow the cache
+    sqlite3_stmt* st = db_->by_hash;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+    const bool hit = sqlite3_step(st) == SQLITE_ROW &&
+                     constant_time_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 7)), hash);
+    std::optional<KeyInfo> row;
+    if (hit) row = read_row(st);
+    sqlite3_reset(st);
+    if (!row) return Status(Code::kUnauthenticated, "invalid API key");
+    cached = db_->cache.emplace(hash, std::move(*row)).first;
+  }
+  const KeyInfo* found = &cached->second;
   if (found->revoked_ms != 0) return Status(Code::kUnauthenticated, "API key " + found->key_id + " was revoked");
   if (found->expires_ms != 0 && now_ms >= found->expires_ms)
     return Status(Code::kUnauthenticated, "API key " + found->key_id + " has expired");
@@ -126,6 +155,7 @@ Status KeyStore::revoke(const std::string& id, int64_t now_ms) {
   sqlite3_bind_text(st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
+  db_->cache.clear();
   if (rc != SQLITE_DONE) return unavailable(std::string("key store update failed: ") + sqlite3_errmsg(db_->db));
   if (sqlite3_changes(db_->db) == 0) return not_found("no active key with id " + id);
   return ok_status();
