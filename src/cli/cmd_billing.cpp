@@ -23,7 +23,7 @@ Status billing_main(const std::vector<std::string>& argv) {
   if (format != "csv" && format != "json") return invalid_argument("--format must be csv or json");
   if (month.size() != 7 || month[4] != '-') return invalid_argument("--month must look like 2026-11");
   FATHOM_ASSIGN_OR_RETURN(auto cfg, gateway::load_gateway_config(path));
-  FATHOM_ASSIGN_OR_RETURN(auto ledger, gateway::open_ledger(cfg.ledger_db, cfg.ledger_postgres));
+  FATHOM_ASSIGN_OR_RETURN(auto ledger, gateway::open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
   FATHOM_ASSIGN_OR_RETURN(auto rows, ledger->rows(tenant, month));
   const auto report = gateway::make_billing_report(tenant, month, rows);
   std::fputs((format == "csv" ? gateway::render_csv(report) : gateway::render_json(report)).c_str(), stdout);

@@ -64,7 +64,7 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   std::filesystem::create_directories(cfg.data_dir, ec);
   std::unique_ptr<GatewayService> s(new GatewayService(cfg, clock));
   FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
-  FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres));
+  FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
   FATHOM_ASSIGN_OR_RETURN(s->audit_, AuditLog::open(cfg.audit_log));
   if (cfg.redis) {
     FATHOM_ASSIGN_OR_RETURN(auto rq, RedisQuota::connect(cfg.redis->first, cfg.redis->second));

@@ -56,6 +56,8 @@ TEST(GatewayConfigTest, EveryProblemIsNamedByItsField) {
   constexpr const char* kBad = R"yaml(
 listen: {port: 99999}
 colour: blue
+io_threads: 0
+ledger_sync: sometimes
 pools:
   local:
     policy: fastest
@@ -78,7 +80,8 @@ tenants:
         "pools.local.upstreams[0].url: must start with http://", "pools.local.fallback: no pool named 'nowhere'",
         "models[0].pool: no pool named 'missing'", "model name or alias 'a' is used twice",
         "prices.a.input_per_1k: price 'ten' is not a plain decimal number",
-        "tenants.acme: limits must be >= 0"})
+        "tenants.acme: limits must be >= 0", "io_threads: must be in 1..256",
+        "ledger_sync: must be 'full' (survives a machine crash) or 'normal'"})
     EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n" << m;
 }
 

@@ -30,6 +30,16 @@ struct UsageRecord {
   int32_t status = 0;  ///< HTTP status returned to the client
 };
 
+/// How much a committed row survives. kFull: a machine crash or power loss (an fsync per group
+/// commit; SQLite synchronous=FULL, PostgreSQL synchronous_commit=on). kNormal: a crash or
+/// SIGKILL of the gateway, not of the machine (SQLite synchronous=NORMAL in WAL mode: the
+/// commit is in the OS page cache; PostgreSQL synchronous_commit=off: the server has it). On
+/// a disk whose fsync takes milliseconds, kNormal takes that off every response's latency.
+enum class LedgerSync { kFull, kNormal };
+
+/// "full" or "normal" (the config's ledger_sync).
+Result<LedgerSync> parse_ledger_sync(const std::string& s);
+
 /// "2026-11" for a unix time in milliseconds (UTC).
 std::string month_of(int64_t time_ms);
 
@@ -47,14 +57,15 @@ class Ledger {
   virtual Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) = 0;
 };
 
-/// SQLite in WAL mode with synchronous=FULL; the embedded default.
-Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path);
+/// SQLite in WAL mode; the embedded default.
+Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path, LedgerSync sync = LedgerSync::kFull);
 
 /// PostgreSQL (libpq conninfo, e.g. "host=db port=5432 dbname=fathom user=gw"), for several
 /// replicas sharing one ledger. Creates the table and its indexes on first use.
-Result<std::unique_ptr<Ledger>> open_postgres_ledger(const std::string& conninfo);
+Result<std::unique_ptr<Ledger>> open_postgres_ledger(const std::string& conninfo, LedgerSync sync = LedgerSync::kFull);
 
 /// The configured ledger: PostgreSQL when `postgres_conninfo` is set, else SQLite at `sqlite_path`.
-Result<std::unique_ptr<Ledger>> open_ledger(const std::string& sqlite_path, const std::string& postgres_conninfo);
+Result<std::unique_ptr<Ledger>> open_ledger(const std::string& sqlite_path, const std::string& postgres_conninfo,
+                                            LedgerSync sync = LedgerSync::kFull);
 
 }  // namespace fathom::gateway

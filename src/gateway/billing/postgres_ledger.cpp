@@ -70,19 +70,30 @@ class PgConnection {
   ~PgConnection() {
     if (conn_) PQfinish(conn_);
   }
-  Status open(const std::string& conninfo) {
-    conninfo_ = conninfo;
+  /// `setup` (SQL, may be empty) runs on every (re)connection.
+  Status open(const std::string& conninfo, std::string setup = "") {
+    setup_ = std::move(setup);
     conn_ = PQconnectdb(conninfo.c_str());
     if (PQstatus(conn_) != CONNECTION_OK) return unavailable("ledger_postgres: cannot connect: " + pg_error(conn_));
-    return ok_status();
+    return run_setup();
   }
   PGconn* get() {
-    if (PQstatus(conn_) != CONNECTION_OK) PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      PQreset(conn_);
+      if (PQstatus(conn_) == CONNECTION_OK) (void)run_setup();
+    }
     return conn_;
   }
 
  private:
-  std::string conninfo_;
+  Status run_setup() {
+    if (setup_.empty()) return ok_status();
+    PGresult* r = PQexec(conn_, setup_.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok ? ok_status() : unavailable("ledger_postgres: " + setup_ + ": " + pg_error(conn_));
+  }
+  std::string setup_;
   PGconn* conn_ = nullptr;
 };
 
@@ -92,8 +103,9 @@ class PostgresLedger final : public Ledger {
     writer_.stop();  // commits what is queued while the connection is still open
   }
 
-  Status init(const std::string& conninfo) {
-    FATHOM_RETURN_IF_ERROR(write_conn_.open(conninfo));
+  Status init(const std::string& conninfo, LedgerSync sync) {
+    FATHOM_RETURN_IF_ERROR(
+        write_conn_.open(conninfo, sync == LedgerSync::kNormal ? "SET synchronous_commit = off" : ""));
     FATHOM_RETURN_IF_ERROR(read_conn_.open(conninfo));
     // A multi-statement simple query runs as one implicit transaction.
     PgResult r(PQexec(write_conn_.get(), kSchema));
@@ -202,15 +214,16 @@ class PostgresLedger final : public Ledger {
 
 }  // namespace
 
-Result<std::unique_ptr<Ledger>> open_postgres_ledger(const std::string& conninfo) {
+Result<std::unique_ptr<Ledger>> open_postgres_ledger(const std::string& conninfo, LedgerSync sync) {
   auto ledger = std::make_unique<PostgresLedger>();
-  FATHOM_RETURN_IF_ERROR(ledger->init(conninfo));
+  FATHOM_RETURN_IF_ERROR(ledger->init(conninfo, sync));
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
-Result<std::unique_ptr<Ledger>> open_ledger(const std::string& sqlite_path, const std::string& postgres_conninfo) {
-  if (!postgres_conninfo.empty()) return open_postgres_ledger(postgres_conninfo);
-  return open_sqlite_ledger(sqlite_path);
+Result<std::unique_ptr<Ledger>> open_ledger(const std::string& sqlite_path, const std::string& postgres_conninfo,
+                                            LedgerSync sync) {
+  if (!postgres_conninfo.empty()) return open_postgres_ledger(postgres_conninfo, sync);
+  return open_sqlite_ledger(sqlite_path, sync);
 }
 
 }  // namespace fathom::gateway

@@ -15,7 +15,6 @@ namespace {
 
 constexpr const char* kSchema = R"sql(
 PRAGMA journal_mode=WAL;
-PRAGMA synchronous=FULL;
 CREATE TABLE IF NOT EXISTS usage (
   request_id TEXT PRIMARY KEY,
   time_ms INTEGER NOT NULL,
@@ -42,7 +41,7 @@ class SqliteLedger final : public Ledger {
     sqlite3_close(db_);
   }
 
-  Status init(const std::string& path) {
+  Status init(const std::string& path, LedgerSync sync) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                         nullptr) != SQLITE_OK)
       return unavailable(path + ": cannot open ledger: " + sqlite3_errmsg(db_));
@@ -53,6 +52,9 @@ class SqliteLedger final : public Ledger {
       sqlite3_free(err);
       return unavailable(path + ": cannot create the ledger schema: " + m);
     }
+    const char* pragma = sync == LedgerSync::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK)
+      return unavailable(path + ": " + pragma + ": " + sqlite3_errmsg(db_));
     if (sqlite3_prepare_v2(db_,
                            "INSERT OR IGNORE INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &insert_, nullptr) != SQLITE_OK)
@@ -169,6 +171,13 @@ Status Ledger::record(const UsageRecord& r) {
   return w->status;
 }
 
+Result<LedgerSync> parse_ledger_sync(const std::string& s) {
+  if (s == "full") return LedgerSync::kFull;
+  if (s == "normal") return LedgerSync::kNormal;
+  return invalid_argument("must be 'full' (survives a machine crash) or 'normal' (survives a gateway crash), not '" +
+                          s + "'");
+}
+
 std::string month_of(int64_t time_ms) {
   const std::time_t t = static_cast<std::time_t>(time_ms / 1000);
   std::tm tm{};
@@ -178,9 +187,9 @@ std::string month_of(int64_t time_ms) {
   return buf;
 }
 
-Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path) {
+Result<std::unique_ptr<Ledger>> open_sqlite_ledger(const std::string& path, LedgerSync sync) {
   auto ledger = std::make_unique<SqliteLedger>();
-  FATHOM_RETURN_IF_ERROR(ledger->init(path));
+  FATHOM_RETURN_IF_ERROR(ledger->init(path, sync));
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 
