@@ -41,6 +41,11 @@ void render_counter(std::string& out, const char* name, const char* help, const 
   for (const auto& [labels, v] : m) out += std::string(name) + "{" + labels + "} " + std::to_string(v) + "\n";
 }
 
+void render_value(std::string& out, const char* name, const char* type, const char* help, int64_t v) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+         std::to_string(v) + "\n";
+}
+
 }  // namespace
 
 GatewayMetrics::GatewayMetrics()
@@ -78,7 +83,7 @@ void GatewayMetrics::retried() {
   ++retries_;
 }
 
-std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams) const {
+std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const {
   std::string out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -86,15 +91,20 @@ std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams
     render_counter(out, "fathom_gateway_tokens_total", "Tokens billed, by kind.", tokens_);
     render_counter(out, "fathom_gateway_cost_nanos_total", "Cost billed in nano-units of the currency.", cost_nanos_);
     render_counter(out, "fathom_gateway_quota_rejections_total", "Requests refused by a quota.", quota_rejections_);
-    out += "# HELP fathom_gateway_auth_failures_total Requests with a missing, unknown, revoked or expired key.\n"
-           "# TYPE fathom_gateway_auth_failures_total counter\nfathom_gateway_auth_failures_total " +
-           std::to_string(auth_failures_) + "\n";
-    out += "# HELP fathom_gateway_cache_hits_total Responses served from the response cache.\n"
-           "# TYPE fathom_gateway_cache_hits_total counter\nfathom_gateway_cache_hits_total " +
-           std::to_string(cache_hits_) + "\n";
-    out += "# HELP fathom_gateway_retries_total Attempts on another upstream before the first byte.\n"
-           "# TYPE fathom_gateway_retries_total counter\nfathom_gateway_retries_total " + std::to_string(retries_) + "\n";
+    render_value(out, "fathom_gateway_auth_failures_total", "counter",
+                 "Requests with a missing, unknown, revoked or expired key.", auth_failures_);
+    render_value(out, "fathom_gateway_cache_hits_total", "counter", "Responses served from the response cache.",
+                 cache_hits_);
+    render_value(out, "fathom_gateway_retries_total", "counter",
+                 "Attempts on another upstream before the answer's first byte.", retries_);
   }
+  render_value(out, "fathom_gateway_client_connections", "gauge", "Open client connections.", conns.client_open);
+  render_value(out, "fathom_gateway_requests_in_flight", "gauge", "Requests (and streams) not yet answered in full.",
+               conns.in_flight);
+  render_value(out, "fathom_gateway_upstream_connections_opened_total", "counter",
+               "TCP connections opened to upstreams.", conns.upstream_opened);
+  render_value(out, "fathom_gateway_upstream_requests_reused_total", "counter",
+               "Upstream requests sent on a kept-alive connection.", conns.upstream_reused);
   render_histogram(out, "fathom_gateway_request_duration_seconds", "Client-observed request time.", total_.snapshot());
   render_histogram(out, "fathom_gateway_overhead_seconds", "Request time not spent waiting on upstreams.",
                    overhead_.snapshot());

@@ -27,6 +27,11 @@ struct RequestSample {
   bool cache_hit = false;
 };
 
+/// Connection counts, from the HTTP server and the upstream client.
+struct ConnectionStats {
+  int64_t client_open = 0, in_flight = 0, upstream_opened = 0, upstream_reused = 0;
+};
+
 class GatewayMetrics {
  public:
   GatewayMetrics();
@@ -34,7 +39,7 @@ class GatewayMetrics {
   void auth_failed();
   void quota_rejected(const std::string& tenant, const std::string& limit);
   void retried();
-  std::string render(const std::vector<const Upstream*>& upstreams) const;
+  std::string render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const;
 
  private:
   mutable std::mutex mu_;

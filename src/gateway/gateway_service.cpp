@@ -204,7 +204,9 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
       for (const auto& u : pool->upstreams()) ups.push_back(u.get());
     net::HttpResponse resp;
     resp.content_type = "text/plain; version=0.0.4";
-    resp.body = metrics_.render(ups);
+    const ConnectionStats conns{server_->num_open_connections(), server_->num_active_exchanges(),
+                                client_->connections_opened(), client_->requests_reused()};
+    resp.body = metrics_.render(ups, conns);
     return ex->send(resp);
   }
   auto key = authenticate(req);

@@ -137,6 +137,35 @@ test('keys: none, unknown or revoked -> 401; a model the key may not use -> 403'
   assert.equal(unknown.status, 404);
 });
 
+test('a key revoked with `fathom keys revoke` while the gateway runs is refused at once', async () => {
+  const key = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme');
+  const ok = await gateway.post('/v1/chat/completions', chat('before the revoke', { max_tokens: 1 }), key);
+  assert.equal(ok.status, 200, ok.text);  // the gateway now has the key in its cache
+  billed.requests += 1;
+  billed.prompt += ok.json.usage.prompt_tokens;
+  billed.completion += ok.json.usage.completion_tokens;
+  const id = fathom('keys', 'list', '--config', configPath).split('\n').filter((l) => l.includes('acme')).pop().split(/\s+/)[0];
+  fathom('keys', 'revoke', '--config', configPath, '--id', id);
+  const refused = await gateway.post('/v1/chat/completions', chat('after the revoke', { max_tokens: 1 }), key);
+  assert.equal(refused.status, 401, refused.text);
+  assert.match(refused.json.error.message, /revoked/);
+});
+
+test('upstream connections are kept alive and reused', async () => {
+  const reused = () => gateway.metric('fathom_gateway_upstream_requests_reused_total', '');
+  const before = await reused();
+  for (let i = 0; i < 6; ++i) {
+    const r = await gateway.post('/v1/chat/completions', chat(`keep-alive ${i}`, { max_tokens: 1 }), keys.acme);
+    assert.equal(r.status, 200, r.text);
+    billed.requests += 1;
+    billed.prompt += r.json.usage.prompt_tokens;
+    billed.completion += r.json.usage.completion_tokens;
+  }
+  // Six requests over one client connection, round robin over two upstreams: at most two new
+  // upstream connections.
+  assert.ok((await reused()) - before >= 4, `reused ${(await reused()) - before} of 6`);
+});
+
 test('a proxied completion equals the upstream answer and is billed from its usage', async () => {
   const direct = await upstreamA.post('/v1/chat/completions', { ...chat('Hello!'), model: 'tiny' });
   const via = await gateway.post('/v1/chat/completions', { ...chat('Hello!'), seed: undefined, temperature: 0.0, user: 'x' }, keys.acme);
@@ -204,12 +233,15 @@ test('billing report totals equal the usage the upstreams reported', async () =>
 
 test('a dead upstream opens its breaker and traffic fails over to the other', async () => {
   await upstreamA.stop('SIGKILL');
-  for (let i = 0; i < 6; ++i) {
+  const portA = new URL(upstreamA.url).port;
+  const breakerA = () => gateway.metric('fathom_gateway_upstream_breaker_state', `:${portA}"`);
+  // Every request still succeeds (retried on B) while A's failures push its error rate over
+  // the threshold; A's earlier successes in the rolling window decide how many that takes.
+  for (let i = 0; i < 40 && (await breakerA()) !== 1; ++i) {
     const r = await gateway.post('/v1/chat/completions', chat(`failover ${i}`, { max_tokens: 2 }), keys.acme);
     assert.equal(r.status, 200, r.text);
   }
-  const portA = new URL(upstreamA.url).port;
-  assert.equal(await gateway.metric('fathom_gateway_upstream_breaker_state', `:${portA}"`), 1);
+  assert.equal(await breakerA(), 1);
   const portB = new URL(upstreamB.url).port;
   assert.equal(await gateway.metric('fathom_gateway_upstream_breaker_state', `:${portB}"`), 0);
   assert.ok((await gateway.metric('fathom_gateway_retries_total', '')) >= 1);
@@ -321,6 +353,70 @@ for (const sync of ['full', 'normal']) test(`SIGKILL of the gateway under load l
   assert.ok(m.requests >= acked.requests, `ledger has ${m.requests} rows, ${acked.requests} were acknowledged`);
   assert.ok(m.completion_tokens >= acked.completion, `ledger ${m.completion_tokens} completion tokens < acknowledged ${acked.completion}`);
   assert.ok(m.prompt_tokens >= acked.prompt);
+});
+
+// An OpenAI-compatible upstream that takes its time: the response head comes after
+// `headDelayMs` (then two content chunks and the usage chunk), or never when headDelayMs < 0.
+async function slowUpstream(headDelayMs) {
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
+    req.resume();
+    if (headDelayMs < 0) return;  // holds the request until the client goes
+    const timer = setTimeout(() => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (delta, extra = {}) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'tiny', choices: [{ index: 0, delta, finish_reason: null }], ...extra })}\n\n`;
+      res.write(chunk({ role: 'assistant', content: 'slow' }));
+      res.write(chunk({ content: ' answer' }));
+      res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'tiny', choices: [], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } })}\n\n`);
+      res.end('data: [DONE]\n\n');
+    }, headDelayMs);
+    res.on('close', () => clearTimeout(timer));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
+}
+
+test('a stream waiting for its first token gets its head and SSE keep-alive comments', async () => {
+  const slow = await slowUpstream(400);
+  const cfg = writeConfig('slow.yaml', [slow.url], 'timeouts: {keepalive_comment_ms: 50}\n');
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'slow');
+  const g = await Gateway.start(cfg);
+  try {
+    const res = await fetch(g.url + '/v1/chat/completions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+      body: JSON.stringify(chat('take your time', { stream: true })),
+    });
+    assert.equal(res.status, 200);  // the head did not wait for the upstream's
+    assert.equal(res.headers.get('x-accel-buffering'), 'no');
+    const text = await res.text();
+    const firstData = text.indexOf('data:');
+    const comments = text.slice(0, firstData).match(/^: keep-alive$/gm) ?? [];
+    assert.ok(comments.length >= 3, `${comments.length} keep-alive comments before the first event:\n${text}`);
+    assert.match(text, /"content":"slow"/);
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), text);
+    assert.equal(report(cfg, 'slow').models['deepseek-chat'].completion_tokens, 2);
+  } finally {
+    slow.close();
+    await g.stop();
+  }
+});
+
+test('a request running past timeouts.request_ms gets a 504 in the OpenAI error shape', async () => {
+  const stuck = await slowUpstream(-1);
+  const cfg = writeConfig('stuck.yaml', [stuck.url], 'timeouts: {request_ms: 300}\n');
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'stuck');
+  const g = await Gateway.start(cfg);
+  try {
+    const r = await g.post('/v1/chat/completions', chat('never answered'), key);
+    assert.equal(r.status, 504, r.text);
+    assert.equal(r.json.error.code, 'timeout');
+    assert.match(r.json.error.message, /timeouts.request_ms \(300 ms\)/);
+  } finally {
+    stuck.close();
+    await g.stop();
+  }
 });
 
 test('SIGHUP reloads a new alias and tenant limit without dropping an in-flight stream', async () => {

@@ -33,6 +33,25 @@ TEST(AuditLogTest, AnUntouchedLogVerifiesAndReopeningContinuesTheChain) {
   EXPECT_EQ(verify_audit_log(path)->num_records, 4);
 }
 
+// The gateway and `fathom keys revoke` append to one file from two processes (here: two
+// handles); each append links to the record last in the file, whoever wrote it.
+TEST(AuditLogTest, TwoWritersInterleavingKeepOneChain) {
+  TempDir dir;
+  const std::string path = dir.file("audit.jsonl");
+  auto gateway = AuditLog::open(path);
+  auto cli = AuditLog::open(path);
+  ASSERT_TRUE(gateway.ok() && cli.ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*gateway)->append("auth.failed", {{"i", i}}).ok());
+    ASSERT_TRUE((*cli)->append("key.revoked", {{"i", i}}).ok());
+    ASSERT_TRUE((*cli)->append("key.created", {{"i", i}}).ok());
+  }
+  auto v = verify_audit_log(path);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(v->num_records, 9);
+  EXPECT_EQ((*gateway)->num_records(), 7);  // its view after its own last append
+}
+
 TEST(AuditLogTest, EditingALineIsDetectedAtThatLine) {
   TempDir dir;
   const std::string path = dir.file("audit.jsonl");

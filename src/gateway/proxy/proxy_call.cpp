@@ -236,7 +236,7 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
 // Called with mu_ held. Before the stream's head: an OpenAI error response; after it: an
 // error event that ends the stream.
 void ProxyCall::respond_failure(int status, const std::string& code, const std::string& message) {
-  net::HttpResponse r = error_response(status, status == 504 ? "timeout" : "server_error", message, code);
+  net::HttpResponse r = error_response(status, "server_error", message, code);
   if (!streaming_) return respond_error(r);
   settle(status, [ex = ex_, event = std::move(r.body)] {
     ex->send_event(event);

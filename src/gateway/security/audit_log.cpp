@@ -1,7 +1,11 @@
 #include "gateway/security/audit_log.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <fstream>
@@ -66,38 +70,69 @@ Result<AuditVerification> verify_audit_log(const std::string& path) {
 }
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
-  AuditVerification v;
-  if (std::ifstream(path).good()) {
-    FATHOM_ASSIGN_OR_RETURN(v, verify_audit_log(path));
-  } else {
-    v.last_hash = kGenesis;
-  }
   std::unique_ptr<AuditLog> log(new AuditLog());
-  log->file_ = std::fopen(path.c_str(), "a");
-  if (!log->file_) return invalid_argument(path + ": cannot open for appending");
   log->path_ = path;
-  log->last_hash_ = v.last_hash;
-  log->next_seq_ = v.num_records;
+  log->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (log->fd_ < 0) return invalid_argument(path + ": cannot open for appending");
+  // The whole chain is checked once, under the lock, so no other process appends meanwhile.
+  if (::flock(log->fd_, LOCK_EX) != 0) return unavailable(path + ": cannot lock");
+  Result<AuditVerification> v = verify_audit_log(path);
+  struct stat st{};
+  ::fstat(log->fd_, &st);
+  ::flock(log->fd_, LOCK_UN);
+  if (!v.ok()) return v.status();
+  log->last_hash_ = v->last_hash;
+  log->next_seq_ = v->num_records;
+  log->known_size_ = st.st_size;
   return log;
 }
 
 AuditLog::~AuditLog() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Status AuditLog::sync_with_file() {
+  struct stat st{};
+  if (::fstat(fd_, &st) != 0) return unavailable(path_ + ": cannot stat");
+  if (st.st_size == known_size_) return ok_status();
+  // Another process appended: its last record is the one to link to.
+  std::ifstream in(path_, std::ios::binary);
+  const std::streamoff tail = std::min<std::streamoff>(st.st_size, 1 << 16);
+  in.seekg(st.st_size - tail);
+  std::string text(static_cast<size_t>(tail), '\0');
+  in.read(text.data(), tail);
+  if (!in || text.empty() || text.back() != '\n') return data_loss(path_ + ": the last record is incomplete");
+  const size_t start = text.find_last_of('\n', text.size() - 2);
+  const auto rec = nlohmann::json::parse(text.substr(start == std::string::npos ? 0 : start + 1), nullptr, false);
+  if (!rec.is_object() || !rec.contains("hash") || !rec["hash"].is_string() || !rec.contains("seq") ||
+      !rec["seq"].is_number_integer())
+    return data_loss(path_ + ": the last record is not a valid audit record");
+  last_hash_ = rec["hash"].get<std::string>();
+  next_seq_ = rec["seq"].get<int64_t>() + 1;
+  known_size_ = st.st_size;
+  return ok_status();
 }
 
 Status AuditLog::append(const std::string& event, const nlohmann::json& details) {
   std::lock_guard<std::mutex> lock(mu_);
-  nlohmann::json rec = {{"seq", next_seq_}, {"time", now_rfc3339()}, {"event", event},
-                        {"details", details}, {"prev", last_hash_}};
-  const std::string hash = record_hash(last_hash_, rec);
-  rec["hash"] = hash;
-  const std::string line = rec.dump() + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0 ||
-      ::fsync(fileno(file_)) != 0)
-    return unavailable(path_ + ": audit write failed");
-  last_hash_ = hash;
-  ++next_seq_;
-  return ok_status();
+  if (::flock(fd_, LOCK_EX) != 0) return unavailable(path_ + ": cannot lock");
+  Status s = sync_with_file();
+  if (s.ok()) {
+    nlohmann::json rec = {{"seq", next_seq_}, {"time", now_rfc3339()}, {"event", event},
+                          {"details", details}, {"prev", last_hash_}};
+    const std::string hash = record_hash(last_hash_, rec);
+    rec["hash"] = hash;
+    const std::string line = rec.dump() + "\n";
+    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd_) != 0) {
+      s = unavailable(path_ + ": audit write failed");
+    } else {
+      last_hash_ = hash;
+      ++next_seq_;
+      known_size_ += static_cast<int64_t>(line.size());
+    }
+  }
+  ::flock(fd_, LOCK_UN);
+  return s;
 }
 
 int64_t AuditLog::num_records() const {

@@ -3,10 +3,12 @@
 // the hash of the previous one, so editing, deleting or reordering a line is detectable.
 //   {"details":{...},"event":"key.created","prev":"<hex>","seq":7,"time":"...","hash":"<hex>"}
 // hash = sha256(prev + "\n" + the record without "hash", serialised with sorted keys).
+// Several processes may append to one file (the gateway, `fathom keys revoke`): each append
+// holds an exclusive flock and links to whatever record is last in the file at that moment.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -22,15 +24,19 @@ class AuditLog {
   static Result<std::unique_ptr<AuditLog>> open(const std::string& path);
   ~AuditLog();
 
-  /// Appends and flushes one record. `details` must not contain secrets or prompt text.
+  /// Appends and fsyncs one record. `details` must not contain secrets or prompt text.
   Status append(const std::string& event, const nlohmann::json& details);
   int64_t num_records() const;
 
  private:
   AuditLog() = default;
+  /// Called with the flock held: re-reads the last record when another process appended.
+  Status sync_with_file();
+
   mutable std::mutex mu_;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;
   std::string path_;
+  int64_t known_size_ = 0;  // the file's size after our last look at it
   std::string last_hash_;
   int64_t next_seq_ = 0;
 };
