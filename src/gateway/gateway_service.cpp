@@ -189,7 +189,7 @@ Result<KeyInfo> GatewayService::authenticate(const net::HttpRequest& req) {
                                                      "missing API key: send 'Authorization: Bearer <key>'"));
   if (!key.ok()) {
     metrics_.auth_failed();
-    (void)audit_->append("auth.failed", {{"path", req.path}, {"reason", key.status().message()}});
+    audit_->post("auth.failed", {{"path", req.path}, {"reason", key.status().message()}});
   }
   return key;
 }
@@ -257,7 +257,7 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   Clock::Duration retry_after{};
   if (Status q = quota_->admit(pr.admission, &retry_after); !q.ok()) {
     metrics_.quota_rejected(key->tenant, q.message());
-    (void)audit_->append("quota.rejected", {{"key_id", key->key_id}, {"tenant", key->tenant}, {"reason", q.message()}});
+    audit_->post("quota.rejected", {{"key_id", key->key_id}, {"tenant", key->tenant}, {"reason", q.message()}});
     net::HttpResponse r = error_response(q);
     const auto secs = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
     r.headers.push_back({"retry-after", std::to_string(std::max<int64_t>(1, secs))});

@@ -52,6 +52,22 @@ TEST(AuditLogTest, TwoWritersInterleavingKeepOneChain) {
   EXPECT_EQ((*gateway)->num_records(), 7);  // its view after its own last append
 }
 
+TEST(AuditLogTest, PostedRecordsAreAllWrittenInOrderByTheWriterThread) {
+  TempDir dir;
+  const std::string path = dir.file("audit.jsonl");
+  {
+    auto log = AuditLog::open(path);
+    ASSERT_TRUE(log.ok());
+    ASSERT_TRUE((*log)->append("config.reloaded", nlohmann::json::object()).ok());
+    for (int i = 0; i < 500; ++i) (*log)->post("auth.failed", {{"i", i}});
+  }  // closing writes what is queued
+  auto v = verify_audit_log(path);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(v->num_records, 501);
+  const std::string text = read_bytes(path);
+  EXPECT_LT(text.find("\"i\":0}"), text.find("\"i\":499}"));
+}
+
 TEST(AuditLogTest, EditingALineIsDetectedAtThatLine) {
   TempDir dir;
   const std::string path = dir.file("audit.jsonl");

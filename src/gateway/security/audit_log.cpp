@@ -9,7 +9,9 @@
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <utility>
 
+#include "base/logging.h"
 #include "gateway/security/api_keys.h"
 
 namespace fathom::gateway {
@@ -88,7 +90,39 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
 }
 
 AuditLog::~AuditLog() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();  // writes what is queued
   if (fd_ >= 0) ::close(fd_);
+}
+
+void AuditLog::post(std::string event, nlohmann::json details) {
+  std::lock_guard<std::mutex> lock(queue_mu_);
+  if (queue_.size() >= kMaxQueued) {
+    ++dropped_;
+    return;
+  }
+  queue_.push_back({std::move(event), std::move(details)});
+  if (!writer_.joinable()) writer_ = std::thread([this] { writer_loop(); });
+  queue_cv_.notify_one();
+}
+
+void AuditLog::writer_loop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  for (;;) {
+    queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || dropped_ > 0; });
+    if (queue_.empty() && dropped_ == 0 && stopping_) return;
+    std::vector<Event> batch;
+    batch.swap(queue_);
+    if (dropped_ > 0) batch.push_back({"audit.dropped", {{"records", std::exchange(dropped_, 0)}}});
+    lock.unlock();
+    if (Status s = write_events(batch); !s.ok())
+      FATHOM_LOG(kError) << "audit log: " << batch.size() << " record(s) not written: " << s.message();
+    lock.lock();
+  }
 }
 
 Status AuditLog::sync_with_file() {
@@ -114,21 +148,29 @@ Status AuditLog::sync_with_file() {
 }
 
 Status AuditLog::append(const std::string& event, const nlohmann::json& details) {
+  return write_events({{event, details}});
+}
+
+Status AuditLog::write_events(const std::vector<Event>& events) {
   std::lock_guard<std::mutex> lock(mu_);
   if (::flock(fd_, LOCK_EX) != 0) return unavailable(path_ + ": cannot lock");
   Status s = sync_with_file();
   if (s.ok()) {
-    nlohmann::json rec = {{"seq", next_seq_}, {"time", now_rfc3339()}, {"event", event},
-                          {"details", details}, {"prev", last_hash_}};
-    const std::string hash = record_hash(last_hash_, rec);
-    rec["hash"] = hash;
-    const std::string line = rec.dump() + "\n";
-    if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd_) != 0) {
+    std::string hash = last_hash_, lines;
+    int64_t seq = next_seq_;
+    for (const Event& e : events) {
+      nlohmann::json rec = {{"seq", seq++}, {"time", now_rfc3339()}, {"event", e.name},
+                            {"details", e.details}, {"prev", hash}};
+      hash = record_hash(hash, rec);
+      rec["hash"] = hash;
+      lines += rec.dump() + "\n";
+    }
+    if (::write(fd_, lines.data(), lines.size()) != static_cast<ssize_t>(lines.size()) || ::fsync(fd_) != 0) {
       s = unavailable(path_ + ": audit write failed");
     } else {
       last_hash_ = hash;
-      ++next_seq_;
-      known_size_ += static_cast<int64_t>(line.size());
+      next_seq_ = seq;
+      known_size_ += static_cast<int64_t>(lines.size());
     }
   }
   ::flock(fd_, LOCK_UN);

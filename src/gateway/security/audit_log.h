@@ -7,10 +7,13 @@
 // holds an exclusive flock and links to whatever record is last in the file at that moment.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -26,14 +29,35 @@ class AuditLog {
 
   /// Appends and fsyncs one record. `details` must not contain secrets or prompt text.
   Status append(const std::string& event, const nlohmann::json& details);
+  /// The request path's append: queues the record for a writer thread (started on first use)
+  /// that appends everything queued under one fsync, in order. A flood of failed logins thus
+  /// never stalls an I/O thread on the disk. Beyond kMaxQueued waiting records new ones are
+  /// dropped, and an "audit.dropped" record says how many.
+  void post(std::string event, nlohmann::json details);
+  /// Records in the file after this handle's last append.
   int64_t num_records() const;
 
+  static constexpr size_t kMaxQueued = 100'000;
+
  private:
+  struct Event {
+    std::string name;
+    nlohmann::json details;
+  };
   AuditLog() = default;
   /// Called with the flock held: re-reads the last record when another process appended.
   Status sync_with_file();
+  Status write_events(const std::vector<Event>& events);
+  void writer_loop();
 
-  mutable std::mutex mu_;
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Event> queue_;
+  int64_t dropped_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  mutable std::mutex mu_;  // the file and the chain state below
   int fd_ = -1;
   std::string path_;
   int64_t known_size_ = 0;  // the file's size after our last look at it
