@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -57,9 +58,15 @@ TEST(PriceTableTest, CostUsesTheTenantsVolumeTierAndCachedPrice) {
   EXPECT_EQ(prices.cost("nope", 0, 1, 0, 1).status().code(), Code::kNotFound);
 }
 
-TEST(LedgerTest, ConcurrentWritesAreGroupCommittedAndReportTotalsEqualTheRows) {
+// Both durability modes: full (journal fdatasync'd per group) and normal (journal write only).
+class SqliteLedgerTest : public ::testing::TestWithParam<LedgerSync> {};
+
+INSTANTIATE_TEST_SUITE_P(Sync, SqliteLedgerTest, ::testing::Values(LedgerSync::kFull, LedgerSync::kNormal),
+                         [](const ::testing::TestParamInfo<LedgerSync>& p) { return p.param == LedgerSync::kFull ? "full" : "normal"; });
+
+TEST_P(SqliteLedgerTest, ConcurrentWritesAreAllRecordedAndReportTotalsEqualTheRows) {
   TempDir dir;
-  auto ledger = open_sqlite_ledger(dir.file("ledger.db"));
+  auto ledger = open_sqlite_ledger(dir.file("ledger.db"), GetParam());
   ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
@@ -98,7 +105,7 @@ TEST(LedgerTest, ARetriedWriteIsNotCountedTwice) {
   EXPECT_EQ((*ledger)->rows("acme", "2026-11")->size(), 1u);
 }
 
-TEST(LedgerTest, SigkillLosesNoAcknowledgedRow) {
+TEST_P(SqliteLedgerTest, SigkillLosesNoAcknowledgedRow) {
   TempDir dir;
   const std::string path = dir.file("ledger.db");
   int acks[2];
@@ -107,7 +114,7 @@ TEST(LedgerTest, SigkillLosesNoAcknowledgedRow) {
   ASSERT_GE(child, 0);
   if (child == 0) {  // writer: acknowledge each committed row through the pipe, forever
     close(acks[0]);
-    auto ledger = open_sqlite_ledger(path);
+    auto ledger = open_sqlite_ledger(path, GetParam());
     if (!ledger.ok()) _exit(2);
     for (int i = 0;; ++i) {
       if (!(*ledger)->record(row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
@@ -132,6 +139,54 @@ TEST(LedgerTest, SigkillLosesNoAcknowledgedRow) {
   std::set<std::string> ids;
   for (const auto& r : *rows) ids.insert(r.request_id);
   for (int a : acknowledged) EXPECT_TRUE(ids.count("r" + std::to_string(a))) << "lost acknowledged row r" << a;
+}
+
+
+// What a gateway killed before moving its journal leaves behind: a segment nobody holds,
+// possibly ending in a torn line (the write it died in; that request was never answered).
+TEST(SqliteLedgerJournalTest, ADeadProcesssJournalIsMovedIntoTheLedgerOnOpen) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  { ASSERT_TRUE(open_sqlite_ledger(path).ok()); }  // creates the database and the journal directory
+  const std::string segment = path + ".journal/4242-1-0.jsonl";
+  fathom::testing::write_text(
+      segment,
+      R"({"id":"dead-1","t":1795000000000,"tenant":"acme","key":"k1","model":"a","up":"u1","p":10,"c":2,"cached":0,"cost":7,"ms":3,"status":200})"
+      "\n"
+      R"({"id":"dead-2","t":1795000000000,"tenant":"acme","key":"k1","model":"a","up":"u1","p":20,"c":4,"cached":1,"cost":9,"ms":3,"status":200})"
+      "\n"
+      R"({"id":"dead-3","t":17950)");
+  auto ledger = open_sqlite_ledger(path);
+  ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
+  auto rows = (*ledger)->rows("acme", "2026-11");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[1].request_id, "dead-2");
+  EXPECT_EQ((*rows)[1].cached_tokens, 1);
+  EXPECT_EQ(*(*ledger)->monthly_tokens("acme", "2026-11"), 36);
+  EXPECT_FALSE(std::filesystem::exists(segment)) << "a moved segment is deleted";
+}
+
+// `fathom billing report` opens the ledger while the gateway runs: it must count the rows the
+// gateway journaled but has not moved yet, and neither of them may count a row twice.
+TEST_P(SqliteLedgerTest, AReaderCountsALiveWritersJournaledRowsOnce) {
+  TempDir dir;
+  const std::string path = dir.file("ledger.db");
+  auto gateway = open_sqlite_ledger(path, GetParam());
+  ASSERT_TRUE(gateway.ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*gateway)->record(row("live-" + std::to_string(i), "a", 1, 1, 1)).ok());
+  {
+    auto report = open_sqlite_ledger(path, GetParam());
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ((*report)->rows("acme", "2026-11")->size(), 5u);
+  }
+  ASSERT_TRUE((*gateway)->record(row("live-5", "a", 1, 1, 1)).ok());
+  EXPECT_EQ((*gateway)->rows("acme", "2026-11")->size(), 6u);
+  gateway->reset();
+  auto again = open_sqlite_ledger(path, GetParam());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->rows("acme", "2026-11")->size(), 6u);
+  EXPECT_TRUE(std::filesystem::is_empty(path + ".journal")) << "every segment was moved and deleted";
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
 // The usage ledger: one row per request (tenant, key id, model, upstream, tokens, cost,
-// latency, status, time). Writes are group-committed: concurrent callers share one
-// transaction, and record() returns only once its row is durable, so a crash loses nothing
-// that was acknowledged; the request id is the primary key, so a retried write never
-// double-counts.
+// latency, status, time). A row is durable before its request is answered, so a crash loses
+// nothing that was acknowledged, and flushes are shared by concurrent requests (a group
+// commit); the request id is the primary key, so a row written twice counts once.
 #pragma once
 
 #include <cstdint>
@@ -46,8 +45,10 @@ std::string month_of(int64_t time_ms);
 class Ledger {
  public:
   virtual ~Ledger() = default;
-  /// Queues the row; `done` runs (on the ledger's writer thread) once it is committed or the
-  /// write failed. The request path uses this and never waits for the disk.
+  /// Writes the row; `done` runs once it is durable (see LedgerSync) or the write failed:
+  /// on the ledger's writer thread when that needs an fsync or a database round trip, else
+  /// inline (SQLite with ledger_sync normal: a journal append). The request path never
+  /// blocks on a disk flush.
   virtual void submit(UsageRecord r, std::function<void(const Status&)> done) = 0;
   /// Blocks until the row is committed (or the write failed).
   Status record(const UsageRecord& r);

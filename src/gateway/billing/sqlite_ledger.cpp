@@ -1,5 +1,8 @@
 #include <sqlite3.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <condition_variable>
 #include <ctime>
 #include <deque>
@@ -7,8 +10,10 @@
 #include <mutex>
 #include <thread>
 
+#include "base/logging.h"
 #include "gateway/billing/group_commit.h"
 #include "gateway/billing/ledger.h"
+#include "gateway/billing/usage_journal.h"
 
 namespace fathom::gateway {
 namespace {
@@ -33,10 +38,25 @@ CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
 
+// Rows reach the journal (usage_journal.h) before their request is answered: inline on the
+// caller's thread with ledger_sync normal (one write()), through a GroupCommitter with full
+// (one write() and one fdatasync per group). A mover thread then inserts them into SQLite in
+// batches, every kMoveInterval or kMoveBatch rows, and deletes the journal segment they came
+// from. Queries move what is pending first, so they see every acknowledged row.
 class SqliteLedger final : public Ledger {
  public:
+  static constexpr auto kMoveInterval = std::chrono::milliseconds(100);
+  static constexpr size_t kMoveBatch = 2048;
+
   ~SqliteLedger() override {
-    writer_.stop();  // commits what is queued while the connection is still open
+    writer_.stop();  // journals what is queued
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (mover_.joinable()) mover_.join();  // moves what is pending into SQLite
+    journal_.reset();
     sqlite3_finalize(insert_);
     sqlite3_close(db_);
   }
@@ -59,16 +79,27 @@ class SqliteLedger final : public Ledger {
                            "INSERT OR IGNORE INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
-    path_ = path;
-    writer_.start([this](const std::vector<UsageRecord>& batch) { return commit(batch); });
+    // Rows a crashed gateway journaled but did not move (and a live one's pending rows).
+    const std::string journal_dir = path + ".journal";
+    FATHOM_RETURN_IF_ERROR(
+        UsageJournal::recover(journal_dir, [this](const std::vector<UsageRecord>& rows) { return insert(rows); }));
+    FATHOM_ASSIGN_OR_RETURN(journal_, UsageJournal::open(journal_dir, sync));
+    sync_ = sync;
+    if (sync_ == LedgerSync::kFull)
+      writer_.start([this](const std::vector<UsageRecord>& batch) { return journal(batch); });
+    mover_ = std::thread([this] { move_loop(); });
     return ok_status();
   }
 
   void submit(UsageRecord r, std::function<void(const Status&)> done) override {
-    writer_.submit(std::move(r), std::move(done));
+    if (sync_ == LedgerSync::kFull) return writer_.submit(std::move(r), std::move(done));
+    const Status s = journal({r});
+    if (done) done(s);
   }
 
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
+    FATHOM_RETURN_IF_ERROR(move_pending());
+    std::lock_guard<std::mutex> db_lock(db_mu_);
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
@@ -110,8 +141,57 @@ class SqliteLedger final : public Ledger {
   }
 
  private:
-  // One transaction for the whole batch: one fsync for many requests.
-  Status commit(const std::vector<UsageRecord>& batch) {
+  /// Appends to the journal; the rows then wait in pending_ for the mover.
+  Status journal(const std::vector<UsageRecord>& rows) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FATHOM_RETURN_IF_ERROR(journal_->append(rows));
+    pending_.insert(pending_.end(), rows.begin(), rows.end());
+    if (pending_.size() >= kMoveBatch) cv_.notify_one();
+    return ok_status();
+  }
+
+  void move_loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      cv_.wait_for(lock, kMoveInterval, [&] { return stopping_ || pending_.size() >= kMoveBatch; });
+      lock.unlock();
+      if (Status s = move_pending(); !s.ok())
+        FATHOM_LOG(kError) << path_ << ": moving journaled usage rows into the ledger: " << s.message()
+                           << " (they stay journaled; retrying)";
+      lock.lock();
+    }
+    lock.unlock();
+    (void)move_pending();
+  }
+
+  /// Inserts the pending rows into SQLite, then deletes the journal segments they came from.
+  Status move_pending() {
+    std::lock_guard<std::mutex> move_lock(move_mu_);
+    std::vector<UsageRecord> rows;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.empty()) return ok_status();
+      rows.swap(pending_);
+      moved_segments_.push_back(journal_->rotate());
+    }
+    Status s;
+    {
+      std::lock_guard<std::mutex> db_lock(db_mu_);
+      s = insert(rows);
+    }
+    if (!s.ok()) {  // keep them (journaled and pending) for the next try
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.insert(pending_.begin(), rows.begin(), rows.end());
+      return s;
+    }
+    for (const std::string& segment : moved_segments_)
+      if (!segment.empty()) ::unlink(segment.c_str());
+    moved_segments_.clear();
+    return ok_status();
+  }
+
+  // One transaction for the whole batch; INSERT OR IGNORE: a row moved twice counts once.
+  Status insert(const std::vector<UsageRecord>& batch) {
     if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(std::string("ledger: ") + sqlite3_errmsg(db_));
     for (const UsageRecord& r : batch) {
@@ -147,7 +227,17 @@ class SqliteLedger final : public Ledger {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   std::string path_;
-  GroupCommitter writer_;  // last member: stopped first, before the connections close
+  LedgerSync sync_ = LedgerSync::kFull;
+  std::unique_ptr<UsageJournal> journal_;
+  std::mutex db_mu_;    // the SQLite connection
+  std::mutex move_mu_;  // one move at a time; taken before mu_
+  std::mutex mu_;       // journal_, pending_, moved_segments_, stopping_
+  std::condition_variable cv_;
+  std::vector<UsageRecord> pending_;          // journaled, not yet in SQLite
+  std::vector<std::string> moved_segments_;   // to delete once their rows are in SQLite
+  bool stopping_ = false;
+  std::thread mover_;
+  GroupCommitter writer_;  // ledger_sync full only
 };
 
 }  // namespace
