@@ -45,8 +45,8 @@ CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 // from. Queries move what is pending first, so they see every acknowledged row.
 class SqliteLedger final : public Ledger {
  public:
-  static constexpr auto kMoveInterval = std::chrono::milliseconds(100);
-  static constexpr size_t kMoveBatch = 2048;
+  static constexpr auto kMoveInterval = std::chrono::milliseconds(1000);
+  static constexpr size_t kMoveBatch = 4096;
 
   ~SqliteLedger() override {
     writer_.stop();  // journals what is queued

@@ -131,7 +131,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   top.get("keys_db", c.keys_db);
   top.get("ledger_db", c.ledger_db);
   top.get("ledger_postgres", c.ledger_postgres);
-  std::string ledger_sync = "full";
+  std::string ledger_sync = "normal";
   top.get("ledger_sync", ledger_sync);
   if (auto sync = parse_ledger_sync(ledger_sync); sync.ok())
     c.ledger_sync = *sync;

@@ -41,7 +41,7 @@ struct GatewayConfig {
   std::string keys_db;    ///< default data_dir/keys.db
   std::string ledger_db;  ///< default data_dir/ledger.db
   std::string ledger_postgres;  ///< libpq conninfo; when set, the ledger lives in PostgreSQL (not ledger_db)
-  LedgerSync ledger_sync = LedgerSync::kFull;
+  LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync
   std::string audit_log;  ///< default data_dir/audit.jsonl
   std::optional<std::pair<std::string, int>> redis;  ///< host, port
   int64_t request_timeout_ms = 600'000;

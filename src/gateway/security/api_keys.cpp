@@ -49,7 +49,9 @@ Result<std::string> generate_api_key() {
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on every call.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(data.data(), data.size(), md.data(), &len, sha256, nullptr);
   return to_hex(md.data(), len);
 }
 

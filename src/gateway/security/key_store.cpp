@@ -3,18 +3,22 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "gateway/security/api_keys.h"
+#include "gateway/security/file_watch.h"
 
 namespace fathom::gateway {
 
 // Authentication is on every request's path, so found keys are cached in memory by hash. The
 // cache is dropped when this store writes, and when another connection (`fathom keys revoke`,
-// another replica) committed to the database: SQLite's data_version says so, cheaply.
+// another replica) committed to the database: SQLite's data_version says so. Asking costs a
+// read transaction (a few system calls and ~10 us), so it is asked only after a FileWatch saw
+// the database files change (one read() per request), or every time without inotify.
 struct KeyStore::Db {
   sqlite3* db = nullptr;
   sqlite3_stmt* data_version = nullptr;
@@ -22,10 +26,16 @@ struct KeyStore::Db {
   mutable std::mutex mu;
   std::unordered_map<std::string, KeyInfo> cache;  // by key hash; guarded by mu
   int64_t cache_version = -1;
+  std::unique_ptr<FileWatch> watch;  // null: ask every time
   ~Db() {
     sqlite3_finalize(data_version);
     sqlite3_finalize(by_hash);
     sqlite3_close(db);
+  }
+  /// Called with mu held.
+  void validate_cache_if_changed() {
+    if (watch && !watch->changed()) return;
+    validate_cache();
   }
   /// Empties the cache when another connection changed the database. Called with mu held.
   void validate_cache() {
@@ -94,6 +104,9 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
   if (sqlite3_prepare_v2(ks->db_->db, "PRAGMA data_version", -1, &ks->db_->data_version, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(ks->db_->db, by_hash.c_str(), -1, &ks->db_->by_hash, nullptr) != SQLITE_OK)
     return unavailable(path + ": key store: " + sqlite3_errmsg(ks->db_->db));
+  const std::filesystem::path file = std::filesystem::absolute(path);
+  ks->db_->watch = FileWatch::start(file.parent_path().string(),
+                                    {file.filename().string(), file.filename().string() + "-wal"});
   return ks;
 }
 
@@ -126,7 +139,7 @@ Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::stri
 Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) const {
   const std::string hash = hash_api_key(key);
   std::lock_guard<std::mutex> lock(db_->mu);
-  db_->validate_cache();
+  db_->validate_cache_if_changed();
   auto cached = db_->cache.find(hash);
   if (cached == db_->cache.end()) {  // unknown keys are not cached: guessing cannot grow the cache
     sqlite3_stmt* st = db_->by_hash;
