@@ -235,6 +235,7 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   if (!pr.body.contains("model") || !pr.body["model"].is_string())
     return ex->send(error_response(400, "invalid_request_error", "'model' is required and must be a string"));
   const std::string model = pr.body["model"].get<std::string>();
+  pr.client_model = model;
   pr.model = cfg.route(model);
   if (!pr.model)
     return ex->send(error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",

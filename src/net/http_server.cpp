@@ -1,6 +1,7 @@
-// Boost.Beast server. One Session per TCP connection, all of its work on one strand; the
-// Exchange a route holds posts onto that strand, so routes and the engine thread never touch
-// a socket directly.
+// Boost.Beast server. One Session per TCP connection, all of its work on the one thread of its
+// IoPool loop (that single thread is what serialises it: no strand needed); the Exchange a
+// route holds posts onto that loop, so routes and the engine thread never touch a socket
+// directly. "On the strand" below means on that loop's thread.
 #include "net/http_server.h"
 
 #include <sys/socket.h>
@@ -418,7 +419,7 @@ struct HttpServer::Impl {
   // Each new connection goes to the next loop of the pool, round robin.
   void do_accept() {
     const int loop = pool->impl().pick();
-    acceptor.async_accept(asio::make_strand(pool->impl().io(loop)), [this, loop](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(pool->impl().io(loop), [this, loop](beast::error_code ec, tcp::socket socket) {
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
         // Out of file descriptors (or similar): the connection stays in the backlog, so an

@@ -99,8 +99,9 @@ void ProxyCall::attempt() {
   sse_ = SseParser();
   attempt_started_ = svc_.clock().now();
 
-  nlohmann::json body = req_.body;
-  body["model"] = u->model.empty() ? req_.body.value("model", "") : u->model;
+  // The client's body, edited in place for this upstream (a retry edits it again).
+  nlohmann::json& body = req_.body;
+  body["model"] = u->model.empty() ? req_.client_model : u->model;
   if (req_.stream) body["stream_options"]["include_usage"] = true;  // we bill from the final chunk
   const GatewayConfig& cfg = routing_->cfg;
   const std::string target = u->url.path + req_.route;

@@ -29,6 +29,7 @@ struct ProxyRequest {
   std::string route;       ///< "/v1/chat/completions" or "/v1/completions"
   const ModelRoute* model = nullptr;
   nlohmann::json body;     ///< the client's request
+  std::string client_model;  ///< as the client named it (maybe an alias)
   bool stream = false;
   bool client_wants_usage = false;
   std::string cache_key;   ///< non-empty when the response may be cached
