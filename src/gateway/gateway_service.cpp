@@ -72,8 +72,13 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   } else {
     s->quota_ = std::make_unique<QuotaTable>(clock);
   }
-  s->cache_ = std::make_unique<ResponseCache>(cfg.cache_enabled ? cfg.cache_max_entries : 0,
-                                              std::chrono::milliseconds(cfg.cache_ttl_ms), clock);
+  const auto ttl = std::chrono::milliseconds(cfg.cache_ttl_ms);
+  if (cfg.cache_enabled && cfg.cache_in_redis()) {
+    FATHOM_ASSIGN_OR_RETURN(auto redis, RedisClient::connect(cfg.redis->first, cfg.redis->second));
+    s->cache_ = std::make_unique<RedisResponseCache>(std::move(redis), ttl);
+  } else {
+    s->cache_ = std::make_unique<LruResponseCache>(cfg.cache_enabled ? cfg.cache_max_entries : 0, ttl, clock);
+  }
   FATHOM_ASSIGN_OR_RETURN(auto routing, build_routing(cfg, clock));
   s->routing_ = std::move(routing);
   s->apply_limits(cfg);

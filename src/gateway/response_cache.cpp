@@ -1,8 +1,12 @@
 #include "gateway/response_cache.h"
 
+#include <hiredis/hiredis.h>
+
+#include "base/logging.h"
+
 namespace fathom::gateway {
 
-std::optional<std::string> ResponseCache::get(const std::string& key) {
+std::optional<std::string> LruResponseCache::get(const std::string& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return std::nullopt;
@@ -15,7 +19,7 @@ std::optional<std::string> ResponseCache::get(const std::string& key) {
   return it->second->body;
 }
 
-void ResponseCache::put(const std::string& key, std::string body) {
+void LruResponseCache::put(const std::string& key, std::string body) {
   if (max_entries_ <= 0) return;
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = index_.find(key); it != index_.end()) {
@@ -30,9 +34,25 @@ void ResponseCache::put(const std::string& key, std::string body) {
   }
 }
 
-int64_t ResponseCache::size() const {
+int64_t LruResponseCache::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int64_t>(lru_.size());
+}
+
+std::optional<std::string> RedisResponseCache::get(const std::string& key) {
+  auto reply = redis_->command({"GET", prefix_ + key});
+  if (!reply.ok()) {
+    FATHOM_LOG(kWarning) << "response cache: " << reply.status().message() << " (treated as a miss)";
+    return std::nullopt;
+  }
+  const redisReply* r = reply->get();
+  if (r->type != REDIS_REPLY_STRING) return std::nullopt;  // nil: a miss
+  return std::string(r->str, r->len);
+}
+
+void RedisResponseCache::put(const std::string& key, std::string body) {
+  auto reply = redis_->command({"SET", prefix_ + key, std::move(body), "PX", std::to_string(ttl_.count())});
+  if (!reply.ok()) FATHOM_LOG(kWarning) << "response cache: " << reply.status().message();
 }
 
 }  // namespace fathom::gateway

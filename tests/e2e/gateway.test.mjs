@@ -247,7 +247,7 @@ test('a dead upstream opens its breaker and traffic fails over to the other', as
   assert.ok((await gateway.metric('fathom_gateway_retries_total', '')) >= 1);
 });
 
-test('two gateway replicas sharing Redis enforce one requests-per-minute limit', { skip: !existsSync('/usr/bin/redis-server') && 'redis-server is not installed (scripts/setup.sh installs it)' }, async () => {
+test('two gateway replicas sharing Redis enforce one requests-per-minute limit and share the response cache', { skip: !existsSync('/usr/bin/redis-server') && 'redis-server is not installed (scripts/setup.sh installs it)' }, async () => {
   const port = await freePort();
   const redis = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -265,6 +265,16 @@ test('two gateway replicas sharing Redis enforce one requests-per-minute limit',
       for (let i = 0; i < 6; ++i) statuses.push((await (i % 2 ? g2 : g1).post('/v1/chat/completions', chat(`r${i}`, { max_tokens: 1 }), key)).status);
       assert.deepEqual(statuses.filter((s) => s === 200).length, 3, JSON.stringify(statuses));
       assert.deepEqual(statuses.slice(3), [429, 429, 429]);
+      // The response cache lives in the same Redis: what one replica stored, the other serves.
+      const cacheKey = fathom('keys', 'create', '--config', cfg, '--tenant', 'cached');
+      const body = chat('cache me', { max_tokens: 3 });
+      const first = await g1.post('/v1/chat/completions', body, cacheKey);
+      assert.equal(first.status, 200, first.text);
+      assert.equal(first.headers.get('x-fathom-cache'), null);
+      const second = await g2.post('/v1/chat/completions', body, cacheKey);
+      assert.equal(second.status, 200, second.text);
+      assert.equal(second.headers.get('x-fathom-cache'), 'hit');
+      assert.deepEqual(second.json, first.json);
     } finally {
       await g1.stop();
       await g2.stop();

@@ -1,11 +1,14 @@
-// Two gateway replicas (two RedisQuota connections) sharing one real Redis enforce one limit.
+// Against a real Redis: two gateway replicas (two RedisQuota connections) enforce one limit;
+// the shared response cache; reconnecting after Redis restarts.
 #include "gateway/quota/redis_quota.h"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include <atomic>
 #include <thread>
 
+#include "gateway/response_cache.h"
 #include "support/redis_server.h"
 
 namespace fathom::gateway {
@@ -79,6 +82,43 @@ TEST(RedisQuotaConnectTest, UnreachableRedisIsUnavailable) {
   auto q = RedisQuota::connect("127.0.0.1", fathom::testing::free_port());
   ASSERT_FALSE(q.ok());
   EXPECT_EQ(q.status().code(), Code::kUnavailable);
+}
+
+TEST(RedisResponseCacheTest, ReplicasShareEntriesThatExpireInRedis) {
+  fathom::testing::RedisServer redis;
+  ASSERT_TRUE(redis.ready());
+  auto connect = [&] {
+    auto c = RedisClient::connect("127.0.0.1", redis.port());
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    return std::move(*c);
+  };
+  RedisResponseCache a(connect(), std::chrono::milliseconds(60'000), "t:");
+  RedisResponseCache b(connect(), std::chrono::milliseconds(60'000), "t:");
+  EXPECT_FALSE(a.get("k").has_value());
+  a.put("k", std::string("{\"id\":\"x\"}\0binary", 17));
+  auto hit = b.get("k");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(*hit, std::string("{\"id\":\"x\"}\0binary", 17));
+  auto probe = connect();
+  auto ttl = probe->command({"PTTL", "t:k"});
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_GT((*ttl)->integer, 0);
+  EXPECT_LE((*ttl)->integer, 60'000);
+}
+
+TEST(RedisClientTest, ACommandAfterRedisRestartedReconnects) {
+  auto redis = std::make_unique<fathom::testing::RedisServer>();
+  ASSERT_TRUE(redis->ready());
+  const int port = redis->port();
+  auto c = RedisClient::connect("127.0.0.1", port);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE((*c)->command({"SET", "a", "1"}).ok());
+  redis.reset();  // Redis goes away: commands fail with Unavailable, not a crash
+  EXPECT_EQ((*c)->command({"GET", "a"}).status().code(), Code::kUnavailable);
+  fathom::testing::RedisServer again(port);  // and comes back on the same port
+  ASSERT_TRUE(again.ready());
+  auto r = (*c)->command({"SET", "a", "2"});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
 }
 
 }  // namespace

@@ -27,17 +27,18 @@ inline int free_port() {
 
 class RedisServer {
  public:
-  RedisServer() {
+  /// On a free port, or on `port` (to restart a server where clients expect it).
+  explicit RedisServer(int port = 0) {
     if (access("/usr/bin/redis-server", X_OK) != 0) return;
-    port_ = free_port();
+    port_ = port > 0 ? port : free_port();
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
-      const std::string port = std::to_string(port_);
-      execl("/usr/bin/redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+      const std::string port_arg = std::to_string(port_);
+      execl("/usr/bin/redis-server", "redis-server", "--port", port_arg.c_str(), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--loglevel", "notice", static_cast<char*>(nullptr));
       _exit(127);
     }

@@ -119,6 +119,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
                       "tenants", "key_limits", "cache", "io_threads"});
   {
     Fields f(top.child("listen"), "listen", problems);
+    f.reject_unknown({"host", "port"});
     f.get("host", c.host);
     int port = c.port;
     f.get("port", port);
@@ -143,6 +144,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   if (c.audit_log.empty()) c.audit_log = c.data_dir + "/audit.jsonl";
   if (top.child("redis")) {
     Fields f(top.child("redis"), "redis", problems);
+    f.reject_unknown({"host", "port"});
     std::string host = "127.0.0.1";
     int port = 6379;
     f.get("host", host);
@@ -151,6 +153,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   }
   {
     Fields f(top.child("timeouts"), "timeouts", problems);
+    f.reject_unknown({"request_ms", "first_byte_ms", "idle_ms", "keepalive_comment_ms"});
     f.get("request_ms", c.request_timeout_ms);
     f.get("first_byte_ms", c.first_byte_timeout_ms);
     f.get("idle_ms", c.idle_timeout_ms);
@@ -159,12 +162,14 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   top.get("max_body_bytes", c.max_body_bytes);
   {
     Fields f(top.child("retry"), "retry", problems);
+    f.reject_unknown({"max_attempts", "budget_ratio"});
     f.get("max_attempts", c.max_attempts);
     f.get("budget_ratio", c.retry_budget_ratio);
     if (c.max_attempts < 1) f.problem("max_attempts", "must be at least 1");
   }
   {
     Fields f(top.child("breaker"), "breaker", problems);
+    f.reject_unknown({"window_ms", "buckets", "min_requests", "error_rate", "sleep_window_ms", "half_open_probes"});
     int64_t window = c.breaker.window.count(), sleep = c.breaker.sleep_window.count();
     f.get("window_ms", window);
     f.get("buckets", c.breaker.num_buckets);
@@ -179,6 +184,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   }
   {
     Fields f(top.child("health_check"), "health_check", problems);
+    f.reject_unknown({"interval_ms"});
     f.get("interval_ms", c.health_interval_ms);
   }
   const YAML::Node pools = top.child("pools");
@@ -252,9 +258,15 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   if (top.child("key_limits")) c.default_key_limits = parse_limits(top.child("key_limits"), "key_limits", problems);
   {
     Fields f(top.child("cache"), "cache", problems);
+    f.reject_unknown({"enabled", "max_entries", "ttl_ms", "backend"});
     f.get("enabled", c.cache_enabled);
     f.get("max_entries", c.cache_max_entries);
     f.get("ttl_ms", c.cache_ttl_ms);
+    f.get("backend", c.cache_backend);
+    if (c.cache_backend != "auto" && c.cache_backend != "memory" && c.cache_backend != "redis")
+      f.problem("backend", "must be auto, memory or redis");
+    else if (c.cache_backend == "redis" && !c.redis)
+      f.problem("backend", "redis needs a top-level 'redis: {host, port}'");
   }
   if (!problems.empty()) {
     std::string msg = source + ": invalid gateway config:";

@@ -59,9 +59,11 @@ struct GatewayConfig {
   std::map<std::string, QuotaLimits> tenant_limits;
   QuotaLimits default_key_limits;
   bool cache_enabled = true;
+  std::string cache_backend = "auto";  ///< memory | redis | auto (redis when `redis` is set)
   int64_t cache_max_entries = 10'000;
   int64_t cache_ttl_ms = 300'000;
 
+  bool cache_in_redis() const { return cache_backend == "redis" || (cache_backend == "auto" && redis); }
   /// Pool name for a client's model name or alias; nullptr when unknown.
   const ModelRoute* route(const std::string& model) const;
 };

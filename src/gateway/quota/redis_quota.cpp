@@ -90,19 +90,12 @@ std::string current_month() {
   return buf;
 }
 
-redisReply* run(redisContext* ctx, const char* script, const std::vector<std::string>& keys,
-                const std::vector<std::string>& args) {
+Result<RedisReply> run(RedisClient& redis, const char* script, const std::vector<std::string>& keys,
+                       const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"EVAL", script, std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  return static_cast<redisReply*>(
-      redisCommandArgv(ctx, static_cast<int>(argv.size()), ptrs.data(), lens.data()));
+  return redis.command(argv);
 }
 
 }  // namespace
@@ -110,19 +103,12 @@ redisReply* run(redisContext* ctx, const char* script, const std::vector<std::st
 Result<std::unique_ptr<RedisQuota>> RedisQuota::connect(const std::string& host, int port,
                                                         const std::string& prefix) {
   std::unique_ptr<RedisQuota> q(new RedisQuota());
-  const timeval timeout{2, 0};
-  q->ctx_ = redisConnectWithTimeout(host.c_str(), port, timeout);
-  if (!q->ctx_ || q->ctx_->err)
-    return unavailable("redis " + host + ":" + std::to_string(port) + ": " +
-                       (q->ctx_ ? q->ctx_->errstr : "cannot allocate a connection"));
-  redisSetTimeout(q->ctx_, timeout);
+  FATHOM_ASSIGN_OR_RETURN(q->redis_, RedisClient::connect(host, port));
   q->prefix_ = prefix;
   return q;
 }
 
-RedisQuota::~RedisQuota() {
-  if (ctx_) redisFree(ctx_);
-}
+RedisQuota::~RedisQuota() = default;
 
 void RedisQuota::set_key_limits(const std::string& key_id, QuotaLimits l) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -157,8 +143,8 @@ std::vector<std::string> RedisQuota::limit_args(const Admission& a) const {
 Status RedisQuota::admit(const Admission& a, Clock::Duration* retry_after) {
   std::lock_guard<std::mutex> lock(mu_);
   *retry_after = Clock::Duration::zero();
-  redisReply* r = run(ctx_, kAdmitScript, keys_for(a), limit_args(a));
-  if (!r) return unavailable(std::string("redis: ") + ctx_->errstr);
+  FATHOM_ASSIGN_OR_RETURN(RedisReply reply, run(*redis_, kAdmitScript, keys_for(a), limit_args(a)));
+  const redisReply* r = reply.get();
   Status out;
   if (r->type == REDIS_REPLY_ERROR) {
     out = unavailable(std::string("redis script failed: ") + r->str);
@@ -172,7 +158,6 @@ Status RedisQuota::admit(const Admission& a, Clock::Duration* retry_after) {
                                                : "monthly token budget";
     out = resource_exhausted(who + " limit on " + desc + " reached");
   }
-  freeReplyObject(r);
   return out;
 }
 
@@ -183,7 +168,7 @@ void RedisQuota::release(const Admission& a, int64_t actual_tokens) {
     const auto it = table->find(table == &key_limits_ ? a.key_id : a.tenant);
     args.push_back(std::to_string(it == table->end() ? 0 : it->second.tokens_per_minute));
   }
-  if (redisReply* r = run(ctx_, kReleaseScript, keys_for(a), args)) freeReplyObject(r);
+  (void)run(*redis_, kReleaseScript, keys_for(a), args);
 }
 
 }  // namespace fathom::gateway

@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "gateway/quota/quota_table.h"
-
-struct redisContext;
+#include "gateway/redis_client.h"
 
 namespace fathom::gateway {
 
@@ -34,8 +33,8 @@ class RedisQuota final : public QuotaBackend {
   std::vector<std::string> keys_for(const Admission& a) const;
   std::vector<std::string> limit_args(const Admission& a) const;
 
-  std::mutex mu_;  // one connection, one command at a time
-  redisContext* ctx_ = nullptr;
+  std::mutex mu_;  // the limit tables
+  std::unique_ptr<RedisClient> redis_;
   std::string prefix_;
   std::map<std::string, QuotaLimits> key_limits_, tenant_limits_;
 };
