@@ -146,18 +146,23 @@ void ProxyCall::forward_event(const std::string& data) {
     done_seen_ = true;
     return;
   }
-  nlohmann::json chunk = nlohmann::json::parse(data, nullptr, false);
   events_sent_ = true;
+  // Most events are content chunks without usage: they pass untouched, and parsing each of
+  // them was the gateway's largest cost with thousands of streams open. Only an event that
+  // mentions "usage" is parsed.
+  if (data.find("\"usage\"") == std::string::npos) {
+    if (chunk_has_choices(data)) count_content_chunk();
+    ex_->send_event(data);
+    return;
+  }
+  nlohmann::json chunk = nlohmann::json::parse(data, nullptr, false);
   if (chunk.is_discarded()) {  // not JSON: pass it on untouched
     ex_->send_event(data);
     return;
   }
   take_usage(chunk);
   const bool has_choices = chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty();
-  if (has_choices) {
-    ++content_chunks_;
-    if (!ttft_s_) ttft_s_ = seconds_since(started_);
-  }
+  if (has_choices) count_content_chunk();
   if (!req_.client_wants_usage && chunk.contains("usage")) {
     if (!has_choices) return;  // the usage-only chunk the client did not ask for
     chunk.erase("usage");
@@ -165,6 +170,12 @@ void ProxyCall::forward_event(const std::string& data) {
     return;
   }
   ex_->send_event(data);
+}
+
+// Called with mu_ held: one chunk of the answer reached the client (TTFT, partial billing).
+void ProxyCall::count_content_chunk() {
+  ++content_chunks_;
+  if (!ttft_s_) ttft_s_ = seconds_since(started_);
 }
 
 void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {

@@ -53,6 +53,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void on_done(const Status& s, bool head_seen);
   void forward_event(const std::string& data);
   void take_usage(const nlohmann::json& response_or_chunk);
+  void count_content_chunk();
   void begin_client_stream();
   void on_request_timeout();
   void respond_failure(int status, const std::string& code, const std::string& message);

@@ -31,4 +31,13 @@ std::vector<std::string> SseParser::feed(std::string_view bytes) {
   return events;
 }
 
+bool chunk_has_choices(std::string_view json) {
+  size_t at = json.find("\"choices\"");
+  if (at == std::string_view::npos) return false;
+  at = json.find_first_not_of(" \t\r\n:", at + 9);
+  if (at == std::string_view::npos || json[at] != '[') return false;
+  at = json.find_first_not_of(" \t\r\n", at + 1);
+  return at != std::string_view::npos && json[at] != ']';
+}
+
 }  // namespace fathom::gateway

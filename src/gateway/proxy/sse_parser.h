@@ -20,4 +20,9 @@ class SseParser {
   bool last_was_cr_ = false;
 };
 
+/// Whether a chat.completion.chunk's JSON has a non-empty "choices" array, without parsing it
+/// (the first non-space character after `"choices":[` is not `]`). For events known not to
+/// carry usage, whose "choices" key cannot appear inside a string value but as that key.
+bool chunk_has_choices(std::string_view json);
+
 }  // namespace fathom::gateway

@@ -1,0 +1,41 @@
+#include "gateway/proxy/sse_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace fathom::gateway {
+namespace {
+
+const std::string kStream =
+    ": keep-alive\n\n"
+    "data: {\"a\":1}\n\n"
+    "event: ignored\r\ndata: line one\r\ndata: line two\r\n\r\n"
+    "data:[DONE]\n\n";
+
+TEST(SseParserTest, EventsComeOutWhateverThePiecesTheBytesArriveIn) {
+  const std::vector<std::string> want = {"{\"a\":1}", "line one\nline two", "[DONE]"};
+  for (size_t piece = 1; piece <= kStream.size(); ++piece) {
+    SseParser p;
+    std::vector<std::string> got;
+    for (size_t at = 0; at < kStream.size(); at += piece)
+      for (auto& e : p.feed(std::string_view(kStream).substr(at, piece))) got.push_back(std::move(e));
+    EXPECT_EQ(got, want) << "pieces of " << piece << " bytes";
+  }
+}
+
+TEST(SseParserTest, AnUnfinishedEventIsHeldBack) {
+  SseParser p;
+  EXPECT_TRUE(p.feed("data: {\"partial\"").empty());
+  EXPECT_EQ(p.feed(":1}\n\n"), std::vector<std::string>{"{\"partial\":1}"});
+}
+
+TEST(ChunkHasChoicesTest, FindsANonEmptyChoicesArrayWithoutParsing) {
+  EXPECT_TRUE(chunk_has_choices(R"({"id":"c","choices":[{"index":0,"delta":{"content":"hi"}}]})"));
+  EXPECT_TRUE(chunk_has_choices(R"({"choices" : [ {"index":0} ]})"));
+  EXPECT_FALSE(chunk_has_choices(R"({"id":"c","choices":[]})"));
+  EXPECT_FALSE(chunk_has_choices(R"({"id":"c","choices": [ ]})"));
+  EXPECT_FALSE(chunk_has_choices(R"({"id":"c"})"));
+  EXPECT_FALSE(chunk_has_choices(R"({"choices":null})"));
+}
+
+}  // namespace
+}  // namespace fathom::gateway
