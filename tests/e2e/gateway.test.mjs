@@ -413,6 +413,70 @@ test('a stream waiting for its first token gets its head and SSE keep-alive comm
   }
 });
 
+test('a thousand concurrent streams all pass through and are billed once each', async () => {
+  // An upstream that answers every stream's head at once but holds its content until all n
+  // requests have arrived (so all n streams are open through the gateway at the same time),
+  // then streams 8 content chunks 10 ms apart, the usage and [DONE].
+  const n = 1000;
+  const http = await import('node:http');
+  const held = [];
+  let inFlightAtBarrier = 0;
+  let g;
+  const stream = (res) => {
+    let sent = 0;
+    const chunk = (o) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'tiny', ...o })}\n\n`;
+    const timer = setInterval(() => {
+      if (sent < 8) {
+        res.write(chunk({ choices: [{ index: 0, delta: { content: `t${sent++}` }, finish_reason: null }] }));
+        return;
+      }
+      clearInterval(timer);
+      res.write(chunk({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 8, total_tokens: 12 } }));
+      res.end('data: [DONE]\n\n');
+    }, 10);
+    res.on('close', () => clearInterval(timer));
+  };
+  const upstream = http.createServer((req, res) => {
+    if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.flushHeaders();
+    held.push(res);
+    if (held.length === n) {
+      g.metric('fathom_gateway_requests_in_flight', '').then((v) => {
+        inFlightAtBarrier = v;
+        held.forEach(stream);
+      });
+    }
+  });
+  await new Promise((resolve) => upstream.listen(0, '127.0.0.1', 4096, resolve));
+  const cfg = writeConfig('many.yaml', [`http://127.0.0.1:${upstream.address().port}`]);
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'many');
+  g = await Gateway.start(cfg);
+  try {
+    const one = async (i) => {
+      const res = await fetch(g.url + '/v1/chat/completions', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+        body: JSON.stringify(chat(`stream ${i}`, { stream: true })),
+      });
+      assert.equal(res.status, 200);
+      const text = await res.text();
+      assert.equal((text.match(/"content":"t\d"/g) ?? []).length, 8, text);
+      assert.ok(text.trimEnd().endsWith('data: [DONE]'), text);
+    };
+    await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+    assert.ok(inFlightAtBarrier >= n, `the gateway had ${inFlightAtBarrier} requests in flight, not ${n}`);
+    const m = report(cfg, 'many').models['deepseek-chat'];
+    assert.equal(m.requests, n);
+    assert.equal(m.completion_tokens, 8 * n);
+  } finally {
+    upstream.closeAllConnections();
+    upstream.close();
+    await g.stop();
+  }
+});
+
 test('a request running past timeouts.request_ms gets a 504 in the OpenAI error shape', async () => {
   const stuck = await slowUpstream(-1);
   const cfg = writeConfig('stuck.yaml', [stuck.url], 'timeouts: {request_ms: 300}\n');
