@@ -54,6 +54,13 @@ ${extra}
   return p;
 }
 
+// A gateway of its own (config `name` in front of `upstreams`) and a key of `tenant` for it.
+async function ownGateway(name, upstreams, tenant, extra = '') {
+  const cfg = writeConfig(name, upstreams, extra);
+  const key = fathom('keys', 'create', '--config', cfg, '--tenant', tenant);
+  return { cfg, key, g: await Gateway.start(cfg) };
+}
+
 class Gateway {
   static async start(config) {
     const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,12 +81,17 @@ class Gateway {
     Object.assign(g, { proc, url, config });
     return g;
   }
-  async post(route, body, key, extra = {}) {
-    const res = await fetch(this.url + route, {
+  // POSTs JSON; the Response, to read as it streams.
+  fetch(route, body, key, extra = {}) {
+    return fetch(this.url + route, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...extra },
       body: JSON.stringify(body),
     });
+  }
+  // POSTs JSON; status, text, parsed JSON and headers once the whole answer arrived.
+  async post(route, body, key, extra = {}) {
+    const res = await this.fetch(route, body, key, extra);
     const text = await res.text();
     let json = null;
     try { json = JSON.parse(text); } catch { /* not JSON */ }
@@ -181,11 +193,7 @@ test('streams pass through event by event; usage is billed and only shown when a
   const body = chat('Tell me something', { max_tokens: 8 });
   const plain = await gateway.post('/v1/chat/completions', body, keys.acme);
   for (const includeUsage of [false, true]) {
-    const res = await fetch(gateway.url + '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${keys.acme}` },
-      body: JSON.stringify({ ...body, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }),
-    });
+    const res = await gateway.fetch('/v1/chat/completions', { ...body, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) }, keys.acme);
     assert.equal(res.status, 200);
     const events = await readSse(res);
     assert.equal(events.at(-1), '[DONE]');
@@ -293,15 +301,9 @@ const report = (cfg, tenant) =>
 
 test('a stream cut by a dying upstream ends with an error event and its partial usage is billed', async () => {
   const victim = await startServer({ args: ['--served-model-name', 'tiny'] });
-  const cfg = writeConfig('cut.yaml', [victim.url]);
-  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'cut');
-  const g = await Gateway.start(cfg);
+  const { cfg, key, g } = await ownGateway('cut.yaml', [victim.url], 'cut');
   try {
-    const res = await fetch(g.url + '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
-      body: JSON.stringify(chat('a long story', { max_tokens: 220, ignore_eos: true, stream: true })),
-    });
+    const res = await g.fetch('/v1/chat/completions', chat('a long story', { max_tokens: 220, ignore_eos: true, stream: true }), key);
     assert.equal(res.status, 200);
     let content = 0;
     const events = await readSse(res, (ev) => {
@@ -331,9 +333,7 @@ test('a stream cut by a dying upstream ends with an error event and its partial 
 // ledger_sync full fsyncs each group commit; normal leaves the commit in the OS page cache,
 // which a killed process cannot lose either.
 for (const sync of ['full', 'normal']) test(`SIGKILL of the gateway under load loses no acknowledged ledger row (ledger_sync: ${sync})`, async () => {
-  const cfg = writeConfig(`kill-${sync}.yaml`, [upstreamB.url], `ledger_sync: ${sync}\n`);
-  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'load');
-  const g = await Gateway.start(cfg);
+  const { cfg, key, g } = await ownGateway(`kill-${sync}.yaml`, [upstreamB.url], 'load', `ledger_sync: ${sync}\n`);
   const acked = { requests: 0, prompt: 0, completion: 0 };
   let killed = false;
   const worker = async (w) => {
@@ -389,15 +389,9 @@ async function slowUpstream(headDelayMs) {
 
 test('a stream waiting for its first token gets its head and SSE keep-alive comments', async () => {
   const slow = await slowUpstream(400);
-  const cfg = writeConfig('slow.yaml', [slow.url], 'timeouts: {keepalive_comment_ms: 50}\n');
-  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'slow');
-  const g = await Gateway.start(cfg);
+  const { cfg, key, g } = await ownGateway('slow.yaml', [slow.url], 'slow', 'timeouts: {keepalive_comment_ms: 50}\n');
   try {
-    const res = await fetch(g.url + '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
-      body: JSON.stringify(chat('take your time', { stream: true })),
-    });
+    const res = await g.fetch('/v1/chat/completions', chat('take your time', { stream: true }), key);
     assert.equal(res.status, 200);  // the head did not wait for the upstream's
     assert.equal(res.headers.get('x-accel-buffering'), 'no');
     const text = await res.text();
@@ -455,11 +449,7 @@ test('a thousand concurrent streams all pass through and are billed once each', 
   g = await Gateway.start(cfg);
   try {
     const one = async (i) => {
-      const res = await fetch(g.url + '/v1/chat/completions', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
-        body: JSON.stringify(chat(`stream ${i}`, { stream: true })),
-      });
+      const res = await g.fetch('/v1/chat/completions', chat(`stream ${i}`, { stream: true }), key);
       assert.equal(res.status, 200);
       const text = await res.text();
       assert.equal((text.match(/"content":"t\d"/g) ?? []).length, 8, text);
@@ -479,9 +469,7 @@ test('a thousand concurrent streams all pass through and are billed once each', 
 
 test('a request running past timeouts.request_ms gets a 504 in the OpenAI error shape', async () => {
   const stuck = await slowUpstream(-1);
-  const cfg = writeConfig('stuck.yaml', [stuck.url], 'timeouts: {request_ms: 300}\n');
-  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'stuck');
-  const g = await Gateway.start(cfg);
+  const { cfg, key, g } = await ownGateway('stuck.yaml', [stuck.url], 'stuck', 'timeouts: {request_ms: 300}\n');
   try {
     const r = await g.post('/v1/chat/completions', chat('never answered'), key);
     assert.equal(r.status, 504, r.text);
@@ -494,18 +482,12 @@ test('a request running past timeouts.request_ms gets a 504 in the OpenAI error 
 });
 
 test('SIGHUP reloads a new alias and tenant limit without dropping an in-flight stream', async () => {
-  const cfg = writeConfig('hup.yaml', [upstreamB.url]);
-  const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'hup');
-  const g = await Gateway.start(cfg);
+  const { cfg, key, g } = await ownGateway('hup.yaml', [upstreamB.url], 'hup');
   try {
     const listModels = async () => (await (await fetch(g.url + '/v1/models', { headers: { Authorization: `Bearer ${key}` } })).json()).data.map((m) => m.id);
     assert.ok(!(await listModels()).includes('ds-new'));
     assert.equal((await g.post('/v1/chat/completions', { ...chat('x'), model: 'ds-new' }, key)).status, 404);
-    const res = await fetch(g.url + '/v1/chat/completions', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
-      body: JSON.stringify(chat('keep streaming', { max_tokens: 40, ignore_eos: true, stream: true, stream_options: { include_usage: true } })),
-    });
+    const res = await g.fetch('/v1/chat/completions', chat('keep streaming', { max_tokens: 40, ignore_eos: true, stream: true, stream_options: { include_usage: true } }), key);
     assert.equal(res.status, 200);
     const reader = res.body[Symbol.asyncIterator]();
     const first = await reader.next();  // the stream is open; the rest waits unread

@@ -11,29 +11,16 @@
 #include "gateway/billing/price_table.h"
 #include "gateway/billing/report.h"
 #include "support/temp_dir.h"
+#include "support/usage_rows.h"
 
 namespace fathom::gateway {
 namespace {
 
+using fathom::testing::usage_row;
+
 using fathom::testing::TempDir;
 
-constexpr int64_t kNov2026 = 1795000000000;  // 2026-11-18, in ms
 
-UsageRecord row(const std::string& id, const std::string& model, int64_t prompt, int64_t completion,
-                int64_t cost) {
-  UsageRecord r;
-  r.request_id = id;
-  r.time_ms = kNov2026;
-  r.tenant = "acme";
-  r.key_id = "k1";
-  r.model = model;
-  r.upstream = "u1";
-  r.prompt_tokens = prompt;
-  r.completion_tokens = completion;
-  r.cost_nanos = cost;
-  r.status = 200;
-  return r;
-}
 
 TEST(PriceTableTest, DecimalPricesAreExact) {
   EXPECT_EQ(*parse_price_per_1k("0.1"), 100'000);  // 0.1 per 1K tokens = 1e5 nanos per token
@@ -73,7 +60,7 @@ TEST_P(SqliteLedgerTest, ConcurrentWritesAreAllRecordedAndReportTotalsEqualTheRo
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
         const std::string id = "req-" + std::to_string(t) + "-" + std::to_string(i);
-        ASSERT_TRUE((*ledger)->record(row(id, t % 2 ? "a" : "b", 10 + i, 5, 1000 + i)).ok());
+        ASSERT_TRUE((*ledger)->record(usage_row(id, t % 2 ? "a" : "b", 10 + i, 5, 1000 + i)).ok());
       }
     });
   for (auto& th : threads) th.join();
@@ -100,8 +87,8 @@ TEST(LedgerTest, ARetriedWriteIsNotCountedTwice) {
   TempDir dir;
   auto ledger = open_sqlite_ledger(dir.file("ledger.db"));
   ASSERT_TRUE(ledger.ok());
-  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
-  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
+  ASSERT_TRUE((*ledger)->record(usage_row("same", "a", 10, 1, 5)).ok());
+  ASSERT_TRUE((*ledger)->record(usage_row("same", "a", 10, 1, 5)).ok());
   EXPECT_EQ((*ledger)->rows("acme", "2026-11")->size(), 1u);
 }
 
@@ -117,7 +104,7 @@ TEST_P(SqliteLedgerTest, SigkillLosesNoAcknowledgedRow) {
     auto ledger = open_sqlite_ledger(path, GetParam());
     if (!ledger.ok()) _exit(2);
     for (int i = 0;; ++i) {
-      if (!(*ledger)->record(row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
+      if (!(*ledger)->record(usage_row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
       if (write(acks[1], &i, sizeof(i)) != sizeof(i)) _exit(4);
     }
   }
@@ -174,13 +161,13 @@ TEST_P(SqliteLedgerTest, AReaderCountsALiveWritersJournaledRowsOnce) {
   const std::string path = dir.file("ledger.db");
   auto gateway = open_sqlite_ledger(path, GetParam());
   ASSERT_TRUE(gateway.ok());
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*gateway)->record(row("live-" + std::to_string(i), "a", 1, 1, 1)).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*gateway)->record(usage_row("live-" + std::to_string(i), "a", 1, 1, 1)).ok());
   {
     auto report = open_sqlite_ledger(path, GetParam());
     ASSERT_TRUE(report.ok());
     EXPECT_EQ((*report)->rows("acme", "2026-11")->size(), 5u);
   }
-  ASSERT_TRUE((*gateway)->record(row("live-5", "a", 1, 1, 1)).ok());
+  ASSERT_TRUE((*gateway)->record(usage_row("live-5", "a", 1, 1, 1)).ok());
   EXPECT_EQ((*gateway)->rows("acme", "2026-11")->size(), 6u);
   gateway->reset();
   auto again = open_sqlite_ledger(path, GetParam());

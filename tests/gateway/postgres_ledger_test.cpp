@@ -13,29 +13,16 @@
 #include "gateway/billing/ledger.h"
 #include "gateway/billing/report.h"
 #include "support/postgres_server.h"
+#include "support/usage_rows.h"
 
 namespace fathom::gateway {
 namespace {
 
+using fathom::testing::usage_row;
+
 using fathom::testing::PostgresServer;
 
-constexpr int64_t kNov2026 = 1795000000000;  // 2026-11-18, in ms
 
-UsageRecord row(const std::string& id, const std::string& model, int64_t prompt, int64_t completion,
-                int64_t cost) {
-  UsageRecord r;
-  r.request_id = id;
-  r.time_ms = kNov2026;
-  r.tenant = "acme";
-  r.key_id = "k1";
-  r.model = model;
-  r.upstream = "u1";
-  r.prompt_tokens = prompt;
-  r.completion_tokens = completion;
-  r.cost_nanos = cost;
-  r.status = 200;
-  return r;
-}
 
 // Runs one SQL statement; returns the first column of the first row ("" when none).
 std::string sql(const std::string& conninfo, const std::string& statement) {
@@ -84,7 +71,7 @@ TEST_F(PostgresLedgerTest, CreatesTheSchemaWithIndexesOnKeyAndTimeAndTenantAndMo
       sql(conninfo(), "SELECT indexdef FROM pg_indexes WHERE indexname='usage_tenant_month'");
   EXPECT_NE(tenant_idx.find("(tenant, month, time_ms)"), std::string::npos) << tenant_idx;
   // Opening again (a second replica, a restart) keeps the table.
-  ASSERT_TRUE((*ledger)->record(row("a", "m", 1, 1, 1)).ok());
+  ASSERT_TRUE((*ledger)->record(usage_row("a", "m", 1, 1, 1)).ok());
   auto again = open_postgres_ledger(conninfo());
   ASSERT_TRUE(again.ok()) << again.status().to_string();
   EXPECT_EQ((*again)->rows("acme", "2026-11")->size(), 1u);
@@ -105,7 +92,7 @@ TEST_F(PostgresLedgerTest, ConcurrentWritesAreGroupCommittedAndReportTotalsEqual
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
         const std::string id = "t" + std::to_string(t) + "-" + std::to_string(i);
-        ASSERT_TRUE((*ledger)->record(row(id, t % 2 ? "a" : "b", 10 + i, 5, 1000 + i)).ok());
+        ASSERT_TRUE((*ledger)->record(usage_row(id, t % 2 ? "a" : "b", 10 + i, 5, 1000 + i)).ok());
       }
     });
   for (auto& th : threads) th.join();
@@ -130,8 +117,8 @@ TEST_F(PostgresLedgerTest, ConcurrentWritesAreGroupCommittedAndReportTotalsEqual
 TEST_F(PostgresLedgerTest, ARetriedWriteIsNotCountedTwice) {
   auto ledger = open_postgres_ledger(conninfo());
   ASSERT_TRUE(ledger.ok()) << ledger.status().to_string();
-  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
-  ASSERT_TRUE((*ledger)->record(row("same", "a", 10, 1, 5)).ok());
+  ASSERT_TRUE((*ledger)->record(usage_row("same", "a", 10, 1, 5)).ok());
+  ASSERT_TRUE((*ledger)->record(usage_row("same", "a", 10, 1, 5)).ok());
   EXPECT_EQ((*ledger)->rows("acme", "2026-11")->size(), 1u);
   EXPECT_EQ(*(*ledger)->monthly_tokens("acme", "2026-11"), 11);
 }
@@ -141,8 +128,8 @@ TEST_F(PostgresLedgerTest, TwoReplicasShareOneLedger) {
   auto b = open_postgres_ledger(conninfo());
   ASSERT_TRUE(a.ok() && b.ok());
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE((*a)->record(row("a" + std::to_string(i), "m", 2, 1, 1)).ok());
-    ASSERT_TRUE((*b)->record(row("b" + std::to_string(i), "m", 3, 1, 1)).ok());
+    ASSERT_TRUE((*a)->record(usage_row("a" + std::to_string(i), "m", 2, 1, 1)).ok());
+    ASSERT_TRUE((*b)->record(usage_row("b" + std::to_string(i), "m", 3, 1, 1)).ok());
   }
   EXPECT_EQ((*a)->rows("acme", "2026-11")->size(), 20u);
   EXPECT_EQ(*(*b)->monthly_tokens("acme", "2026-11"), 10 * 3 + 10 * 4);
@@ -162,7 +149,7 @@ TEST_F(PostgresLedgerTest, SigkillOfAWriterLosesNoAcknowledgedRow) {
     for (int t = 0; t < 4; ++t)
       writers.emplace_back([&, t] {
         for (int i = t;; i += 4) {
-          if (!(*ledger)->record(row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
+          if (!(*ledger)->record(usage_row("r" + std::to_string(i), "a", 1, 1, 1)).ok()) _exit(3);
           if (write(acks[1], &i, sizeof(i)) != sizeof(i)) _exit(4);
         }
       });

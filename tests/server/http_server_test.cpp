@@ -12,18 +12,14 @@
 
 #include "net/http_client.h"
 #include "net/http_server.h"
+#include "support/error_page.h"
 
 namespace fathom::net {
 namespace {
 
 using namespace std::chrono_literals;
 
-HttpResponse error_page(int status, const std::string& message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = "{\"error\":\"" + message.substr(0, 20) + "\"}";
-  return r;
-}
+using fathom::testing::error_page;
 
 class HttpServerTest : public ::testing::Test {
  protected:

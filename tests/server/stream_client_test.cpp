@@ -15,18 +15,14 @@
 #include <thread>
 
 #include "net/http_server.h"
+#include "support/error_page.h"
 
 namespace fathom::net {
 namespace {
 
 using namespace std::chrono_literals;
 
-HttpResponse error_page(int status, const std::string& message) {
-  HttpResponse r;
-  r.status = status;
-  r.body = message;
-  return r;
-}
+using fathom::testing::error_page;
 
 /// What one StreamClient request produced, once on_done ran.
 struct Outcome {
