@@ -66,6 +66,7 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
   FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
   FATHOM_ASSIGN_OR_RETURN(s->audit_, AuditLog::open(cfg.audit_log));
+  FATHOM_ASSIGN_OR_RETURN(s->access_log_, AccessLog::open(cfg.access_log));
   if (cfg.redis) {
     FATHOM_ASSIGN_OR_RETURN(auto rq, RedisQuota::connect(cfg.redis->first, cfg.redis->second));
     s->quota_ = std::move(rq);
@@ -201,7 +202,26 @@ Result<KeyInfo> GatewayService::authenticate(const net::HttpRequest& req) {
 
 void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   const net::HttpRequest& req = ex->request();
-  if (req.method == "GET" && req.path == "/health") return ex->send(json_response({{"status", "ok"}}));
+  if (req.method == "GET" && req.path == "/health") return ex->send(json_response({{"status", "ok"}}));  // not logged
+  const Clock::TimePoint started = clock_.now();
+  AccessRecord rec;
+  rec.method = req.method;
+  rec.path = req.path;
+  std::optional<net::HttpResponse> answer = route(ex, rec);
+  if (!answer) return;  // a ProxyCall answers, and logs, when it is done
+  rec.status = answer->status;
+  rec.duration_ms = std::chrono::duration<double, std::milli>(clock_.now() - started).count();
+  if (answer->status >= 400) {
+    const auto j = nlohmann::json::parse(answer->body, nullptr, false);
+    if (j.is_object() && j.contains("error") && j["error"].is_object()) rec.error = j["error"].value("message", "");
+  }
+  ex->send(std::move(*answer));
+  access_log_->write(rec);
+}
+
+// The answer, or nullopt when a ProxyCall took the request over.
+std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net::Exchange>& ex, AccessRecord& rec) {
+  const net::HttpRequest& req = ex->request();
   if (req.method == "GET" && req.path == "/metrics") {
     std::vector<const Upstream*> ups;
     auto r = routing();
@@ -212,11 +232,13 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
     const ConnectionStats conns{server_->num_open_connections(), server_->num_active_exchanges(),
                                 client_->connections_opened(), client_->requests_reused()};
     resp.body = metrics_.render(ups, conns);
-    return ex->send(resp);
+    return resp;
   }
   auto key = authenticate(req);
-  if (!key.ok()) return ex->send(error_response(key.status()));
-  if (req.path.rfind("/admin/", 0) == 0) return handle_admin(ex, *key);
+  if (!key.ok()) return error_response(key.status());
+  rec.tenant = key->tenant;
+  rec.key_id = key->key_id;
+  if (req.path.rfind("/admin/", 0) == 0) return handle_admin(req, *key);
 
   auto routing_now = routing();
   const GatewayConfig& cfg = routing_now->cfg;
@@ -227,28 +249,30 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
       data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
       for (const auto& a : m.aliases) data.push_back({{"id", a}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
     }
-    return ex->send(json_response({{"object", "list"}, {"data", data}}));
+    return json_response({{"object", "list"}, {"data", data}});
   }
   if (req.method != "POST" || (req.path != "/v1/chat/completions" && req.path != "/v1/completions"))
-    return ex->send(error_response(404, "invalid_request_error", "no route for " + req.method + " " + req.path));
+    return error_response(404, "invalid_request_error", "no route for " + req.method + " " + req.path);
 
   ProxyRequest pr;
   pr.route = req.path;
   pr.body = nlohmann::json::parse(req.body, nullptr, false);
   if (pr.body.is_discarded() || !pr.body.is_object())
-    return ex->send(error_response(400, "invalid_request_error", "the request body is not a JSON object"));
+    return error_response(400, "invalid_request_error", "the request body is not a JSON object");
   if (!pr.body.contains("model") || !pr.body["model"].is_string())
-    return ex->send(error_response(400, "invalid_request_error", "'model' is required and must be a string"));
+    return error_response(400, "invalid_request_error", "'model' is required and must be a string");
   const std::string model = pr.body["model"].get<std::string>();
   pr.client_model = model;
   pr.model = cfg.route(model);
   if (!pr.model)
-    return ex->send(error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",
-                                   "model_not_found"));
+    return error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",
+                                   "model_not_found");
   if (!key->allows(pr.model->name))
-    return ex->send(error_response(403, "permission_error",
-                                   "API key " + key->key_id + " may not use model '" + pr.model->name + "'"));
+    return error_response(403, "permission_error",
+                                   "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
+  rec.model = pr.model->name;
   pr.stream = pr.body.value("stream", false);
+  rec.stream = pr.stream;
   pr.client_wants_usage = pr.body.contains("stream_options") && pr.body["stream_options"].is_object() &&
                           pr.body["stream_options"].value("include_usage", false);
   pr.affinity_key = affinity_key(pr.body);
@@ -267,7 +291,7 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
     net::HttpResponse r = error_response(q);
     const auto secs = std::chrono::ceil<std::chrono::seconds>(retry_after).count();
     r.headers.push_back({"retry-after", std::to_string(std::max<int64_t>(1, secs))});
-    return ex->send(r);
+    return r;
   }
   if (!pr.stream && cfg.cache_enabled && deterministic(pr.body)) {
     nlohmann::json canon = pr.body;
@@ -278,7 +302,7 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
       net::HttpResponse r;
       r.body = *hit;
       r.headers.push_back({"x-fathom-cache", "hit"});
-      ex->send(r);
+      rec.cache = "hit";
       RequestSample s;
       s.route = req.path;
       s.model = pr.model->name;
@@ -286,29 +310,29 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
       s.status = 200;
       s.cache_hit = true;
       metrics_.record(s);
-      return;
+      return r;
     }
   }
   auto call = std::make_shared<ProxyCall>(*this, routing_now, ex, std::move(pr));
   call->start();
+  return std::nullopt;
 }
 
-void GatewayService::handle_admin(const std::shared_ptr<net::Exchange>& ex, const KeyInfo& key) {
-  const net::HttpRequest& req = ex->request();
-  if (!key.admin) return ex->send(error_response(403, "permission_error", "the admin API needs an admin key"));
+net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, const KeyInfo& key) {
+  if (!key.admin) return error_response(403, "permission_error", "the admin API needs an admin key");
   if (req.method == "GET" && req.path == "/admin/keys") {
     auto keys = keys_->list();
-    if (!keys.ok()) return ex->send(error_response(keys.status()));
+    if (!keys.ok()) return error_response(keys.status());
     nlohmann::json data = nlohmann::json::array();
     for (const KeyInfo& k : *keys)
       data.push_back({{"key_id", k.key_id}, {"tenant", k.tenant}, {"models", k.models}, {"admin", k.admin},
                       {"created_ms", k.created_ms}, {"expires_ms", k.expires_ms}, {"revoked_ms", k.revoked_ms}});
-    return ex->send(json_response({{"data", data}}));
+    return json_response({{"data", data}});
   }
   if (req.method == "POST" && req.path == "/admin/keys") {
     const auto body = nlohmann::json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("tenant") || !body["tenant"].is_string())
-      return ex->send(error_response(400, "invalid_request_error", "'tenant' is required"));
+      return error_response(400, "invalid_request_error", "'tenant' is required");
     std::vector<std::string> models;
     if (body.contains("models") && body["models"].is_array())
       for (const auto& m : body["models"])
@@ -317,19 +341,19 @@ void GatewayService::handle_admin(const std::shared_ptr<net::Exchange>& ex, cons
     const int64_t days = body.value("expires_in_days", int64_t{0});
     auto k = keys_->create(body["tenant"].get<std::string>(), models, days > 0 ? now + days * 86'400'000 : 0,
                            body.value("admin", false), now);
-    if (!k.ok()) return ex->send(error_response(k.status()));
+    if (!k.ok()) return error_response(k.status());
     quota_->set_key_limits(k->info.key_id, routing()->cfg.default_key_limits);
     (void)audit_->append("key.created", {{"key_id", k->info.key_id}, {"tenant", k->info.tenant}, {"by", key.key_id}});
-    return ex->send(json_response({{"key", k->key}, {"key_id", k->info.key_id}, {"tenant", k->info.tenant}}, 201));
+    return json_response({{"key", k->key}, {"key_id", k->info.key_id}, {"tenant", k->info.tenant}}, 201);
   }
   const std::string prefix = "/admin/keys/";
   if (req.method == "DELETE" && req.path.rfind(prefix, 0) == 0) {
     const std::string id = req.path.substr(prefix.size());
-    if (Status s = keys_->revoke(id, now_ms()); !s.ok()) return ex->send(error_response(s));
+    if (Status s = keys_->revoke(id, now_ms()); !s.ok()) return error_response(s);
     (void)audit_->append("key.revoked", {{"key_id", id}, {"by", key.key_id}});
-    return ex->send(json_response({{"key_id", id}, {"revoked", true}}));
+    return json_response({{"key_id", id}, {"revoked", true}});
   }
-  ex->send(error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path));
+  return error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path);
 }
 
 void GatewayService::health_loop() {

@@ -9,9 +9,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "base/clock.h"
+#include "gateway/access_log.h"
 #include "gateway/billing/ledger.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/gateway_metrics.h"
@@ -48,6 +50,7 @@ class GatewayService {
   QuotaBackend& quota() { return *quota_; }
   Ledger& ledger() { return *ledger_; }
   AuditLog& audit() { return *audit_; }
+  AccessLog& access_log() { return *access_log_; }
   GatewayMetrics& metrics() { return metrics_; }
   ResponseCache& cache() { return *cache_; }
   const Clock& clock() const { return clock_; }
@@ -62,7 +65,8 @@ class GatewayService {
   static Result<std::shared_ptr<Routing>> build_routing(GatewayConfig cfg, const Clock& clock);
   void apply_limits(const GatewayConfig& cfg);
   void handle(std::shared_ptr<net::Exchange> ex);
-  void handle_admin(const std::shared_ptr<net::Exchange>& ex, const KeyInfo& key);
+  std::optional<net::HttpResponse> route(const std::shared_ptr<net::Exchange>& ex, AccessRecord& rec);
+  net::HttpResponse handle_admin(const net::HttpRequest& req, const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
   void health_loop();
 
@@ -73,6 +77,7 @@ class GatewayService {
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<QuotaBackend> quota_;
   std::unique_ptr<ResponseCache> cache_;
   std::shared_ptr<net::IoPool> io_;  // the server's and the upstream client's loops

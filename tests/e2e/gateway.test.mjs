@@ -78,8 +78,18 @@ class Gateway {
     });
     proc.removeAllListeners('exit');
     const g = new Gateway();
-    Object.assign(g, { proc, url, config });
+    Object.assign(g, { proc, url, config, output: log });
+    proc.stdout.on('data', (c) => { g.output += c.toString(); });
     return g;
+  }
+  // The access-log lines (JSON) printed so far that match `pred`; waits for stdout until at
+  // least one does (the log is flushed every 200 ms).
+  async accessLines(pred) {
+    for (;;) {
+      const lines = this.output.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l)).filter(pred);
+      if (lines.length) return lines;
+      await once(this.proc.stdout, 'data');
+    }
   }
   // POSTs JSON; the Response, to read as it streams.
   fetch(route, body, key, extra = {}) {
@@ -161,6 +171,30 @@ test('a key revoked with `fathom keys revoke` while the gateway runs is refused 
   const refused = await gateway.post('/v1/chat/completions', chat('after the revoke', { max_tokens: 1 }), key);
   assert.equal(refused.status, 401, refused.text);
   assert.match(refused.json.error.message, /revoked/);
+});
+
+test('every answer gets a structured access-log line, without the key or the prompt', async () => {
+  const ok = await gateway.post('/v1/chat/completions', chat('a secret prompt 7731', { max_tokens: 1 }), keys.acme);
+  assert.equal(ok.status, 200, ok.text);
+  billed.requests += 1;
+  billed.prompt += ok.json.usage.prompt_tokens;
+  billed.completion += ok.json.usage.completion_tokens;
+  const id = ok.headers.get('x-request-id');
+  assert.match(id, /^[0-9a-f]{12}-\d+$/);
+  const [line] = await gateway.accessLines((l) => l.request_id === id);
+  assert.equal(line.status, 200);
+  assert.equal(line.prompt_tokens, ok.json.usage.prompt_tokens);
+  assert.equal(line.completion_tokens, ok.json.usage.completion_tokens);
+  assert.equal(line.path, '/v1/chat/completions');
+  assert.equal(line.tenant, 'acme');
+  assert.equal(line.model, 'deepseek-chat');
+  assert.match(line.upstream, /^main\/127\.0\.0\.1:\d+$/);
+  assert.ok(line.duration_ms >= line.upstream_ms && line.upstream_ms > 0, JSON.stringify(line));
+  assert.match(line.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  const [refused] = await gateway.accessLines((l) => l.status === 401 && /invalid API key/.test(l.error ?? ''));
+  assert.equal(refused.key_id, '');
+  assert.ok(!gateway.output.includes('secret prompt'), 'the prompt is never logged');
+  for (const k of Object.values(keys)) assert.ok(!gateway.output.includes(k), 'no key is ever logged');
 });
 
 test('upstream connections are kept alive and reused', async () => {

@@ -114,7 +114,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   std::vector<std::string> problems;
   GatewayConfig c;
   Fields top(root, "", problems);
-  top.reject_unknown({"listen", "data_dir", "keys_db", "ledger_db", "ledger_postgres", "ledger_sync", "audit_log", "redis", "timeouts",
+  top.reject_unknown({"listen", "data_dir", "keys_db", "ledger_db", "ledger_postgres", "ledger_sync", "audit_log", "access_log", "redis", "timeouts",
                       "max_body_bytes", "retry", "breaker", "health_check", "pools", "models", "prices",
                       "tenants", "key_limits", "cache", "io_threads"});
   {
@@ -139,6 +139,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   else
     top.problem("ledger_sync", sync.status().message());
   top.get("audit_log", c.audit_log);
+  top.get("access_log", c.access_log);
   if (c.keys_db.empty()) c.keys_db = c.data_dir + "/keys.db";
   if (c.ledger_db.empty()) c.ledger_db = c.data_dir + "/ledger.db";
   if (c.audit_log.empty()) c.audit_log = c.data_dir + "/audit.jsonl";

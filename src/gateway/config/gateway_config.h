@@ -43,6 +43,7 @@ struct GatewayConfig {
   std::string ledger_postgres;  ///< libpq conninfo; when set, the ledger lives in PostgreSQL (not ledger_db)
   LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync
   std::string audit_log;  ///< default data_dir/audit.jsonl
+  std::string access_log = "stdout";  ///< stdout | stderr | off | a file (JSON lines)
   std::optional<std::pair<std::string, int>> redis;  ///< host, port
   int64_t request_timeout_ms = 600'000;
   int64_t first_byte_timeout_ms = 120'000;

@@ -10,7 +10,8 @@ namespace fathom::gateway {
 
 ProxyCall::ProxyCall(GatewayService& svc, std::shared_ptr<const Routing> routing,
                      std::shared_ptr<net::Exchange> ex, ProxyRequest req)
-    : svc_(svc), routing_(std::move(routing)), ex_(std::move(ex)), req_(std::move(req)) {}
+    : svc_(svc), routing_(std::move(routing)), ex_(std::move(ex)), req_(std::move(req)),
+      request_id_(req_.admission.key_id + "-" + std::to_string(svc_.next_random())) {}
 
 double ProxyCall::seconds_since(Clock::TimePoint t) const {
   return std::chrono::duration<double>(svc_.clock().now() - t).count();
@@ -86,8 +87,8 @@ Upstream* ProxyCall::pick() {
 void ProxyCall::attempt() {
   Upstream* u = pick();
   if (!u) {
-    respond_error(error_response(503, "server_error",
-                                 "no healthy upstream for model '" + req_.model->name + "' (pool " + req_.model->pool + ")"));
+    respond_failure(503, "no_healthy_upstream",
+                    "no healthy upstream for model '" + req_.model->name + "' (pool " + req_.model->pool + ")");
     return;
   }
   tried_.insert(u);
@@ -241,7 +242,9 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   r.status = upstream_status_;
   r.body = std::move(body_);
   r.headers.push_back({"x-fathom-upstream", u->id});
+  r.headers.push_back({"x-request-id", request_id_});
   const int status = upstream_status_;
+  if (status >= 400) error_ = "upstream " + u->id + " answered HTTP " + std::to_string(status);
   settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
 }
 
@@ -249,7 +252,9 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
 // error event that ends the stream.
 void ProxyCall::respond_failure(int status, const std::string& code, const std::string& message) {
   net::HttpResponse r = error_response(status, "server_error", message, code);
-  if (!streaming_) return respond_error(r);
+  error_ = message;
+  r.headers.push_back({"x-request-id", request_id_});
+  if (!streaming_) return settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
   settle(status, [ex = ex_, event = std::move(r.body)] {
     ex->send_event(event);
     ex->end_stream();
@@ -267,14 +272,11 @@ void ProxyCall::take_usage(const nlohmann::json& j) {
   usage_seen_ = true;
 }
 
-void ProxyCall::respond_error(const net::HttpResponse& r) {
-  settle(r.status, [ex = ex_, r]() mutable { ex->send(std::move(r)); });
-}
-
-// Quota, ledger and metrics, exactly once per call. Called with mu_ held. `release` sends the
-// response's last bytes; it runs on the ledger's writer thread once the usage row is committed,
-// so a client that saw a complete response is always billed (even if the gateway is killed
-// right after). A ledger that cannot write is logged and does not hold the client's answer.
+// Quota, ledger, metrics and the access log, exactly once per call. Called with mu_ held.
+// `release` sends the response's last bytes once the ledger has the usage row durably (see
+// Ledger::submit), so a client that saw a complete response is always billed, even if the
+// gateway is killed right after. A ledger that cannot write is logged and does not hold the
+// client's answer.
 void ProxyCall::settle(int status, std::function<void()> release) {
   if (settled_) {
     if (release) release();
@@ -293,7 +295,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   const auto cost = routing_->cfg.prices.cost(req_.model->name, before, prompt_tokens_, cached_tokens_,
                                               completion_tokens_);
   UsageRecord rec;
-  rec.request_id = req_.admission.key_id + "-" + std::to_string(svc_.next_random());
+  rec.request_id = request_id_;
   rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
   rec.tenant = req_.key.tenant;
@@ -322,6 +324,28 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   sample.completion_tokens = completion_tokens_;
   sample.cost_nanos = rec.cost_nanos;
   svc_.metrics().record(sample);
+
+  AccessRecord access;
+  access.method = "POST";
+  access.path = req_.route;
+  access.status = status;
+  access.request_id = rec.request_id;
+  access.tenant = rec.tenant;
+  access.key_id = rec.key_id;
+  access.model = rec.model;
+  access.upstream = rec.upstream;
+  access.stream = req_.stream;
+  access.attempts = static_cast<int>(tried_.size());
+  access.prompt_tokens = prompt_tokens_;
+  access.completion_tokens = completion_tokens_;
+  access.cached_tokens = cached_tokens_;
+  access.cost_nanos = rec.cost_nanos;
+  access.duration_ms = sample.total_s * 1000;
+  access.upstream_ms = upstream_s_ * 1000;
+  if (ttft_s_) access.ttft_ms = *ttft_s_ * 1000;
+  if (!req_.cache_key.empty()) access.cache = "miss";
+  access.error = error_;
+  svc_.access_log().write(access);
 }
 
 }  // namespace fathom::gateway

@@ -57,7 +57,6 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void begin_client_stream();
   void on_request_timeout();
   void respond_failure(int status, const std::string& code, const std::string& message);
-  void respond_error(const net::HttpResponse& r);
   void settle(int status, std::function<void()> release);
   double seconds_since(Clock::TimePoint t) const;
 
@@ -65,6 +64,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   std::shared_ptr<const Routing> routing_;
   std::shared_ptr<net::Exchange> ex_;
   ProxyRequest req_;
+  const std::string request_id_;  // the ledger's key, the access log's and x-request-id
 
   std::mutex mu_;
   std::set<Upstream*> tried_;
@@ -80,6 +80,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   SseParser sse_;
   int64_t prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
   bool usage_seen_ = false;
+  std::string error_;            // the error message answered, for the access log
   bool done_seen_ = false;       // the upstream sent [DONE] (held until the ledger commit)
   int64_t content_chunks_ = 0;
   Clock::TimePoint started_, attempt_started_;

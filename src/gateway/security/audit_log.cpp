@@ -12,25 +12,13 @@
 #include <utility>
 
 #include "base/logging.h"
+#include "base/time_format.h"
 #include "gateway/security/api_keys.h"
 
 namespace fathom::gateway {
 namespace {
 
 const std::string kGenesis(64, '0');
-
-std::string now_rfc3339() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof(out), "%s.%03lldZ", buf, static_cast<long long>(ms));
-  return out;
-}
 
 std::string record_hash(const std::string& prev, const nlohmann::json& record_without_hash) {
   return sha256_hex(prev + "\n" + record_without_hash.dump());
@@ -159,7 +147,7 @@ Status AuditLog::write_events(const std::vector<Event>& events) {
     std::string hash = last_hash_, lines;
     int64_t seq = next_seq_;
     for (const Event& e : events) {
-      nlohmann::json rec = {{"seq", seq++}, {"time", now_rfc3339()}, {"event", e.name},
+      nlohmann::json rec = {{"seq", seq++}, {"time", now_rfc3339_ms()}, {"event", e.name},
                             {"details", e.details}, {"prev", hash}};
       hash = record_hash(hash, rec);
       rec["hash"] = hash;
