@@ -49,6 +49,9 @@ prices:
   deepseek-chat: {currency: CNY, input_per_1k: "0.1", output_per_1k: "0.2"}
 tenants:
   limited: {requests_per_minute: 3}
+  tpm: {tokens_per_minute: 100}
+  single: {max_concurrent: 1}
+  budget: {monthly_tokens: 30}
 ${extra}
 `);
   return p;
@@ -254,6 +257,42 @@ test('a requests-per-minute limit answers 429 with Retry-After at the right coun
   assert.ok(Number(retryAfter) >= 1, `Retry-After ${retryAfter}`);
 });
 
+test('tokens-per-minute, concurrency and monthly budget limits answer 429 at the right count', async () => {
+  const key = (tenant) => fathom('keys', 'create', '--config', configPath, '--tenant', tenant);
+  const limitOf = (r) => { assert.equal(r.status, 429, r.text); assert.ok(Number(r.headers.get('retry-after')) >= 1); return r.json.error.message; };
+
+  // 100 tokens a minute. A request is pre-charged its prompt estimate + max_tokens (~80), then
+  // settled to its real usage (prompt + exactly 60 completion tokens): the second does not fit.
+  const tpm = key('tpm');
+  const long = chat('count', { max_tokens: 60, ignore_eos: true });
+  const first = await gateway.post('/v1/chat/completions', long, tpm);
+  assert.equal(first.status, 200, first.text);
+  assert.equal(first.json.usage.completion_tokens, 60);
+  assert.match(limitOf(await gateway.post('/v1/chat/completions', long, tpm)), /tokens per minute/);
+
+  // One request at a time: while one waits 400 ms for a slow upstream, a second is refused;
+  // once the first is answered, the next is admitted.
+  const slow = await slowUpstream(400);
+  const { key: single, g } = await ownGateway('single.yaml', [slow.url], 'single');
+  try {
+    const first = g.post('/v1/chat/completions', chat('hold on', { stream: true }), single);
+    await slow.arrived;  // the gateway admitted the first and passed it on
+    assert.match(limitOf(await g.post('/v1/chat/completions', chat('me too', { stream: true }), single)), /concurrent requests/);
+    assert.equal((await first).status, 200);
+    assert.equal((await g.post('/v1/chat/completions', chat('now me', { stream: true }), single)).status, 200);
+  } finally {
+    slow.close();
+    await g.stop();
+  }
+
+  // 30 tokens a month: the first request spends them, the next is refused until next month.
+  const budget = key('budget');
+  const spend = await gateway.post('/v1/chat/completions', chat('spend it', { max_tokens: 30, ignore_eos: true }), budget);
+  assert.equal(spend.status, 200, spend.text);
+  assert.ok(spend.json.usage.total_tokens >= 30);
+  assert.match(limitOf(await gateway.post('/v1/chat/completions', chat('more', { max_tokens: 1 }), budget)), /monthly token budget/);
+});
+
 test('billing report totals equal the usage the upstreams reported', async () => {
   const month = new Date().toISOString().slice(0, 7);
   // The ledger is written asynchronously: poll (bounded) until every acknowledged row is there.
@@ -401,11 +440,15 @@ for (const sync of ['full', 'normal']) test(`SIGKILL of the gateway under load l
 
 // An OpenAI-compatible upstream that takes its time: the response head comes after
 // `headDelayMs` (then two content chunks and the usage chunk), or never when headDelayMs < 0.
+// `arrived` resolves when the first request reached it.
 async function slowUpstream(headDelayMs) {
   const http = await import('node:http');
+  let arrive;
+  const arrived = new Promise((resolve) => { arrive = resolve; });
   const server = http.createServer((req, res) => {
     if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
     req.resume();
+    arrive();
     if (headDelayMs < 0) return;  // holds the request until the client goes
     const timer = setTimeout(() => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -418,7 +461,7 @@ async function slowUpstream(headDelayMs) {
     res.on('close', () => clearTimeout(timer));
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => { server.closeAllConnections(); server.close(); } };
+  return { url: `http://127.0.0.1:${server.address().port}`, arrived, close: () => { server.closeAllConnections(); server.close(); } };
 }
 
 test('a stream waiting for its first token gets its head and SSE keep-alive comments', async () => {

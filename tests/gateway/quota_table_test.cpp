@@ -49,7 +49,7 @@ TEST(QuotaTableTest, ConcurrencyLimitCountsInFlightRequests) {
   Clock::Duration retry{};
   ASSERT_TRUE(q.admit(kReq, &retry).ok());
   ASSERT_TRUE(q.admit(kReq, &retry).ok());
-  EXPECT_NE(q.admit(kReq, &retry).message().find("concurrency limit of 2"), std::string::npos);
+  EXPECT_NE(q.admit(kReq, &retry).message().find("limit of 2 concurrent requests"), std::string::npos);
   q.release(kReq, 1);
   EXPECT_TRUE(q.admit(kReq, &retry).ok());
 }

@@ -51,8 +51,8 @@ Status QuotaTable::admit(const Admission& a, Clock::Duration* retry_after) {
     const QuotaLimits& l = s.c->limits;
     const std::string who = s.who;
     if (l.max_concurrent > 0 && s.c->in_flight >= l.max_concurrent)
-      return resource_exhausted(who + " concurrency limit of " + std::to_string(l.max_concurrent) +
-                                " requests reached");
+      return resource_exhausted(who + " limit of " + std::to_string(l.max_concurrent) +
+                                " concurrent requests reached");
     if (l.monthly_tokens > 0 && s.c->month_tokens >= l.monthly_tokens) {
       *retry_after = std::chrono::hours(24);
       return resource_exhausted(who + " monthly token budget of " + std::to_string(l.monthly_tokens) +
