@@ -47,7 +47,7 @@ bool still_open(Conn& c) {
 }  // namespace
 
 struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
-  using IdleList = std::deque<std::unique_ptr<Conn>>;  // oldest first
+  using IdleList = std::deque<std::shared_ptr<Conn>>;  // oldest first
   std::shared_ptr<IoPool> pool;
   bool owns_pool = false;
   StreamClientOptions options;
@@ -56,13 +56,13 @@ struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
   std::atomic<int64_t> opened{0}, reused{0};
 
   /// A live idle connection to `key`, or null. Loop thread only.
-  std::unique_ptr<Conn> take(int loop, const std::string& key) {
+  std::shared_ptr<Conn> take(int loop, const std::string& key) {
     auto it = idle[static_cast<size_t>(loop)].find(key);
     if (it == idle[static_cast<size_t>(loop)].end()) return nullptr;
     IdleList& list = it->second;
     const auto now = SteadyClock::now();
     while (!list.empty()) {
-      std::unique_ptr<Conn> c = std::move(list.back());  // most recently used: warmest
+      std::shared_ptr<Conn> c = std::move(list.back());  // most recently used: warmest
       list.pop_back();
       beast::error_code ignored;
       c->stream.socket().cancel(ignored);  // its idle watch ends with operation_aborted
@@ -73,7 +73,7 @@ struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
   }
 
   /// Keeps `c` for the next request to `key`; watches it so a server-side close drops it.
-  void put(int loop, const std::string& key, std::unique_ptr<Conn> c) {
+  void put(int loop, const std::string& key, std::shared_ptr<Conn> c) {
     IdleList& list = idle[static_cast<size_t>(loop)][key];
     const auto now = SteadyClock::now();
     while (!list.empty() && (static_cast<int>(list.size()) >= options.max_idle_per_host ||
@@ -85,9 +85,8 @@ struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
     if (options.max_idle_per_host <= 0) return;
     c->idle_since = now;
     c->stream.expires_never();
-    Conn* raw = c.get();
     c->stream.socket().async_wait(tcp::socket::wait_read,
-                                  [weak = weak_from_this(), loop, key, raw](beast::error_code ec) {
+                                  [weak = weak_from_this(), loop, key, raw = c.get()](beast::error_code ec) {
                                     if (ec == asio::error::operation_aborted) return;  // taken or closed
                                     if (auto self = weak.lock()) self->drop(loop, key, raw);
                                   });
@@ -147,7 +146,7 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
  private:
   void connect() {
     reused_ = false;
-    conn_ = std::make_unique<Conn>(io_);
+    conn_ = std::make_shared<Conn>(io_);
     if (auto client = client_.lock()) ++client->opened;
     // A numeric address skips the resolver, which runs getaddrinfo on a helper thread.
     beast::error_code not_numeric;
@@ -165,7 +164,7 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
     if (done_) return;
     if (ec) return fail("resolve", ec);
     conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.connect_ms));
-    conn_->stream.async_connect(results, [self = shared_from_this()](beast::error_code e, const tcp::endpoint&) {
+    conn_->stream.async_connect(results, [self = shared_from_this(), conn = conn_](beast::error_code e, const tcp::endpoint&) {
       if (self->done_) return;
       if (e) return self->fail("connect", e);
       self->conn_->stream.socket().set_option(tcp::no_delay(true), e);
@@ -177,11 +176,11 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
     parser_.emplace();
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.first_byte_ms));
-    http::async_write(conn_->stream, req_, [self = shared_from_this()](beast::error_code e, size_t) {
+    http::async_write(conn_->stream, req_, [self = shared_from_this(), conn = conn_](beast::error_code e, size_t) {
       if (self->done_) return;
       if (e) return self->fail_or_resend("write", e);
-      http::async_read_header(self->conn_->stream, self->conn_->buffer, *self->parser_,
-                              [self](beast::error_code e2, size_t) { self->on_header(e2); });
+      http::async_read_header(conn->stream, conn->buffer, *self->parser_,
+                              [self, conn](beast::error_code e2, size_t) { self->on_header(e2); });
     });
   }
 
@@ -205,7 +204,7 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
     parser_->get().body().data = chunk_.data();
     parser_->get().body().size = chunk_.size();
     conn_->stream.expires_after(std::chrono::milliseconds(spec_.timeouts.idle_ms));
-    http::async_read_some(conn_->stream, conn_->buffer, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    http::async_read_some(conn_->stream, conn_->buffer, *parser_, [self = shared_from_this(), conn = conn_](beast::error_code ec, size_t) {
       if (self->done_) return;
       if (ec == http::error::need_buffer) ec = {};
       const size_t got = self->chunk_.size() - self->parser_->get().body().size;
@@ -264,7 +263,9 @@ class Op final : public StreamRequest, public std::enable_shared_from_this<Op> {
   std::string key_;
   StreamCallbacks cb_;
   std::optional<tcp::resolver> resolver_;
-  std::unique_ptr<Conn> conn_;
+  // Shared with the pending operation's handler: a cancelled operation still completes into
+  // this connection's buffer after close_conn() let go of it.
+  std::shared_ptr<Conn> conn_;
   http::request<http::string_body> req_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   std::array<char, 16384> chunk_{};
