@@ -1,6 +1,7 @@
 #include "gateway/gateway_service.h"
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 
@@ -84,11 +85,14 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   s->routing_ = std::move(routing);
   s->apply_limits(cfg);
   s->month_ = month_of(now_ms());
-  // Ledger request ids come from this sequence: replicas sharing one ledger must not repeat
-  // each other's (a repeated id would be dropped as a retry by ON CONFLICT DO NOTHING).
   std::random_device rd;
   s->random_state_ = (static_cast<uint64_t>(rd()) << 32 | rd()) ^
                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  // Request ids (the ledger's key): replicas sharing one ledger must not repeat each other's
+  // (a repeated id would be dropped as a retry), so each process draws a random tag.
+  char tag[16];
+  std::snprintf(tag, sizeof(tag), "%08llx", static_cast<unsigned long long>(s->next_random() & 0xffffffffull));
+  s->process_tag_ = tag;
   s->io_ = std::make_shared<net::IoPool>(cfg.num_io_threads);
   s->client_ = std::make_unique<net::StreamClient>(s->io_);
   return s;
@@ -176,6 +180,14 @@ int64_t GatewayService::monthly_tokens(const std::string& tenant, int64_t add) {
   const int64_t before = it->second;
   it->second += add;
   return before;
+}
+
+std::string GatewayService::next_request_id(const std::string& key_id) {
+  // key id, process tag, then a counter zero-padded so that one process's ids for one key sort
+  // in time order: ledger index inserts land at a few points instead of all over the B-tree.
+  char seq[24];
+  std::snprintf(seq, sizeof(seq), "%012llx", static_cast<unsigned long long>(request_seq_.fetch_add(1)));
+  return key_id + "-" + process_tag_ + "-" + seq;
 }
 
 uint64_t GatewayService::next_random() {

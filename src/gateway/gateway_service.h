@@ -59,6 +59,8 @@ class GatewayService {
   /// Tokens the tenant used this month before now; add `tokens` after.
   int64_t monthly_tokens(const std::string& tenant, int64_t add);
   uint64_t next_random();
+  /// A request id unique across replicas: "<key id>-<process tag>-<counter>".
+  std::string next_request_id(const std::string& key_id);
 
  private:
   GatewayService(GatewayConfig cfg, const Clock& clock) : clock_(clock), first_cfg_(std::move(cfg)) {}
@@ -86,6 +88,8 @@ class GatewayService {
   GatewayMetrics metrics_;
   std::atomic<int64_t> requests_{0}, retries_{0};
   std::atomic<uint64_t> random_state_{0x9e3779b97f4a7c15ull};
+  std::string process_tag_;
+  std::atomic<uint64_t> request_seq_{0};
   std::mutex month_mu_;
   std::map<std::string, int64_t> month_tokens_;
   std::string month_;

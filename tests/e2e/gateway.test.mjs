@@ -183,7 +183,7 @@ test('every answer gets a structured access-log line, without the key or the pro
   billed.prompt += ok.json.usage.prompt_tokens;
   billed.completion += ok.json.usage.completion_tokens;
   const id = ok.headers.get('x-request-id');
-  assert.match(id, /^[0-9a-f]{12}-\d+$/);
+  assert.match(id, /^[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{12}$/);
   const [line] = await gateway.accessLines((l) => l.request_id === id);
   assert.equal(line.status, 200);
   assert.equal(line.prompt_tokens, ok.json.usage.prompt_tokens);

@@ -1,5 +1,6 @@
 #include <sqlite3.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -151,6 +152,9 @@ class SqliteLedger final : public Ledger {
   }
 
   void move_loop() {
+    // Batches of SQLite inserts (and their checkpoints) must not take the CPU from the threads
+    // answering requests: this thread runs at the lowest priority.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       cv_.wait_for(lock, kMoveInterval, [&] { return stopping_ || pending_.size() >= kMoveBatch; });

@@ -11,7 +11,7 @@ namespace fathom::gateway {
 ProxyCall::ProxyCall(GatewayService& svc, std::shared_ptr<const Routing> routing,
                      std::shared_ptr<net::Exchange> ex, ProxyRequest req)
     : svc_(svc), routing_(std::move(routing)), ex_(std::move(ex)), req_(std::move(req)),
-      request_id_(req_.admission.key_id + "-" + std::to_string(svc_.next_random())) {}
+      request_id_(svc_.next_request_id(req_.admission.key_id)) {}
 
 double ProxyCall::seconds_since(Clock::TimePoint t) const {
   return std::chrono::duration<double>(svc_.clock().now() - t).count();
