@@ -6,8 +6,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
-#include <deque>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -80,6 +78,7 @@ class SqliteLedger final : public Ledger {
                            "INSERT OR IGNORE INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
+    path_ = path;
     // Rows a crashed gateway journaled but did not move (and a live one's pending rows).
     const std::string journal_dir = path + ".journal";
     FATHOM_RETURN_IF_ERROR(
@@ -135,9 +134,20 @@ class SqliteLedger final : public Ledger {
   }
 
   Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) override {
-    FATHOM_ASSIGN_OR_RETURN(auto rs, rows(tenant, month));
-    int64_t total = 0;
-    for (const auto& r : rs) total += r.prompt_tokens + r.completion_tokens;
+    FATHOM_RETURN_IF_ERROR(move_pending());
+    std::lock_guard<std::mutex> db_lock(db_mu_);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
+                           "WHERE tenant=? AND month=?",
+                           -1, &st, nullptr) != SQLITE_OK)
+      return internal_error(std::string("ledger query: ") + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, month.c_str(), -1, SQLITE_TRANSIENT);
+    const int rc = sqlite3_step(st);
+    const int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return unavailable(std::string("ledger query failed: ") + sqlite3_errmsg(db_));
     return total;
   }
 
