@@ -100,15 +100,11 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
     FATHOM_RETURN_IF_ERROR(move_pending());
     std::lock_guard<std::mutex> db_lock(db_mu_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
-                           "completion_tokens,cached_tokens,cost_nanos,latency_ms,status FROM usage "
-                           "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
-                           -1, &st, nullptr) != SQLITE_OK)
-      return internal_error(std::string("ledger query: ") + sqlite3_errmsg(db_));
-    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, month.c_str(), -1, SQLITE_TRANSIENT);
+    FATHOM_ASSIGN_OR_RETURN(sqlite3_stmt* st,
+                            tenant_month_query("SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
+                                               "completion_tokens,cached_tokens,cost_nanos,latency_ms,status FROM usage "
+                                               "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
+                                               tenant, month));
     std::vector<UsageRecord> out;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -136,14 +132,10 @@ class SqliteLedger final : public Ledger {
   Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) override {
     FATHOM_RETURN_IF_ERROR(move_pending());
     std::lock_guard<std::mutex> db_lock(db_mu_);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
-                           "WHERE tenant=? AND month=?",
-                           -1, &st, nullptr) != SQLITE_OK)
-      return internal_error(std::string("ledger query: ") + sqlite3_errmsg(db_));
-    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, month.c_str(), -1, SQLITE_TRANSIENT);
+    FATHOM_ASSIGN_OR_RETURN(sqlite3_stmt* st,
+                            tenant_month_query("SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0) FROM usage "
+                                               "WHERE tenant=? AND month=?",
+                                               tenant, month));
     const int rc = sqlite3_step(st);
     const int64_t total = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -152,6 +144,16 @@ class SqliteLedger final : public Ledger {
   }
 
  private:
+  /// `sql` with ?1 = tenant and ?2 = month bound; the caller finalizes it. Called with db_mu_ held.
+  Result<sqlite3_stmt*> tenant_month_query(const char* sql, const std::string& tenant, const std::string& month) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK)
+      return internal_error(std::string("ledger query: ") + sqlite3_errmsg(db_));
+    sqlite3_bind_text(st, 1, tenant.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, month.c_str(), -1, SQLITE_TRANSIENT);
+    return st;
+  }
+
   /// Appends to the journal; the rows then wait in pending_ for the mover.
   Status journal(const std::vector<UsageRecord>& rows) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -126,14 +125,11 @@ Status UsageJournal::recover(const std::string& dir, const IngestFn& ingest) {
     if (fd < 0) continue;  // deleted meanwhile: its rows were moved
     const bool orphan = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
     std::ifstream in(path, std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
     std::vector<UsageRecord> rows;
-    std::string line;
-    const std::string all = text.str();
-    size_t start = 0;
-    for (size_t nl; (nl = all.find('\n', start)) != std::string::npos; start = nl + 1)
-      if (auto r = from_line(all.substr(start, nl - start))) rows.push_back(std::move(*r));
+    for (std::string line; std::getline(in, line);) {
+      if (in.eof()) break;  // the last line lacks its '\n': a torn write, skipped
+      if (auto r = from_line(line)) rows.push_back(std::move(*r));
+    }
     Status s = rows.empty() ? ok_status() : ingest(rows);
     if (s.ok() && orphan) ::unlink(path.c_str());
     ::close(fd);
