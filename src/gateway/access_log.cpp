@@ -41,21 +41,22 @@ AccessLog::~AccessLog() {
 
 void AccessLog::write(const AccessRecord& r) {
   if (fd_ < 0) return;
+  const UsageRecord& u = r.usage;
   nlohmann::json j = {{"ts", now_rfc3339_ms()},
-                      {"request_id", r.request_id},
+                      {"request_id", u.request_id},
                       {"method", r.method},
                       {"path", r.path},
-                      {"status", r.status},
-                      {"tenant", r.tenant},
-                      {"key_id", r.key_id},
-                      {"model", r.model},
-                      {"upstream", r.upstream},
+                      {"status", u.status},
+                      {"tenant", u.tenant},
+                      {"key_id", u.key_id},
+                      {"model", u.model},
+                      {"upstream", u.upstream},
                       {"stream", r.stream},
                       {"attempts", r.attempts},
-                      {"prompt_tokens", r.prompt_tokens},
-                      {"completion_tokens", r.completion_tokens},
-                      {"cached_tokens", r.cached_tokens},
-                      {"cost_nanos", r.cost_nanos},
+                      {"prompt_tokens", u.prompt_tokens},
+                      {"completion_tokens", u.completion_tokens},
+                      {"cached_tokens", u.cached_tokens},
+                      {"cost_nanos", u.cost_nanos},
                       {"duration_ms", r.duration_ms},
                       {"upstream_ms", r.upstream_ms}};
   if (r.ttft_ms) j["ttft_ms"] = *r.ttft_ms;

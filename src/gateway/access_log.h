@@ -16,15 +16,14 @@
 #include <thread>
 
 #include "base/status.h"
+#include "gateway/billing/ledger.h"
 
 namespace fathom::gateway {
 
 struct AccessRecord {
   std::string method, path;
-  int status = 0;
-  std::string request_id, tenant, key_id, model, upstream;
+  UsageRecord usage;  ///< request id, status, tenant, key id, model, upstream, tokens, cost
   bool stream = false;
-  int64_t prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0, cost_nanos = 0;
   double duration_ms = 0, upstream_ms = 0;
   std::optional<double> ttft_ms;
   std::string cache;  ///< "hit", "miss", or empty when the request was not cacheable

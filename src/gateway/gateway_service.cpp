@@ -221,7 +221,7 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   rec.path = req.path;
   std::optional<net::HttpResponse> answer = route(ex, rec);
   if (!answer) return;  // a ProxyCall answers, and logs, when it is done
-  rec.status = answer->status;
+  rec.usage.status = answer->status;
   rec.duration_ms = std::chrono::duration<double, std::milli>(clock_.now() - started).count();
   if (answer->status >= 400) {
     const auto j = nlohmann::json::parse(answer->body, nullptr, false);
@@ -248,8 +248,8 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   }
   auto key = authenticate(req);
   if (!key.ok()) return error_response(key.status());
-  rec.tenant = key->tenant;
-  rec.key_id = key->key_id;
+  rec.usage.tenant = key->tenant;
+  rec.usage.key_id = key->key_id;
   if (req.path.rfind("/admin/", 0) == 0) return handle_admin(req, *key);
 
   auto routing_now = routing();
@@ -278,11 +278,11 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   pr.model = cfg.route(model);
   if (!pr.model)
     return error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",
-                                   "model_not_found");
+                          "model_not_found");
   if (!key->allows(pr.model->name))
     return error_response(403, "permission_error",
-                                   "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
-  rec.model = pr.model->name;
+                          "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
+  rec.usage.model = pr.model->name;
   pr.stream = pr.body.value("stream", false);
   rec.stream = pr.stream;
   pr.client_wants_usage = pr.body.contains("stream_options") && pr.body["stream_options"].is_object() &&

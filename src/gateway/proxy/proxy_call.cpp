@@ -294,6 +294,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   const int64_t before = svc_.monthly_tokens(req_.key.tenant, used);
   const auto cost = routing_->cfg.prices.cost(req_.model->name, before, prompt_tokens_, cached_tokens_,
                                               completion_tokens_);
+  const double elapsed_s = seconds_since(started_);
   UsageRecord rec;
   rec.request_id = request_id_;
   rec.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -306,7 +307,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   rec.completion_tokens = completion_tokens_;
   rec.cached_tokens = cached_tokens_;
   rec.cost_nanos = cost.ok() ? *cost : 0;
-  rec.latency_ms = static_cast<int64_t>(seconds_since(started_) * 1000);
+  rec.latency_ms = static_cast<int64_t>(elapsed_s * 1000);
   rec.status = status;
   svc_.ledger().submit(rec, [id = rec.request_id, release = std::move(release)](const Status& s) {
     if (!s.ok()) FATHOM_LOG(kError) << "ledger write for " << id << " failed: " << s.message();
@@ -317,7 +318,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   sample.model = req_.model->name;
   sample.tenant = req_.key.tenant;
   sample.status = status;
-  sample.total_s = seconds_since(started_);
+  sample.total_s = elapsed_s;
   sample.upstream_s = upstream_s_;
   sample.ttft_s = ttft_s_;
   sample.prompt_tokens = prompt_tokens_;
@@ -328,19 +329,10 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   AccessRecord access;
   access.method = "POST";
   access.path = req_.route;
-  access.status = status;
-  access.request_id = rec.request_id;
-  access.tenant = rec.tenant;
-  access.key_id = rec.key_id;
-  access.model = rec.model;
-  access.upstream = rec.upstream;
+  access.usage = rec;
   access.stream = req_.stream;
   access.attempts = static_cast<int>(tried_.size());
-  access.prompt_tokens = prompt_tokens_;
-  access.completion_tokens = completion_tokens_;
-  access.cached_tokens = cached_tokens_;
-  access.cost_nanos = rec.cost_nanos;
-  access.duration_ms = sample.total_s * 1000;
+  access.duration_ms = elapsed_s * 1000;
   access.upstream_ms = upstream_s_ * 1000;
   if (ttft_s_) access.ttft_ms = *ttft_s_ * 1000;
   if (!req_.cache_key.empty()) access.cache = "miss";
