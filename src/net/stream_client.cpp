@@ -49,7 +49,6 @@ bool still_open(Conn& c) {
 struct StreamClient::Impl : std::enable_shared_from_this<StreamClient::Impl> {
   using IdleList = std::deque<std::shared_ptr<Conn>>;  // oldest first
   std::shared_ptr<IoPool> pool;
-  bool owns_pool = false;
   StreamClientOptions options;
   // Per loop, per "host:port"; touched only on that loop's thread.
   std::vector<std::unordered_map<std::string, IdleList>> idle;
@@ -284,17 +283,7 @@ StreamClient::StreamClient(std::shared_ptr<IoPool> pool, StreamClientOptions opt
   impl_->idle.resize(static_cast<size_t>(impl_->pool->size()));
 }
 
-StreamClient::StreamClient(int num_threads, StreamClientOptions options)
-    : StreamClient(std::make_shared<IoPool>(num_threads), options) {
-  impl_->owns_pool = true;
-  impl_->pool->start();
-}
-
 StreamClient::~StreamClient() {
-  if (impl_->owns_pool) {
-    impl_->pool->stop();  // in-flight requests end with their loops
-    return;
-  }
   // Idle lists belong to the loops' threads: empty them there (when a loop still runs).
   for (int i = 0; i < impl_->pool->size(); ++i) {
     asio::io_context& io = impl_->pool->impl().io(i);

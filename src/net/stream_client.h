@@ -63,9 +63,7 @@ class StreamClient {
  public:
   /// Runs on `pool` (shared with an HttpServer; the caller starts and stops it).
   explicit StreamClient(std::shared_ptr<IoPool> pool, StreamClientOptions options = {});
-  /// Owns a pool of `num_threads` loops.
-  explicit StreamClient(int num_threads = 1, StreamClientOptions options = {});
-  ~StreamClient();  ///< closes idle connections; stops the pool if it owns it
+  ~StreamClient();  ///< closes idle connections (requests in flight end with their loops)
 
   std::shared_ptr<StreamRequest> start(StreamSpec spec, StreamCallbacks callbacks);
 
