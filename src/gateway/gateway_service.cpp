@@ -8,10 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "base/logging.h"
+#include "gateway/proxy/client_fields.h"
 #include "gateway/proxy/errors.h"
 #include "gateway/proxy/proxy_call.h"
 #include "gateway/quota/redis_quota.h"
 #include "gateway/security/api_keys.h"
+#include "json/json_fields.h"
 
 namespace fathom::gateway {
 namespace {
@@ -46,6 +48,35 @@ std::string affinity_key(const nlohmann::json& body) {
     text = body["prompt"].get<std::string>();
   }
   return text.substr(0, 256);
+}
+
+struct AdminKeyFields {
+  std::string tenant;
+  std::vector<std::string> models;
+  int64_t expires_in_days = 0;
+  bool admin = false;
+};
+
+// The body of POST /admin/keys.
+Result<AdminKeyFields> admin_key_fields(const nlohmann::json& body) {
+  AdminKeyFields f;
+  FATHOM_ASSIGN_OR_RETURN(auto tenant, json::get_string(body, "tenant"));
+  if (!tenant || tenant->empty()) return invalid_argument("tenant is required and must be a non-empty string");
+  f.tenant = std::move(*tenant);
+  if (auto it = body.find("models"); it != body.end() && !it->is_null()) {
+    if (!it->is_array()) return invalid_argument("models must be an array of model names");
+    for (const auto& m : *it) {
+      if (!m.is_string()) return invalid_argument("models must be an array of model names");
+      f.models.push_back(m.get<std::string>());
+    }
+  }
+  FATHOM_ASSIGN_OR_RETURN(auto days, json::get_integer(body, "expires_in_days"));
+  if (days && (*days < 0 || *days > 36'500))
+    return invalid_argument("expires_in_days must be in [0, 36500], got " + std::to_string(*days));
+  f.expires_in_days = days.value_or(0);
+  FATHOM_ASSIGN_OR_RETURN(auto admin, json::get_bool(body, "admin"));
+  f.admin = admin.value_or(false);
+  return f;
 }
 
 }  // namespace
@@ -219,7 +250,16 @@ void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   AccessRecord rec;
   rec.method = req.method;
   rec.path = req.path;
-  std::optional<net::HttpResponse> answer = route(ex, rec);
+  std::optional<net::HttpResponse> answer;
+  try {
+    answer = route(ex, rec);
+  } catch (const std::exception& e) {
+    // A defect, not bad input (route() checks every field it reads): answer it rather than let
+    // the exception reach the I/O thread and leave the connection hanging. Quota slots are
+    // released by their owners' destructors on the way here.
+    FATHOM_LOG(kError) << req.method << " " << req.path << ": " << e.what();
+    answer = error_response(500, "server_error", "internal error while handling the request");
+  }
   if (!answer) return;  // a ProxyCall answers, and logs, when it is done
   rec.usage.status = answer->status;
   rec.duration_ms = std::chrono::duration<double, std::milli>(clock_.now() - started).count();
@@ -268,32 +308,29 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
 
   ProxyRequest pr;
   pr.route = req.path;
-  pr.body = nlohmann::json::parse(req.body, nullptr, false);
-  if (pr.body.is_discarded() || !pr.body.is_object())
-    return error_response(400, "invalid_request_error", "the request body is not a JSON object");
-  if (!pr.body.contains("model") || !pr.body["model"].is_string())
-    return error_response(400, "invalid_request_error", "'model' is required and must be a string");
-  const std::string model = pr.body["model"].get<std::string>();
+  auto body = json::parse_json_object<nlohmann::json>(req.body);
+  if (!body.ok()) return error_response(400, "invalid_request_error", body.status().message());
+  pr.body = std::move(*body);
+  auto fields = read_client_fields(pr.body);
+  if (!fields.ok()) return field_error_response(fields.status());
+  const std::string& model = fields->model;
   pr.client_model = model;
   pr.model = cfg.route(model);
   if (!pr.model)
     return error_response(404, "invalid_request_error", "The model '" + model + "' does not exist",
-                          "model_not_found");
+                          "model_not_found", "model");
   if (!key->allows(pr.model->name))
     return error_response(403, "permission_error",
                           "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
   rec.usage.model = pr.model->name;
-  pr.stream = pr.body.value("stream", false);
+  pr.stream = fields->stream;
   rec.stream = pr.stream;
-  pr.client_wants_usage = pr.body.contains("stream_options") && pr.body["stream_options"].is_object() &&
-                          pr.body["stream_options"].value("include_usage", false);
+  pr.client_wants_usage = fields->include_usage;
   pr.affinity_key = affinity_key(pr.body);
-  int64_t max_tokens = 256;
-  for (const char* f : {"max_tokens", "max_completion_tokens"})
-    if (pr.body.contains(f) && pr.body[f].is_number_integer()) max_tokens = pr.body[f].get<int64_t>();
+  const int64_t max_tokens = fields->max_tokens;
   pr.prompt_estimate = static_cast<int64_t>(req.body.size() / 4);
   pr.key = *key;
-  pr.admission = {key->key_id, key->tenant, pr.prompt_estimate + max_tokens};
+  pr.admission = {key->key_id, key->tenant, pr.prompt_estimate + std::min<int64_t>(max_tokens, int64_t{1} << 40)};
   ++requests_;
 
   Clock::Duration retry_after{};
@@ -305,12 +342,13 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     r.headers.push_back({"retry-after", std::to_string(std::max<int64_t>(1, secs))});
     return r;
   }
+  pr.slot = QuotaSlot(*quota_, pr.admission);
   if (!pr.stream && cfg.cache_enabled && deterministic(pr.body)) {
     nlohmann::json canon = pr.body;
     canon["model"] = pr.model->name;
-    pr.cache_key = sha256_hex(req.path + "\n" + canon.dump());
+    pr.cache_key = sha256_hex(req.path + "\n" + json::dump(canon));
     if (auto hit = cache_->get(pr.cache_key)) {
-      quota_->release(pr.admission, 0);
+      pr.slot.release(0);
       net::HttpResponse r;
       r.body = *hit;
       r.headers.push_back({"x-fathom-cache", "hit"});
@@ -342,17 +380,13 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
     return json_response({{"data", data}});
   }
   if (req.method == "POST" && req.path == "/admin/keys") {
-    const auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (!body.is_object() || !body.contains("tenant") || !body["tenant"].is_string())
-      return error_response(400, "invalid_request_error", "'tenant' is required");
-    std::vector<std::string> models;
-    if (body.contains("models") && body["models"].is_array())
-      for (const auto& m : body["models"])
-        if (m.is_string()) models.push_back(m.get<std::string>());
+    auto body = json::parse_json_object<nlohmann::json>(req.body);
+    if (!body.ok()) return error_response(400, "invalid_request_error", body.status().message());
+    auto fields = admin_key_fields(*body);
+    if (!fields.ok()) return field_error_response(fields.status());
     const int64_t now = now_ms();
-    const int64_t days = body.value("expires_in_days", int64_t{0});
-    auto k = keys_->create(body["tenant"].get<std::string>(), models, days > 0 ? now + days * 86'400'000 : 0,
-                           body.value("admin", false), now);
+    const int64_t days = fields->expires_in_days;
+    auto k = keys_->create(fields->tenant, fields->models, days > 0 ? now + days * 86'400'000 : 0, fields->admin, now);
     if (!k.ok()) return error_response(k.status());
     quota_->set_key_limits(k->info.key_id, routing()->cfg.default_key_limits);
     (void)audit_->append("key.created", {{"key_id", k->info.key_id}, {"tenant", k->info.tenant}, {"by", key.key_id}});

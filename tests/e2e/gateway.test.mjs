@@ -162,6 +162,66 @@ test('keys: none, unknown or revoked -> 401; a model the key may not use -> 403'
   assert.equal(unknown.status, 404);
 });
 
+test('malformed fields get a 400 naming the field, and release the tenant\'s concurrency slot', async () => {
+  // One request at a time for this tenant: a leaked slot would turn the valid requests at the
+  // end into 429s. Every answer must arrive (a hang fails on the timeout).
+  const single = fathom('keys', 'create', '--config', configPath, '--tenant', 'single');
+  const inFlight = () => gateway.metric('fathom_gateway_requests_in_flight', '');
+  const before = await inFlight();
+  const bad = [
+    [{ stream: 'yes' }, 'stream'],
+    [{ stream: 1 }, 'stream'],
+    [{ stream: {} }, 'stream'],
+    [{ stream: true, stream_options: 'x' }, 'stream_options'],
+    [{ stream: true, stream_options: [] }, 'stream_options'],
+    [{ stream: true, stream_options: { include_usage: 'yes' } }, 'stream_options.include_usage'],
+    [{ stream_options: { include_usage: true } }, 'stream_options'],
+    [{ max_tokens: 'ten' }, 'max_tokens'],
+    [{ max_tokens: 0 }, 'max_tokens'],
+    [{ max_tokens: -5 }, 'max_tokens'],
+    [{ max_tokens: 1.5 }, 'max_tokens'],
+    [{ max_tokens: [] }, 'max_tokens'],
+    [{ max_completion_tokens: 'x' }, 'max_completion_tokens'],
+    [{ max_tokens: 18446744073709551615 }, 'max_tokens'],
+    [{ model: 42 }, 'model'],
+    [{ model: null }, 'model'],
+    [{ model: ['ds'] }, 'model'],
+    // Fields only the upstream reads: its 400 (naming the field) passes through.
+    [{ temperature: 'hot' }, 'temperature'],
+    [{ messages: 'hi' }, 'messages'],
+  ];
+  for (const [extra, param] of bad) {
+    const body = { ...chat('hi'), ...extra };
+    const res = await fetch(gateway.url + '/v1/chat/completions', {
+      method: 'POST', signal: AbortSignal.timeout(10000),
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${single}` },
+      body: JSON.stringify(body),
+    });
+    const j = await res.json();
+    assert.equal(res.status, 400, `${JSON.stringify(extra)}: ${JSON.stringify(j)}`);
+    assert.equal(j.error.type === 'invalid_request_error' || j.error.type === 'upstream_error', true, JSON.stringify(j));
+    assert.match(`${j.error.param ?? ''} ${j.error.message}`, new RegExp(param.replace('.', '\\.')), JSON.stringify(extra));
+    if (j.error.type === 'invalid_request_error') assert.equal(j.error.param, param, JSON.stringify(j));
+  }
+  // null means "not given" (the spec's nullable fields), for stream and stream_options alike.
+  const nulls = await gateway.post('/v1/chat/completions', chat('hi', { stream: null, stream_options: null, max_tokens: null }), single);
+  assert.equal(nulls.status, 200, nulls.text);
+  // Not a JSON object at all.
+  for (const raw of ['{"model": ', '[1]', '"ds"', 'null']) {
+    const res = await fetch(gateway.url + '/v1/chat/completions', {
+      method: 'POST', signal: AbortSignal.timeout(10000),
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${single}` }, body: raw,
+    });
+    assert.equal(res.status, 400, raw);
+    assert.equal((await res.json()).error.type, 'invalid_request_error');
+  }
+  // The slot is free: a stream and a plain request, one after the other, are both admitted.
+  const stream = await gateway.post('/v1/chat/completions', chat('still here', { stream: true }), single);
+  assert.equal(stream.status, 200, stream.text);
+  assert.equal((await gateway.post('/v1/chat/completions', chat('and here'), single)).status, 200);
+  assert.equal(await inFlight(), before);
+});
+
 test('a key revoked with `fathom keys revoke` while the gateway runs is refused at once', async () => {
   const key = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme');
   const ok = await gateway.post('/v1/chat/completions', chat('before the revoke', { max_tokens: 1 }), key);

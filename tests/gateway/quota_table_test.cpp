@@ -86,3 +86,31 @@ TEST(QuotaTableTest, ARejectedRequestChargesNothing) {
 
 }  // namespace
 }  // namespace fathom::gateway
+
+namespace fathom::gateway {
+namespace {
+
+TEST(QuotaSlotTest, ReleasesOnceWhetherReleasedMovedOrDestroyed) {
+  FakeClock clock;
+  QuotaTable q(clock);
+  q.set_tenant_limits("acme", {.max_concurrent = 1});
+  Clock::Duration retry{};
+  {
+    ASSERT_TRUE(q.admit(kReq, &retry).ok());
+    QuotaSlot slot(q, kReq);
+    EXPECT_EQ(q.admit(kReq, &retry).code(), Code::kResourceExhausted);  // held
+    QuotaSlot moved = std::move(slot);
+    slot.release(0);  // moved from: releases nothing
+    EXPECT_EQ(q.admit(kReq, &retry).code(), Code::kResourceExhausted);
+  }  // destroyed unreleased (an error path): the slot comes back
+  ASSERT_TRUE(q.admit(kReq, &retry).ok());
+  QuotaSlot slot(q, kReq);
+  slot.release(10);
+  slot.release(10);  // a second release is a no-op, not a double refund
+  ASSERT_TRUE(q.admit(kReq, &retry).ok());
+  EXPECT_EQ(q.admit(kReq, &retry).code(), Code::kResourceExhausted);
+  q.release(kReq, 0);
+}
+
+}  // namespace
+}  // namespace fathom::gateway

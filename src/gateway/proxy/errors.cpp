@@ -2,19 +2,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json/json_fields.h"
+
 namespace fathom::gateway {
 
 net::HttpResponse error_response(int http_status, const std::string& type, const std::string& message,
-                                 const std::string& code) {
+                                 const std::string& code, const std::string& param) {
   nlohmann::json j = {{"error",
                        {{"message", message},
                         {"type", type},
-                        {"param", nullptr},
+                        {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
                         {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
   net::HttpResponse r;
   r.status = http_status;
   r.body = j.dump();
   return r;
+}
+
+net::HttpResponse field_error_response(const Status& s) {
+  return error_response(400, "invalid_request_error", s.message(), "", json::param_of(s.message()));
 }
 
 net::HttpResponse error_response(const Status& s) {

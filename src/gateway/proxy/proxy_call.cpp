@@ -5,6 +5,7 @@
 #include "base/logging.h"
 #include "gateway/gateway_service.h"
 #include "gateway/proxy/errors.h"
+#include "json/json_fields.h"
 
 namespace fathom::gateway {
 
@@ -103,7 +104,10 @@ void ProxyCall::attempt() {
   // The client's body, edited in place for this upstream (a retry edits it again).
   nlohmann::json& body = req_.body;
   body["model"] = u->model.empty() ? req_.client_model : u->model;
-  if (req_.stream) body["stream_options"]["include_usage"] = true;  // we bill from the final chunk
+  if (req_.stream) {  // we bill from the final chunk (stream_options is an object or null here)
+    if (!body["stream_options"].is_object()) body["stream_options"] = nlohmann::json::object();
+    body["stream_options"]["include_usage"] = true;
+  }
   const GatewayConfig& cfg = routing_->cfg;
   const std::string target = u->url.path + req_.route;
   std::weak_ptr<ProxyCall> weak = shared_from_this();
@@ -120,7 +124,7 @@ void ProxyCall::attempt() {
   spec.url = u->url;
   spec.target = target;
   spec.headers = {{"content-type", "application/json"}};
-  spec.body = body.dump();
+  spec.body = json::dump(body);
   spec.timeouts = {5'000, cfg.first_byte_timeout_ms, cfg.idle_timeout_ms};
   spec.io_index = ex_->io_index();  // the client's loop: the whole request stays on one thread
   upstream_req_ = svc_.client().start(std::move(spec), std::move(cb));
@@ -218,10 +222,12 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
     return;
   }
   if (streaming_ && upstream_status_ != 200) {  // the client already has a 200 head
-    nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
-    const std::string message = j.is_object() && j.contains("error") && j["error"].is_object()
-                                    ? j["error"].value("message", std::string("upstream error"))
-                                    : "upstream " + u->id + " answered HTTP " + std::to_string(upstream_status_);
+    // The upstream's own message when it sent one in the error shape (read without trusting it).
+    const nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
+    auto error = json::get_object(j, "error");
+    auto text = error.ok() && *error ? json::get_string(**error, "message") : Result<std::optional<std::string>>(std::nullopt);
+    const std::string message = text.ok() && *text ? **text
+                                                   : "upstream " + u->id + " answered HTTP " + std::to_string(upstream_status_);
     respond_failure(upstream_status_, "upstream_error", message);
     return;
   }
@@ -263,12 +269,18 @@ void ProxyCall::respond_failure(int status, const std::string& code, const std::
 
 // Called with mu_ held: the usage object of a response or of a stream's final chunk.
 void ProxyCall::take_usage(const nlohmann::json& j) {
-  if (!j.contains("usage") || !j["usage"].is_object()) return;
-  const auto& u = j["usage"];
-  prompt_tokens_ = u.value("prompt_tokens", int64_t{0});
-  completion_tokens_ = u.value("completion_tokens", int64_t{0});
-  if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object())
-    cached_tokens_ = u["prompt_tokens_details"].value("cached_tokens", int64_t{0});
+  // An upstream's usage is read as carefully as a client's request: a wrong type counts as 0.
+  auto usage = json::get_object(j, "usage");
+  if (!usage.ok() || !*usage) return;
+  const nlohmann::json& u = **usage;
+  const auto count = [](const nlohmann::json& obj, const char* name) {
+    auto n = json::get_integer(obj, name);
+    return n.ok() && *n && **n > 0 ? **n : int64_t{0};
+  };
+  prompt_tokens_ = count(u, "prompt_tokens");
+  completion_tokens_ = count(u, "completion_tokens");
+  if (auto details = json::get_object(u, "prompt_tokens_details"); details.ok() && *details)
+    cached_tokens_ = count(**details, "cached_tokens");
   usage_seen_ = true;
 }
 
@@ -290,7 +302,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
     prompt_tokens_ = req_.prompt_estimate;
   }
   const int64_t used = prompt_tokens_ + completion_tokens_;
-  svc_.quota().release(req_.admission, used);
+  req_.slot.release(used);
   const int64_t before = svc_.monthly_tokens(req_.key.tenant, used);
   const auto cost = routing_->cfg.prices.cost(req_.model->name, before, prompt_tokens_, cached_tokens_,
                                               completion_tokens_);

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -42,6 +43,35 @@ class QuotaBackend {
   virtual Status admit(const Admission& a, Clock::Duration* retry_after) = 0;
   /// Settles a finished request with its real token usage.
   virtual void release(const Admission& a, int64_t actual_tokens) = 0;
+};
+
+/// One admitted request's quota, released exactly once: by release() with the real usage, or
+/// with no usage when it is destroyed first (a handler error, a request that never reached an
+/// upstream), so no exit path can leak a tenant's concurrency slot.
+class QuotaSlot {
+ public:
+  QuotaSlot() = default;
+  QuotaSlot(QuotaBackend& quota, Admission a) : quota_(&quota), admission_(std::move(a)) {}
+  QuotaSlot(QuotaSlot&& o) noexcept : quota_(std::exchange(o.quota_, nullptr)), admission_(std::move(o.admission_)) {}
+  QuotaSlot& operator=(QuotaSlot&& o) noexcept {
+    if (this != &o) {
+      release(0);
+      quota_ = std::exchange(o.quota_, nullptr);
+      admission_ = std::move(o.admission_);
+    }
+    return *this;
+  }
+  QuotaSlot(const QuotaSlot&) = delete;
+  QuotaSlot& operator=(const QuotaSlot&) = delete;
+  ~QuotaSlot() { release(0); }
+
+  void release(int64_t actual_tokens) {
+    if (auto* q = std::exchange(quota_, nullptr)) q->release(admission_, actual_tokens);
+  }
+
+ private:
+  QuotaBackend* quota_ = nullptr;
+  Admission admission_;
 };
 
 class QuotaTable final : public QuotaBackend {

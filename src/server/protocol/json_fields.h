@@ -1,29 +1,19 @@
-// Typed access to request JSON fields. Every error is an InvalidArgument whose message starts
-// with the field name, so error_mapping can name the param. Absent and null mean "not given".
+// The server's view of the shared typed accessor layer (json/json_fields.h) over ordered JSON,
+// which keeps the client's key order in echoed objects.
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <string>
-#include <string_view>
-
-#include <nlohmann/json.hpp>
-
-#include "base/status.h"
+#include "json/json_fields.h"
 
 namespace fathom::server::protocol {
 
 using Json = nlohmann::ordered_json;
 
-/// The body as a JSON object: "malformed JSON: ..." or "the request body must be a JSON object".
-Result<Json> parse_json_object(std::string_view body);
-
-Result<std::optional<double>> get_number(const Json& obj, const char* name);
-Result<std::optional<int64_t>> get_integer(const Json& obj, const char* name);
-Result<std::optional<bool>> get_bool(const Json& obj, const char* name);
-Result<std::optional<std::string>> get_string(const Json& obj, const char* name);
-
-/// Compact JSON text; invalid UTF-8 in strings becomes U+FFFD rather than an exception.
-std::string dump(const Json& j);
+inline Result<Json> parse_json_object(std::string_view body) { return json::parse_json_object<Json>(body); }
+using json::dump;
+using json::get_bool;
+using json::get_integer;
+using json::get_number;
+using json::get_object;
+using json::get_string;
 
 }  // namespace fathom::server::protocol
