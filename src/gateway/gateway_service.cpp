@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -294,12 +295,25 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
 
   auto routing_now = routing();
   const GatewayConfig& cfg = routing_now->cfg;
-  if (req.method == "GET" && req.path == "/v1/models") {
+  if (req.method == "GET" && (req.path == "/v1/models" || req.path.rfind("/v1/models/", 0) == 0)) {
+    // Every name the key may use (each route and its aliases), as OpenAI model objects.
+    static const int64_t kCreated = now_ms() / 1000;
+    const auto model_object = [](const std::string& id) {
+      return nlohmann::json{{"id", id}, {"object", "model"}, {"created", kCreated}, {"owned_by", "fathom-gateway"}};
+    };
+    if (req.path != "/v1/models") {
+      const std::string id = net::percent_decode(std::string_view(req.path).substr(std::strlen("/v1/models/")));
+      const ModelRoute* m = cfg.route(id);
+      if (!m || !key->allows(m->name))
+        return error_response(404, "invalid_request_error", "The model '" + id + "' does not exist",
+                              "model_not_found", "model");
+      return json_response(model_object(id));
+    }
     nlohmann::json data = nlohmann::json::array();
     for (const ModelRoute& m : cfg.models) {
       if (!key->allows(m.name)) continue;
-      data.push_back({{"id", m.name}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
-      for (const auto& a : m.aliases) data.push_back({{"id", a}, {"object", "model"}, {"owned_by", "fathom-gateway"}});
+      data.push_back(model_object(m.name));
+      for (const auto& a : m.aliases) data.push_back(model_object(a));
     }
     return json_response({{"object", "list"}, {"data", data}});
   }

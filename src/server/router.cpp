@@ -19,10 +19,20 @@ struct RouteRow {
   bool needs_model;  // answered 503 while loading
 };
 
-constexpr std::array<RouteRow, 9> kRoutes = {{
+// A path ending in '*' matches every path with that prefix (/v1/models/{id}).
+bool path_matches(std::string_view pattern, std::string_view path) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    pattern.remove_suffix(1);
+    return path.size() > pattern.size() && path.substr(0, pattern.size()) == pattern;
+  }
+  return pattern == path;
+}
+
+constexpr std::array<RouteRow, 10> kRoutes = {{
     {"POST", "/v1/chat/completions", &routes::chat_completions, true, true},
     {"POST", "/v1/completions", &routes::completions, true, true},
     {"GET", "/v1/models", &routes::models, true, false},
+    {"GET", "/v1/models/*", &routes::model, true, false},
     {"POST", "/tokenize", &routes::tokenize, true, true},
     {"POST", "/detokenize", &routes::detokenize, true, true},
     {"GET", "/health", &routes::health, false, false},
@@ -39,7 +49,7 @@ net::RequestHandler make_router(ServerContext& ctx) {
     const RouteRow* found = nullptr;
     bool path_known = false;
     for (const RouteRow& r : kRoutes) {
-      if (r.path != req.path) continue;
+      if (!path_matches(r.path, req.path)) continue;
       path_known = true;
       if (r.method == req.method) found = &r;
     }

@@ -222,6 +222,19 @@ test('malformed fields get a 400 naming the field, and release the tenant\'s con
   assert.equal(await inFlight(), before);
 });
 
+test('models: the list has created; retrieve answers a name or alias the key may use, else 404', async () => {
+  const get = (p, key) => fetch(gateway.url + p, { headers: { Authorization: `Bearer ${key}` } });
+  const list = await (await get('/v1/models', keys.acme)).json();
+  assert.ok(list.data.length >= 2);
+  for (const m of list.data) assert.equal(typeof m.created, 'number', JSON.stringify(m));
+  const one = await get('/v1/models/ds', keys.acme);
+  assert.equal(one.status, 200);
+  assert.deepEqual(await one.json(), list.data.find((m) => m.id === 'ds'));
+  assert.equal((await get('/v1/models/gpt-9', keys.acme)).status, 404);
+  assert.equal((await get('/v1/models/deepseek-chat', keys.other)).status, 404);  // not this key's model
+  assert.equal((await get('/v1/models/ds', 'fk-nope')).status, 401);
+});
+
 test('a key revoked with `fathom keys revoke` while the gateway runs is refused at once', async () => {
   const key = fathom('keys', 'create', '--config', configPath, '--tenant', 'acme');
   const ok = await gateway.post('/v1/chat/completions', chat('before the revoke', { max_tokens: 1 }), key);

@@ -23,6 +23,14 @@ test('models.list names the served model', async () => {
   assert.deepEqual(page.data.map((m) => m.id), [MODEL]);
 });
 
+test('models.retrieve returns the served model; another name is a 404', async () => {
+  const m = await client.models.retrieve(MODEL);
+  assert.equal(m.id, MODEL);
+  assert.equal(m.object, 'model');
+  assert.equal(typeof m.created, 'number');
+  await assert.rejects(client.models.retrieve('gpt-9'), (e) => e.status === 404);
+});
+
 test('chat.completions.create returns the reference answer', async () => {
   const conv = ref.chat[1];
   const r = await client.chat.completions.create({ model: MODEL, messages: conv.messages, temperature: 0, max_tokens: 24 });
