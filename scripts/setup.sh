@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libboost-dev libboost-system-dev
   wrk nginx-light
   python3
+  clang libclang-rt-14-dev  # libFuzzer targets (fuzz/run.sh)
 )
 
 missing=()

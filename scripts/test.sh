@@ -11,6 +11,11 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev
 
+# A short run of each libFuzzer target (clang, ASan + UBSan); longer runs: docs/reliability.md.
+if [ "${FATHOM_SKIP_FUZZ:-0}" != "1" ]; then
+  bash fuzz/run.sh "${FUZZ_SECONDS:-20}"
+fi
+
 if [ "${FATHOM_SKIP_ASAN:-0}" != "1" ]; then
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$jobs"

@@ -261,7 +261,7 @@ class Job : public std::enable_shared_from_this<Job> {
       const Choice& c = choices_[i];
       Json choice = {{"index", static_cast<int64_t>(i)}};
       if (plan_.api == Api::kChat) {
-        Json message = {{"role", "assistant"}, {"content", c.content}};
+        Json message = {{"role", "assistant"}, {"content", c.content}, {"refusal", nullptr}};
         if (!c.reasoning.empty() || plan_.output.parse_reasoning) {
           message["reasoning_content"] = c.reasoning.empty() ? Json(nullptr) : Json(c.reasoning);
           message["reasoning"] = message["reasoning_content"];

@@ -32,6 +32,8 @@ async function stillServes() {
 test('malformed JSON is a 400', async () => {
   assertOpenAiError(await server.post('/v1/chat/completions', '{"messages": [}'), 400, 'invalid_request_error');
   assertOpenAiError(await server.post('/v1/completions', '[1, 2]'), 400, 'invalid_request_error');
+  // A number beyond double range (nlohmann's out_of_range, not a parse error): found by fuzzing.
+  assertOpenAiError(await server.post('/v1/completions', `{"model":"${MODEL}","prompt":"x","max_tokens":1e400}`), 400, 'invalid_request_error');
   await stillServes();
 });
 

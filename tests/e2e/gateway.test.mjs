@@ -207,7 +207,7 @@ test('malformed fields get a 400 naming the field, and release the tenant\'s con
   const nulls = await gateway.post('/v1/chat/completions', chat('hi', { stream: null, stream_options: null, max_tokens: null }), single);
   assert.equal(nulls.status, 200, nulls.text);
   // Not a JSON object at all.
-  for (const raw of ['{"model": ', '[1]', '"ds"', 'null']) {
+  for (const raw of ['{"model": ', '[1]', '"ds"', 'null', '{"model":"ds","max_tokens":1e400}']) {
     const res = await fetch(gateway.url + '/v1/chat/completions', {
       method: 'POST', signal: AbortSignal.timeout(10000),
       headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${single}` }, body: raw,

@@ -35,6 +35,7 @@ test('chat.completions.create returns the reference answer', async () => {
   const conv = ref.chat[1];
   const r = await client.chat.completions.create({ model: MODEL, messages: conv.messages, temperature: 0, max_tokens: 24 });
   assert.equal(r.choices[0].message.content, conv.completion_text);
+  assert.equal(r.choices[0].message.refusal, null);  // required by the spec, null when not refused
   assert.equal(r.choices[0].finish_reason, conv.finish_reason);
   assert.equal(r.usage.prompt_tokens, conv.prompt_ids.length);
   assert.equal(r.usage.completion_tokens, conv.completion_ids.length);

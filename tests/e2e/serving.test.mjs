@@ -135,6 +135,7 @@ test('logprobs and top_logprobs come back for each token', async () => {
     model: MODEL, messages: [{ role: 'user', content: 'Hello!' }], temperature: 0, max_tokens: 5, logprobs: true, top_logprobs: 3,
   });
   assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.choices[0].logprobs.refusal, null);
   const content = r.json.choices[0].logprobs.content;
   assert.equal(content.length, 5);
   for (const t of content) {

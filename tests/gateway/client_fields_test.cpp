@@ -60,6 +60,16 @@ TEST(ClientFieldsTest, EveryWrongValueNamesItsField) {
   for (const auto& [body, param] : cases) EXPECT_EQ(refused_param(body), param) << body;
 }
 
+TEST(JsonFieldsTest, ANumberTooLargeForADoubleIsMalformedJsonNotAnException) {
+  // Found by fuzz/gateway_request_fuzz: nlohmann reports it as out_of_range, not parse_error.
+  for (const char* body : {R"({"max_tokens":1e400})", R"({"model":null,"max_tokens":-0.5e400|)"}) {
+    auto j = json::parse_json_object<nlohmann::json>(body);
+    ASSERT_FALSE(j.ok()) << body;
+    EXPECT_EQ(j.status().code(), Code::kInvalidArgument);
+    EXPECT_EQ(j.status().message().rfind("malformed JSON", 0), 0u) << j.status().message();
+  }
+}
+
 TEST(JsonFieldsTest, ParamOfTakesTheLeadingFieldNameOnly) {
   EXPECT_EQ(json::param_of("stream must be a boolean, got \"yes\""), "stream");
   EXPECT_EQ(json::param_of("stream_options.include_usage must be a boolean"), "stream_options.include_usage");

@@ -43,7 +43,7 @@ Json chat_logprobs_json(const tokenizer::Tokenizer& tok, const std::vector<engin
                        {"bytes", token_bytes(tok, t.token_id)},
                        {"top_logprobs", std::move(top)}});
   }
-  return {{"content", std::move(content)}};
+  return {{"content", std::move(content)}, {"refusal", nullptr}};  // the spec requires both properties
 }
 
 Json completion_logprobs_json(const tokenizer::Tokenizer& tok, const std::vector<engine::GeneratedToken>& tokens,
