@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string_view>
 #include <thread>
 
 #include "base/logging.h"
@@ -51,6 +52,7 @@ void print_help() {
       "                    [--max-waiting N] [--block-size N] [--kv-cache-mb N] [--no-prefix-caching]\n"
       "                    [--io-threads N] [--max-body-mb N] [--reasoning-parser deepseek_r1|none]\n"
       "                    [--tool-call-parser deepseek_v3|none] [--log-level debug|info|warning|error]\n"
+      "                    [--allowed-origins ORIGIN,...|*]   (CORS for browser clients)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
       "POST /tokenize, POST /detokenize, GET /health, GET /metrics. Without --model the built-in\n"
@@ -65,7 +67,8 @@ Status serve_main(const std::vector<std::string>& argv) {
       Args::parse(argv,
                   {"model", "host", "port", "api-key", "served-model-name", "metrics-names", "max-model-len",
                    "max-num-seqs", "max-num-batched-tokens", "max-waiting", "block-size", "kv-cache-mb",
-                   "io-threads", "max-body-mb", "reasoning-parser", "tool-call-parser", "log-level"},
+                   "io-threads", "max-body-mb", "reasoning-parser", "tool-call-parser", "log-level",
+                   "allowed-origins"},
                   {"no-prefix-caching"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
@@ -109,6 +112,12 @@ Status serve_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(int64_t body_mb, args.get_int("max-body-mb", 8));
   if (body_mb < 1) return invalid_argument("--max-body-mb must be at least 1");
   o.http.max_body_bytes = body_mb << 20;
+  const std::string origins = args.get_or("allowed-origins", "");
+  for (std::string_view rest = origins; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    if (std::string_view origin = rest.substr(0, comma); !origin.empty()) o.http.cors_allowed_origins.emplace_back(origin);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
 
   engine::EngineConfig& e = o.engine;
   FATHOM_ASSIGN_OR_RETURN(e.max_model_len, args.get_int("max-model-len", 0));

@@ -146,6 +146,7 @@ Status GatewayService::start() {
   opts.port = cfg.port;
   opts.num_io_threads = cfg.num_io_threads;
   opts.max_body_bytes = cfg.max_body_bytes;
+  opts.cors_allowed_origins = cfg.cors_allowed_origins;
   server_ = std::make_unique<net::HttpServer>(
       opts, [this](std::shared_ptr<net::Exchange> ex) { handle(std::move(ex)); },
       [](int status, const std::string& message) {

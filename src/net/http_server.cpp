@@ -113,6 +113,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::server, "fathom");
     for (auto& [k, v] : r.headers) res->set(k, v);
+    if (!cors_origin_.empty()) {
+      res->set(http::field::access_control_allow_origin, cors_origin_);
+      res->set(http::field::access_control_expose_headers, "x-request-id, retry-after");
+      res->set(http::field::vary, "Origin");
+    }
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
@@ -129,6 +134,9 @@ class Session : public std::enable_shared_from_this<Session> {
     queue_raw(
         "HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n"
         "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+        (cors_origin_.empty() ? std::string()
+                              : "Access-Control-Allow-Origin: " + cors_origin_ +
+                                    "\r\nAccess-Control-Expose-Headers: x-request-id\r\nVary: Origin\r\n") +
         std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
     keepalive_ms_ = keepalive_ms;
     if (keepalive_ms_ > 0) arm_keepalive();
@@ -219,7 +227,27 @@ class Session : public std::enable_shared_from_this<Session> {
     ++shared_.active_exchanges;
     counted_ = true;
     watch_for_disconnect();
+    cors_origin_ = allowed_origin(ex->request().header("origin"));
+    if (!cors_origin_.empty() && ex->request().method == "OPTIONS" &&
+        !ex->request().header("access-control-request-method").empty()) {
+      HttpResponse preflight;  // answered before any handler: no key is needed to ask
+      preflight.status = 204;
+      preflight.headers = {{"access-control-allow-methods", "GET, POST, DELETE, OPTIONS"},
+                           {"access-control-allow-headers", "authorization, content-type, x-request-id, openai-organization, openai-project, x-stainless-*"},
+                           {"access-control-max-age", "600"}};
+      if (const std::string& asked = ex->request().header("access-control-request-headers"); !asked.empty())
+        preflight.headers[1].second = asked;  // every header the browser asks for (auth still applies to the request)
+      return ex->send(std::move(preflight));
+    }
     shared_.handler(ex);
+  }
+
+  // The value for Access-Control-Allow-Origin, or "" when the origin may not call us.
+  std::string allowed_origin(const std::string& origin) const {
+    if (origin.empty()) return "";
+    for (const std::string& o : shared_.options.cors_allowed_origins)
+      if (o == "*" || o == origin) return origin;
+    return "";
   }
 
   /// A 413/400 produced by the server itself; the connection closes afterwards.
@@ -371,6 +399,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::weak_ptr<ExchangeImpl> exchange_;
   bool keep_alive_ = true;
   bool answered_ = false;
+  std::string cors_origin_;  // the current request's allowed Origin, echoed in its answer
   bool streaming_ = false;
   bool writing_ = false;
   bool watching_ = false;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "net/exchange.h"
@@ -23,6 +24,10 @@ struct HttpServerOptions {
   int64_t header_timeout_ms = 30'000;          ///< to read a whole request
   int64_t idle_timeout_ms = 75'000;            ///< keep-alive connection with nothing to do
   int64_t max_stream_buffer_bytes = 4ll << 20; ///< per streaming response, see Exchange
+  /// CORS: the origins browsers may call from ("*": any). Empty: no CORS headers. A preflight
+  /// (OPTIONS with Access-Control-Request-Method) from an allowed origin is answered here,
+  /// before any handler (and so before authentication).
+  std::vector<std::string> cors_allowed_origins;
 };
 
 /// Routes see every well-formed request. Called on the connection's strand; must not block.

@@ -219,6 +219,8 @@ test('malformed fields get a 400 naming the field, and release the tenant\'s con
   const stream = await gateway.post('/v1/chat/completions', chat('still here', { stream: true }), single);
   assert.equal(stream.status, 200, stream.text);
   assert.equal((await gateway.post('/v1/chat/completions', chat('and here'), single)).status, 200);
+  // The last answer's exchange is counted out just after its final bytes are written: wait for it.
+  for (let i = 0; i < 100 && (await inFlight()) !== before; i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(await inFlight(), before);
 });
 
@@ -233,6 +235,23 @@ test('models: the list has created; retrieve answers a name or alias the key may
   assert.equal((await get('/v1/models/gpt-9', keys.acme)).status, 404);
   assert.equal((await get('/v1/models/deepseek-chat', keys.other)).status, 404);  // not this key's model
   assert.equal((await get('/v1/models/ds', 'fk-nope')).status, 401);
+});
+
+test('cors.allowed_origins: preflight before auth; answers carry Allow-Origin', async () => {
+  const { key, g } = await ownGateway('cors.yaml', [upstreamA.url], 'acme', 'cors: {allowed_origins: ["*"]}');
+  try {
+    const pre = await fetch(g.url + '/v1/chat/completions', {
+      method: 'OPTIONS', headers: { Origin: 'https://app.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.example');
+    const res = await g.fetch('/v1/chat/completions', chat('hi', { stream: true }), key, { Origin: 'https://app.example' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'https://app.example');
+    await res.text();
+  } finally {
+    await g.stop();
+  }
 });
 
 test('a key revoked with `fathom keys revoke` while the gateway runs is refused at once', async () => {

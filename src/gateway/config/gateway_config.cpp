@@ -116,7 +116,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   Fields top(root, "", problems);
   top.reject_unknown({"listen", "data_dir", "keys_db", "ledger_db", "ledger_postgres", "ledger_sync", "audit_log", "access_log", "redis", "timeouts",
                       "max_body_bytes", "retry", "breaker", "health_check", "pools", "models", "prices",
-                      "tenants", "key_limits", "cache", "io_threads"});
+                      "tenants", "key_limits", "cache", "io_threads", "cors"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port"});
@@ -161,6 +161,11 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     f.get("keepalive_comment_ms", c.keepalive_comment_ms);
   }
   top.get("max_body_bytes", c.max_body_bytes);
+  {
+    Fields f(top.child("cors"), "cors", problems);
+    f.reject_unknown({"allowed_origins"});
+    f.get("allowed_origins", c.cors_allowed_origins);
+  }
   {
     Fields f(top.child("retry"), "retry", problems);
     f.reject_unknown({"max_attempts", "budget_ratio"});

@@ -50,6 +50,7 @@ struct GatewayConfig {
   int64_t idle_timeout_ms = 60'000;
   int64_t keepalive_comment_ms = 15'000;  ///< SSE ": keep-alive" while waiting for the first token
   int64_t max_body_bytes = 4 << 20;
+  std::vector<std::string> cors_allowed_origins;  ///< cors.allowed_origins ("*": any); empty: no CORS
   int32_t max_attempts = 2;               ///< per request, across upstreams, before the first byte
   double retry_budget_ratio = 0.2;        ///< retries allowed as a fraction of requests
   CircuitBreakerConfig breaker;
