@@ -54,7 +54,7 @@ void print_help() {
       "                    [--tool-call-parser deepseek_v3|none] [--log-level debug|info|warning|error]\n"
       "                    [--allowed-origins ORIGIN,...|*]   (CORS for browser clients)\n"
       "\n"
-      "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
+      "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models[/{id}],\n"
       "POST /tokenize, POST /detokenize, GET /health, GET /metrics. Without --model the built-in\n"
       "%s (RANDOM weights: its output is gibberish) is served. The API key may also come\n"
       "from FATHOM_API_KEY. SIGTERM or SIGINT drains in-flight requests, then exits 0.\n",
