@@ -345,11 +345,12 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   const int64_t max_tokens = fields->max_tokens;
   pr.prompt_estimate = static_cast<int64_t>(req.body.size() / 4);
   pr.key = *key;
-  pr.admission = {key->key_id, key->tenant, pr.prompt_estimate + std::min<int64_t>(max_tokens, int64_t{1} << 40)};
+  const Admission admission{key->key_id, key->tenant,
+                            pr.prompt_estimate + std::min<int64_t>(max_tokens, int64_t{1} << 40)};
   ++requests_;
 
   Clock::Duration retry_after{};
-  if (Status q = quota_->admit(pr.admission, &retry_after); !q.ok()) {
+  if (Status q = quota_->admit(admission, &retry_after); !q.ok()) {
     metrics_.quota_rejected(key->tenant, q.message());
     audit_->post("quota.rejected", {{"key_id", key->key_id}, {"tenant", key->tenant}, {"reason", q.message()}});
     net::HttpResponse r = error_response(q);
@@ -357,7 +358,7 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     r.headers.push_back({"retry-after", std::to_string(std::max<int64_t>(1, secs))});
     return r;
   }
-  pr.slot = QuotaSlot(*quota_, pr.admission);
+  pr.slot = QuotaSlot(*quota_, admission);
   if (!pr.stream && cfg.cache_enabled && deterministic(pr.body)) {
     nlohmann::json canon = pr.body;
     canon["model"] = pr.model->name;

@@ -12,7 +12,7 @@ namespace fathom::gateway {
 ProxyCall::ProxyCall(GatewayService& svc, std::shared_ptr<const Routing> routing,
                      std::shared_ptr<net::Exchange> ex, ProxyRequest req)
     : svc_(svc), routing_(std::move(routing)), ex_(std::move(ex)), req_(std::move(req)),
-      request_id_(svc_.next_request_id(req_.admission.key_id)) {}
+      request_id_(svc_.next_request_id(req_.key.key_id)) {}
 
 double ProxyCall::seconds_since(Clock::TimePoint t) const {
   return std::chrono::duration<double>(svc_.clock().now() - t).count();
@@ -224,10 +224,9 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   if (streaming_ && upstream_status_ != 200) {  // the client already has a 200 head
     // The upstream's own message when it sent one in the error shape (read without trusting it).
     const nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
-    auto error = json::get_object(j, "error");
-    auto text = error.ok() && *error ? json::get_string(**error, "message") : Result<std::optional<std::string>>(std::nullopt);
-    const std::string message = text.ok() && *text ? **text
-                                                   : "upstream " + u->id + " answered HTTP " + std::to_string(upstream_status_);
+    std::string message = "upstream " + u->id + " answered HTTP " + std::to_string(upstream_status_);
+    if (auto error = json::get_object(j, "error"); error.ok() && *error)
+      if (auto text = json::get_string(**error, "message"); text.ok() && *text) message = std::move(**text);
     respond_failure(upstream_status_, "upstream_error", message);
     return;
   }

@@ -36,8 +36,7 @@ struct ProxyRequest {
   std::string affinity_key;
   int64_t prompt_estimate = 0;  ///< prompt tokens guessed from its size (for partial billing)
   KeyInfo key;
-  Admission admission;
-  QuotaSlot slot;          ///< the admission, charged: released by settle() or on destruction
+  QuotaSlot slot;          ///< the admitted quota: released by settle() or on destruction
 };
 
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {

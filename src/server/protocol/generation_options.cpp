@@ -155,8 +155,6 @@ Result<GenerationOptions> parse_generation_options(const Json& body, Api api) {
     if (!so->is_object()) return invalid_argument("stream_options must be an object");
     if (!o.stream) return invalid_argument("stream_options is only allowed when stream is true");
     FATHOM_ASSIGN_OR_RETURN(auto usage, get_bool(*so, "include_usage"));
-    if (!usage && so->contains("include_usage") && !(*so)["include_usage"].is_null())
-      return invalid_argument("stream_options.include_usage must be a boolean");
     o.include_usage = usage.value_or(false);
   }
 
