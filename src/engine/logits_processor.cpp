@@ -25,6 +25,17 @@ void apply_penalties(const RequestParams& p, const std::vector<int32_t>& tokens,
   for (const auto& [t, bias] : p.logit_bias) logits[t] += bias;
 }
 
+bool apply_constraint(grammar::TokenMatcher& m, float* logits, int64_t vocab) {
+  const std::vector<uint64_t>& mask = m.allowed();
+  grammar::apply_token_mask(mask, logits, vocab);
+  for (size_t w = 0; w < mask.size() && static_cast<int64_t>(w * 64) < vocab; ++w) {
+    const int64_t left = vocab - static_cast<int64_t>(w * 64);
+    const uint64_t bits = left < 64 ? mask[w] & ((uint64_t{1} << left) - 1) : mask[w];
+    if (bits != 0) return true;
+  }
+  return false;
+}
+
 GeneratedToken make_logprobs(const float* logits, int64_t vocab, int32_t token, int32_t top_n) {
   const float mx = *std::max_element(logits, logits + vocab);
   double sum = 0.0;
@@ -41,7 +52,7 @@ GeneratedToken make_logprobs(const float* logits, int64_t vocab, int32_t token, 
       return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
     });
     for (int64_t i = 0; i < k; ++i)
-      g.top_logprobs.push_back({idx[i], static_cast<float>(logits[idx[i]] - log_z)});
+      g.top_logprobs.push_back({idx[i], std::max(kMinLogprob, static_cast<float>(logits[idx[i]] - log_z))});
   }
   return g;
 }

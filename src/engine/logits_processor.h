@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/request.h"
+#include "grammar/token_matcher.h"
 
 namespace fathom::engine {
 
@@ -14,6 +15,12 @@ namespace fathom::engine {
 /// repetition penalty counts both, as vLLM does).
 void apply_penalties(const RequestParams& p, const std::vector<int32_t>& tokens,
                      int64_t num_prompt_tokens, float* logits, int64_t vocab);
+
+/// Masks logits[vocab] to the tokens the grammar allows next; false when it allows none.
+bool apply_constraint(grammar::TokenMatcher& m, float* logits, int64_t vocab);
+
+/// What a masked-out (-inf) token reports as its logprob: OpenAI's convention, and JSON has no -inf.
+inline constexpr float kMinLogprob = -9999.0f;
 
 /// log_softmax(logits)[token] and, when top_n > 0, the top_n best tokens (best first).
 GeneratedToken make_logprobs(const float* logits, int64_t vocab, int32_t token, int32_t top_n);

@@ -4,12 +4,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "base/status.h"
 #include "engine/sampler.h"
+#include "grammar/token_matcher.h"
 
 namespace fathom::engine {
 
@@ -23,6 +25,9 @@ struct RequestParams {
   float repetition_penalty = 1.0f;  ///< > 0; 1 = off (applies to prompt and output tokens)
   std::vector<std::pair<int32_t, float>> logit_bias;
   int32_t top_logprobs = -1;  ///< -1: no logprobs; 0..20: logprob of the token plus that many alternatives
+  /// Structured output: only tokens the grammar allows are sampled, and the output ends (stop)
+  /// when the grammar is complete. Null: unconstrained.
+  std::shared_ptr<const grammar::TokenConstraint> constraint;
 };
 
 /// InvalidArgument naming the field (as the OpenAI API spells it) when out of range.

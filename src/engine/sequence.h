@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,9 @@ struct Sequence {
   Sequence(EngineRequest r, UpdateCallback cb, Clock::TimePoint now)
       : req(std::move(r)), on_update(std::move(cb)), tokens(req.prompt_ids),
         num_prompt_tokens(static_cast<int64_t>(req.prompt_ids.size())),
-        sampler(req.params.sampling.seed), arrival(now) {}
+        sampler(req.params.sampling.seed), arrival(now) {
+    if (req.params.constraint) matcher = std::make_unique<grammar::TokenMatcher>(*req.params.constraint);
+  }
 
   int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }
   int64_t num_generated() const { return num_tokens() - num_prompt_tokens; }
@@ -30,6 +33,7 @@ struct Sequence {
   int64_t num_cached_prompt = 0;  ///< prompt tokens that came from the prefix cache
   kv::SequenceBlocks blocks;
   Sampler sampler;
+  std::unique_ptr<grammar::TokenMatcher> matcher;  ///< set for structured output
   bool scheduled_once = false;
   bool queue_time_recorded = false;
   Clock::TimePoint arrival;

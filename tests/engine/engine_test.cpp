@@ -9,6 +9,9 @@
 #include <mutex>
 
 #include "engine/run_to_completion.h"
+#include "grammar/json_schema.h"
+#include "grammar/regex.h"
+#include "grammar/tokenizer_vocab.h"
 #include "support/reference.h"
 
 namespace fathom::engine {
@@ -198,6 +201,43 @@ TEST(EngineTest, LogitBiasAndLogprobs) {
     EXPECT_FLOAT_EQ(t.top_logprobs[0].logprob, t.logprob);
     EXPECT_LE(t.logprob, 0.0f);
     EXPECT_GE(t.top_logprobs[0].logprob, t.top_logprobs[1].logprob);
+  }
+}
+
+// Structured output on a random model: at temperature 1 the grammar alone keeps every sample
+// valid, and the output stops (finish stop) once the grammar is complete.
+TEST(EngineTest, ConstrainedDecodingAlwaysMatchesTheGrammar) {
+  auto e = make_engine("qwen2");
+  auto tok = tokenizer::Tokenizer::load(fixture_dir("qwen2"));
+  ASSERT_TRUE(tok.ok()) << tok.status().to_string();
+  auto vocab = grammar::vocab_from_tokenizer(*tok, e->model_config().vocab_size, e->model_config().eos_token_ids);
+  ASSERT_TRUE(vocab.ok()) << vocab.status().to_string();
+  const auto schema = nlohmann::ordered_json::parse(
+      R"({"type": "object", "properties": {"id": {"type": "integer", "minimum": 0, "maximum": 99},
+          "tag": {"enum": ["alpha", "beta"]}, "note": {"type": "string", "maxLength": 4}}, "required": ["id", "tag"]})");
+  int round = 0;
+  for (const auto& compiled : {grammar::regex_grammar("[a-c]{2,5}( [0-9]+)?"), grammar::json_schema_grammar(schema)}) {
+    ++round;
+    ASSERT_TRUE(compiled.ok()) << compiled.status().to_string();
+    auto g = std::make_shared<const grammar::Grammar>(*compiled);
+    auto constraint = std::make_shared<const grammar::TokenConstraint>(grammar::TokenConstraint{g, *vocab});
+    std::vector<EngineRequest> reqs;
+    for (int i = 0; i < 16; ++i) {
+      EngineRequest r = request("c" + std::to_string(round) + "-" + std::to_string(i), {3, 4, 5, static_cast<int32_t>(10 + i)}, 200);
+      r.params.ignore_eos = false;
+      r.params.sampling.temperature = 1.0f;
+      r.params.sampling.seed = static_cast<uint64_t>(i);
+      r.params.constraint = constraint;
+      reqs.push_back(std::move(r));
+    }
+    for (const Completion& c : run_concurrently(*e, reqs)) {
+      EXPECT_EQ(c.finish, FinishReason::kStop);
+      grammar::Matcher m(g);
+      std::string text;
+      for (int32_t id : c.ids)
+        if (const std::string* b = (*vocab)->bytes(id)) text += *b;
+      EXPECT_TRUE(m.accept(text) && m.can_end()) << text;
+    }
   }
 }
 
