@@ -31,9 +31,13 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# The e2e server tests' node packages (the official openai client), from package-lock.json.
+# The e2e server tests' node packages (the official openai client, ajv), from package-lock.json.
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
-if [ ! -f "$E2E_DIR/node_modules/openai/package.json" ]; then
+missing_node_package() {
+  for p in openai ajv ajv-formats; do [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0; done
+  return 1
+}
+if missing_node_package; then
   echo "setup: npm ci in tests/e2e"
   (cd "$E2E_DIR" && npm ci --silent --no-audit --no-fund --prefer-offline)
 fi

@@ -46,7 +46,8 @@ const std::set<std::string>& known_params() {
       "tools", "tool_choice", "echo", "suffix", "best_of", "user", "tokens", "ignore_eos",
       "skip_special_tokens", "include_stop_str_in_output", "add_special_tokens", "chat_template_kwargs",
       "add_generation_prompt", "response_format", "parallel_tool_calls", "min_tokens",
-      "continue_final_message", "reasoning_effort"};
+      "continue_final_message", "reasoning_effort", "guided_json", "guided_regex", "guided_choice",
+      "guided_grammar", "structured_outputs"};
   return kParams;
 }
 

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "grammar/tokenizer_vocab.h"
 #include "model/model.h"
 #include "net/http_server.h"
 #include "server/error_mapping.h"
@@ -29,6 +30,11 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   }
   FATHOM_ASSIGN_OR_RETURN(auto model, model::load_model(o.model_dir));
   FATHOM_ASSIGN_OR_RETURN(m->engine, engine::Engine::create(std::move(model), o.engine, clock));
+  const model::ModelConfig& cfg = m->engine->model_config();
+  Result<std::shared_ptr<const grammar::TokenVocab>> vocab =
+      grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
+  if (vocab.ok()) m->vocab = std::move(*vocab);
+  else m->vocab_error = vocab.status();
   return m;
 }
 

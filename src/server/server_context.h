@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "engine/engine.h"
+#include "grammar/token_vocab.h"
 #include "net/http_server.h"
 #include "server/server_metrics.h"
 #include "tokenizer/chat_template.h"
@@ -32,6 +33,10 @@ struct LoadedModel {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   std::unique_ptr<tokenizer::ChatTemplate> chat_template;  ///< null when the model has none
   std::unique_ptr<engine::Engine> engine;
+  /// The vocabulary structured outputs constrain; null (with the reason) when the tokenizer
+  /// cannot give each token's bytes.
+  std::shared_ptr<const grammar::TokenVocab> vocab;
+  Status vocab_error;
 };
 
 class ServerContext {

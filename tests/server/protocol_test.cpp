@@ -116,8 +116,41 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"messages": [{"role": "user", "content": "x"}], "stream_options": {"include_usage": true}})",
                 "stream_options"},
         BadCase{R"({"messages": [{"role": "user", "content": "x"}], "tool_choice": "required"})", "tool_choice"},
-        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_object"}})",
-                "response_format"}));
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "xml"}})",
+                "response_format.type must be"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "response_format": "json"})", "response_format must be"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema"}})",
+                "response_format.json_schema must be an object"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema",
+                   "json_schema": {"name": "x", "schema": {"type": "object", "properties": {"a": {"not": {}}}}}}})",
+                "response_format.json_schema.schema: at /properties/a: the keyword not is not supported"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "guided_regex": 3})", "guided_regex must be a string"},
+        BadCase{R"j({"messages": [{"role": "user", "content": "x"}], "guided_regex": "a(?=b)"})j", "guided_regex: pattern"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "guided_choice": []})", "guided_choice must be"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "guided_json": "{not json"})", "guided_json must be"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "guided_grammar": "root ::= x"})", "guided_grammar"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "guided_regex": "a", "guided_choice": ["b"]})",
+                "guided_choice: give only one of"},
+        BadCase{R"({"messages": [{"role": "user", "content": "x"}], "structured_outputs": {"regex": "a", "choice": ["b"]}})",
+                "structured_outputs must give exactly one"}));
+
+TEST(ChatRequestTest, StructuredOutputFieldsCompileToAGrammar) {
+  for (const char* extra : {R"("response_format": {"type": "json_object"})",
+                            R"("response_format": {"type": "json_schema", "json_schema": {"name": "p", "strict": true,
+                                "schema": {"type": "object", "properties": {"a": {"type": "integer"}}}}})",
+                            R"("guided_json": {"type": "string"})", R"("guided_json": "{\"type\": \"integer\"}")",
+                            R"("guided_regex": "[a-z]+")", R"("guided_choice": ["yes", "no"])",
+                            R"("structured_outputs": {"choice": ["a"]})",
+                            R"("response_format": {"type": "text"}, "guided_regex": "x")"}) {
+    const std::string body = std::string(R"({"messages": [{"role": "user", "content": "x"}], )") + extra + "}";
+    Result<ChatRequest> r = parse_chat_request(body);
+    ASSERT_TRUE(r.ok()) << extra << ": " << r.status().message();
+    EXPECT_NE(r->options.grammar, nullptr) << extra;
+  }
+  Result<ChatRequest> text = parse_chat_request(R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "text"}})");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->options.grammar, nullptr);
+}
 
 TEST(CompletionRequestTest, AcceptsTextIdsAndLists) {
   Result<CompletionRequest> text = parse_completion_request(R"({"prompt": "hi", "echo": true, "logprobs": 2})");

@@ -1,5 +1,7 @@
 #include "server/protocol/generation_options.h"
 
+#include "server/protocol/structured_output.h"
+
 #include <cmath>
 #include <limits>
 
@@ -179,12 +181,7 @@ Result<GenerationOptions> parse_generation_options(const Json& body, Api api) {
   }
   p.top_logprobs = o.logprobs ? o.top_logprobs : -1;
 
-  auto rf = body.find("response_format");
-  if (rf != body.end() && !rf->is_null()) {
-    if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string())
-      return invalid_argument("response_format must be an object with a string type");
-    if ((*rf)["type"] != "text") return invalid_argument("response_format of type " + dump((*rf)["type"]) + " is not supported");
-  }
+  FATHOM_ASSIGN_OR_RETURN(o.grammar, parse_structured_output(body));
   return o;
 }
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/request.h"
+#include "grammar/grammar.h"
 #include "server/protocol/json_fields.h"
 
 namespace fathom::server::protocol {
@@ -26,6 +28,8 @@ struct GenerationOptions {
   bool logprobs = false;
   int32_t top_logprobs = 0;
   bool skip_special_tokens = true;
+  /// Structured output (response_format, guided_*): null for free text.
+  std::shared_ptr<const grammar::Grammar> grammar;
 };
 
 inline constexpr int32_t kMaxN = 64;
