@@ -13,13 +13,17 @@ build() {  # target, sources...
   local target=$1; shift
   clang++ "${flags[@]}" "fuzz/$target.cpp" "$@" -o "$out/$target"
 }
+grammar=(src/grammar/grammar.cpp src/grammar/matcher.cpp src/grammar/char_class.cpp src/grammar/regex.cpp
+         src/grammar/json_schema.cpp)
 build gateway_request_fuzz src/json/json_fields.cpp src/gateway/proxy/client_fields.cpp \
   src/gateway/proxy/errors.cpp src/base/status.cpp
 build server_request_fuzz src/json/json_fields.cpp src/server/protocol/chat_request.cpp \
   src/server/protocol/completion_request.cpp src/server/protocol/generation_options.cpp \
+  src/server/protocol/structured_output.cpp "${grammar[@]}" \
   src/engine/request.cpp src/engine/sampler.cpp src/base/status.cpp
+build grammar_fuzz "${grammar[@]}" src/base/status.cpp
 
-for target in gateway_request_fuzz server_request_fuzz; do
+for target in gateway_request_fuzz server_request_fuzz grammar_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

@@ -64,16 +64,16 @@ const std::vector<uint32_t>& Matcher::transition(uint32_t id, uint8_t b) {
 
 void Matcher::step(const State& from, uint8_t b, State& to) {
   to.clear();
-  if (from.size() == 1) {
-    const auto& t = transition(from.front(), b);
-    to.assign(t.begin(), t.end());
-    return;
-  }
+  int contributing = 0;
   for (uint32_t id : from) {
+    // Most stacks reject most bytes: test the byte set before looking up the transition.
+    if (id == kAccept || !g_->sets[g_->code[nodes_[id].pos]].has(b)) continue;
     const auto& t = transition(id, b);
+    if (t.empty()) continue;
     to.insert(to.end(), t.begin(), t.end());
+    ++contributing;
   }
-  sort_unique(to);
+  if (contributing > 1) sort_unique(to);
 }
 
 bool Matcher::accept(std::string_view bytes) {

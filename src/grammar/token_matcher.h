@@ -35,13 +35,13 @@ class TokenMatcher {
   bool can_end() const { return m_.can_end(); }
   /// Nothing may follow: the output is complete.
   bool must_end() const { return m_.must_end(); }
+  /// The mask for the current state, computed afresh (no cache): for benchmarks.
+  void compute(std::vector<uint64_t>& mask);
 
  private:
   struct StateHash {
     size_t operator()(const Matcher::State& s) const;
   };
-  void compute(std::vector<uint64_t>& mask);
-
   std::shared_ptr<const TokenVocab> vocab_;
   Matcher m_;
   std::unordered_map<Matcher::State, std::vector<uint64_t>, StateHash> cache_;
