@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import Ajv from 'ajv';
 import { fathomBin, repoRoot, startServer, readSse } from './lib/server.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-gw-'));
@@ -316,6 +317,27 @@ test('a proxied completion equals the upstream answer and is billed from its usa
   billed.requests += 1;
   billed.prompt += via.json.usage.prompt_tokens;
   billed.completion += via.json.usage.completion_tokens;
+});
+
+test('structured output passes through the gateway: every sample validates, and it is billed', async () => {
+  const schema = { type: 'object', properties: { city: { enum: ['Oslo', 'Lima'] }, rank: { type: 'integer', minimum: 1, maximum: 9 } },
+                   required: ['city', 'rank'], additionalProperties: false };
+  const validate = new Ajv({ strict: false }).compile(schema);
+  const via = await gateway.post('/v1/chat/completions', {
+    ...chat('Pick a city'), temperature: 1, seed: 5, n: 4, max_tokens: 64,
+    response_format: { type: 'json_schema', json_schema: { name: 'city', strict: true, schema } },
+  }, keys.acme);
+  assert.equal(via.status, 200, via.text);
+  for (const c of via.json.choices) {
+    assert.equal(c.finish_reason, 'stop');
+    assert.ok(validate(JSON.parse(c.message.content)), c.message.content);
+  }
+  billed.requests += 1;
+  billed.prompt += via.json.usage.prompt_tokens;
+  billed.completion += via.json.usage.completion_tokens;
+  const refused = await gateway.post('/v1/chat/completions', { ...chat('x'), guided_regex: '(a)\\1' }, keys.acme);
+  assert.equal(refused.status, 400, refused.text);
+  assert.match(refused.json.error.message, /backreferences/);
 });
 
 test('streams pass through event by event; usage is billed and only shown when asked for', async () => {
