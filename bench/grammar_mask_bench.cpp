@@ -23,7 +23,9 @@ namespace {
 using namespace fathom;
 using Clock = std::chrono::steady_clock;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 double copy_bandwidth_gbs() {
   const size_t n = size_t{1} << 28;  // 256 MiB each way
@@ -56,7 +58,8 @@ int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "build/npm-tokenizers/qwen3";
   auto tok = tokenizer::Tokenizer::load(dir);
   if (!tok.ok()) {
-    std::fprintf(stderr, "grammar_mask_bench: %s (run scripts/fetch_tokenizers.sh)\n", tok.status().to_string().c_str());
+    std::fprintf(stderr, "grammar_mask_bench: %s (run scripts/fetch_tokenizers.sh)\n",
+                 tok.status().to_string().c_str());
     return 1;
   }
   auto t0 = Clock::now();
@@ -99,7 +102,8 @@ int main(int argc, char** argv) {
       fresh.compute(mask);
       cold.push_back(ms_since(t));
       if (!((mask[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1)) {
-        std::fprintf(stderr, "grammar_mask_bench: the grammar rejects token %d of the answer\n", id);
+        std::fprintf(stderr, "grammar_mask_bench: the grammar rejects token %d of the answer\n",
+                     id);
         return 1;
       }
       t = Clock::now();
@@ -115,10 +119,12 @@ int main(int argc, char** argv) {
     }
   }
   const double gbs = copy_bandwidth_gbs();
-  const double step_1_5b = 3.1e9 / (gbs * 1e6), step_7b = 15.2e9 / (gbs * 1e6);  // bf16 weight bytes / bandwidth
+  const double step_1_5b = 3.1e9 / (gbs * 1e6),
+               step_7b = 15.2e9 / (gbs * 1e6);  // bf16 weight bytes / bandwidth
   const Stats sc = stats(cold), sw = stats(cached), sa = stats(apply), sv = stats(advance);
-  std::printf("vocab %d tokens (%zu trie nodes) built in %.1f ms; schema compiled in %.2f ms (%zu rules)\n",
-              (*vocab)->size(), (*vocab)->trie().size(), vocab_ms, compile_ms, grammar_ptr->starts.size());
+  std::printf(
+      "vocab %d tokens (%zu trie nodes) built in %.1f ms; schema compiled in %.2f ms (%zu rules)\n",
+      (*vocab)->size(), (*vocab)->trie().size(), vocab_ms, compile_ms, grammar_ptr->starts.size());
   std::printf("answer: %zu tokens, %zu bytes\n", ids->size(), answer.size());
   std::printf("per step (ms)            mean     p50     p99     max\n");
   std::printf("  mask, uncached       %7.3f %7.3f %7.3f %7.3f\n", sc.mean, sc.p50, sc.p99, sc.max);
@@ -126,9 +132,13 @@ int main(int argc, char** argv) {
   std::printf("  apply to logits      %7.3f %7.3f %7.3f %7.3f\n", sa.mean, sa.p50, sa.p99, sa.max);
   std::printf("  advance by token     %7.4f %7.4f %7.4f %7.4f\n", sv.mean, sv.p50, sv.p99, sv.max);
   const double served = sw.mean + sa.mean + sv.mean, worst = sc.mean + sa.mean + sv.mean;
-  std::printf("memory bandwidth %.1f GB/s: a bf16 decode step needs >= %.1f ms (1.5B) / %.1f ms (7B)\n", gbs,
-              step_1_5b, step_7b);
-  std::printf("structured-output overhead: %.2f%% (1.5B) / %.2f%% (7B) as served; uncached %.2f%% / %.2f%%\n",
-              100 * served / step_1_5b, 100 * served / step_7b, 100 * worst / step_1_5b, 100 * worst / step_7b);
+  std::printf(
+      "memory bandwidth %.1f GB/s: a bf16 decode step needs >= %.1f ms (1.5B) / %.1f ms (7B)\n",
+      gbs, step_1_5b, step_7b);
+  std::printf(
+      "structured-output overhead: %.2f%% (1.5B) / %.2f%% (7B) as served; uncached %.2f%% / "
+      "%.2f%%\n",
+      100 * served / step_1_5b, 100 * served / step_7b, 100 * worst / step_1_5b,
+      100 * worst / step_7b);
   return 0;
 }

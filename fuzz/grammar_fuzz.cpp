@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] & 1) {
     g = grammar::regex_grammar(text);
   } else {
-    nlohmann::ordered_json schema = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+    nlohmann::ordered_json schema =
+        nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (schema.is_discarded()) return 0;
     g = grammar::json_schema_grammar(schema);
   }

@@ -241,12 +241,14 @@ void Engine::Impl::step(const SchedulerOutput& out) {
     const RequestParams& p = s->req.params;
     apply_penalties(p, s->tokens, s->num_prompt_tokens, row, vocab);
     if (s->matcher && !apply_constraint(*s->matcher, row, vocab)) {
-      abort(s, FinishReason::kError, internal_error("no token of the vocabulary can continue the structured output"));
+      abort(s, FinishReason::kError,
+            internal_error("no token of the vocabulary can continue the structured output"));
       continue;
     }
     const int32_t token = s->sampler.sample(row, vocab, p.sampling);
-    const bool grammar_done = s->matcher && (!s->matcher->accept_token(token) || s->matcher->must_end() ||
-                                             p.constraint->vocab->is_end(token));
+    const bool grammar_done =
+        s->matcher && (!s->matcher->accept_token(token) || s->matcher->must_end() ||
+                       p.constraint->vocab->is_end(token));
     GeneratedToken g = p.top_logprobs >= 0 ? make_logprobs(row, vocab, token, p.top_logprobs)
                                            : GeneratedToken{token, 0.0f, {}};
     s->tokens.push_back(token);
@@ -260,7 +262,9 @@ void Engine::Impl::step(const SchedulerOutput& out) {
     s->last_token_time = now;
 
     const auto& eos = model->config().eos_token_ids;
-    const bool stop = grammar_done || std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end() ||
+    const bool stop = grammar_done ||
+                      std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) !=
+                          p.stop_token_ids.end() ||
                       (!p.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end());
     const bool length = s->num_generated() >= p.max_tokens || s->num_tokens() >= cfg.max_model_len;
     RequestUpdate u;

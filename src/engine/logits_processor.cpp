@@ -52,7 +52,8 @@ GeneratedToken make_logprobs(const float* logits, int64_t vocab, int32_t token, 
       return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
     });
     for (int64_t i = 0; i < k; ++i)
-      g.top_logprobs.push_back({idx[i], std::max(kMinLogprob, static_cast<float>(logits[idx[i]] - log_z))});
+      g.top_logprobs.push_back(
+          {idx[i], std::max(kMinLogprob, static_cast<float>(logits[idx[i]] - log_z))});
   }
   return g;
 }

@@ -19,7 +19,8 @@ void apply_penalties(const RequestParams& p, const std::vector<int32_t>& tokens,
 /// Masks logits[vocab] to the tokens the grammar allows next; false when it allows none.
 bool apply_constraint(grammar::TokenMatcher& m, float* logits, int64_t vocab);
 
-/// What a masked-out (-inf) token reports as its logprob: OpenAI's convention, and JSON has no -inf.
+/// What a masked-out (-inf) token reports as its logprob: OpenAI's convention, and JSON has no
+/// -inf.
 inline constexpr float kMinLogprob = -9999.0f;
 
 /// log_softmax(logits)[token] and, when top_n > 0, the top_n best tokens (best first).

@@ -24,8 +24,10 @@ Status validate(const RequestParams& p, int64_t vocab_size) {
   for (int32_t t : p.stop_token_ids)
     if (t < 0 || t >= vocab_size)
       return invalid_argument("stop_token_ids: " + std::to_string(t) + " is outside the vocabulary");
-  if (p.constraint && (!p.constraint->grammar || !p.constraint->vocab || p.constraint->vocab->size() < vocab_size))
-    return invalid_argument("response_format: the constraint does not cover the model's vocabulary");
+  if (p.constraint &&
+      (!p.constraint->grammar || !p.constraint->vocab || p.constraint->vocab->size() < vocab_size))
+    return invalid_argument(
+        "response_format: the constraint does not cover the model's vocabulary");
   if (p.top_logprobs > 20) return invalid_argument("top_logprobs must be at most 20, got " + std::to_string(p.top_logprobs));
   return ok_status();
 }

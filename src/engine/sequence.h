@@ -16,10 +16,14 @@ namespace fathom::engine {
 
 struct Sequence {
   Sequence(EngineRequest r, UpdateCallback cb, Clock::TimePoint now)
-      : req(std::move(r)), on_update(std::move(cb)), tokens(req.prompt_ids),
+      : req(std::move(r)),
+        on_update(std::move(cb)),
+        tokens(req.prompt_ids),
         num_prompt_tokens(static_cast<int64_t>(req.prompt_ids.size())),
-        sampler(req.params.sampling.seed), arrival(now) {
-    if (req.params.constraint) matcher = std::make_unique<grammar::TokenMatcher>(*req.params.constraint);
+        sampler(req.params.sampling.seed),
+        arrival(now) {
+    if (req.params.constraint)
+      matcher = std::make_unique<grammar::TokenMatcher>(*req.params.constraint);
   }
 
   int64_t num_tokens() const { return static_cast<int64_t>(tokens.size()); }

@@ -31,7 +31,8 @@ bool json_escaped(uint32_t c) { return c < 0x20 || c == '"' || c == '\\'; }
 
 // Splits [lo, hi] (one UTF-8 length, no surrogates) into pieces whose encodings are a
 // sequence of byte ranges, the way RE2 and Go's utf8 ranges do.
-void utf8_pieces(uint32_t lo, uint32_t hi, std::vector<std::vector<std::pair<uint8_t, uint8_t>>>& out) {
+void utf8_pieces(uint32_t lo, uint32_t hi,
+                 std::vector<std::vector<std::pair<uint8_t, uint8_t>>>& out) {
   const size_t len = utf8(lo).size();
   for (size_t i = 1; i < len; ++i) {
     const uint32_t m = (uint32_t{1} << (6 * i)) - 1;
@@ -50,7 +51,8 @@ void utf8_pieces(uint32_t lo, uint32_t hi, std::vector<std::vector<std::pair<uin
   }
   const std::string a = utf8(lo), z = utf8(hi);
   std::vector<std::pair<uint8_t, uint8_t>> piece;
-  for (size_t i = 0; i < a.size(); ++i) piece.emplace_back(static_cast<uint8_t>(a[i]), static_cast<uint8_t>(z[i]));
+  for (size_t i = 0; i < a.size(); ++i)
+    piece.emplace_back(static_cast<uint8_t>(a[i]), static_cast<uint8_t>(z[i]));
   out.push_back(std::move(piece));
 }
 
@@ -106,13 +108,20 @@ CharClass CharClass::complement() const {
 std::string encode_char(uint32_t c, TextContext ctx) {
   if (ctx == TextContext::kRaw || !json_escaped(c)) return utf8(c);
   switch (c) {
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    case '\b': return "\\b";
-    case '\f': return "\\f";
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
     default: {
       char buf[8];
       std::snprintf(buf, sizeof(buf), "\\u%04x", c);
@@ -121,7 +130,8 @@ std::string encode_char(uint32_t c, TextContext ctx) {
   }
 }
 
-Sequence char_symbols(GrammarBuilder& b, const CharClass& set, TextContext ctx, const std::string& name) {
+Sequence char_symbols(GrammarBuilder& b, const CharClass& set, TextContext ctx,
+                      const std::string& name) {
   ByteSet single;  // one-byte characters written as themselves
   std::vector<Sequence> alts;
   std::vector<std::vector<std::pair<uint8_t, uint8_t>>> pieces;
@@ -133,7 +143,9 @@ Sequence char_symbols(GrammarBuilder& b, const CharClass& set, TextContext ctx, 
         single.add(static_cast<uint8_t>(c));
     }
     // Multi-byte characters, split by encoded length.
-    for (auto [a, z] : {std::pair<uint32_t, uint32_t>{0x80, 0x7FF}, {0x800, 0xFFFF}, {0x10000, CharClass::kMaxCodePoint}}) {
+    for (auto [a, z] : {std::pair<uint32_t, uint32_t>{0x80, 0x7FF},
+                        {0x800, 0xFFFF},
+                        {0x10000, CharClass::kMaxCodePoint}}) {
       const uint32_t from = std::max(lo, a), to = std::min(hi, z);
       if (from <= to) utf8_pieces(from, to, pieces);
     }

@@ -43,7 +43,8 @@ class CharClass {
 
 /// One character of `set`, encoded for `ctx`: a single symbol when one byte set covers it, else
 /// a reference to a new rule with one alternative per encoding shape.
-Sequence char_symbols(GrammarBuilder& b, const CharClass& set, TextContext ctx, const std::string& name);
+Sequence char_symbols(GrammarBuilder& b, const CharClass& set, TextContext ctx,
+                      const std::string& name);
 
 /// `c` encoded for ctx (UTF-8, or its JSON string form).
 std::string encode_char(uint32_t c, TextContext ctx);

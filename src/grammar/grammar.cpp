@@ -6,7 +6,8 @@ namespace fathom::grammar {
 namespace {
 
 std::string byte_name(int b) {
-  if (b >= 0x21 && b < 0x7F && b != '\\' && b != ']' && b != '-' && b != '[') return std::string(1, static_cast<char>(b));
+  if (b >= 0x21 && b < 0x7F && b != '\\' && b != ']' && b != '-' && b != '[')
+    return std::string(1, static_cast<char>(b));
   char buf[8];
   std::snprintf(buf, sizeof(buf), "\\x%02X", b);
   return buf;
@@ -36,7 +37,9 @@ RuleId GrammarBuilder::new_rule(std::string name) {
   return static_cast<RuleId>(rules_.size() - 1);
 }
 
-void GrammarBuilder::add(RuleId rule, Sequence alternative) { rules_[rule].push_back(std::move(alternative)); }
+void GrammarBuilder::add(RuleId rule, Sequence alternative) {
+  rules_[rule].push_back(std::move(alternative));
+}
 
 RuleId GrammarBuilder::rule(std::string name, std::vector<Sequence> alternatives) {
   const RuleId r = new_rule(std::move(name));
@@ -57,12 +60,15 @@ Sequence GrammarBuilder::literal(std::string_view text) {
   return seq;
 }
 
-Result<RuleId> GrammarBuilder::repeat(std::string name, const Sequence& item, int64_t min, int64_t max) {
+Result<RuleId> GrammarBuilder::repeat(std::string name, const Sequence& item, int64_t min,
+                                      int64_t max) {
   const int64_t optional = max < 0 ? 1 : max - min;
-  if (min < 0 || optional < 0) return invalid_argument(name + ": the repetition bounds are inconsistent");
+  if (min < 0 || optional < 0)
+    return invalid_argument(name + ": the repetition bounds are inconsistent");
   if (static_cast<uint64_t>(optional) + rules_.size() > kMaxRules ||
       static_cast<uint64_t>(min) * std::max<size_t>(item.size(), 1) > kMaxRules)
-    return invalid_argument(name + ": a repetition bound of " + std::to_string(std::max(min, max)) + " is too large");
+    return invalid_argument(name + ": a repetition bound of " + std::to_string(std::max(min, max)) +
+                            " is too large");
   Sequence body;
   for (int64_t i = 0; i < min; ++i) body.insert(body.end(), item.begin(), item.end());
   if (max < 0) {  // star: S ::= item S | ()
@@ -89,12 +95,13 @@ Result<RuleId> GrammarBuilder::repeat(std::string name, const Sequence& item, in
   return rule(std::move(name), {std::move(body)});
 }
 
-Result<RuleId> GrammarBuilder::separated(std::string name, const Sequence& item, const Sequence& separator,
-                                         int64_t min, int64_t max) {
+Result<RuleId> GrammarBuilder::separated(std::string name, const Sequence& item,
+                                         const Sequence& separator, int64_t min, int64_t max) {
   if (max == 0) return rule(std::move(name), {Sequence{}});
   Sequence pair = separator;
   pair.insert(pair.end(), item.begin(), item.end());
-  FATHOM_ASSIGN_OR_RETURN(RuleId rest, repeat(name + "_rest", pair, std::max<int64_t>(min - 1, 0), max < 0 ? -1 : max - 1));
+  FATHOM_ASSIGN_OR_RETURN(RuleId rest, repeat(name + "_rest", pair, std::max<int64_t>(min - 1, 0),
+                                              max < 0 ? -1 : max - 1));
   Sequence some = item;
   some.push_back(ref(rest));
   std::vector<Sequence> alts = {std::move(some)};
@@ -106,10 +113,12 @@ Result<Grammar> GrammarBuilder::build(RuleId root) const {
   const size_t n = rules_.size();
   if (root >= n) return invalid_argument("grammar: no root rule");
   for (size_t r = 0; r < n; ++r) {
-    if (rules_[r].empty()) return invalid_argument("grammar: rule " + names_[r] + " has no alternative");
+    if (rules_[r].empty())
+      return invalid_argument("grammar: rule " + names_[r] + " has no alternative");
     for (const Sequence& alt : rules_[r])
       for (const Symbol& s : alt)
-        if ((s.kind == Symbol::kRule && s.index >= n) || (s.kind == Symbol::kBytes && s.index >= sets_.size()))
+        if ((s.kind == Symbol::kRule && s.index >= n) ||
+            (s.kind == Symbol::kBytes && s.index >= sets_.size()))
           return invalid_argument("grammar: rule " + names_[r] + " refers to an unknown symbol");
   }
   // Nullable rules (can match nothing), to a fixed point.
@@ -119,8 +128,9 @@ Result<Grammar> GrammarBuilder::build(RuleId root) const {
     for (size_t r = 0; r < n; ++r) {
       if (nullable[r]) continue;
       for (const Sequence& alt : rules_[r]) {
-        const bool all = std::all_of(alt.begin(), alt.end(),
-                                     [&](const Symbol& s) { return s.kind == Symbol::kRule && nullable[s.index]; });
+        const bool all = std::all_of(alt.begin(), alt.end(), [&](const Symbol& s) {
+          return s.kind == Symbol::kRule && nullable[s.index];
+        });
         if (all) {
           nullable[r] = 1;
           changed = true;
@@ -151,7 +161,8 @@ Result<Grammar> GrammarBuilder::build(RuleId root) const {
         continue;
       }
       const uint32_t s = left[r][next++];
-      if (color[s] == 1) return invalid_argument("grammar: rule " + names_[s] + " is left-recursive");
+      if (color[s] == 1)
+        return invalid_argument("grammar: rule " + names_[s] + " is left-recursive");
       if (color[s] == 0) {
         color[s] = 1;
         path.emplace_back(s, 0);
@@ -166,7 +177,8 @@ Result<Grammar> GrammarBuilder::build(RuleId root) const {
   for (size_t r = 0; r < n; ++r)
     for (const Sequence& alt : rules_[r]) {
       g.starts[r].push_back(static_cast<uint32_t>(g.code.size()));
-      for (const Symbol& s : alt) g.code.push_back(s.kind == Symbol::kRule ? (Grammar::kRuleBit | s.index) : s.index);
+      for (const Symbol& s : alt)
+        g.code.push_back(s.kind == Symbol::kRule ? (Grammar::kRuleBit | s.index) : s.index);
       g.code.push_back(Grammar::kEnd);
     }
   return g;

@@ -59,10 +59,10 @@ struct Grammar {
   static constexpr uint32_t kEnd = 0xFFFFFFFFu;
   static constexpr uint32_t kRuleBit = 0x80000000u;
 
-  std::vector<uint32_t> code;                  ///< kEnd, kRuleBit | rule, or a byte set index
+  std::vector<uint32_t> code;  ///< kEnd, kRuleBit | rule, or a byte set index
   std::vector<ByteSet> sets;
-  std::vector<std::vector<uint32_t>> starts;   ///< per rule: where each alternative begins
-  std::vector<std::string> names;              ///< per rule, for messages and dumps
+  std::vector<std::vector<uint32_t>> starts;  ///< per rule: where each alternative begins
+  std::vector<std::string> names;             ///< per rule, for messages and dumps
   RuleId root = 0;
 
   static bool is_rule(uint32_t c) { return c != kEnd && (c & kRuleBit); }
@@ -88,8 +88,8 @@ class GrammarBuilder {
   /// item{min,max} (max < 0: unbounded) as a rule. Fails when the bound needs too many rules.
   Result<RuleId> repeat(std::string name, const Sequence& item, int64_t min, int64_t max);
   /// item (separator item)* with min..max items in all (max < 0: unbounded), as a rule.
-  Result<RuleId> separated(std::string name, const Sequence& item, const Sequence& separator, int64_t min,
-                           int64_t max);
+  Result<RuleId> separated(std::string name, const Sequence& item, const Sequence& separator,
+                           int64_t min, int64_t max);
 
   size_t num_rules() const { return rules_.size(); }
   const std::string& name(RuleId r) const { return names_[r]; }

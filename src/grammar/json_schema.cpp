@@ -18,17 +18,36 @@ constexpr int kMaxDigits = 15;
 constexpr int64_t kMaxBound = 999999999999999;  // 15 digits
 
 const std::set<std::string>& annotations() {
-  static const std::set<std::string> k = {"title", "description", "default", "examples", "$schema", "$id",
-                                          "$comment", "deprecated", "readOnly", "writeOnly", "$defs",
-                                          "definitions", "strict", "name"};
+  static const std::set<std::string> k = {
+      "title",      "description", "default",   "examples", "$schema",     "$id",    "$comment",
+      "deprecated", "readOnly",    "writeOnly", "$defs",    "definitions", "strict", "name"};
   return k;
 }
 
 const std::set<std::string>& keywords() {
-  static const std::set<std::string> k = {
-      "type", "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
-      "enum", "const", "anyOf", "allOf", "$ref", "minLength", "maxLength", "pattern", "format", "minimum",
-      "maximum", "exclusiveMinimum", "exclusiveMaximum", "nullable", "uniqueItems"};
+  static const std::set<std::string> k = {"type",
+                                          "properties",
+                                          "required",
+                                          "additionalProperties",
+                                          "items",
+                                          "prefixItems",
+                                          "minItems",
+                                          "maxItems",
+                                          "enum",
+                                          "const",
+                                          "anyOf",
+                                          "allOf",
+                                          "$ref",
+                                          "minLength",
+                                          "maxLength",
+                                          "pattern",
+                                          "format",
+                                          "minimum",
+                                          "maximum",
+                                          "exclusiveMinimum",
+                                          "exclusiveMaximum",
+                                          "nullable",
+                                          "uniqueItems"};
   return k;
 }
 
@@ -36,8 +55,10 @@ const std::set<std::string>& keywords() {
 // allows, so every output validates).
 const std::map<std::string, std::string>& formats() {
   static const std::string date =
-      "\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))";
-  static const std::string time = "(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,6})?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)";
+      "\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|"
+      "02-(?:0[1-9]|1\\d|2[0-8]))";
+  static const std::string time =
+      "(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d{1,6})?(?:Z|[+-](?:[01]\\d|2[0-3]):[0-5]\\d)";
   static const std::string octet = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
   static const std::string label = "[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,20}[a-zA-Z0-9])?";
   static const std::map<std::string, std::string> k = {
@@ -46,14 +67,17 @@ const std::map<std::string, std::string>& formats() {
       {"date-time", date + "T" + time},
       {"uuid", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"},
       {"ipv4", "(?:" + octet + "\\.){3}" + octet},
-      {"email", "[a-zA-Z0-9_+-]{1,32}(?:\\.[a-zA-Z0-9_+-]{1,32}){0,3}@" + label + "(?:\\." + label + "){1,3}"},
+      {"email", "[a-zA-Z0-9_+-]{1,32}(?:\\.[a-zA-Z0-9_+-]{1,32}){0,3}@" + label + "(?:\\." + label +
+                    "){1,3}"},
   };
   return k;
 }
 
 bool matches_type(const J& v, const std::string& type) {
   if (type == "string") return v.is_string();
-  if (type == "integer") return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+  if (type == "integer")
+    return v.is_number_integer() ||
+           (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
   if (type == "number") return v.is_number();
   if (type == "boolean") return v.is_boolean();
   if (type == "null") return v.is_null();
@@ -98,7 +122,8 @@ class SchemaCompiler {
     return s;
   }
   Sequence string_char() {
-    if (!string_char_) string_char_ = char_symbols(b_, CharClass::any(), TextContext::kJsonString, "char");
+    if (!string_char_)
+      string_char_ = char_symbols(b_, CharClass::any(), TextContext::kJsonString, "char");
     return *string_char_;
   }
   Symbol any_string() {
@@ -149,7 +174,8 @@ class SchemaCompiler {
         e.add('E');
         return e;
       }())};
-      exp.push_back(GrammarBuilder::ref(b_.rule("exp_sign", {b_.literal("+"), b_.literal("-"), {}})));
+      exp.push_back(
+          GrammarBuilder::ref(b_.rule("exp_sign", {b_.literal("+"), b_.literal("-"), {}})));
       exp.push_back(GrammarBuilder::ref(*b_.repeat("exp_digits", {digit()}, 1, 2)));
       const RuleId exponent = b_.rule("exponent", {std::move(exp), {}});
       Sequence body = {any_integer()};
@@ -165,7 +191,8 @@ class SchemaCompiler {
       value_ = b_.new_rule("value");
       b_.add(*value_, {any_object()});
       Sequence arr = b_.literal("[");
-      arr.push_back(GrammarBuilder::ref(*b_.separated("values", {GrammarBuilder::ref(*value_)}, comma(), 0, -1)));
+      arr.push_back(GrammarBuilder::ref(
+          *b_.separated("values", {GrammarBuilder::ref(*value_)}, comma(), 0, -1)));
       arr.push_back(b_.bytes(ByteSet::of(']')));
       b_.add(*value_, std::move(arr));
       b_.add(*value_, {any_string()});
@@ -192,7 +219,8 @@ class SchemaCompiler {
 
   // --- schemas ---------------------------------------------------------------------------
   Result<Sequence> compile(const J& s, const std::string& at, int depth) {
-    if (depth > kMaxDepth) return error(at, "the schema nests deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (depth > kMaxDepth)
+      return error(at, "the schema nests deeper than " + std::to_string(kMaxDepth) + " levels");
     if (s.is_boolean()) {
       if (!s.get<bool>()) return error(at, "the schema false matches nothing");
       return Sequence{any_value()};
@@ -205,7 +233,8 @@ class SchemaCompiler {
       if (!keywords().count(key)) return error(at, "the keyword " + key + " is not supported");
       if (key != "$ref" && key != "anyOf" && key != "allOf") constraining = true;
     }
-    if (s.contains("uniqueItems") && !(s["uniqueItems"].is_boolean() && !s["uniqueItems"].get<bool>()))
+    if (s.contains("uniqueItems") &&
+        !(s["uniqueItems"].is_boolean() && !s["uniqueItems"].get<bool>()))
       return error(at, "uniqueItems is not supported");
     if (s.contains("nullable")) {
       if (!s["nullable"].is_boolean()) return error(at, "nullable must be a boolean");
@@ -213,17 +242,20 @@ class SchemaCompiler {
         J rest = s;
         rest.erase("nullable");
         FATHOM_ASSIGN_OR_RETURN(Sequence inner, compile(rest, at, depth + 1));
-        return Sequence{GrammarBuilder::ref(b_.rule(rule_name(at, "nullable"), {std::move(inner), b_.literal("null")}))};
+        return Sequence{GrammarBuilder::ref(
+            b_.rule(rule_name(at, "nullable"), {std::move(inner), b_.literal("null")}))};
       }
     }
     const int combinators = s.contains("$ref") + s.contains("anyOf") + s.contains("allOf");
     if (combinators > 0 && (constraining || combinators > 1))
-      return error(at, "$ref, anyOf and allOf are supported only beside annotations, not other keywords");
+      return error(
+          at, "$ref, anyOf and allOf are supported only beside annotations, not other keywords");
     if (s.contains("$ref")) return reference(s["$ref"], at, depth);
     if (s.contains("anyOf")) return any_of(s["anyOf"], at, depth);
     if (s.contains("allOf")) {
       const J& all = s["allOf"];
-      if (!all.is_array() || all.size() != 1) return error(at, "allOf is supported only with a single schema");
+      if (!all.is_array() || all.size() != 1)
+        return error(at, "allOf is supported only with a single schema");
       return compile(all[0], at + "/allOf/0", depth + 1);
     }
     if (s.contains("enum") || s.contains("const")) return enumeration(s, at);
@@ -241,11 +273,14 @@ class SchemaCompiler {
       } else {
         return error(at, "type must be a string or a list of strings");
       }
-    } else if (s.contains("properties") || s.contains("required") || s.contains("additionalProperties")) {
+    } else if (s.contains("properties") || s.contains("required") ||
+               s.contains("additionalProperties")) {
       types = {"object"};
-    } else if (s.contains("items") || s.contains("prefixItems") || s.contains("minItems") || s.contains("maxItems")) {
+    } else if (s.contains("items") || s.contains("prefixItems") || s.contains("minItems") ||
+               s.contains("maxItems")) {
       types = {"array"};
-    } else if (s.contains("minLength") || s.contains("maxLength") || s.contains("pattern") || s.contains("format")) {
+    } else if (s.contains("minLength") || s.contains("maxLength") || s.contains("pattern") ||
+               s.contains("format")) {
       types = {"string"};
     } else if (s.contains("minimum") || s.contains("maximum") || s.contains("exclusiveMinimum") ||
                s.contains("exclusiveMaximum")) {
@@ -262,14 +297,18 @@ class SchemaCompiler {
     return Sequence{GrammarBuilder::ref(b_.rule(rule_name(at, "types"), std::move(alts)))};
   }
 
-  std::string rule_name(const std::string& at, const std::string& what) { return (at.empty() ? "" : at + "/") + what; }
+  std::string rule_name(const std::string& at, const std::string& what) {
+    return (at.empty() ? "" : at + "/") + what;
+  }
 
   Result<Sequence> typed(const std::string& t, const J& s, const std::string& at, int depth) {
     if (t == "object") return object(s, at, depth);
     if (t == "array") return array(s, at, depth);
     if (t == "string") return string(s, at);
     if (t == "integer" || t == "number") return numeric(t == "integer", s, at);
-    if (t == "boolean") return Sequence{GrammarBuilder::ref(b_.rule(rule_name(at, "boolean"), {b_.literal("true"), b_.literal("false")}))};
+    if (t == "boolean")
+      return Sequence{GrammarBuilder::ref(
+          b_.rule(rule_name(at, "boolean"), {b_.literal("true"), b_.literal("false")}))};
     if (t == "null") return b_.literal("null");
     return error(at, "unknown type \"" + t + "\"");
   }
@@ -277,7 +316,8 @@ class SchemaCompiler {
   Result<Sequence> reference(const J& ref, const std::string& at, int depth) {
     if (!ref.is_string()) return error(at, "$ref must be a string");
     const std::string r = ref.get<std::string>();
-    if (r.empty() || r[0] != '#') return error(at, "only local $refs (\"#...\") are supported, got \"" + r + "\"");
+    if (r.empty() || r[0] != '#')
+      return error(at, "only local $refs (\"#...\") are supported, got \"" + r + "\"");
     auto known = refs_.find(r);
     if (known != refs_.end()) return Sequence{GrammarBuilder::ref(known->second)};
     const J* target = nullptr;
@@ -294,10 +334,12 @@ class SchemaCompiler {
   }
 
   Result<Sequence> any_of(const J& list, const std::string& at, int depth) {
-    if (!list.is_array() || list.empty()) return error(at, "anyOf must be a non-empty list of schemas");
+    if (!list.is_array() || list.empty())
+      return error(at, "anyOf must be a non-empty list of schemas");
     std::vector<Sequence> alts;
     for (size_t i = 0; i < list.size(); ++i) {
-      FATHOM_ASSIGN_OR_RETURN(Sequence one, compile(list[i], at + "/anyOf/" + std::to_string(i), depth + 1));
+      FATHOM_ASSIGN_OR_RETURN(Sequence one,
+                              compile(list[i], at + "/anyOf/" + std::to_string(i), depth + 1));
       alts.push_back(std::move(one));
     }
     return Sequence{GrammarBuilder::ref(b_.rule(rule_name(at, "anyOf"), std::move(alts)))};
@@ -307,21 +349,24 @@ class SchemaCompiler {
     std::vector<J> values;
     if (s.contains("const")) values.push_back(s["const"]);
     if (s.contains("enum")) {
-      if (!s["enum"].is_array() || s["enum"].empty()) return error(at, "enum must be a non-empty list");
+      if (!s["enum"].is_array() || s["enum"].empty())
+        return error(at, "enum must be a non-empty list");
       if (s.contains("const")) return error(at, "enum beside const is not supported");
       for (const J& v : s["enum"]) values.push_back(v);
     }
     std::vector<std::string> types;
     if (s.contains("type")) {
       const J& t = s["type"];
-      if (t.is_string()) types.push_back(t.get<std::string>());
+      if (t.is_string())
+        types.push_back(t.get<std::string>());
       else if (t.is_array())
         for (const J& x : t)
           if (x.is_string()) types.push_back(x.get<std::string>());
     }
     std::vector<Sequence> alts;
     for (const J& v : values) {
-      if (!types.empty() && std::none_of(types.begin(), types.end(), [&](const std::string& t) { return matches_type(v, t); }))
+      if (!types.empty() && std::none_of(types.begin(), types.end(),
+                                         [&](const std::string& t) { return matches_type(v, t); }))
         continue;
       alts.push_back(b_.literal(v.dump(-1, ' ', false, J::error_handler_t::replace)));
     }
@@ -332,7 +377,8 @@ class SchemaCompiler {
   Result<std::optional<int64_t>> count(const J& s, const char* name, const std::string& at) {
     if (!s.contains(name)) return std::optional<int64_t>();
     const J& v = s[name];
-    if (!v.is_number_integer() || v.get<int64_t>() < 0) return error(at, std::string(name) + " must be a non-negative integer");
+    if (!v.is_number_integer() || v.get<int64_t>() < 0)
+      return error(at, std::string(name) + " must be a non-negative integer");
     return std::optional<int64_t>(v.get<int64_t>());
   }
 
@@ -346,7 +392,8 @@ class SchemaCompiler {
       for (const J& r : s["required"]) {
         if (!r.is_string()) return error(at, "required must be a list of property names");
         if (!props.contains(r.get<std::string>()))
-          return error(at, "the required property \"" + r.get<std::string>() + "\" is not in properties");
+          return error(
+              at, "the required property \"" + r.get<std::string>() + "\" is not in properties");
         required.insert(r.get<std::string>());
       }
     }
@@ -354,7 +401,8 @@ class SchemaCompiler {
     if (s.contains("additionalProperties")) {
       const J& ap = s["additionalProperties"];
       if (!(ap.is_boolean() && !ap.get<bool>())) {
-        FATHOM_ASSIGN_OR_RETURN(Sequence value, compile(ap, at + "/additionalProperties", depth + 1));
+        FATHOM_ASSIGN_OR_RETURN(Sequence value,
+                                compile(ap, at + "/additionalProperties", depth + 1));
         Sequence member = {any_string()};
         Sequence c = colon();
         member.insert(member.end(), c.begin(), c.end());
@@ -364,7 +412,8 @@ class SchemaCompiler {
     }
     std::vector<std::pair<Sequence, bool>> members;  // key: value, required
     for (auto& [key, schema] : props.items()) {
-      FATHOM_ASSIGN_OR_RETURN(Sequence value, compile(schema, at + "/properties/" + key, depth + 1));
+      FATHOM_ASSIGN_OR_RETURN(Sequence value,
+                              compile(schema, at + "/properties/" + key, depth + 1));
       Sequence kv = b_.literal(J(key).dump(-1, ' ', false, J::error_handler_t::replace));
       Sequence c = colon();
       kv.insert(kv.end(), c.begin(), c.end());
@@ -419,23 +468,28 @@ class SchemaCompiler {
       const J& prefix = s["prefixItems"];
       if (!prefix.is_array()) return error(at, "prefixItems must be a list of schemas");
       fixed = static_cast<int64_t>(prefix.size());
-      if (max >= 0 && fixed > max) return error(at, "prefixItems holds more schemas than maxItems allows");
+      if (max >= 0 && fixed > max)
+        return error(at, "prefixItems holds more schemas than maxItems allows");
       for (size_t i = 0; i < prefix.size(); ++i) {
         if (i > 0) {
           Sequence c = comma();
           out.insert(out.end(), c.begin(), c.end());
         }
-        FATHOM_ASSIGN_OR_RETURN(Sequence item, compile(prefix[i], at + "/prefixItems/" + std::to_string(i), depth + 1));
+        FATHOM_ASSIGN_OR_RETURN(
+            Sequence item, compile(prefix[i], at + "/prefixItems/" + std::to_string(i), depth + 1));
         out.insert(out.end(), item.begin(), item.end());
       }
     }
-    const bool has_items = s.contains("items") && !(s["items"].is_boolean() && !s["items"].get<bool>());
-    const int64_t rest_min = std::max<int64_t>(0, min - fixed), rest_max = max < 0 ? -1 : max - fixed;
+    const bool has_items =
+        s.contains("items") && !(s["items"].is_boolean() && !s["items"].get<bool>());
+    const int64_t rest_min = std::max<int64_t>(0, min - fixed),
+                  rest_max = max < 0 ? -1 : max - fixed;
     if (s.contains("prefixItems") && !s.contains("items")) {
       // Further items are optional and unconstrained: write none, unless minItems asks for them.
       if (rest_min > 0) return error(at, "minItems beyond prefixItems needs an items schema");
     } else if (!has_items && s.contains("items")) {
-      if (rest_min > 0) return error(at, "minItems beyond prefixItems with items: false matches nothing");
+      if (rest_min > 0)
+        return error(at, "minItems beyond prefixItems with items: false matches nothing");
     } else if (rest_max != 0) {
       Sequence item;
       if (s.contains("items")) {
@@ -449,7 +503,8 @@ class SchemaCompiler {
         FATHOM_ASSIGN_OR_RETURN(RuleId rest, b_.repeat(base + "_rest", more, rest_min, rest_max));
         out.push_back(GrammarBuilder::ref(rest));
       } else {
-        FATHOM_ASSIGN_OR_RETURN(RuleId items, b_.separated(base + "_items", item, comma(), rest_min, rest_max));
+        FATHOM_ASSIGN_OR_RETURN(RuleId items,
+                                b_.separated(base + "_items", item, comma(), rest_min, rest_max));
         out.push_back(GrammarBuilder::ref(items));
       }
     }
@@ -470,11 +525,13 @@ class SchemaCompiler {
       if (!s["format"].is_string()) return error(at, "format must be a string");
       const std::string f = s["format"].get<std::string>();
       auto it = formats().find(f);
-      if (it == formats().end()) return error(at, "the string format \"" + f + "\" is not supported");
+      if (it == formats().end())
+        return error(at, "the string format \"" + f + "\" is not supported");
       if (pattern) return error(at, "format beside pattern is not supported");
       pattern = it->second;
     }
-    if (pattern && lengths) return error(at, "minLength / maxLength beside pattern or format is not supported");
+    if (pattern && lengths)
+      return error(at, "minLength / maxLength beside pattern or format is not supported");
     const std::string base = rule_name(at, "string");
     Sequence out = b_.literal("\"");
     if (pattern) {
@@ -503,7 +560,8 @@ class SchemaCompiler {
       if (a <= z) same_length(digits_of(a), digits_of(z), {}, out);
     }
   }
-  void same_length(const std::string& x, const std::string& y, Sequence prefix, std::vector<Sequence>& out) {
+  void same_length(const std::string& x, const std::string& y, Sequence prefix,
+                   std::vector<Sequence>& out) {
     if (x.empty()) {
       out.push_back(std::move(prefix));
       return;
@@ -547,15 +605,20 @@ class SchemaCompiler {
     FATHOM_ASSIGN_OR_RETURN(auto maximum, bound(s, "maximum", at));
     FATHOM_ASSIGN_OR_RETURN(auto ex_min, bound(s, "exclusiveMinimum", at));
     FATHOM_ASSIGN_OR_RETURN(auto ex_max, bound(s, "exclusiveMaximum", at));
-    if (!minimum && !maximum && !ex_min && !ex_max) return Sequence{integer ? any_integer() : any_number()};
+    if (!minimum && !maximum && !ex_min && !ex_max)
+      return Sequence{integer ? any_integer() : any_number()};
     const std::string base = rule_name(at, integer ? "integer" : "number");
     if (integer) {
       // The integer bounds: the tightest of each pair.
       int64_t lo = -kMaxBound, hi = kMaxBound;
-      if (minimum) lo = std::max<int64_t>(lo, static_cast<int64_t>(std::ceil(std::max(*minimum, -1e16))));
-      if (ex_min) lo = std::max<int64_t>(lo, static_cast<int64_t>(std::floor(std::max(*ex_min, -1e16))) + 1);
-      if (maximum) hi = std::min<int64_t>(hi, static_cast<int64_t>(std::floor(std::min(*maximum, 1e16))));
-      if (ex_max) hi = std::min<int64_t>(hi, static_cast<int64_t>(std::ceil(std::min(*ex_max, 1e16))) - 1);
+      if (minimum)
+        lo = std::max<int64_t>(lo, static_cast<int64_t>(std::ceil(std::max(*minimum, -1e16))));
+      if (ex_min)
+        lo = std::max<int64_t>(lo, static_cast<int64_t>(std::floor(std::max(*ex_min, -1e16))) + 1);
+      if (maximum)
+        hi = std::min<int64_t>(hi, static_cast<int64_t>(std::floor(std::min(*maximum, 1e16))));
+      if (ex_max)
+        hi = std::min<int64_t>(hi, static_cast<int64_t>(std::ceil(std::min(*ex_max, 1e16))) - 1);
       if (lo > hi) return error(at, "the bounds leave no integer");
       std::vector<Sequence> alts;
       if (lo < 0) {  // negatives: "-" and the magnitudes in [max(1, -hi), -lo]
@@ -575,8 +638,10 @@ class SchemaCompiler {
       return !v || (*v >= 0 && *v <= static_cast<double>(kMaxBound) && std::floor(*v) == *v);
     };
     if (ex_min || ex_max || !whole(minimum) || !whole(maximum))
-      return error(at, "bounds on numbers are supported only as inclusive non-negative integers (use type integer "
-                       "for other ranges)");
+      return error(at,
+                   "bounds on numbers are supported only as inclusive non-negative integers (use "
+                   "type integer "
+                   "for other ranges)");
     const int64_t lo = minimum ? static_cast<int64_t>(*minimum) : 0;
     const int64_t hi = maximum ? static_cast<int64_t>(*maximum) : kMaxBound;
     if (lo > hi) return error(at, "maximum is below minimum");
@@ -597,7 +662,8 @@ class SchemaCompiler {
   const J& root_;
   GrammarBuilder b_;
   std::map<std::string, RuleId> refs_;
-  std::optional<RuleId> space_, any_string_, positive_, unsigned_, fraction_, integer_, number_, value_, object_;
+  std::optional<RuleId> space_, any_string_, positive_, unsigned_, fraction_, integer_, number_,
+      value_, object_;
   std::optional<Sequence> string_char_;
 };
 

@@ -13,8 +13,8 @@ struct Fragment {
 // ECMAScript's \s.
 CharClass space_class() {
   CharClass s;
-  for (uint32_t c : {0x09u, 0x0Au, 0x0Bu, 0x0Cu, 0x0Du, 0x20u, 0xA0u, 0x1680u, 0x2028u, 0x2029u, 0x202Fu, 0x205Fu,
-                     0x3000u, 0xFEFFu})
+  for (uint32_t c : {0x09u, 0x0Au, 0x0Bu, 0x0Cu, 0x0Du, 0x20u, 0xA0u, 0x1680u, 0x2028u, 0x2029u,
+                     0x202Fu, 0x205Fu, 0x3000u, 0xFEFFu})
     s.add(c, c);
   s.add(0x2000, 0x200A);
   return s;
@@ -30,7 +30,8 @@ CharClass word_class() {
 
 class RegexCompiler {
  public:
-  RegexCompiler(GrammarBuilder& b, TextContext ctx, std::string name) : b_(b), ctx_(ctx), name_(std::move(name)) {}
+  RegexCompiler(GrammarBuilder& b, TextContext ctx, std::string name)
+      : b_(b), ctx_(ctx), name_(std::move(name)) {}
 
   Result<RuleId> run(std::string_view pattern) {
     FATHOM_RETURN_IF_ERROR(decode(pattern));
@@ -56,7 +57,11 @@ class RegexCompiler {
   Status decode(std::string_view p) {
     for (size_t i = 0; i < p.size();) {
       const auto c0 = static_cast<uint8_t>(p[i]);
-      const size_t len = c0 < 0x80 ? 1 : (c0 >> 5) == 6 ? 2 : (c0 >> 4) == 14 ? 3 : (c0 >> 3) == 30 ? 4 : 0;
+      const size_t len = c0 < 0x80         ? 1
+                         : (c0 >> 5) == 6  ? 2
+                         : (c0 >> 4) == 14 ? 3
+                         : (c0 >> 3) == 30 ? 4
+                                           : 0;
       if (len == 0 || i + len > p.size()) return error("not valid UTF-8");
       uint32_t c = len == 1 ? c0 : c0 & (0x7F >> len);
       for (size_t k = 1; k < len; ++k) {
@@ -130,7 +135,8 @@ class RegexCompiler {
     }
     if (at('?')) ++pos_;  // lazy: the same language
     if (at('+')) return error("possessive quantifiers are not supported");
-    if (atom.nullable && (max < 0 || max > 1)) return error("a repeated group that can match nothing is not supported");
+    if (atom.nullable && (max < 0 || max > 1))
+      return error("a repeated group that can match nothing is not supported");
     FATHOM_ASSIGN_OR_RETURN(RuleId r, b_.repeat(sub_name(), atom.seq, min, max));
     return Fragment{{GrammarBuilder::ref(r)}, atom.nullable || min == 0};
   }
@@ -140,7 +146,8 @@ class RegexCompiler {
   Result<Fragment> single() {
     const uint32_t c = cps_[pos_++];
     switch (c) {
-      case '(': return group();
+      case '(':
+        return group();
       case '[': {
         FATHOM_ASSIGN_OR_RETURN(CharClass set, klass());
         if (set.empty()) return error("a class that matches nothing");
@@ -155,10 +162,18 @@ class RegexCompiler {
         FATHOM_ASSIGN_OR_RETURN(CharClass set, escape(false));
         return chars(set);
       }
-      case '^': case '$': return error("anchors inside the pattern are not supported");
-      case '*': case '+': case '?': case '{': return error("nothing to repeat before '" + std::string(1, static_cast<char>(c)) + "'");
-      case ')': return error("unbalanced ')'");
-      default: return Fragment{b_.literal(encode_char(c, ctx_)), false};
+      case '^':
+      case '$':
+        return error("anchors inside the pattern are not supported");
+      case '*':
+      case '+':
+      case '?':
+      case '{':
+        return error("nothing to repeat before '" + std::string(1, static_cast<char>(c)) + "'");
+      case ')':
+        return error("unbalanced ')'");
+      default:
+        return Fragment{b_.literal(encode_char(c, ctx_)), false};
     }
   }
 
@@ -167,7 +182,8 @@ class RegexCompiler {
       ++pos_;
       if (at(':')) {
         ++pos_;
-      } else if (at('<') && pos_ + 1 < cps_.size() && cps_[pos_ + 1] != '=' && cps_[pos_ + 1] != '!') {
+      } else if (at('<') && pos_ + 1 < cps_.size() && cps_[pos_ + 1] != '=' &&
+                 cps_[pos_ + 1] != '!') {
         while (!done() && !at('>')) ++pos_;  // a named group: the name does not matter here
         if (done()) return error("unterminated group name");
         ++pos_;
@@ -195,7 +211,10 @@ class RegexCompiler {
     for (size_t k = 0; k < digits; ++k) {
       if (done()) return error("a short \\x or \\u escape");
       const uint32_t h = cps_[pos_++];
-      const int d = h >= '0' && h <= '9' ? int(h - '0') : h >= 'a' && h <= 'f' ? int(h - 'a' + 10) : h >= 'A' && h <= 'F' ? int(h - 'A' + 10) : -1;
+      const int d = h >= '0' && h <= '9'   ? int(h - '0')
+                    : h >= 'a' && h <= 'f' ? int(h - 'a' + 10)
+                    : h >= 'A' && h <= 'F' ? int(h - 'A' + 10)
+                                           : -1;
       if (d < 0) return error("a bad hex digit in an escape");
       v = v * 16 + static_cast<uint32_t>(d);
     }
@@ -207,18 +226,30 @@ class RegexCompiler {
     if (done()) return error("a pattern may not end with '\\'");
     const uint32_t c = cps_[pos_++];
     switch (c) {
-      case 'd': return CharClass::range('0', '9');
-      case 'D': return CharClass::range('0', '9').complement();
-      case 'w': return word_class();
-      case 'W': return word_class().complement();
-      case 's': return space_class();
-      case 'S': return space_class().complement();
-      case 'n': return CharClass::of('\n');
-      case 'r': return CharClass::of('\r');
-      case 't': return CharClass::of('\t');
-      case 'f': return CharClass::of('\f');
-      case 'v': return CharClass::of('\v');
-      case '0': return CharClass::of(0);
+      case 'd':
+        return CharClass::range('0', '9');
+      case 'D':
+        return CharClass::range('0', '9').complement();
+      case 'w':
+        return word_class();
+      case 'W':
+        return word_class().complement();
+      case 's':
+        return space_class();
+      case 'S':
+        return space_class().complement();
+      case 'n':
+        return CharClass::of('\n');
+      case 'r':
+        return CharClass::of('\r');
+      case 't':
+        return CharClass::of('\t');
+      case 'f':
+        return CharClass::of('\f');
+      case 'v':
+        return CharClass::of('\v');
+      case '0':
+        return CharClass::of(0);
       case 'x': {
         FATHOM_ASSIGN_OR_RETURN(uint32_t v, hex(2));
         return CharClass::of(v);
@@ -231,14 +262,20 @@ class RegexCompiler {
       case 'b':
         if (in_class) return CharClass::of('\b');
         return error("word boundaries (\\b) are not supported");
-      case 'B': return error("word boundaries (\\B) are not supported");
-      case 'p': case 'P': return error("Unicode property classes (\\p{...}) are not supported");
-      case 'k': return error("backreferences are not supported");
-      case 'c': return error("control escapes (\\c) are not supported");
+      case 'B':
+        return error("word boundaries (\\B) are not supported");
+      case 'p':
+      case 'P':
+        return error("Unicode property classes (\\p{...}) are not supported");
+      case 'k':
+        return error("backreferences are not supported");
+      case 'c':
+        return error("control escapes (\\c) are not supported");
       default:
         if (c >= '1' && c <= '9') return error("backreferences are not supported");
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-          return error("the escape \\" + std::string(1, static_cast<char>(c)) + " is not supported");
+          return error("the escape \\" + std::string(1, static_cast<char>(c)) +
+                       " is not supported");
         return CharClass::of(c);
     }
   }
@@ -259,7 +296,8 @@ class RegexCompiler {
         FATHOM_ASSIGN_OR_RETURN(CharClass hi, class_atom());
         const auto& a = lo.ranges();
         const auto& z = hi.ranges();
-        if (a.size() != 1 || z.size() != 1 || a[0].first != a[0].second || z[0].first != z[0].second)
+        if (a.size() != 1 || z.size() != 1 || a[0].first != a[0].second ||
+            z[0].first != z[0].second)
           return error("a class range needs single characters at both ends");
         if (z[0].first < a[0].first) return error("a class range out of order");
         set.add(a[0].first, z[0].first);
@@ -287,7 +325,8 @@ class RegexCompiler {
 
 }  // namespace
 
-Result<RuleId> compile_regex(GrammarBuilder& b, std::string_view pattern, TextContext ctx, const std::string& name) {
+Result<RuleId> compile_regex(GrammarBuilder& b, std::string_view pattern, TextContext ctx,
+                             const std::string& name) {
   return RegexCompiler(b, ctx, name).run(pattern);
 }
 

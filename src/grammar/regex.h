@@ -18,7 +18,8 @@
 namespace fathom::grammar {
 
 /// A rule of `b` matching exactly the strings `pattern` matches, encoded for ctx.
-Result<RuleId> compile_regex(GrammarBuilder& b, std::string_view pattern, TextContext ctx, const std::string& name);
+Result<RuleId> compile_regex(GrammarBuilder& b, std::string_view pattern, TextContext ctx,
+                             const std::string& name);
 
 /// Output matching `pattern` (vLLM guided_regex).
 Result<Grammar> regex_grammar(std::string_view pattern);

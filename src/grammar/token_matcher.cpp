@@ -7,7 +7,9 @@ namespace {
 
 constexpr size_t kMaxCachedMasks = 64;
 
-void set_bit(std::vector<uint64_t>& mask, int32_t id) { mask[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63); }
+void set_bit(std::vector<uint64_t>& mask, int32_t id) {
+  mask[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (id & 63);
+}
 
 }  // namespace
 

@@ -5,7 +5,8 @@
 
 namespace fathom::grammar {
 
-TokenVocab::TokenVocab(const std::vector<std::optional<std::string>>& bytes, std::vector<int32_t> end_ids)
+TokenVocab::TokenVocab(const std::vector<std::optional<std::string>>& bytes,
+                       std::vector<int32_t> end_ids)
     : size_(static_cast<int32_t>(bytes.size())), end_ids_(std::move(end_ids)) {
   bytes_.resize(bytes.size());
   usable_.resize(bytes.size(), 0);
@@ -16,7 +17,9 @@ TokenVocab::TokenVocab(const std::vector<std::optional<std::string>>& bytes, std
     usable_[id] = 1;
     order.push_back(static_cast<int32_t>(id));
   }
-  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return bytes_[a] < bytes_[b] || (bytes_[a] == bytes_[b] && a < b); });
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return bytes_[a] < bytes_[b] || (bytes_[a] == bytes_[b] && a < b);
+  });
 
   std::vector<uint32_t> path;  // trie nodes on the current prefix; path[d] is at depth d + 1
   const std::string* prev = nullptr;
@@ -50,6 +53,8 @@ const std::string* TokenVocab::bytes(int32_t id) const {
   return &bytes_[static_cast<size_t>(id)];
 }
 
-bool TokenVocab::is_end(int32_t id) const { return std::find(end_ids_.begin(), end_ids_.end(), id) != end_ids_.end(); }
+bool TokenVocab::is_end(int32_t id) const {
+  return std::find(end_ids_.begin(), end_ids_.end(), id) != end_ids_.end();
+}
 
 }  // namespace fathom::grammar

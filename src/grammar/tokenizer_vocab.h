@@ -13,7 +13,8 @@
 namespace fathom::grammar {
 
 /// Fails when the tokenizer's decoder is not plain byte-level (a token's bytes are not known).
-Result<std::shared_ptr<const TokenVocab>> vocab_from_tokenizer(const tokenizer::Tokenizer& tok, int64_t model_vocab,
+Result<std::shared_ptr<const TokenVocab>> vocab_from_tokenizer(const tokenizer::Tokenizer& tok,
+                                                               int64_t model_vocab,
                                                                const std::vector<int32_t>& eos_ids);
 
 }  // namespace fathom::grammar

@@ -307,7 +307,8 @@ class Job : public std::enable_shared_from_this<Job> {
 void start_generation(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex, GenerationPlan plan) {
   if (const auto& g = plan.options.grammar) {
     if (!model.vocab)
-      return reply_error(ctx, *ex, invalid_argument("response_format: " + model.vocab_error.message()));
+      return reply_error(ctx, *ex,
+                         invalid_argument("response_format: " + model.vocab_error.message()));
     plan.options.params.constraint =
         std::make_shared<const grammar::TokenConstraint>(grammar::TokenConstraint{g, model.vocab});
     // The grammar shapes the whole output: there is no reasoning or tool-call markup to split off.

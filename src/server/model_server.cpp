@@ -33,8 +33,10 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   const model::ModelConfig& cfg = m->engine->model_config();
   Result<std::shared_ptr<const grammar::TokenVocab>> vocab =
       grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
-  if (vocab.ok()) m->vocab = std::move(*vocab);
-  else m->vocab_error = vocab.status();
+  if (vocab.ok())
+    m->vocab = std::move(*vocab);
+  else
+    m->vocab_error = vocab.status();
   return m;
 }
 

@@ -210,20 +210,24 @@ TEST(EngineTest, ConstrainedDecodingAlwaysMatchesTheGrammar) {
   auto e = make_engine("qwen2");
   auto tok = tokenizer::Tokenizer::load(fixture_dir("qwen2"));
   ASSERT_TRUE(tok.ok()) << tok.status().to_string();
-  auto vocab = grammar::vocab_from_tokenizer(*tok, e->model_config().vocab_size, e->model_config().eos_token_ids);
+  auto vocab = grammar::vocab_from_tokenizer(*tok, e->model_config().vocab_size,
+                                             e->model_config().eos_token_ids);
   ASSERT_TRUE(vocab.ok()) << vocab.status().to_string();
   const auto schema = nlohmann::ordered_json::parse(
       R"({"type": "object", "properties": {"id": {"type": "integer", "minimum": 0, "maximum": 99},
           "tag": {"enum": ["alpha", "beta"]}, "note": {"type": "string", "maxLength": 4}}, "required": ["id", "tag"]})");
   int round = 0;
-  for (const auto& compiled : {grammar::regex_grammar("[a-c]{2,5}( [0-9]+)?"), grammar::json_schema_grammar(schema)}) {
+  for (const auto& compiled :
+       {grammar::regex_grammar("[a-c]{2,5}( [0-9]+)?"), grammar::json_schema_grammar(schema)}) {
     ++round;
     ASSERT_TRUE(compiled.ok()) << compiled.status().to_string();
     auto g = std::make_shared<const grammar::Grammar>(*compiled);
-    auto constraint = std::make_shared<const grammar::TokenConstraint>(grammar::TokenConstraint{g, *vocab});
+    auto constraint =
+        std::make_shared<const grammar::TokenConstraint>(grammar::TokenConstraint{g, *vocab});
     std::vector<EngineRequest> reqs;
     for (int i = 0; i < 16; ++i) {
-      EngineRequest r = request("c" + std::to_string(round) + "-" + std::to_string(i), {3, 4, 5, static_cast<int32_t>(10 + i)}, 200);
+      EngineRequest r = request("c" + std::to_string(round) + "-" + std::to_string(i),
+                                {3, 4, 5, static_cast<int32_t>(10 + i)}, 200);
       r.params.ignore_eos = false;
       r.params.sampling.temperature = 1.0f;
       r.params.sampling.seed = static_cast<uint64_t>(i);

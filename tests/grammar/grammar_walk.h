@@ -22,8 +22,8 @@ inline std::vector<uint8_t> allowed_bytes(Matcher& m) {
 
 /// A random string of the grammar; ends as soon as it may after `soft_len` bytes. Returns ""
 /// with ok = false when the walk finds no way on (a grammar bug) or passes hard_len.
-inline std::string random_walk(std::shared_ptr<const Grammar> g, std::mt19937& rng, size_t soft_len, bool& ok,
-                               size_t hard_len = 100000) {
+inline std::string random_walk(std::shared_ptr<const Grammar> g, std::mt19937& rng, size_t soft_len,
+                               bool& ok, size_t hard_len = 100000) {
   Matcher m(std::move(g));
   std::string out;
   ok = true;

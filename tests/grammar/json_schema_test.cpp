@@ -22,7 +22,8 @@ size_t code_points(const std::string& s) {
 // An independent validator for the keywords the tests use: the oracle for the compiler.
 bool valid(const J& v, const J& s, const J& root) {
   if (s.is_boolean()) return s.get<bool>();
-  if (s.contains("$ref")) return valid(v, root.at(J::json_pointer(s["$ref"].get<std::string>().substr(1))), root);
+  if (s.contains("$ref"))
+    return valid(v, root.at(J::json_pointer(s["$ref"].get<std::string>().substr(1))), root);
   if (s.contains("anyOf")) {
     for (const J& b : s["anyOf"])
       if (valid(v, b, root)) return true;
@@ -30,15 +31,17 @@ bool valid(const J& v, const J& s, const J& root) {
   }
   if (s.contains("nullable") && s["nullable"].get<bool>() && v.is_null()) return true;
   if (s.contains("const") && v != s["const"]) return false;
-  if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) return false;
+  if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end())
+    return false;
   if (s.contains("type")) {
     const J types = s["type"].is_array() ? s["type"] : J::array({s["type"]});
     bool any = false;
     for (const J& t : types) {
       const std::string name = t.get<std::string>();
-      any = any || (name == "string" && v.is_string()) || (name == "integer" && v.is_number_integer()) ||
-            (name == "number" && v.is_number()) || (name == "boolean" && v.is_boolean()) ||
-            (name == "null" && v.is_null()) || (name == "object" && v.is_object()) || (name == "array" && v.is_array());
+      any = any || (name == "string" && v.is_string()) ||
+            (name == "integer" && v.is_number_integer()) || (name == "number" && v.is_number()) ||
+            (name == "boolean" && v.is_boolean()) || (name == "null" && v.is_null()) ||
+            (name == "object" && v.is_object()) || (name == "array" && v.is_array());
     }
     if (!any) return false;
   }
@@ -49,13 +52,16 @@ bool valid(const J& v, const J& s, const J& root) {
     for (auto& [k, x] : v.items()) {
       if (props.contains(k)) {
         if (!valid(x, props[k], root)) return false;
-      } else if (!s.contains("additionalProperties") || !valid(x, s["additionalProperties"], root)) {
+      } else if (!s.contains("additionalProperties") ||
+                 !valid(x, s["additionalProperties"], root)) {
         return false;
       }
     }
   }
   if (v.is_array()) {
-    if (v.size() < s.value("minItems", size_t{0}) || v.size() > s.value("maxItems", size_t{1} << 30)) return false;
+    if (v.size() < s.value("minItems", size_t{0}) ||
+        v.size() > s.value("maxItems", size_t{1} << 30))
+      return false;
     const J prefix = s.value("prefixItems", J::array());
     for (size_t i = 0; i < v.size(); ++i) {
       if (i < prefix.size()) {
@@ -68,8 +74,11 @@ bool valid(const J& v, const J& s, const J& root) {
   if (v.is_string()) {
     const std::string str = v.get<std::string>();
     const size_t n = code_points(str);
-    if (n < s.value("minLength", size_t{0}) || n > s.value("maxLength", size_t{1} << 30)) return false;
-    if (s.contains("pattern") && !std::regex_match(str, std::regex(s["pattern"].get<std::string>()))) return false;
+    if (n < s.value("minLength", size_t{0}) || n > s.value("maxLength", size_t{1} << 30))
+      return false;
+    if (s.contains("pattern") &&
+        !std::regex_match(str, std::regex(s["pattern"].get<std::string>())))
+      return false;
   }
   if (v.is_number()) {
     const double x = v.get<double>();
@@ -120,11 +129,14 @@ TEST(JsonSchemaTest, ObjectsWithRequiredAndOptionalProperties) {
 }
 
 TEST(JsonSchemaTest, OnlyOptionalPropertiesStillWriteValidCommas) {
-  const J schema = J::parse(R"({"properties": {"a": {"const": 1}, "b": {"const": 2}, "c": {"const": 3}}})");
+  const J schema =
+      J::parse(R"({"properties": {"a": {"const": 1}, "b": {"const": 2}, "c": {"const": 3}}})");
   auto g = compile(schema);
-  for (const char* yes : {"{}", R"({"a":1})", R"({"b": 2})", R"({"a":1,"c":3})", R"({"a":1, "b":2, "c":3})"})
+  for (const char* yes :
+       {"{}", R"({"a":1})", R"({"b": 2})", R"({"a":1,"c":3})", R"({"a":1, "b":2, "c":3})"})
     EXPECT_TRUE(full_match(*g, yes)) << yes;
-  for (const char* no : {R"({,"a":1})", R"({"a":1,})", R"({"b":2,"a":1})", R"({"d":4})", R"({"a":1 })"})
+  for (const char* no :
+       {R"({,"a":1})", R"({"a":1,})", R"({"b":2,"a":1})", R"({"d":4})", R"({"a":1 })"})
     EXPECT_FALSE(full_match(*g, no)) << no;
   expect_outputs_valid(schema);
 }
@@ -160,7 +172,8 @@ TEST(JsonSchemaTest, PatternsAndFormats) {
       "quote": {"type": "string", "pattern": "a\"b\\\\c"}}, "required": ["code", "quote"]})"));
   const std::map<std::string, std::regex> checks = {
       {"date", std::regex(R"(\d{4}-\d{2}-\d{2})")},
-      {"date-time", std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))")},
+      {"date-time",
+       std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))")},
       {"uuid", std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")},
       {"ipv4", std::regex(R"((\d{1,3}\.){3}\d{1,3})")},
       {"email", std::regex(R"([^@]+@[^@]+\.[^@]+)")}};
@@ -171,7 +184,8 @@ TEST(JsonSchemaTest, PatternsAndFormats) {
       bool ok = false;
       const std::string text = testing::random_walk(g, rng, 64, ok);
       ASSERT_TRUE(ok);
-      EXPECT_TRUE(std::regex_match(J::parse(text).get<std::string>(), check)) << format << ": " << text;
+      EXPECT_TRUE(std::regex_match(J::parse(text).get<std::string>(), check))
+          << format << ": " << text;
     }
   }
 }
@@ -182,14 +196,16 @@ TEST(JsonSchemaTest, StringsAreValidJsonWithEscapes) {
   EXPECT_TRUE(full_match(*g, R"("\n\t\\")"));
   EXPECT_TRUE(full_match(*g, "\"\xC3\xA9\xF0\x9F\x98\x80\""));  // é and an emoji: two characters
   EXPECT_FALSE(full_match(*g, "\"abcd\""));
-  EXPECT_FALSE(full_match(*g, "\"a\nb\""));    // a raw newline is not JSON
-  EXPECT_FALSE(full_match(*g, "\"\xC3(\""));   // broken UTF-8
+  EXPECT_FALSE(full_match(*g, "\"a\nb\""));   // a raw newline is not JSON
+  EXPECT_FALSE(full_match(*g, "\"\xC3(\""));  // broken UTF-8
 }
 
 TEST(JsonSchemaTest, NumbersAreJsonNumbers) {
   auto g = compile(J{{"type", "number"}});
-  for (const char* yes : {"0", "-1", "3.25", "1e5", "-0.5E-3", "10"}) EXPECT_TRUE(full_match(*g, yes)) << yes;
-  for (const char* no : {"01", "+1", "1.", ".5", "1e", "--1", "1e999"}) EXPECT_FALSE(full_match(*g, no)) << no;
+  for (const char* yes : {"0", "-1", "3.25", "1e5", "-0.5E-3", "10"})
+    EXPECT_TRUE(full_match(*g, yes)) << yes;
+  for (const char* no : {"01", "+1", "1.", ".5", "1e", "--1", "1e999"})
+    EXPECT_FALSE(full_match(*g, no)) << no;
   auto range = compile(J::parse(R"({"type": "integer", "minimum": -123, "maximum": 4567})"));
   for (int v = -130; v <= 4600; ++v)
     ASSERT_EQ(full_match(*range, std::to_string(v)), v >= -123 && v <= 4567) << v;
@@ -210,7 +226,8 @@ TEST(JsonSchemaTest, JsonObjectModeIsAnyObject) {
 
 TEST(JsonSchemaTest, UnsupportedKeywordsAreRefusedWithTheirPlace) {
   const std::vector<std::pair<const char*, const char*>> cases = {
-      {R"({"type": "object", "properties": {"a": {"type": "string", "minProperties": 1}}})", "at /properties/a: the keyword minProperties"},
+      {R"({"type": "object", "properties": {"a": {"type": "string", "minProperties": 1}}})",
+       "at /properties/a: the keyword minProperties"},
       {R"({"oneOf": [{"type": "string"}]})", "oneOf is not supported"},
       {R"({"type": "array", "uniqueItems": true})", "uniqueItems"},
       {R"({"type": "string", "format": "hostname-ish"})", "format \"hostname-ish\""},
@@ -227,7 +244,8 @@ TEST(JsonSchemaTest, UnsupportedKeywordsAreRefusedWithTheirPlace) {
   for (const auto& [text, words] : cases) {
     Result<Grammar> g = json_schema_grammar(J::parse(text));
     ASSERT_FALSE(g.ok()) << text;
-    EXPECT_NE(g.status().message().find(words), std::string::npos) << text << ": " << g.status().message();
+    EXPECT_NE(g.status().message().find(words), std::string::npos)
+        << text << ": " << g.status().message();
   }
 }
 

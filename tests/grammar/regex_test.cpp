@@ -21,8 +21,9 @@ Grammar must(Result<Grammar> g) {
 // and regex_match agree.
 TEST(RegexTest, AgreesWithStdRegexOnEveryShortString) {
   const std::vector<std::string> patterns = {
-      "a*b", "(ab|a)*", "[a-c]{2,3}", "a?b+c?", "(?:a|bc){1,2}d?", "[^a]b*", "\\d+", "(a|b)(c|d)*",
-      "a{3}", "a{0,2}b{1,}", "[ab]*c[ab]*", "\\w\\W?", "x?", ".b", "(a(b(c)?)?)?"};
+      "a*b",         "(ab|a)*", "[a-c]{2,3}",  "a?b+c?", "(?:a|bc){1,2}d?",
+      "[^a]b*",      "\\d+",    "(a|b)(c|d)*", "a{3}",   "a{0,2}b{1,}",
+      "[ab]*c[ab]*", "\\w\\W?", "x?",          ".b",     "(a(b(c)?)?)?"};
   const std::string alphabet = "abcd1 ";
   for (const std::string& p : patterns) {
     const Grammar g = must(regex_grammar(p));
@@ -36,7 +37,8 @@ TEST(RegexTest, AgreesWithStdRegexOnEveryShortString) {
           for (char c : alphabet) strings.push_back(strings[i] + c);
     }
     for (const std::string& s : strings)
-      ASSERT_EQ(full_match(g, s), std::regex_match(s, oracle)) << "pattern " << p << " on \"" << s << "\"";
+      ASSERT_EQ(full_match(g, s), std::regex_match(s, oracle))
+          << "pattern " << p << " on \"" << s << "\"";
   }
 }
 
@@ -57,7 +59,8 @@ TEST(RegexTest, RandomWalksMatchTheOracle) {
       const std::string s = testing::random_walk(g, rng, 30, ok);
       ASSERT_TRUE(ok) << pattern;
       if (!oracle_pattern.empty())
-        EXPECT_TRUE(std::regex_match(s, std::regex(oracle_pattern))) << pattern << " produced " << s;
+        EXPECT_TRUE(std::regex_match(s, std::regex(oracle_pattern)))
+            << pattern << " produced " << s;
       else
         EXPECT_TRUE(full_match(*g, s));
     }
@@ -74,10 +77,14 @@ TEST(RegexTest, AnchorsAtTheEndsAreDropped) {
 
 TEST(RegexTest, UnicodeClassesProduceValidUtf8) {
   const Grammar g = must(regex_grammar("[é-ë]x|\\u00e0"));
-  EXPECT_TRUE(full_match(g, "\xC3\xA9x"));   // é
-  EXPECT_TRUE(full_match(g, "\xC3\xAB" "x"));   // ë
-  EXPECT_FALSE(full_match(g, "\xC3\xAC" "x"));  // ì
-  EXPECT_TRUE(full_match(g, "\xC3\xA0"));    // à
+  EXPECT_TRUE(full_match(g, "\xC3\xA9x"));  // é
+  EXPECT_TRUE(full_match(g,
+                         "\xC3\xAB"
+                         "x"));  // ë
+  EXPECT_FALSE(full_match(g,
+                          "\xC3\xAC"
+                          "x"));           // ì
+  EXPECT_TRUE(full_match(g, "\xC3\xA0"));  // à
   const Grammar dot = must(regex_grammar("."));
   EXPECT_TRUE(full_match(dot, "\xF0\x9F\x98\x80"));  // an emoji
   EXPECT_FALSE(full_match(dot, "\xED\xA0\x80"));     // a surrogate is not a character
@@ -95,15 +102,25 @@ TEST(RegexTest, JsonStringContextEscapes) {
 }
 
 TEST(RegexTest, UnsupportedFeaturesAreNamed) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"(a)\\1", "backreferences"}, {"a(?=b)", "lookaround"}, {"\\bword", "word boundaries"},
-      {"\\p{L}", "Unicode property"}, {"(a*)*", "can match nothing"}, {"a**", "nothing to repeat"},
-      {"(ab", "missing ')'"}, {"ab)", "unbalanced"}, {"[ab", "missing ']'"}, {"a{3,1}", "m < n"},
-      {"a^b", "anchors"}, {"[z-a]", "out of order"}, {"\\", "may not end"}, {"a{2", "unterminated"}};
+  const std::vector<std::pair<std::string, std::string>> cases = {{"(a)\\1", "backreferences"},
+                                                                  {"a(?=b)", "lookaround"},
+                                                                  {"\\bword", "word boundaries"},
+                                                                  {"\\p{L}", "Unicode property"},
+                                                                  {"(a*)*", "can match nothing"},
+                                                                  {"a**", "nothing to repeat"},
+                                                                  {"(ab", "missing ')'"},
+                                                                  {"ab)", "unbalanced"},
+                                                                  {"[ab", "missing ']'"},
+                                                                  {"a{3,1}", "m < n"},
+                                                                  {"a^b", "anchors"},
+                                                                  {"[z-a]", "out of order"},
+                                                                  {"\\", "may not end"},
+                                                                  {"a{2", "unterminated"}};
   for (const auto& [pattern, words] : cases) {
     Result<Grammar> g = regex_grammar(pattern);
     ASSERT_FALSE(g.ok()) << pattern;
-    EXPECT_NE(g.status().message().find(words), std::string::npos) << pattern << ": " << g.status().message();
+    EXPECT_NE(g.status().message().find(words), std::string::npos)
+        << pattern << ": " << g.status().message();
   }
 }
 

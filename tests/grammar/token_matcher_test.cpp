@@ -17,10 +17,11 @@ namespace {
 std::shared_ptr<const TokenVocab> test_vocab() {
   std::vector<std::optional<std::string>> bytes;
   for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, static_cast<char>(b)));
-  for (const char* t : {"{\"", "\":", "\",", "\"}", " \"", "true", "false", "null", "name", " name", "12", "0.",
-                        "\xC3", "\xA9\"", "\xC3\xA9", "}", "},", "[{", "\"]", "ab", "abc", "ab"})
+  for (const char* t :
+       {"{\"", "\":",  "\",",    "\"}",      " \"", "true", "false", "null", "name", " name", "12",
+        "0.",  "\xC3", "\xA9\"", "\xC3\xA9", "}",   "},",   "[{",    "\"]",  "ab",   "abc",   "ab"})
     bytes.push_back(std::string(t));
-  bytes.push_back(std::nullopt);  // a special token
+  bytes.push_back(std::nullopt);   // a special token
   bytes.push_back(std::string());  // an empty one
   const int32_t eos = static_cast<int32_t>(bytes.size());
   bytes.push_back(std::nullopt);  // EOS
@@ -47,8 +48,10 @@ TEST(TokenVocabTest, TrieHoldsEveryUsableTokenOnce) {
   auto v = test_vocab();
   std::vector<int> seen(static_cast<size_t>(v->size()), 0);
   for (const auto& n : v->trie())
-    for (uint32_t k = 0; k < n.num_tokens; ++k) ++seen[static_cast<size_t>(v->trie_tokens()[n.first_token + k])];
-  for (int32_t id = 0; id < v->size(); ++id) EXPECT_EQ(seen[static_cast<size_t>(id)], v->bytes(id) ? 1 : 0) << id;
+    for (uint32_t k = 0; k < n.num_tokens; ++k)
+      ++seen[static_cast<size_t>(v->trie_tokens()[n.first_token + k])];
+  for (int32_t id = 0; id < v->size(); ++id)
+    EXPECT_EQ(seen[static_cast<size_t>(id)], v->bytes(id) ? 1 : 0) << id;
 }
 
 TEST(TokenMatcherTest, MaskEqualsBruteForceAlongRandomGenerations) {
@@ -83,7 +86,9 @@ TEST(TokenMatcherTest, EndTokensOnlyWhereTheGrammarMayEnd) {
   const int32_t eos = vocab->end_ids().front();
   auto g = std::make_shared<const Grammar>(*regex_grammar("ab(c)?"));
   TokenMatcher tm({g, vocab});
-  const auto has = [&](int32_t id) { return (tm.allowed()[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1; };
+  const auto has = [&](int32_t id) {
+    return (tm.allowed()[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1;
+  };
   EXPECT_FALSE(has(eos));
   EXPECT_FALSE(tm.accept_token(eos));
   ASSERT_TRUE(tm.accept_token('a'));

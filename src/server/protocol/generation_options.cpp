@@ -1,9 +1,9 @@
 #include "server/protocol/generation_options.h"
 
-#include "server/protocol/structured_output.h"
-
 #include <cmath>
 #include <limits>
+
+#include "server/protocol/structured_output.h"
 
 namespace fathom::server::protocol {
 namespace {
