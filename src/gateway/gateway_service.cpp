@@ -47,8 +47,29 @@ std::string affinity_key(const nlohmann::json& body) {
     }
   } else if (body.contains("prompt") && body["prompt"].is_string()) {
     text = body["prompt"].get<std::string>();
+  } else if (body.contains("input") && body["input"].is_string()) {  // Responses API
+    if (body.contains("instructions") && body["instructions"].is_string())
+      text = body["instructions"].get<std::string>();
+    text += body["input"].get<std::string>();
   }
   return text.substr(0, 256);
+}
+
+// The upstream's context window from its model list (fathom serve and vLLM report
+// max_model_len); 0 when it does not say.
+int64_t context_window(net::HttpClient& probe, const Upstream& u) {
+  auto resp = probe.request("GET", u.url.path + "/v1/models", "");
+  if (!resp.ok() || resp->status != 200) return 0;
+  const auto j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (!j.is_object() || !j.contains("data") || !j["data"].is_array()) return 0;
+  for (const auto& m : j["data"]) {
+    if (!m.is_object()) continue;
+    auto id = json::get_string(m, "id");
+    if (!u.model.empty() && !(id.ok() && *id && **id == u.model)) continue;
+    auto n = json::get_integer(m, "max_model_len");
+    if (n.ok() && *n && **n > 0) return **n;
+  }
+  return 0;
 }
 
 struct AdminKeyFields {
@@ -153,6 +174,7 @@ Status GatewayService::start() {
         return error_response(status, status == 413 ? "invalid_request_error" : "server_error", message);
       },
       io_);
+  check_upstreams(*routing());  // health and context windows known before the first request
   FATHOM_RETURN_IF_ERROR(server_->start());
   health_thread_ = std::thread([this] { health_loop(); });
   FATHOM_LOG(kInfo) << "gateway listening on http://" << cfg.host << ":" << server_->port() << " ("
@@ -318,7 +340,8 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     }
     return json_response({{"object", "list"}, {"data", data}});
   }
-  if (req.method != "POST" || (req.path != "/v1/chat/completions" && req.path != "/v1/completions"))
+  if (req.method != "POST" || (req.path != "/v1/chat/completions" &&
+                               req.path != "/v1/completions" && req.path != "/v1/responses"))
     return error_response(404, "invalid_request_error", "no route for " + req.method + " " + req.path);
 
   ProxyRequest pr;
@@ -342,11 +365,15 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   rec.stream = pr.stream;
   pr.client_wants_usage = fields->include_usage;
   pr.affinity_key = affinity_key(pr.body);
-  const int64_t max_tokens = fields->max_tokens;
   pr.prompt_estimate = static_cast<int64_t>(req.body.size() / 4);
   pr.key = *key;
-  const Admission admission{key->key_id, key->tenant,
-                            pr.prompt_estimate + std::min<int64_t>(max_tokens, int64_t{1} << 40)};
+  // The pre-charge: the prompt as estimated plus the most the answer may use, which the
+  // model's context window bounds (a huge max_tokens is the upstream's 400 to give, not a 429).
+  int64_t charge = pr.prompt_estimate + std::min<int64_t>(fields->max_tokens, int64_t{1} << 40);
+  if (auto pool = routing_now->pools.find(pr.model->pool); pool != routing_now->pools.end())
+    if (const int64_t window = pool->second->max_model_len(); window > 0)
+      charge = std::min(charge, window);
+  const Admission admission{key->key_id, key->tenant, charge};
   ++requests_;
 
   Clock::Duration retry_after{};
@@ -418,23 +445,31 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
   return error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path);
 }
 
+void GatewayService::check_upstreams(const Routing& r) {
+  for (const auto& [name, pool] : r.pools) {
+    for (const auto& u : pool->upstreams()) {
+      net::HttpClient probe(u->url.host, u->url.port, 2'000);
+      auto resp = probe.request("GET", u->url.path + "/health", "");
+      const bool ok = resp.ok() && resp->status == 200;
+      if (ok && u->max_model_len.load() == 0) u->max_model_len = context_window(probe, *u);
+      if (ok != u->healthy.load())
+        FATHOM_LOG(kWarning) << "upstream " << u->id << " is now "
+                             << (ok ? "healthy" : "unhealthy");
+      u->healthy = ok;
+    }
+  }
+}
+
 void GatewayService::health_loop() {
   std::unique_lock<std::mutex> lock(health_mu_);
   while (!stopping_) {
     auto r = routing();
+    health_cv_.wait_for(lock, std::chrono::milliseconds(r->cfg.health_interval_ms),
+                        [&] { return stopping_; });
+    if (stopping_) break;
     lock.unlock();
-    for (const auto& [name, pool] : r->pools) {
-      for (const auto& u : pool->upstreams()) {
-        net::HttpClient probe(u->url.host, u->url.port, 2'000);
-        auto resp = probe.request("GET", u->url.path + "/health", "");
-        const bool ok = resp.ok() && resp->status == 200;
-        if (ok != u->healthy.load())
-          FATHOM_LOG(kWarning) << "upstream " << u->id << " is now " << (ok ? "healthy" : "unhealthy");
-        u->healthy = ok;
-      }
-    }
+    check_upstreams(*routing());
     lock.lock();
-    health_cv_.wait_for(lock, std::chrono::milliseconds(r->cfg.health_interval_ms), [&] { return stopping_; });
   }
 }
 

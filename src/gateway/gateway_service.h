@@ -70,6 +70,8 @@ class GatewayService {
   std::optional<net::HttpResponse> route(const std::shared_ptr<net::Exchange>& ex, AccessRecord& rec);
   net::HttpResponse handle_admin(const net::HttpRequest& req, const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
+  /// One pass of active health checks (and each upstream's context window, once known).
+  void check_upstreams(const Routing& r);
   void health_loop();
 
   const Clock& clock_;

@@ -34,8 +34,8 @@ class Exchange {
   /// Queues one SSE event (framed with format_sse_event). Consecutive queued events are
   /// written together. When more than the server's max_stream_buffer_bytes are waiting for a
   /// slow client, the connection is closed and reported as a disconnect (backpressure: the
-  /// engine never waits for a socket).
-  virtual void send_event(std::string data) = 0;
+  /// engine never waits for a socket). `event`: the event's type line, none when empty.
+  virtual void send_event(std::string data, std::string event = {}) = 0;
   virtual void end_stream() = 0;
 
   /// Runs fn on the strand after delay_ms, unless the exchange was answered in full or the

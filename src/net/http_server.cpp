@@ -62,7 +62,7 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   int io_index() const override;
   void send(HttpResponse response) override;
   void begin_stream(int64_t keepalive_ms) override;
-  void send_event(std::string data) override;
+  void send_event(std::string data, std::string event = {}) override;
   void end_stream() override;
   void on_disconnect(std::function<void()> fn) override;
   bool disconnected() const override { return disconnected_.load(); }
@@ -142,9 +142,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (keepalive_ms_ > 0) arm_keepalive();
   }
 
-  void stream_event(ExchangeImpl* ex, std::string data) {
+  void stream_event(ExchangeImpl* ex, std::string data, std::string event) {
     if (!current(ex) || answered_ || !streaming_) return;
-    queue_chunk(format_sse_event(data));
+    queue_chunk(format_sse_event(data, event));
   }
 
   void add_timer(ExchangeImpl* ex, int64_t delay_ms, std::function<void()> fn) {
@@ -422,9 +422,11 @@ int ExchangeImpl::io_index() const { return session_->io_index(); }
 void ExchangeImpl::begin_stream(int64_t keepalive_ms) {
   session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms] { s->begin_stream(ex.get(), keepalive_ms); });
 }
-void ExchangeImpl::send_event(std::string data) {
+void ExchangeImpl::send_event(std::string data, std::string event) {
   session_->on_strand(
-      [s = session_, ex = shared_from_this(), d = std::move(data)]() mutable { s->stream_event(ex.get(), std::move(d)); });
+      [s = session_, ex = shared_from_this(), d = std::move(data), e = std::move(event)]() mutable {
+        s->stream_event(ex.get(), std::move(d), std::move(e));
+      });
 }
 void ExchangeImpl::end_stream() {
   session_->on_strand([s = session_, ex = shared_from_this()] { s->end_stream(ex.get()); });

@@ -2,9 +2,14 @@
 
 namespace fathom::net {
 
-std::string format_sse_event(std::string_view data) {
+std::string format_sse_event(std::string_view data, std::string_view event) {
   std::string out;
-  out.reserve(data.size() + 16);
+  out.reserve(data.size() + event.size() + 24);
+  if (!event.empty()) {
+    out += "event: ";
+    for (char c : event) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+    out += '\n';
+  }
   out += "data: ";
   for (size_t i = 0; i < data.size(); ++i) {
     const char c = data[i];

@@ -42,12 +42,15 @@ const std::set<std::string>& known_params() {
   static const std::set<std::string> kParams = {
       "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "top_p",
       "top_k", "min_p", "seed", "stop", "stop_token_ids", "presence_penalty", "frequency_penalty",
-      "repetition_penalty", "logit_bias", "logprobs", "top_logprobs", "n", "stream", "stream_options",
-      "tools", "tool_choice", "echo", "suffix", "best_of", "user", "tokens", "ignore_eos",
-      "skip_special_tokens", "include_stop_str_in_output", "add_special_tokens", "chat_template_kwargs",
-      "add_generation_prompt", "response_format", "parallel_tool_calls", "min_tokens",
-      "continue_final_message", "reasoning_effort", "guided_json", "guided_regex", "guided_choice",
-      "guided_grammar", "structured_outputs"};
+      "repetition_penalty", "logit_bias", "logprobs", "top_logprobs", "n", "stream",
+      "stream_options", "tools", "tool_choice", "echo", "suffix", "best_of", "user", "tokens",
+      "ignore_eos", "skip_special_tokens", "include_stop_str_in_output", "add_special_tokens",
+      "chat_template_kwargs", "add_generation_prompt", "response_format", "parallel_tool_calls",
+      "min_tokens", "continue_final_message", "reasoning_effort", "guided_json", "guided_regex",
+      "guided_choice", "guided_grammar", "structured_outputs",
+      // the Responses API's own
+      "input", "instructions", "max_output_tokens", "text", "previous_response_id", "conversation",
+      "background", "store", "metadata", "truncation", "include"};
   return kParams;
 }
 

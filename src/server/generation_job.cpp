@@ -1,11 +1,13 @@
 #include "server/generation_job.h"
 
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "base/logging.h"
 #include "server/error_mapping.h"
 #include "server/protocol/render.h"
+#include "server/protocol/responses_output.h"
 #include "server/reply.h"
 
 namespace fathom::server {
@@ -50,8 +52,14 @@ class Job : public std::enable_shared_from_this<Job> {
  public:
   Job(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex, GenerationPlan plan)
       : ctx_(ctx), model_(model), ex_(std::move(ex)), plan_(std::move(plan)) {
-    id_ = ctx_.next_id(plan_.api == Api::kChat ? "chatcmpl" : "cmpl");
+    id_ = ctx_.next_id(plan_.api == Api::kChat        ? "chatcmpl"
+                       : plan_.api == Api::kResponses ? "resp"
+                                                      : "cmpl");
     created_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    if (plan_.api == Api::kResponses) {
+      id_[id_.find('-')] = '_';  // resp_...
+      responses_.emplace(id_, plan_.model, created_, plan_.responses_echo);
+    }
   }
 
   void start() {
@@ -98,7 +106,9 @@ class Job : public std::enable_shared_from_this<Job> {
     if (o.stream) {
       ctx_.metrics().count_http_status(200);
       ex_->begin_stream();
-      if (plan_.api == Api::kChat) {
+      if (responses_) {
+        send_events(responses_->start());
+      } else if (plan_.api == Api::kChat) {
         for (size_t i = 0; i < choices_.size(); ++i) {
           Json delta = {{"role", "assistant"}, {"content", ""}};
           send_chunk(chunk_choice(i, std::move(delta), nullptr, nullptr));
@@ -143,13 +153,18 @@ class Job : public std::enable_shared_from_this<Job> {
       finish = engine::finish_reason_name(u.finish);
     }
     if (!d.tool_calls.empty()) c.saw_tool_calls = true;
-    if (finish && std::string(finish) == "stop" && c.saw_tool_calls && plan_.api == Api::kChat) finish = "tool_calls";
+    if (finish && std::string(finish) == "stop" && c.saw_tool_calls &&
+        plan_.api != Api::kCompletions)
+      finish = "tool_calls";
     if (finish) {
       c.finished = true;
       c.finish_reason = finish;
       ctx_.metrics().count_finish(finish);
     }
-    if (plan_.options.stream) {
+    if (responses_) {  // one choice; the same items streaming or not
+      auto events = responses_->add(d.reasoning, d.content, d.tool_calls);
+      if (plan_.options.stream) send_events(std::move(events));
+    } else if (plan_.options.stream) {
       stream_delta(i, d, finish);
     } else {
       c.content += d.content;
@@ -165,7 +180,10 @@ class Job : public std::enable_shared_from_this<Job> {
       if (!c.finished) model_.engine->cancel(c.engine_id);
     failed_ = true;
     FATHOM_LOG(kWarning) << id_ << ": " << s.to_string();
-    if (plan_.options.stream) {
+    if (plan_.options.stream && responses_) {
+      send_events(responses_->fail(http_error_for(s.code()).type, s.message()));
+      ex_->end_stream();
+    } else if (plan_.options.stream) {
       const HttpError e = http_error_for(s.code());
       ex_->send_event(error_json(e.http_status, e.type, s.message(), ""));
       ex_->send_event("[DONE]");
@@ -179,6 +197,12 @@ class Job : public std::enable_shared_from_this<Job> {
     for (const Choice& c : choices_)
       if (!c.finished) return;
     answered_ = true;
+    if (responses_) {
+      auto events = responses_->finish(choices_[0].finish_reason, usage());
+      if (!plan_.options.stream) return reply_json(ctx_, *ex_, responses_->response());
+      send_events(std::move(events));
+      return ex_->end_stream();  // the Responses stream ends with response.completed, no [DONE]
+    }
     if (plan_.options.stream) {
       if (plan_.options.include_usage) {
         Json chunk = chunk_base();
@@ -226,6 +250,10 @@ class Job : public std::enable_shared_from_this<Job> {
   }
 
   void send_chunk(const Json& chunk) { ex_->send_event(protocol::dump(chunk)); }
+  void send_events(std::vector<protocol::ResponsesEvent> events) {
+    for (protocol::ResponsesEvent& e : events)
+      ex_->send_event(protocol::dump(e.data), std::move(e.type));
+  }
 
   void stream_delta(size_t i, OutputDelta& d, const char* finish) {
     Choice& c = choices_[i];
@@ -298,6 +326,7 @@ class Job : public std::enable_shared_from_this<Job> {
   std::string id_;
   int64_t created_ = 0;
   std::vector<Choice> choices_;
+  std::optional<protocol::ResponsesOutput> responses_;  // kResponses only
   bool failed_ = false;    // an error was answered; ignore everything after
   bool answered_ = false;  // the full answer went out, or the client left
 };
@@ -306,9 +335,12 @@ class Job : public std::enable_shared_from_this<Job> {
 
 void start_generation(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex, GenerationPlan plan) {
   if (const auto& g = plan.options.grammar) {
-    if (!model.vocab)
+    if (!model.vocab) {
+      const bool tools = plan.output.forced_tools != OutputOptions::ForcedTools::kNone;
       return reply_error(ctx, *ex,
-                         invalid_argument("response_format: " + model.vocab_error.message()));
+                         invalid_argument((tools ? "tool_choice: " : "response_format: ") +
+                                          model.vocab_error.message()));
+    }
     plan.options.params.constraint =
         std::make_shared<const grammar::TokenConstraint>(grammar::TokenConstraint{g, model.vocab});
     // The grammar shapes the whole output: there is no reasoning or tool-call markup to split off.

@@ -23,6 +23,7 @@ struct GenerationPlan {
   OutputOptions output;
   std::vector<std::vector<int32_t>> prompts;  ///< token ids, one choice group each
   std::vector<std::string> echo;              ///< completions with echo: each prompt's text
+  protocol::Json responses_echo;              ///< kResponses: ResponsesRequest::echo
 };
 
 /// Submits every choice and answers `ex` (errors included). Call on the exchange's strand.

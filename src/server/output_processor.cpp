@@ -31,7 +31,13 @@ OutputProcessor::OutputProcessor(const tokenizer::Tokenizer& tok, OutputOptions 
       options_(std::move(options)),
       detok_(tok, /*skip_special_tokens=*/false),
       keep_special_(marker_ids(tok, options_)) {
-  if (options_.parse_reasoning || options_.parse_tool_calls) {
+  using Forced = OutputOptions::ForcedTools;
+  if (options_.forced_tools == Forced::kNamed) {
+    forced_ = tokenizer::JsonToolCallStream::named(options_.forced_tool_name,
+                                                   options_.tool_call_id_prefix);
+  } else if (options_.forced_tools == Forced::kRequired) {
+    forced_ = tokenizer::JsonToolCallStream::list(options_.tool_call_id_prefix);
+  } else if (options_.parse_reasoning || options_.parse_tool_calls) {
     tokenizer::OutputParserOptions p;
     p.parse_reasoning = options_.parse_reasoning;
     p.reasoning.start_in_reasoning = options_.reasoning_starts_open;
@@ -99,6 +105,10 @@ OutputDelta OutputProcessor::process(const std::vector<engine::GeneratedToken>& 
 }
 
 void OutputProcessor::release(const std::string& text, bool last, OutputDelta& out) {
+  if (forced_) {
+    out.tool_calls = forced_->feed(text);
+    return;
+  }
   if (!parser_) {
     out.content = text;
     return;
@@ -113,6 +123,12 @@ void OutputProcessor::release(const std::string& text, bool last, OutputDelta& o
   out.content = std::move(d.content);
   out.reasoning = std::move(d.reasoning);
   out.tool_calls = std::move(d.tool_calls);
+  if (options_.max_tool_calls >
+      0) {  // parallel_tool_calls false: calls after the first are dropped
+    std::erase_if(out.tool_calls, [&](const tokenizer::ToolCallDelta& c) {
+      return c.index >= options_.max_tool_calls;
+    });
+  }
 }
 
 }  // namespace fathom::server

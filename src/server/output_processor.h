@@ -1,7 +1,8 @@
 // One choice's output, from engine tokens to what the client sees: incremental
 // detokenization (tokenizer::StreamDecoder), stop strings (also when split across tokens: a
 // suffix that may begin a stop string is held back; a match truncates the text), then the
-// optional DeepSeek-R1 reasoning split and DeepSeek tool-call parsing (tokenizer::OutputParser).
+// optional DeepSeek-R1 reasoning split and DeepSeek tool-call parsing (tokenizer::OutputParser),
+// or, under a forced tool_choice, the JSON tool calls (tokenizer::JsonToolCallStream).
 // Runs on the connection's strand, never on the engine thread.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "engine/request.h"
+#include "tokenizer/json_tool_calls.h"
 #include "tokenizer/output_parser.h"
 #include "tokenizer/stream_decoder.h"
 #include "tokenizer/tokenizer.h"
@@ -25,6 +27,12 @@ struct OutputOptions {
   bool parse_reasoning = false;        ///< DeepSeek-R1 <think> split
   bool reasoning_starts_open = false;  ///< the prompt ended inside <think>
   bool parse_tool_calls = false;       ///< DeepSeek tool-call markup
+  /// tool_choice "required" or a named function: the output is JSON tool calls (the grammar
+  /// enforces it), read by tokenizer::JsonToolCallStream instead of the markup parser.
+  enum class ForcedTools { kNone, kNamed, kRequired };
+  ForcedTools forced_tools = ForcedTools::kNone;
+  std::string forced_tool_name;  ///< kNamed
+  int32_t max_tool_calls = 0;    ///< 0: no limit; 1 with parallel_tool_calls false
   std::string tool_call_id_prefix = "call_";
 };
 
@@ -60,6 +68,7 @@ class OutputProcessor {
   tokenizer::StreamDecoder detok_;
   std::set<int32_t> keep_special_;
   std::optional<tokenizer::OutputParser> parser_;
+  std::optional<tokenizer::JsonToolCallStream> forced_;
   std::string text_;  // detokenized text not yet past the stop-string check
   size_t max_stop_len_ = 0;
   int64_t num_tokens_ = 0;

@@ -28,9 +28,10 @@ bool path_matches(std::string_view pattern, std::string_view path) {
   return pattern == path;
 }
 
-constexpr std::array<RouteRow, 10> kRoutes = {{
+constexpr std::array<RouteRow, 11> kRoutes = {{
     {"POST", "/v1/chat/completions", &routes::chat_completions, true, true},
     {"POST", "/v1/completions", &routes::completions, true, true},
+    {"POST", "/v1/responses", &routes::responses, true, true},
     {"GET", "/v1/models", &routes::models, true, false},
     {"GET", "/v1/models/*", &routes::model, true, false},
     {"POST", "/tokenize", &routes::tokenize, true, true},

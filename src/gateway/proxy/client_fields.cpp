@@ -18,7 +18,7 @@ Result<ClientFields> read_client_fields(const nlohmann::json& body) {
     if (!usage.ok()) return invalid_argument("stream_options." + usage.status().message());
     f.include_usage = usage->value_or(false);
   }
-  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+  for (const char* name : {"max_tokens", "max_completion_tokens", "max_output_tokens"}) {
     FATHOM_ASSIGN_OR_RETURN(auto n, json::get_integer(body, name));
     if (!n) continue;
     if (*n < 1) return invalid_argument(std::string(name) + " must be at least 1, got " + std::to_string(*n));

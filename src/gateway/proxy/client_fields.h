@@ -16,7 +16,9 @@ struct ClientFields {
   std::string model;
   bool stream = false;
   bool include_usage = false;  ///< stream_options.include_usage
-  int64_t max_tokens = 256;    ///< max_tokens or max_completion_tokens; the pre-charge when absent
+  /// max_tokens, max_completion_tokens or (Responses API) max_output_tokens; the pre-charge
+  /// when absent
+  int64_t max_tokens = 256;
 };
 
 Result<ClientFields> read_client_fields(const nlohmann::json& body);

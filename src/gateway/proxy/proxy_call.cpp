@@ -8,6 +8,21 @@
 #include "json/json_fields.h"
 
 namespace fathom::gateway {
+namespace {
+
+// The type of a Responses API event whose JSON begins with it, as servers write them
+// ({"type":"response.output_text.delta",...}): it becomes the event's SSE "event:" line again.
+// "" otherwise (the event then goes out with its data alone, which clients accept too).
+std::string leading_event_type(std::string_view data) {
+  constexpr std::string_view kPrefix = "{\"type\":\"";
+  if (!data.starts_with(kPrefix)) return "";
+  const size_t end = data.find('"', kPrefix.size());
+  if (end == std::string_view::npos) return "";
+  const std::string_view type = data.substr(kPrefix.size(), end - kPrefix.size());
+  return type.find('\\') == std::string_view::npos ? std::string(type) : "";
+}
+
+}  // namespace
 
 ProxyCall::ProxyCall(GatewayService& svc, std::shared_ptr<const Routing> routing,
                      std::shared_ptr<net::Exchange> ex, ProxyRequest req)
@@ -104,7 +119,9 @@ void ProxyCall::attempt() {
   // The client's body, edited in place for this upstream (a retry edits it again).
   nlohmann::json& body = req_.body;
   body["model"] = u->model.empty() ? req_.client_model : u->model;
-  if (req_.stream) {  // we bill from the final chunk (stream_options is an object or null here)
+  // Chat and completions streams: we bill from the final chunk (stream_options is an object or
+  // null here). A Responses stream always ends with its usage, in response.completed.
+  if (req_.stream && req_.route != "/v1/responses") {
     if (!body["stream_options"].is_object()) body["stream_options"] = nlohmann::json::object();
     body["stream_options"]["include_usage"] = true;
   }
@@ -155,14 +172,18 @@ void ProxyCall::forward_event(const std::string& data) {
   // Most events are content chunks without usage: they pass untouched, and parsing each of
   // them was the gateway's largest cost with thousands of streams open. Only an event that
   // mentions "usage" is parsed.
+  const bool responses = req_.route == "/v1/responses";
+  std::string type = responses ? leading_event_type(data) : std::string();  // the SSE event line
   if (data.find("\"usage\"") == std::string::npos) {
-    if (chunk_has_choices(data)) count_content_chunk();
-    ex_->send_event(data);
+    if (responses ? type.ends_with(".delta") : chunk_has_choices(data)) count_content_chunk();
+    ex_->send_event(data, std::move(type));
     return;
   }
   nlohmann::json chunk = nlohmann::json::parse(data, nullptr, false);
-  if (chunk.is_discarded()) {  // not JSON: pass it on untouched
-    ex_->send_event(data);
+  if (chunk.is_discarded() || responses) {  // not JSON, or a Responses event: passed on untouched
+    if (responses)
+      take_usage(chunk.is_object() ? chunk.value("response", nlohmann::json()) : nlohmann::json());
+    ex_->send_event(data, std::move(type));
     return;
   }
   take_usage(chunk);
@@ -276,9 +297,12 @@ void ProxyCall::take_usage(const nlohmann::json& j) {
     auto n = json::get_integer(obj, name);
     return n.ok() && *n && **n > 0 ? **n : int64_t{0};
   };
-  prompt_tokens_ = count(u, "prompt_tokens");
-  completion_tokens_ = count(u, "completion_tokens");
-  if (auto details = json::get_object(u, "prompt_tokens_details"); details.ok() && *details)
+  // Chat and completions name them prompt/completion; the Responses API input/output.
+  const bool chat = u.contains("prompt_tokens");
+  prompt_tokens_ = count(u, chat ? "prompt_tokens" : "input_tokens");
+  completion_tokens_ = count(u, chat ? "completion_tokens" : "output_tokens");
+  if (auto details = json::get_object(u, chat ? "prompt_tokens_details" : "input_tokens_details");
+      details.ok() && *details)
     cached_tokens_ = count(**details, "cached_tokens");
   usage_seen_ = true;
 }

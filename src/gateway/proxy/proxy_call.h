@@ -26,7 +26,7 @@ struct ModelRoute;
 struct Upstream;
 
 struct ProxyRequest {
-  std::string route;       ///< "/v1/chat/completions" or "/v1/completions"
+  std::string route;  ///< "/v1/chat/completions", "/v1/completions" or "/v1/responses"
   const ModelRoute* model = nullptr;
   nlohmann::json body;     ///< the client's request
   std::string client_model;  ///< as the client named it (maybe an alias)

@@ -1,5 +1,7 @@
 #include "gateway/proxy/upstream_pool.h"
 
+#include <algorithm>
+
 namespace fathom::gateway {
 
 Result<std::unique_ptr<UpstreamPool>> UpstreamPool::create(const std::string& name, const PoolConfig& cfg,
@@ -33,6 +35,12 @@ Upstream* UpstreamPool::pick(std::string_view affinity_key, uint64_t random, con
     views[*idx].eligible = false;  // half-open with its probe already out
   }
   return nullptr;
+}
+
+int64_t UpstreamPool::max_model_len() const {
+  int64_t most = 0;
+  for (const auto& u : upstreams_) most = std::max(most, u->max_model_len.load());
+  return most;
 }
 
 }  // namespace fathom::gateway

@@ -25,6 +25,8 @@ struct Upstream {
   CircuitBreaker breaker;
   std::atomic<int64_t> outstanding{0};
   std::atomic<bool> healthy{true};
+  /// The context window its model list reports (max_model_len); 0 until known.
+  std::atomic<int64_t> max_model_len{0};
   std::atomic<int64_t> requests_total{0};
   std::atomic<int64_t> failures_total{0};
 };
@@ -39,6 +41,8 @@ class UpstreamPool {
   const std::string& name() const { return name_; }
   const std::string& fallback() const { return fallback_; }
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
+  /// The largest context window among its upstreams; 0 when none is known.
+  int64_t max_model_len() const;
 
  private:
   std::string name_;

@@ -75,6 +75,8 @@ Result<Json> parse_messages(const Json& body) {
   return out;
 }
 
+}  // namespace
+
 Status parse_tools(const Json& body, ChatRequest& r) {
   auto it = body.find("tools");
   if (it != body.end() && !it->is_null()) {
@@ -84,8 +86,13 @@ Status parse_tools(const Json& body, ChatRequest& r) {
       const std::string at = "tools[" + std::to_string(k) + "]";
       if (!t.is_object() || t.value("type", "") != "function" || !t.contains("function") || !t["function"].is_object())
         return invalid_argument(at + " must be {\"type\": \"function\", \"function\": {...}}");
-      if (!t["function"].contains("name") || !t["function"]["name"].is_string())
-        return invalid_argument(at + ".function.name must be a string");
+      const Json& f = t["function"];
+      if (!f.contains("name") || !f["name"].is_string() || f["name"].get<std::string>().empty())
+        return invalid_argument(at + ".function.name must be a non-empty string");
+      if (f.contains("parameters") && !f["parameters"].is_null() && !f["parameters"].is_object())
+        return invalid_argument(at + ".function.parameters must be a JSON schema object");
+      if (f.contains("description") && !f["description"].is_null() && !f["description"].is_string())
+        return invalid_argument(at + ".function.description must be a string");
     }
     if (!it->empty()) r.tools = *it;
   }
@@ -116,8 +123,6 @@ Status parse_tools(const Json& body, ChatRequest& r) {
   return ok_status();
 }
 
-}  // namespace
-
 Result<ChatRequest> parse_chat_request(std::string_view body) {
   FATHOM_ASSIGN_OR_RETURN(Json j, parse_json_object(body));
   ChatRequest r;
@@ -125,6 +130,8 @@ Result<ChatRequest> parse_chat_request(std::string_view body) {
   r.model = model.value_or("");
   FATHOM_ASSIGN_OR_RETURN(r.messages, parse_messages(j));
   FATHOM_RETURN_IF_ERROR(parse_tools(j, r));
+  FATHOM_ASSIGN_OR_RETURN(auto parallel, get_bool(j, "parallel_tool_calls"));
+  r.parallel_tool_calls = parallel.value_or(true);
   FATHOM_ASSIGN_OR_RETURN(auto add_gen, get_bool(j, "add_generation_prompt"));
   r.add_generation_prompt = add_gen.value_or(true);
   auto kw = j.find("chat_template_kwargs");

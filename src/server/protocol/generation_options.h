@@ -14,7 +14,9 @@
 
 namespace fathom::server::protocol {
 
-enum class Api { kChat, kCompletions };
+/// kResponses reads its options as kChat does (ResponsesRequest maps them) and answers in the
+/// Responses API's form.
+enum class Api { kChat, kCompletions, kResponses };
 
 struct GenerationOptions {
   engine::RequestParams params;

@@ -13,6 +13,7 @@ using Handler = void (*)(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);
 
 void chat_completions(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);  // POST /v1/chat/completions
 void completions(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);       // POST /v1/completions
+void responses(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);         // POST /v1/responses
 void models(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);            // GET /v1/models
 void model(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);             // GET /v1/models/{id}
 void tokenize(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);          // POST /tokenize

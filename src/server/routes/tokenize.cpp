@@ -1,5 +1,5 @@
 // POST /tokenize (vLLM's API): {"prompt": text} or {"messages": [...]} -> token ids.
-#include "server/protocol/chat_request.h"
+#include "server/chat_plan.h"
 #include "server/reply.h"
 #include "server/routes/routes.h"
 
@@ -21,10 +21,7 @@ void tokenize(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
     Result<protocol::ChatRequest> chat = protocol::parse_chat_request(ex->request().body);
     if (!chat.ok()) return reply_error(ctx, *ex, chat.status());
     if (!m.chat_template) return reply_error(ctx, *ex, invalid_argument("messages: this model has no chat template"));
-    tokenizer::ChatRenderOptions render;
-    render.add_generation_prompt = chat->add_generation_prompt;
-    render.extra_kwargs = chat->chat_template_kwargs;
-    Result<std::string> rendered = tokenizer::render_chat(*m.chat_template, chat->messages, chat->tools, render);
+    Result<std::string> rendered = render_chat_prompt(*m.chat_template, *chat);
     if (!rendered.ok()) return reply_error(ctx, *ex, invalid_argument("messages: " + rendered.status().message()));
     text = std::move(*rendered);
     add_special_tokens = add_special->value_or(false);

@@ -2,7 +2,8 @@
 // FATHOM_BIN picks the binary (default build/dev/bin/fathom); tests run from the repo root.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
@@ -70,6 +71,23 @@ export class FathomServer {
     this.exitCode = code;
     return code;
   }
+}
+
+/**
+ * A copy of fixture `name` (its files linked, not copied) whose config.json allows
+ * `maxPositions` positions: the fixtures' 256 are too few for prompts that carry tool
+ * schemas. The weights are random either way; rope (YaRN included) extends to any position.
+ */
+export function longContextModel(name, maxPositions = 4096) {
+  const src = path.join(modelsDir, name);
+  const dir = mkdtempSync(path.join(os.tmpdir(), `fathom-${name}-long-`));
+  for (const f of readdirSync(src)) {
+    if (f !== 'config.json') symlinkSync(path.join(src, f), path.join(dir, f));
+  }
+  const config = JSON.parse(readFileSync(path.join(src, 'config.json'), 'utf8'));
+  config.max_position_embeddings = maxPositions;
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2));
+  return dir;
 }
 
 /**
