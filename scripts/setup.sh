@@ -31,10 +31,13 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# The e2e server tests' node packages (the official openai client, ajv), from package-lock.json.
+# The e2e tests' node packages, from package-lock.json: the official openai client, the Vercel
+# AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs).
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
 missing_node_package() {
-  for p in openai ajv ajv-formats; do [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0; done
+  for p in openai ajv ajv-formats yaml ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod; do
+    [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0
+  done
   return 1
 }
 if missing_node_package; then
