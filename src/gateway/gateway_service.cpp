@@ -174,7 +174,6 @@ Status GatewayService::start() {
         return error_response(status, status == 413 ? "invalid_request_error" : "server_error", message);
       },
       io_);
-  check_upstreams(*routing());  // health and context windows known before the first request
   FATHOM_RETURN_IF_ERROR(server_->start());
   health_thread_ = std::thread([this] { health_loop(); });
   FATHOM_LOG(kInfo) << "gateway listening on http://" << cfg.host << ":" << server_->port() << " ("
@@ -464,12 +463,10 @@ void GatewayService::health_loop() {
   std::unique_lock<std::mutex> lock(health_mu_);
   while (!stopping_) {
     auto r = routing();
-    health_cv_.wait_for(lock, std::chrono::milliseconds(r->cfg.health_interval_ms),
-                        [&] { return stopping_; });
-    if (stopping_) break;
     lock.unlock();
-    check_upstreams(*routing());
+    check_upstreams(*r);
     lock.lock();
+    health_cv_.wait_for(lock, std::chrono::milliseconds(r->cfg.health_interval_ms), [&] { return stopping_; });
   }
 }
 
