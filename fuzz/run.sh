@@ -22,8 +22,15 @@ build server_request_fuzz src/json/json_fields.cpp src/server/protocol/chat_requ
   src/server/protocol/structured_output.cpp "${grammar[@]}" \
   src/engine/request.cpp src/engine/sampler.cpp src/base/status.cpp
 build grammar_fuzz "${grammar[@]}" src/base/status.cpp
+build sse_parser_fuzz src/gateway/proxy/sse_parser.cpp src/net/sse.cpp
+build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/billing/price_table.cpp \
+  src/gateway/billing/sqlite_ledger.cpp src/gateway/billing/usage_journal.cpp src/gateway/lb/*.cpp \
+  src/gateway/circuit_breaker.cpp src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3
+build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
+  src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
 
-for target in gateway_request_fuzz server_request_fuzz grammar_fuzz; do
+for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
+    gateway_config_fuzz safetensors_header_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

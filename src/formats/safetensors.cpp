@@ -62,56 +62,82 @@ bool parse_entry(const std::string& name, const json& entry, uint64_t data_size,
   return true;
 }
 
+// One tensor's bytes, as offsets into the data.
+struct Span {
+  uint64_t begin = 0, end = 0;
+  std::string name;
+};
+
+// Tensors may not share bytes (the reference implementation refuses that too): a lying header
+// would otherwise make one tensor's bytes another's. Empty tensors share nothing.
+void check_overlaps(std::vector<Span> spans, std::vector<std::string>& problems) {
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  const Span* furthest = nullptr;  // of the spans so far, the one that ends last
+  for (const Span& s : spans) {
+    if (s.begin == s.end) continue;
+    if (furthest && s.begin < furthest->end)
+      problems.push_back("tensor '" + s.name + "': data_offsets [" + std::to_string(s.begin) +
+                         ", " + std::to_string(s.end) + "] overlap those of tensor '" +
+                         furthest->name + "' [" + std::to_string(furthest->begin) + ", " +
+                         std::to_string(furthest->end) + "]");
+    if (!furthest || s.end > furthest->end) furthest = &s;
+  }
+}
+
 }  // namespace
 
-Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
-  SafetensorsFile f;
-  FATHOM_ASSIGN_OR_RETURN(f.file_, MappedFile::open(path));
-  const uint8_t* base = f.file_.data();
-  const size_t size = f.file_.size();
-  if (size < 8) return data_loss(path + ": " + std::to_string(size) +
-                                 " bytes is too short for a safetensors file (truncated?)");
+Result<SafetensorsContents> parse_safetensors(const uint8_t* bytes, size_t size,
+                                              const std::string& source) {
+  SafetensorsContents f;
+  if (size < 8)
+    return data_loss(source + ": " + std::to_string(size) +
+                     " bytes is too short for a safetensors file (truncated?)");
   uint64_t header_len = 0;
-  std::memcpy(&header_len, base, 8);
+  std::memcpy(&header_len, bytes, 8);
   if (header_len > kMaxHeaderBytes || header_len > size - 8)
-    return data_loss(path + ": header length " + std::to_string(header_len) +
+    return data_loss(source + ": header length " + std::to_string(header_len) +
                      " exceeds the file size " + std::to_string(size) +
                      " (truncated or not a safetensors file)");
   json header;
   try {
-    header = json::parse(base + 8, base + 8 + header_len);
+    header = json::parse(bytes + 8, bytes + 8 + header_len);
   } catch (const json::exception& e) {
-    return data_loss(path + ": header is not valid JSON: " + e.what());
+    return data_loss(source + ": header is not valid JSON: " + e.what());
   }
-  if (!header.is_object()) return data_loss(path + ": header is not a JSON object");
+  if (!header.is_object()) return data_loss(source + ": header is not a JSON object");
 
-  const uint8_t* data = base + 8 + header_len;
+  const uint8_t* data = bytes + 8 + header_len;
   const uint64_t data_size = size - 8 - header_len;
   std::vector<std::string> problems;
+  std::vector<Span> spans;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       if (it->is_object())
         for (auto m = it->begin(); m != it->end(); ++m)
-          if (m->is_string()) f.metadata_[m.key()] = m->get<std::string>();
+          if (m->is_string()) f.metadata[m.key()] = m->get<std::string>();
       continue;
     }
     TensorView t;
     if (!parse_entry(it.key(), *it, data_size, t, problems)) continue;
-    t.data = data + reinterpret_cast<uintptr_t>(t.data);
-    t.file = path;
+    const auto begin = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(t.data));
+    spans.push_back({begin, begin + static_cast<uint64_t>(t.size_bytes), t.name});
+    t.data = data + begin;
+    t.file = source;
     const auto align = static_cast<uintptr_t>(dtype_size(t.dtype));
     if (reinterpret_cast<uintptr_t>(t.data) % align != 0) {
       auto copy = std::make_unique<uint8_t[]>(static_cast<size_t>(t.size_bytes));
       std::memcpy(copy.get(), t.data, static_cast<size_t>(t.size_bytes));
       t.data = copy.get();
-      f.aligned_copies_.push_back(std::move(copy));
+      f.aligned_copies.push_back(std::move(copy));
     }
-    f.tensors_.push_back(std::move(t));
+    f.tensors.push_back(std::move(t));
   }
+  check_overlaps(std::move(spans), problems);
   if (!problems.empty()) {
     const auto num_truncated = std::count(problems.begin(), problems.end(), "");
     std::erase(problems, "");
-    std::string msg = path + ": ";
+    std::string msg = source + ": ";
     if (num_truncated > 0) {
       uint64_t want = 0;
       for (auto it = header.begin(); it != header.end(); ++it) {
@@ -133,6 +159,13 @@ Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
     }
     return data_loss(msg);
   }
+  return f;
+}
+
+Result<SafetensorsFile> SafetensorsFile::open(const std::string& path) {
+  SafetensorsFile f;
+  FATHOM_ASSIGN_OR_RETURN(f.file_, MappedFile::open(path));
+  FATHOM_ASSIGN_OR_RETURN(f.contents_, parse_safetensors(f.file_.data(), f.file_.size(), path));
   return f;
 }
 

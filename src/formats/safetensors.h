@@ -13,22 +13,34 @@
 
 namespace fathom::formats {
 
+/// The tensors and metadata of a safetensors image. Tensors point into the bytes it was parsed
+/// from (or into `aligned_copies`), so those bytes must outlive it.
+struct SafetensorsContents {
+  std::vector<TensorView> tensors;
+  std::map<std::string, std::string> metadata;
+  /// Copies of tensors whose bytes were not aligned for their element type.
+  std::vector<std::unique_ptr<uint8_t[]>> aligned_copies;
+};
+
+/// Parses a whole safetensors image held in memory (`size` bytes at `bytes`): validates the
+/// whole header (JSON, dtypes, shapes vs byte ranges, bounds, overlaps) and reports every bad
+/// tensor at once. Never trusts the header: lying bytes give a Status. `source` names the image
+/// in errors and in each TensorView::file. SafetensorsFile::open is this over the mapped file.
+Result<SafetensorsContents> parse_safetensors(const uint8_t* bytes, size_t size,
+                                              const std::string& source);
+
 class SafetensorsFile {
  public:
-  /// Validates the whole header (JSON, dtypes, shapes vs byte ranges, bounds) and reports
-  /// every bad tensor at once. Never trusts the header: a lying file gives a Status.
+  /// Maps the file and parses it with parse_safetensors.
   static Result<SafetensorsFile> open(const std::string& path);
 
-  const std::vector<TensorView>& tensors() const { return tensors_; }
-  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  const std::vector<TensorView>& tensors() const { return contents_.tensors; }
+  const std::map<std::string, std::string>& metadata() const { return contents_.metadata; }
   const std::string& path() const { return file_.path(); }
 
  private:
   MappedFile file_;
-  std::vector<TensorView> tensors_;
-  std::map<std::string, std::string> metadata_;
-  // Copies of tensors whose mapped bytes were not aligned for their element type.
-  std::vector<std::unique_ptr<uint8_t[]>> aligned_copies_;
+  SafetensorsContents contents_;
 };
 
 struct OwnedTensor {

@@ -118,5 +118,58 @@ TEST(SafetensorsTest, UnalignedTensorsAreCopiedToAlignedMemory) {
   }
 }
 
+TEST(SafetensorsTest, ParsesAnImageInMemoryWithTensorsPointingIntoIt) {
+  std::string image = raw_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 0);
+  image.append((8 - image.size() % 8) % 8, ' ');  // (padding after the JSON is part of it)
+  const uint64_t n = image.size() - 8;
+  std::memcpy(image.data(), &n, 8);
+  const float v[2] = {1.5f, -2.0f};
+  image.append(reinterpret_cast<const char*>(v), sizeof(v));
+  alignas(8) uint8_t bytes[256];
+  ASSERT_LE(image.size(), sizeof(bytes));
+  std::memcpy(bytes, image.data(), image.size());
+  auto c = parse_safetensors(bytes, image.size(), "mem");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  ASSERT_EQ(c->tensors.size(), 1u);
+  EXPECT_EQ(c->tensors[0].data, bytes + image.size() - sizeof(v));
+  EXPECT_EQ(c->tensors[0].file, "mem");
+  EXPECT_FLOAT_EQ(c->tensors[0].as<float>()[1], -2.0f);
+  EXPECT_EQ(parse_safetensors(bytes, 7, "mem").status().code(), Code::kDataLoss);
+}
+
+// Found by safetensors_header_fuzz (its no-shared-bytes check): a header could point two
+// tensors, even of different dtypes, at the same bytes, and the reader accepted it.
+TEST(SafetensorsTest, TensorsThatShareBytesAreRejected) {
+  const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},)"
+                             R"("c":{"dtype":"U8","shape":[4],"data_offsets":[12,16]},)"
+                             R"("d":{"dtype":"I32","shape":[1],"data_offsets":[12,16]},)"
+                             R"("e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})";
+  const std::string image = raw_file(header, 16);
+  auto c = parse_safetensors(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "o");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kDataLoss);
+  const std::string& m = c.status().message();
+  EXPECT_NE(m.find("2 bad tensor header(s)"), std::string::npos) << m;
+  EXPECT_NE(m.find("tensor 'b': data_offsets [4, 12] overlap those of tensor 'a' [0, 8]"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("tensor 'd': data_offsets [12, 16] overlap those of tensor 'c' [12, 16]"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find("tensor 'e'"), std::string::npos) << m;  // an empty tensor shares nothing
+
+  // Back to back, and empty tensors anywhere, are fine.
+  const std::string ok_header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                R"("b":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},)"
+                                R"("c":{"dtype":"U8","shape":[0],"data_offsets":[8,8]},)"
+                                R"("d":{"dtype":"U8","shape":[8],"data_offsets":[8,16]}})";
+  const std::string ok_image = raw_file(ok_header, 16);
+  auto ok =
+      parse_safetensors(reinterpret_cast<const uint8_t*>(ok_image.data()), ok_image.size(), "o");
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(ok->tensors.size(), 4u);
+}
+
 }  // namespace
 }  // namespace fathom::formats

@@ -91,5 +91,69 @@ TEST(GatewayConfigTest, BrokenYamlReportsItsLine) {
   EXPECT_NE(c.status().message().find("not valid YAML (line"), std::string::npos) << c.status().message();
 }
 
+// Found by gateway_config_fuzz: as<std::string>() throws on a key that is itself a sequence or
+// a mapping, and the exception escaped parse_gateway_config.
+TEST(GatewayConfigTest, AKeyThatIsASequenceOrAMappingIsAProblemNotAnException) {
+  const std::string good_rest = R"yaml(
+pools: {p: {upstreams: [{url: "http://127.0.0.1:1"}]}}
+models: [{name: m, pool: p}]
+)yaml";
+  for (const std::string& bad : {
+           std::string("? [a, b]\n: 1\n") + good_rest,                // top level
+           std::string("listen: {{host: x}: 1}\n") + good_rest,       // a section
+           good_rest + "tenants: {? [acme]: {max_concurrent: 1}}\n",  // tenants
+           good_rest + "prices: {{m: 1}: {input_per_1k: \"1\", output_per_1k: \"1\"}}\n",
+           std::string(
+               "pools: {[p]: {upstreams: [{url: \"http://h\"}]}}\nmodels: [{name: m, pool: p}]\n"),
+           std::string(
+               "pools: {p: {upstreams: [{url: \"http://h\"}]}}\nmodels: [{{name: m}: 1}]\n"),
+       }) {
+    Result<GatewayConfig> c = invalid_argument("not run");
+    ASSERT_NO_THROW(c = parse_gateway_config(bad, "gw.yaml")) << bad;
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find("a key must be a plain name (got '"), std::string::npos)
+        << c.status().message();
+  }
+  // A null key is still read as the name "null", as before.
+  auto c = parse_gateway_config(good_rest + "tenants: {~: {max_concurrent: 1}}\n", "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->tenant_limits.at("null").max_concurrent, 1);
+}
+
+// Found with gateway_config_fuzz, which builds the circuit breaker from what it accepts: a
+// breaker.window_ms of 2^63 - 1 overflowed (undefined behaviour) when the breaker converted it
+// to nanoseconds, and so would any duration added to a clock reading. An error rate of .nan
+// passed the (0, 1] check.
+TEST(GatewayConfigTest, DurationsMustFitInAYearAndTheErrorRateMustBeANumber) {
+  constexpr const char* kBad = R"yaml(
+timeouts: {request_ms: -1, first_byte_ms: 31536000001, idle_ms: 60000}
+breaker: {window_ms: 9223372036854775807, sleep_window_ms: 9223372036854775807, error_rate: .nan}
+health_check: {interval_ms: -5}
+cache: {ttl_ms: 9223372036854775807}
+pools: {p: {upstreams: [{url: "http://127.0.0.1:1"}]}}
+models: [{name: m, pool: p}]
+)yaml";
+  auto c = parse_gateway_config(kBad, "gw.yaml");
+  ASSERT_FALSE(c.ok());
+  const std::string& m = c.status().message();
+  for (const char* field : {"timeouts.request_ms", "timeouts.first_byte_ms", "breaker.window_ms",
+                            "breaker.sleep_window_ms", "health_check.interval_ms", "cache.ttl_ms"})
+    EXPECT_NE(m.find(std::string(field) + ": must be in 0..31536000000 (milliseconds, a year)"),
+              std::string::npos)
+        << "missing: " << field << "\n"
+        << m;
+  EXPECT_EQ(m.find("timeouts.idle_ms"), std::string::npos) << m;
+  EXPECT_NE(m.find("breaker.error_rate: must be in (0, 1]"), std::string::npos) << m;
+
+  constexpr const char* kAYear = R"yaml(
+breaker: {window_ms: 31536000000, sleep_window_ms: 0}
+pools: {p: {upstreams: [{url: "http://127.0.0.1:1"}]}}
+models: [{name: m, pool: p}]
+)yaml";
+  auto year = parse_gateway_config(kAYear, "gw.yaml");
+  ASSERT_TRUE(year.ok()) << year.status().to_string();
+  EXPECT_EQ(year->breaker.window, std::chrono::milliseconds(31'536'000'000));
+}
+
 }  // namespace
 }  // namespace fathom::gateway

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "net/sse.h"
+
 namespace fathom::gateway {
 namespace {
 
@@ -26,6 +28,15 @@ TEST(SseParserTest, AnUnfinishedEventIsHeldBack) {
   SseParser p;
   EXPECT_TRUE(p.feed("data: {\"partial\"").empty());
   EXPECT_EQ(p.feed(":1}\n\n"), std::vector<std::string>{"{\"partial\":1}"});
+}
+
+// The invariant sse_parser_fuzz checks: what the server frames, the gateway reads back, with
+// every line break ("\r\n", "\r", "\n") read as "\n".
+TEST(SseParserTest, ReadsBackWhatTheServerFrames) {
+  SseParser p;
+  const std::string framed = net::format_sse_event("a\r\nb\rc\nd") + net::format_sse_event("") +
+                             net::format_sse_event(" x\r");
+  EXPECT_EQ(p.feed(framed), (std::vector<std::string>{"a\nb\nc\nd", "", " x\n"}));
 }
 
 TEST(ChunkHasChoicesTest, FindsANonEmptyChoicesArrayWithoutParsing) {

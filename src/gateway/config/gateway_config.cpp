@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -10,6 +11,22 @@
 
 namespace fathom::gateway {
 namespace {
+
+// The longest duration a config may give (a year): far beyond any sensible timeout, and small
+// enough to convert to nanoseconds and add to a clock reading without overflowing.
+constexpr int64_t kMaxDurationMs = 365LL * 24 * 3600 * 1000;
+
+// A mapping's key as text, or nullopt and a problem when the key is itself a sequence or a
+// mapping ("? [a, b]: ..." or "{a: 1}: ..."), on which as<std::string>() throws.
+std::optional<std::string> key_text(const YAML::Node& key, const std::string& path,
+                                    std::vector<std::string>& problems) {
+  if (key.IsSequence() || key.IsMap()) {
+    problems.push_back((path.empty() ? "" : path + ": ") + "a key must be a plain name (got '" +
+                       YAML::Dump(key) + "')");
+    return std::nullopt;
+  }
+  return key.as<std::string>();
+}
 
 // Reads typed fields of one YAML map and records every problem with its path.
 class Fields {
@@ -29,6 +46,11 @@ class Fields {
       problem(key, "has the wrong type (got '" + YAML::Dump(v) + "')");
     }
   }
+  void duration_ms(const char* key, int64_t& out) {
+    get(key, out);
+    if (out < 0 || out > kMaxDurationMs)
+      problem(key, "must be in 0.." + std::to_string(kMaxDurationMs) + " (milliseconds, a year)");
+  }
   void positive(const char* key, int64_t& out) {
     get(key, out);
     if (out <= 0) problem(key, "must be positive");
@@ -42,8 +64,8 @@ class Fields {
   void reject_unknown(const std::set<std::string>& known) {
     if (!is_map()) return;
     for (const auto& kv : node_) {
-      const std::string k = kv.first.as<std::string>();
-      if (!known.count(k)) problem(k, "is not a known field");
+      const std::optional<std::string> k = key_text(kv.first, path_, problems_);
+      if (k && !known.count(*k)) problem(*k, "is not a known field");
     }
   }
 
@@ -155,10 +177,10 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   {
     Fields f(top.child("timeouts"), "timeouts", problems);
     f.reject_unknown({"request_ms", "first_byte_ms", "idle_ms", "keepalive_comment_ms"});
-    f.get("request_ms", c.request_timeout_ms);
-    f.get("first_byte_ms", c.first_byte_timeout_ms);
-    f.get("idle_ms", c.idle_timeout_ms);
-    f.get("keepalive_comment_ms", c.keepalive_comment_ms);
+    f.duration_ms("request_ms", c.request_timeout_ms);
+    f.duration_ms("first_byte_ms", c.first_byte_timeout_ms);
+    f.duration_ms("idle_ms", c.idle_timeout_ms);
+    f.duration_ms("keepalive_comment_ms", c.keepalive_comment_ms);
   }
   top.get("max_body_bytes", c.max_body_bytes);
   {
@@ -177,28 +199,30 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     Fields f(top.child("breaker"), "breaker", problems);
     f.reject_unknown({"window_ms", "buckets", "min_requests", "error_rate", "sleep_window_ms", "half_open_probes"});
     int64_t window = c.breaker.window.count(), sleep = c.breaker.sleep_window.count();
-    f.get("window_ms", window);
+    f.duration_ms("window_ms", window);
     f.get("buckets", c.breaker.num_buckets);
     f.get("min_requests", c.breaker.min_requests);
     f.get("error_rate", c.breaker.error_rate_threshold);
-    f.get("sleep_window_ms", sleep);
+    f.duration_ms("sleep_window_ms", sleep);
     f.get("half_open_probes", c.breaker.half_open_probes);
     c.breaker.window = std::chrono::milliseconds(window);
     c.breaker.sleep_window = std::chrono::milliseconds(sleep);
-    if (c.breaker.error_rate_threshold <= 0 || c.breaker.error_rate_threshold > 1)
+    if (!(c.breaker.error_rate_threshold > 0 && c.breaker.error_rate_threshold <= 1))  // NaN too
       f.problem("error_rate", "must be in (0, 1]");
   }
   {
     Fields f(top.child("health_check"), "health_check", problems);
     f.reject_unknown({"interval_ms"});
-    f.get("interval_ms", c.health_interval_ms);
+    f.duration_ms("interval_ms", c.health_interval_ms);
   }
   const YAML::Node pools = top.child("pools");
   if (!pools || !pools.IsMap() || pools.size() == 0) {
     problems.push_back("pools: at least one upstream pool is required");
   } else {
     for (const auto& kv : pools) {
-      const std::string name = kv.first.as<std::string>();
+      const std::optional<std::string> key = key_text(kv.first, "pools", problems);
+      if (!key) continue;
+      const std::string& name = *key;
       const std::string path = "pools." + name;
       Fields f(kv.second, path, problems);
       f.reject_unknown({"policy", "upstreams", "fallback"});
@@ -243,7 +267,9 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   }
   if (const YAML::Node prices = top.child("prices"); prices && prices.IsMap()) {
     for (const auto& kv : prices) {
-      const std::string model = kv.first.as<std::string>();
+      const std::optional<std::string> key = key_text(kv.first, "prices", problems);
+      if (!key) continue;
+      const std::string& model = *key;
       const std::string path = "prices." + model;
       Fields f(kv.second, path, problems);
       ModelPrice mp;
@@ -258,8 +284,8 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   }
   if (const YAML::Node tenants = top.child("tenants"); tenants && tenants.IsMap())
     for (const auto& kv : tenants) {
-      const std::string t = kv.first.as<std::string>();
-      c.tenant_limits[t] = parse_limits(kv.second, "tenants." + t, problems);
+      if (const std::optional<std::string> t = key_text(kv.first, "tenants", problems))
+        c.tenant_limits[*t] = parse_limits(kv.second, "tenants." + *t, problems);
     }
   if (top.child("key_limits")) c.default_key_limits = parse_limits(top.child("key_limits"), "key_limits", problems);
   {
@@ -267,7 +293,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     f.reject_unknown({"enabled", "max_entries", "ttl_ms", "backend"});
     f.get("enabled", c.cache_enabled);
     f.get("max_entries", c.cache_max_entries);
-    f.get("ttl_ms", c.cache_ttl_ms);
+    f.duration_ms("ttl_ms", c.cache_ttl_ms);
     f.get("backend", c.cache_backend);
     if (c.cache_backend != "auto" && c.cache_backend != "memory" && c.cache_backend != "redis")
       f.problem("backend", "must be auto, memory or redis");
