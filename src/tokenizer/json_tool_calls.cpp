@@ -27,15 +27,7 @@ JsonToolCallStream JsonToolCallStream::list(std::string id_prefix) {
 }
 
 void JsonToolCallStream::start_call(std::string name, std::vector<ToolCallDelta>& out) {
-  ToolCall call;
-  call.id = id_prefix_ + std::to_string(calls_.size());
-  call.name = std::move(name);
-  ToolCallDelta d;
-  d.index = static_cast<int>(calls_.size());
-  d.id = call.id;
-  d.name = call.name;
-  out.push_back(std::move(d));
-  calls_.push_back(std::move(call));
+  start_tool_call(calls_, id_prefix_, std::move(name), out);
   if (!pending_args_.empty()) {
     const std::string pending = std::move(pending_args_);
     pending_args_.clear();
@@ -44,21 +36,11 @@ void JsonToolCallStream::start_call(std::string name, std::vector<ToolCallDelta>
 }
 
 void JsonToolCallStream::add_args(std::string_view piece, std::vector<ToolCallDelta>& out) {
-  if (piece.empty()) return;
   if (name_.empty() || calls_.empty()) {  // the name is still to come
     pending_args_.append(piece);
     return;
   }
-  calls_.back().arguments.append(piece);
-  const int index = static_cast<int>(calls_.size()) - 1;
-  if (!out.empty() && out.back().index == index) {
-    out.back().arguments.append(piece);
-    return;
-  }
-  ToolCallDelta d;
-  d.index = index;
-  d.arguments.assign(piece);
-  out.push_back(std::move(d));
+  append_tool_call_arguments(calls_, piece, out);
 }
 
 std::vector<ToolCallDelta> JsonToolCallStream::feed(std::string_view text) {

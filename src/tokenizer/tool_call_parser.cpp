@@ -18,6 +18,31 @@ bool starts_with(std::string_view s, std::string_view p) {
 
 }  // namespace
 
+void start_tool_call(std::vector<ToolCall>& calls, const std::string& id_prefix, std::string name,
+                     std::vector<ToolCallDelta>& out) {
+  ToolCallDelta d;
+  d.index = static_cast<int>(calls.size());
+  d.id = id_prefix + std::to_string(calls.size());
+  d.name = name;
+  calls.push_back({d.id, std::move(name), ""});
+  out.push_back(std::move(d));
+}
+
+void append_tool_call_arguments(std::vector<ToolCall>& calls, std::string_view piece,
+                                std::vector<ToolCallDelta>& out) {
+  if (piece.empty() || calls.empty()) return;
+  calls.back().arguments.append(piece);
+  const int index = static_cast<int>(calls.size()) - 1;
+  if (!out.empty() && out.back().index == index) {
+    out.back().arguments.append(piece);
+    return;
+  }
+  ToolCallDelta d;
+  d.index = index;
+  d.arguments.assign(piece);
+  out.push_back(std::move(d));
+}
+
 ToolCallParser::ToolCallParser(std::string id_prefix, ToolCallTags tags)
     : id_prefix_(std::move(id_prefix)), tags_(std::move(tags)) {}
 
@@ -42,32 +67,14 @@ void ToolCallParser::fall_back_to_text(ToolCallParseDelta& out) {
 }
 
 void ToolCallParser::start_call(std::string name, ToolCallParseDelta& out) {
-  ToolCall call;
-  call.id = id_prefix_ + std::to_string(calls_.size());
-  call.name = std::move(name);
-  ToolCallDelta d;
-  d.index = static_cast<int>(calls_.size());
-  d.id = call.id;
-  d.name = call.name;
-  out.tool_calls.push_back(std::move(d));
-  calls_.push_back(std::move(call));
+  start_tool_call(calls_, id_prefix_, std::move(name), out.tool_calls);
   section_raw_.clear();
   truncated_ = true;  // until its end tag arrives
   state_ = State::kArgs;
 }
 
 void ToolCallParser::emit_args(std::string_view piece, ToolCallParseDelta& out) {
-  if (piece.empty()) return;
-  calls_.back().arguments.append(piece);
-  const int index = static_cast<int>(calls_.size()) - 1;
-  if (!out.tool_calls.empty() && out.tool_calls.back().index == index) {
-    out.tool_calls.back().arguments.append(piece);
-  } else {
-    ToolCallDelta d;
-    d.index = index;
-    d.arguments.assign(piece);
-    out.tool_calls.push_back(std::move(d));
-  }
+  append_tool_call_arguments(calls_, piece, out.tool_calls);
 }
 
 void ToolCallParser::process(bool eof, ToolCallParseDelta& out) {

@@ -26,6 +26,14 @@ struct ToolCall {
   std::string arguments;  // JSON text, as the model wrote it
 };
 
+/// The bookkeeping every tool-call reader shares: a new call (id = `id_prefix` + its index)
+/// added to `calls`, with the delta announcing its id and name appended to `out`.
+void start_tool_call(std::vector<ToolCall>& calls, const std::string& id_prefix, std::string name,
+                     std::vector<ToolCallDelta>& out);
+/// A piece of the last call's arguments, merged into `out`'s last delta when that is the same call.
+void append_tool_call_arguments(std::vector<ToolCall>& calls, std::string_view piece,
+                                std::vector<ToolCallDelta>& out);
+
 struct ToolCallParseDelta {
   std::string content;
   std::vector<ToolCallDelta> tool_calls;
