@@ -10,7 +10,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
-import { fathomBin, repoRoot, startServer, readSse } from './lib/server.mjs';
+import { startServer, readSse } from './lib/server.mjs';
+import { fathom, Gateway } from './lib/gateway.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-gw-'));
 let upstreamA, upstreamB, gateway, configPath;
@@ -24,10 +25,6 @@ function freePort() {
       s.close(() => resolve(port));
     });
   });
-}
-
-function fathom(...args) {
-  return execFileSync(fathomBin, args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
 function writeConfig(name, upstreams, extra = '') {
@@ -63,65 +60,6 @@ async function ownGateway(name, upstreams, tenant, extra = '') {
   const cfg = writeConfig(name, upstreams, extra);
   const key = fathom('keys', 'create', '--config', cfg, '--tenant', tenant);
   return { cfg, key, g: await Gateway.start(cfg) };
-}
-
-class Gateway {
-  static async start(config) {
-    const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let log = '';
-    const url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`gateway not ready:\n${log}`)), 30000);
-      const onData = (c) => {
-        log += c.toString();
-        const m = log.match(/fathom gateway on (http:\/\/[0-9.]+:\d+)/);
-        if (m) { clearTimeout(timer); resolve(m[1]); }
-      };
-      proc.stdout.on('data', onData);
-      proc.stderr.on('data', onData);
-      proc.on('exit', (code) => reject(new Error(`gateway exited ${code}:\n${log}`)));
-    });
-    proc.removeAllListeners('exit');
-    const g = new Gateway();
-    Object.assign(g, { proc, url, config, output: log });
-    proc.stdout.on('data', (c) => { g.output += c.toString(); });
-    return g;
-  }
-  // The access-log lines (JSON) printed so far that match `pred`; waits for stdout until at
-  // least one does (the log is flushed every 200 ms).
-  async accessLines(pred) {
-    for (;;) {
-      const lines = this.output.split('\n').filter((l) => l.startsWith('{"')).map((l) => JSON.parse(l)).filter(pred);
-      if (lines.length) return lines;
-      await once(this.proc.stdout, 'data');
-    }
-  }
-  // POSTs JSON; the Response, to read as it streams.
-  fetch(route, body, key, extra = {}) {
-    return fetch(this.url + route, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...extra },
-      body: JSON.stringify(body),
-    });
-  }
-  // POSTs JSON; status, text, parsed JSON and headers once the whole answer arrived.
-  async post(route, body, key, extra = {}) {
-    const res = await this.fetch(route, body, key, extra);
-    const text = await res.text();
-    let json = null;
-    try { json = JSON.parse(text); } catch { /* not JSON */ }
-    return { status: res.status, json, text, headers: res.headers };
-  }
-  async metric(name, labelPart) {
-    const text = await (await fetch(this.url + '/metrics')).text();
-    for (const line of text.split('\n')) {
-      if (line.startsWith(name) && line.includes(labelPart)) return Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return undefined;
-  }
-  async stop() {
-    this.proc.kill('SIGTERM');
-    await once(this.proc, 'exit');
-  }
 }
 
 const chat = (content, extra = {}) => ({

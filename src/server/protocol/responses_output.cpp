@@ -157,7 +157,7 @@ std::vector<ResponsesEvent> ResponsesOutput::finish(const std::string& finish_re
   }
   close(out);
   usage_ = {{"input_tokens", usage.prompt_tokens},
-            {"input_tokens_details", {{"cached_tokens", usage.cached_tokens}}},
+            {"input_tokens_details", {{"cached_tokens", usage.cached_tokens}, {"cache_write_tokens", 0}}},
             {"output_tokens", usage.completion_tokens},
             {"output_tokens_details", {{"reasoning_tokens", 0}}},
             {"total_tokens", usage.prompt_tokens + usage.completion_tokens}};
