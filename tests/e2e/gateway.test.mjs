@@ -50,6 +50,7 @@ tenants:
   tpm: {tokens_per_minute: 100}
   single: {max_concurrent: 1}
   budget: {monthly_tokens: 30}
+  wide: {tokens_per_minute: 1000}
 ${extra}
 `);
   return p;
@@ -141,6 +142,13 @@ test('malformed fields get a 400 naming the field, and release the tenant\'s con
     assert.equal(j.error.type === 'invalid_request_error' || j.error.type === 'upstream_error', true, JSON.stringify(j));
     assert.match(`${j.error.param ?? ''} ${j.error.message}`, new RegExp(param.replace('.', '\\.')), JSON.stringify(extra));
     if (j.error.type === 'invalid_request_error') assert.equal(j.error.param, param, JSON.stringify(j));
+  }
+  // The Responses API's fields, read by the gateway (max_output_tokens, stream) or passed on.
+  for (const [extra, param] of [[{ max_output_tokens: 'x' }, 'max_output_tokens'], [{ max_output_tokens: 0 }, 'max_output_tokens'],
+    [{ stream: 'yes' }, 'stream'], [{ input: 5 }, 'input'], [{ previous_response_id: 'resp_1' }, 'previous_response_id']]) {
+    const r = await gateway.post('/v1/responses', { model: 'ds', input: 'hi', max_output_tokens: 2, ...extra }, single);
+    assert.equal(r.status, 400, `${JSON.stringify(extra)}: ${r.text}`);
+    assert.match(`${r.json.error.param ?? ''} ${r.json.error.message}`, new RegExp(param), r.text);
   }
   // null means "not given" (the spec's nullable fields), for stream and stream_options alike.
   const nulls = await gateway.post('/v1/chat/completions', chat('hi', { stream: null, stream_options: null, max_tokens: null }), single);
@@ -345,6 +353,56 @@ test('tokens-per-minute, concurrency and monthly budget limits answer 429 at the
   assert.match(limitOf(await gateway.post('/v1/chat/completions', chat('more', { max_tokens: 1 }), budget)), /monthly token budget/);
 });
 
+test('beyond the context window with a huge max_tokens: the upstream\'s 400, not a 429, and nothing is spent', async () => {
+  // 1,000 tokens a minute and a 256-token context window: the pre-charge is capped at the
+  // window the gateway learned from the upstream's model list, so each request is admitted and
+  // refused by the server, and its pre-charge comes back.
+  const wide = fathom('keys', 'create', '--config', configPath, '--tenant', 'wide');
+  for (let i = 0; i < 5; ++i) {
+    const r = await gateway.post('/v1/chat/completions', chat('too long', { max_tokens: 1e9 }), wide);
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.error.message, /maximum context length is 256/);
+    const resp = await gateway.post('/v1/responses', { model: 'ds', input: 'too long', max_output_tokens: 1e9 }, wide);
+    assert.equal(resp.status, 400, resp.text);
+  }
+  assert.equal((await gateway.post('/v1/chat/completions', chat('fits', { max_tokens: 2 }), wide)).status, 200);
+});
+
+test('the Responses API through the gateway: proxied, streamed with its event lines, billed from its usage', async () => {
+  const key = fathom('keys', 'create', '--config', configPath, '--tenant', 'responses');
+  const body = { model: 'ds', input: 'Hello!', temperature: 0, max_output_tokens: 5 };
+  const r = await gateway.post('/v1/responses', body, key);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.object, 'response');
+  assert.equal(r.json.usage.output_tokens, 5);
+  const direct = await upstreamA.post('/v1/responses', { ...body, model: 'tiny' });
+  assert.equal(r.json.output[0].content[0].text, direct.json.output[0].content[0].text);
+
+  const res = await gateway.fetch('/v1/responses', { ...body, stream: true }, key);
+  assert.equal(res.status, 200);
+  const blocks = (await res.text()).trim().split('\n\n').filter((b) => !b.startsWith(':'));
+  const events = blocks.map((b) => {
+    const [eventLine, dataLine] = b.split('\n');
+    const data = JSON.parse(dataLine.slice('data: '.length));
+    assert.equal(eventLine, `event: ${data.type}`);
+    return data;
+  });
+  assert.equal(events.at(-1).type, 'response.incomplete');  // 5 tokens cut the answer
+  assert.equal(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta).join(''),
+    r.json.output[0].content[0].text);
+  const usage = events.at(-1).response.usage;
+
+  let m = null;
+  for (let i = 0; i < 200 && !(m?.completion_tokens >= 10); ++i) {
+    m = JSON.parse(fathom('billing', 'report', '--config', configPath, '--tenant', 'responses', '--month',
+      new Date().toISOString().slice(0, 7), '--format', 'json')).models['deepseek-chat'];
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(m.requests, 2);
+  assert.equal(m.prompt_tokens, r.json.usage.input_tokens + usage.input_tokens);
+  assert.equal(m.completion_tokens, 10);
+});
+
 test('billing report totals equal the usage the upstreams reported', async () => {
   const month = new Date().toISOString().slice(0, 7);
   // The ledger is written asynchronously: poll (bounded) until every acknowledged row is there.
@@ -499,6 +557,7 @@ async function slowUpstream(headDelayMs) {
   const arrived = new Promise((resolve) => { arrive = resolve; });
   const server = http.createServer((req, res) => {
     if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
+    if (req.url.endsWith('/v1/models')) return res.end('{"object":"list","data":[]}');
     req.resume();
     arrive();
     if (headDelayMs < 0) return;  // holds the request until the client goes
@@ -561,6 +620,7 @@ test('a thousand concurrent streams all pass through and are billed once each', 
   };
   const upstream = http.createServer((req, res) => {
     if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
+    if (req.url.endsWith('/v1/models')) return res.end('{"object":"list","data":[]}');
     req.resume();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.flushHeaders();
