@@ -181,7 +181,11 @@ class Job : public std::enable_shared_from_this<Job> {
     failed_ = true;
     FATHOM_LOG(kWarning) << id_ << ": " << s.to_string();
     if (plan_.options.stream && responses_) {
-      send_events(responses_->fail(http_error_for(s.code()).type, s.message()));
+      // The Responses API's error codes: rate_limit_exceeded, invalid_prompt, server_error.
+      const char* code = s.code() == Code::kResourceExhausted ? "rate_limit_exceeded"
+                         : s.code() == Code::kInvalidArgument ? "invalid_prompt"
+                                                              : "server_error";
+      send_events(responses_->fail(code, s.message()));
       ex_->end_stream();
     } else if (plan_.options.stream) {
       const HttpError e = http_error_for(s.code());
