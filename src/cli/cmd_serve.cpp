@@ -116,6 +116,7 @@ Status serve_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(int64_t body_mb, args.get_int("max-body-mb", 8));
   if (body_mb < 1) return invalid_argument("--max-body-mb must be at least 1");
   o.http.max_body_bytes = body_mb << 20;
+  o.http.request_ids = true;
   const std::string origins = args.get_or("allowed-origins", "");
   for (std::string_view rest = origins; !rest.empty();) {
     const size_t comma = rest.find(',');

@@ -7,16 +7,18 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "base/logging.h"
 #include "net/io_pool_impl.h"
@@ -49,7 +51,17 @@ struct Shared {
   ErrorRenderer error_renderer;
   std::atomic<int64_t> active_exchanges{0};
   std::atomic<int64_t> open_connections{0};
+  std::atomic<uint64_t> next_request_id{0};
 };
+
+bool plain_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' ||
+          c == '-'))
+      return false;
+  return true;
+}
 
 class Session;
 
@@ -102,6 +114,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   bool current(ExchangeImpl* ex) const { return ex && exchange_.lock().get() == ex; }
 
+  // The answer's x-request-id (HttpServerOptions::request_ids), "" when off.
+  std::string request_id(const ExchangeImpl* ex) {
+    if (!shared_.options.request_ids) return "";
+    const std::string& given = ex->request().header("x-request-id");
+    if (plain_request_id(given)) return given;
+    static const uint64_t kStart =
+        static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    char buf[40];
+    std::snprintf(buf, sizeof(buf), "req-%llx-%llx",
+                  static_cast<unsigned long long>(kStart & 0xffffffffffull),
+                  static_cast<unsigned long long>(shared_.next_request_id.fetch_add(1)));
+    return buf;
+  }
+
   void respond(ExchangeImpl* ex, HttpResponse r) {
     if (!current(ex) || answered_) return;
     answered_ = true;
@@ -113,6 +139,8 @@ class Session : public std::enable_shared_from_this<Session> {
     res->set(http::field::content_type, r.content_type);
     res->set(http::field::server, "fathom");
     for (auto& [k, v] : r.headers) res->set(k, v);
+    if (std::string id = request_id(ex); !id.empty() && res->find("x-request-id") == res->end())
+      res->set("x-request-id", id);
     if (!cors_origin_.empty()) {
       res->set(http::field::access_control_allow_origin, cors_origin_);
       res->set(http::field::access_control_expose_headers, "x-request-id, retry-after");
@@ -131,13 +159,16 @@ class Session : public std::enable_shared_from_this<Session> {
   void begin_stream(ExchangeImpl* ex, int64_t keepalive_ms) {
     if (!current(ex) || answered_ || streaming_) return;
     streaming_ = true;
-    queue_raw(
-        "HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
-        (cors_origin_.empty() ? std::string()
-                              : "Access-Control-Allow-Origin: " + cors_origin_ +
-                                    "\r\nAccess-Control-Expose-Headers: x-request-id\r\nVary: Origin\r\n") +
-        std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") + "\r\n");
+    const std::string id = request_id(ex);
+    queue_raw("HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n" +
+              (id.empty() ? std::string() : "X-Request-Id: " + id + "\r\n") +
+              "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
+              (cors_origin_.empty()
+                   ? std::string()
+                   : "Access-Control-Allow-Origin: " + cors_origin_ +
+                         "\r\nAccess-Control-Expose-Headers: x-request-id\r\nVary: Origin\r\n") +
+              std::string(keep_alive_ ? "Connection: keep-alive\r\n" : "Connection: close\r\n") +
+              "\r\n");
     keepalive_ms_ = keepalive_ms;
     if (keepalive_ms_ > 0) arm_keepalive();
   }

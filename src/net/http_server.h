@@ -28,6 +28,9 @@ struct HttpServerOptions {
   /// (OPTIONS with Access-Control-Request-Method) from an allowed origin is answered here,
   /// before any handler (and so before authentication).
   std::vector<std::string> cors_allowed_origins;
+  /// Every answer (streams too) carries x-request-id: the client's own when it sent a plain one
+  /// (1 to 128 of [A-Za-z0-9._:-]), else one made here. Off where the application sets its own.
+  bool request_ids = false;
 };
 
 /// Routes see every well-formed request. Called on the connection's strand; must not block.

@@ -135,3 +135,18 @@ test('malformed HTTP is a 400 and the server keeps serving', async () => {
   assert.match(reply, /^HTTP\/1\.1 400/);
   await stillServes();
 });
+
+test('every answer carries x-request-id: the client\'s own when plain, else a fresh one', async () => {
+  const ok = await server.post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 },
+    { 'x-request-id': 'trace-42.a:b_c' });
+  assert.equal(ok.headers.get('x-request-id'), 'trace-42.a:b_c');
+  const bad = await server.post('/v1/chat/completions', { model: MODEL, messages: 'x' }, { 'x-request-id': 'no spaces <here>' });
+  const made = bad.headers.get('x-request-id');
+  assert.match(made, /^req-[0-9a-f]+-[0-9a-f]+$/);
+  const other = await server.post('/v1/chat/completions', { model: MODEL, messages: 'x' });
+  assert.notEqual(other.headers.get('x-request-id'), made);
+  const stream = await fetch(server.url + '/v1/completions', { method: 'POST', headers: server.headers({ 'x-request-id': 'stream-1' }),
+    body: JSON.stringify({ model: MODEL, prompt: 'go', max_tokens: 2, stream: true }) });
+  assert.equal(stream.headers.get('x-request-id'), 'stream-1');
+  await stream.text();
+});
