@@ -23,14 +23,17 @@ build server_request_fuzz src/json/json_fields.cpp src/server/protocol/chat_requ
   src/engine/request.cpp src/engine/sampler.cpp src/base/status.cpp
 build grammar_fuzz "${grammar[@]}" src/base/status.cpp
 build sse_parser_fuzz src/gateway/proxy/sse_parser.cpp src/net/sse.cpp
+classify=(src/gateway/classify/detectors.cpp src/gateway/classify/classifier.cpp)
 build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/billing/price_table.cpp \
   src/gateway/billing/sqlite_ledger.cpp src/gateway/billing/usage_journal.cpp src/gateway/lb/*.cpp \
-  src/gateway/circuit_breaker.cpp src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3
+  src/gateway/circuit_breaker.cpp "${classify[@]}" src/base/status.cpp src/base/logging.cpp \
+  -lyaml-cpp -lsqlite3 -lpcre2-8
+build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
   src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
 
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
-    gateway_config_fuzz safetensors_header_fuzz; do
+    gateway_config_fuzz safetensors_header_fuzz classify_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

@@ -17,6 +17,7 @@
 
 #include "base/status.h"
 #include "gateway/billing/ledger.h"
+#include "gateway/classify/classifier.h"
 
 namespace fathom::gateway {
 
@@ -29,6 +30,9 @@ struct AccessRecord {
   std::string cache;  ///< "hit", "miss", or empty when the request was not cacheable
   int attempts = 0;   ///< upstreams tried
   std::string error;  ///< the error message returned, for non-2xx answers
+  /// Set when classification is on: "sensitive", and which detectors fired and why (counts
+  /// only, never the matched text).
+  std::optional<classify::Classification> classification;
 };
 
 class AccessLog {

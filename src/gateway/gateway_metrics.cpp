@@ -83,6 +83,11 @@ void GatewayMetrics::retried() {
   ++retries_;
 }
 
+void GatewayMetrics::classified(bool sensitive) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++classified_[sensitive ? 1 : 0];
+}
+
 std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const {
   std::string out;
   {
@@ -97,6 +102,10 @@ std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams
                  cache_hits_);
     render_value(out, "fathom_gateway_retries_total", "counter",
                  "Attempts on another upstream before the answer's first byte.", retries_);
+    render_counter(
+        out, "fathom_gateway_requests_classified_total",
+        "Requests classified by sensitivity (when classification is on).",
+        {{"sensitive=\"false\"", classified_[0]}, {"sensitive=\"true\"", classified_[1]}});
   }
   render_value(out, "fathom_gateway_client_connections", "gauge", "Open client connections.", conns.client_open);
   render_value(out, "fathom_gateway_requests_in_flight", "gauge", "Requests (and streams) not yet answered in full.",

@@ -39,6 +39,8 @@ class GatewayMetrics {
   void auth_failed();
   void quota_rejected(const std::string& tenant, const std::string& limit);
   void retried();
+  /// One request classified (fathom_gateway_requests_classified_total{sensitive}).
+  void classified(bool sensitive);
   std::string render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const;
 
  private:
@@ -48,6 +50,7 @@ class GatewayMetrics {
   std::map<std::string, int64_t> cost_nanos_;
   std::map<std::string, int64_t> quota_rejections_;
   int64_t auth_failures_ = 0, cache_hits_ = 0, retries_ = 0;
+  int64_t classified_[2] = {0, 0};  // [not sensitive, sensitive]
   Histogram total_, overhead_, upstream_, ttft_;
 };
 

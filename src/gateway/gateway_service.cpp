@@ -360,6 +360,18 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     return error_response(403, "permission_error",
                           "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
   rec.usage.model = pr.model->name;
+  if (cfg.classification.enabled) {
+    // After auth and the body's checks, before quota and routing. Routing by sensitivity is
+    // issue 11 item 2; for now the result goes to the access log and /metrics.
+    const classify::Classification c =
+        classify::classify({.texts = classify::request_texts(pr.body),
+                            .key_id = key->key_id,
+                            .sensitivity_header = req.header("x-fathom-sensitivity")},
+                           cfg.classification.for_tenant(key->tenant));
+    metrics_.classified(c.sensitive);
+    rec.classification = c;
+    pr.classification = c;
+  }
   pr.stream = fields->stream;
   rec.stream = pr.stream;
   pr.client_wants_usage = fields->include_usage;

@@ -155,5 +155,99 @@ models: [{name: m, pool: p}]
   EXPECT_EQ(year->breaker.window, std::chrono::milliseconds(31'536'000'000));
 }
 
+constexpr const char* kMinimal = R"yaml(
+pools: {p: {upstreams: [{url: "http://127.0.0.1:1"}]}}
+models: [{name: m, pool: p}]
+)yaml";
+
+TEST(GatewayConfigTest, ClassificationIsOffWithoutItsSectionAndOnWithIt) {
+  auto off = parse_gateway_config(kMinimal, "gw.yaml");
+  ASSERT_TRUE(off.ok()) << off.status().to_string();
+  EXPECT_FALSE(off->classification.enabled);
+
+  auto on = parse_gateway_config(std::string(kMinimal) + "classification: {}\n", "gw.yaml");
+  ASSERT_TRUE(on.ok()) << on.status().to_string();
+  EXPECT_TRUE(on->classification.enabled);
+  EXPECT_EQ(on->classification.defaults.detectors, classify::kAllDetectors);
+  EXPECT_FALSE(on->classification.defaults.always_sensitive);
+
+  auto disabled =
+      parse_gateway_config(std::string(kMinimal) + "classification: {enabled: false}\n", "gw.yaml");
+  ASSERT_TRUE(disabled.ok()) << disabled.status().to_string();
+  EXPECT_FALSE(disabled->classification.enabled);
+}
+
+TEST(GatewayConfigTest, ClassificationTenantsMergeWithTheDefaults) {
+  const std::string yaml = std::string(kMinimal) + R"yaml(
+classification:
+  detectors: [cn_id_card, cn_mobile, email]
+  keywords: [Confidential, 机密]
+  patterns: ['\bPRJ-\d{4}\b']
+  always_sensitive_keys: [k-admin]
+  tenants:
+    acme:
+      always_sensitive: true
+    beta:
+      detectors: [bank_card]
+      keywords: [Falcon]
+      patterns: ['(?i)internal only']
+      always_sensitive_keys: [k-beta]
+)yaml";
+  auto c = parse_gateway_config(yaml, "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  const auto& cls = c->classification;
+  using classify::detector_bit;
+  using classify::DetectorKind;
+  EXPECT_EQ(cls.defaults.detectors, detector_bit(DetectorKind::kCnIdCard) |
+                                        detector_bit(DetectorKind::kCnMobile) |
+                                        detector_bit(DetectorKind::kEmail));
+  EXPECT_EQ(cls.defaults.keywords, (std::vector<std::string>{"confidential", "机密"}));
+  ASSERT_EQ(cls.defaults.patterns.size(), 1u);
+
+  const auto& acme = cls.for_tenant("acme");
+  EXPECT_TRUE(acme.always_sensitive);
+  EXPECT_EQ(acme.detectors, cls.defaults.detectors);
+  EXPECT_EQ(acme.keywords.size(), 2u);
+
+  const auto& beta = cls.for_tenant("beta");
+  EXPECT_FALSE(beta.always_sensitive);
+  EXPECT_EQ(beta.detectors, detector_bit(DetectorKind::kBankCard));  // replaced
+  EXPECT_EQ(beta.keywords, (std::vector<std::string>{"confidential", "机密", "falcon"}));  // added
+  EXPECT_EQ(beta.patterns.size(), 2u);
+  EXPECT_EQ(beta.always_sensitive_keys, (std::vector<std::string>{"k-admin", "k-beta"}));
+  EXPECT_EQ(&cls.for_tenant("someone-else"), &cls.defaults);
+
+  // The compiled config classifies as configured.
+  EXPECT_TRUE(classify::classify({.texts = {"INTERNAL ONLY"}}, beta).sensitive);
+  EXPECT_FALSE(classify::classify({.texts = {"INTERNAL ONLY"}}, cls.defaults).sensitive);
+  EXPECT_TRUE(classify::classify({.texts = {"hi"}, .key_id = "k-admin"}, cls.defaults).sensitive);
+}
+
+TEST(GatewayConfigTest, ClassificationProblemsNameTheirField) {
+  const std::string yaml = std::string(kMinimal) + R"yaml(
+classification:
+  detectors: [cn_id_card, ssn]
+  keywords: ["", ok]
+  patterns: ['(unclosed', 'x*']
+  always_sensitive: true
+  colour: blue
+  tenants:
+    acme: {keywords: [a], limits: 3, patterns: ['[z-a]']}
+)yaml";
+  auto c = parse_gateway_config(yaml, "gw.yaml");
+  ASSERT_FALSE(c.ok());
+  const std::string& m = c.status().message();
+  for (const char* want :
+       {"classification.detectors: unknown detector 'ssn' (known: cn_id_card, cn_uscc, passport,",
+        "classification.keywords[0]: a keyword must not be empty",
+        "classification.patterns[0]: not a valid regular expression: missing closing parenthesis",
+        "('(unclosed')", "classification.patterns[1]: matches the empty string",
+        "classification.always_sensitive: is not a known field",
+        "classification.colour: is not a known field",
+        "classification.tenants.acme.limits: is not a known field",
+        "classification.tenants.acme.patterns[0]: not a valid regular expression"})
+    EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n" << m;
+}
+
 }  // namespace
 }  // namespace fathom::gateway

@@ -115,6 +115,76 @@ PriceTier parse_tier(const YAML::Node& n, const std::string& path, std::vector<s
   return t;
 }
 
+// One classifier's rules, read through `f`: the section's defaults (base == nullptr) or a tenant's
+// overrides on top of them. A tenant's `detectors` replace the defaults; its keywords,
+// patterns and keys add to them, so no tenant can drop the gateway-wide rules.
+classify::ClassifierConfig parse_classifier(Fields& f, const classify::ClassifierConfig* base) {
+  classify::ClassifierConfig c = base ? *base : classify::ClassifierConfig{};
+  if (f.child("detectors")) {
+    std::vector<std::string> names;
+    f.get("detectors", names);
+    c.detectors = 0;
+    for (const std::string& name : names) {
+      if (auto k = classify::detector_from_name(name)) {
+        c.detectors |= classify::detector_bit(*k);
+      } else {
+        std::string known;
+        for (int i = 0; i < classify::kNumDetectorKinds; ++i)
+          known += std::string(i ? ", " : "") +
+                   std::string(classify::detector_name(static_cast<classify::DetectorKind>(i)));
+        f.problem("detectors", "unknown detector '" + name + "' (known: " + known + ")");
+      }
+    }
+  }
+  std::vector<std::string> keywords, patterns, keys;
+  f.get("keywords", keywords);
+  f.get("patterns", patterns);
+  f.get("always_sensitive_keys", keys);
+  for (size_t i = 0; i < keywords.size(); ++i) {
+    auto k = classify::normalize_keyword(keywords[i]);
+    if (k.ok())
+      c.keywords.push_back(std::move(*k));
+    else
+      f.problem("keywords[" + std::to_string(i) + "]", k.status().message());
+  }
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    auto p = classify::compile_pattern(patterns[i]);
+    if (p.ok())
+      c.patterns.push_back(std::move(*p));
+    else
+      f.problem("patterns[" + std::to_string(i) + "]",
+                p.status().message() + " ('" + patterns[i] + "')");
+  }
+  c.always_sensitive_keys.insert(c.always_sensitive_keys.end(), keys.begin(), keys.end());
+  f.get("always_sensitive", c.always_sensitive);
+  return c;
+}
+
+classify::ClassificationConfig parse_classification(const YAML::Node& n,
+                                                    std::vector<std::string>& problems) {
+  classify::ClassificationConfig c;
+  if (!n) return c;  // no section: classification is off
+  Fields f(n, "classification", problems);
+  f.reject_unknown(
+      {"enabled", "detectors", "keywords", "patterns", "always_sensitive_keys", "tenants"});
+  c.enabled = true;
+  f.get("enabled", c.enabled);
+  c.defaults = parse_classifier(f, nullptr);
+  const YAML::Node tenants = f.child("tenants");
+  if (tenants && !tenants.IsMap() && !tenants.IsNull())
+    f.problem("tenants", "must be a mapping of tenant names to rules");
+  if (tenants && tenants.IsMap())
+    for (const auto& kv : tenants) {
+      const std::optional<std::string> t = key_text(kv.first, "classification.tenants", problems);
+      if (!t) continue;
+      Fields tf(kv.second, "classification.tenants." + *t, problems);
+      tf.reject_unknown(
+          {"always_sensitive", "always_sensitive_keys", "detectors", "keywords", "patterns"});
+      c.tenants[*t] = parse_classifier(tf, &c.defaults);
+    }
+  return c;
+}
+
 }  // namespace
 
 const ModelRoute* GatewayConfig::route(const std::string& model) const {
@@ -136,9 +206,11 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   std::vector<std::string> problems;
   GatewayConfig c;
   Fields top(root, "", problems);
-  top.reject_unknown({"listen", "data_dir", "keys_db", "ledger_db", "ledger_postgres", "ledger_sync", "audit_log", "access_log", "redis", "timeouts",
-                      "max_body_bytes", "retry", "breaker", "health_check", "pools", "models", "prices",
-                      "tenants", "key_limits", "cache", "io_threads", "cors"});
+  top.reject_unknown(
+      {"listen",     "data_dir",     "keys_db",    "ledger_db", "ledger_postgres", "ledger_sync",
+       "audit_log",  "access_log",   "redis",      "timeouts",  "max_body_bytes",  "retry",
+       "breaker",    "health_check", "pools",      "models",    "prices",          "tenants",
+       "key_limits", "cache",        "io_threads", "cors",      "classification"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port"});
@@ -300,6 +372,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     else if (c.cache_backend == "redis" && !c.redis)
       f.problem("backend", "redis needs a top-level 'redis: {host, port}'");
   }
+  c.classification = parse_classification(top.child("classification"), problems);
   if (!problems.empty()) {
     std::string msg = source + ": invalid gateway config:";
     for (const auto& p : problems) msg += "\n  " + p;

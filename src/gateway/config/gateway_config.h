@@ -12,6 +12,7 @@
 #include "gateway/billing/ledger.h"
 #include "gateway/billing/price_table.h"
 #include "gateway/circuit_breaker.h"
+#include "gateway/classify/classifier.h"
 #include "gateway/quota/quota_table.h"
 
 namespace fathom::gateway {
@@ -64,6 +65,7 @@ struct GatewayConfig {
   std::string cache_backend = "auto";  ///< memory | redis | auto (redis when `redis` is set)
   int64_t cache_max_entries = 10'000;
   int64_t cache_ttl_ms = 300'000;
+  classify::ClassificationConfig classification;  ///< off unless the section is present
 
   bool cache_in_redis() const { return cache_backend == "redis" || (cache_backend == "auto" && redis); }
   /// Pool name for a client's model name or alias; nullptr when unknown.

@@ -372,6 +372,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   if (ttft_s_) access.ttft_ms = *ttft_s_ * 1000;
   if (!req_.cache_key.empty()) access.cache = "miss";
   access.error = error_;
+  access.classification = req_.classification;
   svc_.access_log().write(access);
 }
 

@@ -6,12 +6,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "base/clock.h"
+#include "gateway/classify/classifier.h"
 #include "gateway/proxy/sse_parser.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/key_store.h"
@@ -37,6 +39,7 @@ struct ProxyRequest {
   int64_t prompt_estimate = 0;  ///< prompt tokens guessed from its size (for partial billing)
   KeyInfo key;
   QuotaSlot slot;          ///< the admitted quota: released by settle() or on destruction
+  std::optional<classify::Classification> classification;  ///< for the access log
 };
 
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
