@@ -56,6 +56,8 @@ void print_help() {
       "                    [--tool-call-parser deepseek_v3|none] [--log-level "
       "debug|info|warning|error]\n"
       "                    [--allowed-origins ORIGIN,...|*]   (CORS for browser clients)\n"
+      "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+      "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
       "POST /v1/responses, GET /v1/models[/{id}], POST /tokenize, POST /detokenize, GET /health,\n"
@@ -66,14 +68,29 @@ void print_help() {
 }
 
 Status serve_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args,
-      Args::parse(argv,
-                  {"model", "host", "port", "api-key", "served-model-name", "metrics-names", "max-model-len",
-                   "max-num-seqs", "max-num-batched-tokens", "max-waiting", "block-size", "kv-cache-mb",
-                   "io-threads", "max-body-mb", "reasoning-parser", "tool-call-parser", "log-level",
-                   "allowed-origins"},
-                  {"no-prefix-caching"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv,
+                                                 {"model",
+                                                  "host",
+                                                  "port",
+                                                  "api-key",
+                                                  "served-model-name",
+                                                  "metrics-names",
+                                                  "max-model-len",
+                                                  "max-num-seqs",
+                                                  "max-num-batched-tokens",
+                                                  "max-waiting",
+                                                  "block-size",
+                                                  "kv-cache-mb",
+                                                  "io-threads",
+                                                  "max-body-mb",
+                                                  "reasoning-parser",
+                                                  "tool-call-parser",
+                                                  "log-level",
+                                                  "allowed-origins",
+                                                  "tls-cert",
+                                                  "tls-key",
+                                                  "tls-client-ca"},
+                                                 {"no-prefix-caching"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -117,6 +134,12 @@ Status serve_main(const std::vector<std::string>& argv) {
   if (body_mb < 1) return invalid_argument("--max-body-mb must be at least 1");
   o.http.max_body_bytes = body_mb << 20;
   o.http.request_ids = true;
+  o.http.tls = {args.get_or("tls-cert", ""), args.get_or("tls-key", ""),
+                args.get_or("tls-client-ca", "")};
+  if (o.http.tls.cert_file.empty() != o.http.tls.key_file.empty())
+    return invalid_argument("--tls-cert and --tls-key go together");
+  if (!o.http.tls.client_ca_file.empty() && o.http.tls.cert_file.empty())
+    return invalid_argument("--tls-client-ca needs --tls-cert and --tls-key");
   const std::string origins = args.get_or("allowed-origins", "");
   for (std::string_view rest = origins; !rest.empty();) {
     const size_t comma = rest.find(',');

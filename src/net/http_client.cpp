@@ -1,11 +1,14 @@
 #include "net/http_client.h"
 
-#include <limits>
-#include <optional>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <limits>
+#include <optional>
+#include <variant>
+
+#include "net/tls_impl.h"
 
 namespace fathom::net {
 
@@ -13,15 +16,17 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 Result<Url> parse_url(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, 8) == "https://") return invalid_argument("https URLs are not supported: " + std::string(url));
-  if (url.substr(0, kScheme.size()) != kScheme) return invalid_argument("URL must start with http://: " + std::string(url));
-  std::string_view rest = url.substr(kScheme.size());
+  Url out;
+  out.https = url.substr(0, 8) == "https://";
+  if (!out.https && url.substr(0, 7) != "http://")
+    return invalid_argument("URL must start with http:// or https://: " + std::string(url));
+  out.port = out.https ? 443 : 80;
+  std::string_view rest = url.substr(out.https ? 8 : 7);
   const size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  Url out;
   if (slash != std::string_view::npos) out.path = std::string(rest.substr(slash));
   while (!out.path.empty() && out.path.back() == '/') out.path.pop_back();
   const size_t colon = authority.rfind(':');
@@ -43,18 +48,40 @@ struct HttpClient::Impl {
   std::string host;
   uint16_t port;
   int64_t timeout_ms;
+  std::shared_ptr<const TlsClientContext> tls;  // null: plain HTTP
   asio::io_context io;
-  std::optional<beast::tcp_stream> stream;
+  std::optional<std::variant<beast::tcp_stream, TlsStream>> stream;
   beast::flat_buffer buffer;
 
-  void connect() {
+  beast::tcp_stream& tcp_stream() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      *stream);
+  }
+  std::string origin() const {
+    return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
+  }
+
+  /// Throws system_error (transport) or returns a Status (TLS verification, pin).
+  Status connect() {
     tcp::resolver resolver(io);
     auto results = resolver.resolve(host, std::to_string(port));
-    stream.emplace(io);
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
-    stream->connect(results);
-    stream->socket().set_option(tcp::no_delay(true));
+    if (tls)
+      stream.emplace(std::in_place_index<1>, io, tls->ctx);
+    else
+      stream.emplace(std::in_place_index<0>, io);
+    tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
+    tcp_stream().connect(results);
+    tcp_stream().socket().set_option(tcp::no_delay(true));
     buffer.clear();
+    if (!tls) return ok_status();
+    TlsStream& s = std::get<TlsStream>(*stream);
+    FATHOM_RETURN_IF_ERROR(prepare_client_tls(s.native_handle(), host));
+    beast::error_code ec;
+    s.handshake(asio::ssl::stream_base::client, ec);
+    if (ec)
+      return unavailable("TLS handshake with " + origin() + ": " +
+                         tls_failure(ec, s.native_handle()));
+    return check_spki_pins(*tls, s.native_handle()).with_context(origin());
   }
 
   ClientResponse exchange(const std::string& method, const std::string& target, const std::string& body,
@@ -70,16 +97,16 @@ struct HttpClient::Impl {
     req.body() = body;
     req.keep_alive(true);
     req.prepare_payload();
-    stream->expires_after(std::chrono::milliseconds(timeout_ms));
-    http::write(*stream, req);
+    tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
+    std::visit([&](auto& s) { http::write(s, req); }, *stream);
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    http::read_header(*stream, buffer, parser);
+    std::visit([&](auto& s) { http::read_header(s, buffer, parser); }, *stream);
     size_t delivered = 0;
     while (!parser.is_done()) {
-      stream->expires_after(std::chrono::milliseconds(timeout_ms));
-      http::read_some(*stream, buffer, parser);
+      tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
+      std::visit([&](auto& s) { http::read_some(s, buffer, parser); }, *stream);
       const std::string& b = parser.get().body();
       if (on_chunk && b.size() > delivered) on_chunk(std::string_view(b).substr(delivered));
       delivered = b.size();
@@ -104,6 +131,10 @@ HttpClient::HttpClient(std::string host, uint16_t port, int64_t timeout_ms) : im
   impl_->port = port;
   impl_->timeout_ms = timeout_ms;
 }
+HttpClient::HttpClient(const Url& url, int64_t timeout_ms)
+    : HttpClient(url.host, url.port, timeout_ms) {
+  if (url.https) impl_->tls = url.tls ? url.tls : default_tls_client_context();
+}
 HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
 HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
@@ -116,13 +147,17 @@ Result<ClientResponse> HttpClient::request(const std::string& method, const std:
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = impl_->stream.has_value();
     try {
-      if (!impl_->stream) impl_->connect();
+      if (!impl_->stream) {
+        if (Status s = impl_->connect(); !s.ok()) {
+          impl_->stream.reset();
+          return s;  // a certificate that does not verify is not retried
+        }
+      }
       return impl_->exchange(method, target, body, headers, on_chunk);
     } catch (const boost::system::system_error& e) {
       impl_->stream.reset();
       if (!reused || attempt == 1)
-        return unavailable(method + " http://" + impl_->host + ":" + std::to_string(impl_->port) + target +
-                           ": " + e.code().message());
+        return unavailable(method + " " + impl_->origin() + target + ": " + e.code().message());
     }
   }
   return unavailable("unreachable");

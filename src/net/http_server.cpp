@@ -2,14 +2,20 @@
 // IoPool loop (that single thread is what serialises it: no strand needed); the Exchange a
 // route holds posts onto that loop, so routes and the engine thread never touch a socket
 // directly. "On the strand" below means on that loop's thread.
+//
+// A connection's bytes travel over plain TCP or TLS over TCP (HttpServerOptions::tls): one
+// Session serves both, reaching its stream through visit_stream(); only the handshake and the
+// disconnect check differ.
 #include "net/http_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -18,11 +24,13 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "base/logging.h"
 #include "net/io_pool_impl.h"
 #include "net/sse.h"
+#include "net/tls_impl.h"
 
 namespace fathom::net {
 
@@ -30,6 +38,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 const std::string& HttpRequest::header(const std::string& name) const {
   static const std::string kEmpty;
@@ -90,8 +99,14 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Shared> shared, int io_index)
-      : stream_(std::move(socket)), keep_shared_(std::move(shared)), shared_(*keep_shared_), io_index_(io_index) {
+  /// Plain HTTP when `tls` is null, else TLS with that context (kept alive by the session).
+  Session(tcp::socket socket, std::shared_ptr<asio::ssl::context> tls,
+          std::shared_ptr<Shared> shared, int io_index)
+      : stream_(make_stream(std::move(socket), tls.get())),
+        tls_(std::move(tls)),
+        keep_shared_(std::move(shared)),
+        shared_(*keep_shared_),
+        io_index_(io_index) {
     ++shared_.open_connections;
   }
   ~Session() {
@@ -100,12 +115,28 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    asio::dispatch(tcp_stream().get_executor(), [self = shared_from_this()] {
+      if (!self->tls_) return self->do_read();
+      // The handshake (and with a client CA, the client's certificate check) within the header
+      // timeout.
+      self->tcp_stream().expires_after(
+          std::chrono::milliseconds(self->shared_.options.header_timeout_ms));
+      std::get<TlsStream>(self->stream_)
+          .async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+            if (ec) {
+              FATHOM_LOG(kDebug) << "TLS handshake refused: "
+                                 << tls_failure(ec,
+                                                std::get<TlsStream>(self->stream_).native_handle());
+              return self->close();
+            }
+            self->do_read();
+          });
+    });
   }
 
   template <typename Fn>
   void on_strand(Fn&& fn) {
-    asio::post(stream_.get_executor(), std::forward<Fn>(fn));
+    asio::post(tcp_stream().get_executor(), std::forward<Fn>(fn));
   }
 
   int io_index() const { return io_index_; }
@@ -149,11 +180,13 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    stream_.expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                        self->on_exchange_written(ec);
-                      });
+    tcp_stream().expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
+    visit_stream([&](auto& stream) {
+      http::async_write(stream, *res,
+                        [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                          self->on_exchange_written(ec);
+                        });
+    });
   }
 
   void begin_stream(ExchangeImpl* ex, int64_t keepalive_ms) {
@@ -180,7 +213,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void add_timer(ExchangeImpl* ex, int64_t delay_ms, std::function<void()> fn) {
     if (!current(ex) || answered_ || ex->disconnected()) return;
-    auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor());
+    auto timer = std::make_shared<asio::steady_timer>(tcp_stream().get_executor());
     ex->timers_.push_back(timer);
     timer->expires_after(std::chrono::milliseconds(delay_ms));
     timer->async_wait([weak = weak_from_this(), ex_weak = ex->weak_from_this(), fn = std::move(fn)](beast::error_code ec) {
@@ -204,6 +237,25 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  static std::variant<beast::tcp_stream, TlsStream> make_stream(tcp::socket socket,
+                                                                asio::ssl::context* tls) {
+    if (!tls)
+      return std::variant<beast::tcp_stream, TlsStream>(std::in_place_index<0>, std::move(socket));
+    return std::variant<beast::tcp_stream, TlsStream>(std::in_place_index<1>, std::move(socket),
+                                                      *tls);
+  }
+
+  /// The TCP layer (timeouts, the socket) under either kind of stream.
+  beast::tcp_stream& tcp_stream() {
+    return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                      stream_);
+  }
+  /// Runs fn(stream) with the stream bytes travel on: the TCP stream or the TLS stream over it.
+  template <typename Fn>
+  void visit_stream(Fn&& fn) {
+    std::visit(std::forward<Fn>(fn), stream_);
+  }
+
   void do_read() {
     release_exchange();
     answered_ = false;
@@ -212,28 +264,33 @@ class Session : public std::enable_shared_from_this<Session> {
     pending_bytes_ = 0;
     if (buffer_.size() > 0) return read_request();
     // Idle keep-alive wait for the first byte of the next request.
-    stream_.expires_after(std::chrono::milliseconds(shared_.options.idle_timeout_ms));
-    stream_.async_read_some(buffer_.prepare(4096),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
-                              if (ec) return self->close();
-                              self->buffer_.commit(n);
-                              self->read_request();
-                            });
+    tcp_stream().expires_after(std::chrono::milliseconds(shared_.options.idle_timeout_ms));
+    visit_stream([&](auto& stream) {
+      stream.async_read_some(buffer_.prepare(4096),
+                             [self = shared_from_this()](beast::error_code ec, size_t n) {
+                               if (ec) return self->close();
+                               self->buffer_.commit(n);
+                               self->read_request();
+                             });
+    });
   }
 
   void read_request() {
     parser_.emplace();
     parser_->body_limit(static_cast<uint64_t>(shared_.options.max_body_bytes));
     parser_->header_limit(64 * 1024);
-    stream_.expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    tcp_stream().expires_after(std::chrono::milliseconds(shared_.options.header_timeout_ms));
+    visit_stream([&](auto& stream) {
+      http::async_read(
+          stream, buffer_, *parser_,
+          [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    });
   }
 
   void on_read(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::error::connection_reset) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated) {
       return close();
     }
     if (ec == http::error::body_limit) {
@@ -252,7 +309,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = msg.body();
     parser_.reset();
 
-    stream_.expires_never();
+    tcp_stream().expires_never();
     auto ex = std::make_shared<ExchangeImpl>(std::move(req), shared_from_this());
     exchange_ = ex;
     ++shared_.active_exchanges;
@@ -295,7 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void watch_for_disconnect() {
     if (watching_) return;
     watching_ = true;
-    stream_.socket().async_wait(
+    tcp_stream().socket().async_wait(
         tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
           self->watching_ = false;
           if (self->exchange_done_) {
@@ -304,13 +361,16 @@ class Session : public std::enable_shared_from_this<Session> {
           }
           if (ec || self->exchange_.expired()) return;
           char byte;
-          ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+          const int fd = self->tcp_stream().socket().native_handle();
+          ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) ||
+              (n > 0 && self->tls_ && peer_hung_up(fd))) {
             self->mark_disconnected();
           } else if (n < 0) {
             self->watch_for_disconnect();  // spurious wake-up
           }
-          // n > 0: the client pipelined its next request; it is still there.
+          // n > 0: the client pipelined its next request; it is still there. Over TLS those bytes
+          // may be its close_notify: a client that also shut its side down has left.
         });
   }
 
@@ -370,15 +430,17 @@ class Session : public std::enable_shared_from_this<Session> {
     for (auto& s : pending_) *batch += s;
     pending_.clear();
     pending_bytes_ = 0;
-    asio::async_write(stream_, asio::buffer(*batch),
-                      [self = shared_from_this(), batch](beast::error_code ec, size_t) {
-                        self->writing_ = false;
-                        if (ec) {
-                          self->mark_disconnected();
-                          return self->close();
-                        }
-                        self->write_pending();
-                      });
+    visit_stream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(*batch),
+                        [self = shared_from_this(), batch](beast::error_code ec, size_t) {
+                          self->writing_ = false;
+                          if (ec) {
+                            self->mark_disconnected();
+                            return self->close();
+                          }
+                          self->write_pending();
+                        });
+    });
   }
 
   /// Lets go of the current exchange. Its callbacks hold the route's state, which holds the
@@ -402,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec || !keep_alive_) return close();
     if (watching_) {
       exchange_done_ = true;
-      stream_.socket().cancel();  // the watch handler continues with do_read()
+      tcp_stream().socket().cancel();  // the watch handler continues with do_read()
       return;
     }
     do_read();
@@ -412,17 +474,25 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::shared_ptr<ExchangeImpl> ex = exchange_.lock();
     if (ex && !ex->disconnected() && !answered_) mark_disconnected();
     release_exchange();
+    // Over TLS this skips close_notify: every answer is framed (length or chunked), so a
+    // truncation is visible to the client without it.
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_stream().socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  static bool peer_hung_up(int fd) {
+    pollfd p{fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+  }
+
+  std::variant<beast::tcp_stream, TlsStream> stream_;
+  std::shared_ptr<asio::ssl::context> tls_;  // null: plain HTTP
   beast::flat_buffer buffer_;
   std::shared_ptr<Shared> keep_shared_;  // a shared pool may outlive the server
   Shared& shared_;
   const int io_index_;
-  asio::steady_timer keepalive_timer_{stream_.get_executor()};
+  asio::steady_timer keepalive_timer_{tcp_stream().get_executor()};
   int64_t keepalive_ms_ = 0;
   std::chrono::steady_clock::time_point last_write_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -477,6 +547,14 @@ struct HttpServer::Impl {
   asio::steady_timer accept_backoff{pool->impl().io(0)};
   uint16_t port = 0;
   std::once_flag stopped;
+  // The TLS context new connections get (null: plain HTTP); replaced by reload_tls().
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;
+
+  std::shared_ptr<asio::ssl::context> current_tls() {
+    std::lock_guard<std::mutex> lock(tls_mu);
+    return tls;
+  }
 
   // Each new connection goes to the next loop of the pool, round robin.
   void do_accept() {
@@ -495,7 +573,7 @@ struct HttpServer::Impl {
       } else {
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        std::make_shared<Session>(std::move(socket), shared, loop)->start();
+        std::make_shared<Session>(std::move(socket), current_tls(), shared, loop)->start();
       }
       do_accept();
     });
@@ -514,6 +592,9 @@ HttpServer::~HttpServer() { stop(); }
 
 Status HttpServer::start() {
   const HttpServerOptions& o = impl_->shared->options;
+  if (o.tls.enabled()) {
+    FATHOM_ASSIGN_OR_RETURN(impl_->tls, make_tls_server_context(o.tls));
+  }
   try {
     beast::error_code ec;
     auto address = asio::ip::make_address(o.host, ec);
@@ -539,6 +620,15 @@ Status HttpServer::start() {
 }
 
 uint16_t HttpServer::port() const { return impl_->port; }
+
+Status HttpServer::reload_tls() {
+  const TlsServerConfig& cfg = impl_->shared->options.tls;
+  if (!cfg.enabled()) return ok_status();
+  FATHOM_ASSIGN_OR_RETURN(auto fresh, make_tls_server_context(cfg));
+  std::lock_guard<std::mutex> lock(impl_->tls_mu);
+  impl_->tls = std::move(fresh);
+  return ok_status();
+}
 
 void HttpServer::stop_accepting() {
   asio::post(impl_->pool->impl().io(0), [this] {

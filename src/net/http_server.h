@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "net/exchange.h"
 #include "net/io_pool.h"
+#include "net/tls_context.h"
 
 namespace fathom::net {
 
@@ -31,6 +32,9 @@ struct HttpServerOptions {
   /// Every answer (streams too) carries x-request-id: the client's own when it sent a plain one
   /// (1 to 128 of [A-Za-z0-9._:-]), else one made here. Off where the application sets its own.
   bool request_ids = false;
+  /// TLS on this listener (plain HTTP when tls.cert_file is empty). With a client CA, a client
+  /// without a certificate it signed is refused in the handshake.
+  TlsServerConfig tls;
 };
 
 /// Routes see every well-formed request. Called on the connection's strand; must not block.
@@ -45,9 +49,15 @@ class HttpServer {
              std::shared_ptr<IoPool> pool = nullptr);
   ~HttpServer();  ///< stops and joins
 
-  /// Binds and listens, then starts the I/O threads. Unavailable when the address is taken.
+  /// Loads the TLS files (InvalidArgument naming a bad one), binds and listens, then starts the
+  /// I/O threads. Unavailable when the address is taken.
   Status start();
   uint16_t port() const;
+
+  /// Reads the certificate and key files of options.tls again (after a renewal, on SIGHUP):
+  /// new connections use them, open ones keep theirs. On error (naming the file) the running
+  /// certificate stays. OK and nothing done without TLS. Thread-safe.
+  Status reload_tls();
 
   /// Closes the listener (new connections are refused; open ones keep working).
   void stop_accepting();

@@ -42,7 +42,8 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
 
 std::string curl_line(const ServeOptions& o, uint16_t port) {
   std::string host = o.http.host == "0.0.0.0" ? "127.0.0.1" : o.http.host;
-  std::string line = "curl http://" + host + ":" + std::to_string(port) +
+  std::string line = std::string(o.http.tls.enabled() ? "curl https://" : "curl http://") + host +
+                     ":" + std::to_string(port) +
                      "/v1/chat/completions -H 'Content-Type: application/json'";
   if (!o.api_key.empty()) line += " -H \"Authorization: Bearer $FATHOM_API_KEY\"";  // never log the key
   line += " -d '{\"model\": \"" + o.model_id +
@@ -58,6 +59,7 @@ Status run_model_server(ServeOptions options, const ServeHooks& hooks) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  if (options.http.tls.enabled()) sigaddset(&signals, SIGHUP);  // re-reads the certificate
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Many idle or streaming clients each hold a descriptor: allow as many as the hard limit.
@@ -72,7 +74,8 @@ Status run_model_server(ServeOptions options, const ServeHooks& hooks) {
   net::HttpServer http(options.http, make_router(ctx), &http_error_response);
   FATHOM_RETURN_IF_ERROR(http.start());
   ctx.set_http_server(&http);
-  const std::string url = "http://" + options.http.host + ":" + std::to_string(http.port());
+  const std::string url = std::string(options.http.tls.enabled() ? "https://" : "http://") +
+                          options.http.host + ":" + std::to_string(http.port());
   FATHOM_LOG(kInfo) << "listening on " << url << " (/health says 503 until the model is loaded)";
 
   Status load_status;
@@ -90,7 +93,14 @@ Status run_model_server(ServeOptions options, const ServeHooks& hooks) {
   });
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (sigwait(&signals, &sig); sig == SIGHUP; sigwait(&signals, &sig)) {
+    // New connections get the new certificate; open ones keep theirs. A bad file keeps the old.
+    if (Status s = http.reload_tls(); s.ok())
+      FATHOM_LOG(kInfo) << "SIGHUP: TLS certificate reloaded from " << options.http.tls.cert_file;
+    else
+      FATHOM_LOG(kError) << "SIGHUP: TLS reload failed, keeping the running certificate: "
+                         << s.message();
+  }
   loader.join();
   if (!load_status.ok()) {
     http.stop();

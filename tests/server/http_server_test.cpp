@@ -179,7 +179,9 @@ TEST(UrlTest, Parses) {
   EXPECT_EQ(u->port, 8080);
   EXPECT_EQ(u->path, "/base");
   EXPECT_EQ(parse_url("http://h")->port, 80);
-  EXPECT_FALSE(parse_url("https://h").ok());
+  EXPECT_EQ(parse_url("https://h")->port, 443);
+  EXPECT_TRUE(parse_url("https://h")->https);
+  EXPECT_FALSE(parse_url("ftp://h").ok());
   EXPECT_FALSE(parse_url("h:80").ok());
   EXPECT_FALSE(parse_url("http://h:99999").ok());
 }

@@ -12,16 +12,16 @@ export function fathom(...args) {
 export class Gateway {
   /**
    * `fathom gateway --config <config> --port 0`; resolves once it logs the URL it listens on
-   * (event-driven, bounded by 30 s).
+   * (event-driven, bounded by 30 s). `fetchFn`: the fetch to call an https gateway with.
    */
-  static async start(config) {
+  static async start(config, { fetchFn = fetch } = {}) {
     const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gateway not ready:\n${log}`)), 30000);
       const onData = (c) => {
         log += c.toString();
-        const m = log.match(/fathom gateway on (http:\/\/[0-9.]+:\d+)/);
+        const m = log.match(/fathom gateway on (https?:\/\/[0-9.]+:\d+)/);
         if (m) { clearTimeout(timer); resolve(m[1]); }
       };
       proc.stdout.on('data', onData);
@@ -30,7 +30,7 @@ export class Gateway {
     });
     proc.removeAllListeners('exit');
     const g = new Gateway();
-    Object.assign(g, { proc, url, config, output: log });
+    Object.assign(g, { proc, url, config, output: log, fetchFn });
     proc.stdout.on('data', (c) => { g.output += c.toString(); });
     return g;
   }
@@ -45,7 +45,7 @@ export class Gateway {
   }
   // POSTs JSON; the Response, to read as it streams.
   fetch(route, body, key, extra = {}) {
-    return fetch(this.url + route, {
+    return this.fetchFn(this.url + route, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...extra },
       body: JSON.stringify(body),
@@ -60,7 +60,7 @@ export class Gateway {
     return { status: res.status, json, text, headers: res.headers };
   }
   async metric(name, labelPart) {
-    const text = await (await fetch(this.url + '/metrics')).text();
+    const text = await (await this.fetchFn(this.url + '/metrics')).text();
     for (const line of text.split('\n')) {
       if (line.startsWith(name) && line.includes(labelPart)) return Number(line.slice(line.lastIndexOf(' ') + 1));
     }

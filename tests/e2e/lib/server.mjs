@@ -15,9 +15,10 @@ export const modelsDir = path.join(repoRoot, 'tests/data/models');
 if (!existsSync(fathomBin)) throw new Error(`fathom binary not found at ${fathomBin} (set FATHOM_BIN)`);
 
 export class FathomServer {
-  constructor(proc, url) {
+  constructor(proc, url, fetchFn = fetch) {
     this.proc = proc;
     this.url = url;
+    this.fetch = fetchFn;  // an https server's client (CA, client certificate) when given
     this.log = '';
     this.exitCode = null;
   }
@@ -28,7 +29,7 @@ export class FathomServer {
   }
 
   async post(route, body, extraHeaders = {}) {
-    const res = await fetch(this.url + route, {
+    const res = await this.fetch(this.url + route, {
       method: 'POST',
       headers: this.headers(extraHeaders),
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -40,7 +41,7 @@ export class FathomServer {
   }
 
   async get(route) {
-    const res = await fetch(this.url + route, { headers: this.headers() });
+    const res = await this.fetch(this.url + route, { headers: this.headers() });
     return { status: res.status, text: await res.text() };
   }
 
@@ -93,9 +94,10 @@ export function longContextModel(name, maxPositions = 4096) {
 /**
  * Starts `fathom serve --port 0` on `model` (a fixture name or a path; null for the built-in
  * model) and resolves once the log says it serves and /health answers 200. Event-driven: no
- * sleeps; bounded by `timeoutMs`.
+ * sleeps; bounded by `timeoutMs`. With TLS args (--tls-cert ...), pass `fetchFn`: a fetch that
+ * trusts the server's CA (and presents a client certificate where it asks for one).
  */
-export async function startServer({ model = 'deepseek_v3', args = [], apiKey = null, timeoutMs = 60000 } = {}) {
+export async function startServer({ model = 'deepseek_v3', args = [], apiKey = null, timeoutMs = 60000, fetchFn = fetch } = {}) {
   const argv = ['serve', '--port', '0', '--log-level', 'info', ...args];
   if (model) argv.push('--model', model.includes('/') ? model : path.join(modelsDir, model));
   if (apiKey) argv.push('--api-key', apiKey);
@@ -107,9 +109,9 @@ export async function startServer({ model = 'deepseek_v3', args = [], apiKey = n
     const onData = (chunk) => {
       log += chunk.toString();
       if (server) server.log = log;
-      const listening = log.match(/listening on (http:\/\/[0-9.]+:\d+)/);
+      const listening = log.match(/listening on (https?:\/\/[0-9.]+:\d+)/);
       if (listening && !server) {
-        server = new FathomServer(proc, listening[1]);
+        server = new FathomServer(proc, listening[1], fetchFn);
         server.apiKey = apiKey;
       }
       if (server && /serving model/.test(log)) {
