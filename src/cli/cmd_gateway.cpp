@@ -1,6 +1,7 @@
 // fathom gateway --config gateway.yaml
 // Runs the API gateway until SIGTERM/SIGINT; SIGHUP reloads the config without dropping
-// connections (the listen address needs a restart).
+// connections and re-reads the listener's TLS certificate and key (the listen address and the
+// TLS file names need a restart).
 #include <signal.h>
 
 #include <cstdio>
@@ -28,14 +29,19 @@ Status gateway_main(const std::vector<std::string>& argv) {
   static SteadyClock clock;
   FATHOM_ASSIGN_OR_RETURN(auto service, gateway::GatewayService::create(cfg, clock));
   FATHOM_RETURN_IF_ERROR(service->start());
-  std::printf("fathom gateway on http://%s:%u  (config %s)\n", cfg.host.c_str(), service->port(), path.c_str());
-  std::printf("try: curl http://%s:%u/v1/models -H 'Authorization: Bearer <key from fathom keys create>'\n",
-              cfg.host.c_str(), service->port());
+  const char* scheme = cfg.tls.enabled() ? "https" : "http";
+  std::printf("fathom gateway on %s://%s:%u  (config %s)\n", scheme, cfg.host.c_str(),
+              service->port(), path.c_str());
+  std::printf(
+      "try: curl %s://%s:%u/v1/models -H 'Authorization: Bearer <key from fathom keys create>'\n",
+      scheme, cfg.host.c_str(), service->port());
   std::fflush(stdout);
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;
+    if (Status s = service->reload_tls(); !s.ok())
+      FATHOM_LOG(kError) << "TLS reload failed, keeping the running certificate: " << s.message();
     auto fresh = gateway::load_gateway_config(path);
     if (!fresh.ok()) {
       FATHOM_LOG(kError) << "config reload refused, keeping the running config: " << fresh.status().message();

@@ -19,15 +19,20 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
       {"logits", "write the logits of a token sequence to a safetensors file", &run_logits},
       {"generate", "generate tokens from a prompt", &run_generate},
-      {"tokenize", "encode JSON strings from stdin to token ids with a model's tokenizer", &run_tokenize},
+      {"tokenize", "encode JSON strings from stdin to token ids with a model's tokenizer",
+       &run_tokenize},
       {"detokenize", "decode JSON id arrays from stdin to text", &run_detokenize},
-      {"chat-template", "render a JSON list of messages with a model's chat template", &run_chat_template},
+      {"chat-template", "render a JSON list of messages with a model's chat template",
+       &run_chat_template},
       {"serve", "OpenAI-compatible model server (chat, completions, metrics)", &run_serve},
       {"bench", "benchmarks: 'bench serve' load-tests a running server", &run_bench},
       {"gateway", "API gateway: keys, quotas, billing, load balancing, breakers", &run_gateway},
       {"keys", "create, list or revoke gateway API keys", &run_keys},
       {"billing", "'billing report': a tenant's usage and cost for a month", &run_billing},
-      {"audit", "'audit verify FILE': check the gateway audit log's hash chain", &run_audit},
+      {"audit",
+       "'audit verify FILE': check the audit log's hash chain; 'audit zones --config F --month M': "
+       "prove no sensitive request was served in a cloud zone",
+       &run_audit},
   };
   return kCommands;
 }

@@ -62,20 +62,14 @@ void AccessLog::write(const AccessRecord& r) {
   if (r.ttft_ms) j["ttft_ms"] = *r.ttft_ms;
   if (!r.cache.empty()) j["cache"] = r.cache;
   if (!r.error.empty()) j["error"] = r.error;
+  if (!r.zone.empty()) j["zone"] = r.zone;
+  if (!r.route.empty()) j["route"] = r.route;
   if (const auto& c = r.classification) {
     j["sensitive"] = c->sensitive;
     if (c->sensitive) {
-      nlohmann::json kinds = nlohmann::json::object(), reasons = nlohmann::json::array();
-      for (int k = 0; k < classify::kNumDetectorKinds; ++k)
-        if (c->detector_counts[k] > 0)
-          kinds[std::string(classify::detector_name(static_cast<classify::DetectorKind>(k)))] =
-              c->detector_counts[k];
-      if (c->keyword_count > 0) kinds["keyword"] = c->keyword_count;
-      if (c->pattern_count > 0) kinds["pattern"] = c->pattern_count;
-      for (int b = 0; b < classify::kNumReasons; ++b)
-        if (c->reasons & (1 << b)) reasons.push_back(classify::reason_name(b));
-      j["sensitive_kinds"] = std::move(kinds);
-      j["sensitive_reasons"] = std::move(reasons);
+      nlohmann::json d = classify::describe(*c);
+      j["sensitive_kinds"] = std::move(d["kinds"]);
+      j["sensitive_reasons"] = std::move(d["reasons"]);
     }
   }
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -33,6 +33,9 @@ struct AccessRecord {
   /// Set when classification is on: "sensitive", and which detectors fired and why (counts
   /// only, never the matched text).
   std::optional<classify::Classification> classification;
+  /// The routing decision: the zone that served (on_prem, cloud) and why that pool (primary,
+  /// fallback: ..., burst: ..., sensitive: ...). Empty when no upstream was tried.
+  std::string zone, route;
 };
 
 class AccessLog {

@@ -88,6 +88,11 @@ void GatewayMetrics::classified(bool sensitive) {
   ++classified_[sensitive ? 1 : 0];
 }
 
+void GatewayMetrics::routed(const std::string& zone, const std::string& decision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++routed_["zone=\"" + zone + "\",decision=\"" + decision + "\""];
+}
+
 std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const {
   std::string out;
   {
@@ -106,6 +111,10 @@ std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams
         out, "fathom_gateway_requests_classified_total",
         "Requests classified by sensitivity (when classification is on).",
         {{"sensitive=\"false\"", classified_[0]}, {"sensitive=\"true\"", classified_[1]}});
+    render_counter(out, "fathom_gateway_routed_total",
+                   "Requests sent upstream, by zone and routing decision (primary, fallback, "
+                   "burst, sensitive).",
+                   routed_);
   }
   render_value(out, "fathom_gateway_client_connections", "gauge", "Open client connections.", conns.client_open);
   render_value(out, "fathom_gateway_requests_in_flight", "gauge", "Requests (and streams) not yet answered in full.",

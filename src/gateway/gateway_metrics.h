@@ -41,6 +41,9 @@ class GatewayMetrics {
   void retried();
   /// One request classified (fathom_gateway_requests_classified_total{sensitive}).
   void classified(bool sensitive);
+  /// One routing decision (fathom_gateway_routed_total{zone, decision}): decision is primary,
+  /// fallback, burst or sensitive (the route's first word).
+  void routed(const std::string& zone, const std::string& decision);
   std::string render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const;
 
  private:
@@ -49,6 +52,7 @@ class GatewayMetrics {
   std::map<std::string, int64_t> tokens_;
   std::map<std::string, int64_t> cost_nanos_;
   std::map<std::string, int64_t> quota_rejections_;
+  std::map<std::string, int64_t> routed_;
   int64_t auth_failures_ = 0, cache_hits_ = 0, retries_ = 0;
   int64_t classified_[2] = {0, 0};  // [not sensitive, sensitive]
   Histogram total_, overhead_, upstream_, ttft_;

@@ -4,9 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "base/logging.h"
 #include "gateway/proxy/client_fields.h"
@@ -14,6 +13,7 @@
 #include "gateway/proxy/proxy_call.h"
 #include "gateway/quota/redis_quota.h"
 #include "gateway/security/api_keys.h"
+#include "gateway/security/totp.h"
 #include "json/json_fields.h"
 
 namespace fathom::gateway {
@@ -120,6 +120,7 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
   FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
   FATHOM_ASSIGN_OR_RETURN(s->audit_, AuditLog::open(cfg.audit_log));
+  s->admin_lockout_ = std::make_unique<Lockout>(cfg.admin.lockout, clock);
   FATHOM_ASSIGN_OR_RETURN(s->access_log_, AccessLog::open(cfg.access_log));
   if (cfg.redis) {
     FATHOM_ASSIGN_OR_RETURN(auto rq, RedisQuota::connect(cfg.redis->first, cfg.redis->second));
@@ -168,6 +169,7 @@ Status GatewayService::start() {
   opts.num_io_threads = cfg.num_io_threads;
   opts.max_body_bytes = cfg.max_body_bytes;
   opts.cors_allowed_origins = cfg.cors_allowed_origins;
+  opts.tls = cfg.tls;
   server_ = std::make_unique<net::HttpServer>(
       opts, [this](std::shared_ptr<net::Exchange> ex) { handle(std::move(ex)); },
       [](int status, const std::string& message) {
@@ -176,8 +178,9 @@ Status GatewayService::start() {
       io_);
   FATHOM_RETURN_IF_ERROR(server_->start());
   health_thread_ = std::thread([this] { health_loop(); });
-  FATHOM_LOG(kInfo) << "gateway listening on http://" << cfg.host << ":" << server_->port() << " ("
-                    << cfg.models.size() << " model route(s), " << cfg.pools.size() << " pool(s))";
+  FATHOM_LOG(kInfo) << "gateway listening on " << (cfg.tls.enabled() ? "https://" : "http://")
+                    << cfg.host << ":" << server_->port() << " (" << cfg.models.size()
+                    << " model route(s), " << cfg.pools.size() << " pool(s))";
   return ok_status();
 }
 
@@ -401,7 +404,11 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     nlohmann::json canon = pr.body;
     canon["model"] = pr.model->name;
     pr.cache_key = sha256_hex(req.path + "\n" + json::dump(canon));
-    if (auto hit = cache_->get(pr.cache_key)) {
+    // Answers a cloud pool gave are cached under their own key, which a sensitive request never
+    // reads.
+    auto hit = cache_->get(pr.cache_key);
+    if (!hit && !pr.sensitive()) hit = cache_->get(pr.cache_key + kCloudCacheSuffix);
+    if (hit) {
       pr.slot.release(0);
       net::HttpResponse r;
       r.body = *hit;
@@ -414,6 +421,18 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
       s.status = 200;
       s.cache_hit = true;
       metrics_.record(s);
+      if (pr.sensitive()) {  // evidence: served from an on-prem answer in the cache
+        nlohmann::json d = classify::describe(*pr.classification);
+        audit_->post("route.sensitive", {{"request_id", ""},
+                                         {"tenant", key->tenant},
+                                         {"key_id", key->key_id},
+                                         {"model", pr.model->name},
+                                         {"kinds", std::move(d["kinds"])},
+                                         {"reasons", std::move(d["reasons"])},
+                                         {"upstream", "cache"},
+                                         {"zone", "on_prem"},
+                                         {"status", 200}});
+      }
       return r;
     }
   }
@@ -422,8 +441,48 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   return std::nullopt;
 }
 
+std::optional<net::HttpResponse> GatewayService::check_admin_factors(const net::HttpRequest& req,
+                                                                     const KeyInfo& key) {
+  const AdminSecurityConfig& admin = routing()->cfg.admin;
+  if (!admin.second_factor()) return std::nullopt;
+  if (const auto locked = admin_lockout_->locked_for(key.key_id);
+      locked > Clock::Duration::zero()) {
+    audit_->post("admin.locked_out", {{"key_id", key.key_id}, {"path", req.path}});
+    net::HttpResponse r =
+        error_response(403, "permission_error",
+                       "admin key " + key.key_id + " is locked after repeated failed logins");
+    r.headers.push_back(
+        {"retry-after", std::to_string(std::chrono::ceil<std::chrono::seconds>(locked).count())});
+    return r;
+  }
+  const auto secret = admin.totp_keys.find(key.key_id);
+  if (secret == admin.totp_keys.end())
+    return error_response(
+        403, "permission_error",
+        "admin key " + key.key_id + " has no second factor configured (admin.totp_secrets)");
+  const TotpCheck check = verify_totp(secret->second, req.header("x-fathom-otp"), now_ms() / 1000);
+  bool fresh = false;
+  if (check.ok) {
+    std::lock_guard<std::mutex> lock(otp_mu_);
+    int64_t& last = last_otp_step_[key.key_id];
+    fresh = check.step > last;  // a code is good once: a replayed one fails
+    if (fresh) last = check.step;
+  }
+  if (!fresh) {
+    const bool locked_now = admin_lockout_->failure(key.key_id);
+    audit_->post("admin.second_factor_failed",
+                 {{"key_id", key.key_id}, {"path", req.path}, {"locked", locked_now}});
+    return error_response(
+        401, "authentication_error",
+        "the admin API needs the current one-time code of this key in x-fathom-otp");
+  }
+  admin_lockout_->success(key.key_id);
+  return std::nullopt;
+}
+
 net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, const KeyInfo& key) {
   if (!key.admin) return error_response(403, "permission_error", "the admin API needs an admin key");
+  if (auto refused = check_admin_factors(req, key)) return std::move(*refused);
   if (req.method == "GET" && req.path == "/admin/keys") {
     auto keys = keys_->list();
     if (!keys.ok()) return error_response(keys.status());
@@ -459,7 +518,7 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
 void GatewayService::check_upstreams(const Routing& r) {
   for (const auto& [name, pool] : r.pools) {
     for (const auto& u : pool->upstreams()) {
-      net::HttpClient probe(u->url.host, u->url.port, 2'000);
+      net::HttpClient probe(u->url, 2'000);  // https as the upstream's url says
       auto resp = probe.request("GET", u->url.path + "/health", "");
       const bool ok = resp.ok() && resp->status == 200;
       if (ok && u->max_model_len.load() == 0) u->max_model_len = context_window(probe, *u);

@@ -42,6 +42,8 @@ class GatewayService {
   uint16_t port() const;
   /// Replaces routes, pools, prices and limits; in-flight requests finish on the old ones.
   Status reload(GatewayConfig cfg);
+  /// Re-reads the listener's TLS certificate and key (listen.tls) for new connections.
+  Status reload_tls() { return server_ ? server_->reload_tls() : ok_status(); }
   void stop();
 
   // Shared with ProxyCall (one proxied request).
@@ -69,6 +71,9 @@ class GatewayService {
   void handle(std::shared_ptr<net::Exchange> ex);
   std::optional<net::HttpResponse> route(const std::shared_ptr<net::Exchange>& ex, AccessRecord& rec);
   net::HttpResponse handle_admin(const net::HttpRequest& req, const KeyInfo& key);
+  /// The admin API's second factor and lockout; nullopt when the call may proceed.
+  std::optional<net::HttpResponse> check_admin_factors(const net::HttpRequest& req,
+                                                       const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
   /// One pass of active health checks (and each upstream's context window, once known).
   void check_upstreams(const Routing& r);
@@ -81,6 +86,9 @@ class GatewayService {
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Lockout> admin_lockout_;  // configured at start (a reload keeps it)
+  std::mutex otp_mu_;
+  std::map<std::string, int64_t> last_otp_step_;  // admin key id -> last accepted TOTP step
   std::unique_ptr<AccessLog> access_log_;
   std::unique_ptr<QuotaBackend> quota_;
   std::unique_ptr<ResponseCache> cache_;

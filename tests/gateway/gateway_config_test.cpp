@@ -61,7 +61,7 @@ ledger_sync: sometimes
 pools:
   local:
     policy: fastest
-    upstreams: [{url: https://x}]
+    upstreams: [{url: ftp://x}]
     fallback: nowhere
 models:
   - {name: a, pool: missing}
@@ -246,6 +246,61 @@ classification:
         "classification.colour: is not a known field",
         "classification.tenants.acme.limits: is not a known field",
         "classification.tenants.acme.patterns[0]: not a valid regular expression"})
+    EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n" << m;
+}
+
+TEST(GatewayConfigTest, TlsOnTheListenerAndToHttpsUpstreams) {
+  auto c = parse_gateway_config(R"yaml(
+listen: {port: 8443, tls: {cert: gw.crt, key: gw.key, client_ca: clients.pem}}
+pools:
+  p:
+    upstreams:
+      - url: https://10.0.0.5:8443
+        tls: {ca_file: ca.pem, client_cert: gw-client.crt, client_key: gw-client.key,
+              pin_sha256: "sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}
+      - {url: "https://api.example", tls: {pin_sha256: [e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855]}}
+      - url: https://api2.example
+models: [{name: m, pool: p}]
+)yaml",
+                                "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().to_string();
+  EXPECT_EQ(c->tls.cert_file, "gw.crt");
+  EXPECT_EQ(c->tls.key_file, "gw.key");
+  EXPECT_EQ(c->tls.client_ca_file, "clients.pem");
+  const std::vector<UpstreamConfig>& ups = c->pools.at("p").upstreams;
+  EXPECT_EQ(ups[0].tls.ca_file, "ca.pem");
+  EXPECT_EQ(ups[0].tls.client_cert_file, "gw-client.crt");
+  EXPECT_EQ(ups[0].tls.client_key_file, "gw-client.key");
+  EXPECT_EQ(ups[0].tls.pin_sha256,
+            std::vector<std::string>{"sha256//47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="});
+  EXPECT_EQ(ups[1].tls.pin_sha256.size(), 1u);
+  EXPECT_TRUE(ups[2].tls.empty()) << "no tls section: the system's CAs";
+
+  auto plain = parse_gateway_config(
+      "pools: {p: {upstreams: [{url: 'http://h'}]}}\nmodels: [{name: m, pool: p}]\n", "gw.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->tls.enabled());
+}
+
+TEST(GatewayConfigTest, TlsProblemsNameTheirField) {
+  auto c = parse_gateway_config(R"yaml(
+listen: {tls: {key: gw.key, ciphers: RC4}}
+pools:
+  p:
+    upstreams:
+      - {url: "http://h", tls: {ca_file: ca.pem}}
+      - {url: "https://h", tls: {client_cert: c.crt, pin_sha256: [short], verify: false}}
+models: [{name: m, pool: p}]
+)yaml",
+                                "gw.yaml");
+  ASSERT_FALSE(c.ok());
+  const std::string& m = c.status().message();
+  for (const char* want :
+       {"listen.tls.cert: is required", "listen.tls.ciphers: is not a known field",
+        "pools.p.upstreams[0].tls: is only for https:// upstreams",
+        "pools.p.upstreams[1].tls.client_key: is required with client_cert",
+        "pools.p.upstreams[1].tls.pin_sha256[0]: 'short' is not a SHA-256 pin",
+        "pools.p.upstreams[1].tls.verify: is not a known field"})
     EXPECT_NE(m.find(want), std::string::npos) << "missing: " << want << "\n" << m;
 }
 

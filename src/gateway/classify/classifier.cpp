@@ -274,4 +274,16 @@ Classification classify(const ClassifyInput& in, const ClassifierConfig& cfg) {
   return c;
 }
 
+nlohmann::json describe(const Classification& c) {
+  nlohmann::json kinds = nlohmann::json::object(), reasons = nlohmann::json::array();
+  for (int k = 0; k < kNumDetectorKinds; ++k)
+    if (c.detector_counts[k] > 0)
+      kinds[std::string(detector_name(static_cast<DetectorKind>(k)))] = c.detector_counts[k];
+  if (c.keyword_count > 0) kinds["keyword"] = c.keyword_count;
+  if (c.pattern_count > 0) kinds["pattern"] = c.pattern_count;
+  for (int b = 0; b < kNumReasons; ++b)
+    if (c.reasons & (1 << b)) reasons.push_back(reason_name(b));
+  return {{"kinds", std::move(kinds)}, {"reasons", std::move(reasons)}};
+}
+
 }  // namespace fathom::gateway::classify

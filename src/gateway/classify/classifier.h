@@ -83,6 +83,10 @@ struct Classification {
   bool has(Reason r) const { return reasons & r; }
 };
 
+/// What fired, for logs and the audit record (never the matched text):
+/// {"kinds": {"cn_id": 1, "keyword": 2, ...}, "reasons": ["detector", ...]}.
+nlohmann::json describe(const Classification& c);
+
 /// The request's text pieces, pointing into `body`: messages[].content (a string or the
 /// `text` of its parts), .refusal, .reasoning_content, .tool_calls[].function.arguments,
 /// .function_call.arguments; the completions `prompt` (a string or strings) and `suffix`; the

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "gateway/lb/load_balancer.h"
+#include "gateway/security/totp.h"
 
 namespace fathom::gateway {
 namespace {
@@ -76,6 +77,24 @@ class Fields {
   std::string path_;
   std::vector<std::string>& problems_;
 };
+
+// An https upstream's `tls: {ca_file, client_cert, client_key, pin_sha256}`; pin_sha256 is one
+// pin or a list. The files are read when the routes are built (a bad one names itself there).
+net::TlsClientConfig parse_tls_client(const YAML::Node& n, const std::string& path,
+                                      std::vector<std::string>& problems) {
+  Fields f(n, path, problems);
+  f.reject_unknown({"ca_file", "client_cert", "client_key", "pin_sha256"});
+  net::TlsClientConfig t;
+  f.get("ca_file", t.ca_file);
+  f.get("client_cert", t.client_cert_file);
+  f.get("client_key", t.client_key_file);
+  if (const YAML::Node pins = f.child("pin_sha256"); pins && pins.IsScalar())
+    t.pin_sha256.push_back(pins.as<std::string>());
+  else
+    f.get("pin_sha256", t.pin_sha256);
+  for (const std::string& p : net::check_tls_client_config(t)) problems.push_back(path + "." + p);
+  return t;
+}
 
 QuotaLimits parse_limits(const YAML::Node& n, const std::string& path, std::vector<std::string>& problems) {
   Fields f(n, path, problems);
@@ -196,6 +215,8 @@ const ModelRoute* GatewayConfig::route(const std::string& model) const {
   return nullptr;
 }
 
+const char* zone_name(Zone z) { return z == Zone::kCloud ? "cloud" : "on_prem"; }
+
 Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const std::string& source) {
   YAML::Node root;
   try {
@@ -210,15 +231,24 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       {"listen",     "data_dir",     "keys_db",    "ledger_db", "ledger_postgres", "ledger_sync",
        "audit_log",  "access_log",   "redis",      "timeouts",  "max_body_bytes",  "retry",
        "breaker",    "health_check", "pools",      "models",    "prices",          "tenants",
-       "key_limits", "cache",        "io_threads", "cors",      "classification"});
+       "key_limits", "cache",        "io_threads", "cors",      "classification",  "admin"});
   {
     Fields f(top.child("listen"), "listen", problems);
-    f.reject_unknown({"host", "port"});
+    f.reject_unknown({"host", "port", "tls"});
     f.get("host", c.host);
     int port = c.port;
     f.get("port", port);
     if (port < 0 || port > 65535) f.problem("port", "must be in 0..65535");
     c.port = static_cast<uint16_t>(port);
+    if (const YAML::Node tls = f.child("tls"); tls && !tls.IsNull()) {
+      Fields t(tls, "listen.tls", problems);
+      t.reject_unknown({"cert", "key", "client_ca"});
+      t.get("cert", c.tls.cert_file);
+      t.get("key", c.tls.key_file);
+      t.get("client_ca", c.tls.client_ca_file);
+      if (c.tls.cert_file.empty()) t.problem("cert", "is required (a PEM certificate file)");
+      if (c.tls.key_file.empty()) t.problem("key", "is required (a PEM private key file)");
+    }
   }
   top.get("io_threads", c.num_io_threads);
   if (c.num_io_threads < 1 || c.num_io_threads > 256) top.problem("io_threads", "must be in 1..256");
@@ -261,6 +291,26 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     f.get("allowed_origins", c.cors_allowed_origins);
   }
   {
+    Fields f(top.child("admin"), "admin", problems);
+    f.reject_unknown({"totp_secrets", "lockout"});
+    std::map<std::string, std::string> secrets;
+    f.get("totp_secrets", secrets);
+    for (const auto& [key_id, secret] : secrets) {
+      Result<std::string> key = base32_decode(secret);
+      if (!key.ok())
+        f.problem("totp_secrets." + key_id, key.status().message());
+      else
+        c.admin.totp_keys[key_id] = std::move(*key);
+    }
+    Fields l(f.child("lockout"), "admin.lockout", problems);
+    l.reject_unknown({"max_failures", "window_ms", "lock_ms"});
+    l.get("max_failures", c.admin.lockout.max_failures);
+    if (c.admin.lockout.max_failures < 0)
+      l.problem("max_failures", "must be 0 (never lock) or positive");
+    l.duration_ms("window_ms", c.admin.lockout.window_ms);
+    l.duration_ms("lock_ms", c.admin.lockout.lock_ms);
+  }
+  {
     Fields f(top.child("retry"), "retry", problems);
     f.reject_unknown({"max_attempts", "budget_ratio"});
     f.get("max_attempts", c.max_attempts);
@@ -297,9 +347,21 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       const std::string& name = *key;
       const std::string path = "pools." + name;
       Fields f(kv.second, path, problems);
-      f.reject_unknown({"policy", "upstreams", "fallback"});
+      f.reject_unknown({"policy", "upstreams", "fallback", "zone", "burst"});
       PoolConfig p;
       f.get("policy", p.policy);
+      std::string zone = "on_prem";
+      f.get("zone", zone);
+      if (zone == "cloud")
+        p.zone = Zone::kCloud;
+      else if (zone != "on_prem")
+        f.problem("zone", "must be on_prem or cloud (got '" + zone + "')");
+      {
+        Fields b(f.child("burst"), path + ".burst", problems);
+        b.reject_unknown({"max_in_flight"});
+        b.get("max_in_flight", p.burst_max_in_flight);
+        if (p.burst_max_in_flight < 0) b.problem("max_in_flight", "must be 0 (never) or positive");
+      }
       if (auto lb = make_load_balancer(p.policy); !lb.ok()) f.problem("policy", lb.status().message());
       f.get("fallback", p.fallback);
       const YAML::Node ups = f.child("upstreams");
@@ -309,14 +371,23 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
         UpstreamConfig up;
         u.get("url", up.url);
         u.get("model", up.model);
-        if (up.url.rfind("http://", 0) != 0) u.problem("url", "must start with http:// (got '" + up.url + "')");
+        const bool https = up.url.rfind("https://", 0) == 0;
+        if (!https && up.url.rfind("http://", 0) != 0)
+          u.problem("url", "must start with http:// or https:// (got '" + up.url + "')");
+        if (const YAML::Node tls = u.child("tls"); tls && !tls.IsNull()) {
+          up.tls = parse_tls_client(tls, u.path("tls"), problems);
+          if (!https) u.problem("tls", "is only for https:// upstreams");
+        }
         p.upstreams.push_back(up);
       }
       c.pools[name] = p;
     }
-    for (const auto& [name, p] : c.pools)
+    for (const auto& [name, p] : c.pools) {
       if (!p.fallback.empty() && !c.pools.count(p.fallback))
         problems.push_back("pools." + name + ".fallback: no pool named '" + p.fallback + "'");
+      if (p.burst_max_in_flight > 0 && p.fallback.empty())
+        problems.push_back("pools." + name + ".burst: needs a fallback pool to burst to");
+    }
   }
   const YAML::Node models = top.child("models");
   if (!models || !models.IsSequence() || models.size() == 0) {

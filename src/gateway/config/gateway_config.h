@@ -14,18 +14,30 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/classify/classifier.h"
 #include "gateway/quota/quota_table.h"
+#include "gateway/security/lockout.h"
+#include "net/tls_context.h"
 
 namespace fathom::gateway {
 
 struct UpstreamConfig {
   std::string url;    ///< http://host:port
   std::string model;  ///< model name to send upstream; empty = the client's model name
+  net::TlsClientConfig tls;  ///< https only: CA file, client certificate, pins
 };
+
+/// Where a pool's upstreams run (hybrid cloud): a request classified sensitive is only ever
+/// served by on_prem pools.
+enum class Zone { kOnPrem, kCloud };
+const char* zone_name(Zone z);
 
 struct PoolConfig {
   std::string policy = "least_outstanding";
   std::vector<UpstreamConfig> upstreams;
   std::string fallback;  ///< another pool to try when this one has no eligible upstream
+  Zone zone = Zone::kOnPrem;
+  /// Burst: when every eligible upstream has at least this many requests in flight, requests
+  /// that are not sensitive go to the fallback pool (the cloud) first. 0: never.
+  int64_t burst_max_in_flight = 0;
 };
 
 struct ModelRoute {
@@ -34,12 +46,23 @@ struct ModelRoute {
   std::string pool;
 };
 
+/// The admin API's protection (MLPS level 3): a second factor and lockout.
+struct AdminSecurityConfig {
+  /// Admin key id -> its TOTP key (decoded from base32). When any is set, every admin call needs
+  /// `x-fathom-otp` with the current code of its key (keys without a secret are refused).
+  std::map<std::string, std::string> totp_keys;
+  LockoutConfig lockout;
+  bool second_factor() const { return !totp_keys.empty(); }
+};
+
 struct GatewayConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  net::TlsServerConfig tls;  ///< listen.tls: {cert, key, client_ca}; plain HTTP when absent
   int num_io_threads = 2;
   std::string data_dir = "fathom-gateway-data";
   std::string keys_db;    ///< default data_dir/keys.db
+  AdminSecurityConfig admin;
   std::string ledger_db;  ///< default data_dir/ledger.db
   std::string ledger_postgres;  ///< libpq conninfo; when set, the ledger lives in PostgreSQL (not ledger_db)
   LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync

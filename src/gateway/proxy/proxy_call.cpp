@@ -86,22 +86,55 @@ void ProxyCall::on_request_timeout() {
   if (up) up->cancel();  // on_done answers 504 (or ends the stream with an error event)
 }
 
+// The model's pool first, then its fallbacks (each pool visited once). A sensitive request
+// never reaches a cloud pool, on a retry neither. A request that is not sensitive passes over
+// a saturated pool that has a fallback (bursting to the cloud), and comes back to it when the
+// fallback has nothing either. The decision and its reason are kept in zone_ and route_.
 Upstream* ProxyCall::pick() {
-  // The model's pool first, then its fallbacks (each pool visited once).
+  const bool sensitive = req_.sensitive();
   std::set<std::string> visited;
-  std::string pool = req_.model->pool;
-  while (!pool.empty() && visited.insert(pool).second) {
-    auto it = routing_->pools.find(pool);
+  std::string name = req_.model->pool;
+  std::string why = sensitive ? "sensitive: on-prem pools only" : "primary";
+  UpstreamPool* saturated = nullptr;
+  const auto chosen = [&](UpstreamPool& p, Upstream* u, std::string reason) {
+    zone_ = p.zone();
+    route_ = std::move(reason);
+    return u;
+  };
+  while (!name.empty() && visited.insert(name).second) {
+    auto it = routing_->pools.find(name);
     if (it == routing_->pools.end()) break;
-    if (Upstream* u = it->second->pick(req_.affinity_key, svc_.next_random(), tried_)) return u;
-    pool = it->second->fallback();
+    UpstreamPool& p = *it->second;
+    name = p.fallback();
+    if (sensitive && p.zone() == Zone::kCloud) continue;
+    int64_t in_flight = 0;
+    if (!sensitive && !saturated && !p.fallback().empty() && p.saturated(&in_flight)) {
+      saturated = &p;
+      why = "burst: pool " + p.name() + " saturated (" + std::to_string(in_flight) +
+            " in flight per upstream)";
+      continue;
+    }
+    if (Upstream* u = p.pick(req_.affinity_key, svc_.next_random(), tried_))
+      return chosen(p, u, why);
+    if (!sensitive && why == "primary")
+      why = "fallback: pool " + p.name() + " had no eligible upstream";
   }
+  if (saturated)
+    if (Upstream* u = saturated->pick(req_.affinity_key, svc_.next_random(), tried_))
+      return chosen(*saturated, u, "primary: nothing to burst to");
   return nullptr;
 }
 
 // Called with mu_ held.
 void ProxyCall::attempt() {
   Upstream* u = pick();
+  if (!u && req_.sensitive()) {
+    respond_failure(
+        503, "no_on_prem_upstream",
+        "no on-prem upstream is available for model '" + req_.model->name +
+            "', and this request is classified sensitive: it is never sent to a cloud pool");
+    return;
+  }
   if (!u) {
     respond_failure(503, "no_healthy_upstream",
                     "no healthy upstream for model '" + req_.model->name + "' (pool " + req_.model->pool + ")");
@@ -262,7 +295,9 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   if (upstream_status_ == 200) {
     nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
     if (j.is_object()) take_usage(j);
-    if (!req_.cache_key.empty()) svc_.cache().put(req_.cache_key, body_);
+    // A cloud answer is kept apart: a sensitive request never gets one (GatewayService::route).
+    if (!req_.cache_key.empty())
+      svc_.cache().put(req_.cache_key + (zone_ == Zone::kCloud ? kCloudCacheSuffix : ""), body_);
   }
   net::HttpResponse r;
   r.status = upstream_status_;
@@ -373,6 +408,24 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   if (!req_.cache_key.empty()) access.cache = "miss";
   access.error = error_;
   access.classification = req_.classification;
+  if (current_) {
+    access.zone = zone_name(zone_);
+    access.route = route_;
+    svc_.metrics().routed(access.zone, route_.substr(0, route_.find(':')));
+  }
+  if (req_.sensitive()) {
+    // Evidence (hash-chained): what fired, never the text, and where it was served.
+    nlohmann::json d = classify::describe(*req_.classification);
+    svc_.audit().post("route.sensitive", {{"request_id", request_id_},
+                                          {"tenant", req_.key.tenant},
+                                          {"key_id", req_.key.key_id},
+                                          {"model", req_.model->name},
+                                          {"kinds", std::move(d["kinds"])},
+                                          {"reasons", std::move(d["reasons"])},
+                                          {"upstream", current_ ? current_->id : ""},
+                                          {"zone", current_ ? zone_name(zone_) : ""},
+                                          {"status", status}});
+  }
   svc_.access_log().write(access);
 }
 

@@ -6,14 +6,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "base/clock.h"
 #include "gateway/classify/classifier.h"
+#include "gateway/config/gateway_config.h"
 #include "gateway/proxy/sse_parser.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/key_store.h"
@@ -27,6 +27,9 @@ struct Routing;
 struct ModelRoute;
 struct Upstream;
 
+/// Appended to the cache key of an answer a cloud pool gave.
+inline constexpr const char* kCloudCacheSuffix = "#cloud";
+
 struct ProxyRequest {
   std::string route;  ///< "/v1/chat/completions", "/v1/completions" or "/v1/responses"
   const ModelRoute* model = nullptr;
@@ -39,7 +42,8 @@ struct ProxyRequest {
   int64_t prompt_estimate = 0;  ///< prompt tokens guessed from its size (for partial billing)
   KeyInfo key;
   QuotaSlot slot;          ///< the admitted quota: released by settle() or on destruction
-  std::optional<classify::Classification> classification;  ///< for the access log
+  std::optional<classify::Classification> classification;  ///< routing, access and audit logs
+  bool sensitive() const { return classification && classification->sensitive; }
 };
 
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
@@ -72,6 +76,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   std::mutex mu_;
   std::set<Upstream*> tried_;
   Upstream* current_ = nullptr;
+  Zone zone_ = Zone::kOnPrem;  // current_'s pool's zone
+  std::string route_;          // why current_'s pool (primary, fallback: ..., burst: ...)
   std::shared_ptr<net::StreamRequest> upstream_req_;
   int upstream_status_ = 0;
   bool streaming_ = false;       // the client has the 200 head of an event stream

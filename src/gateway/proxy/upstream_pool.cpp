@@ -10,9 +10,17 @@ Result<std::unique_ptr<UpstreamPool>> UpstreamPool::create(const std::string& na
   auto pool = std::make_unique<UpstreamPool>();
   pool->name_ = name;
   pool->fallback_ = cfg.fallback;
+  pool->zone_ = cfg.zone;
+  pool->burst_max_in_flight_ = cfg.burst_max_in_flight;
   FATHOM_ASSIGN_OR_RETURN(pool->lb_, make_load_balancer(cfg.policy));
   for (const UpstreamConfig& u : cfg.upstreams) {
     FATHOM_ASSIGN_OR_RETURN(net::Url url, net::parse_url(u.url));
+    if (url.https) {  // CA, client certificate and pins read now: a bad file fails the load
+      auto tls = net::make_tls_client_context(u.tls);
+      if (!tls.ok())
+        return tls.status().with_context("pools." + name + ": upstream " + u.url + ": tls");
+      url.tls = *tls;
+    }
     const std::string id = name + "/" + url.host + ":" + std::to_string(url.port);
     pool->upstreams_.push_back(std::make_unique<Upstream>(id, url, u.model, breaker, clock));
   }
@@ -35,6 +43,18 @@ Upstream* UpstreamPool::pick(std::string_view affinity_key, uint64_t random, con
     views[*idx].eligible = false;  // half-open with its probe already out
   }
   return nullptr;
+}
+
+bool UpstreamPool::saturated(int64_t* in_flight) const {
+  if (burst_max_in_flight_ <= 0) return false;
+  int64_t least = -1;
+  for (const auto& u : upstreams_) {
+    if (!u->healthy.load() || u->breaker.state() == BreakerState::kOpen) continue;
+    const int64_t n = u->outstanding.load();
+    if (least < 0 || n < least) least = n;
+  }
+  if (in_flight) *in_flight = std::max<int64_t>(least, 0);
+  return least >= burst_max_in_flight_;  // no eligible upstream (-1) is "down", not saturated
 }
 
 int64_t UpstreamPool::max_model_len() const {

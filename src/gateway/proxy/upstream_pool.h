@@ -40,6 +40,10 @@ class UpstreamPool {
   Upstream* pick(std::string_view affinity_key, uint64_t random, const std::set<Upstream*>& tried);
   const std::string& name() const { return name_; }
   const std::string& fallback() const { return fallback_; }
+  Zone zone() const { return zone_; }
+  /// Burst condition: a threshold is set and every eligible upstream (healthy, breaker not
+  /// open) has that many requests in flight; `in_flight` gets the least of them.
+  bool saturated(int64_t* in_flight = nullptr) const;
   const std::vector<std::unique_ptr<Upstream>>& upstreams() const { return upstreams_; }
   /// The largest context window among its upstreams; 0 when none is known.
   int64_t max_model_len() const;
@@ -47,6 +51,8 @@ class UpstreamPool {
  private:
   std::string name_;
   std::string fallback_;
+  Zone zone_ = Zone::kOnPrem;
+  int64_t burst_max_in_flight_ = 0;
   std::unique_ptr<LoadBalancer> lb_;
   std::vector<std::unique_ptr<Upstream>> upstreams_;
 };

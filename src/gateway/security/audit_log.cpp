@@ -26,7 +26,8 @@ std::string record_hash(const std::string& prev, const nlohmann::json& record_wi
 
 }  // namespace
 
-Result<AuditVerification> verify_audit_log(const std::string& path) {
+Result<AuditVerification> verify_audit_log(
+    const std::string& path, const std::function<void(const nlohmann::json&)>& on_record) {
   std::ifstream in(path);
   if (!in) return not_found(path + ": cannot open");
   AuditVerification v;
@@ -55,6 +56,7 @@ Result<AuditVerification> verify_audit_log(const std::string& path) {
       return data_loss(where + "hash mismatch: the record was modified");
     v.last_hash = hash;
     ++v.num_records;
+    if (on_record) on_record(rec);
   }
   return v;
 }

@@ -9,13 +9,13 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 
@@ -70,7 +70,9 @@ struct AuditVerification {
   std::string last_hash;
 };
 
-/// Checks every record's hash and link; the error names the first bad line.
-Result<AuditVerification> verify_audit_log(const std::string& path);
+/// Checks every record's hash and link; the error names the first bad line. `on_record`, when
+/// given, sees each record (without its hash) once it has been verified.
+Result<AuditVerification> verify_audit_log(
+    const std::string& path, const std::function<void(const nlohmann::json&)>& on_record = {});
 
 }  // namespace fathom::gateway
