@@ -93,5 +93,47 @@ TEST(AuditLogTest, DeletingALineBreaksTheChain) {
   EXPECT_NE(v.status().message().find(":1: chain broken"), std::string::npos) << v.status().message();
 }
 
+TEST(AuditLogTest, Sm3MatchesTheStandardsExample) {
+  // GB/T 32905-2016 appendix A.1: SM3("abc").
+  auto d = audit_digest_hex(AuditHash::kSm3, "abc");
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_EQ(*d, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
+  EXPECT_EQ(*audit_digest_hex(AuditHash::kSha256, "abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(AuditLogTest, AnSm3ChainVerifiesContinuesAnOlderSha256OneAndCatchesEdits) {
+  TempDir dir;
+  const std::string path = dir.file("audit.jsonl");
+  write_three(path);  // SHA-256 records
+  {
+    auto log = AuditLog::open(path, AuditHash::kSm3);
+    ASSERT_TRUE(log.ok()) << log.status().to_string();
+    ASSERT_TRUE((*log)->append("config.reloaded", {{"by", "ops"}}).ok());
+    ASSERT_TRUE((*log)->append("key.created", {{"key_id", "def456"}}).ok());
+  }
+  auto v = verify_audit_log(path);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(v->num_records, 5);
+  const std::string text = read_bytes(path);
+  EXPECT_NE(text.find(R"("alg":"sm3")"), std::string::npos);
+
+  std::string edited = text;
+  edited.replace(edited.find("def456"), 6, "xyz789");
+  write_text(path, edited);
+  auto bad = verify_audit_log(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(":5: hash mismatch"), std::string::npos)
+      << bad.status().message();
+
+  std::string unknown = text;
+  unknown.replace(unknown.rfind(R"("alg":"sm3")"), 11, R"("alg":"md5")");
+  write_text(path, unknown);
+  auto refused = verify_audit_log(path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("unknown digest"), std::string::npos)
+      << refused.status().message();
+}
+
 }  // namespace
 }  // namespace fathom::gateway

@@ -306,3 +306,20 @@ models: [{name: m, pool: p}]
 
 }  // namespace
 }  // namespace fathom::gateway
+
+namespace fathom::gateway {
+namespace {
+
+TEST(GatewayConfigTest, TheAuditChainsDigestIsSha256OrSm3) {
+  const std::string base =
+      "pools: {p: {upstreams: [{url: http://h:1}]}}\nmodels: [{name: m, pool: p}]\n";
+  EXPECT_EQ(parse_gateway_config(base, "gw.yaml")->audit_hash, AuditHash::kSha256);
+  EXPECT_EQ(parse_gateway_config(base + "audit_hash: sm3\n", "gw.yaml")->audit_hash,
+            AuditHash::kSm3);
+  auto bad = parse_gateway_config(base + "audit_hash: md5\n", "gw.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("audit_hash: must be sha256 or sm3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fathom::gateway

@@ -228,10 +228,11 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   GatewayConfig c;
   Fields top(root, "", problems);
   top.reject_unknown(
-      {"listen",     "data_dir",     "keys_db",    "ledger_db", "ledger_postgres", "ledger_sync",
-       "audit_log",  "access_log",   "redis",      "timeouts",  "max_body_bytes",  "retry",
-       "breaker",    "health_check", "pools",      "models",    "prices",          "tenants",
-       "key_limits", "cache",        "io_threads", "cors",      "classification",  "admin"});
+      {"listen",         "data_dir",  "keys_db",        "ledger_db",    "ledger_postgres",
+       "ledger_sync",    "audit_log", "access_log",     "redis",        "timeouts",
+       "max_body_bytes", "retry",     "breaker",        "health_check", "pools",
+       "models",         "prices",    "tenants",        "key_limits",   "cache",
+       "io_threads",     "cors",      "classification", "admin",        "audit_hash"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port", "tls"});
@@ -289,6 +290,14 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     Fields f(top.child("cors"), "cors", problems);
     f.reject_unknown({"allowed_origins"});
     f.get("allowed_origins", c.cors_allowed_origins);
+  }
+  {
+    std::string name = "sha256";
+    top.get("audit_hash", name);
+    if (auto alg = parse_audit_hash(name))
+      c.audit_hash = *alg;
+    else
+      top.problem("audit_hash", "must be sha256 or sm3 (got '" + name + "')");
   }
   {
     Fields f(top.child("admin"), "admin", problems);

@@ -14,6 +14,7 @@
 #include "gateway/circuit_breaker.h"
 #include "gateway/classify/classifier.h"
 #include "gateway/quota/quota_table.h"
+#include "gateway/security/audit_log.h"
 #include "gateway/security/lockout.h"
 #include "net/tls_context.h"
 
@@ -63,6 +64,7 @@ struct GatewayConfig {
   std::string data_dir = "fathom-gateway-data";
   std::string keys_db;    ///< default data_dir/keys.db
   AdminSecurityConfig admin;
+  AuditHash audit_hash = AuditHash::kSha256;  ///< audit_hash: sha256 | sm3 (new records)
   std::string ledger_db;  ///< default data_dir/ledger.db
   std::string ledger_postgres;  ///< libpq conninfo; when set, the ledger lives in PostgreSQL (not ledger_db)
   LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync

@@ -1,6 +1,7 @@
 #include "gateway/security/audit_log.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,11 +21,43 @@ namespace {
 
 const std::string kGenesis(64, '0');
 
-std::string record_hash(const std::string& prev, const nlohmann::json& record_without_hash) {
-  return sha256_hex(prev + "\n" + record_without_hash.dump());
+// The record's own digest ("alg"; absent: SHA-256). An unknown one fails verification.
+Result<std::string> record_hash(const std::string& prev,
+                                const nlohmann::json& record_without_hash) {
+  AuditHash alg = AuditHash::kSha256;
+  if (auto it = record_without_hash.find("alg"); it != record_without_hash.end()) {
+    const auto parsed = it->is_string() ? parse_audit_hash(it->get<std::string>()) : std::nullopt;
+    if (!parsed) return data_loss("unknown digest " + it->dump());
+    alg = *parsed;
+  }
+  return audit_digest_hex(alg, prev + "\n" + record_without_hash.dump());
 }
 
 }  // namespace
+
+std::optional<AuditHash> parse_audit_hash(std::string_view name) {
+  if (name == "sha256") return AuditHash::kSha256;
+  if (name == "sm3") return AuditHash::kSm3;
+  return std::nullopt;
+}
+
+Result<std::string> audit_digest_hex(AuditHash alg, std::string_view data) {
+  if (alg == AuditHash::kSha256) return sha256_hex(std::string(data));
+  // Fetched once (OpenSSL 3 looks an algorithm up on every EVP_sm3() call otherwise).
+  static EVP_MD* const sm3 = EVP_MD_fetch(nullptr, "SM3", nullptr);
+  if (!sm3) return unavailable("this OpenSSL offers no SM3 digest");
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, sm3, nullptr) != 1)
+    return internal_error("SM3 digest failed");
+  static const char* const kHex = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[md[i] >> 4]);
+    hex.push_back(kHex[md[i] & 15]);
+  }
+  return hex;
+}
 
 Result<AuditVerification> verify_audit_log(
     const std::string& path, const std::function<void(const nlohmann::json&)>& on_record) {
@@ -52,8 +85,9 @@ Result<AuditVerification> verify_audit_log(
       return data_loss(where + "chain broken: prev does not match the previous record (deleted or reordered lines)");
     if (rec["seq"] != v.num_records)
       return data_loss(where + "sequence number " + rec["seq"].dump() + " expected " + std::to_string(v.num_records));
-    if (record_hash(v.last_hash, rec) != hash)
-      return data_loss(where + "hash mismatch: the record was modified");
+    Result<std::string> want = record_hash(v.last_hash, rec);
+    if (!want.ok()) return data_loss(where + want.status().message());
+    if (*want != hash) return data_loss(where + "hash mismatch: the record was modified");
     v.last_hash = hash;
     ++v.num_records;
     if (on_record) on_record(rec);
@@ -61,9 +95,11 @@ Result<AuditVerification> verify_audit_log(
   return v;
 }
 
-Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
+Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditHash alg) {
+  FATHOM_RETURN_IF_ERROR(audit_digest_hex(alg, "").status());  // the digest is there
   std::unique_ptr<AuditLog> log(new AuditLog());
   log->path_ = path;
+  log->alg_ = alg;
   log->fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (log->fd_ < 0) return invalid_argument(path + ": cannot open for appending");
   // The whole chain is checked once, under the lock, so no other process appends meanwhile.
@@ -151,7 +187,8 @@ Status AuditLog::write_events(const std::vector<Event>& events) {
     for (const Event& e : events) {
       nlohmann::json rec = {{"seq", seq++}, {"time", now_rfc3339_ms()}, {"event", e.name},
                             {"details", e.details}, {"prev", hash}};
-      hash = record_hash(hash, rec);
+      if (alg_ == AuditHash::kSm3) rec["alg"] = "sm3";
+      hash = *record_hash(hash, rec);  // a known digest, checked at open()
       rec["hash"] = hash;
       lines += rec.dump() + "\n";
     }

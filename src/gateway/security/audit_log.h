@@ -13,7 +13,9 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,10 +23,21 @@
 
 namespace fathom::gateway {
 
+/// The chain's digest. Records name theirs ("alg": "sm3"; none means SHA-256), so a log can
+/// switch from one to the other and still verify.
+enum class AuditHash { kSha256, kSm3 };
+
+/// Hex digest of `data`; SM3 (GB/T 32905) through OpenSSL's provider. Unavailable when the
+/// OpenSSL build lacks it.
+Result<std::string> audit_digest_hex(AuditHash alg, std::string_view data);
+/// "sha256" or "sm3" (config and records); nullopt otherwise.
+std::optional<AuditHash> parse_audit_hash(std::string_view name);
+
 class AuditLog {
  public:
   /// Opens (creating if needed) and checks the existing chain; a tampered file is refused.
-  static Result<std::unique_ptr<AuditLog>> open(const std::string& path);
+  static Result<std::unique_ptr<AuditLog>> open(const std::string& path,
+                                                AuditHash alg = AuditHash::kSha256);
   ~AuditLog();
 
   /// Appends and fsyncs one record. `details` must not contain secrets or prompt text.
@@ -63,6 +76,7 @@ class AuditLog {
   int64_t known_size_ = 0;  // the file's size after our last look at it
   std::string last_hash_;
   int64_t next_seq_ = 0;
+  AuditHash alg_ = AuditHash::kSha256;
 };
 
 struct AuditVerification {
