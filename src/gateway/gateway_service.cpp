@@ -72,6 +72,28 @@ int64_t context_window(net::HttpClient& probe, const Upstream& u) {
   return 0;
 }
 
+// Requests waiting in the upstream's scheduler: the sum of its num_requests_waiting samples
+// (fathom serve and vLLM, with either metric prefix); -1 when its /metrics says nothing.
+int64_t queue_depth(net::HttpClient& probe, const Upstream& u) {
+  auto resp = probe.request("GET", u.url.path + "/metrics", "");
+  if (!resp.ok() || resp->status != 200) return -1;
+  int64_t total = -1;
+  std::string_view text = resp->body;
+  while (!text.empty()) {
+    const size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (line.empty() || line[0] == '#') continue;
+    const std::string_view name = line.substr(0, line.find_first_of("{ "));
+    if (!name.ends_with("num_requests_waiting")) continue;
+    const size_t space = line.rfind(' ');
+    if (space == std::string_view::npos) continue;
+    const double v = std::strtod(std::string(line.substr(space + 1)).c_str(), nullptr);
+    total = std::max<int64_t>(total, 0) + static_cast<int64_t>(v);
+  }
+  return total;
+}
+
 struct AdminKeyFields {
   std::string tenant;
   std::vector<std::string> models;
@@ -522,6 +544,7 @@ void GatewayService::check_upstreams(const Routing& r) {
       auto resp = probe.request("GET", u->url.path + "/health", "");
       const bool ok = resp.ok() && resp->status == 200;
       if (ok && u->max_model_len.load() == 0) u->max_model_len = context_window(probe, *u);
+      if (pool->wants_queue_depth()) u->waiting = ok ? queue_depth(probe, *u) : -1;
       if (ok != u->healthy.load())
         FATHOM_LOG(kWarning) << "upstream " << u->id << " is now "
                              << (ok ? "healthy" : "unhealthy");

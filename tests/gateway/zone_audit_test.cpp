@@ -43,6 +43,7 @@ pools:
   a: {zone: moon, upstreams: [{url: http://h:1}]}
   b: {burst: {max_in_flight: 3}, upstreams: [{url: http://h:2}]}
   c: {burst: {max_in_flight: -1, queue: 2}, fallback: a, upstreams: [{url: http://h:3}]}
+  d: {burst: {p95_ms: 2000}, upstreams: [{url: http://h:4}]}
 models: [{name: m, pool: a}]
 )yaml",
                                   "gw.yaml");
@@ -52,26 +53,49 @@ models: [{name: m, pool: a}]
   EXPECT_NE(m.find("pools.b.burst: needs a fallback pool"), std::string::npos) << m;
   EXPECT_NE(m.find("pools.c.burst.max_in_flight"), std::string::npos) << m;
   EXPECT_NE(m.find("pools.c.burst.queue"), std::string::npos) << m;
+  EXPECT_NE(m.find("pools.d.burst: needs a fallback pool"), std::string::npos) << m;
 }
 
-TEST(UpstreamPoolTest, SaturatedWhenEveryEligibleUpstreamIsAtTheThreshold) {
+TEST(UpstreamPoolTest, BurstsWhenEveryEligibleUpstreamIsAtTheInFlightThreshold) {
   const GatewayConfig c = hybrid();
   FakeClock clock;
   auto pool = UpstreamPool::create("local", c.pools.at("local"), c.breaker, clock);
   ASSERT_TRUE(pool.ok());
   auto& ups = (*pool)->upstreams();
-  int64_t in_flight = -1;
-  EXPECT_FALSE((*pool)->saturated(&in_flight));
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);
   ups[0]->outstanding = 2;
-  EXPECT_FALSE((*pool)->saturated(&in_flight));  // the second still has room
-  EXPECT_EQ(in_flight, 0);
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);  // the second still has room
   ups[1]->outstanding = 3;
-  EXPECT_TRUE((*pool)->saturated(&in_flight));
-  EXPECT_EQ(in_flight, 2);
+  EXPECT_EQ((*pool)->burst_reason(), "2 in flight per upstream");
   ups[0]->healthy = false;  // only the eligible count: still saturated
-  EXPECT_TRUE((*pool)->saturated());
+  EXPECT_EQ((*pool)->burst_reason(), "3 in flight per upstream");
   ups[1]->healthy = false;  // none eligible: down, not saturated (the fallback rule applies)
-  EXPECT_FALSE((*pool)->saturated());
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);
+}
+
+TEST(UpstreamPoolTest, BurstsOnTheUpstreamsQueueDepthAndOnTheRecentP95) {
+  PoolConfig cfg = hybrid().pools.at("local");
+  cfg.burst_max_in_flight = 0;
+  cfg.burst_max_waiting = 4;
+  cfg.burst_p95_ms = 500;
+  FakeClock clock;
+  auto pool = UpstreamPool::create("local", cfg, CircuitBreakerConfig{}, clock);
+  ASSERT_TRUE(pool.ok());
+  auto& ups = (*pool)->upstreams();
+  EXPECT_TRUE((*pool)->wants_queue_depth());
+  ups[0]->waiting = 9;
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);  // the other's depth is unknown
+  ups[1]->waiting = 4;
+  EXPECT_EQ((*pool)->burst_reason(), "4 waiting per upstream");
+  ups[1]->waiting = 1;
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);
+
+  for (int i = 0; i < 7; ++i) ups[0]->head_latency.add(900);
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);  // 7 samples: too few to judge
+  for (int i = 0; i < 13; ++i) ups[1]->head_latency.add(100);
+  EXPECT_EQ((*pool)->burst_reason(), "p95 900 ms to the first byte > 500 ms");  // 7 of 20 slow
+  for (int i = 0; i < 64; ++i) ups[0]->head_latency.add(100);  // the window keeps the last 64
+  EXPECT_EQ((*pool)->burst_reason(), std::nullopt);            // the slow ones aged out
 }
 
 nlohmann::json audit_record(int64_t seq, const std::string& time, const std::string& request_id,

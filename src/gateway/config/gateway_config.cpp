@@ -367,9 +367,12 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
         f.problem("zone", "must be on_prem or cloud (got '" + zone + "')");
       {
         Fields b(f.child("burst"), path + ".burst", problems);
-        b.reject_unknown({"max_in_flight"});
+        b.reject_unknown({"max_in_flight", "max_waiting", "p95_ms"});
         b.get("max_in_flight", p.burst_max_in_flight);
+        b.get("max_waiting", p.burst_max_waiting);
+        b.duration_ms("p95_ms", p.burst_p95_ms);
         if (p.burst_max_in_flight < 0) b.problem("max_in_flight", "must be 0 (never) or positive");
+        if (p.burst_max_waiting < 0) b.problem("max_waiting", "must be 0 (never) or positive");
       }
       if (auto lb = make_load_balancer(p.policy); !lb.ok()) f.problem("policy", lb.status().message());
       f.get("fallback", p.fallback);
@@ -394,7 +397,7 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     for (const auto& [name, p] : c.pools) {
       if (!p.fallback.empty() && !c.pools.count(p.fallback))
         problems.push_back("pools." + name + ".fallback: no pool named '" + p.fallback + "'");
-      if (p.burst_max_in_flight > 0 && p.fallback.empty())
+      if (p.bursts() && p.fallback.empty())
         problems.push_back("pools." + name + ".burst: needs a fallback pool to burst to");
     }
   }

@@ -36,9 +36,17 @@ struct PoolConfig {
   std::vector<UpstreamConfig> upstreams;
   std::string fallback;  ///< another pool to try when this one has no eligible upstream
   Zone zone = Zone::kOnPrem;
-  /// Burst: when every eligible upstream has at least this many requests in flight, requests
-  /// that are not sensitive go to the fallback pool (the cloud) first. 0: never.
+  /// Burst: requests that are not sensitive go to the fallback pool (the cloud) first while
+  /// every eligible upstream has at least `burst_max_in_flight` requests in flight from us, or
+  /// reports at least `burst_max_waiting` queued in its /metrics (num_requests_waiting, read by
+  /// the health checks), or while the pool's recent p95 time to the response head is over
+  /// `burst_p95_ms`. 0 turns each trigger off.
   int64_t burst_max_in_flight = 0;
+  int64_t burst_max_waiting = 0;
+  int64_t burst_p95_ms = 0;
+  bool bursts() const {
+    return burst_max_in_flight > 0 || burst_max_waiting > 0 || burst_p95_ms > 0;
+  }
 };
 
 struct ModelRoute {

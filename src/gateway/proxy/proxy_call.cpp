@@ -107,12 +107,12 @@ Upstream* ProxyCall::pick() {
     UpstreamPool& p = *it->second;
     name = p.fallback();
     if (sensitive && p.zone() == Zone::kCloud) continue;
-    int64_t in_flight = 0;
-    if (!sensitive && !saturated && !p.fallback().empty() && p.saturated(&in_flight)) {
-      saturated = &p;
-      why = "burst: pool " + p.name() + " saturated (" + std::to_string(in_flight) +
-            " in flight per upstream)";
-      continue;
+    if (!sensitive && !saturated && !p.fallback().empty()) {
+      if (std::optional<std::string> busy = p.burst_reason()) {
+        saturated = &p;
+        why = "burst: pool " + p.name() + " saturated (" + *busy + ")";
+        continue;
+      }
     }
     if (Upstream* u = p.pick(req_.affinity_key, svc_.next_random(), tried_))
       return chosen(p, u, why);
@@ -183,6 +183,7 @@ void ProxyCall::attempt() {
 void ProxyCall::on_head(int status) {
   std::lock_guard<std::mutex> lock(mu_);
   upstream_status_ = status;
+  current_->head_latency.add(seconds_since(attempt_started_) * 1000);  // the p95 burst trigger
   if (status == 200 && req_.stream) begin_client_stream();
 }
 

@@ -10,8 +10,7 @@ Result<std::unique_ptr<UpstreamPool>> UpstreamPool::create(const std::string& na
   auto pool = std::make_unique<UpstreamPool>();
   pool->name_ = name;
   pool->fallback_ = cfg.fallback;
-  pool->zone_ = cfg.zone;
-  pool->burst_max_in_flight_ = cfg.burst_max_in_flight;
+  pool->cfg_ = cfg;
   FATHOM_ASSIGN_OR_RETURN(pool->lb_, make_load_balancer(cfg.policy));
   for (const UpstreamConfig& u : cfg.upstreams) {
     FATHOM_ASSIGN_OR_RETURN(net::Url url, net::parse_url(u.url));
@@ -45,16 +44,49 @@ Upstream* UpstreamPool::pick(std::string_view affinity_key, uint64_t random, con
   return nullptr;
 }
 
-bool UpstreamPool::saturated(int64_t* in_flight) const {
-  if (burst_max_in_flight_ <= 0) return false;
-  int64_t least = -1;
+void LatencyWindow::add(double ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ring_[next_] = ms;
+  next_ = (next_ + 1) % ring_.size();
+  size_ = std::min(size_ + 1, ring_.size());
+}
+
+void LatencyWindow::append_to(std::vector<double>& out) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  out.insert(out.end(), ring_.begin(), ring_.begin() + static_cast<std::ptrdiff_t>(size_));
+}
+
+std::optional<std::string> UpstreamPool::burst_reason() const {
+  if (!cfg_.bursts()) return std::nullopt;
+  int64_t least_in_flight = -1, least_waiting = -1;
+  bool any = false, waiting_known = true;
+  std::vector<double> latencies;
   for (const auto& u : upstreams_) {
     if (!u->healthy.load() || u->breaker.state() == BreakerState::kOpen) continue;
-    const int64_t n = u->outstanding.load();
-    if (least < 0 || n < least) least = n;
+    any = true;
+    const int64_t n = u->outstanding.load(), w = u->waiting.load();
+    if (least_in_flight < 0 || n < least_in_flight) least_in_flight = n;
+    if (w < 0)
+      waiting_known = false;
+    else if (least_waiting < 0 || w < least_waiting)
+      least_waiting = w;
+    u->head_latency.append_to(latencies);
   }
-  if (in_flight) *in_flight = std::max<int64_t>(least, 0);
-  return least >= burst_max_in_flight_;  // no eligible upstream (-1) is "down", not saturated
+  if (!any) return std::nullopt;
+  if (cfg_.burst_max_in_flight > 0 && least_in_flight >= cfg_.burst_max_in_flight)
+    return std::to_string(least_in_flight) + " in flight per upstream";
+  if (cfg_.burst_max_waiting > 0 && waiting_known && least_waiting >= cfg_.burst_max_waiting)
+    return std::to_string(least_waiting) + " waiting per upstream";
+  if (cfg_.burst_p95_ms > 0 && latencies.size() >= 8) {  // too few samples say nothing
+    const size_t k = (latencies.size() * 95 + 99) / 100 - 1;
+    std::nth_element(latencies.begin(), latencies.begin() + static_cast<std::ptrdiff_t>(k),
+                     latencies.end());
+    const int64_t p95 = static_cast<int64_t>(latencies[k]);
+    if (p95 > cfg_.burst_p95_ms)
+      return "p95 " + std::to_string(p95) + " ms to the first byte > " +
+             std::to_string(cfg_.burst_p95_ms) + " ms";
+  }
+  return std::nullopt;
 }
 
 int64_t UpstreamPool::max_model_len() const {
