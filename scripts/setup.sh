@@ -6,7 +6,7 @@ APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
-  libssl-dev libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
+  libssl-dev openssl libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libboost-dev libboost-system-dev
   wrk nginx-light
   python3
@@ -32,10 +32,11 @@ else
 fi
 
 # The e2e tests' node packages, from package-lock.json: the official openai client, the Vercel
-# AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs).
+# AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs), undici
+# (tls.test.mjs: fetch with our CA). The openssl CLI makes tls.test.mjs's certificates.
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
 missing_node_package() {
-  for p in openai ajv ajv-formats yaml ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod; do
+  for p in openai ajv ajv-formats yaml undici ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod; do
     [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0
   done
   return 1
