@@ -61,6 +61,22 @@ struct HttpClient::Impl {
     return std::string(tls ? "https://" : "http://") + host + ":" + std::to_string(port);
   }
 
+  // Runs one asynchronous operation to its end. Beast's synchronous operations ignore the
+  // stream's expiry (a peer that accepts and never answers would block forever); the
+  // asynchronous ones honour it and end with beast::error::timeout.
+  template <class Start>
+  beast::error_code await(Start start) {
+    beast::error_code result;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    io.run();
+    return result;
+  }
+  template <class Start>
+  void await_or_throw(Start start) {
+    if (beast::error_code ec = await(start)) throw beast::system_error(ec);
+  }
+
   /// Throws system_error (transport) or returns a Status (TLS verification, pin).
   Status connect() {
     tcp::resolver resolver(io);
@@ -70,14 +86,15 @@ struct HttpClient::Impl {
     else
       stream.emplace(std::in_place_index<0>, io);
     tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
-    tcp_stream().connect(results);
+    await_or_throw([&](auto handler) { tcp_stream().async_connect(results, handler); });
     tcp_stream().socket().set_option(tcp::no_delay(true));
     buffer.clear();
     if (!tls) return ok_status();
     TlsStream& s = std::get<TlsStream>(*stream);
     FATHOM_RETURN_IF_ERROR(prepare_client_tls(s.native_handle(), host));
-    beast::error_code ec;
-    s.handshake(asio::ssl::stream_base::client, ec);
+    tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
+    const beast::error_code ec =
+        await([&](auto handler) { s.async_handshake(asio::ssl::stream_base::client, handler); });
     if (ec)
       return unavailable("TLS handshake with " + origin() + ": " +
                          tls_failure(ec, s.native_handle()));
@@ -98,15 +115,28 @@ struct HttpClient::Impl {
     req.keep_alive(true);
     req.prepare_payload();
     tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
-    std::visit([&](auto& s) { http::write(s, req); }, *stream);
+    std::visit(
+        [&](auto& s) { await_or_throw([&](auto handler) { http::async_write(s, req, handler); }); },
+        *stream);
 
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    std::visit([&](auto& s) { http::read_header(s, buffer, parser); }, *stream);
+    tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
+    std::visit(
+        [&](auto& s) {
+          await_or_throw(
+              [&](auto handler) { http::async_read_header(s, buffer, parser, handler); });
+        },
+        *stream);
     size_t delivered = 0;
     while (!parser.is_done()) {
       tcp_stream().expires_after(std::chrono::milliseconds(timeout_ms));
-      std::visit([&](auto& s) { http::read_some(s, buffer, parser); }, *stream);
+      std::visit(
+          [&](auto& s) {
+            await_or_throw(
+                [&](auto handler) { http::async_read_some(s, buffer, parser, handler); });
+          },
+          *stream);
       const std::string& b = parser.get().body();
       if (on_chunk && b.size() > delivered) on_chunk(std::string_view(b).substr(delivered));
       delivered = b.size();

@@ -72,7 +72,17 @@ test('repeated failures lock the key; other keys are not affected; every failure
   assert.equal(locked.status, 403);
   assert.match((await locked.json()).error.message, /locked/);
   assert.ok(Number(locked.headers.get('retry-after')) > 0);
-  const audit = readFileSync(path.join(dir, 'data', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  // The gateway's writer thread appends audit records shortly after the answers: wait (bounded).
+  const audited = () => {  // whole lines only: one may be half written
+    const lines = readFileSync(path.join(dir, 'data', 'audit.jsonl'), 'utf8').split('\n');
+    lines.pop();
+    return lines.map((l) => JSON.parse(l));
+  };
+  let audit = audited();
+  for (let i = 0; i < 500 && !audit.some((r) => r.event === 'admin.locked_out'); ++i) {
+    await new Promise((r) => setTimeout(r, 10));
+    audit = audited();
+  }
   assert.ok(audit.filter((r) => r.event === 'admin.second_factor_failed').length >= 3);
   assert.ok(audit.some((r) => r.event === 'admin.locked_out'));
   const opsAgain = await listKeys(keys.ops, totp(Date.now() / 1000 + 30));  // the next step's code

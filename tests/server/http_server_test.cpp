@@ -172,6 +172,29 @@ TEST_F(HttpServerTest, MalformedRequestIs400) {
   EXPECT_EQ(got.rfind("HTTP/1.1 400", 0), 0u) << got;
 }
 
+// A peer that accepts the connection and never answers (a hung upstream): the request ends
+// with an error at the client's timeout instead of blocking its thread (health checks).
+TEST(HttpClientTest, APeerThatNeverAnswersTimesOut) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);  // the kernel completes the handshake; nobody reads
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  HttpClient client("127.0.0.1", ntohs(addr.sin_port), /*timeout_ms=*/200);
+  auto answer =
+      std::async(std::launch::async, [&] { return client.request("GET", "/health", ""); });
+  ASSERT_EQ(answer.wait_for(10s), std::future_status::ready)
+      << "the request blocked past its timeout";
+  const auto r = answer.get();
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  ::close(fd);
+}
+
 TEST(UrlTest, Parses) {
   Result<Url> u = parse_url("http://localhost:8080/base/");
   ASSERT_TRUE(u.ok());
