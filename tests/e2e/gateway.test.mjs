@@ -670,6 +670,35 @@ test('a request running past timeouts.request_ms gets a 504 in the OpenAI error 
   }
 });
 
+test('an upstream event that never ends is cut at 16 MiB with an error event, not buffered for ever', async () => {
+  const http = await import('node:http');
+  const endless = http.createServer((req, res) => {
+    if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
+    if (req.url.endsWith('/v1/models')) return res.end('{"object":"list","data":[]}');
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {"choices":[{"index":0,"delta":{"content":"');
+    const mib = 'x'.repeat(1 << 20);
+    let sent = 0;
+    const more = () => { while (sent < 20 && res.write(mib)) sent++; if (sent < 20) res.once('drain', () => { sent++; more(); }); };
+    more();
+    res.on('close', () => {});
+  });
+  await new Promise((resolve) => endless.listen(0, '127.0.0.1', resolve));
+  const { key, g } = await ownGateway('endless.yaml', [`http://127.0.0.1:${endless.address().port}`], 'endless');
+  try {
+    const res = await g.fetch('/v1/chat/completions', chat('go', { stream: true }), key);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.match(text, /sent an event over 16 MiB/);
+    assert.ok(text.length < 1 << 20, 'nothing of the endless event was passed on');
+  } finally {
+    endless.closeAllConnections();
+    endless.close();
+    await g.stop();
+  }
+});
+
 test('SIGHUP reloads a new alias and tenant limit without dropping an in-flight stream', async () => {
   const { cfg, key, g } = await ownGateway('hup.yaml', [upstreamB.url], 'hup');
   try {

@@ -50,3 +50,25 @@ TEST(ChunkHasChoicesTest, FindsANonEmptyChoicesArrayWithoutParsing) {
 
 }  // namespace
 }  // namespace fathom::gateway
+
+namespace fathom::gateway {
+namespace {
+
+TEST(SseParserTest, ABareDataLineIsAnEmptyDataField) {
+  SseParser p;
+  EXPECT_EQ(p.feed("data\ndata: x\n\ndata\n\n"), (std::vector<std::string>{"\nx", ""}));
+}
+
+TEST(SseParserTest, AnEventPastTheLimitStopsTheParserInsteadOfGrowingForEver) {
+  SseParser p;
+  const std::string piece(1 << 20, 'a');
+  EXPECT_EQ(p.feed("data: ok\n\n"), std::vector<std::string>{"ok"});
+  EXPECT_TRUE(p.feed("data: ").empty());
+  for (size_t fed = 0; fed <= SseParser::kMaxEventBytes; fed += piece.size())
+    EXPECT_TRUE(p.feed(piece).empty());
+  EXPECT_TRUE(p.overflowed());
+  EXPECT_TRUE(p.feed("\n\ndata: late\n\n").empty());  // nothing more is read
+}
+
+}  // namespace
+}  // namespace fathom::gateway

@@ -147,6 +147,7 @@ void ProxyCall::attempt() {
   upstream_status_ = 0;
   body_.clear();
   sse_ = SseParser();
+  oversized_ = false;
   attempt_started_ = svc_.clock().now();
 
   // The client's body, edited in place for this upstream (a retry edits it again).
@@ -194,6 +195,12 @@ void ProxyCall::on_body(std::string_view piece) {
     return;
   }
   for (const std::string& data : sse_.feed(piece)) forward_event(data);
+  if (sse_.overflowed() && !oversized_) {  // stop reading it; on_done answers the error
+    oversized_ = true;
+    ex_->post([up = upstream_req_] {
+      if (up) up->cancel();
+    });
+  }
 }
 
 // Called with mu_ held, for each upstream event of a stream that reached the client.
@@ -263,12 +270,20 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   }
   // Nothing of the answer reached the client yet (at most a stream's head and keep-alive
   // comments): another upstream may still answer.
-  if (upstream_failed && !events_sent_ && static_cast<int32_t>(tried_.size()) < routing_->cfg.max_attempts &&
+  // An upstream that sent an endless event is broken, not busy: no retry, its own error.
+  if (upstream_failed && !events_sent_ && !oversized_ &&
+      static_cast<int32_t>(tried_.size()) < routing_->cfg.max_attempts &&
       svc_.take_retry(routing_->cfg.retry_budget_ratio)) {
     svc_.metrics().retried();
     FATHOM_LOG(kWarning) << "upstream " << u->id << " failed ("
                          << (s.ok() ? "HTTP " + std::to_string(upstream_status_) : s.message()) << "); retrying";
     attempt();
+    return;
+  }
+  if (oversized_) {
+    respond_failure(502, "upstream_error",
+                    "upstream " + u->id + " sent an event over " +
+                        std::to_string(SseParser::kMaxEventBytes >> 20) + " MiB");
     return;
   }
   if (!s.ok()) {  // connect, reset or timeout; mid-stream the partial usage is billed

@@ -84,6 +84,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   bool events_sent_ = false;     // ... and at least one of its events: no more retries
   bool client_gone_ = false;
   bool timed_out_ = false;       // timeouts.request_ms passed
+  bool oversized_ = false;       // the upstream's event outgrew SseParser::kMaxEventBytes
   bool settled_ = false;
   std::string body_;             // non-stream (or failed) upstream body
   SseParser sse_;

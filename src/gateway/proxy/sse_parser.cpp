@@ -1,9 +1,12 @@
 #include "gateway/proxy/sse_parser.h"
 
+#include <algorithm>
+
 namespace fathom::gateway {
 
 std::vector<std::string> SseParser::feed(std::string_view bytes) {
   std::vector<std::string> events;
+  if (overflowed_) return events;
   for (char c : bytes) {
     if (c == '\n' && last_was_cr_) {  // the \n of a \r\n pair
       last_was_cr_ = false;
@@ -11,6 +14,12 @@ std::vector<std::string> SseParser::feed(std::string_view bytes) {
     }
     last_was_cr_ = c == '\r';
     if (c != '\n' && c != '\r') {
+      if (line_.size() + data_.size() >= kMaxEventBytes) {
+        overflowed_ = true;
+        line_.clear();
+        data_.clear();
+        return events;
+      }
       line_.push_back(c);
       continue;
     }
@@ -18,9 +27,9 @@ std::vector<std::string> SseParser::feed(std::string_view bytes) {
       if (has_data_) events.push_back(std::move(data_));
       data_.clear();
       has_data_ = false;
-    } else if (line_.rfind("data:", 0) == 0) {
+    } else if (line_.rfind("data:", 0) == 0 || line_ == "data") {  // a bare "data": empty value
       std::string_view v(line_);
-      v.remove_prefix(5);
+      v.remove_prefix(std::min<size_t>(5, v.size()));
       if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
       if (has_data_) data_.push_back('\n');
       data_.append(v);

@@ -10,10 +10,17 @@ namespace fathom::gateway {
 
 class SseParser {
  public:
+  /// The most one event may hold (its data plus the line being read). An upstream that sends
+  /// more without ending the event is broken or hostile: the parser stops (overflowed()).
+  static constexpr size_t kMaxEventBytes = 16u << 20;
+
   /// Returns the data of every event completed by `bytes` (multi-line data joined with "\n").
   std::vector<std::string> feed(std::string_view bytes);
+  /// An event grew past kMaxEventBytes: nothing more is read.
+  bool overflowed() const { return overflowed_; }
 
  private:
+  bool overflowed_ = false;
   std::string line_;
   std::string data_;
   bool has_data_ = false;
