@@ -27,6 +27,7 @@ classify=(src/gateway/classify/detectors.cpp src/gateway/classify/classifier.cpp
 build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/billing/price_table.cpp \
   src/gateway/billing/sqlite_ledger.cpp src/gateway/billing/usage_journal.cpp src/gateway/lb/*.cpp \
   src/gateway/circuit_breaker.cpp "${classify[@]}" src/gateway/security/totp.cpp src/net/tls_context.cpp \
+  src/gateway/security/audit_log.cpp src/gateway/security/api_keys.cpp src/base/time_format.cpp \
   src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
