@@ -14,6 +14,7 @@
 #include "gateway/quota/redis_quota.h"
 #include "gateway/security/api_keys.h"
 #include "gateway/security/totp.h"
+#include "gateway/security/zone_audit.h"
 #include "json/json_fields.h"
 
 namespace fathom::gateway {
@@ -444,16 +445,14 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
       s.cache_hit = true;
       metrics_.record(s);
       if (pr.sensitive()) {  // evidence: served from an on-prem answer in the cache
-        nlohmann::json d = classify::describe(*pr.classification);
-        audit_->post("route.sensitive", {{"request_id", ""},
-                                         {"tenant", key->tenant},
-                                         {"key_id", key->key_id},
-                                         {"model", pr.model->name},
-                                         {"kinds", std::move(d["kinds"])},
-                                         {"reasons", std::move(d["reasons"])},
-                                         {"upstream", "cache"},
-                                         {"zone", "on_prem"},
-                                         {"status", 200}});
+        const SensitiveRoute route{.request_id = "",
+                                   .tenant = key->tenant,
+                                   .upstream = "cache",
+                                   .zone = "on_prem",
+                                   .status = 200};
+        audit_->post(
+            kSensitiveRouteEvent,
+            sensitive_route_details(route, key->key_id, pr.model->name, *pr.classification));
       }
       return r;
     }

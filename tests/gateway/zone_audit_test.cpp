@@ -98,17 +98,21 @@ TEST(UpstreamPoolTest, BurstsOnTheUpstreamsQueueDepthAndOnTheRecentP95) {
   EXPECT_EQ((*pool)->burst_reason(), std::nullopt);            // the slow ones aged out
 }
 
+// A record as the gateway writes it (sensitive_route_details), so the reader is tested on the
+// writer's own output.
 nlohmann::json audit_record(int64_t seq, const std::string& time, const std::string& request_id,
                             const std::string& upstream, const std::string& zone) {
+  classify::Classification c;
+  c.sensitive = true;
+  const SensitiveRoute r{.request_id = request_id,
+                         .tenant = "acme",
+                         .upstream = upstream,
+                         .zone = zone,
+                         .status = 200};
   return {{"seq", seq},
           {"time", time},
-          {"event", "route.sensitive"},
-          {"details",
-           {{"request_id", request_id},
-            {"tenant", "acme"},
-            {"upstream", upstream},
-            {"zone", zone},
-            {"status", 200}}}};
+          {"event", kSensitiveRouteEvent},
+          {"details", sensitive_route_details(r, "key1", "m", c)}};
 }
 
 UsageRecord row(const std::string& request_id, const std::string& upstream) {

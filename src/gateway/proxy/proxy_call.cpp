@@ -5,6 +5,7 @@
 #include "base/logging.h"
 #include "gateway/gateway_service.h"
 #include "gateway/proxy/errors.h"
+#include "gateway/security/zone_audit.h"
 #include "json/json_fields.h"
 
 namespace fathom::gateway {
@@ -429,18 +430,15 @@ void ProxyCall::settle(int status, std::function<void()> release) {
     access.route = route_;
     svc_.metrics().routed(access.zone, route_.substr(0, route_.find(':')));
   }
-  if (req_.sensitive()) {
-    // Evidence (hash-chained): what fired, never the text, and where it was served.
-    nlohmann::json d = classify::describe(*req_.classification);
-    svc_.audit().post("route.sensitive", {{"request_id", request_id_},
-                                          {"tenant", req_.key.tenant},
-                                          {"key_id", req_.key.key_id},
-                                          {"model", req_.model->name},
-                                          {"kinds", std::move(d["kinds"])},
-                                          {"reasons", std::move(d["reasons"])},
-                                          {"upstream", current_ ? current_->id : ""},
-                                          {"zone", current_ ? zone_name(zone_) : ""},
-                                          {"status", status}});
+  if (req_.sensitive()) {  // evidence (hash-chained): where it was served
+    const SensitiveRoute route{.request_id = request_id_,
+                               .tenant = req_.key.tenant,
+                               .upstream = current_ ? current_->id : "",
+                               .zone = current_ ? zone_name(zone_) : "",
+                               .status = status};
+    svc_.audit().post(
+        kSensitiveRouteEvent,
+        sensitive_route_details(route, req_.key.key_id, req_.model->name, *req_.classification));
   }
   svc_.access_log().write(access);
 }

@@ -18,11 +18,26 @@ std::string pool_zone(const std::string& upstream, const GatewayConfig& cfg) {
 
 }  // namespace
 
+nlohmann::json sensitive_route_details(const SensitiveRoute& r, const std::string& key_id,
+                                       const std::string& model,
+                                       const classify::Classification& c) {
+  nlohmann::json d = classify::describe(c);
+  return {{"request_id", r.request_id},
+          {"tenant", r.tenant},
+          {"key_id", key_id},
+          {"model", model},
+          {"kinds", std::move(d["kinds"])},
+          {"reasons", std::move(d["reasons"])},
+          {"upstream", r.upstream},
+          {"zone", r.zone},
+          {"status", r.status}};
+}
+
 std::vector<SensitiveRoute> sensitive_routes(const std::vector<nlohmann::json>& records,
                                              const std::string& month) {
   std::vector<SensitiveRoute> out;
   for (const nlohmann::json& rec : records) {
-    if (!rec.is_object() || text(rec, "event") != "route.sensitive") continue;
+    if (!rec.is_object() || text(rec, "event") != kSensitiveRouteEvent) continue;
     SensitiveRoute r;
     r.time = text(rec, "time");
     if (r.time.rfind(month, 0) != 0) continue;

@@ -10,16 +10,26 @@
 #include <vector>
 
 #include "gateway/billing/ledger.h"
+#include "gateway/classify/classifier.h"
 #include "gateway/config/gateway_config.h"
 
 namespace fathom::gateway {
 
-/// One route.sensitive audit record.
+/// The audit event of a sensitive request's routing decision.
+inline constexpr const char* kSensitiveRouteEvent = "route.sensitive";
+
+/// One route.sensitive audit record (seq and time are the audit log's own).
 struct SensitiveRoute {
   int64_t seq = 0;
   std::string time, request_id, tenant, upstream, zone;
   int status = 0;
 };
+
+/// The details of a route.sensitive record, as the proxy and the response cache write it and
+/// sensitive_routes() reads it back: the route, the key and model, and what fired (never the
+/// matched text).
+nlohmann::json sensitive_route_details(const SensitiveRoute& r, const std::string& key_id,
+                                       const std::string& model, const classify::Classification& c);
 
 struct ZoneReport {
   int64_t sensitive = 0;                ///< route.sensitive records in the month
