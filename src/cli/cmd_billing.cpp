@@ -65,11 +65,10 @@ Status audit_zones(const std::vector<std::string>& argv) {
               static_cast<long long>(chain.num_records));
   std::printf(
       "%s: %lld sensitive requests: %lld served on-prem (ledger agrees), %lld from the cache, %lld "
-      "not "
-      "served, %lld without a ledger row yet; %zu in a cloud zone\n",
+      "not served, %lld without a ledger row yet, %lld sent redacted; %zu in a cloud zone\n",
       month.c_str(), static_cast<long long>(z.sensitive), static_cast<long long>(z.on_prem),
       static_cast<long long>(z.from_cache), static_cast<long long>(z.not_served),
-      static_cast<long long>(z.unmatched), z.violations.size());
+      static_cast<long long>(z.unmatched), static_cast<long long>(z.redacted), z.violations.size());
   for (const std::string& v : z.violations) std::printf("VIOLATION %s\n", v.c_str());
   if (!z.ok()) return data_loss("sensitive requests were served in a cloud zone (see above)");
   std::printf("OK: no sensitive request was served by a cloud zone\n");

@@ -64,6 +64,7 @@ void AccessLog::write(const AccessRecord& r) {
   if (!r.error.empty()) j["error"] = r.error;
   if (!r.zone.empty()) j["zone"] = r.zone;
   if (!r.route.empty()) j["route"] = r.route;
+  if (r.redacted > 0) j["redacted"] = r.redacted;
   if (const auto& c = r.classification) {
     j["sensitive"] = c->sensitive;
     if (c->sensitive) {

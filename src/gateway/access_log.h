@@ -36,6 +36,7 @@ struct AccessRecord {
   /// The routing decision: the zone that served (on_prem, cloud) and why that pool (primary,
   /// fallback: ..., burst: ..., sensitive: ...). Empty when no upstream was tried.
   std::string zone, route;
+  int redacted = 0;  ///< entities replaced by placeholders in what was sent (redact mode)
 };
 
 class AccessLog {

@@ -124,6 +124,23 @@ Result<AdminKeyFields> admin_key_fields(const nlohmann::json& body) {
   return f;
 }
 
+// Redact mode: the redacted copy of a sensitive request's body when every reason it is
+// sensitive is something found in its text (not the tenant, the key or the client's header),
+// and the redaction leaves nothing the rules find. Chat and completions only: a Responses
+// answer would have to be restored across its item events, so those requests stay on-prem.
+std::optional<ProxyRequest::Redacted> redact_for_cloud(const nlohmann::json& body,
+                                                       const std::string& route,
+                                                       const classify::Classification& c,
+                                                       const classify::ClassifierConfig& rules) {
+  if (route == "/v1/responses" || c.has(classify::kReasonAlwaysSensitive) ||
+      c.has(classify::kReasonHeader) || c.pattern_errors > 0)
+    return std::nullopt;
+  nlohmann::json copy = body;
+  std::optional<classify::Redaction> r = classify::Redaction::apply(copy, rules);
+  if (!r) return std::nullopt;
+  return ProxyRequest::Redacted{std::move(copy), std::move(*r)};
+}
+
 }  // namespace
 
 Result<std::shared_ptr<Routing>> GatewayService::build_routing(GatewayConfig cfg, const Clock& clock) {
@@ -387,16 +404,17 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
                           "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
   rec.usage.model = pr.model->name;
   if (cfg.classification.enabled) {
-    // After auth and the body's checks, before quota and routing. Routing by sensitivity is
-    // issue 11 item 2; for now the result goes to the access log and /metrics.
+    // After auth and the body's checks, before quota and routing (ProxyCall::pick).
+    const classify::ClassifierConfig& rules = cfg.classification.for_tenant(key->tenant);
     const classify::Classification c =
         classify::classify({.texts = classify::request_texts(pr.body),
                             .key_id = key->key_id,
                             .sensitivity_header = req.header("x-fathom-sensitivity")},
-                           cfg.classification.for_tenant(key->tenant));
+                           rules);
     metrics_.classified(c.sensitive);
     rec.classification = c;
     pr.classification = c;
+    if (c.sensitive && rules.redact) pr.redacted = redact_for_cloud(pr.body, req.path, c, rules);
   }
   pr.stream = fields->stream;
   rec.stream = pr.stream;

@@ -101,14 +101,16 @@ TEST(UpstreamPoolTest, BurstsOnTheUpstreamsQueueDepthAndOnTheRecentP95) {
 // A record as the gateway writes it (sensitive_route_details), so the reader is tested on the
 // writer's own output.
 nlohmann::json audit_record(int64_t seq, const std::string& time, const std::string& request_id,
-                            const std::string& upstream, const std::string& zone) {
+                            const std::string& upstream, const std::string& zone,
+                            bool redacted = false) {
   classify::Classification c;
   c.sensitive = true;
   const SensitiveRoute r{.request_id = request_id,
                          .tenant = "acme",
                          .upstream = upstream,
                          .zone = zone,
-                         .status = 200};
+                         .status = 200,
+                         .redacted = redacted};
   return {{"seq", seq},
           {"time", time},
           {"event", kSensitiveRouteEvent},
@@ -172,6 +174,20 @@ TEST(ZoneAuditTest, ACloudZoneADoctoredLedgerOrACloudPoolIsAViolation) {
             std::string::npos);
   EXPECT_NE(z.violations[1].find("(a cloud pool)"), std::string::npos);
   EXPECT_NE(z.violations[2].find("belongs to a cloud pool"), std::string::npos);
+}
+
+TEST(ZoneAuditTest, ARedactedRequestMayHaveBeenServedInTheCloud) {
+  const GatewayConfig c = hybrid();
+  const auto routes = sensitive_routes(
+      {audit_record(0, "2026-12-01T00:00:00Z", "r1", "cloud/127.0.0.1:8003", "cloud", true),
+       audit_record(1, "2026-12-01T00:00:01Z", "r2", "cloud/127.0.0.1:8003", "cloud", false)},
+      "2026-12");
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_TRUE(routes[0].redacted);
+  const ZoneReport z = check_zones(routes, {row("r1", "cloud/127.0.0.1:8003")}, c);
+  EXPECT_EQ(z.redacted, 1);
+  ASSERT_EQ(z.violations.size(), 1u);  // the one that was not redacted
+  EXPECT_NE(z.violations[0].find("request r2"), std::string::npos);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
+#include <type_traits>
 
 namespace fathom::gateway::classify {
 
@@ -22,9 +22,14 @@ class Pattern {
 
   Status compile();
   const std::string& source() const { return source_; }
-  /// Non-overlapping matches in `text`, at most kMaxMatches; a match PCRE2 gives up on
-  /// (match or JIT stack limit) adds to `errors` and ends the count.
-  int32_t count(std::string_view text, pcre2_match_data* md, int32_t& errors) const;
+  /// Non-overlapping matches in `text`, at most kMaxMatches, each passed to `on_match(begin,
+  /// end)`; a match PCRE2 gives up on (match or JIT stack limit) adds to `errors` and ends
+  /// the search. Returns the number of matches.
+  template <class F>
+  int32_t each(std::string_view text, pcre2_match_data* md, int32_t& errors, F&& on_match) const;
+  int32_t count(std::string_view text, pcre2_match_data* md, int32_t& errors) const {
+    return each(text, md, errors, [](size_t, size_t) {});
+  }
 
  private:
   // Bounds on one pattern over one text piece: a pattern that backtracks catastrophically on
@@ -69,15 +74,23 @@ char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - '
 // Occurrences of `needle` in `hay` (both lower-cased), not overlapping. ASCII bytes never
 // occur inside a multi-byte UTF-8 character and a lead byte never equals a continuation
 // byte, so a match of a valid UTF-8 keyword always starts and ends on character boundaries.
-int32_t count_occurrences(std::string_view hay, std::string_view needle) {
+// `on_match(begin)` for each; returns how many.
+template <class F>
+int32_t each_occurrence(std::string_view hay, std::string_view needle, F&& on_match) {
   int32_t n = 0;
   for (size_t at = 0; at + needle.size() <= hay.size();) {
     const void* p = memmem(hay.data() + at, hay.size() - at, needle.data(), needle.size());
     if (!p) break;
     ++n;
-    at = static_cast<size_t>(static_cast<const char*>(p) - hay.data()) + needle.size();
+    const auto begin = static_cast<size_t>(static_cast<const char*>(p) - hay.data());
+    on_match(begin);
+    at = begin + needle.size();
   }
   return n;
+}
+
+int32_t count_occurrences(std::string_view hay, std::string_view needle) {
+  return each_occurrence(hay, needle, [](size_t) {});
 }
 
 bool header_says_sensitive(std::string_view v) {
@@ -90,69 +103,85 @@ bool header_says_sensitive(std::string_view v) {
   return true;
 }
 
-// ---- request_texts: every accessor checks the type first, so nothing here throws ----
+// ---- the request's text fields: every accessor checks the type first, so nothing here throws.
+// Templates over `const Json` (request_texts) and `Json` (for_each_request_text, which may
+// edit the strings in place).
 
 using Json = nlohmann::json;
-using Texts = std::vector<std::string_view>;
 
-const Json* field(const Json& obj, const char* key) {
+template <class J>
+J* field(J& obj, const char* key) {
   if (!obj.is_object()) return nullptr;
   const auto it = obj.find(key);
   return it == obj.end() ? nullptr : &*it;
 }
 
-void add_string(const Json* v, Texts& out) {
-  if (!v || !v->is_string()) return;
-  const std::string& s = v->get_ref<const std::string&>();
-  if (!s.empty()) out.emplace_back(s);
+template <class J, class F>
+void visit_string(J* v, F& fn) {
+  if (v && v->is_string() && !v->template get_ref<const std::string&>().empty())
+    fn(v->template get_ref<
+        std::conditional_t<std::is_const_v<J>, const std::string&, std::string&>>());
 }
 
 // A content value: a string, or an array of strings (a completions prompt) and of parts
 // whose `text` (chat text parts, Responses input_text / output_text) or `refusal` we read.
 // Image, audio and file parts carry base64 and URLs, not prose: skipped.
-void add_content(const Json* v, Texts& out) {
+template <class J, class F>
+void visit_content(J* v, F& fn) {
   if (!v) return;
-  if (v->is_string()) return add_string(v, out);
+  if (v->is_string()) return visit_string(v, fn);
   if (!v->is_array()) return;
-  for (const Json& part : *v) {
+  for (J& part : *v) {
     if (part.is_string()) {
-      add_string(&part, out);
+      visit_string(&part, fn);
     } else {
-      add_string(field(part, "text"), out);
-      add_string(field(part, "refusal"), out);
+      visit_string(field(part, "text"), fn);
+      visit_string(field(part, "refusal"), fn);
     }
   }
 }
 
-void add_chat_messages(const Json* messages, Texts& out) {
+template <class J, class F>
+void visit_chat_messages(J* messages, F& fn) {
   if (!messages || !messages->is_array()) return;
-  for (const Json& m : *messages) {
-    add_content(field(m, "content"), out);  // every role: tool results are role "tool"
-    add_string(field(m, "refusal"), out);
-    add_string(field(m, "reasoning_content"), out);
-    if (const Json* calls = field(m, "tool_calls"); calls && calls->is_array())
-      for (const Json& call : *calls) {
-        if (const Json* fn = field(call, "function")) add_string(field(*fn, "arguments"), out);
+  for (J& m : *messages) {
+    visit_content(field(m, "content"), fn);  // every role: tool results are role "tool"
+    visit_string(field(m, "refusal"), fn);
+    visit_string(field(m, "reasoning_content"), fn);
+    if (J* calls = field(m, "tool_calls"); calls && calls->is_array())
+      for (J& call : *calls) {
+        if (J* f = field(call, "function")) visit_string(field(*f, "arguments"), fn);
       }
-    if (const Json* fc = field(m, "function_call")) add_string(field(*fc, "arguments"), out);
+    if (J* fc = field(m, "function_call")) visit_string(field(*fc, "arguments"), fn);
   }
 }
 
-void add_responses_input(const Json* input, Texts& out) {
+template <class J, class F>
+void visit_responses_input(J* input, F& fn) {
   if (!input) return;
-  if (input->is_string()) return add_string(input, out);
+  if (input->is_string()) return visit_string(input, fn);
   if (!input->is_array()) return;
-  for (const Json& item : *input) {
+  for (J& item : *input) {
     if (item.is_string()) {
-      add_string(&item, out);
+      visit_string(&item, fn);
       continue;
     }
-    add_content(field(item, "content"), out);  // messages (easy or typed)
-    add_string(field(item, "text"), out);
-    add_string(field(item, "arguments"), out);  // function_call
-    add_string(field(item, "input"), out);      // custom_tool_call
-    add_content(field(item, "output"), out);    // function_call_output: string or parts
+    visit_content(field(item, "content"), fn);  // messages (easy or typed)
+    visit_string(field(item, "text"), fn);
+    visit_string(field(item, "arguments"), fn);  // function_call
+    visit_string(field(item, "input"), fn);      // custom_tool_call
+    visit_content(field(item, "output"), fn);    // function_call_output: string or parts
   }
+}
+
+template <class J, class F>
+void visit_request_texts(J& body, F&& fn) {
+  if (!body.is_object()) return;
+  visit_chat_messages(field(body, "messages"), fn);
+  visit_content(field(body, "prompt"), fn);
+  visit_string(field(body, "suffix"), fn);
+  visit_string(field(body, "instructions"), fn);
+  visit_responses_input(field(body, "input"), fn);
 }
 
 }  // namespace
@@ -184,7 +213,9 @@ Status Pattern::compile() {
   return ok_status();
 }
 
-int32_t Pattern::count(std::string_view text, pcre2_match_data* md, int32_t& errors) const {
+template <class F>
+int32_t Pattern::each(std::string_view text, pcre2_match_data* md, int32_t& errors,
+                      F&& on_match) const {
   int32_t found = 0;
   for (size_t offset = 0; offset <= text.size() && found < kMaxMatches;) {
     const int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(),
@@ -196,6 +227,7 @@ int32_t Pattern::count(std::string_view text, pcre2_match_data* md, int32_t& err
     }
     ++found;
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    if (ov[1] > ov[0]) on_match(ov[0], ov[1]);
     size_t next = ov[1];
     if (ov[1] <= ov[0]) {  // an empty match (a lookahead, \b): step over one character
       next = std::max<size_t>(ov[0], offset) + 1;
@@ -229,14 +261,13 @@ std::string_view reason_name(int bit_index) {
 }
 
 std::vector<std::string_view> request_texts(const nlohmann::json& body) {
-  Texts out;
-  if (!body.is_object()) return out;
-  add_chat_messages(field(body, "messages"), out);
-  add_content(field(body, "prompt"), out);
-  add_string(field(body, "suffix"), out);
-  add_string(field(body, "instructions"), out);
-  add_responses_input(field(body, "input"), out);
+  std::vector<std::string_view> out;
+  visit_request_texts(body, [&](const std::string& s) { out.emplace_back(s); });
   return out;
+}
+
+void for_each_request_text(nlohmann::json& body, const std::function<void(std::string&)>& fn) {
+  visit_request_texts(body, fn);
 }
 
 Classification classify(const ClassifyInput& in, const ClassifierConfig& cfg) {
@@ -272,6 +303,38 @@ Classification classify(const ClassifyInput& in, const ClassifierConfig& cfg) {
   if (c.pattern_count > 0 || c.pattern_errors > 0) c.reasons |= kReasonPattern;
   c.sensitive = c.reasons != 0;
   return c;
+}
+
+bool find_spans(std::string_view text, const ClassifierConfig& cfg, std::vector<Span>& out) {
+  out.clear();
+  for (const Match& m : detect(text, cfg.detectors))
+    out.push_back({m.begin, m.end, detector_name(m.kind)});
+  if (!cfg.keywords.empty()) {
+    std::string lowered(text);
+    for (char& ch : lowered) ch = ascii_lower(ch);
+    for (const std::string& k : cfg.keywords)
+      each_occurrence(lowered, k, [&](size_t b) { out.push_back({b, b + k.size(), "keyword"}); });
+  }
+  int32_t errors = 0;
+  if (!cfg.patterns.empty()) {
+    pcre2_match_data* md = pcre2_match_data_create(1, nullptr);
+    if (!md) return false;
+    for (const auto& p : cfg.patterns)
+      p->each(text, md, errors, [&](size_t b, size_t e) { out.push_back({b, e, "pattern"}); });
+    pcre2_match_data_free(md);
+  }
+  // Earlier first; at one start the longer span; a span overlapping a kept one is dropped.
+  std::sort(out.begin(), out.end(), [](const Span& a, const Span& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end > b.end;
+  });
+  size_t kept = 0, covered = 0;
+  for (const Span& s : out)
+    if (kept == 0 || s.begin >= covered) {
+      out[kept++] = s;
+      covered = s.end;
+    }
+  out.resize(kept);
+  return errors == 0;
 }
 
 nlohmann::json describe(const Classification& c) {

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -41,6 +42,9 @@ struct ClassifierConfig {
   std::vector<std::shared_ptr<const Pattern>> patterns;
   bool always_sensitive = false;                   ///< every request of the tenant
   std::vector<std::string> always_sensitive_keys;  ///< key ids whose every request is
+  /// A request sensitive only for what the rules found may go to a cloud pool with each
+  /// finding replaced by a placeholder (see redactor.h); otherwise it stays on-prem.
+  bool redact = false;
 };
 
 /// The `classification:` section of the gateway config.
@@ -93,6 +97,22 @@ nlohmann::json describe(const Classification& c);
 /// Responses `instructions` and `input` (a string, or items' content / text parts, function
 /// call arguments, tool outputs). Anything of another shape is skipped: never throws.
 std::vector<std::string_view> request_texts(const nlohmann::json& body);
+
+/// Calls `fn` on each of the strings request_texts reads, which it may change in place (the
+/// redactor replaces entities in them).
+void for_each_request_text(nlohmann::json& body, const std::function<void(std::string&)>& fn);
+
+/// A byte span of a text that one of a tenant's rules matched; `kind` is the detector's name,
+/// "keyword" or "pattern".
+struct Span {
+  size_t begin = 0, end = 0;
+  std::string_view kind;
+};
+
+/// Every span of `text` that `cfg`'s detectors, keywords and patterns match, sorted and not
+/// overlapping (of two overlapping spans the one that starts first, or the longer, is kept).
+/// False when a pattern gave up on the text (its spans are then unknown: fail closed).
+bool find_spans(std::string_view text, const ClassifierConfig& cfg, std::vector<Span>& out);
 
 /// Pure: the same input and config always give the same answer. The header can only raise
 /// the result ("sensitive"); any other value is ignored.

@@ -176,6 +176,7 @@ classify::ClassifierConfig parse_classifier(Fields& f, const classify::Classifie
   }
   c.always_sensitive_keys.insert(c.always_sensitive_keys.end(), keys.begin(), keys.end());
   f.get("always_sensitive", c.always_sensitive);
+  f.get("redact", c.redact);
   return c;
 }
 
@@ -184,8 +185,8 @@ classify::ClassificationConfig parse_classification(const YAML::Node& n,
   classify::ClassificationConfig c;
   if (!n) return c;  // no section: classification is off
   Fields f(n, "classification", problems);
-  f.reject_unknown(
-      {"enabled", "detectors", "keywords", "patterns", "always_sensitive_keys", "tenants"});
+  f.reject_unknown({"enabled", "detectors", "keywords", "patterns", "always_sensitive_keys",
+                    "redact", "tenants"});
   c.enabled = true;
   f.get("enabled", c.enabled);
   c.defaults = parse_classifier(f, nullptr);
@@ -197,8 +198,8 @@ classify::ClassificationConfig parse_classification(const YAML::Node& n,
       const std::optional<std::string> t = key_text(kv.first, "classification.tenants", problems);
       if (!t) continue;
       Fields tf(kv.second, "classification.tenants." + *t, problems);
-      tf.reject_unknown(
-          {"always_sensitive", "always_sensitive_keys", "detectors", "keywords", "patterns"});
+      tf.reject_unknown({"always_sensitive", "always_sensitive_keys", "detectors", "keywords",
+                         "patterns", "redact"});
       c.tenants[*t] = parse_classifier(tf, &c.defaults);
     }
   return c;

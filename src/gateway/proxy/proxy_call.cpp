@@ -88,11 +88,12 @@ void ProxyCall::on_request_timeout() {
 }
 
 // The model's pool first, then its fallbacks (each pool visited once). A sensitive request
-// never reaches a cloud pool, on a retry neither. A request that is not sensitive passes over
+// never reaches a cloud pool, on a retry neither, unless redact mode may send it there
+// redacted (then it is routed like any other). A request that is not sensitive passes over
 // a saturated pool that has a fallback (bursting to the cloud), and comes back to it when the
 // fallback has nothing either. The decision and its reason are kept in zone_ and route_.
 Upstream* ProxyCall::pick() {
-  const bool sensitive = req_.sensitive();
+  const bool sensitive = req_.on_prem_only();
   std::set<std::string> visited;
   std::string name = req_.model->pool;
   std::string why = sensitive ? "sensitive: on-prem pools only" : "primary";
@@ -129,7 +130,7 @@ Upstream* ProxyCall::pick() {
 // Called with mu_ held.
 void ProxyCall::attempt() {
   Upstream* u = pick();
-  if (!u && req_.sensitive()) {
+  if (!u && req_.on_prem_only()) {
     respond_failure(
         503, "no_on_prem_upstream",
         "no on-prem upstream is available for model '" + req_.model->name +
@@ -151,8 +152,14 @@ void ProxyCall::attempt() {
   oversized_ = false;
   attempt_started_ = svc_.clock().now();
 
-  // The client's body, edited in place for this upstream (a retry edits it again).
-  nlohmann::json& body = req_.body;
+  // The client's body, edited in place for this upstream (a retry edits it again); a cloud
+  // upstream gets the redacted one when there is one, and its answer is restored.
+  const bool redact = zone_ == Zone::kCloud && req_.redacted;
+  if (redact)
+    restorer_.emplace(&req_.redacted->redaction);
+  else
+    restorer_.reset();
+  nlohmann::json& body = redact ? req_.redacted->body : req_.body;
   body["model"] = u->model.empty() ? req_.client_model : u->model;
   // Chat and completions streams: we bill from the final chunk (stream_options is an object or
   // null here). A Responses stream always ends with its usage, in response.completed.
@@ -205,12 +212,22 @@ void ProxyCall::on_body(std::string_view piece) {
 }
 
 // Called with mu_ held, for each upstream event of a stream that reached the client.
-void ProxyCall::forward_event(const std::string& data) {
-  if (data == "[DONE]") {  // held back: released with the end of the stream, after the ledger commit
+void ProxyCall::forward_event(const std::string& event) {
+  if (event ==
+      "[DONE]") {  // held back: released with the end of the stream, after the ledger commit
     done_seen_ = true;
     return;
   }
   events_sent_ = true;
+  std::string restored;
+  if (restorer_) {  // redacted: every chunk is read, its placeholders put back
+    nlohmann::json chunk = nlohmann::json::parse(event, nullptr, false);
+    if (chunk.is_object()) {
+      restorer_->restore(chunk);
+      restored = json::dump(chunk);
+    }
+  }
+  const std::string& data = restorer_ && !restored.empty() ? restored : event;
   // Most events are content chunks without usage: they pass untouched, and parsing each of
   // them was the gateway's largest cost with thousands of streams open. Only an event that
   // mentions "usage" is parsed.
@@ -312,8 +329,13 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   if (upstream_status_ == 200) {
     nlohmann::json j = nlohmann::json::parse(body_, nullptr, false);
     if (j.is_object()) take_usage(j);
+    if (restorer_ && j.is_object()) {  // the answer to a redacted request: placeholders put back
+      req_.redacted->redaction.restore_json(j);
+      body_ = json::dump(j);
+    }
     // A cloud answer is kept apart: a sensitive request never gets one (GatewayService::route).
-    if (!req_.cache_key.empty())
+    // An answer to a redacted request is not cached at all.
+    if (!req_.cache_key.empty() && !restorer_)
       svc_.cache().put(req_.cache_key + (zone_ == Zone::kCloud ? kCloudCacheSuffix : ""), body_);
   }
   net::HttpResponse r;
@@ -428,6 +450,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   if (current_) {
     access.zone = zone_name(zone_);
     access.route = route_;
+    if (restorer_) access.redacted = static_cast<int>(req_.redacted->redaction.size());
     svc_.metrics().routed(access.zone, route_.substr(0, route_.find(':')));
   }
   if (req_.sensitive()) {  // evidence (hash-chained): where it was served
@@ -435,7 +458,8 @@ void ProxyCall::settle(int status, std::function<void()> release) {
                                .tenant = req_.key.tenant,
                                .upstream = current_ ? current_->id : "",
                                .zone = current_ ? zone_name(zone_) : "",
-                               .status = status};
+                               .status = status,
+                               .redacted = restorer_.has_value()};
     svc_.audit().post(
         kSensitiveRouteEvent,
         sensitive_route_details(route, req_.key.key_id, req_.model->name, *req_.classification));

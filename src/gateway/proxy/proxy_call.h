@@ -13,6 +13,7 @@
 
 #include "base/clock.h"
 #include "gateway/classify/classifier.h"
+#include "gateway/classify/redactor.h"
 #include "gateway/config/gateway_config.h"
 #include "gateway/proxy/sse_parser.h"
 #include "gateway/quota/quota_table.h"
@@ -43,7 +44,15 @@ struct ProxyRequest {
   KeyInfo key;
   QuotaSlot slot;          ///< the admitted quota: released by settle() or on destruction
   std::optional<classify::Classification> classification;  ///< routing, access and audit logs
+  /// Redact mode: `body` with its entities replaced, sent instead of it to a cloud pool.
+  struct Redacted {
+    nlohmann::json body;
+    classify::Redaction redaction;
+  };
+  std::optional<Redacted> redacted;
   bool sensitive() const { return classification && classification->sensitive; }
+  /// Sensitive and not redactable: never sent to a cloud pool.
+  bool on_prem_only() const { return sensitive() && !redacted; }
 };
 
 class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
@@ -58,7 +67,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void on_head(int status);
   void on_body(std::string_view piece);
   void on_done(const Status& s, bool head_seen);
-  void forward_event(const std::string& data);
+  void forward_event(const std::string& event);
   void take_usage(const nlohmann::json& response_or_chunk);
   void count_content_chunk();
   void begin_client_stream();
@@ -78,6 +87,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   Upstream* current_ = nullptr;
   Zone zone_ = Zone::kOnPrem;  // current_'s pool's zone
   std::string route_;          // why current_'s pool (primary, fallback: ..., burst: ...)
+  // Set while current_ is a cloud upstream that got the redacted body: restores its answer.
+  std::optional<classify::ChunkRestorer> restorer_;
   std::shared_ptr<net::StreamRequest> upstream_req_;
   int upstream_status_ = 0;
   bool streaming_ = false;       // the client has the 200 head of an event stream

@@ -30,7 +30,8 @@ nlohmann::json sensitive_route_details(const SensitiveRoute& r, const std::strin
           {"reasons", std::move(d["reasons"])},
           {"upstream", r.upstream},
           {"zone", r.zone},
-          {"status", r.status}};
+          {"status", r.status},
+          {"redacted", r.redacted}};
 }
 
 std::vector<SensitiveRoute> sensitive_routes(const std::vector<nlohmann::json>& records,
@@ -50,6 +51,8 @@ std::vector<SensitiveRoute> sensitive_routes(const std::vector<nlohmann::json>& 
     r.zone = text(d, "zone");
     auto status = d.find("status");
     r.status = status != d.end() && status->is_number_integer() ? status->get<int>() : 0;
+    auto redacted = d.find("redacted");
+    r.redacted = redacted != d.end() && redacted->is_boolean() && redacted->get<bool>();
     out.push_back(std::move(r));
   }
   return out;
@@ -65,6 +68,10 @@ ZoneReport check_zones(const std::vector<SensitiveRoute>& routes,
     const std::string who = "audit record " + std::to_string(r.seq) + " (request " +
                             (r.request_id.empty() ? std::string("from the cache") : r.request_id) +
                             ")";
+    if (r.redacted) {  // only placeholders left the premises, whichever zone served it
+      ++report.redacted;
+      continue;
+    }
     if (r.zone == "cloud") {
       report.violations.push_back(who + ": served in the cloud zone by " + r.upstream);
       continue;

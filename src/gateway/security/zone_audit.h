@@ -23,6 +23,7 @@ struct SensitiveRoute {
   int64_t seq = 0;
   std::string time, request_id, tenant, upstream, zone;
   int status = 0;
+  bool redacted = false;  ///< what left had its entities replaced (redact mode)
 };
 
 /// The details of a route.sensitive record, as the proxy and the response cache write it and
@@ -36,6 +37,7 @@ struct ZoneReport {
   int64_t on_prem = 0;                  ///< served by an on-prem upstream, the ledger agreeing
   int64_t from_cache = 0;               ///< answered from an on-prem answer in the response cache
   int64_t not_served = 0;               ///< no upstream answered (refused, 503)
+  int64_t redacted = 0;                 ///< sent with its entities replaced (redact mode)
   int64_t unmatched = 0;                ///< served, but the ledger has no row for it (yet)
   std::vector<std::string> violations;  ///< each names the record and the evidence
   bool ok() const { return violations.empty(); }
@@ -46,7 +48,8 @@ std::vector<SensitiveRoute> sensitive_routes(const std::vector<nlohmann::json>& 
                                              const std::string& month);
 
 /// Checks every sensitive route: its zone, its upstream's pool zone in `cfg`, and the ledger
-/// row with its request id (same upstream, on-prem pool).
+/// row with its request id (same upstream, on-prem pool). A redacted request may have gone to
+/// a cloud pool: what left held placeholders, not the entities.
 ZoneReport check_zones(const std::vector<SensitiveRoute>& routes,
                        const std::vector<UsageRecord>& ledger, const GatewayConfig& cfg);
 
