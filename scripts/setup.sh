@@ -11,7 +11,13 @@ APT_PACKAGES=(
   wrk nginx-light
   python3
   clang libclang-rt-14-dev  # libFuzzer targets (fuzz/run.sh)
+  prometheus                # prometheus + promtool: tests/e2e/deploy_monitoring.test.mjs
 )
+# `scripts/setup.sh --image`: also what scripts/build-image.sh and scripts/test-image.sh need
+# (.ci/run asks for it only when the image changed).
+if [ "${1:-}" = "--image" ]; then
+  APT_PACKAGES+=(podman runc debootstrap)
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -21,6 +27,9 @@ done
 # with Debian's npm package), so only install Debian's when the commands are missing.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# kubectl (for `kubectl kustomize`, tests/e2e/deploy_*.test.mjs): any installation will do
+# (Google's kubectl package conflicts with Debian's), so Debian's only when it is missing.
+command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
 if ((${#missing[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -33,10 +42,12 @@ fi
 
 # The e2e tests' node packages, from package-lock.json: the official openai client, the Vercel
 # AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs), undici
-# (tls.test.mjs: fetch with our CA). The openssl CLI makes tls.test.mjs's certificates.
+# (tls.test.mjs: fetch with our CA), the Kubernetes/KEDA/Knative/prometheus-operator schemas
+# (deploy_manifests.test.mjs). The openssl CLI makes tls.test.mjs's certificates.
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
 missing_node_package() {
-  for p in openai ajv ajv-formats yaml undici ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod; do
+  for p in openai ajv ajv-formats yaml undici ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod \
+           kubernetes-models @kubernetes-models/keda @kubernetes-models/knative @kubernetes-models/prometheus-operator; do
     [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0
   done
   return 1

@@ -2,6 +2,9 @@
 // Runs the API gateway until SIGTERM/SIGINT; SIGHUP reloads the config without dropping
 // connections and re-reads the listener's TLS certificate and key (the listen address and the
 // TLS file names need a restart).
+// fathom gateway --check-config --config gateway.yaml
+// Parses and validates the config with the loader the gateway starts with, prints OK or every
+// problem, exits 0 or 1; listens on nothing and opens no database (deploy/k8s tests, CI).
 #include <signal.h>
 
 #include <cstdio>
@@ -14,9 +17,13 @@ namespace fathom::cli {
 namespace {
 
 Status gateway_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"config", "port"}, {}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"config", "port"}, {"check-config"}));
   FATHOM_ASSIGN_OR_RETURN(std::string path, args.required("config"));
   FATHOM_ASSIGN_OR_RETURN(auto cfg, gateway::load_gateway_config(path));
+  if (args.has("check-config")) {
+    std::printf("OK %s\n", path.c_str());
+    return ok_status();
+  }
   FATHOM_ASSIGN_OR_RETURN(int64_t port, args.get_int("port", cfg.port));
   cfg.port = static_cast<uint16_t>(port);
 
@@ -59,7 +66,10 @@ Status gateway_main(const std::vector<std::string>& argv) {
 int run_gateway(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help") {
-      std::printf("usage: fathom gateway --config gateway.yaml [--port N]\n");
+      std::printf(
+          "usage: fathom gateway --config gateway.yaml [--port N]\n"
+          "       fathom gateway --check-config --config gateway.yaml\n"
+          "         (validate only: prints OK or every problem; exits 0 or 1)\n");
       return 0;
     }
   Status s = gateway_main(argv);
