@@ -17,4 +17,24 @@ std::string format_rfc3339_ms(std::chrono::system_clock::time_point t) {
   return out;
 }
 
+bool parse_rfc3339(const std::string& text, std::chrono::system_clock::time_point& out) {
+  std::tm tm{};
+  int ms = 0, consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+    return false;
+  std::string rest = text.substr(static_cast<size_t>(consumed));
+  if (rest.size() == 5 && rest[0] == '.') {
+    if (std::sscanf(rest.c_str(), ".%3d", &ms) != 1) return false;
+    rest = rest.substr(4);
+  }
+  if (rest != "Z" || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+      tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return false;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  out = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(ms);
+  return true;
+}
+
 }  // namespace fathom

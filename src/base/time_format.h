@@ -7,6 +7,9 @@
 namespace fathom {
 
 std::string format_rfc3339_ms(std::chrono::system_clock::time_point t);
+/// The inverse for UTC times written by format_rfc3339_ms ("...Z", milliseconds optional);
+/// false for anything else.
+bool parse_rfc3339(const std::string& text, std::chrono::system_clock::time_point& out);
 inline std::string now_rfc3339_ms() { return format_rfc3339_ms(std::chrono::system_clock::now()); }
 
 }  // namespace fathom

@@ -82,8 +82,13 @@ Status audit_main(const std::vector<std::string>& argv) {
         "usage: fathom audit verify FILE | fathom audit zones --config gateway.yaml --month "
         "YYYY-MM");
   FATHOM_ASSIGN_OR_RETURN(auto v, gateway::verify_audit_log(argv[1]));
-  std::printf("%s: %lld records, chain intact (last hash %s)\n", argv[1].c_str(),
-              static_cast<long long>(v.num_records), v.last_hash.c_str());
+  std::printf("%s: %lld records in %lld file(s), seq %lld..%lld, chain intact (last hash %s)\n",
+              argv[1].c_str(), static_cast<long long>(v.num_records),
+              static_cast<long long>(v.files), static_cast<long long>(v.first_seq),
+              static_cast<long long>(v.next_seq - 1), v.last_hash.c_str());
+  if (v.first_seq > 0)
+    std::printf("records 0..%lld were pruned by retention (audit.pruned records say so)\n",
+                static_cast<long long>(v.first_seq - 1));
   return ok_status();
 }
 

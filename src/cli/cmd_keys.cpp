@@ -38,7 +38,8 @@ Status keys_main(const std::vector<std::string>& argv) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   FATHOM_ASSIGN_OR_RETURN(auto store, gateway::KeyStore::open(cfg.keys_db));
-  FATHOM_ASSIGN_OR_RETURN(auto audit, gateway::AuditLog::open(cfg.audit_log, cfg.audit_hash));
+  FATHOM_ASSIGN_OR_RETURN(
+      auto audit, gateway::AuditLog::open(cfg.audit_log, cfg.audit_hash, cfg.audit_rotation));
   if (verb == "create") {
     FATHOM_ASSIGN_OR_RETURN(std::string tenant, args.required("tenant"));
     FATHOM_ASSIGN_OR_RETURN(int64_t days, args.get_int("expires-days", 0));

@@ -159,7 +159,8 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   std::unique_ptr<GatewayService> s(new GatewayService(cfg, clock));
   FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
   FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
-  FATHOM_ASSIGN_OR_RETURN(s->audit_, AuditLog::open(cfg.audit_log, cfg.audit_hash));
+  FATHOM_ASSIGN_OR_RETURN(s->audit_,
+                          AuditLog::open(cfg.audit_log, cfg.audit_hash, cfg.audit_rotation));
   s->admin_lockout_ = std::make_unique<Lockout>(cfg.admin.lockout, clock);
   FATHOM_ASSIGN_OR_RETURN(s->access_log_, AccessLog::open(cfg.access_log));
   if (cfg.redis) {

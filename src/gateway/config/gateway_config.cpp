@@ -229,11 +229,11 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   GatewayConfig c;
   Fields top(root, "", problems);
   top.reject_unknown(
-      {"listen",         "data_dir",  "keys_db",        "ledger_db",    "ledger_postgres",
-       "ledger_sync",    "audit_log", "access_log",     "redis",        "timeouts",
-       "max_body_bytes", "retry",     "breaker",        "health_check", "pools",
-       "models",         "prices",    "tenants",        "key_limits",   "cache",
-       "io_threads",     "cors",      "classification", "admin",        "audit_hash"});
+      {"listen",     "data_dir",      "keys_db",    "ledger_db", "ledger_postgres", "ledger_sync",
+       "audit_log",  "access_log",    "redis",      "timeouts",  "max_body_bytes",  "retry",
+       "breaker",    "health_check",  "pools",      "models",    "prices",          "tenants",
+       "key_limits", "cache",         "io_threads", "cors",      "classification",  "admin",
+       "audit_hash", "audit_rotation"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port", "tls"});
@@ -299,6 +299,22 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       c.audit_hash = *alg;
     else
       top.problem("audit_hash", "must be sha256 or sm3 (got '" + name + "')");
+  }
+  {
+    Fields f(top.child("audit_rotation"), "audit_rotation", problems);
+    f.reject_unknown({"max_bytes", "max_age_days", "retain_days"});
+    AuditRotation& r = c.audit_rotation;
+    f.get("max_bytes", r.max_bytes);
+    f.get("max_age_days", r.max_age_days);
+    f.get("retain_days", r.retain_days);
+    if (r.max_bytes < 0) f.problem("max_bytes", "must be 0 (no rotation by size) or more");
+    if (r.max_age_days < 0 || r.max_age_days > 3660)
+      f.problem("max_age_days", "must be in 0..3660");
+    if (r.retain_days != 0 &&
+        (r.retain_days < AuditRotation::kMinRetainDays || r.retain_days > 36600))
+      f.problem("retain_days", "must be 0 (keep every rotated file) or at least " +
+                                   std::to_string(AuditRotation::kMinRetainDays) +
+                                   " days (the legal floor for network logs)");
   }
   {
     Fields f(top.child("admin"), "admin", problems);

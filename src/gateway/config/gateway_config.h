@@ -77,6 +77,7 @@ struct GatewayConfig {
   std::string ledger_postgres;  ///< libpq conninfo; when set, the ledger lives in PostgreSQL (not ledger_db)
   LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync
   std::string audit_log;  ///< default data_dir/audit.jsonl
+  AuditRotation audit_rotation;       ///< audit_rotation: {max_bytes, max_age_days, retain_days}
   std::string access_log = "stdout";  ///< stdout | stderr | off | a file (JSON lines)
   std::optional<std::pair<std::string, int>> redis;  ///< host, port
   int64_t request_timeout_ms = 600'000;
