@@ -24,13 +24,13 @@ podman_env_setup() {
     PODMAN=(podman ${flags})
     for nproc in 65536 16384 4096 1024; do
       RUN_LIMITS=(--ulimit "nofile=${nofile}:${nofile}" --ulimit "nproc=${nproc}:${nproc}")
-      if "${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none "$probe_image" /bin/true >/dev/null 2>&1; then
+      if "${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none --no-healthcheck --entrypoint /bin/true "$probe_image" >/dev/null 2>&1; then
         echo "podman: using '${PODMAN[*]}' with ${RUN_LIMITS[*]}" >&2
         return 0
       fi
     done
   done
   echo "podman cannot run a container here, even with runc and cgroupfs; last error:" >&2
-  "${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none "$probe_image" /bin/true >&2 || true
+  "${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none --no-healthcheck --entrypoint /bin/true "$probe_image" >&2 || true
   return 1
 }

@@ -44,14 +44,15 @@ fail() { echo "test-image: FAIL: $*" >&2; "${PODMAN[@]}" logs "$name" 2>&1 | tai
 
 # ---- the image itself ----
 cfg=$("${PODMAN[@]}" image inspect "$tag" --format '{{json .Config}}')
+health=$("${PODMAN[@]}" image inspect "$tag" --format '{{json .HealthCheck}}')
 node -e '
-  const c = JSON.parse(process.argv[1]);
+  const c = { ...JSON.parse(process.argv[1]), Healthcheck: JSON.parse(process.argv[2]) };
   const want = (ok, what) => { if (!ok) { console.error("test-image: FAIL: image " + what + ": " + JSON.stringify(c)); process.exit(1); } };
   want(JSON.stringify(c.Entrypoint) === JSON.stringify(["/usr/local/bin/fathom"]), "entrypoint is not fathom");
   want(c.User === "10001:10001", "does not run as the non-root user 10001");
   want(c.Healthcheck && c.Healthcheck.Test.join(" ").includes("fathom-healthcheck"), "has no HEALTHCHECK");
-' "$cfg"
-missing=$("${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none --entrypoint /usr/bin/ldd "$tag" /usr/local/bin/fathom | grep 'not found' || true)
+' "$cfg" "$health"
+missing=$("${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none --no-healthcheck --entrypoint /usr/bin/ldd "$tag" /usr/local/bin/fathom | grep 'not found' || true)
 [ -z "$missing" ] || fail "shared libraries missing in the runtime stage: $missing"
 size=$("${PODMAN[@]}" image inspect "$tag" --format '{{.Size}}')
 echo "test-image: image $tag, $((size / 1024 / 1024)) MiB, entrypoint fathom, user 10001, all libraries found"
@@ -64,17 +65,18 @@ kubectl kustomize deploy/k8s/overlays/saas 2>/dev/null |
     process.stdout.write(docs.find((d) => d && d.kind === "ConfigMap" && d.data && d.data["gateway.yaml"]).data["gateway.yaml"]);
   ' "$PWD/tests/e2e/node_modules/yaml" >"$work/gateway.yaml"
 chmod 644 "$work/gateway.yaml"
-"${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none -v "$work/gateway.yaml:/etc/fathom/gateway.yaml:ro" \
+"${PODMAN[@]}" run --rm "${RUN_LIMITS[@]}" --network none --no-healthcheck -v "$work/gateway.yaml:/etc/fathom/gateway.yaml:ro" \
   "$tag" gateway --check-config --config /etc/fathom/gateway.yaml | grep -q '^OK ' || fail "gateway --check-config in the image"
 echo "test-image: fathom gateway --check-config accepts deploy/k8s's gateway.yaml"
 
 # ---- fathom serve on a fixture model, the private-deployment one-liner ----
 port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
 t1=$SECONDS
+# (Without systemd, podman cannot schedule the HEALTHCHECK itself and says so on stderr; it is
+# run below with `podman healthcheck run`.)
 "${PODMAN[@]}" run -d --name "$name" "${RUN_LIMITS[@]}" \
-  --health-interval 2s --health-start-period 60s \
   -v "$PWD/tests/data/models/deepseek_v3:/models:ro" -p "127.0.0.1:${port}:8000" \
-  "$tag" serve --model /models --host 0.0.0.0 >/dev/null
+  "$tag" serve --model /models --host 0.0.0.0 >/dev/null 2>"$work/run.err" || { cat "$work/run.err" >&2; fail "podman run"; }
 # The HEALTHCHECK (GET /health on 8000 inside the container) must turn healthy: model loaded.
 deadline=$((SECONDS + 120))
 until "${PODMAN[@]}" healthcheck run "$name" >/dev/null 2>&1; do
@@ -102,7 +104,7 @@ echo "test-image: serve healthy ${t_ready} s after podman run (HEALTHCHECK passe
 ') || fail "openai client"
 
 # SIGTERM drains and exits 0.
-"${PODMAN[@]}" stop -t 60 "$name" >/dev/null
+"${PODMAN[@]}" stop -t 60 "$name" >/dev/null 2>>"$work/run.err"
 code=$("${PODMAN[@]}" inspect "$name" --format '{{.State.ExitCode}}')
 [ "$code" = 0 ] || fail "exit code $code after SIGTERM"
 echo "test-image: SIGTERM: drained, exit 0"
