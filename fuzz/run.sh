@@ -23,11 +23,12 @@ build server_request_fuzz src/json/json_fields.cpp src/server/protocol/chat_requ
   src/engine/request.cpp src/engine/sampler.cpp src/base/status.cpp
 build grammar_fuzz "${grammar[@]}" src/base/status.cpp
 build sse_parser_fuzz src/gateway/proxy/sse_parser.cpp src/net/sse.cpp
-classify=(src/gateway/classify/detectors.cpp src/gateway/classify/classifier.cpp)
+classify=(src/gateway/classify/detectors.cpp src/gateway/classify/classifier.cpp src/gateway/classify/redactor.cpp)
 build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/billing/price_table.cpp \
   src/gateway/billing/sqlite_ledger.cpp src/gateway/billing/usage_journal.cpp src/gateway/lb/*.cpp \
   src/gateway/circuit_breaker.cpp "${classify[@]}" src/gateway/security/totp.cpp src/net/tls_context.cpp \
   src/gateway/security/audit_log.cpp src/gateway/security/api_keys.cpp src/base/time_format.cpp \
+  src/gateway/security/data_protection.cpp \
   src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \

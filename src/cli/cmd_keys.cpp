@@ -1,6 +1,8 @@
 // fathom keys create --config gateway.yaml --tenant T [--models a,b] [--expires-days N] [--admin]
 // fathom keys list   --config gateway.yaml [--tenant T]
 // fathom keys revoke --config gateway.yaml --id KEY_ID
+// fathom keys verify --config gateway.yaml   (data protection: every row against its MAC)
+// fathom keys seal   --config gateway.yaml   (seals rows written before data protection was on)
 // The key is printed once, at creation; only its hash is stored.
 #include <chrono>
 #include <cstdio>
@@ -29,7 +31,9 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 Status keys_main(const std::vector<std::string>& argv) {
-  if (argv.empty()) return invalid_argument("usage: fathom keys create|list|revoke --config gateway.yaml ...");
+  if (argv.empty())
+    return invalid_argument(
+        "usage: fathom keys create|list|revoke|verify|seal --config gateway.yaml ...");
   const std::string verb = argv[0];
   FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse({argv.begin() + 1, argv.end()},
                                                  {"config", "tenant", "models", "expires-days", "id"}, {"admin"}));
@@ -37,7 +41,8 @@ Status keys_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(auto cfg, gateway::load_gateway_config(path));
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
-  FATHOM_ASSIGN_OR_RETURN(auto store, gateway::KeyStore::open(cfg.keys_db));
+  FATHOM_ASSIGN_OR_RETURN(auto protection, gateway::load_data_protection(cfg));
+  FATHOM_ASSIGN_OR_RETURN(auto store, gateway::KeyStore::open(cfg.keys_db, protection));
   FATHOM_ASSIGN_OR_RETURN(
       auto audit, gateway::AuditLog::open(cfg.audit_log, cfg.audit_hash, cfg.audit_rotation));
   if (verb == "create") {
@@ -71,7 +76,25 @@ Status keys_main(const std::vector<std::string>& argv) {
     std::printf("revoked %s\n", id.c_str());
     return ok_status();
   }
-  return invalid_argument("unknown keys command '" + verb + "' (create, list, revoke)");
+  if (verb == "verify") {  // exit 1 when a row is unsealed or fails its check
+    FATHOM_ASSIGN_OR_RETURN(auto r, store->verify_integrity());
+    std::printf("%s: %lld rows sealed and intact, %zu unsealed, %zu failing their check\n",
+                cfg.keys_db.c_str(), static_cast<long long>(r.sealed), r.unsealed.size(),
+                r.tampered.size());
+    for (const auto& id : r.unsealed) std::printf("UNSEALED %s\n", id.c_str());
+    for (const auto& id : r.tampered) std::printf("TAMPERED %s\n", id.c_str());
+    if (!r.tampered.empty() || !r.unsealed.empty())
+      return data_loss("the key store does not match its seals (see above)");
+    return ok_status();
+  }
+  if (verb == "seal") {
+    FATHOM_ASSIGN_OR_RETURN(int64_t n, store->seal_unsealed());
+    FATHOM_RETURN_IF_ERROR(audit->append("keys.sealed", {{"rows", n}, {"by", "cli"}}));
+    std::printf("sealed %lld rows\n", static_cast<long long>(n));
+    return ok_status();
+  }
+  return invalid_argument("unknown keys command '" + verb +
+                          "' (create, list, revoke, verify, seal)");
 }
 
 }  // namespace

@@ -157,7 +157,8 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   std::unique_ptr<GatewayService> s(new GatewayService(cfg, clock));
-  FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db));
+  FATHOM_ASSIGN_OR_RETURN(s->protection_, load_data_protection(cfg));
+  FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db, s->protection_));
   FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
   FATHOM_ASSIGN_OR_RETURN(s->audit_,
                           AuditLog::open(cfg.audit_log, cfg.audit_hash, cfg.audit_rotation));
@@ -172,7 +173,8 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   const auto ttl = std::chrono::milliseconds(cfg.cache_ttl_ms);
   if (cfg.cache_enabled && cfg.cache_in_redis()) {
     FATHOM_ASSIGN_OR_RETURN(auto redis, RedisClient::connect(cfg.redis->first, cfg.redis->second));
-    s->cache_ = std::make_unique<RedisResponseCache>(std::move(redis), ttl);
+    s->cache_ = std::make_unique<RedisResponseCache>(std::move(redis), ttl,
+                                                     "fathom:cache:", s->protection_);
   } else {
     s->cache_ = std::make_unique<LruResponseCache>(cfg.cache_enabled ? cfg.cache_max_entries : 0, ttl, clock);
   }

@@ -52,6 +52,7 @@ class GatewayService {
   QuotaBackend& quota() { return *quota_; }
   Ledger& ledger() { return *ledger_; }
   AuditLog& audit() { return *audit_; }
+  const DataProtection* protection() const { return protection_.get(); }
   AccessLog& access_log() { return *access_log_; }
   GatewayMetrics& metrics() { return metrics_; }
   ResponseCache& cache() { return *cache_; }
@@ -83,6 +84,7 @@ class GatewayService {
   GatewayConfig first_cfg_;
   mutable std::mutex routing_mu_;
   std::shared_ptr<const Routing> routing_;
+  std::shared_ptr<const DataProtection> protection_;  // null: data_protection is off
   std::unique_ptr<KeyStore> keys_;
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<AuditLog> audit_;

@@ -47,10 +47,25 @@ std::optional<std::string> RedisResponseCache::get(const std::string& key) {
   }
   const redisReply* r = reply->get();
   if (r->type != REDIS_REPLY_STRING) return std::nullopt;  // nil: a miss
-  return std::string(r->str, r->len);
+  if (!protection_) return std::string(r->str, r->len);
+  auto plain = protection_->decrypt(std::string_view(r->str, r->len));
+  if (!plain.ok()) {
+    FATHOM_LOG(kWarning) << "response cache: entry " << key << ": " << plain.status().message()
+                         << " (a miss)";
+    return std::nullopt;
+  }
+  return std::move(*plain);
 }
 
 void RedisResponseCache::put(const std::string& key, std::string body) {
+  if (protection_) {
+    auto sealed = protection_->encrypt(body);
+    if (!sealed.ok()) {
+      FATHOM_LOG(kWarning) << "response cache: " << sealed.status().message() << " (not cached)";
+      return;
+    }
+    body = std::move(*sealed);
+  }
   auto reply = redis_->command({"SET", prefix_ + key, std::move(body), "PX", std::to_string(ttl_.count())});
   if (!reply.ok()) FATHOM_LOG(kWarning) << "response cache: " << reply.status().message();
 }

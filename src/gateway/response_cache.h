@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "gateway/redis_client.h"
+#include "gateway/security/data_protection.h"
 
 namespace fathom::gateway {
 
@@ -51,9 +52,15 @@ class LruResponseCache final : public ResponseCache {
 /// In Redis under `prefix` + key, expiring after the TTL (Redis's own clock and eviction).
 class RedisResponseCache final : public ResponseCache {
  public:
+  /// With `protection`, entries are encrypted and authenticated in Redis (an entry that fails
+  /// to decrypt is a miss).
   RedisResponseCache(std::unique_ptr<RedisClient> redis, std::chrono::milliseconds ttl,
-                     std::string prefix = "fathom:cache:")
-      : redis_(std::move(redis)), ttl_(ttl), prefix_(std::move(prefix)) {}
+                     std::string prefix = "fathom:cache:",
+                     std::shared_ptr<const DataProtection> protection = nullptr)
+      : redis_(std::move(redis)),
+        ttl_(ttl),
+        prefix_(std::move(prefix)),
+        protection_(std::move(protection)) {}
 
   std::optional<std::string> get(const std::string& key) override;
   void put(const std::string& key, std::string body) override;
@@ -62,6 +69,7 @@ class RedisResponseCache final : public ResponseCache {
   std::unique_ptr<RedisClient> redis_;
   std::chrono::milliseconds ttl_;
   std::string prefix_;
+  std::shared_ptr<const DataProtection> protection_;
 };
 
 }  // namespace fathom::gateway

@@ -106,6 +106,37 @@ TEST(RedisResponseCacheTest, ReplicasShareEntriesThatExpireInRedis) {
   EXPECT_LE((*ttl)->integer, 60'000);
 }
 
+// With data protection the entry in Redis is ciphertext (SM4 here); a replica with the same
+// key reads it, anything edited in Redis or sealed with another key is a miss.
+TEST(RedisResponseCacheTest, EntriesAreEncryptedAtRest) {
+  fathom::testing::RedisServer redis;
+  ASSERT_TRUE(redis.ready());
+  auto connect = [&] {
+    auto c = RedisClient::connect("127.0.0.1", redis.port());
+    EXPECT_TRUE(c.ok()) << c.status().to_string();
+    return std::move(*c);
+  };
+  auto key = DataProtection::create(std::string(32, 's'), DataSuite::kSm4);
+  auto other = DataProtection::create(std::string(32, 'o'), DataSuite::kSm4);
+  ASSERT_TRUE(key.ok() && other.ok());
+  RedisResponseCache a(connect(), std::chrono::milliseconds(60'000), "t:", *key);
+  RedisResponseCache b(connect(), std::chrono::milliseconds(60'000), "t:", *key);
+  RedisResponseCache stranger(connect(), std::chrono::milliseconds(60'000), "t:", *other);
+  const std::string answer = R"({"choices":[{"message":{"content":"call 13912345678"}}]})";
+  a.put("k", answer);
+  EXPECT_EQ(b.get("k"), answer);
+  EXPECT_FALSE(stranger.get("k").has_value());
+  auto probe = connect();
+  auto raw = probe->command({"GET", "t:k"});
+  ASSERT_TRUE(raw.ok());
+  const std::string stored((*raw)->str, (*raw)->len);
+  EXPECT_EQ(stored.find("13912345678"), std::string::npos);
+  std::string edited = stored;
+  edited[edited.size() / 2] ^= 1;
+  ASSERT_TRUE(probe->command({"SET", "t:k", edited}).ok());
+  EXPECT_FALSE(b.get("k").has_value());
+}
+
 TEST(RedisClientTest, ACommandAfterRedisRestartedReconnects) {
   auto redis = std::make_unique<fathom::testing::RedisServer>();
   ASSERT_TRUE(redis->ready());

@@ -27,7 +27,11 @@ struct UsageRecord {
   int64_t cost_nanos = 0;
   int64_t latency_ms = 0;
   int32_t status = 0;  ///< HTTP status returned to the client
+  std::string mac;     ///< seal of usage_row_text() with data protection on; "" otherwise
 };
+
+/// The bytes a row's MAC covers: every field but the MAC, as a JSON array.
+std::string usage_row_text(const UsageRecord& r);
 
 /// How much a committed row survives. kFull: a machine crash or power loss (an fsync per group
 /// commit; SQLite synchronous=FULL, PostgreSQL synchronous_commit=on). kNormal: a crash or

@@ -1,5 +1,4 @@
 #include <sqlite3.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -7,6 +6,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "base/logging.h"
@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS usage (
   cached_tokens INTEGER NOT NULL,
   cost_nanos INTEGER NOT NULL,
   latency_ms INTEGER NOT NULL,
-  status INTEGER NOT NULL);
+  status INTEGER NOT NULL,
+  mac TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
@@ -71,12 +72,20 @@ class SqliteLedger final : public Ledger {
       sqlite3_free(err);
       return unavailable(path + ": cannot create the ledger schema: " + m);
     }
+    // Ledgers created before rows were sealed gain the column ('' = not sealed).
+    if (sqlite3_exec(db_, "ALTER TABLE usage ADD COLUMN mac TEXT NOT NULL DEFAULT ''", nullptr,
+                     nullptr, nullptr) != SQLITE_OK &&
+        std::string(sqlite3_errmsg(db_)).find("duplicate column") == std::string::npos)
+      return unavailable(path + ": cannot add the mac column: " + sqlite3_errmsg(db_));
     const char* pragma = sync == LedgerSync::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(path + ": " + pragma + ": " + sqlite3_errmsg(db_));
     if (sqlite3_prepare_v2(db_,
-                           "INSERT OR IGNORE INTO usage VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                           &insert_, nullptr) != SQLITE_OK)
+                           "INSERT OR IGNORE INTO usage "
+                           "(request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
+                           "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac) "
+                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           -1, &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
     path_ = path;
     // Rows a crashed gateway journaled but did not move (and a live one's pending rows).
@@ -100,11 +109,13 @@ class SqliteLedger final : public Ledger {
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
     FATHOM_RETURN_IF_ERROR(move_pending());
     std::lock_guard<std::mutex> db_lock(db_mu_);
-    FATHOM_ASSIGN_OR_RETURN(sqlite3_stmt* st,
-                            tenant_month_query("SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
-                                               "completion_tokens,cached_tokens,cost_nanos,latency_ms,status FROM usage "
-                                               "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
-                                               tenant, month));
+    FATHOM_ASSIGN_OR_RETURN(
+        sqlite3_stmt * st,
+        tenant_month_query(
+            "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
+            "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac FROM usage "
+            "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
+            tenant, month));
     std::vector<UsageRecord> out;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -122,6 +133,7 @@ class SqliteLedger final : public Ledger {
       r.cost_nanos = sqlite3_column_int64(st, 9);
       r.latency_ms = sqlite3_column_int64(st, 10);
       r.status = sqlite3_column_int(st, 11);
+      r.mac = text(12);
       out.push_back(std::move(r));
     }
     sqlite3_finalize(st);
@@ -226,6 +238,7 @@ class SqliteLedger final : public Ledger {
       sqlite3_bind_int64(insert_, 11, r.cost_nanos);
       sqlite3_bind_int64(insert_, 12, r.latency_ms);
       sqlite3_bind_int(insert_, 13, r.status);
+      sqlite3_bind_text(insert_, 14, r.mac.c_str(), -1, SQLITE_TRANSIENT);
       if (sqlite3_step(insert_) != SQLITE_DONE) {
         std::string m = sqlite3_errmsg(db_);
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -282,6 +295,13 @@ Result<LedgerSync> parse_ledger_sync(const std::string& s) {
   if (s == "normal") return LedgerSync::kNormal;
   return invalid_argument("must be 'full' (survives a machine crash) or 'normal' (survives a gateway crash), not '" +
                           s + "'");
+}
+
+std::string usage_row_text(const UsageRecord& r) {
+  return nlohmann::json::array({r.request_id, r.time_ms, r.tenant, r.key_id, r.model, r.upstream,
+                                r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.cost_nanos,
+                                r.latency_ms, r.status})
+      .dump();
 }
 
 std::string month_of(int64_t time_ms) {

@@ -19,10 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string to_line(const UsageRecord& r) {
-  return nlohmann::json{{"id", r.request_id},      {"t", r.time_ms},          {"tenant", r.tenant},
-                        {"key", r.key_id},         {"model", r.model},        {"up", r.upstream},
-                        {"p", r.prompt_tokens},    {"c", r.completion_tokens}, {"cached", r.cached_tokens},
-                        {"cost", r.cost_nanos},    {"ms", r.latency_ms},      {"status", r.status}}
+  return nlohmann::json{
+             {"id", r.request_id},   {"t", r.time_ms},           {"tenant", r.tenant},
+             {"key", r.key_id},      {"model", r.model},         {"up", r.upstream},
+             {"p", r.prompt_tokens}, {"c", r.completion_tokens}, {"cached", r.cached_tokens},
+             {"cost", r.cost_nanos}, {"ms", r.latency_ms},       {"status", r.status},
+             {"mac", r.mac}}
              .dump() +
          "\n";
 }
@@ -44,6 +46,7 @@ std::optional<UsageRecord> from_line(const std::string& line) {
     r.cost_nanos = j.at("cost").get<int64_t>();
     r.latency_ms = j.at("ms").get<int64_t>();
     r.status = j.at("status").get<int32_t>();
+    r.mac = j.value("mac", "");  // journals written before rows were sealed have none
     return r;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

@@ -228,12 +228,13 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   std::vector<std::string> problems;
   GatewayConfig c;
   Fields top(root, "", problems);
-  top.reject_unknown(
-      {"listen",     "data_dir",      "keys_db",    "ledger_db", "ledger_postgres", "ledger_sync",
-       "audit_log",  "access_log",    "redis",      "timeouts",  "max_body_bytes",  "retry",
-       "breaker",    "health_check",  "pools",      "models",    "prices",          "tenants",
-       "key_limits", "cache",         "io_threads", "cors",      "classification",  "admin",
-       "audit_hash", "audit_rotation"});
+  top.reject_unknown({"listen",          "data_dir",       "keys_db",        "ledger_db",
+                      "ledger_postgres", "ledger_sync",    "audit_log",      "access_log",
+                      "redis",           "timeouts",       "max_body_bytes", "retry",
+                      "breaker",         "health_check",   "pools",          "models",
+                      "prices",          "tenants",        "key_limits",     "cache",
+                      "io_threads",      "cors",           "classification", "admin",
+                      "audit_hash",      "audit_rotation", "data_protection"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port", "tls"});
@@ -299,6 +300,19 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       c.audit_hash = *alg;
     else
       top.problem("audit_hash", "must be sha256 or sm3 (got '" + name + "')");
+  }
+  if (const YAML::Node dp = top.child("data_protection"); dp && !dp.IsNull()) {
+    Fields f(dp, "data_protection", problems);
+    f.reject_unknown({"key_file", "suite"});
+    f.get("key_file", c.data_key_file);
+    if (c.data_key_file.empty())
+      f.problem("key_file", "is required (64 hex digits: openssl rand -hex 32)");
+    std::string suite = "aes";
+    f.get("suite", suite);
+    if (auto parsed = parse_data_suite(suite); parsed.ok())
+      c.data_suite = *parsed;
+    else
+      f.problem("suite", parsed.status().message());
   }
   {
     Fields f(top.child("audit_rotation"), "audit_rotation", problems);
@@ -487,6 +501,11 @@ Result<GatewayConfig> load_gateway_config(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_gateway_config(ss.str(), path);
+}
+
+Result<std::shared_ptr<const DataProtection>> load_data_protection(const GatewayConfig& cfg) {
+  if (cfg.data_key_file.empty()) return std::shared_ptr<const DataProtection>();
+  return DataProtection::load(cfg.data_key_file, cfg.data_suite);
 }
 
 }  // namespace fathom::gateway

@@ -15,6 +15,7 @@
 #include "gateway/classify/classifier.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/audit_log.h"
+#include "gateway/security/data_protection.h"
 #include "gateway/security/lockout.h"
 #include "net/tls_context.h"
 
@@ -78,6 +79,10 @@ struct GatewayConfig {
   LedgerSync ledger_sync = LedgerSync::kNormal;  ///< see LedgerSync
   std::string audit_log;  ///< default data_dir/audit.jsonl
   AuditRotation audit_rotation;       ///< audit_rotation: {max_bytes, max_age_days, retain_days}
+  /// data_protection: {key_file, suite: aes | sm4}; no key file: rows are not sealed and the
+  /// Redis cache is not encrypted.
+  std::string data_key_file;
+  DataSuite data_suite = DataSuite::kAes;
   std::string access_log = "stdout";  ///< stdout | stderr | off | a file (JSON lines)
   std::optional<std::pair<std::string, int>> redis;  ///< host, port
   int64_t request_timeout_ms = 600'000;
@@ -108,5 +113,8 @@ struct GatewayConfig {
 
 Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const std::string& source);
 Result<GatewayConfig> load_gateway_config(const std::string& path);
+
+/// The configured data protection (its key file read now); nullptr without data_protection.
+Result<std::shared_ptr<const DataProtection>> load_data_protection(const GatewayConfig& cfg);
 
 }  // namespace fathom::gateway

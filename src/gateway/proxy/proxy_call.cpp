@@ -418,6 +418,7 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   rec.cost_nanos = cost.ok() ? *cost : 0;
   rec.latency_ms = static_cast<int64_t>(elapsed_s * 1000);
   rec.status = status;
+  if (const DataProtection* p = svc_.protection()) rec.mac = p->seal(usage_row_text(rec));
   svc_.ledger().submit(rec, [id = rec.request_id, release = std::move(release)](const Status& s) {
     if (!s.ok()) FATHOM_LOG(kError) << "ledger write for " << id << " failed: " << s.message();
     if (release) release();

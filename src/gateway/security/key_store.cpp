@@ -27,6 +27,7 @@ struct KeyStore::Db {
   std::unordered_map<std::string, KeyInfo> cache;  // by key hash; guarded by mu
   int64_t cache_version = -1;
   std::unique_ptr<FileWatch> watch;  // null: ask every time
+  std::shared_ptr<const DataProtection> protection;
   ~Db() {
     sqlite3_finalize(data_version);
     sqlite3_finalize(by_hash);
@@ -67,7 +68,24 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
 )sql";
 
+// Databases created before rows were sealed gain the column; '' = not sealed.
+constexpr const char* kAddMac = "ALTER TABLE api_keys ADD COLUMN mac TEXT NOT NULL DEFAULT ''";
+
 constexpr const char* kColumns = "key_id,tenant,models,created_ms,expires_ms,revoked_ms,admin";
+// kColumns, then these two: what a row's MAC covers and the MAC.
+constexpr const char* kSealColumns = ",key_hash,mac";
+
+// The bytes a row's MAC covers: every field, the key hash included, as a JSON array.
+std::string row_text(const std::string& key_hash, const KeyInfo& k) {
+  return nlohmann::json::array({key_hash, k.key_id, k.tenant, k.models, k.created_ms, k.expires_ms,
+                                k.revoked_ms, k.admin})
+      .dump();
+}
+
+std::string column_text(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
 
 KeyInfo read_row(sqlite3_stmt* st) {
   KeyInfo k;
@@ -87,9 +105,11 @@ KeyInfo read_row(sqlite3_stmt* st) {
 
 }  // namespace
 
-Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
+Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path,
+                                                 std::shared_ptr<const DataProtection> protection) {
   std::unique_ptr<KeyStore> ks(new KeyStore());
   ks->db_ = std::make_unique<Db>();
+  ks->db_->protection = std::move(protection);
   if (sqlite3_open_v2(path.c_str(), &ks->db_->db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK)
     return unavailable(path + ": cannot open key store: " + sqlite3_errmsg(ks->db_->db));
@@ -100,7 +120,11 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path) {
     sqlite3_free(err);
     return unavailable(path + ": key store schema: " + m);
   }
-  const std::string by_hash = std::string("SELECT ") + kColumns + ",key_hash FROM api_keys WHERE key_hash=?";
+  if (sqlite3_exec(ks->db_->db, kAddMac, nullptr, nullptr, nullptr) != SQLITE_OK &&
+      std::string(sqlite3_errmsg(ks->db_->db)).find("duplicate column") == std::string::npos)
+    return unavailable(path + ": key store schema: " + sqlite3_errmsg(ks->db_->db));
+  const std::string by_hash =
+      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE key_hash=?";
   if (sqlite3_prepare_v2(ks->db_->db, "PRAGMA data_version", -1, &ks->db_->data_version, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(ks->db_->db, by_hash.c_str(), -1, &ks->db_->by_hash, nullptr) != SQLITE_OK)
     return unavailable(path + ": key store: " + sqlite3_errmsg(ks->db_->db));
@@ -120,7 +144,12 @@ Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::stri
   NewKey out{key, KeyInfo{key_id(hash), tenant, std::move(models), now_ms, expires_ms, 0, admin}};
   std::lock_guard<std::mutex> lock(db_->mu);
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_->db, "INSERT INTO api_keys VALUES (?,?,?,?,?,?,0,?)", -1, &st, nullptr);
+  sqlite3_prepare_v2(db_->db,
+                     "INSERT INTO api_keys "
+                     "(key_hash,key_id,tenant,models,created_ms,expires_ms,revoked_ms,admin,mac) "
+                     "VALUES (?,?,?,?,?,?,0,?,?)",
+                     -1, &st, nullptr);
+  const std::string mac = db_->protection ? db_->protection->seal(row_text(hash, out.info)) : "";
   const std::string models_json = nlohmann::json(out.info.models).dump();
   sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_text(st, 2, out.info.key_id.c_str(), -1, SQLITE_TRANSIENT);
@@ -129,6 +158,7 @@ Result<NewKey> KeyStore::create(const std::string& tenant, std::vector<std::stri
   sqlite3_bind_int64(st, 5, now_ms);
   sqlite3_bind_int64(st, 6, expires_ms);
   sqlite3_bind_int(st, 7, admin ? 1 : 0);
+  sqlite3_bind_text(st, 8, mac.c_str(), -1, SQLITE_TRANSIENT);
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   db_->cache.clear();
@@ -145,12 +175,21 @@ Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) c
     sqlite3_stmt* st = db_->by_hash;
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
-    const bool hit = sqlite3_step(st) == SQLITE_ROW &&
-                     constant_time_equal(reinterpret_cast<const char*>(sqlite3_column_text(st, 7)), hash);
+    const bool hit =
+        sqlite3_step(st) == SQLITE_ROW && constant_time_equal(column_text(st, 7), hash);
     std::optional<KeyInfo> row;
-    if (hit) row = read_row(st);
+    std::string mac;
+    if (hit) {
+      row = read_row(st);
+      mac = column_text(st, 8);
+    }
     sqlite3_reset(st);
     if (!row) return Status(Code::kUnauthenticated, "invalid API key");
+    if (db_->protection && !db_->protection->check(row_text(hash, *row), mac))
+      return Status(Code::kUnauthenticated,
+                    "API key " + row->key_id +
+                        (mac.empty() ? " is not sealed (run fathom keys seal)"
+                                     : " failed the key store's integrity check"));
     cached = db_->cache.emplace(hash, std::move(*row)).first;
   }
   const KeyInfo* found = &cached->second;
@@ -162,16 +201,95 @@ Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) c
 
 Status KeyStore::revoke(const std::string& id, int64_t now_ms) {
   std::lock_guard<std::mutex> lock(db_->mu);
+  // A sealed row is sealed again with its new revoked_ms; a row that fails its check keeps its
+  // (wrong) MAC: revoking must not launder an edited row.
+  std::string mac;
+  bool reseal = false;
+  if (db_->protection) {
+    sqlite3_stmt* q = nullptr;
+    const std::string sql =
+        std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE key_id=?";
+    sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &q, nullptr);
+    sqlite3_bind_text(q, 1, id.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+      KeyInfo k = read_row(q);
+      const std::string hash = column_text(q, 7);
+      if (db_->protection->check(row_text(hash, k), column_text(q, 8))) {
+        k.revoked_ms = now_ms;
+        mac = db_->protection->seal(row_text(hash, k));
+        reseal = true;
+      }
+    }
+    sqlite3_finalize(q);
+  }
   sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_->db, "UPDATE api_keys SET revoked_ms=? WHERE key_id=? AND revoked_ms=0", -1, &st, nullptr);
-  sqlite3_bind_int64(st, 1, now_ms);
-  sqlite3_bind_text(st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_prepare_v2(db_->db,
+                     reseal
+                         ? "UPDATE api_keys SET revoked_ms=?, mac=? WHERE key_id=? AND revoked_ms=0"
+                         : "UPDATE api_keys SET revoked_ms=? WHERE key_id=? AND revoked_ms=0",
+                     -1, &st, nullptr);
+  int i = 1;
+  sqlite3_bind_int64(st, i++, now_ms);
+  if (reseal) sqlite3_bind_text(st, i++, mac.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, i, id.c_str(), -1, SQLITE_TRANSIENT);
   const int rc = sqlite3_step(st);
   sqlite3_finalize(st);
   db_->cache.clear();
   if (rc != SQLITE_DONE) return unavailable(std::string("key store update failed: ") + sqlite3_errmsg(db_->db));
   if (sqlite3_changes(db_->db) == 0) return not_found("no active key with id " + id);
   return ok_status();
+}
+
+Result<KeyIntegrity> KeyStore::verify_integrity() const {
+  if (!db_->protection)
+    return invalid_argument("data protection is off (no data_protection.key_file in the config)");
+  std::lock_guard<std::mutex> lock(db_->mu);
+  sqlite3_stmt* st = nullptr;
+  const std::string sql =
+      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys ORDER BY key_id";
+  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  KeyIntegrity r;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const KeyInfo k = read_row(st);
+    const std::string mac = column_text(st, 8);
+    if (mac.empty())
+      r.unsealed.push_back(k.key_id);
+    else if (db_->protection->check(row_text(column_text(st, 7), k), mac))
+      ++r.sealed;
+    else
+      r.tampered.push_back(k.key_id);
+  }
+  sqlite3_finalize(st);
+  return r;
+}
+
+Result<int64_t> KeyStore::seal_unsealed() {
+  if (!db_->protection)
+    return invalid_argument("data protection is off (no data_protection.key_file in the config)");
+  std::lock_guard<std::mutex> lock(db_->mu);
+  std::vector<std::pair<std::string, std::string>> seals;  // key_hash, mac
+  sqlite3_stmt* st = nullptr;
+  const std::string sql =
+      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE mac=''";
+  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const std::string hash = column_text(st, 7);
+    seals.emplace_back(hash, db_->protection->seal(row_text(hash, read_row(st))));
+  }
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db_->db, "UPDATE api_keys SET mac=? WHERE key_hash=? AND mac=''", -1, &st,
+                     nullptr);
+  int64_t n = 0;
+  for (const auto& [hash, mac] : seals) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, mac.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, hash.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE) break;
+    n += sqlite3_changes(db_->db);
+  }
+  sqlite3_finalize(st);
+  db_->cache.clear();
+  return n;
 }
 
 Result<std::vector<KeyInfo>> KeyStore::list(const std::string& tenant) const {

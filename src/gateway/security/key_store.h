@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "gateway/security/data_protection.h"
 
 namespace fathom::gateway {
 
@@ -28,9 +29,19 @@ struct NewKey {
   KeyInfo info;
 };
 
+/// What `fathom keys verify` reports: rows whose MAC matches, rows without one (written before
+/// data protection was on; `fathom keys seal` seals them) and rows whose MAC does not match.
+struct KeyIntegrity {
+  int64_t sealed = 0;
+  std::vector<std::string> unsealed, tampered;  ///< key ids
+};
+
 class KeyStore {
  public:
-  static Result<std::unique_ptr<KeyStore>> open(const std::string& path);
+  /// With `protection`, every row carries a MAC over all its fields: create and revoke write
+  /// it, authentication refuses a key whose row does not match it (or has none).
+  static Result<std::unique_ptr<KeyStore>> open(
+      const std::string& path, std::shared_ptr<const DataProtection> protection = nullptr);
   ~KeyStore();
 
   Result<NewKey> create(const std::string& tenant, std::vector<std::string> models,
@@ -40,6 +51,11 @@ class KeyStore {
   Result<KeyInfo> authenticate(const std::string& key, int64_t now_ms) const;
   Status revoke(const std::string& key_id, int64_t now_ms);
   Result<std::vector<KeyInfo>> list(const std::string& tenant = "") const;
+  /// Every row checked against its MAC (FailedPrecondition without data protection).
+  Result<KeyIntegrity> verify_integrity() const;
+  /// Seals the rows that have no MAC yet (an operator's deliberate step after turning data
+  /// protection on); rows whose MAC does not match are left as they are. The count sealed.
+  Result<int64_t> seal_unsealed();
 
  private:
   KeyStore() = default;
