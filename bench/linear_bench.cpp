@@ -2,7 +2,8 @@
 // printing time, achieved GB/s of weight bytes and the ratio to this machine's measured read
 // bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
 //
-//   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa avx2|scalar]
+//   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
+//   avx512|avx2|scalar]
 //
 // Weights are random, in several copies used round-robin so the set is larger than the last
 // level cache and every call reads its weight from DRAM, as real decoding does. "hot GB/s" is
@@ -186,6 +187,8 @@ int run(int argc, char** argv) {
   int threads = 0;
   double budget_s = 1.0;
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
+  std::string only_format;    // --format NAME: just that one
+  bool compare_isas = false;  // --compare: every ISA this CPU has, as ratios in one run
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -195,11 +198,18 @@ int run(int argc, char** argv) {
       threads = std::atoi(argv[++i]);
     } else if (a == "--seconds" && has_value) {
       budget_s = std::atof(argv[++i]);
+    } else if (a == "--format" && has_value) {
+      only_format = argv[++i];
+    } else if (a == "--compare") {
+      compare_isas = true;
     } else if (a == "--isa" && has_value) {
       const std::string v = argv[++i];
-      isa = v == "scalar" ? kernels::cpu::Isa::kScalar : kernels::cpu::Isa::kAvx2;
+      isa = v == "scalar" ? kernels::cpu::Isa::kScalar
+            : v == "avx2" ? kernels::cpu::Isa::kAvx2
+                          : kernels::cpu::Isa::kAvx512;
     } else {
-      std::fprintf(stderr, "usage: %s [--rows N] [--threads N] [--seconds S] [--isa avx2|scalar]\n",
+      std::fprintf(stderr,
+                   "usage: %s [--rows N] [--threads N] [--seconds S] [--isa avx512|avx2|scalar]\n",
                    argv[0]);
       return 2;
     }
@@ -218,7 +228,7 @@ int run(int argc, char** argv) {
   struct Row {
     std::string name;
     int64_t out, in;
-    double mib, us, gbps, gflops, hot_gbps;
+    double mib, us, gbps, gflops, hot_gbps, vs_avx2;
   };
   std::vector<Row> table;
   const FormatSpec formats[] = {
@@ -236,6 +246,7 @@ int run(int argc, char** argv) {
     std::normal_distribution<float> nd;
     for (float& v : x) v = nd(rng);
     for (const FormatSpec& f : formats) {
+      if (!only_format.empty() && only_format != f.name) continue;
       std::vector<LinearWeight> copies;
       int64_t bytes = 0;
       do {
@@ -243,23 +254,38 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
-      const double s = time_best(
-          [&](int i) {
-            kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()],
-                                         x.data(), rows, y.data(), pool, isa);
-          },
-          budget_s);
-      const double wbytes = static_cast<double>(copies[0].size_bytes());
-      // The kernel's own ceiling: a 512-row slice of the same weight, called repeatedly, stays
-      // in the last-level cache, so memory bandwidth no longer limits it.
-      LinearWeight hot = copies[0];
-      hot.out_features = std::min<int64_t>(out, 512);
-      const double hot_s = time_best(
-          [&](int) { kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, isa); },
-          budget_s / 2);
-      table.push_back({f.name, out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
-                       2.0 * static_cast<double>(rows * out * in) / s / 1e9,
-                       static_cast<double>(hot.size_bytes()) / hot_s / 1e9});
+      std::vector<kernels::cpu::Isa> isas = {isa};
+      if (compare_isas) {
+        isas.clear();
+        for (auto i : {kernels::cpu::Isa::kAvx2, kernels::cpu::Isa::kAvx512})
+          if (kernels::cpu::isa_available(i)) isas.push_back(i);
+      }
+      double avx2_s = 0;
+      for (const kernels::cpu::Isa run_isa : isas) {
+        const double s = time_best(
+            [&](int i) {
+              kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()], x.data(),
+                                           rows, y.data(), pool, run_isa);
+            },
+            budget_s);
+        if (run_isa == kernels::cpu::Isa::kAvx2) avx2_s = s;
+        const double wbytes = static_cast<double>(copies[0].size_bytes());
+        // The kernel's own ceiling: a 512-row slice of the same weight, called repeatedly, stays
+        // in the last-level cache, so memory bandwidth no longer limits it.
+        LinearWeight hot = copies[0];
+        hot.out_features = std::min<int64_t>(out, 512);
+        const double hot_s = time_best(
+            [&](int) {
+              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa);
+            },
+            budget_s / 2);
+        table.push_back({f.name + std::string(compare_isas ? "/" : "") +
+                             (compare_isas ? kernels::cpu::isa_name(run_isa) : ""),
+                         out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
+                         2.0 * static_cast<double>(rows * out * in) / s / 1e9,
+                         static_cast<double>(hot.size_bytes()) / hot_s / 1e9,
+                         avx2_s > 0 ? avx2_s / s : 0});
+      }
     }
   }
 
@@ -269,12 +295,12 @@ int run(int argc, char** argv) {
   std::printf("speed of light: read stream %.1f GB/s (all threads, best of the run); "
               "memcpy %.1f GB/s (1 thread, read+write)\n\n",
               read_gbps, copy_gbps);
-  std::printf("%-14s %-12s %8s %9s %7s %8s %8s %10s\n", "format", "out x in", "MiB", "us/call",
-              "GB/s", "of read", "GFLOP/s", "hot GB/s");
+  std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
+              "GB/s", "of read", "GFLOP/s", "hot GB/s", "x avx2");
   for (const Row& r : table)
-    std::printf("%-14s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f\n", r.name.c_str(),
+    std::printf("%-21s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
                 static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib, r.us, r.gbps,
-                100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps);
+                100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps, r.vs_avx2);
   return 0;
 }
 

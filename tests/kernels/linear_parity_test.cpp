@@ -99,7 +99,7 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
   const std::vector<double> mag = magnitude(w, x, c.num_rows);
 
   ThreadPool pool(3);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2}) {
+  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
     if (!cpu::isa_available(isa)) continue;
     std::vector<float> got(ny, std::nanf(""));
     cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa);
@@ -153,7 +153,7 @@ TEST(LinearCpu, Fp8NanCodePropagatesLikeTheReference) {
   std::vector<float> x(16, 1.0f), want(2), got(2);
   linear_ref(w, x.data(), 1, want.data());
   ThreadPool pool(1);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2}) {
+  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
     if (!cpu::isa_available(isa)) continue;
     cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa);
     EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0])) << cpu::isa_name(isa);

@@ -3,6 +3,8 @@
 // the best instruction-set path the CPU has (AVX2 on x86, else portable scalar code).
 // Weights are dequantized inside the kernels, a few elements (or at most one row) at a time.
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
@@ -24,6 +26,8 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "unknown";
 }
@@ -38,12 +42,29 @@ bool isa_available(Isa isa) {
 #else
       return false;
 #endif
+    case Isa::kAvx512:
+#if defined(__x86_64__) || defined(__i386__)
+      return isa_available(Isa::kAvx2) && __builtin_cpu_supports("avx512f");
+#else
+      return false;
+#endif
   }
   return false;
 }
 
+// FATHOM_CPU_ISA=scalar|avx2|avx512 caps the path (to compare paths on one machine, or to
+// step around a suspect one); a path the CPU lacks is never chosen.
 Isa best_isa() {
-  static const Isa kBest = isa_available(Isa::kAvx2) ? Isa::kAvx2 : Isa::kScalar;
+  static const Isa kBest = [] {
+    Isa best = isa_available(Isa::kAvx512) ? Isa::kAvx512
+               : isa_available(Isa::kAvx2) ? Isa::kAvx2
+                                           : Isa::kScalar;
+    if (const char* cap = std::getenv("FATHOM_CPU_ISA")) {
+      for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
+        if (std::string_view(cap) == isa_name(i) && i < best) best = i;
+    }
+    return best;
+  }();
   return kBest;
 }
 
@@ -137,6 +158,22 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
     x = x_perm.data();
   }
   // Per-group sums of x for the int4 kernel's zero-point term ([num_rows, num_groups]).
+  if (isa == Isa::kAvx512 && num_rows >= kPanelMinRows) {  // many rows: the packed-panel GEMM
+    const int64_t tiles = (out + kPanelOut - 1) / kPanelOut;
+    pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
+      for (int64_t ot = begin; ot < end; ++ot) {
+        LinearTile t;
+        t.x = x;
+        t.num_rows = num_rows;
+        t.y = y;
+        t.o_begin = ot * kPanelOut;
+        t.o_end = std::min(out, t.o_begin + kPanelOut);
+        linear_panel_avx512(w, t);
+      }
+    });
+    return;
+  }
+  if (isa == Isa::kAvx512) isa = Isa::kAvx2;  // a few rows: the AVX2 tiles
   std::vector<float> x_group_sums;
   if (isa == Isa::kAvx2 && avx2_wants_group_sums(w)) {
     const int64_t groups = w.num_groups, in8 = in & ~int64_t{7};

@@ -10,7 +10,8 @@
 
 namespace fathom::kernels::cpu {
 
-enum class Isa : uint8_t { kScalar, kAvx2 };
+/// kAvx512: AVX-512F for many rows (linear_panel_avx512), the AVX2 tiles for a few.
+enum class Isa : uint8_t { kScalar, kAvx2, kAvx512 };
 
 const char* isa_name(Isa isa);
 /// The best path this CPU runs (checked once, at run time).
@@ -41,6 +42,13 @@ struct LinearTile {
 bool avx2_wants_group_sums(const LinearWeight& w);
 
 void linear_tile_scalar(const LinearWeight& w, const LinearTile& tile);
+/// Outputs per linear_panel_avx512 task, and the fewest rows for which it beats the AVX2 tiles
+/// (below it, decoding weights inside the dot products streams them once, which is what a
+/// memory-bound decode step wants).
+inline constexpr int64_t kPanelOut = 32;
+inline constexpr int64_t kPanelMinRows = 8;
+/// Every row of `tile` (any number) for at most kPanelOut outputs; ignores x_group_sums.
+void linear_panel_avx512(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
 
 /// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
