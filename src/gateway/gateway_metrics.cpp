@@ -93,7 +93,9 @@ void GatewayMetrics::routed(const std::string& zone, const std::string& decision
   ++routed_["zone=\"" + zone + "\",decision=\"" + decision + "\""];
 }
 
-std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const {
+std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams,
+                                   const ConnectionStats& conns, const LedgerBacklog& ledger,
+                                   int64_t now_ms) const {
   std::string out;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -116,6 +118,14 @@ std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams
                    "burst, sensitive).",
                    routed_);
   }
+  render_value(
+      out, "fathom_gateway_ledger_pending_rows", "gauge",
+      "Usage rows acknowledged (in the journal) but not yet moved into the ledger database.",
+      ledger.rows);
+  render_value(
+      out, "fathom_gateway_ledger_oldest_pending_age_seconds", "gauge",
+      "Age of the oldest such row (0 when none): the ledger mover's lag.",
+      ledger.oldest_time_ms > 0 ? std::max<int64_t>(0, now_ms - ledger.oldest_time_ms) / 1000 : 0);
   render_value(out, "fathom_gateway_client_connections", "gauge", "Open client connections.", conns.client_open);
   render_value(out, "fathom_gateway_requests_in_flight", "gauge", "Requests (and streams) not yet answered in full.",
                conns.in_flight);

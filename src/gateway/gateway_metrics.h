@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/histogram.h"
+#include "gateway/billing/ledger.h"
 
 namespace fathom::gateway {
 
@@ -44,7 +45,8 @@ class GatewayMetrics {
   /// One routing decision (fathom_gateway_routed_total{zone, decision}): decision is primary,
   /// fallback, burst or sensitive (the route's first word).
   void routed(const std::string& zone, const std::string& decision);
-  std::string render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns) const;
+  std::string render(const std::vector<const Upstream*>& upstreams, const ConnectionStats& conns,
+                     const LedgerBacklog& ledger, int64_t now_ms) const;
 
  private:
   mutable std::mutex mu_;

@@ -352,7 +352,7 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     resp.content_type = "text/plain; version=0.0.4";
     const ConnectionStats conns{server_->num_open_connections(), server_->num_active_exchanges(),
                                 client_->connections_opened(), client_->requests_reused()};
-    resp.body = metrics_.render(ups, conns);
+    resp.body = metrics_.render(ups, conns, ledger_->backlog(), now_ms());
     return resp;
   }
   auto key = authenticate(req);

@@ -219,7 +219,7 @@ TEST(DetectTest, OverlapsGoToTheHigherPriorityKindAndDisabledKindsAreSkipped) {
   // An ID number whose 18 digits also pass Luhn counts once, as an ID.
   std::string id;
   for (int n = 0; n < 1000 && id.empty(); ++n) {
-    char buf[8];
+    char buf[16];  // room for any int: -Wformat-truncation in the Debug (asan) build
     std::snprintf(buf, sizeof(buf), "%03d", n);
     const std::string c = make_id(std::string("11010519900101") + buf);
     if (c.back() != 'X' && luhn_valid(c)) id = c;

@@ -46,6 +46,12 @@ Result<LedgerSync> parse_ledger_sync(const std::string& s);
 /// "2026-11" for a unix time in milliseconds (UTC).
 std::string month_of(int64_t time_ms);
 
+/// Rows acknowledged (durable in the journal) but not yet in the database.
+struct LedgerBacklog {
+  int64_t rows = 0;
+  int64_t oldest_time_ms = 0;  ///< time_ms of the oldest such row; 0 when none
+};
+
 class Ledger {
  public:
   virtual ~Ledger() = default;
@@ -60,6 +66,9 @@ class Ledger {
   virtual Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) = 0;
   /// prompt + completion tokens of a tenant in a month (for volume tiers and budgets).
   virtual Result<int64_t> monthly_tokens(const std::string& tenant, const std::string& month) = 0;
+  /// What the mover has still to move (SQLite: the journal's rows; PostgreSQL commits before it
+  /// acknowledges, so none).
+  virtual LedgerBacklog backlog() const { return {}; }
 };
 
 /// SQLite in WAL mode; the embedded default.

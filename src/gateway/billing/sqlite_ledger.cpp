@@ -106,6 +106,15 @@ class SqliteLedger final : public Ledger {
     if (done) done(s);
   }
 
+  LedgerBacklog backlog() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    LedgerBacklog b;
+    b.rows = static_cast<int64_t>(pending_.size());
+    for (const UsageRecord& r : pending_)
+      if (b.oldest_time_ms == 0 || r.time_ms < b.oldest_time_ms) b.oldest_time_ms = r.time_ms;
+    return b;
+  }
+
   Result<std::vector<UsageRecord>> rows(const std::string& tenant, const std::string& month) override {
     FATHOM_RETURN_IF_ERROR(move_pending());
     std::lock_guard<std::mutex> db_lock(db_mu_);
@@ -260,7 +269,7 @@ class SqliteLedger final : public Ledger {
   std::unique_ptr<UsageJournal> journal_;
   std::mutex db_mu_;    // the SQLite connection
   std::mutex move_mu_;  // one move at a time; taken before mu_
-  std::mutex mu_;       // journal_, pending_, moved_segments_, stopping_
+  mutable std::mutex mu_;  // journal_, pending_, moved_segments_, stopping_
   std::condition_variable cv_;
   std::vector<UsageRecord> pending_;          // journaled, not yet in SQLite
   std::vector<std::string> moved_segments_;   // to delete once their rows are in SQLite
