@@ -20,7 +20,13 @@ void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, fl
 
 void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const {
   const int64_t inter = w.gate.out_features;
-  std::vector<float> gate(static_cast<size_t>(n * inter)), up(gate.size());
+  // The largest activations of a step ([n, intermediate] twice, every layer): kept per thread
+  // and reused, so a prefill does not map, fault in and zero fresh pages for each layer.
+  thread_local std::vector<float> gate, up;
+  if (gate.size() < static_cast<size_t>(n * inter)) {
+    gate.resize(static_cast<size_t>(n * inter));
+    up.resize(gate.size());
+  }
   linear(w.gate, x, n, gate.data());
   linear(w.up, x, n, up.data());
   kernels::silu_mul(gate.data(), up.data(), n * inter, gate.data());

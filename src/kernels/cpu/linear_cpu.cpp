@@ -3,6 +3,7 @@
 // the best instruction-set path the CPU has (AVX2 on x86, else portable scalar code).
 // Weights are dequantized inside the kernels, a few elements (or at most one row) at a time.
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
@@ -159,15 +160,22 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
   }
   // Per-group sums of x for the int4 kernel's zero-point term ([num_rows, num_groups]).
   if (isa == Isa::kAvx512 && num_rows >= kPanelMinRows) {  // many rows: the packed-panel GEMM
+    static std::atomic<uint64_t> calls{0};
+    const uint64_t call_id = ++calls;
     const int64_t tiles = (out + kPanelOut - 1) / kPanelOut;
-    pool.parallel_for(tiles, [&](int64_t begin, int64_t end) {
-      for (int64_t ot = begin; ot < end; ++ot) {
+    const int64_t chunks = (num_rows + kPanelRows - 1) / kPanelRows;
+    // Output-tile major: a thread's contiguous tasks are the row chunks of the same 32 weight
+    // rows, which it decodes once.
+    pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
+      for (int64_t task = begin; task < end; ++task) {
+        const int64_t ot = task / chunks, r0 = (task % chunks) * kPanelRows;
         LinearTile t;
-        t.x = x;
-        t.num_rows = num_rows;
-        t.y = y;
+        t.x = x + r0 * in;
+        t.num_rows = std::min(kPanelRows, num_rows - r0);
+        t.y = y + r0 * out;
         t.o_begin = ot * kPanelOut;
         t.o_end = std::min(out, t.o_begin + kPanelOut);
+        t.call_id = call_id;
         linear_panel_avx512(w, t);
       }
     });

@@ -86,8 +86,14 @@ void decode_row(const LinearWeight& w, int64_t o, float* buf) {
 void linear_panel_avx512(const LinearWeight& w, const LinearTile& t) {
   const int64_t in = w.in_features, out = w.out_features, no = t.o_end - t.o_begin;
   thread_local std::vector<float> rows, panel, acc;
-  rows.assign(static_cast<size_t>(kPanelOut * in), 0.0f);  // rows past `no` stay zero
-  for (int64_t o = 0; o < no; ++o) decode_row(w, t.o_begin + o, rows.data() + o * in);
+  thread_local uint64_t decoded_call = 0;
+  thread_local int64_t decoded_o = -1;
+  if (decoded_call != t.call_id || decoded_o != t.o_begin || t.call_id == 0) {
+    rows.assign(static_cast<size_t>(kPanelOut * in), 0.0f);  // rows past `no` stay zero
+    for (int64_t o = 0; o < no; ++o) decode_row(w, t.o_begin + o, rows.data() + o * in);
+    decoded_call = t.call_id;
+    decoded_o = t.o_begin;
+  }
   acc.assign(static_cast<size_t>(t.num_rows * kPanelOut), 0.0f);
   panel.resize(static_cast<size_t>(kKc * kPanelOut));
   for (int64_t k0 = 0; k0 < in; k0 += kKc) {

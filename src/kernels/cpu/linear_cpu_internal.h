@@ -36,6 +36,9 @@ struct LinearTile {
   /// group's columns below in & ~7 (the SIMD part), so the kernel can apply the zero point
   /// once per group: sum x (q - z) = sum x q - z sum x. nullptr otherwise.
   const float* x_group_sums = nullptr;
+  /// Distinct for every linear_cpu_isa call: linear_panel_avx512 keeps the weight rows it
+  /// decoded for (call_id, o_begin), so the row chunks of one output tile decode them once.
+  uint64_t call_id = 0;
 };
 
 /// True when linear_tile_avx2 wants LinearTile::x_group_sums for this weight.
@@ -47,6 +50,8 @@ void linear_tile_scalar(const LinearWeight& w, const LinearTile& tile);
 /// memory-bound decode step wants).
 inline constexpr int64_t kPanelOut = 32;
 inline constexpr int64_t kPanelMinRows = 8;
+/// Rows per linear_panel_avx512 task: their x block (kPanelRows x 256 floats) stays in L2.
+inline constexpr int64_t kPanelRows = 192;
 /// Every row of `tile` (any number) for at most kPanelOut outputs; ignores x_group_sums.
 void linear_panel_avx512(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
