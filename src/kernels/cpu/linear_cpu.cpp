@@ -159,10 +159,12 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
     x = x_perm.data();
   }
   // Per-group sums of x for the int4 kernel's zero-point term ([num_rows, num_groups]).
-  if (isa == Isa::kAvx512 && num_rows >= kPanelMinRows) {  // many rows: the packed-panel GEMM
+  if (isa != Isa::kScalar && num_rows >= kPanelMinRows) {  // many rows: the packed-panel GEMM
     static std::atomic<uint64_t> calls{0};
     const uint64_t call_id = ++calls;
-    const int64_t tiles = (out + kPanelOut - 1) / kPanelOut;
+    const int64_t panel_out = isa == Isa::kAvx512 ? kPanelOut : kPanelOutAvx2;
+    auto* panel_fn = isa == Isa::kAvx512 ? &linear_panel_avx512 : &linear_panel_avx2;
+    const int64_t tiles = (out + panel_out - 1) / panel_out;
     const int64_t chunks = (num_rows + kPanelRows - 1) / kPanelRows;
     // Output-tile major: a thread's contiguous tasks are the row chunks of the same 32 weight
     // rows, which it decodes once.
@@ -173,10 +175,10 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
         t.x = x + r0 * in;
         t.num_rows = std::min(kPanelRows, num_rows - r0);
         t.y = y + r0 * out;
-        t.o_begin = ot * kPanelOut;
-        t.o_end = std::min(out, t.o_begin + kPanelOut);
+        t.o_begin = ot * panel_out;
+        t.o_end = std::min(out, t.o_begin + panel_out);
         t.call_id = call_id;
-        linear_panel_avx512(w, t);
+        panel_fn(w, t);
       }
     });
     return;

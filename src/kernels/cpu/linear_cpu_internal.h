@@ -10,7 +10,8 @@
 
 namespace fathom::kernels::cpu {
 
-/// kAvx512: AVX-512F for many rows (linear_panel_avx512), the AVX2 tiles for a few.
+/// Many rows (kPanelMinRows or more) go to the packed-panel GEMM of the ISA (linear_panel.h),
+/// a few to the tiles that decode weights inside the dot products (AVX2 also for kAvx512).
 enum class Isa : uint8_t { kScalar, kAvx2, kAvx512 };
 
 const char* isa_name(Isa isa);
@@ -54,6 +55,9 @@ inline constexpr int64_t kPanelMinRows = 8;
 inline constexpr int64_t kPanelRows = 192;
 /// Every row of `tile` (any number) for at most kPanelOut outputs; ignores x_group_sums.
 void linear_panel_avx512(const LinearWeight& w, const LinearTile& tile);
+/// The same on AVX2 (16-lane panels: two ymm per row), for at most kPanelOutAvx2 outputs.
+inline constexpr int64_t kPanelOutAvx2 = 16;
+void linear_panel_avx2(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
 
 /// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
