@@ -5,6 +5,7 @@
 // weight bytes x tokens/s against the measured copy bandwidth is the "speed of light" ratio.
 //
 //   build/release/bench/decode_bench [--hidden 2048] [--layers 8] [--vocab 32000] [--steps 32]
+//   [--prompt 64]
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -65,6 +66,7 @@ double copy_bandwidth_gbs() {
 int main(int argc, char** argv) {
   const int64_t hidden = flag(argc, argv, "--hidden", 2048);
   const int64_t layers = flag(argc, argv, "--layers", 8);
+  const int64_t prompt_len = flag(argc, argv, "--prompt", 64);  // tokens per sequence
   const int64_t vocab = flag(argc, argv, "--vocab", 32000);
   const int64_t steps = flag(argc, argv, "--steps", 32);
   const int64_t inter = hidden * 8 / 3 / 64 * 64;
@@ -110,7 +112,7 @@ int main(int argc, char** argv) {
   std::printf("memcpy bandwidth (read+write, best of 5): %.1f GB/s\n", bw);
 
   for (int32_t batch : {1, 8, 32}) {
-    const int32_t prompt = 64, block = 16;
+    const int32_t prompt = static_cast<int32_t>(prompt_len), block = 16;
     const int32_t per_seq_blocks = (prompt + static_cast<int32_t>(steps) + block) / block;
     auto kv = runtime::KvStorage::allocate((*m)->kv_layout(), per_seq_blocks * batch, block);
     if (!kv.ok()) return 1;

@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include "kernels/cpu/attention_cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 
@@ -15,6 +16,15 @@ void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, fl
     kernels::linear_ref(w, x, n, y);
   } else {
     kernels::linear_cpu(w, x, n, y, pool());
+  }
+}
+
+void Model::attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
+                      const kernels::PagedCache& cache, const float* q, float* out) const {
+  if (opts_.reference_kernels) {
+    kernels::paged_attention(shape, tokens, cache, q, out, pool());
+  } else {
+    kernels::cpu::paged_attention_cpu(shape, tokens, cache, q, out, pool());
   }
 }
 

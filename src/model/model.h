@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "kernels/linear_weight.h"
+#include "kernels/ops.h"
 #include "model/config.h"
 #include "runtime/kv_storage.h"
 
@@ -60,6 +61,9 @@ class Model {
   ThreadPool& pool() const;
   /// y[n, out] = x[n, in] . W^T through the fast or the reference kernel (LoadOptions).
   void linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+  /// Causal attention over the paged cache through the fast or the reference kernel.
+  void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
+                 const kernels::PagedCache& cache, const float* q, float* out) const;
 
   /// SwiGLU feed-forward: out = down(silu(gate(x)) * up(x)). x: [n, hidden], out: [n, hidden].
   void mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const;

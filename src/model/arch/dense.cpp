@@ -103,7 +103,7 @@ void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv
       std::copy_n(k.data() + t * kv_dim, kv_dim, e);
       std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
     }
-    kernels::paged_attention(shape, tokens, cache, q.data(), attn.data(), pool());
+    attention(shape, tokens, cache, q.data(), attn.data());
     linear(L.wo, attn.data(), n, out.data());
     kernels::add_inplace(x.data(), out.data(), n * d);
 

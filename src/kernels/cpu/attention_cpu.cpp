@@ -1,0 +1,142 @@
+// Fast causal attention over the paged cache (issue 15, item 4), the reference
+// (kernels/ref/attention.cpp) being its oracle. One task is one token and one KV head: the
+// query heads that share that KV head (GQA) are processed together, so each K and V row is read
+// once for all of them, and keys are taken in tiles of kTile with an online softmax (running
+// max and sum, rescaled once per tile): no [T, T] score matrix, and memory per task is
+// O(group x (kTile + head_dim)). Dot products and V accumulation use AVX2+FMA where the CPU has
+// it (run-time dispatch), portable code otherwise.
+#include "kernels/cpu/attention_cpu.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+namespace fathom::kernels::cpu {
+namespace {
+
+constexpr int32_t kTile = 64;
+
+float dot_portable(const float* a, const float* b, int64_t n) {
+  float p[4] = {0, 0, 0, 0};  // four chains: no serial add dependency
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) p[k] += a[i + k] * b[i + k];
+  for (; i < n; ++i) p[0] += a[i] * b[i];
+  return (p[0] + p[1]) + (p[2] + p[3]);
+}
+
+// o = o * keep + w * v
+void scale_axpy_portable(float* o, float keep, float w, const float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = o[i] * keep + w * v[i];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  s0 = _mm256_add_ps(s0, s1);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  float r = _mm_cvtss_f32(s);
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+__attribute__((target("avx2,fma"))) void scale_axpy_avx2(float* o, float keep, float w,
+                                                         const float* v, int64_t n) {
+  const __m256 k = _mm256_set1_ps(keep), wv = _mm256_set1_ps(w);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(o + i, _mm256_fmadd_ps(wv, _mm256_loadu_ps(v + i),
+                                            _mm256_mul_ps(_mm256_loadu_ps(o + i), k)));
+  for (; i < n; ++i) o[i] = o[i] * keep + w * v[i];
+}
+#endif
+
+struct Ops {
+  float (*dot)(const float*, const float*, int64_t);
+  void (*scale_axpy)(float*, float, float, const float*, int64_t);
+};
+
+Ops ops_for(bool simd) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (simd) return {&dot_avx2, &scale_axpy_avx2};
+#endif
+  (void)simd;
+  return {&dot_portable, &scale_axpy_portable};
+}
+
+}  // namespace
+
+bool attention_simd_available() { return isa_available(Isa::kAvx2); }
+
+void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
+                         const float* q, float* out, ThreadPool& pool, bool simd) {
+  const Ops ops = ops_for(simd && attention_simd_available());
+  const int64_t hd = shape.head_dim, nh = shape.num_heads, nkv = shape.num_kv_heads;
+  const int64_t group = nh / nkv, v_offset = nkv * hd;
+  pool.parallel_for(tokens.num_tokens * nkv, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(group * kTile)),
+        acc(static_cast<size_t>(group * hd));
+    std::vector<float> run_max(static_cast<size_t>(group)), keep(static_cast<size_t>(group));
+    std::vector<double> run_sum(static_cast<size_t>(group));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t t = task / nkv, kvh = task % nkv;
+      const int32_t ctx = tokens.positions[t] + 1;
+      const auto& table = (*tokens.block_tables)[tokens.seq_idx[t]];
+      const float* qt = q + (t * nh + kvh * group) * hd;  // the group's query heads, adjacent
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      std::fill(run_max.begin(), run_max.end(), -std::numeric_limits<float>::infinity());
+      std::fill(run_sum.begin(), run_sum.end(), 0.0);
+      for (int32_t j0 = 0; j0 < ctx; j0 += kTile) {
+        const int32_t n = std::min(kTile, ctx - j0);
+        for (int32_t j = 0; j < n; ++j) {
+          const float* k = cache.entry(table, j0 + j) + kvh * hd;
+          for (int64_t g = 0; g < group; ++g)
+            scores[g * kTile + j] = ops.dot(qt + g * hd, k, hd) * shape.scale;
+        }
+        // Online softmax: a new running max rescales what was summed so far, once per tile.
+        for (int64_t g = 0; g < group; ++g) {
+          float* s = scores.data() + g * kTile;
+          const float tile_max = *std::max_element(s, s + n);
+          const float m = std::max(run_max[g], tile_max);
+          keep[g] = std::exp(run_max[g] - m);  // exp(-inf) = 0 on the first tile
+          run_max[g] = m;
+          double sum = 0;
+          for (int32_t j = 0; j < n; ++j) {
+            s[j] = std::exp(s[j] - m);
+            sum += s[j];
+          }
+          run_sum[g] = run_sum[g] * keep[g] + sum;
+        }
+        for (int32_t j = 0; j < n; ++j) {
+          const float* v = cache.entry(table, j0 + j) + v_offset + kvh * hd;
+          for (int64_t g = 0; g < group; ++g)
+            ops.scale_axpy(acc.data() + g * hd, j == 0 ? keep[g] : 1.0f, scores[g * kTile + j], v,
+                           hd);
+        }
+      }
+      for (int64_t g = 0; g < group; ++g) {
+        const float inv = static_cast<float>(1.0 / run_sum[g]);
+        float* o = out + (t * nh + kvh * group + g) * hd;
+        for (int64_t i = 0; i < hd; ++i) o[i] = acc[g * hd + i] * inv;
+      }
+    }
+  });
+}
+
+}  // namespace fathom::kernels::cpu
