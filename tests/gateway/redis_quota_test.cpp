@@ -84,14 +84,16 @@ TEST(RedisQuotaConnectTest, UnreachableRedisIsUnavailable) {
   EXPECT_EQ(q.status().code(), Code::kUnavailable);
 }
 
+std::unique_ptr<RedisClient> connect_to(const fathom::testing::RedisServer& redis) {
+  auto c = RedisClient::connect("127.0.0.1", redis.port());
+  EXPECT_TRUE(c.ok()) << c.status().to_string();
+  return std::move(*c);
+}
+
 TEST(RedisResponseCacheTest, ReplicasShareEntriesThatExpireInRedis) {
   fathom::testing::RedisServer redis;
   ASSERT_TRUE(redis.ready());
-  auto connect = [&] {
-    auto c = RedisClient::connect("127.0.0.1", redis.port());
-    EXPECT_TRUE(c.ok()) << c.status().to_string();
-    return std::move(*c);
-  };
+  auto connect = [&] { return connect_to(redis); };
   RedisResponseCache a(connect(), std::chrono::milliseconds(60'000), "t:");
   RedisResponseCache b(connect(), std::chrono::milliseconds(60'000), "t:");
   EXPECT_FALSE(a.get("k").has_value());
@@ -111,11 +113,7 @@ TEST(RedisResponseCacheTest, ReplicasShareEntriesThatExpireInRedis) {
 TEST(RedisResponseCacheTest, EntriesAreEncryptedAtRest) {
   fathom::testing::RedisServer redis;
   ASSERT_TRUE(redis.ready());
-  auto connect = [&] {
-    auto c = RedisClient::connect("127.0.0.1", redis.port());
-    EXPECT_TRUE(c.ok()) << c.status().to_string();
-    return std::move(*c);
-  };
+  auto connect = [&] { return connect_to(redis); };
   auto key = DataProtection::create(std::string(32, 's'), DataSuite::kSm4);
   auto other = DataProtection::create(std::string(32, 'o'), DataSuite::kSm4);
   ASSERT_TRUE(key.ok() && other.ok());
