@@ -28,6 +28,16 @@ void Model::attention(const kernels::MhaShape& shape, const kernels::TokenLayout
   }
 }
 
+void Model::mla_attention(const kernels::MlaShape& shape, const kernels::TokenLayout& tokens,
+                          const kernels::PagedCache& cache, const float* q_latent,
+                          const float* q_rope, float* out) const {
+  if (opts_.reference_kernels) {
+    kernels::paged_mla_attention(shape, tokens, cache, q_latent, q_rope, out, pool());
+  } else {
+    kernels::cpu::paged_mla_attention_cpu(shape, tokens, cache, q_latent, q_rope, out, pool());
+  }
+}
+
 void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const {
   const int64_t inter = w.gate.out_features;
   // The largest activations of a step ([n, intermediate] twice, every layer): kept per thread

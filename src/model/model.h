@@ -64,6 +64,10 @@ class Model {
   /// Causal attention over the paged cache through the fast or the reference kernel.
   void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                  const kernels::PagedCache& cache, const float* q, float* out) const;
+  /// Absorbed multi-head latent attention, fast or reference.
+  void mla_attention(const kernels::MlaShape& shape, const kernels::TokenLayout& tokens,
+                     const kernels::PagedCache& cache, const float* q_latent, const float* q_rope,
+                     float* out) const;
 
   /// SwiGLU feed-forward: out = down(silu(gate(x)) * up(x)). x: [n, hidden], out: [n, hidden].
   void mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const;

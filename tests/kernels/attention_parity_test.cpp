@@ -8,6 +8,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/attention_cpu.h"
@@ -67,6 +68,41 @@ TEST_P(AttentionParity, CpuMatchesReference) {
       worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
     EXPECT_LT(worst, 2e-5) << (simd ? "simd"
                                     : "portable");  // outputs are averages of N(0,1) values
+  }
+}
+
+// Absorbed MLA: cache entries [latent | rope], every head over the same entries.
+TEST(MlaAttentionParity, CpuMatchesReference) {
+  for (auto [heads, lr, rd, len] :
+       {std::tuple{1, 8, 4, 5}, {16, 64, 16, 130}, {4, 33, 7, 70}, {128, 32, 8, 20}}) {
+    std::mt19937 rng(heads + lr);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int32_t block = 16, blocks = (len + block - 1) / block, entry = lr + rd;
+    std::vector<std::vector<int32_t>> tables(1);
+    for (int32_t b = blocks - 1; b >= 0; --b) tables[0].push_back(b);  // blocks in reverse order
+    std::vector<float> cache_data(static_cast<size_t>(blocks) * block * entry);
+    for (float& v : cache_data) v = nd(rng);
+    std::vector<int32_t> positions(len), seq_idx(len, 0);
+    std::iota(positions.begin(), positions.end(), 0);
+    std::vector<float> ql(static_cast<size_t>(len) * heads * lr),
+        qr(static_cast<size_t>(len) * heads * rd);
+    for (float& v : ql) v = nd(rng);
+    for (float& v : qr) v = nd(rng);
+    const PagedCache cache{cache_data.data(), blocks, block, entry};
+    const TokenLayout tokens{positions.data(), seq_idx.data(), &tables, len};
+    const MlaShape shape{heads, lr, rd, 1.0f / std::sqrt(static_cast<float>(lr + rd))};
+    ThreadPool pool(2);
+    std::vector<float> want(ql.size()), got(ql.size());
+    paged_mla_attention(shape, tokens, cache, ql.data(), qr.data(), want.data(), pool);
+    for (bool simd : {false, true}) {
+      if (simd && !cpu::attention_simd_available()) continue;
+      cpu::paged_mla_attention_cpu(shape, tokens, cache, ql.data(), qr.data(), got.data(), pool,
+                                   simd);
+      double worst = 0;
+      for (size_t i = 0; i < got.size(); ++i)
+        worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+      EXPECT_LT(worst, 2e-5) << heads << " heads, lr " << lr << (simd ? " simd" : " portable");
+    }
   }
 }
 

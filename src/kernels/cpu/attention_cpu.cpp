@@ -1,10 +1,11 @@
 // Fast causal attention over the paged cache (issue 15, item 4), the reference
-// (kernels/ref/attention.cpp) being its oracle. One task is one token and one KV head: the
-// query heads that share that KV head (GQA) are processed together, so each K and V row is read
-// once for all of them, and keys are taken in tiles of kTile with an online softmax (running
-// max and sum, rescaled once per tile): no [T, T] score matrix, and memory per task is
-// O(group x (kTile + head_dim)). Dot products and V accumulation use AVX2+FMA where the CPU has
-// it (run-time dispatch), portable code otherwise.
+// (kernels/ref/attention.cpp) being its oracle. The query heads that read the same cache rows
+// are processed together, so each row is read once for all of them: GQA's heads sharing a KV
+// head, and in absorbed MLA every head of a token (they all attend over the shared latent).
+// Keys are taken in tiles of kTile with an online softmax (running max and sum, rescaled once
+// per tile): no [T, T] score matrix, and memory per task is O(heads x (kTile + value_dim)). Dot
+// products and V accumulation use AVX2+FMA where the CPU has it (run-time dispatch), portable code
+// otherwise.
 #include "kernels/cpu/attention_cpu.h"
 
 #include <algorithm>
@@ -80,6 +81,61 @@ Ops ops_for(bool simd) {
   return {&dot_portable, &scale_axpy_portable};
 }
 
+// Scratch for one task's group of heads.
+struct GroupState {
+  std::vector<float> scores, acc, run_max, keep;
+  std::vector<double> run_sum;
+  GroupState(int64_t group, int64_t value_dim)
+      : scores(static_cast<size_t>(group * kTile)),
+        acc(static_cast<size_t>(group * value_dim)),
+        run_max(static_cast<size_t>(group)),
+        keep(static_cast<size_t>(group)),
+        run_sum(static_cast<size_t>(group)) {}
+};
+
+// Causal attention of `group` query heads over positions 0..ctx-1 of one sequence, keys in
+// tiles with an online softmax (a new running max rescales what was summed so far, once per
+// tile). score(g, entry): head g's scaled score against a cache entry; value(entry): its value
+// vector of value_dim floats. Writes head g's output to out(g).
+template <class Score, class Value, class Out>
+void attend(const Ops& ops, const PagedCache& cache, const std::vector<int32_t>& table, int32_t ctx,
+            int64_t group, int64_t value_dim, GroupState& st, Score&& score, Value&& value,
+            Out&& out) {
+  std::fill(st.acc.begin(), st.acc.end(), 0.0f);
+  std::fill(st.run_max.begin(), st.run_max.end(), -std::numeric_limits<float>::infinity());
+  std::fill(st.run_sum.begin(), st.run_sum.end(), 0.0);
+  for (int32_t j0 = 0; j0 < ctx; j0 += kTile) {
+    const int32_t n = std::min(kTile, ctx - j0);
+    for (int32_t j = 0; j < n; ++j) {
+      const float* e = cache.entry(table, j0 + j);
+      for (int64_t g = 0; g < group; ++g) st.scores[g * kTile + j] = score(g, e);
+    }
+    for (int64_t g = 0; g < group; ++g) {
+      float* s = st.scores.data() + g * kTile;
+      const float m = std::max(st.run_max[g], *std::max_element(s, s + n));
+      st.keep[g] = std::exp(st.run_max[g] - m);  // exp(-inf) = 0 on the first tile
+      st.run_max[g] = m;
+      double sum = 0;
+      for (int32_t j = 0; j < n; ++j) {
+        s[j] = std::exp(s[j] - m);
+        sum += s[j];
+      }
+      st.run_sum[g] = st.run_sum[g] * st.keep[g] + sum;
+    }
+    for (int32_t j = 0; j < n; ++j) {
+      const float* v = value(cache.entry(table, j0 + j));
+      for (int64_t g = 0; g < group; ++g)
+        ops.scale_axpy(st.acc.data() + g * value_dim, j == 0 ? st.keep[g] : 1.0f,
+                       st.scores[g * kTile + j], v, value_dim);
+    }
+  }
+  for (int64_t g = 0; g < group; ++g) {
+    const float inv = static_cast<float>(1.0 / st.run_sum[g]);
+    float* o = out(g);
+    for (int64_t i = 0; i < value_dim; ++i) o[i] = st.acc[g * value_dim + i] * inv;
+  }
+}
+
 }  // namespace
 
 bool attention_simd_available() { return isa_available(Isa::kAvx2); }
@@ -89,52 +145,42 @@ void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const
   const Ops ops = ops_for(simd && attention_simd_available());
   const int64_t hd = shape.head_dim, nh = shape.num_heads, nkv = shape.num_kv_heads;
   const int64_t group = nh / nkv, v_offset = nkv * hd;
+  // One task: a token and a KV head, with the query heads that share it (adjacent in q).
   pool.parallel_for(tokens.num_tokens * nkv, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(static_cast<size_t>(group * kTile)),
-        acc(static_cast<size_t>(group * hd));
-    std::vector<float> run_max(static_cast<size_t>(group)), keep(static_cast<size_t>(group));
-    std::vector<double> run_sum(static_cast<size_t>(group));
+    GroupState st(group, hd);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t t = task / nkv, kvh = task % nkv;
-      const int32_t ctx = tokens.positions[t] + 1;
-      const auto& table = (*tokens.block_tables)[tokens.seq_idx[t]];
-      const float* qt = q + (t * nh + kvh * group) * hd;  // the group's query heads, adjacent
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      std::fill(run_max.begin(), run_max.end(), -std::numeric_limits<float>::infinity());
-      std::fill(run_sum.begin(), run_sum.end(), 0.0);
-      for (int32_t j0 = 0; j0 < ctx; j0 += kTile) {
-        const int32_t n = std::min(kTile, ctx - j0);
-        for (int32_t j = 0; j < n; ++j) {
-          const float* k = cache.entry(table, j0 + j) + kvh * hd;
-          for (int64_t g = 0; g < group; ++g)
-            scores[g * kTile + j] = ops.dot(qt + g * hd, k, hd) * shape.scale;
-        }
-        // Online softmax: a new running max rescales what was summed so far, once per tile.
-        for (int64_t g = 0; g < group; ++g) {
-          float* s = scores.data() + g * kTile;
-          const float tile_max = *std::max_element(s, s + n);
-          const float m = std::max(run_max[g], tile_max);
-          keep[g] = std::exp(run_max[g] - m);  // exp(-inf) = 0 on the first tile
-          run_max[g] = m;
-          double sum = 0;
-          for (int32_t j = 0; j < n; ++j) {
-            s[j] = std::exp(s[j] - m);
-            sum += s[j];
-          }
-          run_sum[g] = run_sum[g] * keep[g] + sum;
-        }
-        for (int32_t j = 0; j < n; ++j) {
-          const float* v = cache.entry(table, j0 + j) + v_offset + kvh * hd;
-          for (int64_t g = 0; g < group; ++g)
-            ops.scale_axpy(acc.data() + g * hd, j == 0 ? keep[g] : 1.0f, scores[g * kTile + j], v,
-                           hd);
-        }
-      }
-      for (int64_t g = 0; g < group; ++g) {
-        const float inv = static_cast<float>(1.0 / run_sum[g]);
-        float* o = out + (t * nh + kvh * group + g) * hd;
-        for (int64_t i = 0; i < hd; ++i) o[i] = acc[g * hd + i] * inv;
-      }
+      const float* qt = q + (t * nh + kvh * group) * hd;
+      attend(
+          ops, cache, (*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t] + 1, group, hd,
+          st,
+          [&](int64_t g, const float* e) {
+            return ops.dot(qt + g * hd, e + kvh * hd, hd) * shape.scale;
+          },
+          [&](const float* e) { return e + v_offset + kvh * hd; },
+          [&](int64_t g) { return out + (t * nh + kvh * group + g) * hd; });
+    }
+  });
+}
+
+void paged_mla_attention_cpu(const MlaShape& shape, const TokenLayout& tokens,
+                             const PagedCache& cache, const float* q_latent, const float* q_rope,
+                             float* out, ThreadPool& pool, bool simd) {
+  const Ops ops = ops_for(simd && attention_simd_available());
+  const int64_t lr = shape.kv_lora_rank, rd = shape.rope_dim, nh = shape.num_heads;
+  // Every head reads the same latent cache entry: one task is a token with all its heads.
+  pool.parallel_for(tokens.num_tokens, [&](int64_t begin, int64_t end) {
+    GroupState st(nh, lr);
+    for (int64_t t = begin; t < end; ++t) {
+      attend(
+          ops, cache, (*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t] + 1, nh, lr,
+          st,
+          [&](int64_t h, const float* e) {
+            const int64_t th = t * nh + h;
+            return (ops.dot(q_latent + th * lr, e, lr) + ops.dot(q_rope + th * rd, e + lr, rd)) *
+                   shape.scale;
+          },
+          [](const float* e) { return e; }, [&](int64_t h) { return out + (t * nh + h) * lr; });
     }
   });
 }

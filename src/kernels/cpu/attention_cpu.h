@@ -11,6 +11,11 @@ namespace fathom::kernels::cpu {
 /// pass false to check the portable path on the same machine).
 void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
                          const float* q, float* out, ThreadPool& pool, bool simd = true);
+/// Same contract as kernels::paged_mla_attention (absorbed MLA: every head attends over the
+/// shared latent cache, read once per token for all heads).
+void paged_mla_attention_cpu(const MlaShape& shape, const TokenLayout& tokens,
+                             const PagedCache& cache, const float* q_latent, const float* q_rope,
+                             float* out, ThreadPool& pool, bool simd = true);
 bool attention_simd_available();
 
 }  // namespace fathom::kernels::cpu

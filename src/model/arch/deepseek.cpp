@@ -202,8 +202,7 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
   const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
   const kernels::MlaShape shape{static_cast<int32_t>(nh), static_cast<int32_t>(lr),
                                 static_cast<int32_t>(rd), softmax_scale_};
-  kernels::paged_mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(),
-                               latent_out.data(), pool());
+  mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(), latent_out.data());
 
   // Apply W_uv: o[t, h, v] = W_uv[h][v, :] . latent_out[t, h, :], then o_proj.
   std::vector<float> o(static_cast<size_t>(n * nh * vd));
