@@ -213,8 +213,8 @@ void ProxyCall::on_body(std::string_view piece) {
 
 // Called with mu_ held, for each upstream event of a stream that reached the client.
 void ProxyCall::forward_event(const std::string& event) {
-  if (event ==
-      "[DONE]") {  // held back: released with the end of the stream, after the ledger commit
+  // [DONE] is held back: released with the end of the stream, after the ledger commit.
+  if (event == "[DONE]") {
     done_seen_ = true;
     return;
   }
@@ -227,7 +227,7 @@ void ProxyCall::forward_event(const std::string& event) {
       restored = json::dump(chunk);
     }
   }
-  const std::string& data = restorer_ && !restored.empty() ? restored : event;
+  const std::string& data = restored.empty() ? event : restored;
   // Most events are content chunks without usage: they pass untouched, and parsing each of
   // them was the gateway's largest cost with thousands of streams open. Only an event that
   // mentions "usage" is parsed.

@@ -113,13 +113,28 @@ Result<FileChain> verify_file(const std::string& path,
   return c;
 }
 
-// The last record of a file, read from its tail: its hash and seq + 1. nullopt for an empty
-// file.
-Result<std::optional<std::pair<std::string, int64_t>>> tail_of(const std::string& path) {
+// A record's "time"; nullopt when it has none that parses.
+std::optional<std::chrono::system_clock::time_point> time_of(const nlohmann::json& rec) {
+  std::chrono::system_clock::time_point t;
+  if (!rec.is_object() || !rec.contains("time") || !rec["time"].is_string() ||
+      !parse_rfc3339(rec["time"].get<std::string>(), t))
+    return std::nullopt;
+  return t;
+}
+
+// What the chain needs of a file's last record: its hash, the next seq, and its time.
+struct Tail {
+  std::string hash;
+  int64_t next_seq = 0;
+  std::optional<std::chrono::system_clock::time_point> time;
+};
+
+// The last record of a file, read from its tail; nullopt for an empty file.
+Result<std::optional<Tail>> tail_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return not_found(path + ": cannot open");
   const std::streamoff size = in.tellg();
-  if (size == 0) return std::optional<std::pair<std::string, int64_t>>();
+  if (size == 0) return std::optional<Tail>();
   const std::streamoff tail = std::min<std::streamoff>(size, 1 << 16);
   in.seekg(size - tail);
   std::string text(static_cast<size_t>(tail), '\0');
@@ -131,24 +146,16 @@ Result<std::optional<std::pair<std::string, int64_t>>> tail_of(const std::string
   if (!rec.is_object() || !rec.contains("hash") || !rec["hash"].is_string() ||
       !rec.contains("seq") || !rec["seq"].is_number_integer())
     return data_loss(path + ": the last record is not a valid audit record");
-  return std::optional(std::pair(rec["hash"].get<std::string>(), rec["seq"].get<int64_t>() + 1));
+  return std::optional(
+      Tail{rec["hash"].get<std::string>(), rec["seq"].get<int64_t>() + 1, time_of(rec)});
 }
 
-// The time of a file's first or last record; nullopt when it has none or it cannot be read.
-std::optional<std::chrono::system_clock::time_point> record_time(const std::string& path,
-                                                                 bool last) {
+// The time of a file's first record; nullopt when it has none or it cannot be read.
+std::optional<std::chrono::system_clock::time_point> first_record_time(const std::string& path) {
   std::ifstream in(path);
-  std::string line, latest;
-  while (std::getline(in, line)) {
-    latest = std::move(line);
-    if (!last) break;
-  }
-  const auto rec = nlohmann::json::parse(latest, nullptr, false);
-  std::chrono::system_clock::time_point t;
-  if (!rec.is_object() || !rec.contains("time") || !rec["time"].is_string() ||
-      !parse_rfc3339(rec["time"].get<std::string>(), t))
-    return std::nullopt;
-  return t;
+  std::string line;
+  std::getline(in, line);
+  return time_of(nlohmann::json::parse(line, nullptr, false));
 }
 
 std::string base_name(const std::string& path) {
@@ -231,10 +238,10 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path, AuditH
   Status s = ok_status();
   if (const auto rotated = rotated_audit_files(path); !rotated.empty()) {
     auto tail = tail_of(rotated.back());
-    if (tail.ok())
-      link = *tail;
-    else
+    if (!tail.ok())
       s = tail.status();
+    else if (*tail)
+      link.emplace((*tail)->hash, (*tail)->next_seq);
   }
   if (!link) link.emplace(kGenesis, 0);
   Result<FileChain> c = s.ok() ? verify_file(path, link, {}) : Result<FileChain>(s);
@@ -320,7 +327,7 @@ Status AuditLog::sync_with_file() {
     from = rotated.back();
   }
   FATHOM_ASSIGN_OR_RETURN(auto tail, tail_of(from));
-  if (tail) std::tie(last_hash_, next_seq_) = *tail;
+  if (tail) std::tie(last_hash_, next_seq_) = std::tie(tail->hash, tail->next_seq);
   known_size_ = ours.st_size;
   return ok_status();
 }
@@ -330,15 +337,14 @@ std::vector<std::string> AuditLog::due_for_pruning(std::vector<Event>& events) {
   if (rotation_.retain_days <= 0) return doomed;
   const auto cutoff = now() - std::chrono::hours(24) * rotation_.retain_days;
   for (const std::string& file : rotated_audit_files(path_)) {
-    const auto last = record_time(file, true);
-    if (!last || *last >= cutoff) break;  // oldest first: the rest are newer
-    auto tail = tail_of(file);
-    if (!tail.ok() || !*tail) break;
+    const auto tail = tail_of(file);
+    if (!tail.ok() || !*tail || !(*tail)->time || *(*tail)->time >= cutoff)
+      break;  // oldest first: the rest are newer
     events.push_back({"audit.pruned",
                       {{"file", base_name(file)},
-                       {"last_record_time", format_rfc3339_ms(*last)},
-                       {"last_hash", (*tail)->first},
-                       {"next_seq", (*tail)->second},
+                       {"last_record_time", format_rfc3339_ms(*(*tail)->time)},
+                       {"last_hash", (*tail)->hash},
+                       {"next_seq", (*tail)->next_seq},
                        {"retain_days", rotation_.retain_days}}});
     doomed.push_back(file);
   }
@@ -350,7 +356,7 @@ Status AuditLog::maybe_rotate(std::vector<Event>& events) {
   if (rotation_.max_bytes > 0 && known_size_ >= rotation_.max_bytes) {
     reason = "size";
   } else if (rotation_.max_age_days > 0 && known_size_ > 0) {
-    const auto first = record_time(path_, false);
+    const auto first = first_record_time(path_);
     if (first && now() - *first >= std::chrono::hours(24) * rotation_.max_age_days) reason = "age";
   }
   if (!reason) return ok_status();
@@ -377,7 +383,7 @@ Status AuditLog::maybe_rotate(std::vector<Event>& events) {
   known_size_ = st.st_size;  // 0, unless another process already wrote to it
   if (known_size_ > 0) {
     FATHOM_ASSIGN_OR_RETURN(auto tail, tail_of(path_));
-    if (tail) std::tie(last_hash_, next_seq_) = *tail;
+    if (tail) std::tie(last_hash_, next_seq_) = std::tie(tail->hash, tail->next_seq);
   }
   events.insert(events.begin(), {"audit.rotated",
                                  {{"previous_file", base_name(rotated)},

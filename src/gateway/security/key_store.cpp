@@ -72,8 +72,6 @@ CREATE INDEX IF NOT EXISTS api_keys_tenant ON api_keys(tenant);
 constexpr const char* kAddMac = "ALTER TABLE api_keys ADD COLUMN mac TEXT NOT NULL DEFAULT ''";
 
 constexpr const char* kColumns = "key_id,tenant,models,created_ms,expires_ms,revoked_ms,admin";
-// kColumns, then these two: what a row's MAC covers and the MAC.
-constexpr const char* kSealColumns = ",key_hash,mac";
 
 // The bytes a row's MAC covers: every field, the key hash included, as a JSON array.
 std::string row_text(const std::string& key_hash, const KeyInfo& k) {
@@ -103,6 +101,30 @@ KeyInfo read_row(sqlite3_stmt* st) {
   return k;
 }
 
+// A row as sealing sees it: its fields, its key hash and its MAC ('' = not sealed), read from a
+// statement made by sealed_select().
+struct SealedRow {
+  KeyInfo info;
+  std::string hash, mac;
+};
+
+std::string sealed_select(const char* rest) {
+  return std::string("SELECT ") + kColumns + ",key_hash,mac FROM api_keys " + rest;
+}
+
+SealedRow read_sealed_row(sqlite3_stmt* st) {
+  return {read_row(st), column_text(st, 7), column_text(st, 8)};
+}
+
+bool intact(const DataProtection& p, const SealedRow& r) {
+  return p.check(row_text(r.hash, r.info), r.mac);
+}
+
+Status protection_on(const std::shared_ptr<const DataProtection>& p) {
+  return p ? ok_status()
+           : invalid_argument("data protection is off (no data_protection.key_file in the config)");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path,
@@ -123,8 +145,7 @@ Result<std::unique_ptr<KeyStore>> KeyStore::open(const std::string& path,
   if (sqlite3_exec(ks->db_->db, kAddMac, nullptr, nullptr, nullptr) != SQLITE_OK &&
       std::string(sqlite3_errmsg(ks->db_->db)).find("duplicate column") == std::string::npos)
     return unavailable(path + ": key store schema: " + sqlite3_errmsg(ks->db_->db));
-  const std::string by_hash =
-      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE key_hash=?";
+  const std::string by_hash = sealed_select("WHERE key_hash=?");
   if (sqlite3_prepare_v2(ks->db_->db, "PRAGMA data_version", -1, &ks->db_->data_version, nullptr) != SQLITE_OK ||
       sqlite3_prepare_v2(ks->db_->db, by_hash.c_str(), -1, &ks->db_->by_hash, nullptr) != SQLITE_OK)
     return unavailable(path + ": key store: " + sqlite3_errmsg(ks->db_->db));
@@ -177,20 +198,16 @@ Result<KeyInfo> KeyStore::authenticate(const std::string& key, int64_t now_ms) c
     sqlite3_bind_text(st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
     const bool hit =
         sqlite3_step(st) == SQLITE_ROW && constant_time_equal(column_text(st, 7), hash);
-    std::optional<KeyInfo> row;
-    std::string mac;
-    if (hit) {
-      row = read_row(st);
-      mac = column_text(st, 8);
-    }
+    std::optional<SealedRow> row;
+    if (hit) row = read_sealed_row(st);
     sqlite3_reset(st);
     if (!row) return Status(Code::kUnauthenticated, "invalid API key");
-    if (db_->protection && !db_->protection->check(row_text(hash, *row), mac))
+    if (db_->protection && !intact(*db_->protection, *row))
       return Status(Code::kUnauthenticated,
-                    "API key " + row->key_id +
-                        (mac.empty() ? " is not sealed (run fathom keys seal)"
-                                     : " failed the key store's integrity check"));
-    cached = db_->cache.emplace(hash, std::move(*row)).first;
+                    "API key " + row->info.key_id +
+                        (row->mac.empty() ? " is not sealed (run fathom keys seal)"
+                                          : " failed the key store's integrity check"));
+    cached = db_->cache.emplace(hash, std::move(row->info)).first;
   }
   const KeyInfo* found = &cached->second;
   if (found->revoked_ms != 0) return Status(Code::kUnauthenticated, "API key " + found->key_id + " was revoked");
@@ -207,16 +224,13 @@ Status KeyStore::revoke(const std::string& id, int64_t now_ms) {
   bool reseal = false;
   if (db_->protection) {
     sqlite3_stmt* q = nullptr;
-    const std::string sql =
-        std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE key_id=?";
-    sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &q, nullptr);
+    sqlite3_prepare_v2(db_->db, sealed_select("WHERE key_id=?").c_str(), -1, &q, nullptr);
     sqlite3_bind_text(q, 1, id.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(q) == SQLITE_ROW) {
-      KeyInfo k = read_row(q);
-      const std::string hash = column_text(q, 7);
-      if (db_->protection->check(row_text(hash, k), column_text(q, 8))) {
-        k.revoked_ms = now_ms;
-        mac = db_->protection->seal(row_text(hash, k));
+      SealedRow row = read_sealed_row(q);
+      if (intact(*db_->protection, row)) {
+        row.info.revoked_ms = now_ms;
+        mac = db_->protection->seal(row_text(row.hash, row.info));
         reseal = true;
       }
     }
@@ -241,40 +255,33 @@ Status KeyStore::revoke(const std::string& id, int64_t now_ms) {
 }
 
 Result<KeyIntegrity> KeyStore::verify_integrity() const {
-  if (!db_->protection)
-    return invalid_argument("data protection is off (no data_protection.key_file in the config)");
+  FATHOM_RETURN_IF_ERROR(protection_on(db_->protection));
   std::lock_guard<std::mutex> lock(db_->mu);
   sqlite3_stmt* st = nullptr;
-  const std::string sql =
-      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys ORDER BY key_id";
-  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  sqlite3_prepare_v2(db_->db, sealed_select("ORDER BY key_id").c_str(), -1, &st, nullptr);
   KeyIntegrity r;
   while (sqlite3_step(st) == SQLITE_ROW) {
-    const KeyInfo k = read_row(st);
-    const std::string mac = column_text(st, 8);
-    if (mac.empty())
-      r.unsealed.push_back(k.key_id);
-    else if (db_->protection->check(row_text(column_text(st, 7), k), mac))
+    const SealedRow row = read_sealed_row(st);
+    if (row.mac.empty())
+      r.unsealed.push_back(row.info.key_id);
+    else if (intact(*db_->protection, row))
       ++r.sealed;
     else
-      r.tampered.push_back(k.key_id);
+      r.tampered.push_back(row.info.key_id);
   }
   sqlite3_finalize(st);
   return r;
 }
 
 Result<int64_t> KeyStore::seal_unsealed() {
-  if (!db_->protection)
-    return invalid_argument("data protection is off (no data_protection.key_file in the config)");
+  FATHOM_RETURN_IF_ERROR(protection_on(db_->protection));
   std::lock_guard<std::mutex> lock(db_->mu);
   std::vector<std::pair<std::string, std::string>> seals;  // key_hash, mac
   sqlite3_stmt* st = nullptr;
-  const std::string sql =
-      std::string("SELECT ") + kColumns + kSealColumns + " FROM api_keys WHERE mac=''";
-  sqlite3_prepare_v2(db_->db, sql.c_str(), -1, &st, nullptr);
+  sqlite3_prepare_v2(db_->db, sealed_select("WHERE mac=''").c_str(), -1, &st, nullptr);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    const std::string hash = column_text(st, 7);
-    seals.emplace_back(hash, db_->protection->seal(row_text(hash, read_row(st))));
+    const SealedRow row = read_sealed_row(st);
+    seals.emplace_back(row.hash, db_->protection->seal(row_text(row.hash, row.info)));
   }
   sqlite3_finalize(st);
   sqlite3_prepare_v2(db_->db, "UPDATE api_keys SET mac=? WHERE key_hash=? AND mac=''", -1, &st,
