@@ -59,6 +59,8 @@ void print_help() {
       "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
       "                    [--quantization auto|none|int8|int4|fp8]   (quantize a float\n"
       "                    checkpoint at load; auto keeps what the checkpoint has)\n"
+      "                    [--profile]   (log the forward time per op every 10 s of serving;\n"
+      "                    /metrics has it as fathom_engine_op_seconds_total always)\n"
       "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
@@ -93,7 +95,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "tls-key",
                                                   "tls-client-ca",
                                                   "quantization"},
-                                                 {"no-prefix-caching"}));
+                                                 {"no-prefix-caching", "profile"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -119,6 +121,7 @@ Status serve_main(const std::vector<std::string>& argv) {
   if (tools != "none" && tools != "deepseek_v3")
     return invalid_argument("--tool-call-parser: expected deepseek_v3 or none, got '" + tools + "'");
   o.tool_call_parser = tools == "deepseek_v3";
+  if (args.has("profile")) o.engine.profile_log_interval_s = 10;
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   const std::string level = args.get_or("log-level", "info");

@@ -37,6 +37,9 @@ struct Engine::Impl {
     finish(s, std::move(u));
   }
   void publish_gauges();  // under mu
+  void maybe_log_profile();
+  model::StepProfile profile_logged;  // the profile when it was last logged
+  Clock::TimePoint profile_logged_at{};
 
   std::unique_ptr<model::Model> model;
   EngineConfig cfg;
@@ -81,6 +84,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
   std::unique_ptr<Engine> e(new Engine());
   e->impl_ = std::make_unique<Impl>(std::move(model), cfg, clock, std::move(storage));
   Impl* impl = e->impl_.get();
+  impl->profile_logged_at = clock.now();
   {
     std::lock_guard<std::mutex> lock(impl->mu);
     impl->publish_gauges();
@@ -167,6 +171,21 @@ void Engine::Impl::publish_gauges() {
   counters.kv_cache_usage = 1.0 - static_cast<double>(kv.num_free()) / kv.num_blocks();
   counters.prefix_cache_queries = kv.prefix_queries();
   counters.prefix_cache_hits = kv.prefix_hits();
+  counters.step_profile = model->profile();
+}
+
+void Engine::Impl::maybe_log_profile() {
+  if (cfg.profile_log_interval_s <= 0) return;
+  const Clock::TimePoint now = clock.now();
+  if (seconds(now - profile_logged_at) < cfg.profile_log_interval_s) return;
+  const model::StepProfile p = model->profile();
+  const model::StepProfile window = model::profile_since(p, profile_logged);
+  if (window.forwards > 0)
+    FATHOM_LOG(kInfo) << "profile: " << window.forwards << " steps, " << window.tokens
+                      << " tokens, " << static_cast<double>(window.forward_ns) / 1e6
+                      << " ms in forward: " << model::profile_summary(window);
+  profile_logged = p;
+  profile_logged_at = now;
 }
 
 void Engine::Impl::loop() {
@@ -188,6 +207,7 @@ void Engine::Impl::loop() {
 
     const SchedulerOutput out = scheduler.schedule();
     if (!out.empty()) step(out);
+    maybe_log_profile();
     std::lock_guard<std::mutex> lock(mu);
     counters.num_preemptions += out.num_preempted;
     publish_gauges();

@@ -25,6 +25,8 @@ struct EngineConfig {
   int32_t max_waiting = 256;             ///< queued requests before submit() says ResourceExhausted
   int64_t max_model_len = 0;             ///< 0: the model's max_position_embeddings
   bool enable_prefix_caching = true;
+  /// > 0: log where the forward passes of the last interval spent their time (serve --profile).
+  double profile_log_interval_s = 0;
 };
 
 /// A snapshot for /metrics. Counters only grow.
@@ -39,6 +41,7 @@ struct EngineStats {
   int64_t num_preemptions = 0;
   int64_t prompt_tokens_total = 0;
   int64_t generation_tokens_total = 0;
+  model::StepProfile step_profile;                   ///< forward time per op since start
   std::map<std::string, int64_t> requests_finished;  ///< by finish reason
   HistogramSnapshot time_to_first_token_s, inter_token_latency_s, e2e_latency_s, queue_time_s;
 };

@@ -118,26 +118,6 @@ Result<ModelBenchRow> run_decode(model::Model& m, const ModelBenchConfig& cfg, i
                     seconds, m.profile());
 }
 
-/// Share of the row's forward time per op, largest first, as "linear 81%, attention 9%, ...".
-std::string op_shares(const model::StepProfile& p) {
-  std::vector<std::pair<double, const char*>> shares;
-  for (int i = 0; i < model::kNumOps; ++i) {
-    const auto op = static_cast<model::Op>(i);
-    if (p[op].ns > 0 && p.forward_ns > 0)
-      shares.emplace_back(100.0 * static_cast<double>(p[op].ns) / static_cast<double>(p.forward_ns),
-                          model::op_name(op));
-  }
-  std::sort(shares.begin(), shares.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  std::string out;
-  char buf[64];
-  for (const auto& [pct, name] : shares) {
-    if (pct < 0.5) continue;
-    std::snprintf(buf, sizeof buf, "%s%s %.0f%%", out.empty() ? "" : ", ", name, pct);
-    out += buf;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<std::vector<ModelBenchRow>> run_model_bench(model::Model& m, const ModelBenchConfig& cfg) {
@@ -191,7 +171,7 @@ std::string model_bench_table(const ModelBenchReport& r) {
                   row.test.c_str(), row.batch, row.depth, row.tokens_per_s, row.gflops,
                   mach.peak_gflops > 0 ? 100.0 * row.gflops / mach.peak_gflops : 0.0, row.gbps,
                   mach.read_gbps > 0 ? 100.0 * row.gbps / mach.read_gbps : 0.0,
-                  op_shares(row.profile).c_str());
+                  model::profile_summary(row.profile).c_str());
     out += buf;
   }
   return out;

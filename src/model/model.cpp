@@ -131,6 +131,39 @@ std::optional<kernels::QuantTarget> requantize_target(const ModelConfig& cfg, Qu
   return std::nullopt;
 }
 
+StepProfile profile_since(const StepProfile& now, const StepProfile& before) {
+  StepProfile d = now;
+  for (size_t i = 0; i < d.ops.size(); ++i) {
+    d.ops[i].ns -= before.ops[i].ns;
+    d.ops[i].calls -= before.ops[i].calls;
+    d.ops[i].flops -= before.ops[i].flops;
+    d.ops[i].weight_bytes -= before.ops[i].weight_bytes;
+  }
+  d.forward_ns -= before.forward_ns;
+  d.forwards -= before.forwards;
+  d.tokens -= before.tokens;
+  return d;
+}
+
+std::string profile_summary(const StepProfile& p) {
+  std::vector<std::pair<double, Op>> shares;
+  for (int i = 0; i < kNumOps; ++i) {
+    const auto op = static_cast<Op>(i);
+    if (p[op].ns > 0 && p.forward_ns > 0)
+      shares.emplace_back(100.0 * static_cast<double>(p[op].ns) / static_cast<double>(p.forward_ns),
+                          op);
+  }
+  std::stable_sort(shares.begin(), shares.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::string out;
+  for (const auto& [pct, op] : shares) {
+    if (pct < 0.5) continue;
+    out += (out.empty() ? "" : ", ") + std::string(op_name(op)) + " " +
+           std::to_string(static_cast<int>(pct + 0.5)) + "%";
+  }
+  return out;
+}
+
 ThreadPool& Model::pool() const {
   static ThreadPool single(1);
   return opts_.reference_kernels ? single : default_thread_pool();

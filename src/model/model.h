@@ -77,6 +77,11 @@ Status check_quantization(const ModelConfig& cfg, Quantization q);
 /// The format a float checkpoint's linear weights are quantized to at load, if any.
 std::optional<kernels::QuantTarget> requantize_target(const ModelConfig& cfg, Quantization q);
 
+/// What `now` added since `before` (an earlier profile of the same model).
+StepProfile profile_since(const StepProfile& now, const StepProfile& before);
+/// "linear 81%, attention 9%, ...": each op's share of the forward time, largest first.
+std::string profile_summary(const StepProfile& p);
+
 struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;

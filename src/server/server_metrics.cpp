@@ -124,6 +124,15 @@ std::string render_metrics(const engine::EngineStats* engine, const ServerMetric
     render_engine(w, *engine, "fathom_", false);
     w.labelled_counter("fathom_engine_requests_finished_total", "Engine requests finished, by engine finish reason.",
                        "finished_reason", engine->requests_finished);
+    const model::StepProfile& prof = engine->step_profile;
+    w.counter("fathom_engine_forward_seconds_total", "Time in the model's forward passes.",
+              static_cast<double>(prof.forward_ns) / 1e9);
+    w.header("fathom_engine_op_seconds_total", "counter", "Forward time by op (the step profile).");
+    for (int i = 0; i < model::kNumOps; ++i) {
+      const auto op = static_cast<model::Op>(i);
+      w.sample("fathom_engine_op_seconds_total", static_cast<double>(prof[op].ns) / 1e9,
+               std::string("op=\"") + model::op_name(op) + "\"");
+    }
   }
   w.labelled_counter("fathom_requests_finished_total", "Choices finished, by the finish reason the client saw.",
                      "finished_reason", server.requests_finished);

@@ -11,7 +11,7 @@ const run = (...args) => spawnSync(fathomBin, args, { cwd: repoRoot, encoding: '
 
 for (const q of ['int8', 'int4']) {
   test(`a bf16 checkpoint served with --quantization ${q} answers`, async () => {
-    const server = await startServer({ model: 'qwen2', args: ['--quantization', q] });
+    const server = await startServer({ model: 'qwen2', args: ['--quantization', q, '--profile'] });
     try {
       assert.match(server.log, new RegExp(`quantized to ${q}`));
       const r = await server.post('/v1/chat/completions', {
@@ -19,6 +19,14 @@ for (const q of ['int8', 'int4']) {
       });
       assert.equal(r.status, 200, r.text);
       assert.ok(r.json.usage.completion_tokens >= 1 && r.json.usage.completion_tokens <= 6, r.text);
+      // The step profile: forward time by op, in /metrics.
+      const m = await server.metrics();
+      const op = (name) => m[`fathom_engine_op_seconds_total{model_name="qwen2",op="${name}"}`];
+      assert.ok(op('linear') > 0 && op('attention') > 0 && op('lm_head') > 0, JSON.stringify(m));
+      const sum = ['embed', 'norm', 'linear', 'rope', 'kv_write', 'attention', 'activation', 'moe_routing', 'lm_head', 'other']
+        .reduce((s, name) => s + op(name), 0);
+      const forward = m['fathom_engine_forward_seconds_total{model_name="qwen2"}'];
+      assert.ok(Math.abs(sum - forward) <= 1e-6 * Math.max(1, forward) + 1e-9, `ops ${sum} vs forward ${forward}`);
     } finally {
       assert.equal(await server.stop(), 0);
     }
