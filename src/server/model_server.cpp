@@ -17,10 +17,22 @@
 namespace fathom::server {
 namespace {
 
+// Milliseconds since `t`, and moves `t` to now (one stage of the load breakdown).
+double lap_ms(std::chrono::steady_clock::time_point& t) {
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - t).count();
+  t = now;
+  return ms;
+}
+
 Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& clock) {
+  // The cold-start breakdown is logged once loaded (docs/serverless.md, bench/serverless/).
+  auto t = std::chrono::steady_clock::now();
+  const auto began = t;
   auto m = std::make_unique<LoadedModel>();
   FATHOM_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::load(o.model_dir));
   m->tokenizer = std::make_unique<tokenizer::Tokenizer>(std::move(tok));
+  const double tokenizer_ms = lap_ms(t);
   Result<tokenizer::ChatTemplate> tmpl = tokenizer::ChatTemplate::from_tokenizer(*m->tokenizer);
   if (tmpl.ok()) {
     m->chat_template = std::make_unique<tokenizer::ChatTemplate>(std::move(*tmpl));
@@ -28,8 +40,11 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
     FATHOM_LOG(kWarning) << "no usable chat template (" << tmpl.status().message()
                          << "); /v1/chat/completions will refuse requests";
   }
+  const double template_ms = lap_ms(t);
   FATHOM_ASSIGN_OR_RETURN(auto model, model::load_model(o.model_dir));
+  const double weights_ms = lap_ms(t);
   FATHOM_ASSIGN_OR_RETURN(m->engine, engine::Engine::create(std::move(model), o.engine, clock));
+  const double engine_ms = lap_ms(t);
   const model::ModelConfig& cfg = m->engine->model_config();
   Result<std::shared_ptr<const grammar::TokenVocab>> vocab =
       grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
@@ -37,6 +52,11 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
     m->vocab = std::move(*vocab);
   else
     m->vocab_error = vocab.status();
+  const double vocab_ms = lap_ms(t);
+  FATHOM_LOG(kInfo) << "load breakdown (ms): tokenizer " << tokenizer_ms << ", chat template " << template_ms
+                    << ", model config + weights (mmap) " << weights_ms << ", engine + KV cache " << engine_ms
+                    << ", grammar vocab " << vocab_ms << "; total "
+                    << std::chrono::duration<double, std::milli>(t - began).count();
   return m;
 }
 

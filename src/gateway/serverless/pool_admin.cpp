@@ -56,7 +56,7 @@ net::HttpResponse advance_clock(const net::HttpRequest& req, const WorkerPools& 
     return error_response(400, "invalid_request_error", "advance_ms is required, in 0..31536000000", "",
                           "advance_ms");
   clock.advance(std::chrono::milliseconds(**ms));
-  for (const auto& [name, pool] : pools) pool->poke();
+  for (const auto& [name, pool] : pools) pool->step_and_wait();
   const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(clock.wall_now().time_since_epoch());
   return json_answer({{"wall_ms", wall.count()}});
 }

@@ -114,6 +114,15 @@ void WorkerPool::poke() {
   cv_.notify_all();
 }
 
+void WorkerPool::step_and_wait() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!started_ || stopping_) return;
+  const uint64_t after = steps_begun_;
+  poked_ = true;
+  cv_.notify_all();
+  stepped_.wait(lock, [&] { return stopping_ || steps_done_ > after; });
+}
+
 Result<WorkerPool::Acquired> WorkerPool::acquire(OnLease on_lease) {
   Acquired a;
   {
@@ -247,6 +256,7 @@ void WorkerPool::grant(Grants& grants) {
 void WorkerPool::control_loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    const uint64_t step = ++steps_begun_;
     reap_locked();
     scale_locked();
     Grants grants;
@@ -265,6 +275,8 @@ void WorkerPool::control_loop() {
     grant(grants);
     for (std::thread& t : done) t.join();
     lock.lock();
+    steps_done_ = step;
+    stepped_.notify_all();
     cv_.wait_for(lock, busy ? kBusyTick : kTick, [&] { return poked_ || stopping_; });
     poked_ = false;
   }
@@ -484,6 +496,7 @@ void WorkerPool::shutdown() {
     failed.swap(waiters_);
   }
   cv_.notify_all();
+  stepped_.notify_all();
   for (Waiter& w : failed) w.on_lease(unavailable("serverless pool " + name_ + " is shutting down"));
   if (control_.joinable()) control_.join();
   std::map<int64_t, std::thread> starters;

@@ -111,6 +111,9 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   void prewarm(int32_t instances, int64_t hold_ms);
   /// Runs the control step now (a new arrival, a finished start, the test clock moved).
   void poke();
+  /// Runs a control step and returns once one that began after this call has finished (the
+  /// test clock: its effect is visible when POST /admin/test/clock answers).
+  void step_and_wait();
 
   PoolStatus status() const;
   const std::string& name() const { return name_; }
@@ -168,6 +171,8 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool poked_ = false, stopping_ = false, started_ = false;
+  uint64_t steps_begun_ = 0, steps_done_ = 0;
+  std::condition_variable stepped_;
   std::map<int64_t, Instance> instances_;
   std::deque<Waiter> waiters_;
   int64_t next_instance_id_ = 1;
