@@ -23,8 +23,9 @@ function writeConfig(name, { ports, prewarm = '', extra = '' }) {
   writeFileSync(p, `
 listen: {host: 127.0.0.1, port: 0}
 data_dir: ${dir}/data-${name}
-timeouts: {keepalive_comment_ms: 100}
-retry: {max_attempts: 1}
+timeouts: {keepalive_comment_ms: 20}
+retry: {max_attempts: 2}
+cache: {enabled: false}
 pools:
   r1:
     kind: serverless
@@ -133,11 +134,9 @@ test('a burst scales out to max_instances; the extra requests queue and none fai
   const burst = await Promise.all(Array.from({ length: 6 }, (_, i) =>
     gw.post('/v1/completions', completion({ prompt: `burst ${i}`, max_tokens: 24 }), key)));
   for (const r of burst) assert.equal(r.status, 200, r.text);
-  const upstreams = new Set(burst.map((r) => r.headers.get('x-fathom-upstream')));
-  assert.equal(upstreams.size, 2, 'both instances served');
   const p = await pool(gw);
-  assert.ok(p.instances.length <= 2);
-  assert.equal(p.starts, 2, 'never more than max_instances started');
+  assert.equal(p.starts, 2, 'the queue made the pool start its second instance, and no more');
+  assert.equal(p.instances.length, 2);
   // With container_concurrency 1 at least 4 of the 6 waited in the activator.
   assert.ok(burst.filter((r) => Number(r.headers.get('x-fathom-cold-start-ms')) > 0).length >= 4);
   assert.ok(await gw.metric('fathom_gateway_cold_start_seconds_count', 'pool="r1"') >= 5);
@@ -155,30 +154,33 @@ test('after the idle time the pool drains back to zero processes (checked by PID
   assert.deepEqual((await pool(gw)).instances, []);
 });
 
-test('a stream that waits for a cold start gets keep-alive comments or the cold-start header', async () => {
+test('a stream that waits for a cold start gets its head and keep-alive comments meanwhile', async () => {
+  assert.deepEqual((await pool(gw)).instances, []);
   const res = await gw.fetch('/v1/chat/completions', {
     model: 'deepseek-r1', messages: [{ role: 'user', content: 'cold' }], max_tokens: 3, stream: true,
   }, key);
   assert.equal(res.status, 200);
   const text = await res.text();
-  const header = res.headers.get('x-fathom-cold-start-ms');
-  // The head goes out after keepalive_comment_ms (100) if no instance is ready by then, and
-  // then comments keep the stream open; otherwise the head carries the wait.
-  if (header === null) assert.match(text.slice(0, text.indexOf('data:')), /^: keep-alive$/m);
-  else assert.ok(Number(header) > 0 && Number(header) < 1000, header);
+  // keepalive_comment_ms is 20: far less than a worker takes to start, so the head went out
+  // while the request waited (no cold-start header then) and comments followed until the
+  // first token.
+  assert.equal(res.headers.get('x-fathom-cold-start-ms'), null);
+  assert.match(text.slice(0, text.indexOf('data:')), /^: keep-alive$/m);
   assert.match(text, /data: \[DONE\]/);
+  const [line] = await gw.accessLines((l) => l.stream && l.cold_start_ms > 20);
+  assert.ok(line.cold_start_ms < 60_000);
 });
 
 test('a worker killed mid-stream gives the client an error event; the next request starts a new one', async () => {
-  const before = (await pool(gw)).instances;
-  assert.equal(before.length, 1);
-  const victim = before[0].pid;
+  // Every running instance is killed at the stream's first token, the one serving it included.
+  const victims = (await pool(gw)).instances.map((i) => i.pid);
+  assert.ok(victims.length >= 1);
   const res = await gw.fetch('/v1/completions', completion({ max_tokens: 200, stream: true, ignore_eos: true }), key);
   assert.equal(res.status, 200);
   let killed = false;
   const events = await readSse(res, (e) => {
     if (!killed && e.choices) {
-      process.kill(victim, 'SIGKILL');
+      for (const pid of victims) process.kill(pid, 'SIGKILL');
       killed = true;
     }
   });
@@ -189,9 +191,9 @@ test('a worker killed mid-stream gives the client an error event; the next reque
   const next = await gw.post('/v1/completions', completion(), key);
   assert.equal(next.status, 200, next.text);
   const after = (await pool(gw)).instances;
-  assert.equal(after.length, 1);
-  assert.notEqual(after[0].pid, victim);
-  assert.equal(alive(victim), false);
+  assert.ok(after.length >= 1);
+  assert.ok(after.every((i) => !victims.includes(i.pid)));
+  for (const pid of victims) assert.equal(alive(pid), false, `killed worker ${pid} was reaped`);
   assert.ok((await pool(gw)).crashes >= 1);
 });
 
@@ -211,13 +213,14 @@ test('per_compute rows bill the instance time rounded up to 100 ms; report total
     assert.equal(l.billed_ms, Math.ceil(l.instance_ms / 100) * 100, JSON.stringify(l));
     assert.equal(l.cost_nanos, l.billed_ms * 321);  // 0.000321 per instance-second
   }
-  // Every request of the tenant (the killed stream too) is in the ledger.
-  const all = await gw.accessLines((l) => l.model === 'deepseek-r1' && l.tenant === 'acme');
+  // Every request of the tenant (the killed stream too) is in the ledger, durable before its
+  // answer; the access log is written every 200 ms, so wait for it to catch up.
   const month = new Date().toISOString().slice(0, 7);
-  let report;
-  for (;;) {  // the access log is flushed every 200 ms; the ledger has each row before its answer
-    report = JSON.parse(fathom('billing', 'report', '--config', cfg, '--tenant', 'acme', '--month', month, '--format', 'json'));
-    if (report.total.requests >= all.length) break;
+  const report = JSON.parse(fathom('billing', 'report', '--config', cfg, '--tenant', 'acme', '--month', month, '--format', 'json'));
+  let all;
+  for (;;) {
+    all = await gw.accessLines((l) => l.model === 'deepseek-r1' && l.tenant === 'acme');
+    if (all.length >= report.total.requests) break;
     await once(gw.proc.stdout, 'data');
   }
   const m = report.models['deepseek-r1'];

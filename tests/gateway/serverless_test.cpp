@@ -21,7 +21,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // One second of a recorded trace: the concurrency observed (in flight + queued), how many were
-// queued, and the ready instances at that moment.
+// queued, and the ready instances at that moment (kFollow: as many as the last decision, an
+// actuator that is instant).
+constexpr int32_t kFollow = -1;
 struct TraceStep {
   double concurrency;
   int32_t queued;
@@ -30,7 +32,8 @@ struct TraceStep {
 
 // Replays a trace one sample per second through the window and the pure decision function
 // (as the pool's control loop does); the desired count after each second.
-std::vector<int32_t> replay(const AutoscalerConfig& cfg, const std::vector<TraceStep>& trace, int32_t floor = 0) {
+std::vector<int32_t> replay(const AutoscalerConfig& cfg, const std::vector<TraceStep>& trace,
+                            int32_t floor = 0) {
   FakeClock clock;
   clock.advance(seconds(1000));
   ConcurrencyWindow window;
@@ -39,8 +42,14 @@ std::vector<int32_t> replay(const AutoscalerConfig& cfg, const std::vector<Trace
   for (const TraceStep& s : trace) {
     window.record(clock.now(), s.concurrency);
     const auto stable = milliseconds(cfg.stable_window_ms);
-    ScaleInput in{clock.now(), window.average(clock.now(), stable), window.average(clock.now(), panic_window(cfg)),
-                  static_cast<int32_t>(s.concurrency), s.ready, s.queued, floor};
+    const int32_t ready = s.ready == kFollow ? (out.empty() ? 0 : out.back()) : s.ready;
+    ScaleInput in{clock.now(),
+                  window.average(clock.now(), stable),
+                  window.average(clock.now(), panic_window(cfg)),
+                  static_cast<int32_t>(s.concurrency),
+                  ready,
+                  s.queued,
+                  floor};
     ScaleDecision d = decide_scale(cfg, in, std::move(state));
     state = std::move(d.next);
     out.push_back(d.desired);
@@ -64,7 +73,7 @@ TEST(ConcurrencyWindowTest, AveragesSecondsOverTheWindowCountingGapsAsZero) {
   clock.advance(seconds(100));
   ConcurrencyWindow w;
   w.record(clock.now(), 4);
-  w.record(clock.now(), 2);  // same second: its mean is 3
+  w.record(clock.now(), 2);                                  // same second: its mean is 3
   EXPECT_DOUBLE_EQ(w.average(clock.now(), seconds(10)), 3);  // only one second seen so far
   clock.advance(seconds(2));
   w.record(clock.now(), 0);
@@ -115,7 +124,7 @@ TEST(AutoscalerTest, ScaleDownDelayHoldsTheHighestRecentCount) {
   cfg.idle_timeout_ms = 0;
   std::vector<TraceStep> trace;
   for (int i = 0; i < 6; ++i) trace.push_back({2, 0, 2});
-  for (int i = 0; i < 12; ++i) trace.push_back({0, 0, 2});
+  for (int i = 0; i < 12; ++i) trace.push_back({0, 0, kFollow});
   const auto d = replay(cfg, trace);
   const auto without = [&] {
     AutoscalerConfig c = cfg;
@@ -175,9 +184,9 @@ TEST(PrewarmTest, PredictionUsesLittlesLawAboveTheMinimumRate) {
   AutoscalerConfig s;
   s.target_concurrency = 2;
   s.target_utilization_percentage = 100;
-  EXPECT_EQ(predicted_instances(p, s, 5, 1.0), 0);     // 0.5 per minute: below the minimum
-  EXPECT_EQ(predicted_instances(p, s, 20, 1.0), 1);    // 2 per minute, 1 s each: at least 1
-  EXPECT_EQ(predicted_instances(p, s, 6000, 2.0), 10); // 10/s x 2 s = 20 concurrent / 2
+  EXPECT_EQ(predicted_instances(p, s, 5, 1.0), 0);      // 0.5 per minute: below the minimum
+  EXPECT_EQ(predicted_instances(p, s, 20, 1.0), 1);     // 2 per minute, 1 s each: at least 1
+  EXPECT_EQ(predicted_instances(p, s, 6000, 2.0), 10);  // 10/s x 2 s = 20 concurrent / 2
   p.predict_window_ms = 0;
   EXPECT_EQ(predicted_instances(p, s, 6000, 2.0), 0);
 }
@@ -215,9 +224,11 @@ TEST(ComputeBillingTest, ReportShowsBothPlansAndTotalsEqualTheRows) {
   EXPECT_EQ(r.by_model.at("r1").billed_ms, 1'500);
   EXPECT_EQ(r.total.plan(), "mixed");
   EXPECT_EQ(r.total.cost_nanos, 1000 + 36'900 + 147'600);
-  EXPECT_NE(render_csv(r).find("acme,2026-12,r1,2,0,0,0,0.0001845,per_compute,1.500\n"), std::string::npos)
+  EXPECT_NE(render_csv(r).find("acme,2026-12,r1,2,0,0,0,0.0001845,per_compute,1.500\n"),
+            std::string::npos)
       << render_csv(r);
-  EXPECT_EQ(usage_row_text(rows[0]).find("300"), std::string::npos);  // per-token rows: old seal text
+  EXPECT_EQ(usage_row_text(rows[0]).find("300"),
+            std::string::npos);  // per-token rows: old seal text
   EXPECT_NE(usage_row_text(rows[1]).find(",300,100]"), std::string::npos);
 }
 
@@ -293,11 +304,14 @@ prices:
   for (const char* want :
        {"pools.r1.worker.model: is required", "pools.r1.worker.ports: must be a range",
         "pools.r1.worker.start_timeout_ms: must be in", "pools.r1.min_instances: must not exceed",
-        "pools.r1.target_concurrency: must be positive", "pools.r1.stable_window_ms: must be in 6000",
-        "pools.r1.upstreams: is not a known field", "pools.r1.prewarm.windows[0].days: unknown day 'someday'",
-        "pools.r1.prewarm.windows[0].from: '25:00'", "pools.r1.prewarm.windows[0].instances: must be at least 1",
-        "pools.r1.prewarm.time_zone: is required with windows", "pools.s.fallback: 'r1' is a serverless pool",
-        "pools.k.kind: must be static or serverless", "prices.m.per_instance_second: is required",
+        "pools.r1.target_concurrency: must be positive",
+        "pools.r1.stable_window_ms: must be in 6000", "pools.r1.upstreams: is not a known field",
+        "pools.r1.prewarm.windows[0].days: unknown day 'someday'",
+        "pools.r1.prewarm.windows[0].from: '25:00'",
+        "pools.r1.prewarm.windows[0].instances: must be at least 1",
+        "pools.r1.prewarm.time_zone: is required with windows",
+        "pools.s.fallback: 'r1' is a serverless pool", "pools.k.kind: must be static or serverless",
+        "prices.m.per_instance_second: is required",
         "prices.m.granularity_ms: must be in 1..3600000"})
     EXPECT_NE(m.find(want), std::string::npos) << "missing '" << want << "' in:\n" << m;
 }
@@ -313,7 +327,8 @@ InstanceExit wait_exit(Actuator& a, const InstanceHandle& h) {
 TEST(LocalProcessActuatorTest, RunsReapsAndStopsRealProcesses) {
   LocalProcessActuator a;
   const std::string log = ::testing::TempDir() + "/actuator.log";
-  auto exited = a.start({{"sh", "-c", "echo hello from $GREETING; exit 3"}, {{"GREETING", "env"}}, log});
+  auto exited =
+      a.start({{"sh", "-c", "echo hello from $GREETING; exit 3"}, {{"GREETING", "env"}}, log});
   ASSERT_TRUE(exited.ok()) << exited.status().to_string();
   const InstanceExit e = wait_exit(a, *exited);
   EXPECT_EQ(e.exit_code, 3);

@@ -11,11 +11,11 @@ namespace {
 
 constexpr std::array<const char*, 7> kDays = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
 
-void parse_worker(Fields& pool, const std::string& path, const std::string& pool_name, WorkerConfig& w,
-                  std::vector<std::string>& problems) {
+void parse_worker(Fields& pool, const std::string& path, const std::string& pool_name,
+                  WorkerConfig& w, std::vector<std::string>& problems) {
   Fields f(pool.child("worker"), path + ".worker", problems);
-  f.reject_unknown({"command", "model", "model_name", "ports", "env", "start_timeout_ms", "drain_timeout_ms",
-                    "start_backoff_ms", "max_start_backoff_ms"});
+  f.reject_unknown({"command", "model", "model_name", "ports", "env", "start_timeout_ms",
+                    "drain_timeout_ms", "start_backoff_ms", "max_start_backoff_ms"});
   if (f.child("command")) {
     w.command.clear();
     f.get("command", w.command);
@@ -50,7 +50,8 @@ void parse_worker(Fields& pool, const std::string& path, const std::string& pool
     f.problem("max_start_backoff_ms", "must be at least start_backoff_ms");
 }
 
-PrewarmWindow parse_window(const YAML::Node& n, const std::string& path, std::vector<std::string>& problems) {
+PrewarmWindow parse_window(const YAML::Node& n, const std::string& path,
+                           std::vector<std::string>& problems) {
   Fields f(n, path, problems);
   f.reject_unknown({"days", "from", "to", "instances"});
   PrewarmWindow w;
@@ -80,7 +81,8 @@ PrewarmWindow parse_window(const YAML::Node& n, const std::string& path, std::ve
   return w;
 }
 
-void parse_prewarm(Fields& pool, const std::string& path, PrewarmConfig& p, std::vector<std::string>& problems) {
+void parse_prewarm(Fields& pool, const std::string& path, PrewarmConfig& p,
+                   std::vector<std::string>& problems) {
   Fields f(pool.child("prewarm"), path + ".prewarm", problems);
   f.reject_unknown({"time_zone", "windows", "predict", "warmup"});
   f.get("time_zone", p.time_zone);
@@ -89,14 +91,16 @@ void parse_prewarm(Fields& pool, const std::string& path, PrewarmConfig& p, std:
   const YAML::Node windows = f.child("windows");
   if (windows && !windows.IsSequence() && !windows.IsNull()) f.problem("windows", "must be a list");
   for (size_t i = 0; windows && windows.IsSequence() && i < windows.size(); ++i)
-    p.windows.push_back(parse_window(windows[i], f.path("windows[" + std::to_string(i) + "]"), problems));
+    p.windows.push_back(
+        parse_window(windows[i], f.path("windows[" + std::to_string(i) + "]"), problems));
   if (!p.windows.empty() && p.time_zone.empty())
     f.problem("time_zone", "is required with windows (an IANA name such as Asia/Shanghai, or UTC)");
   Fields pr(f.child("predict"), f.path("predict"), problems);
   pr.reject_unknown({"window_ms", "min_requests_per_minute"});
   pr.duration_ms("window_ms", p.predict_window_ms);
   pr.get("min_requests_per_minute", p.predict_min_requests_per_minute);
-  if (!(p.predict_min_requests_per_minute > 0)) pr.problem("min_requests_per_minute", "must be positive");
+  if (!(p.predict_min_requests_per_minute > 0))
+    pr.problem("min_requests_per_minute", "must be positive");
   Fields wu(f.child("warmup"), f.path("warmup"), problems);
   wu.reject_unknown({"prompt", "requests", "max_tokens"});
   wu.get("prompt", p.warmup_prompt);
@@ -109,15 +113,27 @@ void parse_prewarm(Fields& pool, const std::string& path, PrewarmConfig& p, std:
 }  // namespace
 
 const std::set<std::string>& serverless_pool_fields() {
-  static const std::set<std::string> kFields = {
-      "kind",          "worker",          "min_instances",          "max_instances",
-      "target_concurrency", "target_utilization_percentage", "stable_window_ms", "panic_window_percentage",
-      "panic_threshold_percentage", "max_scale_up_rate", "max_scale_down_rate", "scale_down_delay_ms",
-      "idle_timeout_ms", "container_concurrency", "queue", "prewarm"};
+  static const std::set<std::string> kFields = {"kind",
+                                                "worker",
+                                                "min_instances",
+                                                "max_instances",
+                                                "target_concurrency",
+                                                "target_utilization_percentage",
+                                                "stable_window_ms",
+                                                "panic_window_percentage",
+                                                "panic_threshold_percentage",
+                                                "max_scale_up_rate",
+                                                "max_scale_down_rate",
+                                                "scale_down_delay_ms",
+                                                "idle_timeout_ms",
+                                                "container_concurrency",
+                                                "queue",
+                                                "prewarm"};
   return kFields;
 }
 
-ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path, const std::string& pool_name,
+ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path,
+                                       const std::string& pool_name,
                                        std::vector<std::string>& problems) {
   ServerlessConfig c;
   parse_worker(f, path, pool_name, c.worker, problems);
@@ -125,8 +141,10 @@ ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path, const
   f.get("min_instances", a.min_instances);
   f.get("max_instances", a.max_instances);
   if (a.min_instances < 0) f.problem("min_instances", "must be 0 (scale to zero) or more");
-  if (a.max_instances < 1 || a.max_instances > 1024) f.problem("max_instances", "must be in 1..1024");
-  if (a.min_instances > a.max_instances) f.problem("min_instances", "must not exceed max_instances");
+  if (a.max_instances < 1 || a.max_instances > 1024)
+    f.problem("max_instances", "must be in 1..1024");
+  if (a.min_instances > a.max_instances)
+    f.problem("min_instances", "must not exceed max_instances");
   const auto positive = [&](const char* key, double& v) {
     f.get(key, v);
     if (!(v > 0)) f.problem(key, "must be positive");
@@ -135,9 +153,13 @@ ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path, const
   positive("target_utilization_percentage", a.target_utilization_percentage);
   positive("panic_window_percentage", a.panic_window_percentage);
   positive("panic_threshold_percentage", a.panic_threshold_percentage);
-  positive("max_scale_up_rate", a.max_scale_up_rate);
-  positive("max_scale_down_rate", a.max_scale_down_rate);
-  if (a.target_utilization_percentage > 100) f.problem("target_utilization_percentage", "must be at most 100");
+  for (auto [key, rate] : {std::pair{"max_scale_up_rate", &a.max_scale_up_rate},
+                           std::pair{"max_scale_down_rate", &a.max_scale_down_rate}}) {
+    f.get(key, *rate);
+    if (!(*rate > 1)) f.problem(key, "must be more than 1 (Knative's rule)");
+  }
+  if (a.target_utilization_percentage > 100)
+    f.problem("target_utilization_percentage", "must be at most 100");
   if (a.panic_window_percentage > 100) f.problem("panic_window_percentage", "must be at most 100");
   f.duration_ms("stable_window_ms", a.stable_window_ms);
   if (a.stable_window_ms < 6'000 || a.stable_window_ms > 3'600'000)
@@ -145,7 +167,8 @@ ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path, const
   f.duration_ms("scale_down_delay_ms", a.scale_down_delay_ms);
   f.duration_ms("idle_timeout_ms", a.idle_timeout_ms);
   f.get("container_concurrency", c.container_concurrency);
-  if (c.container_concurrency < 0) f.problem("container_concurrency", "must be 0 (no limit) or positive");
+  if (c.container_concurrency < 0)
+    f.problem("container_concurrency", "must be 0 (no limit) or positive");
   Fields q(f.child("queue"), path + ".queue", problems);
   q.reject_unknown({"max_requests", "timeout_ms"});
   q.get("max_requests", c.queue_max_requests);

@@ -14,7 +14,8 @@ const std::set<std::string>& serverless_pool_fields();
 
 /// Reads a serverless pool's fields from `f` (the pool's mapping at `path`); every problem is
 /// recorded. `pool_name` is the default worker model name.
-ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path, const std::string& pool_name,
+ServerlessConfig parse_serverless_pool(Fields& f, const std::string& path,
+                                       const std::string& pool_name,
                                        std::vector<std::string>& problems);
 
 }  // namespace fathom::gateway

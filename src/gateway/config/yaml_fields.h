@@ -19,7 +19,7 @@ inline constexpr int64_t kMaxDurationMs = 365LL * 24 * 3600 * 1000;
 // A mapping's key as text, or nullopt and a problem when the key is itself a sequence or a
 // mapping ("? [a, b]: ..." or "{a: 1}: ..."), on which as<std::string>() throws.
 inline std::optional<std::string> key_text(const YAML::Node& key, const std::string& path,
-                                    std::vector<std::string>& problems) {
+                                           std::vector<std::string>& problems) {
   if (key.IsSequence() || key.IsMap()) {
     problems.push_back((path.empty() ? "" : path + ": ") + "a key must be a plain name (got '" +
                        YAML::Dump(key) + "')");

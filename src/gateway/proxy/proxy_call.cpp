@@ -93,6 +93,12 @@ void ProxyCall::on_request_timeout() {
     if (settled_) return;
     timed_out_ = true;
     up = upstream_req_;
+    if (ticket_) {  // still waiting for a serverless instance
+      worker_pool_->cancel(std::exchange(ticket_, 0));
+      return respond_failure(504, "timeout", "the request took longer than timeouts.request_ms (" +
+                                                 std::to_string(routing_->cfg.request_timeout_ms) +
+                                                 " ms) waiting for an instance");
+    }
   }
   if (up) up->cancel();  // on_done answers 504 (or ends the stream with an error event)
 }
@@ -337,10 +343,10 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   upstream_s_ += std::chrono::duration<double>(attempt_time).count();
   const bool upstream_failed = !s.ok() || upstream_status_ >= 500;
   // A serverless instance's slot goes back at the end of this attempt (a retry leases again).
-  // A connection it lost (not a timeout) means it is broken: it is killed and replaced.
+  // A request it failed at the transport level (reset, refused, or silent past the first-byte
+  // or idle timeout), not one we cut, means it is broken: it is killed and replaced.
   const std::optional<WorkerLease> lease = std::exchange(lease_, std::nullopt);
-  if (worker_pool_ && !s.ok() && s.code() != Code::kDeadlineExceeded && !client_gone_)
-    worker_pool_->report_failure(u);
+  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_) worker_pool_->report_failure(u);
   if (client_gone_) {  // the client left: bill what was produced, nothing to answer
     u->breaker.record(Outcome::kSuccess);
     settle(499, nullptr);

@@ -15,9 +15,9 @@
 namespace fathom::gateway {
 
 struct InstanceSpec {
-  std::vector<std::string> argv;             ///< the command, placeholders filled in
-  std::map<std::string, std::string> env;    ///< added to the gateway's environment
-  std::string log_path;                      ///< its stdout and stderr
+  std::vector<std::string> argv;           ///< the command, placeholders filled in
+  std::map<std::string, std::string> env;  ///< added to the gateway's environment
+  std::string log_path;                    ///< its stdout and stderr
 };
 
 struct InstanceHandle {

@@ -29,11 +29,13 @@ void ConcurrencyWindow::record(Clock::TimePoint t, double concurrency) {
 double ConcurrencyWindow::average(Clock::TimePoint now, Clock::Duration window) const {
   if (!first_second_) return 0;
   const int64_t last = second_of(now);
-  const int64_t window_s = std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(window).count());
+  const int64_t window_s =
+      std::max<int64_t>(1, std::chrono::ceil<std::chrono::seconds>(window).count());
   const int64_t span = std::clamp<int64_t>(last - *first_second_ + 1, 1, window_s);
   double total = 0;
   for (const Bucket& b : buckets_)
-    if (b.second > last - span && b.second <= last && b.count > 0) total += b.sum / static_cast<double>(b.count);
+    if (b.second > last - span && b.second <= last && b.count > 0)
+      total += b.sum / static_cast<double>(b.count);
   return total / static_cast<double>(span);
 }
 
@@ -43,19 +45,26 @@ void ConcurrencyWindow::prune(Clock::TimePoint now, Clock::Duration keep) {
 }
 
 Clock::Duration panic_window(const AutoscalerConfig& cfg) {
-  const auto ms = static_cast<int64_t>(static_cast<double>(cfg.stable_window_ms) * cfg.panic_window_percentage / 100);
+  const auto ms = static_cast<int64_t>(static_cast<double>(cfg.stable_window_ms) *
+                                       cfg.panic_window_percentage / 100);
   return std::chrono::milliseconds(std::max<int64_t>(ms, 1000));
 }
 
-ScaleDecision decide_scale(const AutoscalerConfig& cfg, const ScaleInput& in, AutoscalerState state) {
+ScaleDecision decide_scale(const AutoscalerConfig& cfg, const ScaleInput& in,
+                           AutoscalerState state) {
   // Knative KPA (pkg/autoscaler/scaling/autoscaler.go), with instances for pods.
-  const double target = std::max(cfg.target_concurrency * cfg.target_utilization_percentage / 100, 1e-9);
+  const double target =
+      std::max(cfg.target_concurrency * cfg.target_utilization_percentage / 100, 1e-9);
   const double ready = std::max(1, in.ready_instances);
   const int32_t max_up = ceil_count(cfg.max_scale_up_rate * ready);
   const int32_t max_down =
-      cfg.max_scale_down_rate > 0 ? static_cast<int32_t>(std::floor(ready / cfg.max_scale_down_rate)) : 0;
-  const int32_t stable_want = std::clamp(ceil_count(in.stable_concurrency / target), max_down, max_up);
-  const int32_t panic_want = std::clamp(ceil_count(in.panic_concurrency / target), max_down, max_up);
+      std::min(max_up, cfg.max_scale_down_rate > 0
+                           ? static_cast<int32_t>(std::floor(ready / cfg.max_scale_down_rate))
+                           : 0);
+  const int32_t stable_want =
+      std::clamp(ceil_count(in.stable_concurrency / target), max_down, max_up);
+  const int32_t panic_want =
+      std::clamp(ceil_count(in.panic_concurrency / target), max_down, max_up);
   const bool over_threshold = panic_want / ready >= cfg.panic_threshold_percentage / 100;
 
   if (over_threshold) {

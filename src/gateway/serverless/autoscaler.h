@@ -45,8 +45,8 @@ struct AutoscalerState {
 
 struct ScaleInput {
   Clock::TimePoint now;
-  double stable_concurrency = 0;  ///< average over the stable window
-  double panic_concurrency = 0;   ///< average over the panic window
+  double stable_concurrency = 0;    ///< average over the stable window
+  double panic_concurrency = 0;     ///< average over the panic window
   int32_t current_concurrency = 0;  ///< in flight + queued right now
   int32_t ready_instances = 0;
   int32_t queued = 0;  ///< requests waiting in the activator now
@@ -61,7 +61,8 @@ struct ScaleDecision {
 };
 
 /// One decision. Pure: the same inputs always give the same decision.
-ScaleDecision decide_scale(const AutoscalerConfig& cfg, const ScaleInput& in, AutoscalerState state);
+ScaleDecision decide_scale(const AutoscalerConfig& cfg, const ScaleInput& in,
+                           AutoscalerState state);
 
 /// The panic window's length for `cfg` (at least one second, the bucket size).
 Clock::Duration panic_window(const AutoscalerConfig& cfg);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -17,7 +18,9 @@ extern char** environ;
 namespace fathom::gateway {
 
 std::string InstanceExit::describe() const {
-  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  if (signal != 0)
+    return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) +
+           ")";
   return "exited with status " + std::to_string(exit_code);
 }
 
@@ -66,7 +69,8 @@ Result<InstanceHandle> LocalProcessActuator::start(const InstanceSpec& spec) {
   for (const std::string& e : env_text) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   const int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (log_fd < 0) return unavailable(spec.log_path + ": cannot open the worker log: " + std::strerror(errno));
+  if (log_fd < 0)
+    return unavailable(spec.log_path + ": cannot open the worker log: " + std::strerror(errno));
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {

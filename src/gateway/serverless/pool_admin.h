@@ -1,7 +1,8 @@
 // The serverless pools' admin routes and /metrics lines, kept apart from GatewayService:
 //   GET  /admin/pools                    every serverless pool: instances (pid, port, state), queue
 //   POST /admin/pools/{name}/prewarm     {"instances": N, "hold_ms": M}: keep N ready for M ms
-//   POST /admin/test/clock               {"advance_ms": N}: only under `fathom gateway --test-clock`
+//   POST /admin/test/clock               {"advance_ms": N}: only under `fathom gateway
+//   --test-clock`
 #pragma once
 
 #include <map>
@@ -19,8 +20,8 @@ using WorkerPools = std::map<std::string, std::shared_ptr<WorkerPool>>;
 
 /// The answer for a serverless admin route; nullopt when `req` is for another admin route.
 /// `test_clock`: the autoscalers' clock when the gateway runs with --test-clock, else null.
-std::optional<net::HttpResponse> handle_pool_admin(const net::HttpRequest& req, const WorkerPools& pools,
-                                                   FakeClock* test_clock);
+std::optional<net::HttpResponse> handle_pool_admin(const net::HttpRequest& req,
+                                                   const WorkerPools& pools, FakeClock* test_clock);
 
 /// Prometheus lines for the serverless pools (instances by state, queued requests, desired
 /// instances, starts, failures, crashes, the cold-start histogram).

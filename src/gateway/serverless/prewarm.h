@@ -22,7 +22,8 @@ Result<const date::time_zone*> find_time_zone(const std::string& name);
 Result<int32_t> parse_time_of_day(const std::string& text);
 
 /// The most instances any window covering `now` asks for (0 when none does).
-int32_t scheduled_instances(const PrewarmConfig& cfg, const date::time_zone* zone, Clock::WallTime now);
+int32_t scheduled_instances(const PrewarmConfig& cfg, const date::time_zone* zone,
+                            Clock::WallTime now);
 
 /// Instances the recent request rate predicts: 0 below predict_min_requests_per_minute, else
 /// Little's law (rate x mean time per request / the instance's target concurrency), at least 1.

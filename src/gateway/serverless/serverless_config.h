@@ -12,16 +12,16 @@ namespace fathom::gateway {
 /// The autoscaler's knobs, with Knative KPA's names and defaults where they apply
 /// (container-concurrency-target-default, stable-window, panic-window-percentage, ...).
 struct AutoscalerConfig {
-  double target_concurrency = 100;             ///< requests per instance the scaler aims at
-  double target_utilization_percentage = 70;   ///< of target_concurrency
+  double target_concurrency = 100;            ///< requests per instance the scaler aims at
+  double target_utilization_percentage = 70;  ///< of target_concurrency
   int64_t stable_window_ms = 60'000;
-  double panic_window_percentage = 10;         ///< of the stable window
-  double panic_threshold_percentage = 200;     ///< panic when the panic window wants 2x ready
+  double panic_window_percentage = 10;      ///< of the stable window
+  double panic_threshold_percentage = 200;  ///< panic when the panic window wants 2x ready
   double max_scale_up_rate = 1000;
   double max_scale_down_rate = 2;
-  int64_t scale_down_delay_ms = 0;  ///< a lower instance count must hold this long first
-  int64_t idle_timeout_ms = 30'000; ///< no request for this long before the last instance goes
-  int32_t min_instances = 0;        ///< 0: scale to zero
+  int64_t scale_down_delay_ms = 0;   ///< a lower instance count must hold this long first
+  int64_t idle_timeout_ms = 30'000;  ///< no request for this long before the last instance goes
+  int32_t min_instances = 0;         ///< 0: scale to zero
   int32_t max_instances = 1;
 };
 
@@ -50,15 +50,16 @@ struct PrewarmConfig {
 /// How to run one worker process.
 struct WorkerConfig {
   /// argv template: {fathom} (this binary), {model}, {port}, {host}, {model_name}.
-  std::vector<std::string> command = {"{fathom}", "serve", "--model", "{model}",
-                                      "--host",   "{host}", "--port", "{port}"};
+  std::vector<std::string> command = {
+      "{fathom}",     "serve",  "--model", "{model}", "--served-model-name",
+      "{model_name}", "--host", "{host}",  "--port",  "{port}"};
   std::string model;       ///< the model folder, for {model}
   std::string model_name;  ///< the name sent upstream (warm-up requests too); empty: the client's
-  int32_t port_from = 0, port_to = 0;  ///< ports: "20000-20099"
+  int32_t port_from = 0, port_to = 0;      ///< ports: "20000-20099"
   std::map<std::string, std::string> env;  ///< added to the gateway's environment
-  int64_t start_timeout_ms = 60'000;  ///< healthy (and warmed up) within this, or killed
-  int64_t drain_timeout_ms = 30'000;  ///< after SIGTERM, SIGKILL past this
-  int64_t start_backoff_ms = 1'000;   ///< after a failed start, doubling up to the max
+  int64_t start_timeout_ms = 60'000;       ///< healthy (and warmed up) within this, or killed
+  int64_t drain_timeout_ms = 30'000;       ///< after SIGTERM, SIGKILL past this
+  int64_t start_backoff_ms = 1'000;        ///< after a failed start, doubling up to the max
   int64_t max_start_backoff_ms = 30'000;
 };
 

@@ -16,9 +16,9 @@
 namespace fathom::gateway {
 namespace {
 
-constexpr auto kTick = std::chrono::milliseconds(1000);        // a control step at least this often
-constexpr auto kBusyTick = std::chrono::milliseconds(20);      // ... while an instance starts or drains
-constexpr auto kHealthPoll = std::chrono::milliseconds(5);     // a starting instance's /health
+constexpr auto kTick = std::chrono::milliseconds(1000);    // a control step at least this often
+constexpr auto kBusyTick = std::chrono::milliseconds(20);  // ... while an instance starts or drains
+constexpr auto kHealthPoll = std::chrono::milliseconds(5);  // a starting instance's /health
 constexpr int64_t kProbeTimeoutMs = 2'000;
 
 const char* state_name(int s) {
@@ -54,7 +54,8 @@ Status warm_up_one(int32_t port, const std::string& body, int64_t timeout_ms) {
   auto r = c.request("POST", "/v1/completions", body, {{"content-type", "application/json"}});
   if (!r.ok()) return r.status().with_context("warm-up request");
   if (r->status != 200)
-    return unavailable("warm-up request answered HTTP " + std::to_string(r->status) + ": " + r->body);
+    return unavailable("warm-up request answered HTTP " + std::to_string(r->status) + ": " +
+                       r->body);
   return ok_status();
 }
 
@@ -79,22 +80,31 @@ void WorkerLease::reset() {
 }
 
 Result<std::shared_ptr<WorkerPool>> WorkerPool::create(std::string name, ServerlessConfig cfg,
-                                                       CircuitBreakerConfig breaker, const Clock& decision_clock,
-                                                       std::unique_ptr<Actuator> actuator, std::string log_dir) {
+                                                       CircuitBreakerConfig breaker,
+                                                       const Clock& decision_clock,
+                                                       std::unique_ptr<Actuator> actuator,
+                                                       std::string log_dir) {
   const date::time_zone* zone = nullptr;
   if (!cfg.prewarm.time_zone.empty()) {
     auto z = find_time_zone(cfg.prewarm.time_zone);
     if (!z.ok()) return z.status().with_context("pools." + name + ".prewarm.time_zone");
     zone = *z;
   }
-  return std::shared_ptr<WorkerPool>(new WorkerPool(std::move(name), std::move(cfg), breaker, decision_clock,
-                                                    std::move(actuator), std::move(log_dir), zone));
+  return std::shared_ptr<WorkerPool>(new WorkerPool(std::move(name), std::move(cfg), breaker,
+                                                    decision_clock, std::move(actuator),
+                                                    std::move(log_dir), zone));
 }
 
-WorkerPool::WorkerPool(std::string name, ServerlessConfig cfg, CircuitBreakerConfig breaker, const Clock& clock,
-                       std::unique_ptr<Actuator> actuator, std::string log_dir, const date::time_zone* zone)
-    : name_(std::move(name)), cfg_(std::move(cfg)), breaker_(breaker), clock_(clock),
-      actuator_(std::move(actuator)), log_dir_(std::move(log_dir)), zone_(zone),
+WorkerPool::WorkerPool(std::string name, ServerlessConfig cfg, CircuitBreakerConfig breaker,
+                       const Clock& clock, std::unique_ptr<Actuator> actuator, std::string log_dir,
+                       const date::time_zone* zone)
+    : name_(std::move(name)),
+      cfg_(std::move(cfg)),
+      breaker_(breaker),
+      clock_(clock),
+      actuator_(std::move(actuator)),
+      log_dir_(std::move(log_dir)),
+      zone_(zone),
       cold_start_({0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}) {}
 
 WorkerPool::~WorkerPool() { shutdown(); }
@@ -134,8 +144,9 @@ Result<WorkerPool::Acquired> WorkerPool::acquire(OnLease on_lease) {
         return a;
       }
     if (static_cast<int64_t>(waiters_.size()) >= cfg_.queue_max_requests)
-      return resource_exhausted("serverless pool " + name_ + ": " + std::to_string(waiters_.size()) +
-                                " requests are already waiting for an instance (queue_max_requests)");
+      return resource_exhausted(
+          "serverless pool " + name_ + ": " + std::to_string(waiters_.size()) +
+          " requests are already waiting for an instance (queue_max_requests)");
     a.ticket = next_ticket_++;
     waiters_.push_back({a.ticket, std::move(on_lease), real_.now()});
     poked_ = true;  // the activator: the scaler hears of the waiting request at once
@@ -160,8 +171,8 @@ void WorkerPool::report_failure(const Upstream* u) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& [id, inst] : instances_) {
       if (inst.upstream.get() != u || inst.state == State::kFailed) continue;
-      FATHOM_LOG(kWarning) << "serverless pool " << name_ << ": instance " << id << " (pid " << inst.handle.pid
-                           << ") lost a request's connection; killing it";
+      FATHOM_LOG(kWarning) << "serverless pool " << name_ << ": instance " << id << " (pid "
+                           << inst.handle.pid << ") lost a request's connection; killing it";
       if (inst.state != State::kDraining) ++crashes_;
       inst.state = State::kFailed;
       actuator_->stop(inst.handle, true);
@@ -186,7 +197,8 @@ PoolStatus WorkerPool::status() const {
   PoolStatus s;
   s.name = name_;
   for (const auto& [id, inst] : instances_)
-    s.instances.push_back({id, inst.handle.pid, inst.port, state_name(static_cast<int>(inst.state)), inst.in_flight});
+    s.instances.push_back(
+        {id, inst.handle.pid, inst.port, state_name(static_cast<int>(inst.state)), inst.in_flight});
   s.queued = static_cast<int32_t>(waiters_.size());
   s.desired = desired_;
   s.floor = floor_;
@@ -231,7 +243,8 @@ WorkerPool::Instance* WorkerPool::roomiest_locked() {
   Instance* best = nullptr;
   for (auto& [id, inst] : instances_)
     if (inst.state == State::kReady && (!best || inst.in_flight < best->in_flight)) best = &inst;
-  if (best && cfg_.container_concurrency > 0 && best->in_flight >= cfg_.container_concurrency) return nullptr;
+  if (best && cfg_.container_concurrency > 0 && best->in_flight >= cfg_.container_concurrency)
+    return nullptr;
   return best;
 }
 
@@ -298,14 +311,15 @@ void WorkerPool::reap_locked() {
       continue;
     }
     if (inst.state == State::kStarting) {
-      start_failed_locked(inst, "exited while starting: " + exit->describe() + " (log " + log_dir_ + "/" + name_ +
-                                    "-" + std::to_string(inst.id) + ".log)");
+      start_failed_locked(inst, "exited while starting: " + exit->describe() + " (log " + log_dir_ +
+                                    "/" + name_ + "-" + std::to_string(inst.id) + ".log)");
     } else if (inst.state == State::kReady) {
       ++crashes_;
       last_error_ = "instance " + std::to_string(inst.id) + " " + exit->describe();
     }
-    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": instance " << inst.id << " (pid " << inst.handle.pid
-                      << ", port " << inst.port << ") stopped: " << exit->describe();
+    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": instance " << inst.id << " (pid "
+                      << inst.handle.pid << ", port " << inst.port
+                      << ") stopped: " << exit->describe();
     it = instances_.erase(it);
   }
 }
@@ -328,21 +342,28 @@ void WorkerPool::scale_locked() {
   double busy_s = 0;
   for (const auto& [t, s] : finished_) busy_s += s;
   const int64_t recent = static_cast<int64_t>(finished_.size());
-  floor_ = std::max({scheduled_instances(cfg_.prewarm, zone_, clock_.wall_now()),
-                     predicted_instances(cfg_.prewarm, cfg_.scaling, recent, recent ? busy_s / recent : 0.0),
-                     now < hold_until_ ? hold_instances_ : 0});
-  ScaleInput in{now, window_.average(now, stable), window_.average(now, panic_window(cfg_.scaling)),
-                concurrency, ready, queued, floor_};
+  floor_ = std::max(
+      {scheduled_instances(cfg_.prewarm, zone_, clock_.wall_now()),
+       predicted_instances(cfg_.prewarm, cfg_.scaling, recent, recent ? busy_s / recent : 0.0),
+       now < hold_until_ ? hold_instances_ : 0});
+  ScaleInput in{now,
+                window_.average(now, stable),
+                window_.average(now, panic_window(cfg_.scaling)),
+                concurrency,
+                ready,
+                queued,
+                floor_};
   ScaleDecision d = decide_scale(cfg_.scaling, in, std::move(scaler_));
   scaler_ = std::move(d.next);
   if (d.desired != desired_)
-    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": desired instances " << desired_ << " -> " << d.desired
-                      << " (concurrency " << concurrency << ", queued " << queued << ", floor " << floor_
-                      << (d.panicking ? ", panic" : "") << ")";
+    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": desired instances " << desired_ << " -> "
+                      << d.desired << " (concurrency " << concurrency << ", queued " << queued
+                      << ", floor " << floor_ << (d.panicking ? ", panic" : "") << ")";
   desired_ = d.desired;
   panicking_ = d.panicking;
 
-  for (int32_t n = live; n < desired_ && real_.now() >= next_start_at_; ++n) start_instance_locked();
+  for (int32_t n = live; n < desired_ && real_.now() >= next_start_at_; ++n)
+    start_instance_locked();
   // Scale down: only idle ready instances, newest first; marked draining under mu_, so no
   // request can lease one after this (a racing arrival gets another or waits for a start).
   for (auto it = instances_.rbegin(); live > desired_ && it != instances_.rend(); ++it) {
@@ -351,8 +372,8 @@ void WorkerPool::scale_locked() {
     inst.state = State::kDraining;
     inst.drain_deadline = real_.now() + std::chrono::milliseconds(cfg_.worker.drain_timeout_ms);
     actuator_->stop(inst.handle, false);  // SIGTERM: it finishes what it has and exits
-    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": draining instance " << inst.id << " (pid "
-                      << inst.handle.pid << ")";
+    FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": draining instance " << inst.id
+                      << " (pid " << inst.handle.pid << ")";
     --live;
   }
 }
@@ -369,7 +390,8 @@ int32_t WorkerPool::pick_port_locked() const {
 void WorkerPool::start_instance_locked() {
   const int32_t port = pick_port_locked();
   if (port == 0) {
-    last_error_ = "no free port in " + std::to_string(cfg_.worker.port_from) + "-" + std::to_string(cfg_.worker.port_to);
+    last_error_ = "no free port in " + std::to_string(cfg_.worker.port_from) + "-" +
+                  std::to_string(cfg_.worker.port_to);
     next_start_at_ = real_.now() + std::chrono::milliseconds(cfg_.worker.start_backoff_ms);
     return;
   }
@@ -388,9 +410,11 @@ void WorkerPool::start_instance_locked() {
   if (!h.ok()) {
     ++start_failures_;
     last_error_ = h.status().message();
-    backoff_ms_ = std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
+    backoff_ms_ =
+        std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
     next_start_at_ = real_.now() + std::chrono::milliseconds(backoff_ms_);
-    FATHOM_LOG(kError) << "serverless pool " << name_ << ": cannot start an instance: " << last_error_;
+    FATHOM_LOG(kError) << "serverless pool " << name_
+                       << ": cannot start an instance: " << last_error_;
     return;
   }
   Instance inst;
@@ -402,8 +426,8 @@ void WorkerPool::start_instance_locked() {
   inst.upstream = std::make_shared<Upstream>(name_ + "/127.0.0.1:" + std::to_string(port), url,
                                              cfg_.worker.model_name, breaker_, real_);
   instances_.emplace(id, std::move(inst));
-  FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": starting instance " << id << " (pid " << h->pid
-                    << ", port " << port << ")";
+  FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": starting instance " << id << " (pid "
+                    << h->pid << ", port " << port << ")";
   starters_.emplace(id, std::thread([this, id, port] { run_starter(id, port); }));
 }
 
@@ -412,12 +436,13 @@ void WorkerPool::start_instance_locked() {
 void WorkerPool::start_failed_locked(Instance& inst, const std::string& why) {
   ++start_failures_;
   last_error_ = "instance " + std::to_string(inst.id) + " " + why;
-  backoff_ms_ = std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
+  backoff_ms_ =
+      std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
   next_start_at_ = real_.now() + std::chrono::milliseconds(backoff_ms_);
   inst.state = State::kFailed;
   actuator_->stop(inst.handle, true);
-  FATHOM_LOG(kError) << "serverless pool " << name_ << ": " << last_error_ << "; next start in " << backoff_ms_
-                     << " ms";
+  FATHOM_LOG(kError) << "serverless pool " << name_ << ": " << last_error_ << "; next start in "
+                     << backoff_ms_ << " ms";
 }
 
 bool WorkerPool::alive_and_starting(int64_t id) {
@@ -440,9 +465,10 @@ void WorkerPool::run_starter(int64_t id, int32_t port) {
       if (s.ok()) {
         inst->state = State::kReady;
         backoff_ms_ = 0;
-        FATHOM_LOG(kInfo) << "serverless pool " << name_ << ": instance " << id << " ready in "
-                          << std::chrono::duration_cast<std::chrono::milliseconds>(real_.now() - began).count()
-                          << " ms";
+        FATHOM_LOG(kInfo)
+            << "serverless pool " << name_ << ": instance " << id << " ready in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(real_.now() - began).count()
+            << " ms";
         dispatch_locked(grants);
       } else {
         start_failed_locked(*inst, s.message());
@@ -455,14 +481,15 @@ void WorkerPool::run_starter(int64_t id, int32_t port) {
 }
 
 Status WorkerPool::wait_healthy(int64_t id, int32_t port) {
-  const Clock::TimePoint deadline = real_.now() + std::chrono::milliseconds(cfg_.worker.start_timeout_ms);
+  const Clock::TimePoint deadline =
+      real_.now() + std::chrono::milliseconds(cfg_.worker.start_timeout_ms);
   net::HttpClient probe("127.0.0.1", static_cast<uint16_t>(port), kProbeTimeoutMs);
   while (alive_and_starting(id)) {
     auto r = probe.request("GET", "/health", "");
     if (r.ok() && r->status == 200) return ok_status();
     if (real_.now() >= deadline)
-      return unavailable("was not healthy within start_timeout_ms (" + std::to_string(cfg_.worker.start_timeout_ms) +
-                         " ms)");
+      return unavailable("was not healthy within start_timeout_ms (" +
+                         std::to_string(cfg_.worker.start_timeout_ms) + " ms)");
     std::unique_lock<std::mutex> lock(mu_);  // a poll interval, cut short by shutdown
     cv_.wait_for(lock, kHealthPoll, [&] { return stopping_; });
   }
@@ -473,15 +500,16 @@ Status WorkerPool::wait_healthy(int64_t id, int32_t port) {
 Status WorkerPool::warm_up(int32_t port) {
   const PrewarmConfig& p = cfg_.prewarm;
   if (p.warmup_requests <= 0) return ok_status();
-  const std::string body = nlohmann::json{{"model", cfg_.worker.model_name},
-                                          {"prompt", p.warmup_prompt},
-                                          {"max_tokens", p.warmup_max_tokens},
-                                          {"temperature", 0}}
-                               .dump();
+  const std::string body = nlohmann::json{
+      {"model", cfg_.worker.model_name},
+      {"prompt", p.warmup_prompt},
+      {"max_tokens", p.warmup_max_tokens},
+      {"temperature", 0}}.dump();
   std::vector<Status> results(static_cast<size_t>(p.warmup_requests));
   std::vector<std::thread> threads;
   for (size_t i = 0; i < results.size(); ++i)
-    threads.emplace_back([&, i] { results[i] = warm_up_one(port, body, cfg_.worker.start_timeout_ms); });
+    threads.emplace_back(
+        [&, i] { results[i] = warm_up_one(port, body, cfg_.worker.start_timeout_ms); });
   for (std::thread& t : threads) t.join();
   for (const Status& s : results) FATHOM_RETURN_IF_ERROR(s);
   return ok_status();
@@ -497,18 +525,22 @@ void WorkerPool::shutdown() {
   }
   cv_.notify_all();
   stepped_.notify_all();
-  for (Waiter& w : failed) w.on_lease(unavailable("serverless pool " + name_ + " is shutting down"));
+  for (Waiter& w : failed)
+    w.on_lease(unavailable("serverless pool " + name_ + " is shutting down"));
   if (control_.joinable()) control_.join();
+  // Drain: SIGTERM to the ready ones (they finish what they have), SIGKILL to the rest (a
+  // starter blocked in a warm-up request returns at once); then wait for each, killing what
+  // is still there past the drain timeout, and reap all.
   std::map<int64_t, std::thread> starters;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, inst] : instances_) actuator_->stop(inst.handle, inst.state != State::kReady);
     starters.swap(starters_);
   }
   for (auto& [id, t] : starters) t.join();
-  // Drain: SIGTERM to all, then wait for each (SIGKILL past the drain timeout); reap all.
   std::lock_guard<std::mutex> lock(mu_);
-  const Clock::TimePoint deadline = real_.now() + std::chrono::milliseconds(cfg_.worker.drain_timeout_ms);
-  for (auto& [id, inst] : instances_) actuator_->stop(inst.handle, inst.state != State::kReady);
+  const Clock::TimePoint deadline =
+      real_.now() + std::chrono::milliseconds(cfg_.worker.drain_timeout_ms);
   while (!instances_.empty()) {
     for (auto it = instances_.begin(); it != instances_.end();)
       it = actuator_->poll_exit(it->second.handle) ? instances_.erase(it) : std::next(it);

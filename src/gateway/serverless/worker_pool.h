@@ -92,8 +92,10 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
 
   /// `decision_clock`: the autoscaler's time (a FakeClock under the gateway's --test-clock).
   static Result<std::shared_ptr<WorkerPool>> create(std::string name, ServerlessConfig cfg,
-                                                    CircuitBreakerConfig breaker, const Clock& decision_clock,
-                                                    std::unique_ptr<Actuator> actuator, std::string log_dir);
+                                                    CircuitBreakerConfig breaker,
+                                                    const Clock& decision_clock,
+                                                    std::unique_ptr<Actuator> actuator,
+                                                    std::string log_dir);
   ~WorkerPool();
   void start();
   /// Fails the waiting requests, drains every instance (SIGTERM, SIGKILL after the drain
@@ -137,8 +139,9 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   };
   using Grants = std::vector<std::pair<OnLease, WorkerLease>>;
 
-  WorkerPool(std::string name, ServerlessConfig cfg, CircuitBreakerConfig breaker, const Clock& clock,
-             std::unique_ptr<Actuator> actuator, std::string log_dir, const date::time_zone* zone);
+  WorkerPool(std::string name, ServerlessConfig cfg, CircuitBreakerConfig breaker,
+             const Clock& clock, std::unique_ptr<Actuator> actuator, std::string log_dir,
+             const date::time_zone* zone);
   friend class WorkerLease;
   void release(int64_t instance_id, Clock::Duration busy);
   // With mu_ held.
@@ -184,7 +187,7 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   int32_t hold_instances_ = 0;
   Clock::TimePoint hold_until_{};
   std::deque<std::pair<Clock::TimePoint, double>> finished_;  // decision time, seconds busy
-  Clock::TimePoint next_start_at_{};  // real time: the start backoff
+  Clock::TimePoint next_start_at_{};                          // real time: the start backoff
   int64_t backoff_ms_ = 0;
   std::string last_error_;
   int64_t starts_ = 0, start_failures_ = 0, crashes_ = 0;
