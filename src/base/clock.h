@@ -29,7 +29,8 @@ class FakeClock final : public Clock {
   FakeClock() = default;
   /// Starts at `start` with the calendar at `wall_start`.
   FakeClock(TimePoint start, WallTime wall_start)
-      : now_ns_(start.time_since_epoch().count()), wall_origin_(wall_start - (start - TimePoint{})) {}
+      : now_ns_(start.time_since_epoch().count()),
+        wall_origin_(wall_start - (start - TimePoint{})) {}
   TimePoint now() const override { return TimePoint(Duration(now_ns_.load())); }
   WallTime wall_now() const override {
     return wall_origin_ + std::chrono::duration_cast<WallTime::duration>(now().time_since_epoch());

@@ -17,7 +17,8 @@ namespace fathom::cli {
 namespace {
 
 Status gateway_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"config", "port"}, {"check-config", "test-clock"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args,
+                          Args::parse(argv, {"config", "port"}, {"check-config", "test-clock"}));
   FATHOM_ASSIGN_OR_RETURN(std::string path, args.required("config"));
   FATHOM_ASSIGN_OR_RETURN(auto cfg, gateway::load_gateway_config(path));
   if (args.has("check-config")) {
@@ -40,7 +41,8 @@ Status gateway_main(const std::vector<std::string>& argv) {
   gateway::ServerlessClocks serverless;
   if (args.has("test-clock")) {
     serverless.test_clock = &test_clock;
-    FATHOM_LOG(kWarning) << "--test-clock: serverless scaling follows POST /admin/test/clock, not real time";
+    FATHOM_LOG(kWarning)
+        << "--test-clock: serverless scaling follows POST /admin/test/clock, not real time";
   }
   FATHOM_ASSIGN_OR_RETURN(auto service, gateway::GatewayService::create(cfg, clock, serverless));
   FATHOM_RETURN_IF_ERROR(service->start());
@@ -78,7 +80,7 @@ int run_gateway(const std::vector<std::string>& argv) {
           "usage: fathom gateway --config gateway.yaml [--port N] [--test-clock]\n"
           "       fathom gateway --check-config --config gateway.yaml\n"
           "         (validate only: prints OK or every problem; exits 0 or 1)\n"
-          "  --test-clock: for tests only: serverless scaling and prewarm schedules follow a clock\n"
+          "  --test-clock: tests only: serverless scaling and prewarm schedules follow a clock\n"
           "    that POST /admin/test/clock {\"advance_ms\": N} moves (admin key required)\n");
       return 0;
     }

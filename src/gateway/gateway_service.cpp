@@ -153,7 +153,8 @@ Result<std::shared_ptr<Routing>> GatewayService::build_routing(GatewayConfig cfg
   return r;
 }
 
-Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg, const Clock& clock,
+Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg,
+                                                               const Clock& clock,
                                                                ServerlessClocks serverless) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
@@ -269,10 +270,12 @@ void GatewayService::stop() {
 Status GatewayService::reload(GatewayConfig cfg) {
   for (const auto& [name, pool] : cfg.pools)
     if (static_cast<bool>(pool.serverless) != worker_pools_.count(name))
-      return invalid_argument("pools." + name + ": serverless pools are added or removed only with a restart");
+      return invalid_argument("pools." + name +
+                              ": serverless pools are added or removed only with a restart");
   for (const auto& [name, pool] : worker_pools_)
     if (!cfg.pools.count(name))
-      return invalid_argument("pools." + name + ": serverless pools are added or removed only with a restart");
+      return invalid_argument("pools." + name +
+                              ": serverless pools are added or removed only with a restart");
   FATHOM_ASSIGN_OR_RETURN(auto routing, build_routing(cfg, clock_));
   apply_limits(cfg);
   {
@@ -383,7 +386,8 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     resp.content_type = "text/plain; version=0.0.4";
     const ConnectionStats conns{server_->num_open_connections(), server_->num_active_exchanges(),
                                 client_->connections_opened(), client_->requests_reused()};
-    resp.body = metrics_.render(ups, conns, ledger_->backlog(), now_ms()) + render_pool_metrics(worker_pools_);
+    resp.body = metrics_.render(ups, conns, ledger_->backlog(), now_ms()) +
+                render_pool_metrics(worker_pools_);
     return resp;
   }
   auto key = authenticate(req);

@@ -526,9 +526,8 @@ void ExchangeImpl::post_after(int64_t delay_ms, std::function<void()> fn) {
 int ExchangeImpl::io_index() const { return session_->io_index(); }
 void ExchangeImpl::begin_stream(int64_t keepalive_ms,
                                 std::vector<std::pair<std::string, std::string>> headers) {
-  session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms, h = std::move(headers)] {
-    s->begin_stream(ex.get(), keepalive_ms, h);
-  });
+  session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms,
+                       h = std::move(headers)] { s->begin_stream(ex.get(), keepalive_ms, h); });
 }
 void ExchangeImpl::send_event(std::string data, std::string event) {
   session_->on_strand(

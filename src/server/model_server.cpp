@@ -53,10 +53,10 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   else
     m->vocab_error = vocab.status();
   const double vocab_ms = lap_ms(t);
-  FATHOM_LOG(kInfo) << "load breakdown (ms): tokenizer " << tokenizer_ms << ", chat template " << template_ms
-                    << ", model config + weights (mmap) " << weights_ms << ", engine + KV cache " << engine_ms
-                    << ", grammar vocab " << vocab_ms << "; total "
-                    << std::chrono::duration<double, std::milli>(t - began).count();
+  FATHOM_LOG(kInfo) << "load breakdown (ms): tokenizer " << tokenizer_ms << ", chat template "
+                    << template_ms << ", model config + weights (mmap) " << weights_ms
+                    << ", engine + KV cache " << engine_ms << ", grammar vocab " << vocab_ms
+                    << "; total " << std::chrono::duration<double, std::milli>(t - began).count();
   return m;
 }
 

@@ -187,12 +187,12 @@ class PostgresLedger final : public Ledger {
         sql += '$' + std::to_string(i * kColumns + static_cast<size_t>(c) + 1);
       }
       sql += ')';
-      for (std::string v : {r.request_id, std::to_string(r.time_ms), month_of(r.time_ms), r.tenant,
-                            r.key_id, r.model, r.upstream, std::to_string(r.prompt_tokens),
-                            std::to_string(r.completion_tokens), std::to_string(r.cached_tokens),
-                            std::to_string(r.cost_nanos), std::to_string(r.latency_ms),
-                            std::to_string(r.status), r.mac, std::to_string(r.billed_ms),
-                            std::to_string(r.billing_granularity_ms)})
+      for (std::string v :
+           {r.request_id, std::to_string(r.time_ms), month_of(r.time_ms), r.tenant, r.key_id,
+            r.model, r.upstream, std::to_string(r.prompt_tokens),
+            std::to_string(r.completion_tokens), std::to_string(r.cached_tokens),
+            std::to_string(r.cost_nanos), std::to_string(r.latency_ms), std::to_string(r.status),
+            r.mac, std::to_string(r.billed_ms), std::to_string(r.billing_granularity_ms)})
         values.push_back(std::move(v));
     }
     sql += " ON CONFLICT (request_id) DO NOTHING";

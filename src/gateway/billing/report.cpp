@@ -40,12 +40,13 @@ std::string seconds_text(int64_t ms) {
 
 std::string render_csv(const BillingReport& r) {
   std::string out =
-      "tenant,month,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost,plan,billed_seconds\n";
+      "tenant,month,model,requests,prompt_tokens,completion_tokens,cached_tokens,cost,plan,billed_"
+      "seconds\n";
   auto row = [&](const std::string& model, const UsageTotals& t) {
     out += r.tenant + "," + r.month + "," + model + "," + std::to_string(t.requests) + "," +
            std::to_string(t.prompt_tokens) + "," + std::to_string(t.completion_tokens) + "," +
-           std::to_string(t.cached_tokens) + "," + format_nanos(t.cost_nanos) + "," + t.plan() + "," +
-           seconds_text(t.billed_ms) + "\n";
+           std::to_string(t.cached_tokens) + "," + format_nanos(t.cost_nanos) + "," + t.plan() +
+           "," + seconds_text(t.billed_ms) + "\n";
   };
   for (const auto& [model, t] : r.by_model) row(model, t);
   row("TOTAL", r.total);

@@ -18,8 +18,8 @@ struct UsageTotals {
   int64_t completion_tokens = 0;
   int64_t cached_tokens = 0;
   int64_t cost_nanos = 0;
-  int64_t billed_ms = 0;          ///< per_compute rows: billed instance time
-  int64_t per_token_requests = 0; ///< rows billed by tokens ...
+  int64_t billed_ms = 0;             ///< per_compute rows: billed instance time
+  int64_t per_token_requests = 0;    ///< rows billed by tokens ...
   int64_t per_compute_requests = 0;  ///< ... and by instance time
   /// per_token, per_compute, or mixed (the plan changed within the month).
   std::string plan() const;

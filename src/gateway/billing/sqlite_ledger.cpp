@@ -76,21 +76,23 @@ class SqliteLedger final : public Ledger {
     }
     // Older ledgers gain the columns added since: mac ('' = not sealed), then the per_compute
     // billing fields (0 = a per-token row).
-    for (const char* column : {"mac TEXT NOT NULL DEFAULT ''", "billed_ms INTEGER NOT NULL DEFAULT 0",
-                               "billing_granularity_ms INTEGER NOT NULL DEFAULT 0"})
-      if (sqlite3_exec(db_, (std::string("ALTER TABLE usage ADD COLUMN ") + column).c_str(), nullptr,
-                       nullptr, nullptr) != SQLITE_OK &&
+    for (const char* column :
+         {"mac TEXT NOT NULL DEFAULT ''", "billed_ms INTEGER NOT NULL DEFAULT 0",
+          "billing_granularity_ms INTEGER NOT NULL DEFAULT 0"})
+      if (sqlite3_exec(db_, (std::string("ALTER TABLE usage ADD COLUMN ") + column).c_str(),
+                       nullptr, nullptr, nullptr) != SQLITE_OK &&
           std::string(sqlite3_errmsg(db_)).find("duplicate column") == std::string::npos)
         return unavailable(path + ": cannot add the column " + column + ": " + sqlite3_errmsg(db_));
     const char* pragma = sync == LedgerSync::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(path + ": " + pragma + ": " + sqlite3_errmsg(db_));
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT OR IGNORE INTO usage "
-                           "(request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
-                           "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
-                           "billing_granularity_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &insert_, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db_,
+            "INSERT OR IGNORE INTO usage "
+            "(request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
+            "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
+            "billing_granularity_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
     path_ = path;
     // Rows a crashed gateway journaled but did not move (and a live one's pending rows).
@@ -128,7 +130,8 @@ class SqliteLedger final : public Ledger {
         tenant_month_query(
             "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
             "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
-            "billing_granularity_ms FROM usage WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
+            "billing_granularity_ms FROM usage WHERE tenant=? AND month=? ORDER BY time_ms, "
+            "request_id",
             tenant, month));
     std::vector<UsageRecord> out;
     int rc;

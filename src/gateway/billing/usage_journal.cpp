@@ -19,12 +19,21 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string to_line(const UsageRecord& r) {
-  return nlohmann::json{
-             {"id", r.request_id},   {"t", r.time_ms},           {"tenant", r.tenant},
-             {"key", r.key_id},      {"model", r.model},         {"up", r.upstream},
-             {"p", r.prompt_tokens}, {"c", r.completion_tokens}, {"cached", r.cached_tokens},
-             {"cost", r.cost_nanos}, {"ms", r.latency_ms},       {"status", r.status},
-             {"mac", r.mac},         {"billed_ms", r.billed_ms}, {"gran_ms", r.billing_granularity_ms}}
+  return nlohmann::json{{"id", r.request_id},
+                        {"t", r.time_ms},
+                        {"tenant", r.tenant},
+                        {"key", r.key_id},
+                        {"model", r.model},
+                        {"up", r.upstream},
+                        {"p", r.prompt_tokens},
+                        {"c", r.completion_tokens},
+                        {"cached", r.cached_tokens},
+                        {"cost", r.cost_nanos},
+                        {"ms", r.latency_ms},
+                        {"status", r.status},
+                        {"mac", r.mac},
+                        {"billed_ms", r.billed_ms},
+                        {"gran_ms", r.billing_granularity_ms}}
              .dump() +
          "\n";
 }

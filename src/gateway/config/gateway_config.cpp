@@ -432,14 +432,17 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       std::string plan = "per_token";
       f.get("plan", plan);
       if (plan == "per_compute") {
-        f.reject_unknown({"plan", "currency", "per_instance_second", "granularity_ms", "bill_cold_start"});
+        f.reject_unknown(
+            {"plan", "currency", "per_instance_second", "granularity_ms", "bill_cold_start"});
         mp.compute = parse_compute_price(f);
       } else {
-        if (plan != "per_token") f.problem("plan", "must be per_token or per_compute (got '" + plan + "')");
+        if (plan != "per_token")
+          f.problem("plan", "must be per_token or per_compute (got '" + plan + "')");
         mp.tiers.push_back(parse_tier(kv.second, path, problems));
         const YAML::Node tiers = f.child("tiers");
         for (size_t i = 0; tiers && tiers.IsSequence() && i < tiers.size(); ++i)
-          mp.tiers.push_back(parse_tier(tiers[i], path + ".tiers[" + std::to_string(i) + "]", problems));
+          mp.tiers.push_back(
+              parse_tier(tiers[i], path + ".tiers[" + std::to_string(i) + "]", problems));
       }
       if (!c.route(model)) f.problem("", "no model route named '" + model + "'");
       if (Status s = c.prices.set(model, mp); !s.ok()) problems.push_back(s.message());

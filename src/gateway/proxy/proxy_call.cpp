@@ -81,8 +81,10 @@ void ProxyCall::begin_client_stream() {
   streaming_ = true;
   std::vector<std::pair<std::string, std::string>> headers;
   if (cold_start_)  // known once an instance was leased (not while the stream waits for one)
-    headers.emplace_back("x-fathom-cold-start-ms",
-                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count()));
+    headers.emplace_back(
+        "x-fathom-cold-start-ms",
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count()));
   ex_->begin_stream(routing_->cfg.keepalive_comment_ms, std::move(headers));
 }
 
@@ -95,9 +97,10 @@ void ProxyCall::on_request_timeout() {
     up = upstream_req_;
     if (ticket_) {  // still waiting for a serverless instance
       worker_pool_->cancel(std::exchange(ticket_, 0));
-      return respond_failure(504, "timeout", "the request took longer than timeouts.request_ms (" +
-                                                 std::to_string(routing_->cfg.request_timeout_ms) +
-                                                 " ms) waiting for an instance");
+      return respond_failure(504, "timeout",
+                             "the request took longer than timeouts.request_ms (" +
+                                 std::to_string(routing_->cfg.request_timeout_ms) +
+                                 " ms) waiting for an instance");
     }
   }
   if (up) up->cancel();  // on_done answers 504 (or ends the stream with an error event)
@@ -193,7 +196,8 @@ void ProxyCall::on_queue_timeout(uint64_t ticket) {
   worker_pool_->cancel(ticket);
   const PoolStatus status = worker_pool_->status();
   respond_failure(503, "no_instance_ready",
-                  "no instance of serverless pool " + worker_pool_->name() + " had room within queue.timeout_ms (" +
+                  "no instance of serverless pool " + worker_pool_->name() +
+                      " had room within queue.timeout_ms (" +
                       std::to_string(worker_pool_->config().queue_timeout_ms) + " ms)" +
                       (status.last_error.empty() ? "" : "; last problem: " + status.last_error),
                   1);
@@ -346,7 +350,8 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   // A request it failed at the transport level (reset, refused, or silent past the first-byte
   // or idle timeout), not one we cut, means it is broken: it is killed and replaced.
   const std::optional<WorkerLease> lease = std::exchange(lease_, std::nullopt);
-  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_) worker_pool_->report_failure(u);
+  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_)
+    worker_pool_->report_failure(u);
   if (client_gone_) {  // the client left: bill what was produced, nothing to answer
     u->breaker.record(Outcome::kSuccess);
     settle(499, nullptr);
@@ -425,8 +430,10 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   r.headers.push_back({"x-fathom-upstream", u->id});
   r.headers.push_back({"x-request-id", request_id_});
   if (cold_start_)
-    r.headers.push_back({"x-fathom-cold-start-ms",
-                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count())});
+    r.headers.push_back(
+        {"x-fathom-cold-start-ms",
+         std::to_string(
+             std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count())});
   const int status = upstream_status_;
   if (status >= 400) error_ = "upstream " + u->id + " answered HTTP " + std::to_string(status);
   settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
@@ -544,7 +551,9 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   if (!req_.cache_key.empty()) access.cache = "miss";
   access.error = error_;
   if (worker_pool_) {
-    access.cold_start_ms = std::chrono::duration<double, std::milli>(cold_start_.value_or(Clock::Duration::zero())).count();
+    access.cold_start_ms =
+        std::chrono::duration<double, std::milli>(cold_start_.value_or(Clock::Duration::zero()))
+            .count();
     access.instance_ms = std::chrono::duration<double, std::milli>(upstream_time_).count();
   }
   access.classification = req_.classification;
