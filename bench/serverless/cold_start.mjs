@@ -47,7 +47,7 @@ pools:
     prewarm: {warmup: {requests: ${warmup}}}
 models: [{name: r1, pool: r1}]
 `);
-  const key = execFileSync(bin, ['keys', 'create', '--config', cfg, '--tenant', 'bench'], { encoding: 'utf8' }).trim();
+  const key = execFileSync(bin, ['keys', 'create', '--config', cfg, '--tenant', 'bench'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   const proc = spawn(bin, ['gateway', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (c) => { log += c; });
