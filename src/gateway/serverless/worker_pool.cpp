@@ -407,16 +407,7 @@ void WorkerPool::start_instance_locked() {
   spec.log_path = log_dir_ + "/" + name_ + "-" + std::to_string(id) + ".log";
   ++starts_;
   Result<InstanceHandle> h = actuator_->start(spec);
-  if (!h.ok()) {
-    ++start_failures_;
-    last_error_ = h.status().message();
-    backoff_ms_ =
-        std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
-    next_start_at_ = real_.now() + std::chrono::milliseconds(backoff_ms_);
-    FATHOM_LOG(kError) << "serverless pool " << name_
-                       << ": cannot start an instance: " << last_error_;
-    return;
-  }
+  if (!h.ok()) return back_off_locked("cannot start an instance: " + h.status().message());
   Instance inst;
   inst.id = id;
   inst.handle = *h;
@@ -431,18 +422,23 @@ void WorkerPool::start_instance_locked() {
   starters_.emplace(id, std::thread([this, id, port] { run_starter(id, port); }));
 }
 
-// Called with mu_ held: a start that failed is killed (and reaped by the control loop), and
-// the next start waits out a doubling backoff.
-void WorkerPool::start_failed_locked(Instance& inst, const std::string& why) {
+// Called with mu_ held: a failed start is reported, and the next start waits out a backoff
+// that doubles up to max_start_backoff_ms (a success resets it).
+void WorkerPool::back_off_locked(const std::string& why) {
   ++start_failures_;
-  last_error_ = "instance " + std::to_string(inst.id) + " " + why;
+  last_error_ = why;
   backoff_ms_ =
       std::clamp(backoff_ms_ * 2, cfg_.worker.start_backoff_ms, cfg_.worker.max_start_backoff_ms);
   next_start_at_ = real_.now() + std::chrono::milliseconds(backoff_ms_);
+  FATHOM_LOG(kError) << "serverless pool " << name_ << ": " << why << "; next start in "
+                     << backoff_ms_ << " ms";
+}
+
+// Called with mu_ held: a start that failed is killed (and reaped by the control loop).
+void WorkerPool::start_failed_locked(Instance& inst, const std::string& why) {
   inst.state = State::kFailed;
   actuator_->stop(inst.handle, true);
-  FATHOM_LOG(kError) << "serverless pool " << name_ << ": " << last_error_ << "; next start in "
-                     << backoff_ms_ << " ms";
+  back_off_locked("instance " + std::to_string(inst.id) + " " + why);
 }
 
 bool WorkerPool::alive_and_starting(int64_t id) {

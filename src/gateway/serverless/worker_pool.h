@@ -154,6 +154,7 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   void start_instance_locked();
   int32_t pick_port_locked() const;
   void start_failed_locked(Instance& inst, const std::string& why);
+  void back_off_locked(const std::string& why);
   static void grant(Grants& grants);
 
   void control_loop();
