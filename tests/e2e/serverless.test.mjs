@@ -292,3 +292,28 @@ test('without --test-clock the clock endpoint does not exist', async () => {
     await g.stop();
   }
 });
+
+test('a worker that fails to start is retried with backoff; the waiting request gets a 503 with Retry-After', async () => {
+  // The usual config with a model folder that does not exist, short backoffs and queue timeout.
+  const bad = writeConfig('bad.yaml', { ports: `${portBase + 10}-${portBase + 19}` });
+  writeFileSync(bad, readFileSync(bad, 'utf8')
+    .replace(`model: ${model},`, `model: ${dir}/no-such-model, start_backoff_ms: 50, max_start_backoff_ms: 200,`)
+    .replace('timeout_ms: 120000', 'timeout_ms: 5000'));
+  const k = fathom('keys', 'create', '--config', bad, '--tenant', 'acme');
+  const ka = fathom('keys', 'create', '--config', bad, '--tenant', 'ops', '--admin');
+  const g = await Gateway.start(bad);
+  try {
+    const r = await g.post('/v1/completions', completion(), k);
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '1');
+    assert.equal(r.json.error.code, 'no_instance_ready');
+    assert.match(r.json.error.message, /last problem: instance \d+ exited while starting/, r.json.error.message);
+    const p = (await get(g, '/admin/pools', ka)).data[0];
+    assert.ok(p.start_failures >= 1 && p.starts >= 2, `retried: ${p.starts} starts, ${p.start_failures} failed`);
+    assert.ok(p.starts <= 40, 'with backoff (50 ms doubling to 200 ms), not in a tight loop');
+  } finally {
+    const pids = childrenOf(g.proc.pid);
+    await g.stop();
+    for (const pid of pids) assert.equal(alive(pid), false);
+  }
+});
