@@ -7,6 +7,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
   libssl-dev openssl libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
+  libhowardhinnant-date-dev tzdata  # IANA time zones (serverless prewarm windows)
   libboost-dev libboost-system-dev
   wrk nginx-light
   python3

@@ -17,7 +17,8 @@ namespace fathom::cli {
 namespace {
 
 Status gateway_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"config", "port"}, {"check-config"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args,
+                          Args::parse(argv, {"config", "port"}, {"check-config", "test-clock"}));
   FATHOM_ASSIGN_OR_RETURN(std::string path, args.required("config"));
   FATHOM_ASSIGN_OR_RETURN(auto cfg, gateway::load_gateway_config(path));
   if (args.has("check-config")) {
@@ -34,7 +35,16 @@ Status gateway_main(const std::vector<std::string>& argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   static SteadyClock clock;
-  FATHOM_ASSIGN_OR_RETURN(auto service, gateway::GatewayService::create(cfg, clock));
+  // --test-clock (end-to-end tests only): the serverless autoscalers and prewarm schedules run on
+  // a clock that starts now and moves only through POST /admin/test/clock.
+  static FakeClock test_clock(clock.now(), clock.wall_now());
+  gateway::ServerlessClocks serverless;
+  if (args.has("test-clock")) {
+    serverless.test_clock = &test_clock;
+    FATHOM_LOG(kWarning)
+        << "--test-clock: serverless scaling follows POST /admin/test/clock, not real time";
+  }
+  FATHOM_ASSIGN_OR_RETURN(auto service, gateway::GatewayService::create(cfg, clock, serverless));
   FATHOM_RETURN_IF_ERROR(service->start());
   const char* scheme = cfg.tls.enabled() ? "https" : "http";
   std::printf("fathom gateway on %s://%s:%u  (config %s)\n", scheme, cfg.host.c_str(),
@@ -67,9 +77,11 @@ int run_gateway(const std::vector<std::string>& argv) {
   for (const auto& a : argv)
     if (a == "--help") {
       std::printf(
-          "usage: fathom gateway --config gateway.yaml [--port N]\n"
+          "usage: fathom gateway --config gateway.yaml [--port N] [--test-clock]\n"
           "       fathom gateway --check-config --config gateway.yaml\n"
-          "         (validate only: prints OK or every problem; exits 0 or 1)\n");
+          "         (validate only: prints OK or every problem; exits 0 or 1)\n"
+          "  --test-clock: tests only: serverless scaling and prewarm schedules follow a clock\n"
+          "    that POST /admin/test/clock {\"advance_ms\": N} moves (admin key required)\n");
       return 0;
     }
   Status s = gateway_main(argv);

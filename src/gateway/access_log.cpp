@@ -65,6 +65,12 @@ void AccessLog::write(const AccessRecord& r) {
   if (!r.zone.empty()) j["zone"] = r.zone;
   if (!r.route.empty()) j["route"] = r.route;
   if (r.redacted > 0) j["redacted"] = r.redacted;
+  if (r.cold_start_ms) j["cold_start_ms"] = *r.cold_start_ms;
+  if (r.instance_ms) j["instance_ms"] = *r.instance_ms;
+  if (u.billing_granularity_ms > 0) {
+    j["billed_ms"] = u.billed_ms;
+    j["billing_granularity_ms"] = u.billing_granularity_ms;
+  }
   if (const auto& c = r.classification) {
     j["sensitive"] = c->sensitive;
     if (c->sensitive) {

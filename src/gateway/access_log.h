@@ -37,6 +37,10 @@ struct AccessRecord {
   /// fallback: ..., burst: ..., sensitive: ...). Empty when no upstream was tried.
   std::string zone, route;
   int redacted = 0;  ///< entities replaced by placeholders in what was sent (redact mode)
+  /// Serverless pools: how long the request waited in the activator, and its exact time on
+  /// instances (what a per_compute plan bills, before rounding).
+  std::optional<double> cold_start_ms;
+  std::optional<double> instance_ms;
 };
 
 class AccessLog {

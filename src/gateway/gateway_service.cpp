@@ -153,10 +153,14 @@ Result<std::shared_ptr<Routing>> GatewayService::build_routing(GatewayConfig cfg
   return r;
 }
 
-Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg, const Clock& clock) {
+Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg,
+                                                               const Clock& clock,
+                                                               ServerlessClocks serverless) {
   std::error_code ec;
   std::filesystem::create_directories(cfg.data_dir, ec);
   std::unique_ptr<GatewayService> s(new GatewayService(cfg, clock));
+  s->test_clock_ = serverless.test_clock;
+  FATHOM_RETURN_IF_ERROR(s->create_worker_pools(cfg));
   FATHOM_ASSIGN_OR_RETURN(s->protection_, load_data_protection(cfg));
   FATHOM_ASSIGN_OR_RETURN(s->keys_, KeyStore::open(cfg.keys_db, s->protection_));
   FATHOM_ASSIGN_OR_RETURN(s->ledger_, open_ledger(cfg.ledger_db, cfg.ledger_postgres, cfg.ledger_sync));
@@ -197,6 +201,26 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
 
 GatewayService::~GatewayService() { stop(); }
 
+Status GatewayService::create_worker_pools(const GatewayConfig& cfg) {
+  const std::string log_dir = cfg.data_dir + "/workers";
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir, ec);
+  if (ec) return unavailable(log_dir + ": cannot create the worker log folder: " + ec.message());
+  const Clock& decisions = test_clock_ ? static_cast<const Clock&>(*test_clock_) : clock_;
+  for (const auto& [name, pool] : cfg.pools) {
+    if (!pool.serverless) continue;
+    FATHOM_ASSIGN_OR_RETURN(worker_pools_[name],
+                            WorkerPool::create(name, *pool.serverless, cfg.breaker, decisions,
+                                               std::make_unique<LocalProcessActuator>(), log_dir));
+  }
+  return ok_status();
+}
+
+WorkerPool* GatewayService::worker_pool(const std::string& pool) const {
+  auto it = worker_pools_.find(pool);
+  return it == worker_pools_.end() ? nullptr : it->second.get();
+}
+
 void GatewayService::apply_limits(const GatewayConfig& cfg) {
   for (const auto& [tenant, limits] : cfg.tenant_limits) quota_->set_tenant_limits(tenant, limits);
   // Per-key limits: the configured default for every key the store knows.
@@ -220,6 +244,7 @@ Status GatewayService::start() {
       },
       io_);
   FATHOM_RETURN_IF_ERROR(server_->start());
+  for (const auto& [name, pool] : worker_pools_) pool->start();
   health_thread_ = std::thread([this] { health_loop(); });
   FATHOM_LOG(kInfo) << "gateway listening on " << (cfg.tls.enabled() ? "https://" : "http://")
                     << cfg.host << ":" << server_->port() << " (" << cfg.models.size()
@@ -238,10 +263,19 @@ void GatewayService::stop() {
   health_cv_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
   if (server_) server_->stop();  // stops the I/O pool: what is in flight ends there
+  for (const auto& [name, pool] : worker_pools_) pool->shutdown();  // drains and reaps the workers
   client_.reset();
 }
 
 Status GatewayService::reload(GatewayConfig cfg) {
+  for (const auto& [name, pool] : cfg.pools)
+    if (static_cast<bool>(pool.serverless) != worker_pools_.count(name))
+      return invalid_argument("pools." + name +
+                              ": serverless pools are added or removed only with a restart");
+  for (const auto& [name, pool] : worker_pools_)
+    if (!cfg.pools.count(name))
+      return invalid_argument("pools." + name +
+                              ": serverless pools are added or removed only with a restart");
   FATHOM_ASSIGN_OR_RETURN(auto routing, build_routing(cfg, clock_));
   apply_limits(cfg);
   {
@@ -352,7 +386,8 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     resp.content_type = "text/plain; version=0.0.4";
     const ConnectionStats conns{server_->num_open_connections(), server_->num_active_exchanges(),
                                 client_->connections_opened(), client_->requests_reused()};
-    resp.body = metrics_.render(ups, conns, ledger_->backlog(), now_ms());
+    resp.body = metrics_.render(ups, conns, ledger_->backlog(), now_ms()) +
+                render_pool_metrics(worker_pools_);
     return resp;
   }
   auto key = authenticate(req);
@@ -554,6 +589,7 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
     (void)audit_->append("key.revoked", {{"key_id", id}, {"by", key.key_id}});
     return json_response({{"key_id", id}, {"revoked", true}});
   }
+  if (auto answer = handle_pool_admin(req, worker_pools_, test_clock_)) return std::move(*answer);
   return error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path);
 }
 

@@ -22,6 +22,7 @@
 #include "gateway/response_cache.h"
 #include "gateway/security/audit_log.h"
 #include "gateway/security/key_store.h"
+#include "gateway/serverless/pool_admin.h"
 #include "net/http_server.h"
 #include "net/stream_client.h"
 
@@ -33,9 +34,16 @@ struct Routing {
   std::map<std::string, std::unique_ptr<UpstreamPool>> pools;
 };
 
+/// Serverless pools' clocks. `test_clock` (fathom gateway --test-clock only): the autoscalers
+/// and prewarm schedules run on it, and POST /admin/test/clock advances it.
+struct ServerlessClocks {
+  FakeClock* test_clock = nullptr;
+};
+
 class GatewayService {
  public:
-  static Result<std::unique_ptr<GatewayService>> create(GatewayConfig cfg, const Clock& clock);
+  static Result<std::unique_ptr<GatewayService>> create(GatewayConfig cfg, const Clock& clock,
+                                                        ServerlessClocks serverless = {});
   ~GatewayService();
 
   Status start();
@@ -56,6 +64,8 @@ class GatewayService {
   AccessLog& access_log() { return *access_log_; }
   GatewayMetrics& metrics() { return metrics_; }
   ResponseCache& cache() { return *cache_; }
+  /// The serverless pool named `pool`; nullptr for other pools.
+  WorkerPool* worker_pool(const std::string& pool) const;
   const Clock& clock() const { return clock_; }
   /// Counts a retry against the budget; false when the budget is spent.
   bool take_retry(double budget_ratio);
@@ -76,6 +86,7 @@ class GatewayService {
   std::optional<net::HttpResponse> check_admin_factors(const net::HttpRequest& req,
                                                        const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
+  Status create_worker_pools(const GatewayConfig& cfg);
   /// One pass of active health checks (and each upstream's context window, once known).
   void check_upstreams(const Routing& r);
   void health_loop();
@@ -98,6 +109,8 @@ class GatewayService {
   std::unique_ptr<net::StreamClient> client_;
   std::unique_ptr<net::HttpServer> server_;
   GatewayMetrics metrics_;
+  WorkerPools worker_pools_;  // created at start; a reload keeps them
+  FakeClock* test_clock_ = nullptr;
   std::atomic<int64_t> requests_{0}, retries_{0};
   std::atomic<uint64_t> random_state_{0x9e3779b97f4a7c15ull};
   std::string process_tag_;

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "net/http_message.h"
 
@@ -29,8 +31,10 @@ class Exchange {
 
   /// Starts a 200 text/event-stream response (chunked transfer encoding). With keepalive_ms >
   /// 0, an SSE comment (": keep-alive") goes out whenever nothing was written for that long, so
-  /// that proxies and clients with idle timeouts keep a slow stream open.
-  virtual void begin_stream(int64_t keepalive_ms = 0) = 0;
+  /// that proxies and clients with idle timeouts keep a slow stream open. `headers`: extra
+  /// response headers (lower-case names).
+  virtual void begin_stream(int64_t keepalive_ms = 0,
+                            std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
   /// Queues one SSE event (framed with format_sse_event). Consecutive queued events are
   /// written together. When more than the server's max_stream_buffer_bytes are waiting for a
   /// slow client, the connection is closed and reported as a disconnect (backpressure: the

@@ -82,7 +82,8 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   void post_after(int64_t delay_ms, std::function<void()> fn) override;
   int io_index() const override;
   void send(HttpResponse response) override;
-  void begin_stream(int64_t keepalive_ms) override;
+  void begin_stream(int64_t keepalive_ms,
+                    std::vector<std::pair<std::string, std::string>> headers) override;
   void send_event(std::string data, std::string event = {}) override;
   void end_stream() override;
   void on_disconnect(std::function<void()> fn) override;
@@ -189,12 +190,15 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void begin_stream(ExchangeImpl* ex, int64_t keepalive_ms) {
+  void begin_stream(ExchangeImpl* ex, int64_t keepalive_ms,
+                    const std::vector<std::pair<std::string, std::string>>& headers) {
     if (!current(ex) || answered_ || streaming_) return;
     streaming_ = true;
     const std::string id = request_id(ex);
+    std::string extra;
+    for (const auto& [name, value] : headers) extra += name + ": " + value + "\r\n";
     queue_raw("HTTP/1.1 200 OK\r\nServer: fathom\r\nContent-Type: text/event-stream\r\n" +
-              (id.empty() ? std::string() : "X-Request-Id: " + id + "\r\n") +
+              (id.empty() ? std::string() : "X-Request-Id: " + id + "\r\n") + extra +
               "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n" +
               (cors_origin_.empty()
                    ? std::string()
@@ -520,8 +524,10 @@ void ExchangeImpl::post_after(int64_t delay_ms, std::function<void()> fn) {
   });
 }
 int ExchangeImpl::io_index() const { return session_->io_index(); }
-void ExchangeImpl::begin_stream(int64_t keepalive_ms) {
-  session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms] { s->begin_stream(ex.get(), keepalive_ms); });
+void ExchangeImpl::begin_stream(int64_t keepalive_ms,
+                                std::vector<std::pair<std::string, std::string>> headers) {
+  session_->on_strand([s = session_, ex = shared_from_this(), keepalive_ms,
+                       h = std::move(headers)] { s->begin_stream(ex.get(), keepalive_ms, h); });
 }
 void ExchangeImpl::send_event(std::string data, std::string event) {
   session_->on_strand(

@@ -1,6 +1,5 @@
 #include "runtime/kv_storage.h"
 
-#include <new>
 
 namespace fathom::runtime {
 
@@ -14,17 +13,15 @@ Result<KvStorage> KvStorage::allocate(const KvLayout& layout, int32_t num_blocks
   s.block_size_ = block_size;
   const int64_t n = static_cast<int64_t>(layout.num_layers) * num_blocks * block_size *
                     layout.entry_dim;
-  try {
-    s.data_.assign(static_cast<size_t>(n), 0.0f);
-  } catch (const std::bad_alloc&) {
-    return resource_exhausted("KV cache of " + std::to_string(n * 4) + " bytes does not fit");
-  }
+  s.data_.reset(static_cast<float*>(std::calloc(static_cast<size_t>(n), sizeof(float))));
+  if (!s.data_) return resource_exhausted("KV cache of " + std::to_string(n * 4) + " bytes does not fit");
+  s.num_floats_ = n;
   return s;
 }
 
 kernels::PagedCache KvStorage::layer(int32_t layer_idx) {
   const int64_t per_layer = static_cast<int64_t>(num_blocks_) * block_size_ * layout_.entry_dim;
-  return {data_.data() + layer_idx * per_layer, num_blocks_, block_size_, layout_.entry_dim};
+  return {data_.get() + layer_idx * per_layer, num_blocks_, block_size_, layout_.entry_dim};
 }
 
 }  // namespace fathom::runtime

@@ -3,7 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <cstdlib>
+#include <memory>
 
 #include "base/status.h"
 #include "kernels/ops.h"
@@ -25,13 +26,19 @@ class KvStorage {
   int32_t num_blocks() const { return num_blocks_; }
   int32_t block_size() const { return block_size_; }
   const KvLayout& layout() const { return layout_; }
-  int64_t size_bytes() const { return static_cast<int64_t>(data_.size() * sizeof(float)); }
+  int64_t size_bytes() const { return num_floats_ * static_cast<int64_t>(sizeof(float)); }
 
  private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
   KvLayout layout_;
   int32_t num_blocks_ = 0;
   int32_t block_size_ = 0;
-  std::vector<float> data_;
+  int64_t num_floats_ = 0;
+  // calloc: a large block comes from mmap already zeroed, so pages are touched only when a
+  // sequence first writes them, not all at start-up (cold start: docs/serverless.md).
+  std::unique_ptr<float[], Free> data_;
 };
 
 }  // namespace fathom::runtime

@@ -17,10 +17,40 @@
 namespace fathom::server {
 namespace {
 
+// Milliseconds since `t`, and moves `t` to now (one stage of the load breakdown).
+double lap_ms(std::chrono::steady_clock::time_point& t) {
+  const auto now = std::chrono::steady_clock::now();
+  const double ms = std::chrono::duration<double, std::milli>(now - t).count();
+  t = now;
+  return ms;
+}
+
 Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& clock) {
+  // Cold start: the tokenizer (parsing tokenizer.json) loads on its own thread while the
+  // weights are mapped and the engine allocates its KV cache; the breakdown is logged
+  // (docs/serverless.md, bench/serverless/).
+  const auto began = std::chrono::steady_clock::now();
+  Result<tokenizer::Tokenizer> tok = unavailable("tokenizer not loaded");
+  double tokenizer_ms = 0;
+  std::thread tokenizer_thread([&] {
+    auto t = std::chrono::steady_clock::now();
+    tok = tokenizer::Tokenizer::load(o.model_dir);
+    tokenizer_ms = lap_ms(t);
+  });
+  auto t = began;
+  Result<std::unique_ptr<model::Model>> model = model::load_model(o.model_dir, o.load);
+  const double weights_ms = lap_ms(t);
+  Result<std::unique_ptr<engine::Engine>> engine =
+      model.ok() ? engine::Engine::create(std::move(*model), o.engine, clock)
+                 : Result<std::unique_ptr<engine::Engine>>(model.status());
+  const double engine_ms = lap_ms(t);
+  tokenizer_thread.join();  // before any return: the thread writes `tok`
+  lap_ms(t);
+  FATHOM_RETURN_IF_ERROR(tok.status());
+  FATHOM_RETURN_IF_ERROR(engine.status());
   auto m = std::make_unique<LoadedModel>();
-  FATHOM_ASSIGN_OR_RETURN(tokenizer::Tokenizer tok, tokenizer::Tokenizer::load(o.model_dir));
-  m->tokenizer = std::make_unique<tokenizer::Tokenizer>(std::move(tok));
+  m->tokenizer = std::make_unique<tokenizer::Tokenizer>(std::move(*tok));
+  m->engine = std::move(*engine);
   Result<tokenizer::ChatTemplate> tmpl = tokenizer::ChatTemplate::from_tokenizer(*m->tokenizer);
   if (tmpl.ok()) {
     m->chat_template = std::make_unique<tokenizer::ChatTemplate>(std::move(*tmpl));
@@ -28,8 +58,7 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
     FATHOM_LOG(kWarning) << "no usable chat template (" << tmpl.status().message()
                          << "); /v1/chat/completions will refuse requests";
   }
-  FATHOM_ASSIGN_OR_RETURN(auto model, model::load_model(o.model_dir, o.load));
-  FATHOM_ASSIGN_OR_RETURN(m->engine, engine::Engine::create(std::move(model), o.engine, clock));
+  const double template_ms = lap_ms(t);
   const model::ModelConfig& cfg = m->engine->model_config();
   Result<std::shared_ptr<const grammar::TokenVocab>> vocab =
       grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
@@ -37,6 +66,12 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
     m->vocab = std::move(*vocab);
   else
     m->vocab_error = vocab.status();
+  const double vocab_ms = lap_ms(t);
+  FATHOM_LOG(kInfo) << "load breakdown (ms): tokenizer " << tokenizer_ms << ", chat template "
+                    << template_ms << ", model config + weights (mmap) " << weights_ms
+                    << ", engine + KV cache " << engine_ms << ", grammar vocab " << vocab_ms
+                    << "; total " << std::chrono::duration<double, std::milli>(t - began).count()
+                    << " (tokenizer in parallel with weights + engine)";
   return m;
 }
 

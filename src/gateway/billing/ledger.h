@@ -27,10 +27,15 @@ struct UsageRecord {
   int64_t cost_nanos = 0;
   int64_t latency_ms = 0;
   int32_t status = 0;  ///< HTTP status returned to the client
+  /// per_compute plans: the request's time on its instance rounded up to the granularity (ms),
+  /// and that granularity; both 0 for per-token plans.
+  int64_t billed_ms = 0;
+  int64_t billing_granularity_ms = 0;
   std::string mac;     ///< seal of usage_row_text() with data protection on; "" otherwise
 };
 
-/// The bytes a row's MAC covers: every field but the MAC, as a JSON array.
+/// The bytes a row's MAC covers: every field but the MAC, as a JSON array (the per_compute
+/// fields only when set, so rows sealed before they existed still verify).
 std::string usage_row_text(const UsageRecord& r);
 
 /// How much a committed row survives. kFull: a machine crash or power loss (an fsync per group

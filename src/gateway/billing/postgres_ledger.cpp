@@ -38,11 +38,13 @@ CREATE TABLE IF NOT EXISTS usage (
   latency_ms BIGINT NOT NULL,
   status INTEGER NOT NULL);
 ALTER TABLE usage ADD COLUMN IF NOT EXISTS mac TEXT NOT NULL DEFAULT '';
+ALTER TABLE usage ADD COLUMN IF NOT EXISTS billed_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE usage ADD COLUMN IF NOT EXISTS billing_granularity_ms BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
 
-constexpr int kColumns = 14;
+constexpr int kColumns = 16;
 // A batch is one statement with kColumns parameters per row: libpq allows 65535.
 static_assert(GroupCommitter::kMaxBatch * kColumns < 65535);
 
@@ -125,8 +127,9 @@ class PostgresLedger final : public Ledger {
     PgResult res(
         PQexecParams(read_conn_.get(),
                      "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
-                     "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac FROM usage "
-                     "WHERE tenant=$1 AND month=$2 ORDER BY time_ms, request_id",
+                     "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
+                     "billing_granularity_ms FROM usage WHERE tenant=$1 AND month=$2 "
+                     "ORDER BY time_ms, request_id",
                      2, nullptr, params, nullptr, nullptr, 0));
     if (!res.ok()) return unavailable("ledger query failed: " + pg_error(read_conn_.get()));
     std::vector<UsageRecord> out;
@@ -149,6 +152,8 @@ class PostgresLedger final : public Ledger {
       r.latency_ms = num(10);
       r.status = static_cast<int32_t>(num(11));
       r.mac = text(12);
+      r.billed_ms = num(13);
+      r.billing_granularity_ms = num(14);
       out.push_back(std::move(r));
     }
     return out;
@@ -170,7 +175,8 @@ class PostgresLedger final : public Ledger {
   Status commit(const std::vector<UsageRecord>& batch) {
     std::string sql =
         "INSERT INTO usage (request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
-        "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac) VALUES ";
+        "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
+        "billing_granularity_ms) VALUES ";
     std::vector<std::string> values;
     values.reserve(batch.size() * kColumns);
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -181,11 +187,12 @@ class PostgresLedger final : public Ledger {
         sql += '$' + std::to_string(i * kColumns + static_cast<size_t>(c) + 1);
       }
       sql += ')';
-      for (std::string v : {r.request_id, std::to_string(r.time_ms), month_of(r.time_ms), r.tenant,
-                            r.key_id, r.model, r.upstream, std::to_string(r.prompt_tokens),
-                            std::to_string(r.completion_tokens), std::to_string(r.cached_tokens),
-                            std::to_string(r.cost_nanos), std::to_string(r.latency_ms),
-                            std::to_string(r.status), r.mac})
+      for (std::string v :
+           {r.request_id, std::to_string(r.time_ms), month_of(r.time_ms), r.tenant, r.key_id,
+            r.model, r.upstream, std::to_string(r.prompt_tokens),
+            std::to_string(r.completion_tokens), std::to_string(r.cached_tokens),
+            std::to_string(r.cost_nanos), std::to_string(r.latency_ms), std::to_string(r.status),
+            r.mac, std::to_string(r.billed_ms), std::to_string(r.billing_granularity_ms)})
         values.push_back(std::move(v));
     }
     sql += " ON CONFLICT (request_id) DO NOTHING";

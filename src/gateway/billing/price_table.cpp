@@ -41,7 +41,30 @@ std::string format_nanos(int64_t nanos) {
   return (neg ? "-" : "") + std::to_string(v / 1'000'000'000) + "." + frac;
 }
 
+int64_t round_up_to_granularity_ms(int64_t duration_ns, int64_t granularity_ms) {
+  if (duration_ns <= 0 || granularity_ms <= 0) return 0;
+  const int64_t step_ns = granularity_ms * 1'000'000;
+  return (duration_ns + step_ns - 1) / step_ns * granularity_ms;
+}
+
+const ComputePrice* PriceTable::compute_plan(const std::string& model) const {
+  auto it = prices_.find(model);
+  return it == prices_.end() || !it->second.compute ? nullptr : &*it->second.compute;
+}
+
+ComputeCharge PriceTable::compute_cost(const ComputePrice& plan, int64_t duration_ns) {
+  ComputeCharge c;
+  c.granularity_ms = plan.granularity_ms;
+  c.billed_ms = round_up_to_granularity_ms(duration_ns, plan.granularity_ms);
+  c.cost_nanos = c.billed_ms * plan.nanos_per_ms;
+  return c;
+}
+
 Status PriceTable::set(const std::string& model, ModelPrice price) {
+  if (price.compute) {
+    prices_[model] = std::move(price);
+    return ok_status();
+  }
   if (price.tiers.empty()) return invalid_argument("prices." + model + ": no price given");
   std::sort(price.tiers.begin(), price.tiers.end(),
             [](const PriceTier& a, const PriceTier& b) { return a.from_monthly_tokens < b.from_monthly_tokens; });
@@ -56,6 +79,7 @@ Result<int64_t> PriceTable::cost(const std::string& model, int64_t monthly_token
                                  int64_t completion_tokens) const {
   auto it = prices_.find(model);
   if (it == prices_.end()) return not_found("no price for model '" + model + "'");
+  if (it->second.compute) return int64_t{0};  // per_compute: the time is billed, not the tokens
   const PriceTier* tier = &it->second.tiers[0];
   for (const PriceTier& t : it->second.tiers)
     if (monthly_tokens_before >= t.from_monthly_tokens) tier = &t;

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS usage (
   cost_nanos INTEGER NOT NULL,
   latency_ms INTEGER NOT NULL,
   status INTEGER NOT NULL,
-  mac TEXT NOT NULL DEFAULT '');
+  mac TEXT NOT NULL DEFAULT '',
+  billed_ms INTEGER NOT NULL DEFAULT 0,
+  billing_granularity_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS usage_key_time ON usage(key_id, time_ms);
 CREATE INDEX IF NOT EXISTS usage_tenant_month ON usage(tenant, month, time_ms);
 )sql";
@@ -72,20 +74,25 @@ class SqliteLedger final : public Ledger {
       sqlite3_free(err);
       return unavailable(path + ": cannot create the ledger schema: " + m);
     }
-    // Ledgers created before rows were sealed gain the column ('' = not sealed).
-    if (sqlite3_exec(db_, "ALTER TABLE usage ADD COLUMN mac TEXT NOT NULL DEFAULT ''", nullptr,
-                     nullptr, nullptr) != SQLITE_OK &&
-        std::string(sqlite3_errmsg(db_)).find("duplicate column") == std::string::npos)
-      return unavailable(path + ": cannot add the mac column: " + sqlite3_errmsg(db_));
+    // Older ledgers gain the columns added since: mac ('' = not sealed), then the per_compute
+    // billing fields (0 = a per-token row).
+    for (const char* column :
+         {"mac TEXT NOT NULL DEFAULT ''", "billed_ms INTEGER NOT NULL DEFAULT 0",
+          "billing_granularity_ms INTEGER NOT NULL DEFAULT 0"})
+      if (sqlite3_exec(db_, (std::string("ALTER TABLE usage ADD COLUMN ") + column).c_str(),
+                       nullptr, nullptr, nullptr) != SQLITE_OK &&
+          std::string(sqlite3_errmsg(db_)).find("duplicate column") == std::string::npos)
+        return unavailable(path + ": cannot add the column " + column + ": " + sqlite3_errmsg(db_));
     const char* pragma = sync == LedgerSync::kFull ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK)
       return unavailable(path + ": " + pragma + ": " + sqlite3_errmsg(db_));
-    if (sqlite3_prepare_v2(db_,
-                           "INSERT OR IGNORE INTO usage "
-                           "(request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
-                           "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac) "
-                           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &insert_, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            db_,
+            "INSERT OR IGNORE INTO usage "
+            "(request_id,time_ms,month,tenant,key_id,model,upstream,prompt_tokens,"
+            "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
+            "billing_granularity_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            -1, &insert_, nullptr) != SQLITE_OK)
       return internal_error(std::string("ledger insert: ") + sqlite3_errmsg(db_));
     path_ = path;
     // Rows a crashed gateway journaled but did not move (and a live one's pending rows).
@@ -122,8 +129,9 @@ class SqliteLedger final : public Ledger {
         sqlite3_stmt * st,
         tenant_month_query(
             "SELECT request_id,time_ms,tenant,key_id,model,upstream,prompt_tokens,"
-            "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac FROM usage "
-            "WHERE tenant=? AND month=? ORDER BY time_ms, request_id",
+            "completion_tokens,cached_tokens,cost_nanos,latency_ms,status,mac,billed_ms,"
+            "billing_granularity_ms FROM usage WHERE tenant=? AND month=? ORDER BY time_ms, "
+            "request_id",
             tenant, month));
     std::vector<UsageRecord> out;
     int rc;
@@ -143,6 +151,8 @@ class SqliteLedger final : public Ledger {
       r.latency_ms = sqlite3_column_int64(st, 10);
       r.status = sqlite3_column_int(st, 11);
       r.mac = text(12);
+      r.billed_ms = sqlite3_column_int64(st, 13);
+      r.billing_granularity_ms = sqlite3_column_int64(st, 14);
       out.push_back(std::move(r));
     }
     sqlite3_finalize(st);
@@ -248,6 +258,8 @@ class SqliteLedger final : public Ledger {
       sqlite3_bind_int64(insert_, 12, r.latency_ms);
       sqlite3_bind_int(insert_, 13, r.status);
       sqlite3_bind_text(insert_, 14, r.mac.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(insert_, 15, r.billed_ms);
+      sqlite3_bind_int64(insert_, 16, r.billing_granularity_ms);
       if (sqlite3_step(insert_) != SQLITE_DONE) {
         std::string m = sqlite3_errmsg(db_);
         sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -307,10 +319,14 @@ Result<LedgerSync> parse_ledger_sync(const std::string& s) {
 }
 
 std::string usage_row_text(const UsageRecord& r) {
-  return nlohmann::json::array({r.request_id, r.time_ms, r.tenant, r.key_id, r.model, r.upstream,
-                                r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.cost_nanos,
-                                r.latency_ms, r.status})
-      .dump();
+  nlohmann::json row = nlohmann::json::array(
+      {r.request_id, r.time_ms, r.tenant, r.key_id, r.model, r.upstream, r.prompt_tokens,
+       r.completion_tokens, r.cached_tokens, r.cost_nanos, r.latency_ms, r.status});
+  if (r.billing_granularity_ms > 0) {  // per_compute rows only: older seals stay valid
+    row.push_back(r.billed_ms);
+    row.push_back(r.billing_granularity_ms);
+  }
+  return row.dump();
 }
 
 std::string month_of(int64_t time_ms) {

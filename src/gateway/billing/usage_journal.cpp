@@ -19,12 +19,21 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string to_line(const UsageRecord& r) {
-  return nlohmann::json{
-             {"id", r.request_id},   {"t", r.time_ms},           {"tenant", r.tenant},
-             {"key", r.key_id},      {"model", r.model},         {"up", r.upstream},
-             {"p", r.prompt_tokens}, {"c", r.completion_tokens}, {"cached", r.cached_tokens},
-             {"cost", r.cost_nanos}, {"ms", r.latency_ms},       {"status", r.status},
-             {"mac", r.mac}}
+  return nlohmann::json{{"id", r.request_id},
+                        {"t", r.time_ms},
+                        {"tenant", r.tenant},
+                        {"key", r.key_id},
+                        {"model", r.model},
+                        {"up", r.upstream},
+                        {"p", r.prompt_tokens},
+                        {"c", r.completion_tokens},
+                        {"cached", r.cached_tokens},
+                        {"cost", r.cost_nanos},
+                        {"ms", r.latency_ms},
+                        {"status", r.status},
+                        {"mac", r.mac},
+                        {"billed_ms", r.billed_ms},
+                        {"gran_ms", r.billing_granularity_ms}}
              .dump() +
          "\n";
 }
@@ -47,6 +56,8 @@ std::optional<UsageRecord> from_line(const std::string& line) {
     r.latency_ms = j.at("ms").get<int64_t>();
     r.status = j.at("status").get<int32_t>();
     r.mac = j.value("mac", "");  // journals written before rows were sealed have none
+    r.billed_ms = j.value("billed_ms", int64_t{0});  // ... or per_compute billing
+    r.billing_granularity_ms = j.value("gran_ms", int64_t{0});
     return r;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;

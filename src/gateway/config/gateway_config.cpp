@@ -7,76 +7,13 @@
 #include <set>
 #include <sstream>
 
+#include "gateway/config/serverless_config_parse.h"
+#include "gateway/config/yaml_fields.h"
 #include "gateway/lb/load_balancer.h"
 #include "gateway/security/totp.h"
 
 namespace fathom::gateway {
 namespace {
-
-// The longest duration a config may give (a year): far beyond any sensible timeout, and small
-// enough to convert to nanoseconds and add to a clock reading without overflowing.
-constexpr int64_t kMaxDurationMs = 365LL * 24 * 3600 * 1000;
-
-// A mapping's key as text, or nullopt and a problem when the key is itself a sequence or a
-// mapping ("? [a, b]: ..." or "{a: 1}: ..."), on which as<std::string>() throws.
-std::optional<std::string> key_text(const YAML::Node& key, const std::string& path,
-                                    std::vector<std::string>& problems) {
-  if (key.IsSequence() || key.IsMap()) {
-    problems.push_back((path.empty() ? "" : path + ": ") + "a key must be a plain name (got '" +
-                       YAML::Dump(key) + "')");
-    return std::nullopt;
-  }
-  return key.as<std::string>();
-}
-
-// Reads typed fields of one YAML map and records every problem with its path.
-class Fields {
- public:
-  Fields(const YAML::Node& node, std::string path, std::vector<std::string>& problems)
-      : node_(node), path_(std::move(path)), problems_(problems) {
-    if (node_.IsDefined() && !node_.IsMap() && !node_.IsNull()) problem("", "must be a mapping");
-  }
-
-  template <typename T>
-  void get(const char* key, T& out) {
-    const YAML::Node v = is_map() ? node_[key] : YAML::Node();
-    if (!v || v.IsNull()) return;
-    try {
-      out = v.as<T>();
-    } catch (const YAML::Exception&) {
-      problem(key, "has the wrong type (got '" + YAML::Dump(v) + "')");
-    }
-  }
-  void duration_ms(const char* key, int64_t& out) {
-    get(key, out);
-    if (out < 0 || out > kMaxDurationMs)
-      problem(key, "must be in 0.." + std::to_string(kMaxDurationMs) + " (milliseconds, a year)");
-  }
-  void positive(const char* key, int64_t& out) {
-    get(key, out);
-    if (out <= 0) problem(key, "must be positive");
-  }
-  YAML::Node child(const char* key) const { return is_map() ? node_[key] : YAML::Node(); }
-  std::string path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  void problem(const std::string& key, const std::string& what) {
-    const std::string p = key.empty() ? path_ : path(key);
-    problems_.push_back((p.empty() ? "" : p + ": ") + what);
-  }
-  void reject_unknown(const std::set<std::string>& known) {
-    if (!is_map()) return;
-    for (const auto& kv : node_) {
-      const std::optional<std::string> k = key_text(kv.first, path_, problems_);
-      if (k && !known.count(*k)) problem(*k, "is not a known field");
-    }
-  }
-
- private:
-  // A missing key is an invalid ("zombie") node in yaml-cpp: only IsDefined() is safe on it.
-  bool is_map() const { return node_.IsDefined() && node_.IsMap(); }
-  const YAML::Node node_;
-  std::string path_;
-  std::vector<std::string>& problems_;
-};
 
 // An https upstream's `tls: {ca_file, client_cert, client_key, pin_sha256}`; pin_sha256 is one
 // pin or a list. The files are read when the routes are built (a bad one names itself there).
@@ -132,6 +69,26 @@ PriceTier parse_tier(const YAML::Node& n, const std::string& path, std::vector<s
   t.cached_input_nanos_per_token = t.input_nanos_per_token;
   price("cached_input_per_1k", t.cached_input_nanos_per_token, false);
   return t;
+}
+
+// A per_compute plan: `per_instance_second` is a decimal price (up to 6 decimals), so it is
+// micro-units per second, i.e. nano-units per millisecond.
+ComputePrice parse_compute_price(Fields& f) {
+  ComputePrice c;
+  std::string text;
+  f.get("per_instance_second", text);
+  if (text.empty()) {
+    f.problem("per_instance_second", "is required for plan per_compute (a decimal price)");
+  } else if (auto micros = parse_price_per_1k(text); !micros.ok()) {
+    f.problem("per_instance_second", micros.status().message());
+  } else {
+    c.nanos_per_ms = *micros;
+  }
+  f.get("granularity_ms", c.granularity_ms);
+  if (c.granularity_ms < 1 || c.granularity_ms > 3'600'000)
+    f.problem("granularity_ms", "must be in 1..3600000 (milliseconds)");
+  f.get("bill_cold_start", c.bill_cold_start);
+  return c;
 }
 
 // One classifier's rules, read through `f`: the section's defaults (base == nullptr) or a tenant's
@@ -387,8 +344,17 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       const std::string& name = *key;
       const std::string path = "pools." + name;
       Fields f(kv.second, path, problems);
-      f.reject_unknown({"policy", "upstreams", "fallback", "zone", "burst"});
       PoolConfig p;
+      std::string kind = "static";
+      f.get("kind", kind);
+      if (kind == "serverless") {
+        f.reject_unknown(serverless_pool_fields());
+        p.serverless = parse_serverless_pool(f, path, name, problems);
+        c.pools[name] = p;
+        continue;
+      }
+      if (kind != "static") f.problem("kind", "must be static or serverless (got '" + kind + "')");
+      f.reject_unknown({"kind", "policy", "upstreams", "fallback", "zone", "burst"});
       f.get("policy", p.policy);
       std::string zone = "on_prem";
       f.get("zone", zone);
@@ -428,6 +394,9 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
     for (const auto& [name, p] : c.pools) {
       if (!p.fallback.empty() && !c.pools.count(p.fallback))
         problems.push_back("pools." + name + ".fallback: no pool named '" + p.fallback + "'");
+      else if (!p.fallback.empty() && c.pools.at(p.fallback).serverless)
+        problems.push_back("pools." + name + ".fallback: '" + p.fallback +
+                           "' is a serverless pool, which cannot be a fallback");
       if (p.bursts() && p.fallback.empty())
         problems.push_back("pools." + name + ".burst: needs a fallback pool to burst to");
     }
@@ -460,10 +429,21 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       Fields f(kv.second, path, problems);
       ModelPrice mp;
       f.get("currency", mp.currency);
-      mp.tiers.push_back(parse_tier(kv.second, path, problems));
-      const YAML::Node tiers = f.child("tiers");
-      for (size_t i = 0; tiers && tiers.IsSequence() && i < tiers.size(); ++i)
-        mp.tiers.push_back(parse_tier(tiers[i], path + ".tiers[" + std::to_string(i) + "]", problems));
+      std::string plan = "per_token";
+      f.get("plan", plan);
+      if (plan == "per_compute") {
+        f.reject_unknown(
+            {"plan", "currency", "per_instance_second", "granularity_ms", "bill_cold_start"});
+        mp.compute = parse_compute_price(f);
+      } else {
+        if (plan != "per_token")
+          f.problem("plan", "must be per_token or per_compute (got '" + plan + "')");
+        mp.tiers.push_back(parse_tier(kv.second, path, problems));
+        const YAML::Node tiers = f.child("tiers");
+        for (size_t i = 0; tiers && tiers.IsSequence() && i < tiers.size(); ++i)
+          mp.tiers.push_back(
+              parse_tier(tiers[i], path + ".tiers[" + std::to_string(i) + "]", problems));
+      }
       if (!c.route(model)) f.problem("", "no model route named '" + model + "'");
       if (Status s = c.prices.set(model, mp); !s.ok()) problems.push_back(s.message());
     }

@@ -17,6 +17,7 @@
 #include "gateway/security/audit_log.h"
 #include "gateway/security/data_protection.h"
 #include "gateway/security/lockout.h"
+#include "gateway/serverless/serverless_config.h"
 #include "net/tls_context.h"
 
 namespace fathom::gateway {
@@ -48,6 +49,8 @@ struct PoolConfig {
   bool bursts() const {
     return burst_max_in_flight > 0 || burst_max_waiting > 0 || burst_p95_ms > 0;
   }
+  /// `kind: serverless`: the gateway runs the pool's workers itself (no upstreams listed).
+  std::optional<ServerlessConfig> serverless;
 };
 
 struct ModelRoute {

@@ -1,6 +1,7 @@
 #include "gateway/proxy/proxy_call.h"
 
 #include <chrono>
+#include <utility>
 
 #include "base/logging.h"
 #include "gateway/gateway_service.h"
@@ -36,6 +37,7 @@ double ProxyCall::seconds_since(Clock::TimePoint t) const {
 
 void ProxyCall::start() {
   started_ = svc_.clock().now();
+  worker_pool_ = svc_.worker_pool(req_.model->pool);
   std::weak_ptr<ProxyCall> weak = shared_from_this();
   ex_->on_disconnect([weak] {
     if (auto self = weak.lock()) {
@@ -44,6 +46,10 @@ void ProxyCall::start() {
         std::lock_guard<std::mutex> lock(self->mu_);
         self->client_gone_ = true;
         up = self->upstream_req_;
+        if (self->ticket_) {  // left while waiting for an instance: nothing to bill but the wait
+          self->worker_pool_->cancel(std::exchange(self->ticket_, 0));
+          self->settle(499, nullptr);
+        }
       }
       if (up) up->cancel();  // on_done settles with what was streamed so far
     }
@@ -73,7 +79,13 @@ void ProxyCall::start() {
 void ProxyCall::begin_client_stream() {
   if (streaming_ || settled_ || client_gone_) return;
   streaming_ = true;
-  ex_->begin_stream(routing_->cfg.keepalive_comment_ms);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (cold_start_)  // known once an instance was leased (not while the stream waits for one)
+    headers.emplace_back(
+        "x-fathom-cold-start-ms",
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count()));
+  ex_->begin_stream(routing_->cfg.keepalive_comment_ms, std::move(headers));
 }
 
 void ProxyCall::on_request_timeout() {
@@ -83,6 +95,13 @@ void ProxyCall::on_request_timeout() {
     if (settled_) return;
     timed_out_ = true;
     up = upstream_req_;
+    if (ticket_) {  // still waiting for a serverless instance
+      worker_pool_->cancel(std::exchange(ticket_, 0));
+      return respond_failure(504, "timeout",
+                             "the request took longer than timeouts.request_ms (" +
+                                 std::to_string(routing_->cfg.request_timeout_ms) +
+                                 " ms) waiting for an instance");
+    }
   }
   if (up) up->cancel();  // on_done answers 504 (or ends the stream with an error event)
 }
@@ -129,6 +148,7 @@ Upstream* ProxyCall::pick() {
 
 // Called with mu_ held.
 void ProxyCall::attempt() {
+  if (worker_pool_) return attempt_serverless();
   Upstream* u = pick();
   if (!u && req_.on_prem_only()) {
     respond_failure(
@@ -142,6 +162,60 @@ void ProxyCall::attempt() {
                     "no healthy upstream for model '" + req_.model->name + "' (pool " + req_.model->pool + ")");
     return;
   }
+  send_to(u);
+}
+
+// Called with mu_ held: a lease now, or a place in the activator's queue (bounded, with
+// queue.timeout_ms) while an instance starts. A stream that waits gets its head and keep-alive
+// comments after keepalive_comment_ms like any slow upstream.
+void ProxyCall::attempt_serverless() {
+  zone_ = Zone::kOnPrem;
+  route_ = "primary";
+  auto got = worker_pool_->acquire([self = shared_from_this()](Result<WorkerLease> lease) {
+    // From the pool's thread or another request's: hop to this connection's loop. The lease
+    // rides in a shared_ptr (std::function needs a copyable callable); dropped, it is released.
+    auto held = std::make_shared<Result<WorkerLease>>(std::move(lease));
+    self->ex_->post([self, held] {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->on_worker(std::move(*held));
+    });
+  });
+  if (!got.ok()) return respond_failure(503, "queue_full", got.status().message(), 1);
+  if (got->lease) return on_worker(std::move(*got->lease));
+  ticket_ = got->ticket;
+  std::weak_ptr<ProxyCall> weak = shared_from_this();
+  ex_->post_after(worker_pool_->config().queue_timeout_ms, [weak, t = ticket_] {
+    if (auto self = weak.lock()) self->on_queue_timeout(t);
+  });
+}
+
+void ProxyCall::on_queue_timeout(uint64_t ticket) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (ticket_ != ticket || settled_) return;
+  ticket_ = 0;
+  worker_pool_->cancel(ticket);
+  const PoolStatus status = worker_pool_->status();
+  respond_failure(503, "no_instance_ready",
+                  "no instance of serverless pool " + worker_pool_->name() +
+                      " had room within queue.timeout_ms (" +
+                      std::to_string(worker_pool_->config().queue_timeout_ms) + " ms)" +
+                      (status.last_error.empty() ? "" : "; last problem: " + status.last_error),
+                  1);
+}
+
+// Called with mu_ held, with the activator's answer.
+void ProxyCall::on_worker(Result<WorkerLease> lease) {
+  ticket_ = 0;
+  if (settled_ || client_gone_) return;  // gave up meanwhile: the lease goes back
+  if (!lease.ok()) return respond_failure(503, "no_instance_ready", lease.status().message(), 1);
+  cold_start_ = cold_start_.value_or(Clock::Duration::zero()) + lease->waited();
+  leased_upstream_ = lease->shared_upstream();
+  lease_ = std::move(*lease);
+  send_to(leased_upstream_.get());
+}
+
+// Called with mu_ held: sends this attempt to `u`.
+void ProxyCall::send_to(Upstream* u) {
   tried_.insert(u);
   current_ = u;
   ++u->outstanding;
@@ -268,8 +342,16 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   upstream_req_.reset();
   Upstream* u = current_;
   --u->outstanding;
-  upstream_s_ += seconds_since(attempt_started_);
+  const Clock::Duration attempt_time = svc_.clock().now() - attempt_started_;
+  upstream_time_ += attempt_time;
+  upstream_s_ += std::chrono::duration<double>(attempt_time).count();
   const bool upstream_failed = !s.ok() || upstream_status_ >= 500;
+  // A serverless instance's slot goes back at the end of this attempt (a retry leases again).
+  // A request it failed at the transport level (reset, refused, or silent past the first-byte
+  // or idle timeout), not one we cut, means it is broken: it is killed and replaced.
+  const std::optional<WorkerLease> lease = std::exchange(lease_, std::nullopt);
+  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_)
+    worker_pool_->report_failure(u);
   if (client_gone_) {  // the client left: bill what was produced, nothing to answer
     u->breaker.record(Outcome::kSuccess);
     settle(499, nullptr);
@@ -302,6 +384,10 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
     respond_failure(502, "upstream_error",
                     "upstream " + u->id + " sent an event over " +
                         std::to_string(SseParser::kMaxEventBytes >> 20) + " MiB");
+    return;
+  }
+  if (!s.ok() && worker_pool_ && !events_sent_) {  // its instance died: ask the client to retry
+    respond_failure(503, "instance_failed", "instance " + u->id + " failed: " + s.message(), 1);
     return;
   }
   if (!s.ok()) {  // connect, reset or timeout; mid-stream the partial usage is billed
@@ -343,6 +429,11 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   r.body = std::move(body_);
   r.headers.push_back({"x-fathom-upstream", u->id});
   r.headers.push_back({"x-request-id", request_id_});
+  if (cold_start_)
+    r.headers.push_back(
+        {"x-fathom-cold-start-ms",
+         std::to_string(
+             std::chrono::duration_cast<std::chrono::milliseconds>(*cold_start_).count())});
   const int status = upstream_status_;
   if (status >= 400) error_ = "upstream " + u->id + " answered HTTP " + std::to_string(status);
   settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
@@ -350,10 +441,12 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
 
 // Called with mu_ held. Before the stream's head: an OpenAI error response; after it: an
 // error event that ends the stream.
-void ProxyCall::respond_failure(int status, const std::string& code, const std::string& message) {
+void ProxyCall::respond_failure(int status, const std::string& code, const std::string& message,
+                                int64_t retry_after_s) {
   net::HttpResponse r = error_response(status, "server_error", message, code);
   error_ = message;
   r.headers.push_back({"x-request-id", request_id_});
+  if (retry_after_s > 0) r.headers.push_back({"retry-after", std::to_string(retry_after_s)});
   if (!streaming_) return settle(status, [ex = ex_, r = std::move(r)]() mutable { ex->send(std::move(r)); });
   settle(status, [ex = ex_, event = std::move(r.body)] {
     ex->send_event(event);
@@ -416,6 +509,16 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   rec.completion_tokens = completion_tokens_;
   rec.cached_tokens = cached_tokens_;
   rec.cost_nanos = cost.ok() ? *cost : 0;
+  if (const ComputePrice* plan = routing_->cfg.prices.compute_plan(req_.model->name)) {
+    // per_compute: the time on instances (and the activator wait if the plan says so),
+    // rounded up to the plan's granularity.
+    Clock::Duration billed = upstream_time_;
+    if (plan->bill_cold_start && cold_start_) billed += *cold_start_;
+    const ComputeCharge charge = PriceTable::compute_cost(*plan, billed.count());
+    rec.cost_nanos = charge.cost_nanos;
+    rec.billed_ms = charge.billed_ms;
+    rec.billing_granularity_ms = charge.granularity_ms;
+  }
   rec.latency_ms = static_cast<int64_t>(elapsed_s * 1000);
   rec.status = status;
   if (const DataProtection* p = svc_.protection()) rec.mac = p->seal(usage_row_text(rec));
@@ -447,6 +550,12 @@ void ProxyCall::settle(int status, std::function<void()> release) {
   if (ttft_s_) access.ttft_ms = *ttft_s_ * 1000;
   if (!req_.cache_key.empty()) access.cache = "miss";
   access.error = error_;
+  if (worker_pool_) {
+    access.cold_start_ms =
+        std::chrono::duration<double, std::milli>(cold_start_.value_or(Clock::Duration::zero()))
+            .count();
+    access.instance_ms = std::chrono::duration<double, std::milli>(upstream_time_).count();
+  }
   access.classification = req_.classification;
   if (current_) {
     access.zone = zone_name(zone_);

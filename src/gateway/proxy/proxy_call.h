@@ -18,6 +18,7 @@
 #include "gateway/proxy/sse_parser.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/key_store.h"
+#include "gateway/serverless/worker_pool.h"
 #include "net/exchange.h"
 #include "net/stream_client.h"
 
@@ -64,6 +65,11 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
  private:
   void attempt();
   Upstream* pick();
+  void send_to(Upstream* u);
+  // Serverless pools (the activator): a lease on an instance, now or once one has room.
+  void attempt_serverless();
+  void on_worker(Result<WorkerLease> lease);
+  void on_queue_timeout(uint64_t ticket);
   void on_head(int status);
   void on_body(std::string_view piece);
   void on_done(const Status& s, bool head_seen);
@@ -72,7 +78,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void count_content_chunk();
   void begin_client_stream();
   void on_request_timeout();
-  void respond_failure(int status, const std::string& code, const std::string& message);
+  void respond_failure(int status, const std::string& code, const std::string& message,
+                       int64_t retry_after_s = 0);
   void settle(int status, std::function<void()> release);
   double seconds_since(Clock::TimePoint t) const;
 
@@ -107,6 +114,15 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   Clock::TimePoint started_, attempt_started_;
   std::optional<double> ttft_s_;
   double upstream_s_ = 0;
+  Clock::Duration upstream_time_{};  // exact: what a per_compute plan bills
+  // Serverless: the model's pool, the instance leased for the current attempt (and its
+  // Upstream, kept while the call lives: current_ may point at it after the instance is gone),
+  // the activator ticket while queued, and the time waited there over all attempts.
+  WorkerPool* worker_pool_ = nullptr;
+  std::optional<WorkerLease> lease_;
+  std::shared_ptr<Upstream> leased_upstream_;
+  uint64_t ticket_ = 0;
+  std::optional<Clock::Duration> cold_start_;
 };
 
 }  // namespace fathom::gateway

@@ -12,10 +12,11 @@ export function fathom(...args) {
 export class Gateway {
   /**
    * `fathom gateway --config <config> --port 0`; resolves once it logs the URL it listens on
-   * (event-driven, bounded by 30 s). `fetchFn`: the fetch to call an https gateway with.
+   * (event-driven, bounded by 30 s). `fetchFn`: the fetch to call an https gateway with;
+   * `args`: more command-line flags (--test-clock).
    */
-  static async start(config, { fetchFn = fetch } = {}) {
-    const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  static async start(config, { fetchFn = fetch, args = [] } = {}) {
+    const proc = spawn(fathomBin, ['gateway', '--config', config, '--port', '0', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     const url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gateway not ready:\n${log}`)), 30000);

@@ -146,7 +146,9 @@ export async function readSse(response, onEvent = () => {}) {
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const raw = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const data = raw.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+      const lines = raw.split('\n').filter((l) => l.startsWith('data: '));
+      if (!lines.length) continue;  // a comment (": keep-alive") or an event without data
+      const data = lines.map((l) => l.slice(6)).join('\n');
       const ev = data === '[DONE]' ? data : JSON.parse(data);
       events.push(ev);
       if (onEvent(ev) === false) return events;
