@@ -1,0 +1,207 @@
+#include "plan/planner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace fathom::plan {
+namespace {
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+// Formats tried on an edge device, largest first.
+constexpr const char* kEdgeFormats[] = {"bf16", "fp8", "int8", "q6_k", "q5_k", "q4_k", "gptq4", "q3_k", "q2_k"};
+
+std::vector<Candidate> candidates_for(const PlanInputs& in) {
+  std::vector<Device> devices;
+  const Workload& w = in.workload;
+  std::optional<Device> here;
+  if (in.calibration) here = this_machine(*in.calibration);
+  if (w.edge_device) {
+    if (const Device* d = in.catalogue.device(*w.edge_device)) devices.push_back(*d);
+  } else if (!w.devices.empty()) {
+    for (const std::string& id : w.devices) {
+      if (here && id == here->id) devices.push_back(*here);
+      else if (const Device* d = in.catalogue.device(id)) devices.push_back(*d);
+    }
+  } else {
+    for (const Device& d : in.catalogue.devices)
+      if (d.kind != DeviceKind::kEdge) devices.push_back(d);
+  }
+  std::vector<Candidate> out;
+  for (Device& d : devices) {
+    Efficiency eff{d.bandwidth_efficiency, d.compute_efficiency};
+    // A calibration of this machine's CPU stands for every CPU server in the catalogue.
+    if (in.calibration && d.kind == DeviceKind::kCpu) eff = in.calibration->efficiency;
+    out.push_back({std::move(d), eff, {}, std::nullopt});
+  }
+  return out;
+}
+
+Status check_devices(const PlanInputs& in) {
+  const Workload& w = in.workload;
+  if (w.edge_device && !in.catalogue.device(*w.edge_device))
+    return invalid_argument("site.edge_device: '" + *w.edge_device + "' is not in the catalogue");
+  if (w.edge_device && in.catalogue.device(*w.edge_device)->kind != DeviceKind::kEdge)
+    return invalid_argument("site.edge_device: '" + *w.edge_device + "' is not an edge device (kind " +
+                            device_kind_name(in.catalogue.device(*w.edge_device)->kind) + ")");
+  for (const std::string& id : w.devices)
+    if (!in.catalogue.device(id) && !(id == "this-machine" && in.calibration))
+      return invalid_argument("devices: '" + id + "' is not in the catalogue" +
+                              (id == "this-machine" ? " (run 'fathom plan calibrate' first)" : ""));
+  return ok_status();
+}
+
+// Fits the model on the edge device, trying smaller formats until one fits.
+EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv, const Device& d, WeightFormat& chosen) {
+  EdgeFit fit;
+  fit.device_id = d.id;
+  fit.requested_format = requested.name();
+  bool started = false;
+  const model::ModelConfig& c = in.model.config;
+  const int64_t context = std::min<int64_t>(in.workload.prompt.p95 + in.workload.output.p95, c.max_position_embeddings);
+  for (const char* name : kEdgeFormats) {
+    const WeightFormat f = *WeightFormat::parse(name);
+    if (f.name() == requested.name()) started = true;
+    if (!started) continue;
+    const ModelCosts m{weight_footprint(c, f), kv_bytes_per_token(c, kv), &c};
+    const MemoryBreakdown mb = replica_memory(m, d, 1, context, 1);
+    const bool fits = mb.total_bytes <= mb.capacity_bytes;
+    char line[200];
+    std::snprintf(line, sizeof(line), "%s: %.2f GiB (weights %.2f + one %lld-token sequence %.2f + runtime) %s %.2f GiB usable", name,
+                  static_cast<double>(mb.total_bytes) / kGiB, static_cast<double>(mb.weights_bytes) / kGiB, static_cast<long long>(context),
+                  static_cast<double>(mb.kv_bytes) / kGiB, fits ? "<=" : ">", static_cast<double>(mb.capacity_bytes) / kGiB);
+    fit.tried.emplace_back(line);
+    if (fits) {
+      fit.fitting_format = name;
+      chosen = f;
+      return fit;
+    }
+  }
+  if (!started) fit.tried.push_back(requested.name() + " is already smaller than the formats tried");
+  return fit;
+}
+
+Workload scaled_traffic(Workload w, double f) {
+  w.requests_per_s *= f;
+  return w;
+}
+
+Catalogue scaled_prices(Catalogue c, int64_t num, int64_t den, bool hardware, bool power, bool saas) {
+  const auto scale = [&](Price& p) {
+    if (p.usd) p.usd = p.usd->scaled(num, den);
+    if (p.cny) p.cny = p.cny->scaled(num, den);
+  };
+  if (hardware)
+    for (Device& d : c.devices) {
+      scale(d.purchase);
+      scale(d.node_price);
+      if (d.cloud) {
+        scale(d.cloud->on_demand_per_hour);
+        scale(d.cloud->reserved_per_hour);
+        scale(d.cloud->spot_per_hour);
+        scale(d.cloud->serverless_per_second);
+      }
+    }
+  if (power) scale(c.site.electricity_per_kwh);
+  if (saas)
+    for (SaasOffer& o : c.saas) {
+      scale(o.input_per_million);
+      scale(o.cached_input_per_million);
+      scale(o.output_per_million);
+    }
+  return c;
+}
+
+std::vector<SensitivityRow> sensitivity(const PlanInputs& in) {
+  struct Scenario {
+    const char* name;
+    PlanInputs inputs;
+  };
+  std::vector<Scenario> scenarios = {
+      {"as planned", in},
+      {"traffic x 0.5", {scaled_traffic(in.workload, 0.5), in.model, in.catalogue, in.calibration}},
+      {"traffic x 2", {scaled_traffic(in.workload, 2.0), in.model, in.catalogue, in.calibration}},
+      {"traffic x 10", {scaled_traffic(in.workload, 10.0), in.model, in.catalogue, in.calibration}},
+      {"hardware and cloud prices x 0.7", {in.workload, in.model, scaled_prices(in.catalogue, 7, 10, true, false, false), in.calibration}},
+      {"hardware and cloud prices x 1.3", {in.workload, in.model, scaled_prices(in.catalogue, 13, 10, true, false, false), in.calibration}},
+      {"electricity x 2", {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, true, false), in.calibration}},
+      {"SaaS prices x 0.5", {in.workload, in.model, scaled_prices(in.catalogue, 1, 2, false, false, true), in.calibration}},
+      {"SaaS prices x 2", {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, false, true), in.calibration}},
+  };
+  std::vector<SensitivityRow> rows;
+  for (const Scenario& s : scenarios) {
+    Result<Plan> p = make_plan(s.inputs, false);
+    SensitivityRow r;
+    r.scenario = s.name;
+    if (!p.ok() || !p->choice()) {
+      r.mode = "none fits";
+      rows.push_back(r);
+      continue;
+    }
+    const Tco& t = *p->choice()->tco;
+    r.device_id = p->choice()->device.id;
+    r.mode = mode_name(p->decision.mode);
+    if (const CostOption* c = t.cheapest()) {
+      r.cheapest_option = cost_kind_name(c->kind);
+      r.cheapest_total = c->total;
+    }
+    r.mode_total = t.option(p->decision.billing).total;
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+// The total a device is ranked by: its cheapest self-run option (owned, hybrid, rented).
+std::optional<Decimal> rank_total(const Tco& t) {
+  std::optional<Decimal> best;
+  for (const CostOption& o : t.options)
+    if (o.available && o.kind != CostKind::kSaas && (!best || o.total < *best)) best = o.total;
+  return best;
+}
+
+}  // namespace
+
+Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
+  FATHOM_RETURN_IF_ERROR(check_devices(in));
+  Plan p;
+  p.model = in.model;
+  p.workload = in.workload;
+  const Workload& w = in.workload;
+  const model::ModelConfig& c = in.model.config;
+  p.format = in.model.native_format;
+  if (w.weights) {
+    FATHOM_ASSIGN_OR_RETURN(p.format, WeightFormat::parse(*w.weights));
+  }
+  std::vector<Candidate> cands = candidates_for(in);
+  const bool all_cpu = !cands.empty() && std::all_of(cands.begin(), cands.end(), [](const Candidate& k) { return k.device.kind == DeviceKind::kCpu; });
+  p.kv_dtype = all_cpu ? KvDtype::kF32 : KvDtype::kBf16;
+  if (w.kv_dtype) {
+    FATHOM_ASSIGN_OR_RETURN(p.kv_dtype, parse_kv_dtype(*w.kv_dtype));
+  }
+  if (w.edge_device) p.edge = fit_edge(in, p.format, p.kv_dtype, cands.front().device, p.format);
+  p.weights = weight_footprint(c, p.format);
+  p.kv_bytes_per_token = kv_bytes_per_token(c, p.kv_dtype);
+  const ModelCosts costs{p.weights, p.kv_bytes_per_token, &p.model.config};
+  const SaasOffer* saas = in.model.saas_offer.empty() ? nullptr : in.catalogue.offer(in.model.saas_offer);
+  std::optional<Decimal> best;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    Candidate& k = cands[i];
+    k.sizing = size_deployment(costs, w, k.device, k.efficiency);
+    if (!k.sizing.feasible) continue;
+    k.tco = compute_tco(in.catalogue, w, k.device, k.sizing, saas);
+    const std::optional<Decimal> total = rank_total(*k.tco);
+    if (total && (!best || *total < *best)) {
+      best = total;
+      p.chosen = static_cast<int64_t>(i);
+    }
+    if (!total && p.chosen < 0 && w.edge_device) p.chosen = static_cast<int64_t>(i);
+  }
+  p.candidates = std::move(cands);
+  if (const Candidate* ch = p.choice()) p.decision = decide(w, ch->sizing, *ch->tco, p.edge);
+  else if (p.edge) p.decision = decide(w, Sizing{}, Tco{}, p.edge);
+  if (with_sensitivity && p.choice()) p.sensitivity = sensitivity(in);
+  return p;
+}
+
+}  // namespace fathom::plan
