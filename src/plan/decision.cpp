@@ -100,6 +100,7 @@ Decision decide(const Workload& w, const Sizing& s, const Tco& t, const std::opt
     if (w.sensitivity == Sensitivity::kMedium)
       d.reasons.push_back("data sensitivity is medium: public clouds are acceptable with the gateway's redaction and audit log");
     // 2. Budget.
+    // The cheapest dedicated option: everything but pay-per-use (SaaS, serverless).
     const CostOption* self_hosted = nullptr;
     for (CostKind k : {CostKind::kOwned, CostKind::kHybrid, CostKind::kOnDemand, CostKind::kReserved, CostKind::kSpot})
       self_hosted = cheaper(self_hosted, &t.option(k));

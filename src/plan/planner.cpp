@@ -152,14 +152,6 @@ std::vector<SensitivityRow> sensitivity(const PlanInputs& in) {
   return rows;
 }
 
-// The total a device is ranked by: its cheapest self-run option (owned, hybrid, rented).
-std::optional<Decimal> rank_total(const Tco& t) {
-  std::optional<Decimal> best;
-  for (const CostOption& o : t.options)
-    if (o.available && o.kind != CostKind::kSaas && (!best || o.total < *best)) best = o.total;
-  return best;
-}
-
 }  // namespace
 
 Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
@@ -190,12 +182,12 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
     k.sizing = size_deployment(costs, w, k.device, k.efficiency);
     if (!k.sizing.feasible) continue;
     k.tco = compute_tco(in.catalogue, w, k.device, k.sizing, saas);
-    const std::optional<Decimal> total = rank_total(*k.tco);
-    if (total && (!best || *total < *best)) {
-      best = total;
+    // Devices are ranked by their cheapest way to run the sizing (SaaS runs on none of them).
+    const CostOption* self_run = k.tco->cheapest_self_run();
+    if (self_run && (!best || self_run->total < *best)) {
+      best = self_run->total;
       p.chosen = static_cast<int64_t>(i);
     }
-    if (!total && p.chosen < 0 && w.edge_device) p.chosen = static_cast<int64_t>(i);
   }
   p.candidates = std::move(cands);
   if (const Candidate* ch = p.choice()) p.decision = decide(w, ch->sizing, *ch->tco, p.edge);

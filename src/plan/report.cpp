@@ -77,7 +77,8 @@ std::string render_text(const Plan& p) {
     o << "  " << k.device.id << ": " << s.peak_replicas << " replica(s) x " << s.devices_per_replica << " device(s)";
     if (s.devices_per_replica > 1) o << " (TP " << s.tensor_parallel << (s.expert_parallel > 1 ? ", EP " + std::to_string(s.expert_parallel) : "") << ")";
     o << ", batch " << s.batch << ", TPOT " << fmt("%.1f", s.tpot_s * 1000) << " ms, TTFT p95 " << fmt("%.0f", s.ttft_s * 1000) << " ms";
-    if (const CostOption* ch = k.tco->cheapest()) o << ", cheapest " << cost_kind_name(ch->kind) << " " << ch->total.to_string(0);
+    if (const CostOption* ch = k.tco->cheapest_self_run())
+      o << ", cheapest " << cost_kind_name(ch->kind) << " " << ch->total.to_string(0);
     o << (p.choice() == &k ? "   <- chosen" : "") << "\n";
   }
   const Candidate* ch = p.choice();

@@ -110,6 +110,13 @@ const CostOption* Tco::cheapest() const {
   return best;
 }
 
+const CostOption* Tco::cheapest_self_run() const {
+  const CostOption* best = nullptr;
+  for (const CostOption& o : options)
+    if (o.available && o.kind != CostKind::kSaas && (!best || o.total < best->total)) best = &o;
+  return best;
+}
+
 std::optional<int64_t> Tco::breakeven_month(CostKind other) const {
   const CostOption& a = option(CostKind::kOwned);
   const CostOption& b = option(other);

@@ -61,6 +61,8 @@ struct Tco {
   const CostOption& option(CostKind k) const;
   /// The cheapest available option over the horizon (nullptr when none is).
   const CostOption* cheapest() const;
+  /// The same among the options that run this sizing on this device (all but SaaS).
+  const CostOption* cheapest_self_run() const;
   /// First month in which owning has cost no more in total than `other`; nullopt: never
   /// within the horizon.
   std::optional<int64_t> breakeven_month(CostKind other) const;

@@ -31,7 +31,8 @@ TEST_F(TcoTest, UsageCountsAreIntegers) {
 }
 
 TEST_F(TcoTest, OwnedHardware) {
-  const CostOption& o = tco().option(CostKind::kOwned);
+  const Tco t = tco();
+  const CostOption& o = t.option(CostKind::kOwned);
   ASSERT_TRUE(o.available);
   EXPECT_EQ(o.capex.to_string(), "160000.00");    // 6 GPUs x 20000 + 1 server x 40000
   EXPECT_EQ(o.lines[1].monthly.to_string(), "438.00");   // 4000 W x 730 h x 1.5 / 1000 x 0.10
@@ -60,7 +61,8 @@ TEST_F(TcoTest, CloudOptions) {
 }
 
 TEST_F(TcoTest, SaasPerToken) {
-  const CostOption& o = tco().option(CostKind::kSaas);
+  const Tco t = tco();
+  const CostOption& o = t.option(CostKind::kSaas);
   // 1,971,000,000 x 0.5 + 657,000,000 x 0.1 + 525,600,000 x 2.0, per million.
   EXPECT_EQ(o.lines[0].monthly.to_string(), "985.50");
   EXPECT_EQ(o.lines[1].monthly.to_string(), "65.70");
@@ -69,7 +71,8 @@ TEST_F(TcoTest, SaasPerToken) {
 }
 
 TEST_F(TcoTest, HybridOwnsTheBaseAndRentsBursts) {
-  const CostOption& o = tco().option(CostKind::kHybrid);
+  const Tco t = tco();
+  const CostOption& o = t.option(CostKind::kHybrid);
   ASSERT_TRUE(o.available) << o.note;
   EXPECT_EQ(o.capex.to_string(), "80000.00");     // 2 GPUs + 1 server
   // power 2000 W -> 219, rack 1000, staff 1000, maintenance 800, bursts 12 h x 2 replicas x 2
