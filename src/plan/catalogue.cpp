@@ -123,8 +123,8 @@ Catalogue read_catalogue(const YAML::Node& root, std::vector<std::string>& probl
         if (c.devices[j].id == c.devices[i].id) problems.push_back("devices[" + std::to_string(i) + "].id: '" + c.devices[i].id + "' is listed twice");
     }
   const YAML::Node saas = f.child("saas");
-  if (saas && !saas.IsSequence()) f.problem("saas", "must be a list");
-  else if (saas)
+  if (f.has("saas") && !saas.IsSequence()) f.problem("saas", "must be a list");
+  else if (f.has("saas"))
     for (size_t i = 0; i < saas.size(); ++i) c.saas.push_back(read_offer(saas[i], "saas[" + std::to_string(i) + "]", problems));
   return c;
 }

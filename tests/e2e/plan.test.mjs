@@ -54,8 +54,11 @@ function kvLogBytes(log) {
   return Number(m[3]);
 }
 
-const within = (actual, predicted, what) =>
-  assert.ok(Math.abs(actual - predicted) <= 0.1 * predicted, `${what}: fathom serve has ${actual}, plan predicted ${predicted}`);
+function within(actual, predicted, what) {
+  const msg = `${what}: fathom serve has ${actual}, plan predicted ${predicted} (${((actual / predicted - 1) * 100).toFixed(2)} %)`;
+  console.log(msg);
+  assert.ok(Math.abs(actual - predicted) <= 0.1 * predicted, msg);
+}
 
 async function complete(server) {
   const r = await server.post('/v1/completions', { prompt: 'hello there', max_tokens: 2, temperature: 0 });

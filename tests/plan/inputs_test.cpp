@@ -108,6 +108,12 @@ TEST(CatalogueTest, ShippedCatalogueParsesAndEveryEntryHasASource) {
   for (const SaasOffer& o : c.saas) EXPECT_FALSE(o.provenance.source.empty()) << o.id;
 }
 
+TEST(CatalogueTest, TheSaasListIsOptional) {
+  Result<Catalogue> r = parse_catalogue(testing::read_text("tests/data/plan/e2e_catalogue.yaml"), "e2e_catalogue.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  EXPECT_TRUE(r->saas.empty());
+}
+
 TEST(CatalogueTest, EntriesWithoutSourceOrDateAreRefused) {
   std::string text = testing::read_text("tests/data/plan/test_catalogue.yaml");
   const size_t src = text.find("    source: test\n    date: 2025-01-01\n    purchase:");
