@@ -24,21 +24,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
       }
       Workload v = *w;
-      if (validate_workload(v).ok() && (v.prompt.p95 < v.prompt.mean || v.output.p95 < v.output.mean)) __builtin_trap();
+      if (validate_workload(v).ok() &&
+          (v.prompt.p95 < v.prompt.mean || v.output.p95 < v.output.mean))
+        __builtin_trap();
       return 0;
     }
     case 1: {
       Result<Catalogue> c = parse_catalogue(text, "fuzz.yaml");
       if (!c.ok()) return 0;
       for (const Device& d : c->devices)
-        if (d.memory_gib <= 0 || d.bandwidth_gbps <= 0 || d.provenance.source.empty() || d.provenance.date.size() != 10) __builtin_trap();
+        if (d.memory_gib <= 0 || d.bandwidth_gbps <= 0 || d.provenance.source.empty() ||
+            d.provenance.date.size() != 10)
+          __builtin_trap();
       return 0;
     }
     case 2: {
       Result<BenchReport> r = parse_bench_report(text);
       if (!r.ok()) return 0;
       Result<Calibration> c = calibrate_from(*r);
-      if (c.ok() && !(c->efficiency.bandwidth > 0 && c->efficiency.bandwidth <= 2)) __builtin_trap();
+      if (c.ok() && !(c->efficiency.bandwidth > 0 && c->efficiency.bandwidth <= 2))
+        __builtin_trap();
       return 0;
     }
     default: {

@@ -26,18 +26,25 @@ namespace {
 
 void print_help() {
   std::printf(
-      "usage: fathom plan [WORKLOAD.yaml] [flags]       choose a mode, size hardware, compare costs\n"
+      "usage: fathom plan [WORKLOAD.yaml] [flags]       choose a mode, size hardware, compare "
+      "costs\n"
       "       fathom plan calibrate [--model DIR] [-t N] [--calibration FILE] [--bench-json FILE]\n"
       "       fathom plan models | devices [--catalogue FILE]\n"
       "\n"
       "workload flags (override the YAML; docs/plan.md lists every field):\n"
-      "  --model NAME|DIR  --weights FORMAT  --kv-dtype f32|bf16|fp8  --rps N  --requests-per-day N\n"
+      "  --model NAME|DIR  --weights FORMAT  --kv-dtype f32|bf16|fp8  --rps N  --requests-per-day "
+      "N\n"
       "  --prompt-tokens MEAN[:P95]  --output-tokens MEAN[:P95]  --ttft-ms N  --tpot-ms N\n"
-      "  --sensitivity low|medium|high  --sensitive-share F  --budget MONTHLY  --customization none|adapters|fine_tuning\n"
-      "  --edge-device ID  --power-kw N  --currency USD|CNY  --months N  --headroom F  --device ID[,ID...]\n"
-      "inputs: --catalogue FILE (default data/plan/catalogue.yaml)  --calibration FILE (default %s)\n"
-      "outputs: --format text|json  --chart FILE.svg  --out-dir DIR (gateway.yaml, serve-flags.txt, overlay/)\n"
-      "  --serve-url URL  --cloud-url URL  --gateway-data-dir DIR  --gateway-port N  --model-dir DIR  --overlays-dir PATH\n",
+      "  --sensitivity low|medium|high  --sensitive-share F  --budget MONTHLY  --customization "
+      "none|adapters|fine_tuning\n"
+      "  --edge-device ID  --power-kw N  --currency USD|CNY  --months N  --headroom F  --device "
+      "ID[,ID...]\n"
+      "inputs: --catalogue FILE (default data/plan/catalogue.yaml)  --calibration FILE (default "
+      "%s)\n"
+      "outputs: --format text|json  --chart FILE.svg  --out-dir DIR (gateway.yaml, "
+      "serve-flags.txt, overlay/)\n"
+      "  --serve-url URL  --cloud-url URL  --gateway-data-dir DIR  --gateway-port N  --model-dir "
+      "DIR  --overlays-dir PATH\n",
       plan::default_calibration_path().c_str());
 }
 
@@ -66,9 +73,11 @@ Status parse_lengths(const Args& args, const char* flag, plan::TokenLengths& out
     out.mean = std::stoll(v->substr(0, colon), &used);
     if (used != v->substr(0, colon).size()) throw std::invalid_argument("x");
     out.p95 = colon == std::string::npos ? out.mean : std::stoll(v->substr(colon + 1), &used);
-    if (colon != std::string::npos && used != v->size() - colon - 1) throw std::invalid_argument("x");
+    if (colon != std::string::npos && used != v->size() - colon - 1)
+      throw std::invalid_argument("x");
   } catch (const std::exception&) {
-    return invalid_argument(std::string("--") + flag + ": expected MEAN or MEAN:P95 token counts, got '" + *v + "'");
+    return invalid_argument(std::string("--") + flag +
+                            ": expected MEAN or MEAN:P95 token counts, got '" + *v + "'");
   }
   if (out.mean < 1 || out.mean > 10'000'000 || out.p95 < 1 || out.p95 > 10'000'000)
     return invalid_argument(std::string("--") + flag + ": token counts must be in 1..10000000");
@@ -78,7 +87,9 @@ Status parse_lengths(const Args& args, const char* flag, plan::TokenLengths& out
 Status positive(const Args& args, const char* flag, double& out, double max) {
   if (!args.has(flag)) return ok_status();
   FATHOM_ASSIGN_OR_RETURN(out, args.get_double(flag, out));
-  if (!(out > 0 && out <= max)) return invalid_argument(std::string("--") + flag + ": must be in (0, " + std::to_string(max) + "]");
+  if (!(out > 0 && out <= max))
+    return invalid_argument(std::string("--") + flag + ": must be in (0, " + std::to_string(max) +
+                            "]");
   return ok_status();
 }
 
@@ -110,16 +121,22 @@ Status apply_flags(const Args& args, plan::Workload& w) {
   }
   if (args.has("sensitive-share")) {
     FATHOM_ASSIGN_OR_RETURN(w.sensitive_share, args.get_double("sensitive-share", 0));
-    if (!(w.sensitive_share >= 0 && w.sensitive_share <= 1)) return invalid_argument("--sensitive-share: must be in 0..1");
+    if (!(w.sensitive_share >= 0 && w.sensitive_share <= 1))
+      return invalid_argument("--sensitive-share: must be in 0..1");
   }
   if (auto v = args.get("budget")) {
     FATHOM_ASSIGN_OR_RETURN(w.monthly_budget, plan::Decimal::parse(*v, "--budget"));
   }
   if (auto v = args.get("customization")) {
-    if (*v == "none") w.customization = plan::Customization::kNone;
-    else if (*v == "adapters") w.customization = plan::Customization::kAdapters;
-    else if (*v == "fine_tuning") w.customization = plan::Customization::kFineTuning;
-    else return invalid_argument("--customization: expected none, adapters or fine_tuning, got '" + *v + "'");
+    if (*v == "none")
+      w.customization = plan::Customization::kNone;
+    else if (*v == "adapters")
+      w.customization = plan::Customization::kAdapters;
+    else if (*v == "fine_tuning")
+      w.customization = plan::Customization::kFineTuning;
+    else
+      return invalid_argument("--customization: expected none, adapters or fine_tuning, got '" +
+                              *v + "'");
   }
   if (auto v = args.get("edge-device")) w.edge_device = *v;
   if (args.has("power-kw")) {
@@ -136,7 +153,8 @@ Status apply_flags(const Args& args, plan::Workload& w) {
   }
   if (args.has("headroom")) {
     FATHOM_ASSIGN_OR_RETURN(w.headroom, args.get_double("headroom", 0.2));
-    if (!(w.headroom >= 0 && w.headroom <= 10)) return invalid_argument("--headroom: must be in 0..10");
+    if (!(w.headroom >= 0 && w.headroom <= 10))
+      return invalid_argument("--headroom: must be in 0..10");
   }
   if (auto v = args.get("device")) {
     w.devices.clear();
@@ -150,14 +168,16 @@ Status apply_flags(const Args& args, plan::Workload& w) {
 Result<std::optional<plan::Calibration>> load_calibration(const Args& args) {
   const std::string path = args.get_or("calibration", plan::default_calibration_path());
   std::error_code ec;
-  if (!args.has("calibration") && !std::filesystem::exists(path, ec)) return std::optional<plan::Calibration>();
+  if (!args.has("calibration") && !std::filesystem::exists(path, ec))
+    return std::optional<plan::Calibration>();
   FATHOM_ASSIGN_OR_RETURN(std::string text, read_file(path, "--calibration"));
   FATHOM_ASSIGN_OR_RETURN(plan::Calibration c, plan::parse_calibration(text, path));
   return std::optional<plan::Calibration>(c);
 }
 
 Status write_outputs(const Args& args, const plan::Plan& p) {
-  if (auto chart = args.get("chart")) FATHOM_RETURN_IF_ERROR(write_file(*chart, plan::render_cost_chart_svg(p)));
+  if (auto chart = args.get("chart"))
+    FATHOM_RETURN_IF_ERROR(write_file(*chart, plan::render_cost_chart_svg(p)));
   const std::optional<std::string> dir = args.get("out-dir");
   if (!dir) return ok_status();
   plan::DeployOptions o;
@@ -165,7 +185,8 @@ Status write_outputs(const Args& args, const plan::Plan& p) {
   o.cloud_url = args.get_or("cloud-url", o.cloud_url);
   o.data_dir = args.get_or("gateway-data-dir", o.data_dir);
   FATHOM_ASSIGN_OR_RETURN(o.gateway_port, args.get_int("gateway-port", o.gateway_port));
-  if (o.gateway_port < 0 || o.gateway_port > 65535) return invalid_argument("--gateway-port: must be in 0..65535");
+  if (o.gateway_port < 0 || o.gateway_port > 65535)
+    return invalid_argument("--gateway-port: must be in 0..65535");
   if (args.has("gateway-port") && o.gateway_port == 0) o.gateway_host = "127.0.0.1";
   o.model_dir = args.get_or("model-dir", "");
   o.overlays_dir = args.get_or("overlays-dir", o.overlays_dir);
@@ -175,10 +196,12 @@ Status write_outputs(const Args& args, const plan::Plan& p) {
   fs::create_directories(*dir, ec);
   if (ec) return unavailable("--out-dir: cannot create " + *dir + ": " + ec.message());
   FATHOM_RETURN_IF_ERROR(write_file(fs::path(*dir) / "gateway.yaml", f.gateway_yaml));
-  FATHOM_RETURN_IF_ERROR(write_file(fs::path(*dir) / "serve-flags.txt", plan::serve_command_line(f)));
+  FATHOM_RETURN_IF_ERROR(
+      write_file(fs::path(*dir) / "serve-flags.txt", plan::serve_command_line(f)));
   if (!f.kustomization_yaml.empty()) {
     fs::create_directories(fs::path(*dir) / "overlay", ec);
-    FATHOM_RETURN_IF_ERROR(write_file(fs::path(*dir) / "overlay" / "kustomization.yaml", f.kustomization_yaml));
+    FATHOM_RETURN_IF_ERROR(
+        write_file(fs::path(*dir) / "overlay" / "kustomization.yaml", f.kustomization_yaml));
   }
   std::fprintf(stderr, "fathom plan: wrote %s/gateway.yaml, serve-flags.txt%s\n", dir->c_str(),
                f.kustomization_yaml.empty() ? "" : ", overlay/kustomization.yaml");
@@ -190,30 +213,59 @@ Status list(const std::string& what, const Args& args) {
     for (const std::string& n : plan::builtin_model_names()) {
       FATHOM_ASSIGN_OR_RETURN(plan::ModelSpec m, plan::resolve_model(n));
       const plan::WeightFootprint w = plan::weight_footprint(m.config, m.native_format);
-      std::printf("%-32s %-24s %8.1fB params %7.1fB active  %s\n", n.c_str(), m.config.architecture.c_str(), w.total_params / 1e9,
-                  w.active_params / 1e9, m.native_format.name().c_str());
+      std::printf("%-32s %-24s %8.1fB params %7.1fB active  %s\n", n.c_str(),
+                  m.config.architecture.c_str(), w.total_params / 1e9, w.active_params / 1e9,
+                  m.native_format.name().c_str());
     }
     return ok_status();
   }
-  FATHOM_ASSIGN_OR_RETURN(plan::Catalogue cat, plan::load_catalogue(args.get_or("catalogue", ""), FATHOM_SOURCE_DIR));
+  FATHOM_ASSIGN_OR_RETURN(plan::Catalogue cat,
+                          plan::load_catalogue(args.get_or("catalogue", ""), FATHOM_SOURCE_DIR));
   for (const plan::Device& d : cat.devices)
-    std::printf("%-20s %-5s %7.0f GiB %7.0f GB/s %7.1f TFLOP/s %5lld W  %s (%s, %s)\n", d.id.c_str(), plan::device_kind_name(d.kind), d.memory_gib,
-                d.bandwidth_gbps, d.bf16_tflops, static_cast<long long>(d.tdp_w), d.name.c_str(), d.provenance.source.c_str(),
-                d.provenance.date.c_str());
+    std::printf("%-20s %-5s %7.0f GiB %7.0f GB/s %7.1f TFLOP/s %5lld W  %s (%s, %s)\n",
+                d.id.c_str(), plan::device_kind_name(d.kind), d.memory_gib, d.bandwidth_gbps,
+                d.bf16_tflops, static_cast<long long>(d.tdp_w), d.name.c_str(),
+                d.provenance.source.c_str(), d.provenance.date.c_str());
   return ok_status();
 }
 
 Status plan_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args, Args::parse(argv,
-                             {"model", "weights", "kv-dtype", "rps", "requests-per-day", "prompt-tokens", "output-tokens", "ttft-ms",
-                              "tpot-ms", "sensitivity", "sensitive-share", "budget", "customization", "edge-device", "power-kw",
-                              "currency", "months", "headroom", "device", "catalogue", "calibration", "format", "chart", "out-dir",
-                              "serve-url", "cloud-url", "gateway-data-dir", "gateway-port", "model-dir", "overlays-dir"},
-                             {}));
-  if (args.positional().size() == 1 && (args.positional()[0] == "models" || args.positional()[0] == "devices"))
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"model",
+                                                        "weights",
+                                                        "kv-dtype",
+                                                        "rps",
+                                                        "requests-per-day",
+                                                        "prompt-tokens",
+                                                        "output-tokens",
+                                                        "ttft-ms",
+                                                        "tpot-ms",
+                                                        "sensitivity",
+                                                        "sensitive-share",
+                                                        "budget",
+                                                        "customization",
+                                                        "edge-device",
+                                                        "power-kw",
+                                                        "currency",
+                                                        "months",
+                                                        "headroom",
+                                                        "device",
+                                                        "catalogue",
+                                                        "calibration",
+                                                        "format",
+                                                        "chart",
+                                                        "out-dir",
+                                                        "serve-url",
+                                                        "cloud-url",
+                                                        "gateway-data-dir",
+                                                        "gateway-port",
+                                                        "model-dir",
+                                                        "overlays-dir"},
+                                                 {}));
+  if (args.positional().size() == 1 &&
+      (args.positional()[0] == "models" || args.positional()[0] == "devices"))
     return list(args.positional()[0], args);
-  if (args.positional().size() > 1) return invalid_argument("unexpected argument '" + args.positional()[1] + "'");
+  if (args.positional().size() > 1)
+    return invalid_argument("unexpected argument '" + args.positional()[1] + "'");
   plan::Workload w;
   w.hourly = plan::default_hourly_profile();
   if (!args.positional().empty()) {
@@ -225,12 +277,14 @@ Status plan_main(const std::vector<std::string>& argv) {
   }
   FATHOM_RETURN_IF_ERROR(apply_flags(args, w));
   const std::string format = args.get_or("format", "text");
-  if (format != "text" && format != "json") return invalid_argument("--format: expected text or json, got '" + format + "'");
+  if (format != "text" && format != "json")
+    return invalid_argument("--format: expected text or json, got '" + format + "'");
 
   plan::PlanInputs in;
   in.workload = w;
   FATHOM_ASSIGN_OR_RETURN(in.model, plan::resolve_model(w.model));
-  FATHOM_ASSIGN_OR_RETURN(in.catalogue, plan::load_catalogue(args.get_or("catalogue", ""), FATHOM_SOURCE_DIR));
+  FATHOM_ASSIGN_OR_RETURN(in.catalogue,
+                          plan::load_catalogue(args.get_or("catalogue", ""), FATHOM_SOURCE_DIR));
   FATHOM_ASSIGN_OR_RETURN(in.calibration, load_calibration(args));
   FATHOM_ASSIGN_OR_RETURN(plan::Plan p, plan::make_plan(in));
   const std::string report = format == "json" ? plan::render_json(p) : plan::render_text(p);

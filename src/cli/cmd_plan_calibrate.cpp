@@ -19,7 +19,8 @@
 namespace fathom::cli {
 
 Status plan_calibrate(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv, {"model", "p", "n", "t", "calibration", "bench-json"}, {}));
+  FATHOM_ASSIGN_OR_RETURN(
+      Args args, Args::parse(argv, {"model", "p", "n", "t", "calibration", "bench-json"}, {}));
   std::string bench_text;
   if (auto file = args.get("bench-json")) {
     std::ifstream in(*file);
@@ -28,8 +29,9 @@ Status plan_calibrate(const std::vector<std::string>& argv) {
     ss << in.rdbuf();
     bench_text = ss.str();
   } else {
-    std::vector<std::string> cmd = {self_executable(), "bench", "model", "--json", "-p", args.get_or("p", "512"),
-                                    "-n", args.get_or("n", "128"), "-b", "1"};
+    std::vector<std::string> cmd = {
+        self_executable(),       "bench", "model", "--json", "-p", args.get_or("p", "512"), "-n",
+        args.get_or("n", "128"), "-b",    "1"};
     if (auto m = args.get("model")) cmd.insert(cmd.end(), {"--model", *m});
     if (auto t = args.get("t")) cmd.insert(cmd.end(), {"-t", *t});
     std::string line;
@@ -37,23 +39,27 @@ Status plan_calibrate(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "fathom plan calibrate: running %s\n", line.c_str());
     FATHOM_ASSIGN_OR_RETURN(ProcessOutput out, run_capture(cmd));
     if (out.exit_code != 0)
-      return unavailable("'" + line + "' exited with status " + std::to_string(out.exit_code) + " (see its message above)");
+      return unavailable("'" + line + "' exited with status " + std::to_string(out.exit_code) +
+                         " (see its message above)");
     bench_text = out.stdout_text;
   }
   FATHOM_ASSIGN_OR_RETURN(plan::BenchReport report, plan::parse_bench_report(bench_text));
   FATHOM_ASSIGN_OR_RETURN(plan::Calibration cal, plan::calibrate_from(report));
   cal.measured_at = now_rfc3339_ms();
-  cal.memory_gib = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0 * 1024.0);
+  cal.memory_gib = static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                   static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0 * 1024.0);
   const std::string path = args.get_or("calibration", plan::default_calibration_path());
   std::error_code ec;
-  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (const auto dir = std::filesystem::path(path).parent_path(); !dir.empty())
+    std::filesystem::create_directories(dir, ec);
   std::ofstream out(path);
   out << plan::calibration_to_json(cal);
   if (!out.flush()) return unavailable("--calibration: cannot write " + path);
-  std::printf("calibrated on %s (%s, %lld threads): read %.1f GB/s, peak %.0f GFLOP/s\n", report.model.c_str(), cal.isa.c_str(),
-              static_cast<long long>(cal.threads), cal.read_gbps, cal.peak_gflops);
-  std::printf("efficiency: decode bandwidth %.3f, prefill compute %.3f -> %s\n", cal.efficiency.bandwidth, cal.efficiency.compute,
-              path.c_str());
+  std::printf("calibrated on %s (%s, %lld threads): read %.1f GB/s, peak %.0f GFLOP/s\n",
+              report.model.c_str(), cal.isa.c_str(), static_cast<long long>(cal.threads),
+              cal.read_gbps, cal.peak_gflops);
+  std::printf("efficiency: decode bandwidth %.3f, prefill compute %.3f -> %s\n",
+              cal.efficiency.bandwidth, cal.efficiency.compute, path.c_str());
   return ok_status();
 }
 

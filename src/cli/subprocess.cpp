@@ -34,14 +34,17 @@ Result<ProcessOutput> run_capture(const std::vector<std::string>& argv) {
   char buf[65536];
   for (;;) {
     const ssize_t n = read(fds[0], buf, sizeof(buf));
-    if (n > 0) out.stdout_text.append(buf, static_cast<size_t>(n));
-    else if (n == 0 || errno != EINTR) break;
+    if (n > 0)
+      out.stdout_text.append(buf, static_cast<size_t>(n));
+    else if (n == 0 || errno != EINTR)
+      break;
   }
   close(fds[0]);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  out.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   if (out.exit_code == 127 && out.stdout_text.empty()) return unavailable("cannot run " + argv[0]);
   return out;
 }

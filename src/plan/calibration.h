@@ -39,13 +39,13 @@ struct BenchReport {
 Result<BenchReport> parse_bench_report(const std::string& json_text);
 
 struct Calibration {
-  std::string measured_at;        ///< UTC, ISO 8601
+  std::string measured_at;  ///< UTC, ISO 8601
   std::string bench_model;
   std::string isa;
   int64_t threads = 0;
-  double read_gbps = 0;           ///< the machine's measured read bandwidth
+  double read_gbps = 0;  ///< the machine's measured read bandwidth
   double peak_gflops = 0;
-  double memory_gib = 0;          ///< this machine's RAM
+  double memory_gib = 0;  ///< this machine's RAM
   Efficiency efficiency;
 };
 

@@ -41,30 +41,31 @@ struct Device {
   std::string id, name;
   DeviceKind kind = DeviceKind::kGpu;
   double memory_gib = 0;
-  double bandwidth_gbps = 0;     ///< memory bandwidth, GB/s
-  double bf16_tflops = 0;        ///< dense
+  double bandwidth_gbps = 0;  ///< memory bandwidth, GB/s
+  double bf16_tflops = 0;     ///< dense
   int64_t tdp_w = 0;
-  int64_t max_per_node = 1;      ///< devices one server holds (NVLink domain)
-  double link_gbps = 0;          ///< device-to-device bandwidth inside a node (0 = PCIe only)
+  int64_t max_per_node = 1;            ///< devices one server holds (NVLink domain)
+  double link_gbps = 0;                ///< device-to-device bandwidth inside a node (0 = PCIe only)
   double bandwidth_efficiency = 0.75;  ///< default share of bandwidth a decode step reaches
   double compute_efficiency = 0.5;     ///< default share of FLOP/s a prefill reaches
-  Provenance provenance;         ///< specs
-  Price purchase;                ///< one device
-  Price node_price;              ///< the server around max_per_node devices (chassis, CPUs, NICs)
-  int64_t node_power_w = 0;      ///< that server's own draw
+  Provenance provenance;               ///< specs
+  Price purchase;                      ///< one device
+  Price node_price;          ///< the server around max_per_node devices (chassis, CPUs, NICs)
+  int64_t node_power_w = 0;  ///< that server's own draw
   Provenance purchase_provenance;
   std::optional<CloudPrices> cloud;
 };
 
 struct SiteCosts {
   Price electricity_per_kwh;
-  Decimal pue;                    ///< facility power / IT power
+  Decimal pue;  ///< facility power / IT power
   Price rack_per_month;
   int64_t nodes_per_rack = 4;
-  Price ops_staff_per_month;      ///< one full-time operations engineer, fully loaded
-  Decimal ops_fte_per_node;       ///< share of one engineer each server takes
+  Price ops_staff_per_month;         ///< one full-time operations engineer, fully loaded
+  Decimal ops_fte_per_node;          ///< share of one engineer each server takes
   Decimal maintenance_pct_per_year;  ///< support contracts and spares, % of capex a year
-  Decimal spot_interruption_overhead_pct;  ///< extra device-hours spot needs to ride out preemptions
+  Decimal
+      spot_interruption_overhead_pct;  ///< extra device-hours spot needs to ride out preemptions
   Provenance provenance;
 };
 

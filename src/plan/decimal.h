@@ -31,7 +31,10 @@ class Decimal {
 
   Decimal operator+(Decimal o) const { return Decimal(nanos_ + o.nanos_); }
   Decimal operator-(Decimal o) const { return Decimal(nanos_ - o.nanos_); }
-  Decimal& operator+=(Decimal o) { nanos_ += o.nanos_; return *this; }
+  Decimal& operator+=(Decimal o) {
+    nanos_ += o.nanos_;
+    return *this;
+  }
   Decimal operator-() const { return Decimal(-nanos_); }
   /// Exact.
   Decimal times(int64_t n) const { return Decimal(nanos_ * n); }

@@ -31,9 +31,10 @@ struct Decision {
   CostKind billing = CostKind::kOnDemand;  ///< the cost option the mode is billed as
   std::vector<std::string> reasons;        ///< the explanation, in order
   bool within_budget = true;
-  std::string overlay;                     ///< deploy/k8s/overlays/<overlay>, "" for none
+  std::string overlay;  ///< deploy/k8s/overlays/<overlay>, "" for none
 };
 
-Decision decide(const Workload& w, const Sizing& s, const Tco& tco, const std::optional<EdgeFit>& edge);
+Decision decide(const Workload& w, const Sizing& s, const Tco& tco,
+                const std::optional<EdgeFit>& edge);
 
 }  // namespace fathom::plan

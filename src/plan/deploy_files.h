@@ -11,14 +11,16 @@
 namespace fathom::plan {
 
 struct DeployOptions {
-  std::string serve_url = "http://fathom-serve:8000";        ///< the on-premises / in-cluster model server
+  std::string serve_url =
+      "http://fathom-serve:8000";  ///< the on-premises / in-cluster model server
   std::string cloud_url = "http://fathom-serve-cloud:8000";  ///< hybrid: the cloud pool
   std::string saas_url = "https://api.deepseek.com";         ///< saas: the provider
   std::string gateway_host = "0.0.0.0";
   int64_t gateway_port = 8080;
   std::string data_dir = "/var/lib/fathom-gateway";
-  std::string model_dir;      ///< default /models/<model name>
-  std::string overlays_dir = "../../deploy/k8s/overlays";  ///< as seen from the generated overlay folder
+  std::string model_dir;  ///< default /models/<model name>
+  std::string overlays_dir =
+      "../../deploy/k8s/overlays";  ///< as seen from the generated overlay folder
 };
 
 struct DeployFiles {

@@ -16,13 +16,16 @@ class Tally {
     always(fmt_.matrix_bytes(rows_out, cols_in));
     out_.linear_flops_per_token += 2 * rows_out * cols_in;
   }
-  // A float tensor of `n` elements kept beside the linears (norms, biases, router), read every step.
+  // A float tensor of `n` elements kept beside the linears (norms, biases, router), read every
+  // step.
   void floats(int64_t n, int64_t elem_bytes) {
     add_params(n, true);
     always(n * elem_bytes);
   }
   void router_bias(int64_t n) { floats(n, 4); }
-  int64_t float_bytes() const { return fmt_.float_bytes(); }  // e_score_correction_bias is f32 in every checkpoint
+  int64_t float_bytes() const {
+    return fmt_.float_bytes();
+  }  // e_score_correction_bias is f32 in every checkpoint
   void expert(int64_t hidden, int64_t inter) {
     const int64_t b = 3 * fmt_.matrix_bytes(inter, hidden);
     out_.expert_bytes = b;
@@ -66,9 +69,9 @@ void tally_attention(const model::ModelConfig& c, Tally& t) {
       t.linear(c.num_heads * qk, h);
     }
     t.linear(m.kv_lora_rank + m.qk_rope_head_dim, h);  // kv_a_proj_with_mqa
-    t.floats(m.kv_lora_rank, fb);                        // kv_a_layernorm
+    t.floats(m.kv_lora_rank, fb);                      // kv_a_layernorm
     t.linear(c.num_heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank);  // kv_b_proj
-    t.linear(h, c.num_heads * m.v_head_dim);                                       // o_proj
+    t.linear(h, c.num_heads * m.v_head_dim);                                      // o_proj
     return;
   }
   const int64_t q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
@@ -108,8 +111,10 @@ WeightFootprint weight_footprint(const model::ModelConfig& c, const WeightFormat
     for (int64_t e = 0; e < m.num_routed_experts; ++e) t.expert(h, m.moe_intermediate_size);
   }
   t.floats(h, fb);  // final norm
-  if (!c.tie_word_embeddings) t.lm_head(c.vocab_size, h);
-  else w.linear_flops_per_token += 2 * c.vocab_size * h;  // the tied table doubles as lm_head
+  if (!c.tie_word_embeddings)
+    t.lm_head(c.vocab_size, h);
+  else
+    w.linear_flops_per_token += 2 * c.vocab_size * h;  // the tied table doubles as lm_head
   w.num_routed_experts = c.moe.num_routed_experts;
   w.experts_per_token = c.moe.num_experts_per_tok;
   const int64_t expert_params = 3 * h * c.moe.moe_intermediate_size;
@@ -135,7 +140,8 @@ double attention_flops_per_token(const model::ModelConfig& c, int64_t context) {
   } else {
     qk = v = static_cast<double>(c.head_dim);
   }
-  return 2.0 * static_cast<double>(c.num_layers * c.num_heads) * (qk + v) * static_cast<double>(context);
+  return 2.0 * static_cast<double>(c.num_layers * c.num_heads) * (qk + v) *
+         static_cast<double>(context);
 }
 
 double decode_weight_bytes(const WeightFootprint& w, int64_t batch) {

@@ -13,15 +13,16 @@ namespace fathom::plan {
 /// Weights of one model in one format, split by how often a decode step reads them.
 struct WeightFootprint {
   int64_t total_params = 0;
-  int64_t active_params = 0;          ///< per token: all but unrouted experts and the embedding table
-  int64_t total_bytes = 0;            ///< everything the checkpoint stores (MTP layers excluded)
-  int64_t embedding_bytes = 0;        ///< the token table: one row read per token
-  int64_t always_read_bytes = 0;      ///< read every step: attention, dense MLPs, shared experts, routers, norms, lm_head
-  int64_t expert_bytes = 0;           ///< one routed expert of one layer (gate + up + down)
+  int64_t active_params = 0;    ///< per token: all but unrouted experts and the embedding table
+  int64_t total_bytes = 0;      ///< everything the checkpoint stores (MTP layers excluded)
+  int64_t embedding_bytes = 0;  ///< the token table: one row read per token
+  int64_t always_read_bytes =
+      0;  ///< read every step: attention, dense MLPs, shared experts, routers, norms, lm_head
+  int64_t expert_bytes = 0;  ///< one routed expert of one layer (gate + up + down)
   int64_t num_moe_layers = 0;
   int64_t num_routed_experts = 0;
   int64_t experts_per_token = 0;
-  int64_t linear_flops_per_token = 0; ///< 2 x active linear weights (matmul multiply-adds)
+  int64_t linear_flops_per_token = 0;  ///< 2 x active linear weights (matmul multiply-adds)
 };
 
 WeightFootprint weight_footprint(const model::ModelConfig& cfg, const WeightFormat& fmt);

@@ -12,11 +12,11 @@
 namespace fathom::plan {
 
 struct ModelSpec {
-  std::string name;             ///< catalogue name or the folder's name
+  std::string name;  ///< catalogue name or the folder's name
   model::ModelConfig config;
-  WeightFormat native_format;   ///< what the published checkpoint stores
-  std::string source;           ///< where the numbers come from
-  std::string saas_offer;       ///< SaaS price entry that serves this model ("" = none)
+  WeightFormat native_format;  ///< what the published checkpoint stores
+  std::string source;          ///< where the numbers come from
+  std::string saas_offer;      ///< SaaS price entry that serves this model ("" = none)
 };
 
 /// Names of the built-in models, in catalogue order.

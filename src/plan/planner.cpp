@@ -10,7 +10,8 @@ namespace {
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 // Formats tried on an edge device, largest first.
-constexpr const char* kEdgeFormats[] = {"bf16", "fp8", "int8", "q6_k", "q5_k", "q4_k", "gptq4", "q3_k", "q2_k"};
+constexpr const char* kEdgeFormats[] = {"bf16", "fp8",   "int8", "q6_k", "q5_k",
+                                        "q4_k", "gptq4", "q3_k", "q2_k"};
 
 std::vector<Candidate> candidates_for(const PlanInputs& in) {
   std::vector<Device> devices;
@@ -21,8 +22,10 @@ std::vector<Candidate> candidates_for(const PlanInputs& in) {
     if (const Device* d = in.catalogue.device(*w.edge_device)) devices.push_back(*d);
   } else if (!w.devices.empty()) {
     for (const std::string& id : w.devices) {
-      if (here && id == here->id) devices.push_back(*here);
-      else if (const Device* d = in.catalogue.device(id)) devices.push_back(*d);
+      if (here && id == here->id)
+        devices.push_back(*here);
+      else if (const Device* d = in.catalogue.device(id))
+        devices.push_back(*d);
     }
   } else {
     for (const Device& d : in.catalogue.devices)
@@ -43,7 +46,8 @@ Status check_devices(const PlanInputs& in) {
   if (w.edge_device && !in.catalogue.device(*w.edge_device))
     return invalid_argument("site.edge_device: '" + *w.edge_device + "' is not in the catalogue");
   if (w.edge_device && in.catalogue.device(*w.edge_device)->kind != DeviceKind::kEdge)
-    return invalid_argument("site.edge_device: '" + *w.edge_device + "' is not an edge device (kind " +
+    return invalid_argument("site.edge_device: '" + *w.edge_device +
+                            "' is not an edge device (kind " +
                             device_kind_name(in.catalogue.device(*w.edge_device)->kind) + ")");
   for (const std::string& id : w.devices)
     if (!in.catalogue.device(id) && !(id == "this-machine" && in.calibration))
@@ -53,13 +57,15 @@ Status check_devices(const PlanInputs& in) {
 }
 
 // Fits the model on the edge device, trying smaller formats until one fits.
-EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv, const Device& d, WeightFormat& chosen) {
+EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv, const Device& d,
+                 WeightFormat& chosen) {
   EdgeFit fit;
   fit.device_id = d.id;
   fit.requested_format = requested.name();
   bool started = false;
   const model::ModelConfig& c = in.model.config;
-  const int64_t context = std::min<int64_t>(in.workload.prompt.p95 + in.workload.output.p95, c.max_position_embeddings);
+  const int64_t context =
+      std::min<int64_t>(in.workload.prompt.p95 + in.workload.output.p95, c.max_position_embeddings);
   for (const char* name : kEdgeFormats) {
     const WeightFormat f = *WeightFormat::parse(name);
     if (f.name() == requested.name()) started = true;
@@ -68,9 +74,13 @@ EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv
     const MemoryBreakdown mb = replica_memory(m, d, 1, context, 1);
     const bool fits = mb.total_bytes <= mb.capacity_bytes;
     char line[200];
-    std::snprintf(line, sizeof(line), "%s: %.2f GiB (weights %.2f + one %lld-token sequence %.2f + runtime) %s %.2f GiB usable", name,
-                  static_cast<double>(mb.total_bytes) / kGiB, static_cast<double>(mb.weights_bytes) / kGiB, static_cast<long long>(context),
-                  static_cast<double>(mb.kv_bytes) / kGiB, fits ? "<=" : ">", static_cast<double>(mb.capacity_bytes) / kGiB);
+    std::snprintf(
+        line, sizeof(line),
+        "%s: %.2f GiB (weights %.2f + one %lld-token sequence %.2f + runtime) %s %.2f GiB usable",
+        name, static_cast<double>(mb.total_bytes) / kGiB,
+        static_cast<double>(mb.weights_bytes) / kGiB, static_cast<long long>(context),
+        static_cast<double>(mb.kv_bytes) / kGiB, fits ? "<=" : ">",
+        static_cast<double>(mb.capacity_bytes) / kGiB);
     fit.tried.emplace_back(line);
     if (fits) {
       fit.fitting_format = name;
@@ -78,7 +88,8 @@ EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv
       return fit;
     }
   }
-  if (!started) fit.tried.push_back(requested.name() + " is already smaller than the formats tried");
+  if (!started)
+    fit.tried.push_back(requested.name() + " is already smaller than the formats tried");
   return fit;
 }
 
@@ -87,7 +98,8 @@ Workload scaled_traffic(Workload w, double f) {
   return w;
 }
 
-Catalogue scaled_prices(Catalogue c, int64_t num, int64_t den, bool hardware, bool power, bool saas) {
+Catalogue scaled_prices(Catalogue c, int64_t num, int64_t den, bool hardware, bool power,
+                        bool saas) {
   const auto scale = [&](Price& p) {
     if (p.usd) p.usd = p.usd->scaled(num, den);
     if (p.cny) p.cny = p.cny->scaled(num, den);
@@ -123,11 +135,21 @@ std::vector<SensitivityRow> sensitivity(const PlanInputs& in) {
       {"traffic x 0.5", {scaled_traffic(in.workload, 0.5), in.model, in.catalogue, in.calibration}},
       {"traffic x 2", {scaled_traffic(in.workload, 2.0), in.model, in.catalogue, in.calibration}},
       {"traffic x 10", {scaled_traffic(in.workload, 10.0), in.model, in.catalogue, in.calibration}},
-      {"hardware and cloud prices x 0.7", {in.workload, in.model, scaled_prices(in.catalogue, 7, 10, true, false, false), in.calibration}},
-      {"hardware and cloud prices x 1.3", {in.workload, in.model, scaled_prices(in.catalogue, 13, 10, true, false, false), in.calibration}},
-      {"electricity x 2", {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, true, false), in.calibration}},
-      {"SaaS prices x 0.5", {in.workload, in.model, scaled_prices(in.catalogue, 1, 2, false, false, true), in.calibration}},
-      {"SaaS prices x 2", {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, false, true), in.calibration}},
+      {"hardware and cloud prices x 0.7",
+       {in.workload, in.model, scaled_prices(in.catalogue, 7, 10, true, false, false),
+        in.calibration}},
+      {"hardware and cloud prices x 1.3",
+       {in.workload, in.model, scaled_prices(in.catalogue, 13, 10, true, false, false),
+        in.calibration}},
+      {"electricity x 2",
+       {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, true, false),
+        in.calibration}},
+      {"SaaS prices x 0.5",
+       {in.workload, in.model, scaled_prices(in.catalogue, 1, 2, false, false, true),
+        in.calibration}},
+      {"SaaS prices x 2",
+       {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, false, true),
+        in.calibration}},
   };
   std::vector<SensitivityRow> rows;
   for (const Scenario& s : scenarios) {
@@ -166,7 +188,10 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
     FATHOM_ASSIGN_OR_RETURN(p.format, WeightFormat::parse(*w.weights));
   }
   std::vector<Candidate> cands = candidates_for(in);
-  const bool all_cpu = !cands.empty() && std::all_of(cands.begin(), cands.end(), [](const Candidate& k) { return k.device.kind == DeviceKind::kCpu; });
+  const bool all_cpu =
+      !cands.empty() && std::all_of(cands.begin(), cands.end(), [](const Candidate& k) {
+        return k.device.kind == DeviceKind::kCpu;
+      });
   p.kv_dtype = all_cpu ? KvDtype::kF32 : KvDtype::kBf16;
   if (w.kv_dtype) {
     FATHOM_ASSIGN_OR_RETURN(p.kv_dtype, parse_kv_dtype(*w.kv_dtype));
@@ -175,7 +200,8 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
   p.weights = weight_footprint(c, p.format);
   p.kv_bytes_per_token = kv_bytes_per_token(c, p.kv_dtype);
   const ModelCosts costs{p.weights, p.kv_bytes_per_token, &p.model.config};
-  const SaasOffer* saas = in.model.saas_offer.empty() ? nullptr : in.catalogue.offer(in.model.saas_offer);
+  const SaasOffer* saas =
+      in.model.saas_offer.empty() ? nullptr : in.catalogue.offer(in.model.saas_offer);
   std::optional<Decimal> best;
   for (size_t i = 0; i < cands.size(); ++i) {
     Candidate& k = cands[i];
@@ -190,8 +216,10 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
     }
   }
   p.candidates = std::move(cands);
-  if (const Candidate* ch = p.choice()) p.decision = decide(w, ch->sizing, *ch->tco, p.edge);
-  else if (p.edge) p.decision = decide(w, Sizing{}, Tco{}, p.edge);
+  if (const Candidate* ch = p.choice())
+    p.decision = decide(w, ch->sizing, *ch->tco, p.edge);
+  else if (p.edge)
+    p.decision = decide(w, Sizing{}, Tco{}, p.edge);
   if (with_sensitivity && p.choice()) p.sensitivity = sensitivity(in);
   return p;
 }

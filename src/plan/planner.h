@@ -33,8 +33,8 @@ struct Candidate {
 };
 
 struct SensitivityRow {
-  std::string scenario;           ///< "traffic x 2", ...
-  std::string device_id;          ///< the device chosen under it
+  std::string scenario;   ///< "traffic x 2", ...
+  std::string device_id;  ///< the device chosen under it
   std::string mode;
   std::string cheapest_option;
   Decimal cheapest_total;
@@ -54,7 +54,9 @@ struct Plan {
   std::vector<SensitivityRow> sensitivity;
   Workload workload;
 
-  const Candidate* choice() const { return chosen < 0 ? nullptr : &candidates[static_cast<size_t>(chosen)]; }
+  const Candidate* choice() const {
+    return chosen < 0 ? nullptr : &candidates[static_cast<size_t>(chosen)];
+  }
 };
 
 /// `with_sensitivity` = false skips the sensitivity table (used inside it).

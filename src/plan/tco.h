@@ -29,11 +29,11 @@ struct CostLine {
 struct CostOption {
   CostKind kind = CostKind::kOwned;
   bool available = false;
-  std::string note;             ///< why not available, or what it assumes
-  Decimal capex;                ///< paid in month 1 (owned, hybrid)
-  Decimal monthly;              ///< running cost per month
+  std::string note;  ///< why not available, or what it assumes
+  Decimal capex;     ///< paid in month 1 (owned, hybrid)
+  Decimal monthly;   ///< running cost per month
   std::vector<CostLine> lines;
-  Decimal total;                ///< capex + months x monthly
+  Decimal total;                    ///< capex + months x monthly
   std::vector<Decimal> cumulative;  ///< after month 1..months
 };
 
@@ -43,7 +43,7 @@ struct UsageCounts {
   int64_t input_tokens_per_month = 0;
   int64_t cached_input_tokens_per_month = 0;
   int64_t output_tokens_per_month = 0;
-  int64_t device_hours_per_year = 0;      ///< autoscaled to each hour's replicas
+  int64_t device_hours_per_year = 0;         ///< autoscaled to each hour's replicas
   int64_t serverless_steps_per_request = 0;  ///< 100 ms steps one request is billed
 };
 
@@ -69,6 +69,7 @@ struct Tco {
 };
 
 /// `saas` may be null (the model is not offered as a service).
-Tco compute_tco(const Catalogue& cat, const Workload& w, const Device& device, const Sizing& s, const SaasOffer* saas);
+Tco compute_tco(const Catalogue& cat, const Workload& w, const Device& device, const Sizing& s,
+                const SaasOffer* saas);
 
 }  // namespace fathom::plan

@@ -13,12 +13,20 @@
 namespace fathom::plan {
 
 enum class WeightKind : uint8_t {
-  kF32, kBf16, kF16,
+  kF32,
+  kBf16,
+  kF16,
   kFp8Block,  ///< float8 e4m3 + one f32 scale per block_out x block_in block (DeepSeek-V3)
   kInt8,      ///< int8 per output channel + a bf16 scale per row (compressed-tensors W8A16)
   kGptq4,     ///< 4-bit, per-group f16 scales and packed 4-bit zeros, int32 g_idx per input
   kAwq4,      ///< 4-bit, per-group f16 scales and packed 4-bit zeros
-  kQ8_0, kQ6_K, kQ5_K, kQ4_K, kQ4_0, kQ3_K, kQ2_K,  ///< GGUF blocks
+  kQ8_0,
+  kQ6_K,
+  kQ5_K,
+  kQ4_K,
+  kQ4_0,
+  kQ3_K,
+  kQ2_K,  ///< GGUF blocks
 };
 
 struct WeightFormat {
@@ -32,8 +40,11 @@ struct WeightFormat {
   /// The format a checkpoint's quantization_config describes (float checkpoints: bf16).
   static WeightFormat from_quant_config(const model::QuantConfig& q);
   std::string name() const;
-  bool quantized() const { return kind != WeightKind::kF32 && kind != WeightKind::kBf16 && kind != WeightKind::kF16; }
-  /// Bytes of the float tensors kept beside quantized linears (embeddings, norms): 4 for f32, else 2.
+  bool quantized() const {
+    return kind != WeightKind::kF32 && kind != WeightKind::kBf16 && kind != WeightKind::kF16;
+  }
+  /// Bytes of the float tensors kept beside quantized linears (embeddings, norms): 4 for f32,
+  /// else 2.
   int64_t float_bytes() const { return kind == WeightKind::kF32 ? 4 : 2; }
 
   /// Bytes of one linear weight [rows_out, cols_in] in this format, every tensor the format

@@ -1,7 +1,5 @@
 #include "plan/yaml_fields.h"
 
-#include <cmath>
-
 namespace fathom::plan {
 
 YamlFields::YamlFields(YAML::Node node, std::string where, std::vector<std::string>& problems,
@@ -9,7 +7,8 @@ YamlFields::YamlFields(YAML::Node node, std::string where, std::vector<std::stri
     : node_(std::move(node)), path_(std::move(where)), problems_(problems) {
   if (!node_.IsDefined() || node_.IsNull()) return;
   if (!node_.IsMap()) {
-    problems_.push_back((path_.empty() ? std::string("the document") : path_) + ": must be a mapping");
+    problems_.push_back((path_.empty() ? std::string("the document") : path_) +
+                        ": must be a mapping");
     return;
   }
   is_map_ = true;
@@ -23,7 +22,9 @@ YamlFields::YamlFields(YAML::Node node, std::string where, std::vector<std::stri
   }
 }
 
-bool YamlFields::has(const char* key) const { return is_map_ && node_[key] && !node_[key].IsNull(); }
+bool YamlFields::has(const char* key) const {
+  return is_map_ && node_[key] && !node_[key].IsNull();
+}
 
 YAML::Node YamlFields::child(const char* key) const { return has(key) ? node_[key] : YAML::Node(); }
 
@@ -54,44 +55,39 @@ std::optional<Decimal> YamlFields::decimal(const char* key, bool required, Decim
     return std::nullopt;
   }
   if (*d < min || (max && *d > *max)) {
-    problem(key, "must be in " + min.exact_string() + ".." + (max ? max->exact_string() : "") + ", got " + *t);
+    problem(key, "must be in " + min.exact_string() + ".." + (max ? max->exact_string() : "") +
+                     ", got " + *t);
     return std::nullopt;
   }
   return *d;
 }
 
-std::optional<double> YamlFields::number(const char* key, bool required, double min, double max) {
+template <typename T>
+std::optional<T> YamlFields::ranged(const char* key, bool required, T min, T max,
+                                    const char* kind) {
   const std::optional<std::string> t = text(key, required);
   if (!t) return std::nullopt;
-  double v = 0;
+  T v{};
   try {
-    v = node_[key].as<double>();
+    v = node_[key].as<T>();
   } catch (const YAML::Exception&) {
-    problem(key, "must be a number, got '" + *t + "'");
+    problem(key, std::string("must be ") + kind + ", got '" + *t + "'");
     return std::nullopt;
   }
-  if (!std::isfinite(v) || v < min || v > max) {
+  if (!(v >= min && v <= max)) {  // also refuses NaN
     problem(key, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + *t);
     return std::nullopt;
   }
   return v;
 }
 
-std::optional<int64_t> YamlFields::integer(const char* key, bool required, int64_t min, int64_t max) {
-  const std::optional<std::string> t = text(key, required);
-  if (!t) return std::nullopt;
-  int64_t v = 0;
-  try {
-    v = node_[key].as<int64_t>();
-  } catch (const YAML::Exception&) {
-    problem(key, "must be an integer, got '" + *t + "'");
-    return std::nullopt;
-  }
-  if (v < min || v > max) {
-    problem(key, "must be in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + *t);
-    return std::nullopt;
-  }
-  return v;
+std::optional<double> YamlFields::number(const char* key, bool required, double min, double max) {
+  return ranged<double>(key, required, min, max, "a number");
+}
+
+std::optional<int64_t> YamlFields::integer(const char* key, bool required, int64_t min,
+                                           int64_t max) {
+  return ranged<int64_t>(key, required, min, max, "an integer");
 }
 
 std::optional<bool> YamlFields::boolean(const char* key) {
@@ -105,7 +101,8 @@ std::optional<bool> YamlFields::boolean(const char* key) {
   }
 }
 
-std::optional<std::string> YamlFields::choice(const char* key, const std::vector<std::string>& choices) {
+std::optional<std::string> YamlFields::choice(const char* key,
+                                              const std::vector<std::string>& choices) {
   const std::optional<std::string> t = text(key);
   if (!t) return std::nullopt;
   for (const std::string& c : choices)
@@ -121,14 +118,6 @@ Status problems_status(const std::string& source, const std::vector<std::string>
   std::string msg = source + ": ";
   for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
   return invalid_argument(msg);
-}
-
-Result<YAML::Node> parse_yaml(const std::string& text, const std::string& source) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return invalid_argument(source + ": not valid YAML: " + e.what());
-  }
 }
 
 }  // namespace fathom::plan

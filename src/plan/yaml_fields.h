@@ -38,6 +38,9 @@ class YamlFields {
   std::optional<std::string> choice(const char* key, const std::vector<std::string>& choices);
 
  private:
+  template <typename T>
+  std::optional<T> ranged(const char* key, bool required, T min, T max, const char* kind);
+
   YAML::Node node_;
   std::string path_;
   std::vector<std::string>& problems_;
@@ -47,7 +50,25 @@ class YamlFields {
 /// "a; b; c" of every problem, prefixed with the file name, as one InvalidArgument.
 Status problems_status(const std::string& source, const std::vector<std::string>& problems);
 
-/// Loads a YAML document from text; a syntax error names the line.
-Result<YAML::Node> parse_yaml(const std::string& text, const std::string& source);
+/// Loads a YAML document from text and reads it with `read(root, problems)`; a syntax error
+/// names the line, and every problem `read` records is reported at once.
+template <typename T, typename Reader>
+Result<T> parse_yaml_document(const std::string& text, const std::string& source, Reader read) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return invalid_argument(source + ": not valid YAML: " + e.what());
+  }
+  std::vector<std::string> problems;
+  T value;
+  try {
+    value = read(root, problems);
+  } catch (const YAML::Exception& e) {
+    problems.push_back(std::string("unreadable YAML structure: ") + e.what());
+  }
+  FATHOM_RETURN_IF_ERROR(problems_status(source, problems));
+  return value;
+}
 
 }  // namespace fathom::plan

@@ -41,7 +41,8 @@ TEST_P(DecisionGolden, ModeAndExplanation) {
   EXPECT_EQ(mode_name(d.mode), std::string(mode_name(c.mode))) << joined(d);
   EXPECT_EQ(cost_kind_name(d.billing), std::string(cost_kind_name(c.billing))) << joined(d);
   EXPECT_EQ(d.overlay, c.overlay);
-  for (const char* p : c.phrases) EXPECT_NE(joined(d).find(p), std::string::npos) << "missing '" << p << "' in:\n" << joined(d);
+  for (const char* p : c.phrases)
+    EXPECT_NE(joined(d).find(p), std::string::npos) << "missing '" << p << "' in:\n" << joined(d);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -52,17 +53,21 @@ INSTANTIATE_TEST_SUITE_P(
                w.sensitivity = Sensitivity::kHigh;
                w.sensitive_share = 1.0;
              },
-             Mode::kPrivate, CostKind::kOwned,
-             {"data sensitivity is high", "burst ratio (peak-hour replicas / quietest-hour replicas): 3 / 1 = 3.0", "no burst to move",
-              "SaaS API"},
+             Mode::kPrivate,
+             CostKind::kOwned,
+             {"data sensitivity is high",
+              "burst ratio (peak-hour replicas / quietest-hour replicas): 3 / 1 = 3.0",
+              "no burst to move", "SaaS API"},
              "private"},
         Case{"some_sensitive_bursty_hybrid",
              [](Workload& w, Sizing&) {
                w.sensitivity = Sensitivity::kHigh;
                w.sensitive_share = 0.3;
              },
-             Mode::kHybrid, CostKind::kHybrid,
-             {"data sensitivity is high", "= 3.0", "costs 293804 USD over 36 months against 305368 USD for owning the peak"},
+             Mode::kHybrid,
+             CostKind::kHybrid,
+             {"data sensitivity is high", "= 3.0",
+              "costs 293804 USD over 36 months against 305368 USD for owning the peak"},
              "hybrid"},
         Case{"flat_load_sensitive_private",
              [](Workload& w, Sizing& s) {
@@ -71,7 +76,10 @@ INSTANTIATE_TEST_SUITE_P(
                s.replicas_by_hour.fill(3);
                s.min_replicas = 3;
              },
-             Mode::kPrivate, CostKind::kOwned, {"= 1.0", "no burst to move"}, "private"},
+             Mode::kPrivate,
+             CostKind::kOwned,
+             {"= 1.0", "no burst to move"},
+             "private"},
         Case{"power_limit_warns",
              [](Workload& w, Sizing& s) {
                w.sensitivity = Sensitivity::kHigh;
@@ -79,33 +87,52 @@ INSTANTIATE_TEST_SUITE_P(
                w.site_power_kw = 2.0;
                s.power_kw = 3.0;
              },
-             Mode::kPrivate, CostKind::kOwned, {"draws 3.0 kW of device TDP, over the site's 2.0 kW"}, "private"},
+             Mode::kPrivate,
+             CostKind::kOwned,
+             {"draws 3.0 kW of device TDP, over the site's 2.0 kW"},
+             "private"},
         Case{"tight_budget_serverless",
              [](Workload& w, Sizing&) { w.monthly_budget = Decimal::from_int(2000); },
-             Mode::kServerless, CostKind::kServerless,
-             {"budget is tight", "cloud_spot, 3212 USD a month", "serverless: 1577 USD a month"}, "serverless"},
+             Mode::kServerless,
+             CostKind::kServerless,
+             {"budget is tight", "cloud_spot, 3212 USD a month", "serverless: 1577 USD a month"},
+             "serverless"},
         Case{"tight_budget_saas_when_cheaper",
              [](Workload& w, Sizing& s) {
                w.monthly_budget = Decimal::from_int(2000);
                s.replica_requests_per_s = 0.5;  // 20 steps a request: serverless 10512 a month
              },
-             Mode::kSaas, CostKind::kSaas, {"budget is tight", "saas: 2102 USD a month"}, ""},
+             Mode::kSaas,
+             CostKind::kSaas,
+             {"budget is tight", "saas: 2102 USD a month"},
+             ""},
         Case{"tight_budget_with_adapters_rules_out_saas",
              [](Workload& w, Sizing&) {
                w.monthly_budget = Decimal::from_int(2000);
                w.customization = Customization::kAdapters;
              },
-             Mode::kServerless, CostKind::kServerless, {"SaaS is ruled out: the workload needs adapters"}, "serverless"},
+             Mode::kServerless,
+             CostKind::kServerless,
+             {"SaaS is ruled out: the workload needs adapters"},
+             "serverless"},
         Case{"over_budget_everywhere_warns",
              [](Workload& w, Sizing&) { w.monthly_budget = Decimal::from_int(100); },
-             Mode::kServerless, CostKind::kServerless, {"warning: even this choice is over the monthly budget of 100 USD"}, "serverless"},
+             Mode::kServerless,
+             CostKind::kServerless,
+             {"warning: even this choice is over the monthly budget of 100 USD"},
+             "serverless"},
         Case{"fine_tuning_hybrid",
              [](Workload& w, Sizing&) { w.customization = Customization::kFineTuning; },
-             Mode::kHybrid, CostKind::kHybrid, {"customization (fine_tuning)", "= 3.0"}, "hybrid"},
+             Mode::kHybrid,
+             CostKind::kHybrid,
+             {"customization (fine_tuning)", "= 3.0"},
+             "hybrid"},
         Case{"default_low_utilisation_serverless",
              [](Workload&, Sizing&) {},
-             Mode::kServerless, CostKind::kServerless,
-             {"no sensitivity, budget or customization constraint", "utilisation 8.3 % vs the serverless break-even 41.7 %",
+             Mode::kServerless,
+             CostKind::kServerless,
+             {"no sensitivity, budget or customization constraint",
+              "utilisation 8.3 % vs the serverless break-even 41.7 %",
               "billing: serverless at 56765 USD"},
              "serverless"},
         Case{"default_busy_industry_cloud_on_demand",
@@ -113,24 +140,37 @@ INSTANTIATE_TEST_SUITE_P(
                s.replica_requests_per_s = 0.5;
                s.utilisation = 0.6;
              },
-             Mode::kIndustryCloud, CostKind::kOnDemand,
-             {"utilisation 60 % vs the serverless break-even 41.7 %", "billing: cloud_on_demand at 210240 USD",
+             Mode::kIndustryCloud,
+             CostKind::kOnDemand,
+             {"utilisation 60 % vs the serverless break-even 41.7 %",
+              "billing: cloud_on_demand at 210240 USD",
               "spot would cost 115632 USD but can be preempted"},
              "saas"},
         Case{"medium_sensitivity_mentions_redaction",
              [](Workload& w, Sizing&) { w.sensitivity = Sensitivity::kMedium; },
-             Mode::kServerless, CostKind::kServerless, {"redaction and audit log"}, "serverless"}),
+             Mode::kServerless,
+             CostKind::kServerless,
+             {"redaction and audit log"},
+             "serverless"}),
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
 
 TEST(DecisionTest, EdgeExplainsTheQuantizationItForces) {
   const Catalogue cat = testing::test_catalogue();
-  EdgeFit fit{"edge-8g", "bf16", "q4_k", {"bf16: 15.00 GiB > 7.36 GiB usable", "q4_k: 5.90 GiB <= 7.36 GiB usable"}};
+  EdgeFit fit{"edge-8g",
+              "bf16",
+              "q4_k",
+              {"bf16: 15.00 GiB > 7.36 GiB usable", "q4_k: 5.90 GiB <= 7.36 GiB usable"}};
   const Decision d = decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit);
   EXPECT_EQ(d.mode, Mode::kEdge);
   EXPECT_EQ(d.overlay, "");
-  EXPECT_NE(joined(d).find("edge quantization: bf16 does not fit the device, q4_k is the largest format that does"), std::string::npos);
+  EXPECT_NE(
+      joined(d).find(
+          "edge quantization: bf16 does not fit the device, q4_k is the largest format that does"),
+      std::string::npos);
   fit.fitting_format.reset();
-  EXPECT_NE(joined(decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit)).find("no format fits"), std::string::npos);
+  EXPECT_NE(joined(decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit))
+                .find("no format fits"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -66,31 +66,35 @@ colour: blue
   Result<Workload> r = parse_workload(yaml, "w.yaml");
   ASSERT_FALSE(r.ok());
   const std::string m = r.status().message();
-  for (const char* field : {"model: is required", "traffic.requests_per_s", "traffic.hourly_profile", "prompt_tokens.mean",
-                            "targets.ttft_ms", "data_sensitivity: must be one of low, medium, high", "budget.monthly", "months",
-                            "colour: unknown field"})
+  for (const char* field : {"model: is required", "traffic.requests_per_s",
+                            "traffic.hourly_profile", "prompt_tokens.mean", "targets.ttft_ms",
+                            "data_sensitivity: must be one of low, medium, high", "budget.monthly",
+                            "months", "colour: unknown field"})
     EXPECT_NE(m.find(field), std::string::npos) << field << " not in: " << m;
 }
 
 TEST(WorkloadTest, NotYamlOrNotAMapping) {
   EXPECT_FALSE(parse_workload("model: [unclosed", "w.yaml").ok());
-  EXPECT_NE(parse_workload("- a\n- b\n", "w.yaml").status().message().find("must be a mapping"), std::string::npos);
+  EXPECT_NE(parse_workload("- a\n- b\n", "w.yaml").status().message().find("must be a mapping"),
+            std::string::npos);
   EXPECT_FALSE(parse_workload("", "w.yaml").ok());  // no model
 }
 
 TEST(WorkloadTest, CrossFieldRules) {
   Workload w = *parse_workload("model: x\nprompt_tokens: {mean: 500, p95: 100}\n", "w.yaml");
-  EXPECT_NE(validate_workload(w).message().find("prompt_tokens.p95: must be >= mean"), std::string::npos);
+  EXPECT_NE(validate_workload(w).message().find("prompt_tokens.p95: must be >= mean"),
+            std::string::npos);
 }
 
 TEST(CatalogueTest, ShippedCatalogueParsesAndEveryEntryHasASource) {
-  Result<Catalogue> r = parse_catalogue(testing::read_text("data/plan/catalogue.yaml"), "catalogue.yaml");
+  Result<Catalogue> r =
+      parse_catalogue(testing::read_text("data/plan/catalogue.yaml"), "catalogue.yaml");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   const Catalogue& c = *r;
   EXPECT_FALSE(c.fx_provenance.source.empty());
   EXPECT_FALSE(c.site.provenance.source.empty());
-  for (const char* id : {"h100-sxm", "h200", "h800", "h20", "a100-80g", "a30", "l40s", "rtx-4090", "jetson-agx-orin-64", "ascend-910b",
-                         "xeon-8480", "epyc-9654"})
+  for (const char* id : {"h100-sxm", "h200", "h800", "h20", "a100-80g", "a30", "l40s", "rtx-4090",
+                         "jetson-agx-orin-64", "ascend-910b", "xeon-8480", "epyc-9654"})
     EXPECT_NE(c.device(id), nullptr) << id;
   for (const Device& d : c.devices) {
     EXPECT_FALSE(d.provenance.source.empty()) << d.id;
@@ -104,12 +108,14 @@ TEST(CatalogueTest, ShippedCatalogueParsesAndEveryEntryHasASource) {
   ASSERT_NE(c.offer("deepseek-chat"), nullptr);
   ASSERT_NE(c.offer("seed-example"), nullptr);
   // The seed's example price: 0.1 CNY per 1K tokens = 100 CNY per million.
-  EXPECT_EQ(c.in(c.offer("seed-example")->output_per_million, Currency::kCny)->exact_string(), "100");
+  EXPECT_EQ(c.in(c.offer("seed-example")->output_per_million, Currency::kCny)->exact_string(),
+            "100");
   for (const SaasOffer& o : c.saas) EXPECT_FALSE(o.provenance.source.empty()) << o.id;
 }
 
 TEST(CatalogueTest, TheSaasListIsOptional) {
-  Result<Catalogue> r = parse_catalogue(testing::read_text("tests/data/plan/e2e_catalogue.yaml"), "e2e_catalogue.yaml");
+  Result<Catalogue> r = parse_catalogue(testing::read_text("tests/data/plan/e2e_catalogue.yaml"),
+                                        "e2e_catalogue.yaml");
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_TRUE(r->saas.empty());
 }
@@ -120,7 +126,8 @@ TEST(CatalogueTest, EntriesWithoutSourceOrDateAreRefused) {
   text.erase(src, std::string("    source: test\n    date: 2025-01-01\n").size());
   Result<Catalogue> r = parse_catalogue(text, "cat.yaml");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("devices[0].source: is required"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("devices[0].source: is required"), std::string::npos)
+      << r.status().message();
   EXPECT_NE(r.status().message().find("devices[0].date: is required"), std::string::npos);
 }
 
@@ -135,14 +142,16 @@ devices:
   - {id: a, memory_gib: 1, bandwidth_gbps: 1, bf16_tflops: 1, tdp_w: 1, source: s, date: 2025-01-01}
 )";
   const std::string m = parse_catalogue(yaml, "cat.yaml").status().message();
-  for (const char* p : {"fx.usd_to_cny", "fx.date: must be YYYY-MM-DD", "site.pue", "site.electricity_per_kwh: is required",
-                        "devices[0].kind", "devices[0].memory_gib", "devices[0].purchase.device.eur: unknown field",
-                        "devices[1].id: 'a' is listed twice"})
+  for (const char* p :
+       {"fx.usd_to_cny", "fx.date: must be YYYY-MM-DD", "site.pue",
+        "site.electricity_per_kwh: is required", "devices[0].kind", "devices[0].memory_gib",
+        "devices[0].purchase.device.eur: unknown field", "devices[1].id: 'a' is listed twice"})
     EXPECT_NE(m.find(p), std::string::npos) << p << " not in: " << m;
 }
 
 TEST(CalibrationTest, EfficienciesFromTheBenchContract) {
-  const char* bench = R"({"model":"bench-llama","threads":8,"isa":"avx512","weights_bytes":1000000000,
+  const char* bench =
+      R"({"model":"bench-llama","threads":8,"isa":"avx512","weights_bytes":1000000000,
     "machine":{"read_gbps":40.0,"peak_gflops":2000.0},
     "results":[{"test":"pp512","batch":1,"tokens_per_s":300.0,"gbps":5.0,"gflops":600.0},
                {"test":"tg128","batch":1,"tokens_per_s":30.0,"gbps":30.0,"gflops":60.0},
@@ -165,14 +174,27 @@ TEST(CalibrationTest, EfficienciesFromTheBenchContract) {
 }
 
 TEST(CalibrationTest, BadBenchOutputNamesTheField) {
-  EXPECT_NE(parse_bench_report("not json").status().message().find("not a JSON object"), std::string::npos);
-  EXPECT_NE(parse_bench_report(R"({"model":"m","threads":"8"})").status().message().find("threads: has the wrong type"), std::string::npos);
-  const char* no_tg = R"({"model":"m","threads":1,"isa":"x","weights_bytes":1,"machine":{"read_gbps":1,"peak_gflops":1},
-    "results":[{"test":"pp512","batch":1,"tokens_per_s":1,"gbps":1,"gflops":1}]})";
-  EXPECT_NE(calibrate_from(*parse_bench_report(no_tg)).status().message().find("no tg result at batch 1"), std::string::npos);
-  EXPECT_NE(parse_bench_report(R"({"model":"m","threads":1,"isa":"x","weights_bytes":1,"machine":{"read_gbps":1,"peak_gflops":1},
-    "results":[{"test":"tg","batch":1,"tokens_per_s":-1,"gbps":1,"gflops":1}]})").status().message().find("results[0].tokens_per_s"),
+  EXPECT_NE(parse_bench_report("not json").status().message().find("not a JSON object"),
             std::string::npos);
+  EXPECT_NE(parse_bench_report(R"({"model":"m","threads":"8"})")
+                .status()
+                .message()
+                .find("threads: has the wrong type"),
+            std::string::npos);
+  const char* no_tg =
+      R"({"model":"m","threads":1,"isa":"x","weights_bytes":1,"machine":{"read_gbps":1,"peak_gflops":1},
+    "results":[{"test":"pp512","batch":1,"tokens_per_s":1,"gbps":1,"gflops":1}]})";
+  EXPECT_NE(
+      calibrate_from(*parse_bench_report(no_tg)).status().message().find("no tg result at batch 1"),
+      std::string::npos);
+  EXPECT_NE(
+      parse_bench_report(
+          R"({"model":"m","threads":1,"isa":"x","weights_bytes":1,"machine":{"read_gbps":1,"peak_gflops":1},
+    "results":[{"test":"tg","batch":1,"tokens_per_s":-1,"gbps":1,"gflops":1}]})")
+          .status()
+          .message()
+          .find("results[0].tokens_per_s"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ TEST(MemoryModelTest, DeepSeekV3ParameterCountsMatchHandComputation) {
 }
 
 TEST(MemoryModelTest, Llama70BParameterCount) {
-  const WeightFootprint w = weight_footprint(resolve_model("deepseek-r1-distill-llama-70b")->config, fmt("bf16"));
+  const WeightFootprint w =
+      weight_footprint(resolve_model("deepseek-r1-distill-llama-70b")->config, fmt("bf16"));
   EXPECT_EQ(w.total_params, 70'553'706'496);
   EXPECT_EQ(w.total_bytes, 2 * 70'553'706'496);
   EXPECT_EQ(w.active_params, w.total_params - 128256LL * 8192);  // the embedding row is a lookup
@@ -39,9 +40,13 @@ TEST(MemoryModelTest, KvBytesPerTokenFromTheArchitecture) {
   EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-v3")->config, KvDtype::kBf16), 61 * 576 * 2);
   EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-v2-lite")->config, KvDtype::kFp8), 27 * 576);
   // GQA: layers x 2 (K, V) x kv heads x head_dim x dtype bytes.
-  EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-r1-distill-llama-70b")->config, KvDtype::kBf16), 80 * 2 * 8 * 128 * 2);
-  EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-r1-distill-qwen-7b")->config, KvDtype::kF32), 28 * 2 * 4 * 128 * 4);
-  EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-llm-7b")->config, KvDtype::kBf16), 30 * 2 * 32 * 128 * 2);
+  EXPECT_EQ(
+      kv_bytes_per_token(resolve_model("deepseek-r1-distill-llama-70b")->config, KvDtype::kBf16),
+      80 * 2 * 8 * 128 * 2);
+  EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-r1-distill-qwen-7b")->config, KvDtype::kF32),
+            28 * 2 * 4 * 128 * 4);
+  EXPECT_EQ(kv_bytes_per_token(resolve_model("deepseek-llm-7b")->config, KvDtype::kBf16),
+            30 * 2 * 32 * 128 * 2);
 }
 
 TEST(MemoryModelTest, QuantizedMatrixBytesIncludeScalesAndZeros) {
@@ -49,7 +54,8 @@ TEST(MemoryModelTest, QuantizedMatrixBytesIncludeScalesAndZeros) {
   // 2 x 32 x 4096, g_idx 4 x 4096.
   EXPECT_EQ(fmt("gptq4").matrix_bytes(4096, 4096), 8'388'608 + 65'536 + 262'144 + 16'384);
   EXPECT_EQ(fmt("awq4").matrix_bytes(4096, 4096), 8'388'608 + 65'536 + 262'144);
-  EXPECT_EQ(fmt("gptq4-g64").matrix_bytes(4096, 4096), 8'388'608 + 4 * 64 * 512 + 2 * 64 * 4096 + 16'384);
+  EXPECT_EQ(fmt("gptq4-g64").matrix_bytes(4096, 4096),
+            8'388'608 + 4 * 64 * 512 + 2 * 64 * 4096 + 16'384);
   // fp8: one byte a weight + an f32 scale per 128 x 128 block.
   EXPECT_EQ(fmt("fp8").matrix_bytes(7168, 2048), 7168LL * 2048 + 4 * 56 * 16);
   // int8 per channel: int8 weights + a bf16 scale per row + the int64[2] shape record.
@@ -62,9 +68,11 @@ TEST(MemoryModelTest, QuantizedMatrixBytesIncludeScalesAndZeros) {
 TEST(MemoryModelTest, DecodeReadsOnlyTheExpertsTheBatchTouches) {
   const WeightFootprint w = weight_footprint(resolve_model("deepseek-v3")->config, fmt("fp8"));
   // Batch 1: 8 of 256 experts per MoE layer.
-  EXPECT_NEAR(decode_weight_bytes(w, 1), static_cast<double>(w.always_read_bytes + 58 * 8 * w.expert_bytes), 1.0);
+  EXPECT_NEAR(decode_weight_bytes(w, 1),
+              static_cast<double>(w.always_read_bytes + 58 * 8 * w.expert_bytes), 1.0);
   // A huge batch touches every expert: the whole model but the embedding table.
-  EXPECT_NEAR(decode_weight_bytes(w, 100000), static_cast<double>(w.total_bytes - w.embedding_bytes), 1.0);
+  EXPECT_NEAR(decode_weight_bytes(w, 100000),
+              static_cast<double>(w.total_bytes - w.embedding_bytes), 1.0);
 }
 
 TEST(MemoryModelTest, BuiltinModelsAllResolve) {
@@ -98,13 +106,15 @@ TEST_P(FixtureBytes, PredictedWeightsEqualTheCheckpoint) {
   const std::string dir = std::string("tests/data/models/") + GetParam();
   Result<ModelSpec> m = resolve_model(dir);
   ASSERT_TRUE(m.ok()) << m.status().to_string();
-  EXPECT_EQ(weight_footprint(m->config, m->native_format).total_bytes, checkpoint_bytes(dir)) << m->native_format.name();
+  EXPECT_EQ(weight_footprint(m->config, m->native_format).total_bytes, checkpoint_bytes(dir))
+      << m->native_format.name();
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, FixtureBytes,
-                         ::testing::Values("deepseek_v2", "deepseek_v2_grouped", "deepseek_v3", "deepseek_v3_fp8", "llama",
-                                           "llama_awq", "llama_gptq", "qwen2", "qwen2_awq", "qwen2_gptq", "qwen2_gptq_actorder",
-                                           "qwen2_int8"));
+                         ::testing::Values("deepseek_v2", "deepseek_v2_grouped", "deepseek_v3",
+                                           "deepseek_v3_fp8", "llama", "llama_awq", "llama_gptq",
+                                           "qwen2", "qwen2_awq", "qwen2_gptq",
+                                           "qwen2_gptq_actorder", "qwen2_int8"));
 
 }  // namespace
 }  // namespace fathom::plan

@@ -34,7 +34,8 @@ TEST(PlannerTest, PlansAServerAndExplainsIt) {
   // Doubling the traffic never makes the cheapest option cheaper.
   EXPECT_GE(p->sensitivity[2].cheapest_total, p->sensitivity[0].cheapest_total);
   const std::string text = render_text(*p);
-  for (const char* s : {"Decision:", "KV cache: 57344 bytes per token", "Costs over 36 months", "Break-even", "Sensitivity"})
+  for (const char* s : {"Decision:", "KV cache: 57344 bytes per token", "Costs over 36 months",
+                        "Break-even", "Sensitivity"})
     EXPECT_NE(text.find(s), std::string::npos) << s;
 }
 
@@ -73,7 +74,8 @@ TEST(PlannerTest, EdgeDeviceForcesQuantization) {
 TEST(PlannerTest, UnknownDevicesAreErrorsNamingTheField) {
   PlanInputs in = inputs("deepseek-v3");
   in.workload.devices = {"tpu-v9"};
-  EXPECT_NE(make_plan(in).status().message().find("devices: 'tpu-v9' is not in the catalogue"), std::string::npos);
+  EXPECT_NE(make_plan(in).status().message().find("devices: 'tpu-v9' is not in the catalogue"),
+            std::string::npos);
   in.workload.devices.clear();
   in.workload.edge_device = "gpu-a";
   EXPECT_NE(make_plan(in).status().message().find("is not an edge device"), std::string::npos);
@@ -84,7 +86,9 @@ TEST(OutputsTest, ChartHasALinePerAvailableOption) {
   const std::string svg = render_cost_chart_svg(p);
   EXPECT_EQ(svg.rfind("<svg", 0), 0u);
   size_t lines = 0;
-  for (size_t at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++lines;
+  for (size_t at = svg.find("<polyline"); at != std::string::npos;
+       at = svg.find("<polyline", at + 1))
+    ++lines;
   size_t available = 0;
   for (const CostOption& o : p.choice()->tco->options) available += o.available;
   EXPECT_EQ(lines, available);
@@ -100,7 +104,8 @@ TEST(OutputsTest, DeploymentFilesFollowTheSizing) {
   o.serve_url = "http://10.0.0.5:8000";
   const DeployFiles f = *make_deploy_files(p, o);
   const Sizing& s = p.choice()->sizing;
-  EXPECT_NE(f.gateway_yaml.find("url: \"http://10.0.0.5:8000\""), std::string::npos) << f.gateway_yaml;
+  EXPECT_NE(f.gateway_yaml.find("url: \"http://10.0.0.5:8000\""), std::string::npos)
+      << f.gateway_yaml;
   EXPECT_NE(f.gateway_yaml.find("name: deepseek-r1-distill-qwen-7b"), std::string::npos);
   if (p.decision.mode == Mode::kHybrid) {
     EXPECT_NE(f.gateway_yaml.find("zone: cloud"), std::string::npos);
@@ -108,13 +113,15 @@ TEST(OutputsTest, DeploymentFilesFollowTheSizing) {
   } else {
     EXPECT_NE(f.kustomization_yaml.find("overlays/private"), std::string::npos);
   }
-  EXPECT_NE(f.kustomization_yaml.find("FATHOM_MAX_NUM_SEQS=" + std::to_string(s.max_sequences)), std::string::npos);
+  EXPECT_NE(f.kustomization_yaml.find("FATHOM_MAX_NUM_SEQS=" + std::to_string(s.max_sequences)),
+            std::string::npos);
   const std::vector<std::string>& a = f.serve_args;
   ASSERT_EQ(a.size(), 10u);
   EXPECT_EQ(a[5], std::to_string(s.context_tokens));
   // --kv-cache-mb: the KV of max_sequences full contexts, rounded up to MiB.
   EXPECT_EQ(f.kv_cache_mb, (57344LL * s.context_tokens * s.max_sequences + (1 << 20) - 1) >> 20);
-  EXPECT_NE(serve_command_line(f).find("--kv-cache-mb " + std::to_string(f.kv_cache_mb)), std::string::npos);
+  EXPECT_NE(serve_command_line(f).find("--kv-cache-mb " + std::to_string(f.kv_cache_mb)),
+            std::string::npos);
 }
 
 }  // namespace

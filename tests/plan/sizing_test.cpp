@@ -85,13 +85,16 @@ TEST(SizingTest, ReplicasFollowTheHourlyProfile) {
   Workload w = testing::test_workload();
   w.requests_per_s = 20;
   for (size_t h = 0; h < 24; ++h) w.hourly[h] = h < 12 ? 0.5 : 1.5;
-  const Sizing s = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16), w, *cat.device("gpu-a"), {0.75, 0.5});
+  const Sizing s = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16), w,
+                                   *cat.device("gpu-a"), {0.75, 0.5});
   ASSERT_TRUE(s.feasible) << s.why_not;
   EXPECT_EQ(s.devices_per_replica, 1);
   for (size_t h = 0; h < 24; ++h) {
     const double demand = w.requests_per_s * w.hourly[h] * 1.2;
-    EXPECT_GE(static_cast<double>(s.replicas_by_hour[h]) * s.replica_requests_per_s, demand - 1e-9) << h;
-    EXPECT_LT(static_cast<double>(s.replicas_by_hour[h] - 1) * s.replica_requests_per_s, demand) << h;
+    EXPECT_GE(static_cast<double>(s.replicas_by_hour[h]) * s.replica_requests_per_s, demand - 1e-9)
+        << h;
+    EXPECT_LT(static_cast<double>(s.replicas_by_hour[h] - 1) * s.replica_requests_per_s, demand)
+        << h;
   }
   EXPECT_GT(s.peak_replicas, s.min_replicas);
   EXPECT_LE(s.tpot_s * 1000, w.tpot_ms);
@@ -102,10 +105,12 @@ TEST(SizingTest, InfeasibleTargetsSayWhy) {
   const ModelSpec m = *resolve_model("deepseek-r1-distill-llama-70b");
   Workload w = testing::test_workload();
   w.tpot_ms = 0.5;
-  const Sizing s = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16), w, *cat.device("gpu-a"), {0.75, 0.5});
+  const Sizing s = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16), w,
+                                   *cat.device("gpu-a"), {0.75, 0.5});
   EXPECT_FALSE(s.feasible);
   EXPECT_NE(s.why_not.find("over the 0 ms TPOT target"), std::string::npos) << s.why_not;
-  const Sizing e = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16), testing::test_workload(), *cat.device("edge-8g"), {0.6, 0.3});
+  const Sizing e = size_deployment(costs_of(m, m.native_format, KvDtype::kBf16),
+                                   testing::test_workload(), *cat.device("edge-8g"), {0.6, 0.3});
   EXPECT_FALSE(e.feasible);
   EXPECT_NE(e.why_not.find("for one full-context sequence"), std::string::npos) << e.why_not;
 }
