@@ -91,18 +91,22 @@ Decision decide(const Workload& w, const Sizing& s, const Tco& t,
     d.reasons.push_back("the workload names edge device " + edge->device_id +
                         ": the model must run on it");
     for (const std::string& tr : edge->tried) d.reasons.push_back("  " + tr);
-    if (edge->fitting_format) {
-      if (*edge->fitting_format != edge->requested_format)
-        d.reasons.push_back(
-            "edge quantization: " + edge->requested_format + " does not fit the device, " +
-            *edge->fitting_format +
-            " is the largest format that does (fathom quantize / a GGUF of that type)");
-      else
-        d.reasons.push_back("edge: " + edge->requested_format + " fits the device as it is");
-    } else {
+    if (!edge->fitting_format) {
       d.reasons.push_back(
           "edge: no format fits the device; choose a smaller model (e.g. "
           "deepseek-r1-distill-qwen-1.5b)");
+    } else {
+      const std::string& f = *edge->fitting_format;
+      if (f != edge->requested_format)
+        d.reasons.push_back(
+            "edge quantization: " + edge->requested_format + " does not fit the device" +
+            (edge->meets_targets ? " and its targets, " : ", ") + f +
+            " is the largest format that does (a GPTQ/AWQ checkpoint or a GGUF of that type)");
+      else
+        d.reasons.push_back("edge: " + f + " fits the device as it is");
+      if (!edge->meets_targets)
+        d.reasons.push_back("warning: no format meets the TTFT/TPOT targets on " + edge->device_id +
+                            "; relax them or choose a smaller model");
     }
     d.overlay = "";
     return d;

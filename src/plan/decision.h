@@ -22,8 +22,10 @@ const char* mode_name(Mode m);
 struct EdgeFit {
   std::string device_id;
   std::string requested_format;
-  std::optional<std::string> fitting_format;  ///< the first format (largest first) that fits
-  std::vector<std::string> tried;             ///< "bf16: 15.2 GiB > 7.4 GiB usable", ...
+  std::optional<std::string>
+      fitting_format;          ///< the largest format that fits (and meets the targets if one does)
+  bool meets_targets = false;  ///< the fitting format meets TTFT and TPOT there
+  std::vector<std::string> tried;  ///< "bf16: 15.2 GiB > 7.4 GiB usable", ...
 };
 
 struct Decision {

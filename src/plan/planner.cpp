@@ -56,10 +56,13 @@ Status check_devices(const PlanInputs& in) {
   return ok_status();
 }
 
-// Fits the model on the edge device, trying smaller formats until one fits.
-EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv, const Device& d,
-                 WeightFormat& chosen) {
+// Fits the model on the edge device: the largest format, from the requested one down, whose
+// weights and one full-context sequence fit its memory and that meets the latency targets there.
+// When memory allows some format but none meets the targets, the largest that fits is kept.
+EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv,
+                 const Candidate& edge, WeightFormat& chosen) {
   EdgeFit fit;
+  const Device& d = edge.device;
   fit.device_id = d.id;
   fit.requested_format = requested.name();
   bool started = false;
@@ -81,12 +84,23 @@ EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv
         static_cast<double>(mb.weights_bytes) / kGiB, static_cast<long long>(context),
         static_cast<double>(mb.kv_bytes) / kGiB, fits ? "<=" : ">",
         static_cast<double>(mb.capacity_bytes) / kGiB);
-    fit.tried.emplace_back(line);
+    std::string tried = line;
     if (fits) {
-      fit.fitting_format = name;
-      chosen = f;
-      return fit;
+      const Sizing s = size_deployment(m, in.workload, d, edge.efficiency);
+      if (!fit.fitting_format) {
+        fit.fitting_format = name;
+        chosen = f;
+      }
+      if (s.feasible) {
+        fit.fitting_format = name;
+        fit.meets_targets = true;
+        chosen = f;
+        fit.tried.push_back(tried + "; meets the latency targets");
+        return fit;
+      }
+      tried += "; but " + s.why_not;
     }
+    fit.tried.push_back(tried);
   }
   if (!started)
     fit.tried.push_back(requested.name() + " is already smaller than the formats tried");
@@ -196,7 +210,7 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
   if (w.kv_dtype) {
     FATHOM_ASSIGN_OR_RETURN(p.kv_dtype, parse_kv_dtype(*w.kv_dtype));
   }
-  if (w.edge_device) p.edge = fit_edge(in, p.format, p.kv_dtype, cands.front().device, p.format);
+  if (w.edge_device) p.edge = fit_edge(in, p.format, p.kv_dtype, cands.front(), p.format);
   p.weights = weight_footprint(c, p.format);
   p.kv_bytes_per_token = kv_bytes_per_token(c, p.kv_dtype);
   const ModelCosts costs{p.weights, p.kv_bytes_per_token, &p.model.config};

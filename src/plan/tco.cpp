@@ -53,7 +53,8 @@ CostOption owned(const Catalogue& cat, const Workload& w, const Device& d, int64
   o.lines.push_back({"power", kwh_price.times(watts * kHoursPerMonth).times(s.pue).divided_by(1000),
                      std::to_string(watts) + " W x 730 h x PUE " + s.pue.exact_string() + " x " +
                          kwh_price.exact_string() + "/kWh"});
-  const int64_t racks = ceil_div(nodes, s.nodes_per_rack);
+  // Edge boards sit where they are used: no data-centre rack.
+  const int64_t racks = d.kind == DeviceKind::kEdge ? 0 : ceil_div(nodes, s.nodes_per_rack);
   const Decimal rack = cat.in(s.rack_per_month, cur).value_or(Decimal());
   o.lines.push_back(
       {"rack", rack.times(racks), std::to_string(racks) + " rack(s) x " + rack.to_string()});

@@ -5,7 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fathomBin, modelsDir, repoRoot, startServer } from './lib/server.mjs';
@@ -112,8 +112,10 @@ test('the generated gateway.yaml passes --check-config and serves a request', as
   const server = await startServer({ model: null, args: first.flags });
   let gateway = null;
   try {
+    const chart = path.join(work, 'cost.svg');
     const { out, report } = plan(dir, ['--serve-url', server.url, '--gateway-data-dir', path.join(work, 'gw-data'), '--gateway-port', '0',
-      '--sensitivity', 'high']);
+      '--sensitivity', 'high', '--chart', chart]);
+    assert.match(readFileSync(chart, 'utf8'), /^<svg[^]*<polyline[^]*<\/svg>\n$/);
     assert.equal(report.decision.mode, 'private');
     assert.ok(report.decision.reasons.some((r) => r.includes('data sensitivity is high')));
     const config = path.join(out, 'gateway.yaml');
@@ -145,4 +147,32 @@ test('bad input is a clear error naming the field', () => {
   assert.match(run('--model', 'no-such-model'), /model: 'no-such-model' is neither a built-in model/);
   assert.match(run('--model', 'deepseek-v3', '--weights', 'int3'), /unknown weight format 'int3'/);
   assert.match(run('--model', 'deepseek-v3', '--catalogue', catalogue, '--device', 'h100'), /devices: 'h100' is not in the catalogue/);
+});
+
+test('calibrate stores the efficiencies of a bench report and plan predicts with them', () => {
+  const bench = path.join(work, 'bench.json');
+  const cal = path.join(work, 'cal', 'plan-calibration.json');
+  writeFileSync(bench, JSON.stringify({
+    model: 'bench-llama', threads: 2, isa: 'avx2', weights_bytes: 200e6, machine: { read_gbps: 20.0, peak_gflops: 400.0 },
+    results: [{ test: 'pp512', batch: 1, tokens_per_s: 500, gbps: 100, gflops: 200 }, { test: 'tg128', batch: 1, tokens_per_s: 60, gbps: 12, gflops: 24 }],
+  }));
+  const said = execFileSync(fathomBin, ['plan', 'calibrate', '--bench-json', bench, '--calibration', cal], { cwd: repoRoot, encoding: 'utf8' });
+  assert.match(said, /decode bandwidth 0\.600, prefill compute 0\.500/);
+  const stored = JSON.parse(readFileSync(cal, 'utf8'));
+  assert.equal(stored.bandwidth_efficiency, 0.6);
+  const dir = path.join(modelsDir, 'llama');
+  const report = JSON.parse(execFileSync(fathomBin, ['plan', '--model', dir, '--device', 'this-machine', '--calibration', cal,
+    '--prompt-tokens', '64', '--output-tokens', '16', '--format', 'json'], { cwd: repoRoot, encoding: 'utf8' }));
+  const c = report.candidates[0];
+  assert.equal(c.device, 'this-machine');
+  assert.equal(c.sizing.efficiency.bandwidth, 0.6);
+  // Batch 1 reads the weights but the embedding table, and the KV cache of the mean context
+  // (64 + 16/2 tokens), at 20 GB/s x 0.6; compute (400 GFLOP/s x 0.5) is far from binding.
+  const bytes = c.sizing.memory.weights_bytes - 512 * 64 * 2 + c.sizing.memory.kv_bytes_per_token * 72;
+  const predicted = 20e9 * 0.6 / bytes;
+  assert.ok(Math.abs(c.sizing.decode_tokens_per_s_batch1 - predicted) < 1e-6 * predicted, `${c.sizing.decode_tokens_per_s_batch1} vs ${predicted}`);
+  const bad = path.join(work, 'bad-bench.json');
+  writeFileSync(bad, '{"model": "m", "threads": 2}');
+  assert.throws(() => execFileSync(fathomBin, ['plan', 'calibrate', '--bench-json', bad, '--calibration', cal], { cwd: repoRoot, stdio: 'pipe' }),
+    (e) => /bench model output: isa: is required/.test(e.stderr.toString()));
 });

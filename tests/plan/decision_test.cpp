@@ -155,22 +155,26 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Case>& i) { return std::string(i.param.name); });
 
 TEST(DecisionTest, EdgeExplainsTheQuantizationItForces) {
-  const Catalogue cat = testing::test_catalogue();
   EdgeFit fit{"edge-8g",
               "bf16",
               "q4_k",
+              true,
               {"bf16: 15.00 GiB > 7.36 GiB usable", "q4_k: 5.90 GiB <= 7.36 GiB usable"}};
+  const auto reasons = [&] {
+    return joined(decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit));
+  };
   const Decision d = decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit);
   EXPECT_EQ(d.mode, Mode::kEdge);
   EXPECT_EQ(d.overlay, "");
   EXPECT_NE(
-      joined(d).find(
-          "edge quantization: bf16 does not fit the device, q4_k is the largest format that does"),
-      std::string::npos);
+      reasons().find("edge quantization: bf16 does not fit the device and its targets, q4_k is "
+                     "the largest format that does"),
+      std::string::npos)
+      << reasons();
+  fit.meets_targets = false;
+  EXPECT_NE(reasons().find("no format meets the TTFT/TPOT targets on edge-8g"), std::string::npos);
   fit.fitting_format.reset();
-  EXPECT_NE(joined(decide(testing::test_workload(), testing::test_sizing(), Tco{}, fit))
-                .find("no format fits"),
-            std::string::npos);
+  EXPECT_NE(reasons().find("no format fits"), std::string::npos);
 }
 
 }  // namespace
