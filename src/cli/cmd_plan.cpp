@@ -110,7 +110,7 @@ Status apply_flags(const Args& args, plan::Workload& w) {
   if (auto v = args.get("sensitivity")) {
     if (*v == "high") {
       w.sensitivity = plan::Sensitivity::kHigh;
-      w.sensitive_share = 1.0;
+      if (w.sensitive_share == 0) w.sensitive_share = 1.0;  // unless the workload says how much
     } else if (*v == "medium") {
       w.sensitivity = plan::Sensitivity::kMedium;
     } else if (*v == "low") {
