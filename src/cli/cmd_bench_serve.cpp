@@ -8,6 +8,9 @@
 #include "server/serve_bench.h"
 
 namespace fathom::cli {
+
+int run_bench_model(const std::vector<std::string>& argv);  // cmd_bench_model.cpp
+
 namespace {
 
 void print_help() {
@@ -54,14 +57,19 @@ Status bench_serve_main(const std::vector<std::string>& argv) {
 
 int run_bench(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
-    std::printf("usage: fathom bench serve [flags]   (run 'fathom bench serve --help')\n");
+    std::printf(
+        "usage: fathom bench serve [flags]   load-test a running server\n"
+        "       fathom bench model [flags]   prefill and decode speed of a model on this machine\n"
+        "(run 'fathom bench serve --help' or 'fathom bench model --help')\n");
     return argv.empty() ? 2 : 0;
   }
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "model") return run_bench_model(rest);
   if (argv[0] != "serve") {
-    std::fprintf(stderr, "fathom bench: unknown benchmark '%s' (known: serve)\n", argv[0].c_str());
+    std::fprintf(stderr, "fathom bench: unknown benchmark '%s' (known: serve, model)\n",
+                 argv[0].c_str());
     return 2;
   }
-  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   for (const auto& a : rest) {
     if (a == "--help" || a == "-h") {
       print_help();

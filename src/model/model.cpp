@@ -1,10 +1,66 @@
 #include "model/model.h"
 
+#include <algorithm>
+#include <chrono>
+
+#include "base/check.h"
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 
 namespace fathom::model {
+
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::kEmbed:
+      return "embed";
+    case Op::kNorm:
+      return "norm";
+    case Op::kLinear:
+      return "linear";
+    case Op::kRope:
+      return "rope";
+    case Op::kKvWrite:
+      return "kv_write";
+    case Op::kAttention:
+      return "attention";
+    case Op::kActivation:
+      return "activation";
+    case Op::kMoeRouting:
+      return "moe_routing";
+    case Op::kLmHead:
+      return "lm_head";
+    case Op::kOther:
+      return "other";
+  }
+  return "unknown";
+}
+
+Model::OpTimer::OpTimer(const Model* m, Op op) : stats_(m->profile_[op]), start_ns_(now_ns()) {}
+
+Model::OpTimer::~OpTimer() {
+  stats_.ns += now_ns() - start_ns_;
+  ++stats_.calls;
+}
+
+StepProfile Model::profile() const {
+  StepProfile p = profile_;
+  int64_t claimed = 0;
+  for (int i = 0; i + 1 < kNumOps; ++i) claimed += p.ops[static_cast<size_t>(i)].ns;
+  p[Op::kOther].ns = std::max<int64_t>(0, p.forward_ns - claimed);
+  p[Op::kOther].calls = p.forwards;
+  return p;
+}
 
 ThreadPool& Model::pool() const {
   static ThreadPool single(1);
@@ -12,6 +68,15 @@ ThreadPool& Model::pool() const {
 }
 
 void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
+  linear_as(Op::kLinear, w, x, n, y);
+}
+
+void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n,
+                      float* y) const {
+  OpTimer timer(this, op);
+  OpStats& s = profile_[op];
+  s.flops += 2 * n * w.out_features * w.in_features;
+  s.weight_bytes += w.size_bytes();
   if (opts_.reference_kernels) {
     kernels::linear_ref(w, x, n, y);
   } else {
@@ -19,8 +84,32 @@ void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, fl
   }
 }
 
+void Model::linear_group(const std::vector<kernels::LinearWeight>& ws, const float* x, int64_t n,
+                         float* y) const {
+  if (ws.empty()) return;
+  OpTimer timer(this, Op::kLinear);
+  OpStats& s = profile_[Op::kLinear];
+  const int64_t in = ws[0].in_features, out = ws[0].out_features;
+  for (const kernels::LinearWeight& w : ws) {
+    FATHOM_DCHECK(w.in_features == in && w.out_features == out);
+    s.flops += 2 * n * out * in;
+    s.weight_bytes += w.size_bytes();
+  }
+  static ThreadPool serial(1);  // no workers: runs in the calling thread, safe to share
+  pool().parallel_for(static_cast<int64_t>(ws.size()), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      if (opts_.reference_kernels) {
+        kernels::linear_ref(ws[i], x + i * n * in, n, y + i * n * out);
+      } else {
+        kernels::linear_cpu(ws[i], x + i * n * in, n, y + i * n * out, serial);
+      }
+    }
+  });
+}
+
 void Model::attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                       const kernels::PagedCache& cache, const float* q, float* out) const {
+  OpTimer timer(this, Op::kAttention);
   if (opts_.reference_kernels) {
     kernels::paged_attention(shape, tokens, cache, q, out, pool());
   } else {
@@ -31,11 +120,23 @@ void Model::attention(const kernels::MhaShape& shape, const kernels::TokenLayout
 void Model::mla_attention(const kernels::MlaShape& shape, const kernels::TokenLayout& tokens,
                           const kernels::PagedCache& cache, const float* q_latent,
                           const float* q_rope, float* out) const {
+  OpTimer timer(this, Op::kAttention);
   if (opts_.reference_kernels) {
     kernels::paged_mla_attention(shape, tokens, cache, q_latent, q_rope, out, pool());
   } else {
     kernels::cpu::paged_mla_attention_cpu(shape, tokens, cache, q_latent, q_rope, out, pool());
   }
+}
+
+void Model::norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const {
+  OpTimer timer(this, Op::kNorm);
+  const int64_t dim = static_cast<int64_t>(w.size());
+  kernels::rms_norm(x, w.data(), n, dim, static_cast<float>(cfg_.rms_norm_eps), out);
+}
+
+void Model::add_residual(float* x, const float* y, int64_t count) const {
+  OpTimer timer(this, Op::kActivation);
+  kernels::add_inplace(x, y, count);
 }
 
 void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const {
@@ -49,7 +150,10 @@ void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) cons
   }
   linear(w.gate, x, n, gate.data());
   linear(w.up, x, n, up.data());
-  kernels::silu_mul(gate.data(), up.data(), n * inter, gate.data());
+  {
+    OpTimer timer(this, Op::kActivation);
+    kernels::silu_mul(gate.data(), up.data(), n * inter, gate.data());
+  }
   linear(w.down, gate.data(), n, out);
 }
 
@@ -58,11 +162,9 @@ void Model::lm_head_logits(const kernels::LinearWeight& head, const std::vector<
   const int64_t d = cfg_.hidden_size;
   const int64_t rows = static_cast<int64_t>(b.output_rows.size());
   std::vector<float> h(static_cast<size_t>(rows * d));
-  for (int64_t r = 0; r < rows; ++r)
-    std::copy_n(x + b.output_rows[r] * d, d, h.data() + r * d);
-  kernels::rms_norm(h.data(), final_norm.data(), rows, d, static_cast<float>(cfg_.rms_norm_eps),
-                    h.data());
-  linear(head, h.data(), rows, logits);
+  for (int64_t r = 0; r < rows; ++r) std::copy_n(x + b.output_rows[r] * d, d, h.data() + r * d);
+  norm(h.data(), final_norm, rows, h.data());
+  linear_as(Op::kLmHead, head, h.data(), rows, logits);
 }
 
 Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector<float>& logits) {
@@ -93,8 +195,12 @@ Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector
   }
   for (int32_t r : b.output_rows)
     if (r < 0 || r >= n) return invalid_argument("forward: output row " + std::to_string(r) + " out of range");
+  const int64_t start = now_ns();
   logits.assign(b.output_rows.size() * static_cast<size_t>(cfg_.vocab_size), 0.0f);
   forward_validated(b, kv, logits.data());
+  profile_.forward_ns += now_ns() - start;
+  ++profile_.forwards;
+  profile_.tokens += n;
   return ok_status();
 }
 

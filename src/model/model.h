@@ -2,6 +2,7 @@
 // paged KV cache in, logits for the requested rows out. Model code never sees a device type.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,40 @@ struct ForwardBatch {
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
 };
 
+/// The parts of a forward pass that the step profile times (fathom bench model, serve --profile).
+enum class Op : uint8_t {
+  kEmbed,       ///< embedding rows gathered and dequantized
+  kNorm,        ///< RMSNorm
+  kLinear,      ///< projections (attention and MLP, experts, router)
+  kRope,        ///< rotary embedding
+  kKvWrite,     ///< this step's keys and values written into the paged cache
+  kAttention,   ///< attention over the cache (and MLA's absorbed up-projections)
+  kActivation,  ///< SwiGLU and residual adds
+  kMoeRouting,  ///< expert selection, token gather and weighted scatter
+  kLmHead,      ///< final norm and the vocabulary projection of the rows that need logits
+  kOther,       ///< the rest of forward (validation, buffers)
+};
+inline constexpr int kNumOps = static_cast<int>(Op::kOther) + 1;
+const char* op_name(Op op);
+
+struct OpStats {
+  int64_t ns = 0;
+  int64_t calls = 0;
+  int64_t flops = 0;         ///< multiply-adds x 2 (linear and lm head)
+  int64_t weight_bytes = 0;  ///< weight bytes the op read (linear and lm head)
+};
+
+/// Time per op, summed over forward calls since the last reset. Costs two clock reads per op.
+struct StepProfile {
+  std::array<OpStats, kNumOps> ops{};
+  int64_t forward_ns = 0;
+  int64_t forwards = 0;
+  int64_t tokens = 0;
+
+  const OpStats& operator[](Op op) const { return ops[static_cast<size_t>(op)]; }
+  OpStats& operator[](Op op) { return ops[static_cast<size_t>(op)]; }
+};
+
 struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;
@@ -51,6 +86,18 @@ class Model {
   /// vocabulary, the cache and itself first; a bad batch is an InvalidArgument, never a crash.
   Status forward(const ForwardBatch& batch, runtime::KvStorage& kv, std::vector<float>& logits);
 
+  /// The step profile since the last reset_profile (kOther = forward time no op claimed).
+  StepProfile profile() const;
+  void reset_profile() { profile_ = {}; }
+
+  /// Bytes of all linear weights (embedding excluded; the LM head included), and the bytes a
+  /// decode step of one token reads: MoE layers count their shared and top-k routed experts.
+  struct WeightBytes {
+    int64_t total = 0;
+    int64_t per_token = 0;
+  };
+  virtual WeightBytes weight_bytes() const = 0;
+
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
@@ -61,6 +108,11 @@ class Model {
   ThreadPool& pool() const;
   /// y[n, out] = x[n, in] . W^T through the fast or the reference kernel (LoadOptions).
   void linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+  /// ws.size() independent products of one shape, y_i[n, out] = x_i[n, in] . W_i^T with
+  /// x = [ws.size(), n, in] and y = [ws.size(), n, out], one weight per thread: many small
+  /// weights (MLA's per-head up-projections) without a pool wake-up for each.
+  void linear_group(const std::vector<kernels::LinearWeight>& ws, const float* x, int64_t n,
+                    float* y) const;
   /// Causal attention over the paged cache through the fast or the reference kernel.
   void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                  const kernels::PagedCache& cache, const float* q, float* out) const;
@@ -69,6 +121,11 @@ class Model {
                      const kernels::PagedCache& cache, const float* q_latent, const float* q_rope,
                      float* out) const;
 
+  /// RMSNorm of n rows of w.size() values (the config's epsilon); out may be x.
+  void norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const;
+  /// x[i] += y[i] for i < count.
+  void add_residual(float* x, const float* y, int64_t count) const;
+
   /// SwiGLU feed-forward: out = down(silu(gate(x)) * up(x)). x: [n, hidden], out: [n, hidden].
   void mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const;
 
@@ -76,10 +133,27 @@ class Model {
   void lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
                       const float* x, const ForwardBatch& b, float* logits) const;
 
+  /// Adds the time from construction to destruction to one op of the profile. Not nested:
+  /// the wrappers above time themselves, forward code times the rest.
+  class OpTimer {
+   public:
+    OpTimer(const Model* m, Op op);
+    ~OpTimer();
+    OpTimer(const OpTimer&) = delete;
+    OpTimer& operator=(const OpTimer&) = delete;
+
+   private:
+    OpStats& stats_;
+    int64_t start_ns_;
+  };
+
   ModelConfig cfg_;
   LoadOptions opts_;
 
  private:
+  void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+
+  mutable StepProfile profile_;
   std::vector<std::shared_ptr<const void>> owners_;
 };
 

@@ -4,6 +4,9 @@
 // applied after attention, so cached latents are never expanded.
 #include "model/arch/deepseek.h"
 
+#include <algorithm>
+#include <optional>
+
 #include "kernels/linear.h"
 #include "kernels/ops.h"
 #include "model/arch/moe_router.h"
@@ -21,9 +24,43 @@ struct MlaWeights {
   std::vector<float> q_a_norm;      // [q_lora]
   LinearWeight kv_a_proj;           // [kv_lora + rope, d]
   std::vector<float> kv_a_norm;     // [kv_lora]
-  LinearWeight kv_b_proj;           // [heads * (nope + v), kv_lora]
+  // kv_b_proj [heads * (nope + v), kv_lora] split per head for the absorbed form: W_uk
+  // transposed, [kv_lora, nope] (folds a query into the latent space), and W_uv, [v, kv_lora].
+  std::vector<LinearWeight> uk_t, uv;
   LinearWeight o_proj;              // [d, heads * v]
 };
+
+/// Rows [row0, row0 + rows) of w as a weight of their own, transposed or not: bf16 where w is
+/// bf16 (exact), else float (dequantized exactly as the kernels would).
+LinearWeight slice_rows(const LinearWeight& w, int64_t row0, int64_t rows, bool transpose) {
+  const int64_t in = w.in_features;
+  std::vector<float> dense(static_cast<size_t>(rows * in));
+  for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(w, row0 + r, dense.data() + r * in);
+  LinearWeight s;
+  s.out_features = transpose ? in : rows;
+  s.in_features = transpose ? rows : in;
+  const auto at = [&](int64_t o, int64_t i) {
+    return transpose ? dense[i * in + o] : dense[o * in + i];
+  };
+  const int64_t n = rows * in;
+  if (w.format == kernels::WeightFormat::kBF16) {
+    auto buf = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(n));
+    for (int64_t o = 0; o < s.out_features; ++o)
+      for (int64_t i = 0; i < s.in_features; ++i)
+        (*buf)[o * s.in_features + i] = f32_to_bf16(at(o, i));
+    s.format = kernels::WeightFormat::kBF16;
+    s.values = buf->data();
+    s.storage.push_back(std::move(buf));
+  } else {
+    auto buf = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
+    for (int64_t o = 0; o < s.out_features; ++o)
+      for (int64_t i = 0; i < s.in_features; ++i) (*buf)[o * s.in_features + i] = at(o, i);
+    s.format = kernels::WeightFormat::kF32;
+    s.values = buf->data();
+    s.storage.push_back(std::move(buf));
+  }
+  return s;
+}
 
 struct MoeWeights {
   LinearWeight gate;                    // router [num_experts, d]
@@ -49,6 +86,38 @@ class DeepseekModel final : public Model {
   runtime::KvLayout kv_layout() const override {
     return {static_cast<int32_t>(cfg_.num_layers),
             static_cast<int32_t>(cfg_.mla.kv_lora_rank + cfg_.mla.qk_rope_head_dim)};
+  }
+
+  WeightBytes weight_bytes() const override {
+    auto mlp_bytes = [](const MlpWeights& m) {
+      return m.gate.size_bytes() + m.up.size_bytes() + m.down.size_bytes();
+    };
+    WeightBytes b;
+    b.total = b.per_token = lm_head_.size_bytes();
+    for (const DeepseekLayer& L : layers_) {
+      const MlaWeights& a = L.attn;
+      int64_t common = 0;
+      for (const LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj})
+        common += w->size_bytes();
+      for (const auto* heads : {&a.uk_t, &a.uv})
+        for (const LinearWeight& w : *heads) common += w.size_bytes();
+      if (L.is_moe) {
+        common += L.moe.gate.size_bytes() + mlp_bytes(L.moe.shared);
+        int64_t experts = 0;
+        for (const MlpWeights& x : L.moe.experts) experts += mlp_bytes(x);
+        b.total += common + experts;
+        b.per_token += common;
+        // Routed experts are equal in size: a token reads num_experts_per_tok of them.
+        if (!L.moe.experts.empty())
+          b.per_token +=
+              experts / static_cast<int64_t>(L.moe.experts.size()) * cfg_.moe.num_experts_per_tok;
+      } else {
+        common += mlp_bytes(L.dense);
+        b.total += common;
+        b.per_token += common;
+      }
+    }
+    return b;
   }
 
  private:
@@ -94,8 +163,16 @@ Status DeepseekModel::load(const formats::Checkpoint& ck) {
     }
     a.kv_a_proj = w.linear(p + "self_attn.kv_a_proj_with_mqa", m.kv_lora_rank + m.qk_rope_head_dim, d);
     a.kv_a_norm = w.vector(p + "self_attn.kv_a_layernorm.weight", m.kv_lora_rank);
-    a.kv_b_proj = w.linear(p + "self_attn.kv_b_proj", nh * (m.qk_nope_head_dim + m.v_head_dim),
-                           m.kv_lora_rank);
+    const LinearWeight kv_b = w.linear(p + "self_attn.kv_b_proj",
+                                       nh * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank);
+    if (kv_b.out_features > 0) {  // absent or mis-shaped: reported by w.finish()
+      for (int64_t head = 0; head < nh; ++head) {
+        const int64_t r0 = head * (m.qk_nope_head_dim + m.v_head_dim);
+        a.uk_t.push_back(slice_rows(kv_b, r0, m.qk_nope_head_dim, /*transpose=*/true));
+        a.uv.push_back(
+            slice_rows(kv_b, r0 + m.qk_nope_head_dim, m.v_head_dim, /*transpose=*/false));
+      }
+    }
     a.o_proj = w.linear(p + "self_attn.o_proj", d, nh * m.v_head_dim);
 
     L.is_moe = c.is_moe_layer(l);
@@ -123,23 +200,26 @@ Status DeepseekModel::load(const formats::Checkpoint& ck) {
 void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
   const ModelConfig& c = cfg_;
   const int64_t n = b.num_tokens(), d = c.hidden_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
   std::vector<float> x(static_cast<size_t>(n * d)), h(x.size()), out(x.size());
-  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+  {
+    OpTimer timer(this, Op::kEmbed);
+    for (int64_t t = 0; t < n; ++t)
+      kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+  }
 
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const DeepseekLayer& L = layers_[l];
-    kernels::rms_norm(x.data(), L.attn_norm.data(), n, d, eps, h.data());
+    norm(x.data(), L.attn_norm, n, h.data());
     attention(L, static_cast<int32_t>(l), b, kv, h.data(), out.data());
-    kernels::add_inplace(x.data(), out.data(), n * d);
+    add_residual(x.data(), out.data(), n * d);
 
-    kernels::rms_norm(x.data(), L.ffn_norm.data(), n, d, eps, h.data());
+    norm(x.data(), L.ffn_norm, n, h.data());
     if (L.is_moe) {
       moe(L.moe, h.data(), n, out.data());
     } else {
       mlp(L.dense, h.data(), n, out.data());
     }
-    kernels::add_inplace(x.data(), out.data(), n * d);
+    add_residual(x.data(), out.data(), n * d);
   }
   lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
 }
@@ -159,44 +239,45 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
   if (m.q_lora_rank > 0) {
     std::vector<float> qa(static_cast<size_t>(n * m.q_lora_rank));
     linear(a.q_a_proj, h, n, qa.data());
-    kernels::rms_norm(qa.data(), a.q_a_norm.data(), n, m.q_lora_rank, eps, qa.data());
+    norm(qa.data(), a.q_a_norm, n, qa.data());
     linear(a.q_b_proj, qa.data(), n, q.data());
   } else {
     linear(a.q_proj, h, n, q.data());
   }
-  kernels::apply_rope(rope_, b.positions.data(), n, nh, qk_head, nope, q.data());
 
   // Cache entries [latent | k_rope]: [n, lr + rd].
   std::vector<float> kv_a(static_cast<size_t>(n * (lr + rd)));
   linear(a.kv_a_proj, h, n, kv_a.data());
-  kernels::apply_rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.data());
+  {
+    OpTimer timer(this, Op::kRope);
+    kernels::apply_rope(rope_, b.positions.data(), n, nh, qk_head, nope, q.data());
+    kernels::apply_rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.data());
+  }
   const kernels::PagedCache cache = kv.layer(layer);
-  for (int64_t t = 0; t < n; ++t) {
-    float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-    kernels::rms_norm(kv_a.data() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps, e);
-    std::copy_n(kv_a.data() + t * (lr + rd) + lr, rd, e + lr);
+  {
+    OpTimer timer(this, Op::kKvWrite);
+    for (int64_t t = 0; t < n; ++t) {
+      float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
+      kernels::rms_norm(kv_a.data() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps, e);
+      std::copy_n(kv_a.data() + t * (lr + rd) + lr, rd, e + lr);
+    }
   }
 
-  // kv_b_proj rows per head: [nope rows of W_uk | vd rows of W_uv], each [lr].
-  std::vector<float> wkv_b(static_cast<size_t>(nh * (nope + vd) * lr));
-  pool().parallel_for(nh * (nope + vd), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) kernels::dequantize_row(a.kv_b_proj, r, wkv_b.data() + r * lr);
-  });
-
-  // Absorb W_uk into the query: q_latent[t, h, :] = sum_i q_nope[t, h, i] * W_uk[h][i, :].
-  std::vector<float> q_latent(static_cast<size_t>(n * nh * lr), 0.0f), q_rope(static_cast<size_t>(n * nh * rd));
-  pool().parallel_for(n * nh, [&](int64_t th0, int64_t th1) {
-    for (int64_t th = th0; th < th1; ++th) {
-      const int64_t head = th % nh;
-      const float* qn = q.data() + th * qk_head;
-      float* ql = q_latent.data() + th * lr;
-      for (int64_t i = 0; i < nope; ++i) {
-        const float* wrow = wkv_b.data() + (head * (nope + vd) + i) * lr;
-        for (int64_t j = 0; j < lr; ++j) ql[j] += qn[i] * wrow[j];
-      }
-      std::copy_n(qn + nope, rd, q_rope.data() + th * rd);
+  // Absorb W_uk into the query, head by head: q_latent[t, h, :] = W_uk[h]^T q_nope[t, h, :].
+  // The per-head products run as one group over head-major copies ([nh, n, dim]).
+  std::vector<float> by_head(static_cast<size_t>(nh * n * std::max(nope, vd)));
+  std::vector<float> latent(static_cast<size_t>(nh * n * lr));
+  std::vector<float> q_latent(latent.size()), q_rope(static_cast<size_t>(n * nh * rd));
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t head = 0; head < nh; ++head) {
+      const float* qh = q.data() + (t * nh + head) * qk_head;
+      std::copy_n(qh, nope, by_head.data() + (head * n + t) * nope);
+      std::copy_n(qh + nope, rd, q_rope.data() + (t * nh + head) * rd);
     }
-  });
+  linear_group(a.uk_t, by_head.data(), n, latent.data());
+  for (int64_t head = 0; head < nh; ++head)
+    for (int64_t t = 0; t < n; ++t)
+      std::copy_n(latent.data() + (head * n + t) * lr, lr, q_latent.data() + (t * nh + head) * lr);
 
   std::vector<float> latent_out(q_latent.size());
   const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
@@ -204,20 +285,16 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
                                 static_cast<int32_t>(rd), softmax_scale_};
   mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(), latent_out.data());
 
-  // Apply W_uv: o[t, h, v] = W_uv[h][v, :] . latent_out[t, h, :], then o_proj.
+  // Apply W_uv: o[t, h, :] = W_uv[h] latent_out[t, h, :], then o_proj.
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t head = 0; head < nh; ++head)
+      std::copy_n(latent_out.data() + (t * nh + head) * lr, lr,
+                  latent.data() + (head * n + t) * lr);
+  linear_group(a.uv, latent.data(), n, by_head.data());
   std::vector<float> o(static_cast<size_t>(n * nh * vd));
-  pool().parallel_for(n * nh, [&](int64_t th0, int64_t th1) {
-    for (int64_t th = th0; th < th1; ++th) {
-      const int64_t head = th % nh;
-      const float* lo = latent_out.data() + th * lr;
-      for (int64_t v = 0; v < vd; ++v) {
-        const float* wrow = wkv_b.data() + (head * (nope + vd) + nope + v) * lr;
-        float s = 0.0f;
-        for (int64_t j = 0; j < lr; ++j) s += wrow[j] * lo[j];
-        o[th * vd + v] = s;
-      }
-    }
-  });
+  for (int64_t head = 0; head < nh; ++head)
+    for (int64_t t = 0; t < n; ++t)
+      std::copy_n(by_head.data() + (head * n + t) * vd, vd, o.data() + (t * nh + head) * vd);
   linear(a.o_proj, o.data(), n, out);
 }
 
@@ -226,7 +303,9 @@ void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* o
   const int64_t d = cfg_.hidden_size, k = e.num_experts_per_tok;
   std::vector<float> router(static_cast<size_t>(n * e.num_routed_experts));
   linear(w.gate, h, n, router.data());
+  std::optional<OpTimer> timer(std::in_place, this, Op::kMoeRouting);
   const RoutingResult r = route_tokens(e, router.data(), n, w.correction_bias);
+  timer.reset();
 
   std::fill(out, out + n * d, 0.0f);
   if (e.num_shared_experts > 0) mlp(w.shared, h, n, out);
@@ -241,13 +320,17 @@ void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* o
     const int64_t m = static_cast<int64_t>(sl.size());
     xs.resize(static_cast<size_t>(m * d));
     ys.resize(xs.size());
+    timer.emplace(this, Op::kMoeRouting);
     for (int64_t i = 0; i < m; ++i) std::copy_n(h + (sl[i] / k) * d, d, xs.data() + i * d);
+    timer.reset();
     mlp(w.experts[x], xs.data(), m, ys.data());
+    timer.emplace(this, Op::kMoeRouting);
     for (int64_t i = 0; i < m; ++i) {
       float* dst = out + (sl[i] / k) * d;
       const float wt = r.weight[sl[i]];
       for (int64_t j = 0; j < d; ++j) dst[j] += wt * ys[i * d + j];
     }
+    timer.reset();
   }
 }
 

@@ -58,6 +58,15 @@ class DenseModel final : public Model {
             static_cast<int32_t>(2 * cfg_.num_kv_heads * cfg_.head_dim)};
   }
 
+  WeightBytes weight_bytes() const override {
+    int64_t bytes = lm_head_.size_bytes();
+    for (const DenseLayer& L : layers_)
+      for (const LinearWeight* w :
+           {&L.wq, &L.wk, &L.wv, &L.wo, &L.mlp.gate, &L.mlp.up, &L.mlp.down})
+        bytes += w->size_bytes();
+    return {bytes, bytes};
+  }
+
  private:
   void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
 
@@ -71,10 +80,13 @@ void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv
   const ModelConfig& c = cfg_;
   const int64_t n = b.num_tokens(), d = c.hidden_size, hd = c.head_dim;
   const int64_t q_dim = c.num_heads * hd, kv_dim = c.num_kv_heads * hd;
-  const float eps = static_cast<float>(c.rms_norm_eps);
 
   std::vector<float> x(static_cast<size_t>(n * d));  // [n, d] residual stream
-  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+  {
+    OpTimer timer(this, Op::kEmbed);
+    for (int64_t t = 0; t < n; ++t)
+      kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
+  }
 
   std::vector<float> h(x.size()), q(static_cast<size_t>(n * q_dim)), k(static_cast<size_t>(n * kv_dim)),
       v(k.size()), attn(q.size()), out(x.size());
@@ -84,32 +96,37 @@ void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv
 
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const DenseLayer& L = layers_[l];
-    kernels::rms_norm(x.data(), L.attn_norm.data(), n, d, eps, h.data());
+    norm(x.data(), L.attn_norm, n, h.data());
     linear(L.wq, h.data(), n, q.data());
     linear(L.wk, h.data(), n, k.data());
     linear(L.wv, h.data(), n, v.data());
-    if (c.qkv_bias) {
-      kernels::add_bias(q.data(), L.bq.data(), n, q_dim);
-      kernels::add_bias(k.data(), L.bk.data(), n, kv_dim);
-      kernels::add_bias(v.data(), L.bv.data(), n, kv_dim);
+    {
+      OpTimer timer(this, Op::kRope);
+      if (c.qkv_bias) {
+        kernels::add_bias(q.data(), L.bq.data(), n, q_dim);
+        kernels::add_bias(k.data(), L.bk.data(), n, kv_dim);
+        kernels::add_bias(v.data(), L.bv.data(), n, kv_dim);
+      }
+      kernels::apply_rope(rope_, b.positions.data(), n, c.num_heads, hd, 0, q.data());
+      kernels::apply_rope(rope_, b.positions.data(), n, c.num_kv_heads, hd, 0, k.data());
     }
-    kernels::apply_rope(rope_, b.positions.data(), n, c.num_heads, hd, 0, q.data());
-    kernels::apply_rope(rope_, b.positions.data(), n, c.num_kv_heads, hd, 0, k.data());
 
     // Write this step's K and V into the paged cache: entry = [K | V].
     const kernels::PagedCache cache = kv.layer(static_cast<int32_t>(l));
-    for (int64_t t = 0; t < n; ++t) {
-      float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-      std::copy_n(k.data() + t * kv_dim, kv_dim, e);
-      std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
+    {
+      OpTimer timer(this, Op::kKvWrite);
+      for (int64_t t = 0; t < n; ++t) {
+        float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
+        std::copy_n(k.data() + t * kv_dim, kv_dim, e);
+        std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
+      }
     }
     attention(shape, tokens, cache, q.data(), attn.data());
     linear(L.wo, attn.data(), n, out.data());
-    kernels::add_inplace(x.data(), out.data(), n * d);
-
-    kernels::rms_norm(x.data(), L.ffn_norm.data(), n, d, eps, h.data());
+    add_residual(x.data(), out.data(), n * d);
+    norm(x.data(), L.ffn_norm, n, h.data());
     mlp(L.mlp, h.data(), n, out.data());
-    kernels::add_inplace(x.data(), out.data(), n * d);
+    add_residual(x.data(), out.data(), n * d);
   }
   lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
 }

@@ -1,0 +1,102 @@
+// fathom bench model --model DIR [-p 512] [-n 128] [-b 1,8,32] [-t THREADS] [--depth N]
+//                    [-r REPS] [--json]
+// llama-bench for fathom: loads a model folder and prints prefill and decode tokens/s, the
+// time per op, and the achieved FLOP/s and GB/s next to this machine's measured limits
+// (src/engine/model_bench.h).
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "base/thread_pool.h"
+#include "cli/args.h"
+#include "engine/model_bench.h"
+
+namespace fathom::cli {
+namespace {
+
+void print_help() {
+  std::printf(
+      "usage: fathom bench model --model DIR [-p 512[,128...]] [-n 128] [-b 1[,8,32...]]\n"
+      "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
+      "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
+      "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
+      "  -b, --batch    concurrent decode streams, one tgN test each\n"
+      "  -t, --threads  compute threads (default: all cores; FATHOM_NUM_THREADS)\n"
+      "  --depth        tokens already in each sequence's cache when a test starts\n"
+      "  -r, --reps     timed repetitions per test (figures are their mean)\n"
+      "  FATHOM_CPU_ISA=scalar|avx2|avx512 caps the kernels' instruction set.\n");
+}
+
+/// llama-bench's short flags, spelled as ours.
+std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
+  static const std::map<std::string, std::string> kShort = {{"-p", "--prompt"},
+                                                            {"-n", "--gen"},
+                                                            {"-b", "--batch"},
+                                                            {"-t", "--threads"},
+                                                            {"-r", "--reps"}};
+  std::vector<std::string> out;
+  for (const auto& a : argv) {
+    auto it = kShort.find(a);
+    out.push_back(it == kShort.end() ? a : it->second);
+  }
+  return out;
+}
+
+Status bench_model_main(const std::vector<std::string>& argv) {
+  FATHOM_ASSIGN_OR_RETURN(
+      Args args,
+      Args::parse(long_flags(argv), {"model", "prompt", "gen", "batch", "threads", "depth", "reps"},
+                  {"json"}));
+  FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
+  engine::ModelBenchConfig cfg;
+  FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
+                          parse_id_list(args.get_or("prompt", "512")));
+  cfg.prompt_lengths.clear();
+  for (int32_t p : prompts)
+    if (p != 0) cfg.prompt_lengths.push_back(p);
+  FATHOM_ASSIGN_OR_RETURN(cfg.batches, parse_id_list(args.get_or("batch", "1")));
+  FATHOM_ASSIGN_OR_RETURN(int64_t gen, args.get_int("gen", 128));
+  FATHOM_ASSIGN_OR_RETURN(int64_t depth, args.get_int("depth", 0));
+  FATHOM_ASSIGN_OR_RETURN(int64_t reps, args.get_int("reps", 1));
+  FATHOM_ASSIGN_OR_RETURN(int64_t threads, args.get_int("threads", 0));
+  if (gen < 0 || gen > 1 << 20) return invalid_argument("--gen must be in [0, 1048576]");
+  if (depth < 0 || depth > 1 << 24) return invalid_argument("--depth must be in [0, 16777216]");
+  if (reps < 1 || reps > 1000) return invalid_argument("--reps must be in [1, 1000]");
+  if (threads < 0 || threads > 1024) return invalid_argument("--threads must be in [1, 1024]");
+  cfg.gen_tokens = static_cast<int32_t>(gen);
+  cfg.depth = static_cast<int32_t>(depth);
+  cfg.reps = static_cast<int32_t>(reps);
+  // The compute pool is sized once, on first use: set its size before anything runs.
+  if (threads > 0) setenv("FATHOM_NUM_THREADS", std::to_string(threads).c_str(), 1);
+
+  engine::ModelBenchReport report;
+  report.model = dir;
+  FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir));
+  report.weights = m->weight_bytes();
+  report.machine = kernels::cpu::probe_machine(default_thread_pool());
+  FATHOM_ASSIGN_OR_RETURN(report.rows, engine::run_model_bench(*m, cfg));
+  std::fputs(
+      (args.has("json") ? engine::model_bench_json(report) : engine::model_bench_table(report))
+          .c_str(),
+      stdout);
+  return ok_status();
+}
+
+}  // namespace
+
+int run_bench_model(const std::vector<std::string>& argv) {
+  for (const auto& a : argv) {
+    if (a == "--help" || a == "-h") {
+      print_help();
+      return 0;
+    }
+  }
+  Status s = bench_model_main(argv);
+  if (!s.ok()) {
+    std::fprintf(stderr, "fathom bench model: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace fathom::cli

@@ -1,0 +1,165 @@
+#include "kernels/cpu/machine_probe.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace fathom::kernels::cpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+float sum_scalar(const float* p, size_t n) {
+  float acc[8] = {};
+  for (size_t i = 0; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
+  float s = 0;
+  for (float a : acc) s += a;
+  return s;
+}
+
+// Multiply-adds per call: iters x lanes x chains; returns a value so nothing is optimised out.
+float fma_chains_scalar(int64_t iters) {
+  float a[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  for (int64_t i = 0; i < iters; ++i)
+    for (float& v : a) v = v * 0.999999f + 1e-7f;
+  return a[0] + a[7];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) float sum_avx2(const float* p, size_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+  }
+  alignas(32) float out[8];
+  _mm256_store_ps(out, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
+}
+
+// kChains independent FMA chains cover the FMA latency on every core we run on.
+constexpr int kChains = 12;
+
+__attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iters) {
+  __m256 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_ps(1.0f + static_cast<float>(c) * 1e-3f);
+  const __m256 m = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], m, b);
+  }
+  float s = 0;
+  for (int c = 0; c < kChains; ++c) s += _mm256_cvtss_f32(acc[c]);
+  return s;
+}
+
+__attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
+  __m512 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(1.0f + static_cast<float>(c) * 1e-3f);
+  const __m512 m = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], m, b);
+  }
+  float s = 0;
+  for (int c = 0; c < kChains; ++c) s += _mm512_cvtss_f32(acc[c]);
+  return s;
+}
+#endif
+
+float sum_floats(const float* p, size_t n, Isa isa) {
+#if defined(__x86_64__)
+  if (isa != Isa::kScalar) return sum_avx2(p, n);
+#endif
+  (void)isa;
+  return sum_scalar(p, n);
+}
+
+/// Flops per call of fma_chains_*: iterations x chains x lanes x 2.
+struct FmaKernel {
+  float (*run)(int64_t iters);
+  int64_t flops_per_iter;
+};
+
+FmaKernel fma_kernel(Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Isa::kAvx512) return {fma_chains_avx512, kChains * 16 * 2};
+  if (isa == Isa::kAvx2) return {fma_chains_avx2, kChains * 8 * 2};
+#endif
+  (void)isa;
+  return {fma_chains_scalar, 8 * 2};
+}
+
+}  // namespace
+
+double measure_read_gbps(ThreadPool& pool, size_t bytes, int reps) {
+  const size_t n = bytes / sizeof(float);
+  std::vector<float> buf(n, 1.0f);  // written once: every page is resident before timing
+  const Isa isa = best_isa();
+  const int64_t parts = pool.num_threads();
+  std::atomic<float> sink{0};
+  double best = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(parts, [&](int64_t b, int64_t e) {
+      for (int64_t part = b; part < e; ++part) {
+        const size_t lo = n * static_cast<size_t>(part) / static_cast<size_t>(parts);
+        const size_t hi = n * static_cast<size_t>(part + 1) / static_cast<size_t>(parts);
+        sink.store(sink.load(std::memory_order_relaxed) + sum_floats(buf.data() + lo, hi - lo, isa),
+                   std::memory_order_relaxed);
+      }
+    });
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / seconds_since(t0) / 1e9);
+  }
+  return sink.load() == -1.0f ? 0 : best;  // the sink is never -1; reading it keeps the sums
+}
+
+double measure_peak_gflops(ThreadPool& pool, Isa isa, double seconds) {
+  const FmaKernel k = fma_kernel(isa);
+  const int64_t parts = pool.num_threads();
+  // Calibrate the iteration count on one thread, then time all threads together.
+  int64_t iters = 1 << 16;
+  for (;;) {
+    const auto t0 = Clock::now();
+    volatile float v = k.run(iters);
+    (void)v;
+    if (seconds_since(t0) > seconds / 4 || iters > (int64_t{1} << 34)) break;
+    iters *= 2;
+  }
+  std::atomic<float> sink{0};
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(parts, [&](int64_t b, int64_t e) {
+      for (int64_t part = b; part < e; ++part)
+        sink.store(sink.load(std::memory_order_relaxed) + k.run(iters), std::memory_order_relaxed);
+    });
+    const double flops = static_cast<double>(iters * k.flops_per_iter * parts);
+    best = std::max(best, flops / seconds_since(t0) / 1e9);
+  }
+  return sink.load() == -1.0f ? 0 : best;
+}
+
+MachineLimits probe_machine(ThreadPool& pool) {
+  MachineLimits m;
+  m.isa = best_isa();
+  m.threads = pool.num_threads();
+  m.read_gbps = measure_read_gbps(pool);
+  m.peak_gflops = measure_peak_gflops(pool, m.isa);
+  return m;
+}
+
+}  // namespace fathom::kernels::cpu
