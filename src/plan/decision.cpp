@@ -191,6 +191,10 @@ Decision decide(const Workload& w, const Sizing& s, const Tco& t,
                 : d.mode == Mode::kSaas        ? ""
                                                : mode_name(d.mode);
   }
+  if (!t.cheapest())
+    d.reasons.push_back(
+        "no option is priced for this device, so the costs cannot be compared (add its prices to "
+        "the catalogue)");
   const CostOption& saas = t.option(CostKind::kSaas);
   if (d.mode != Mode::kSaas && saas.available)
     d.reasons.push_back("for comparison, the SaaS API (" + saas.note + ") would cost " +

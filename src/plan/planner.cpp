@@ -217,10 +217,12 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
   const SaasOffer* saas =
       in.model.saas_offer.empty() ? nullptr : in.catalogue.offer(in.model.saas_offer);
   std::optional<Decimal> best;
+  int64_t first_feasible = -1;
   for (size_t i = 0; i < cands.size(); ++i) {
     Candidate& k = cands[i];
     k.sizing = size_deployment(costs, w, k.device, k.efficiency);
     if (!k.sizing.feasible) continue;
+    if (first_feasible < 0) first_feasible = static_cast<int64_t>(i);
     k.tco = compute_tco(in.catalogue, w, k.device, k.sizing, saas);
     // Devices are ranked by their cheapest way to run the sizing (SaaS runs on none of them).
     const CostOption* self_run = k.tco->cheapest_self_run();
@@ -229,6 +231,8 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
       p.chosen = static_cast<int64_t>(i);
     }
   }
+  // A device with no prices at all (this machine) is still a plan, just not a costed one.
+  if (p.chosen < 0) p.chosen = first_feasible;
   p.candidates = std::move(cands);
   if (const Candidate* ch = p.choice())
     p.decision = decide(w, ch->sizing, *ch->tco, p.edge);
