@@ -37,9 +37,8 @@ const std::vector<Command>& commands() {
        "prove no sensitive request was served in a cloud zone",
        &run_audit},
       {"plan",
-       "choose the deployment mode, size the hardware and compare three-year costs; 'plan "
-       "calibrate' "
-       "measures this machine",
+       "choose the deployment mode, size the hardware and compare three-year costs; "
+       "'plan calibrate' measures this machine",
        &run_plan},
   };
   return kCommands;
