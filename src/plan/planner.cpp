@@ -107,69 +107,67 @@ EdgeFit fit_edge(const PlanInputs& in, const WeightFormat& requested, KvDtype kv
   return fit;
 }
 
-Workload scaled_traffic(Workload w, double f) {
-  w.requests_per_s *= f;
-  return w;
-}
+enum class PriceGroup { kHardware, kElectricity, kSaas };
 
-Catalogue scaled_prices(Catalogue c, int64_t num, int64_t den, bool hardware, bool power,
-                        bool saas) {
+// The catalogue with one group of prices multiplied by num / den (exactly, rounded once).
+Catalogue scaled_prices(Catalogue c, int64_t num, int64_t den, PriceGroup group) {
   const auto scale = [&](Price& p) {
     if (p.usd) p.usd = p.usd->scaled(num, den);
     if (p.cny) p.cny = p.cny->scaled(num, den);
   };
-  if (hardware)
-    for (Device& d : c.devices) {
-      scale(d.purchase);
-      scale(d.node_price);
-      if (d.cloud) {
+  switch (group) {
+    case PriceGroup::kHardware:
+      for (Device& d : c.devices) {
+        scale(d.purchase);
+        scale(d.node_price);
+        if (!d.cloud) continue;
         scale(d.cloud->on_demand_per_hour);
         scale(d.cloud->reserved_per_hour);
         scale(d.cloud->spot_per_hour);
         scale(d.cloud->serverless_per_second);
       }
-    }
-  if (power) scale(c.site.electricity_per_kwh);
-  if (saas)
-    for (SaasOffer& o : c.saas) {
-      scale(o.input_per_million);
-      scale(o.cached_input_per_million);
-      scale(o.output_per_million);
-    }
+      break;
+    case PriceGroup::kElectricity:
+      scale(c.site.electricity_per_kwh);
+      break;
+    case PriceGroup::kSaas:
+      for (SaasOffer& o : c.saas) {
+        scale(o.input_per_million);
+        scale(o.cached_input_per_million);
+        scale(o.output_per_million);
+      }
+      break;
+  }
   return c;
 }
 
 std::vector<SensitivityRow> sensitivity(const PlanInputs& in) {
-  struct Scenario {
-    const char* name;
-    PlanInputs inputs;
+  const auto traffic = [&](double f) {
+    PlanInputs out = in;
+    out.workload.requests_per_s *= f;
+    return out;
   };
-  std::vector<Scenario> scenarios = {
+  const auto prices = [&](int64_t num, int64_t den, PriceGroup g) {
+    PlanInputs out = in;
+    out.catalogue = scaled_prices(in.catalogue, num, den, g);
+    return out;
+  };
+  const std::vector<std::pair<const char*, PlanInputs>> scenarios = {
       {"as planned", in},
-      {"traffic x 0.5", {scaled_traffic(in.workload, 0.5), in.model, in.catalogue, in.calibration}},
-      {"traffic x 2", {scaled_traffic(in.workload, 2.0), in.model, in.catalogue, in.calibration}},
-      {"traffic x 10", {scaled_traffic(in.workload, 10.0), in.model, in.catalogue, in.calibration}},
-      {"hardware and cloud prices x 0.7",
-       {in.workload, in.model, scaled_prices(in.catalogue, 7, 10, true, false, false),
-        in.calibration}},
-      {"hardware and cloud prices x 1.3",
-       {in.workload, in.model, scaled_prices(in.catalogue, 13, 10, true, false, false),
-        in.calibration}},
-      {"electricity x 2",
-       {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, true, false),
-        in.calibration}},
-      {"SaaS prices x 0.5",
-       {in.workload, in.model, scaled_prices(in.catalogue, 1, 2, false, false, true),
-        in.calibration}},
-      {"SaaS prices x 2",
-       {in.workload, in.model, scaled_prices(in.catalogue, 2, 1, false, false, true),
-        in.calibration}},
+      {"traffic x 0.5", traffic(0.5)},
+      {"traffic x 2", traffic(2.0)},
+      {"traffic x 10", traffic(10.0)},
+      {"hardware and cloud prices x 0.7", prices(7, 10, PriceGroup::kHardware)},
+      {"hardware and cloud prices x 1.3", prices(13, 10, PriceGroup::kHardware)},
+      {"electricity x 2", prices(2, 1, PriceGroup::kElectricity)},
+      {"SaaS prices x 0.5", prices(1, 2, PriceGroup::kSaas)},
+      {"SaaS prices x 2", prices(2, 1, PriceGroup::kSaas)},
   };
   std::vector<SensitivityRow> rows;
-  for (const Scenario& s : scenarios) {
-    Result<Plan> p = make_plan(s.inputs, false);
+  for (const auto& [name, inputs] : scenarios) {
+    Result<Plan> p = make_plan(inputs, false);
     SensitivityRow r;
-    r.scenario = s.name;
+    r.scenario = name;
     if (!p.ok() || !p->choice()) {
       r.mode = "none fits";
       rows.push_back(r);
