@@ -18,6 +18,7 @@ void print_help() {
   std::printf(
       "usage: fathom bench model --model DIR [-p 512[,128...]] [-n 128] [-b 1[,8,32...]]\n"
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
+      "                          [--quantization auto|none|int8|int4|fp8]\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
       "  -b, --batch    concurrent decode streams, one tgN test each\n"
@@ -43,10 +44,10 @@ std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
 }
 
 Status bench_model_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args,
-      Args::parse(long_flags(argv), {"model", "prompt", "gen", "batch", "threads", "depth", "reps"},
-                  {"json"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(long_flags(argv),
+                                                 {"model", "prompt", "gen", "batch", "threads",
+                                                  "depth", "reps", "quantization"},
+                                                 {"json"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
   FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
@@ -71,7 +72,10 @@ Status bench_model_main(const std::vector<std::string>& argv) {
 
   engine::ModelBenchReport report;
   report.model = dir;
-  FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir));
+  model::LoadOptions load;
+  FATHOM_ASSIGN_OR_RETURN(load.quantization,
+                          model::parse_quantization(args.get_or("quantization", "auto")));
+  FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir, load));
   report.weights = m->weight_bytes();
   report.machine = kernels::cpu::probe_machine(default_thread_pool());
   FATHOM_ASSIGN_OR_RETURN(report.rows, engine::run_model_bench(*m, cfg));

@@ -57,6 +57,8 @@ void print_help() {
       "debug|info|warning|error]\n"
       "                    [--allowed-origins ORIGIN,...|*]   (CORS for browser clients)\n"
       "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
+      "                    [--quantization auto|none|int8|int4|fp8]   (quantize a float\n"
+      "                    checkpoint at load; auto keeps what the checkpoint has)\n"
       "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
@@ -89,7 +91,8 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "allowed-origins",
                                                   "tls-cert",
                                                   "tls-key",
-                                                  "tls-client-ca"},
+                                                  "tls-client-ca",
+                                                  "quantization"},
                                                  {"no-prefix-caching"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
@@ -116,6 +119,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   if (tools != "none" && tools != "deepseek_v3")
     return invalid_argument("--tool-call-parser: expected deepseek_v3 or none, got '" + tools + "'");
   o.tool_call_parser = tools == "deepseek_v3";
+  FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
+                          model::parse_quantization(args.get_or("quantization", "auto")));
   const std::string level = args.get_or("log-level", "info");
   if (level == "debug") set_log_level(LogLevel::kDebug);
   else if (level == "info") set_log_level(LogLevel::kInfo);

@@ -62,6 +62,75 @@ StepProfile Model::profile() const {
   return p;
 }
 
+const char* quantization_name(Quantization q) {
+  switch (q) {
+    case Quantization::kAuto:
+      return "auto";
+    case Quantization::kNone:
+      return "none";
+    case Quantization::kInt8:
+      return "int8";
+    case Quantization::kInt4:
+      return "int4";
+    case Quantization::kFp8:
+      return "fp8";
+  }
+  return "unknown";
+}
+
+Result<Quantization> parse_quantization(const std::string& text) {
+  for (Quantization q : {Quantization::kAuto, Quantization::kNone, Quantization::kInt8,
+                         Quantization::kInt4, Quantization::kFp8})
+    if (text == quantization_name(q)) return q;
+  return invalid_argument("quantization '" + text + "' is not one of auto, none, int8, int4, fp8");
+}
+
+namespace {
+
+/// The --quantization value that names what a quantized checkpoint already holds.
+Quantization stored_kind(QuantMethod m) {
+  switch (m) {
+    case QuantMethod::kNone:
+      return Quantization::kNone;
+    case QuantMethod::kFp8Block:
+      return Quantization::kFp8;
+    case QuantMethod::kGptq:
+    case QuantMethod::kAwq:
+      return Quantization::kInt4;
+    case QuantMethod::kCompressedTensors:
+      return Quantization::kInt8;
+  }
+  return Quantization::kNone;
+}
+
+}  // namespace
+
+Status check_quantization(const ModelConfig& cfg, Quantization q) {
+  if (cfg.quant.method == QuantMethod::kNone || q == Quantization::kAuto) return ok_status();
+  const Quantization stored = stored_kind(cfg.quant.method);
+  if (q == stored) return ok_status();
+  return invalid_argument(std::string("--quantization ") + quantization_name(q) +
+                          " does not match the checkpoint, which is already quantized (" +
+                          quant_method_name(cfg.quant.method) + ", " + quantization_name(stored) +
+                          "); use --quantization auto or " + quantization_name(stored));
+}
+
+std::optional<kernels::QuantTarget> requantize_target(const ModelConfig& cfg, Quantization q) {
+  if (cfg.quant.method != QuantMethod::kNone) return std::nullopt;
+  switch (q) {
+    case Quantization::kInt8:
+      return kernels::QuantTarget::kInt8Channel;
+    case Quantization::kInt4:
+      return kernels::QuantTarget::kInt4Grouped;
+    case Quantization::kFp8:
+      return kernels::QuantTarget::kFp8Block;
+    case Quantization::kAuto:
+    case Quantization::kNone:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 ThreadPool& Model::pool() const {
   static ThreadPool single(1);
   return opts_.reference_kernels ? single : default_thread_pool();

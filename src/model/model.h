@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "base/thread_pool.h"
 #include "kernels/linear_weight.h"
 #include "kernels/ops.h"
+#include "kernels/quantize_weight.h"
 #include "model/config.h"
 #include "runtime/kv_storage.h"
 
@@ -64,9 +66,21 @@ struct StepProfile {
   OpStats& operator[](Op op) { return ops[static_cast<size_t>(op)]; }
 };
 
+/// Weight format at load (vLLM's --quantization): kAuto keeps what the checkpoint has; a float
+/// checkpoint may be quantized at load to int8, int4 or fp8; a quantized checkpoint accepts
+/// only kAuto or its own kind.
+enum class Quantization : uint8_t { kAuto, kNone, kInt8, kInt4, kFp8 };
+const char* quantization_name(Quantization q);
+Result<Quantization> parse_quantization(const std::string& text);
+/// OK when `q` can serve a checkpoint quantized with `cfg.quant`, else why not.
+Status check_quantization(const ModelConfig& cfg, Quantization q);
+/// The format a float checkpoint's linear weights are quantized to at load, if any.
+std::optional<kernels::QuantTarget> requantize_target(const ModelConfig& cfg, Quantization q);
+
 struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;
+  Quantization quantization = Quantization::kAuto;
 };
 
 /// A SwiGLU feed-forward block's weights (dense layers, experts, shared experts).

@@ -6,13 +6,15 @@
 namespace fathom::model {
 
 kernels::LinearWeight WeightLoader::linear(const std::string& prefix, int64_t out_features,
-                                           int64_t in_features) {
+                                           int64_t in_features, bool requantize) {
   used_prefixes_.insert(prefix);
   auto w = load_linear(ck_, prefix, cfg_.quant, out_features, in_features);
   if (!w.ok()) {
     problems_.push_back(w.status().message());
     return {};
   }
+  if (requantize_ && requantize)
+    return kernels::quantize_weight(*w, *requantize_, default_thread_pool());
   return std::move(*w);
 }
 

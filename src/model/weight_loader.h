@@ -2,23 +2,30 @@
 // tensor, wrong shape, wrong dtype) so that load errors list them all at once.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "formats/checkpoint.h"
 #include "kernels/linear_weight.h"
+#include "kernels/quantize_weight.h"
 #include "model/config.h"
 
 namespace fathom::model {
 
 class WeightLoader {
  public:
-  WeightLoader(const formats::Checkpoint& ck, const ModelConfig& cfg) : ck_(ck), cfg_(cfg) {}
+  /// `requantize`: every linear weight is quantized to it at load (--quantization).
+  WeightLoader(const formats::Checkpoint& ck, const ModelConfig& cfg,
+               std::optional<kernels::QuantTarget> requantize = std::nullopt)
+      : ck_(ck), cfg_(cfg), requantize_(requantize) {}
 
   /// A 2-D weight [out, in] stored at PREFIX.weight (or its quantized companions).
-  kernels::LinearWeight linear(const std::string& prefix, int64_t out_features,
-                               int64_t in_features);
+  /// `requantize` false keeps the checkpoint's format under --quantization (MoE routers: a
+  /// rounded router picks other experts).
+  kernels::LinearWeight linear(const std::string& prefix, int64_t out_features, int64_t in_features,
+                               bool requantize = true);
   /// A 1-D float-like tensor (norm weights, biases, router bias) converted to float.
   std::vector<float> vector(const std::string& name, int64_t size);
 
@@ -29,6 +36,7 @@ class WeightLoader {
  private:
   const formats::Checkpoint& ck_;
   const ModelConfig& cfg_;
+  std::optional<kernels::QuantTarget> requantize_;
   std::vector<std::string> problems_;
   std::set<std::string> used_prefixes_;
 };

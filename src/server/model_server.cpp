@@ -28,7 +28,7 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
     FATHOM_LOG(kWarning) << "no usable chat template (" << tmpl.status().message()
                          << "); /v1/chat/completions will refuse requests";
   }
-  FATHOM_ASSIGN_OR_RETURN(auto model, model::load_model(o.model_dir));
+  FATHOM_ASSIGN_OR_RETURN(auto model, model::load_model(o.model_dir, o.load));
   FATHOM_ASSIGN_OR_RETURN(m->engine, engine::Engine::create(std::move(model), o.engine, clock));
   const model::ModelConfig& cfg = m->engine->model_config();
   Result<std::shared_ptr<const grammar::TokenVocab>> vocab =

@@ -24,6 +24,7 @@ struct ServeOptions {
   MetricsNames metrics_names = MetricsNames::kFathom;
   bool reasoning_parser = false;   ///< --reasoning-parser deepseek_r1
   bool tool_call_parser = true;    ///< --tool-call-parser deepseek_v3 (the default) or none
+  model::LoadOptions load;         ///< --quantization
   engine::EngineConfig engine;
   net::HttpServerOptions http;
 };

@@ -141,7 +141,7 @@ MlpWeights load_mlp(WeightLoader& w, const std::string& p, int64_t d, int64_t in
 Status DeepseekModel::load(const formats::Checkpoint& ck) {
   const ModelConfig& c = cfg_;
   const MlaConfig& m = c.mla;
-  WeightLoader w(ck, c);
+  WeightLoader w(ck, c, requantize_target(c, opts_.quantization));
   const int64_t d = c.hidden_size, nh = c.num_heads;
   const int64_t qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
   embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
@@ -181,7 +181,7 @@ Status DeepseekModel::load(const formats::Checkpoint& ck) {
       continue;
     }
     const MoeConfig& e = c.moe;
-    L.moe.gate = w.linear(p + "mlp.gate", e.num_routed_experts, d);
+    L.moe.gate = w.linear(p + "mlp.gate", e.num_routed_experts, d, /*requantize=*/false);
     if (e.topk_method == TopkMethod::kNoauxTc)
       L.moe.correction_bias = w.vector(p + "mlp.gate.e_score_correction_bias", e.num_routed_experts);
     for (int64_t x = 0; x < e.num_routed_experts; ++x)

@@ -26,6 +26,7 @@ constexpr ArchRow kRegistry[] = {
 
 Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOptions opts) {
   FATHOM_ASSIGN_OR_RETURN(ModelConfig cfg, load_model_config(model_dir));
+  FATHOM_RETURN_IF_ERROR(check_quantization(cfg, opts.quantization));
   FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint opened, formats::Checkpoint::open(model_dir));
   auto ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
   for (const auto& row : kRegistry) {
@@ -34,8 +35,13 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
     if (!model.ok()) return model;
     (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
     FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
-                      << " (" << ck->num_tensors() << " tensors, "
-                      << (*model)->config().num_layers << " layers)";
+                      << " (" << ck->num_tensors() << " tensors, " << (*model)->config().num_layers
+                      << " layers"
+                      << (requantize_target((*model)->config(), opts.quantization)
+                              ? std::string(", quantized to ") +
+                                    quantization_name(opts.quantization)
+                              : std::string())
+                      << ")";
     return model;
   }
   return invalid_argument(model_dir + "/config.json: architecture '" + cfg.architecture +
