@@ -101,7 +101,8 @@ Decision decide(const Workload& w, const Sizing& s, const Tco& t,
         d.reasons.push_back(
             "edge quantization: " + edge->requested_format + " does not fit the device" +
             (edge->meets_targets ? " and its targets, " : ", ") + f +
-            " is the largest format that does (a GPTQ/AWQ checkpoint or a GGUF of that type)");
+            " is the largest format that does (a checkpoint in it, or fathom serve --quantization "
+            "for int8, int4, fp8)");
       else
         d.reasons.push_back("edge: " + f + " fits the device as it is");
       if (!edge->meets_targets)

@@ -124,5 +124,20 @@ TEST(OutputsTest, DeploymentFilesFollowTheSizing) {
             std::string::npos);
 }
 
+TEST(OutputsTest, AFloatCheckpointPlannedQuantizedIsQuantizedAtLoad) {
+  PlanInputs in = inputs("deepseek-r1-distill-qwen-7b");
+  const std::vector<std::pair<const char*, const char*>> cases = {
+      {"int8", "int8"}, {"gptq4", "int4"}, {"awq4", "int4"}, {"fp8", "fp8"}};
+  for (const auto& [format, flag] : cases) {
+    in.workload.weights = format;
+    const DeployFiles f = *make_deploy_files(*make_plan(in), DeployOptions{});
+    ASSERT_EQ(f.serve_args.size(), 12u) << format;
+    EXPECT_EQ(f.serve_args[10], "--quantization");
+    EXPECT_EQ(f.serve_args[11], flag);
+  }
+  in.workload.weights = "q4_k";  // a GGUF type: serve has no such load-time format
+  EXPECT_EQ(make_deploy_files(*make_plan(in), DeployOptions{})->serve_args.size(), 10u);
+}
+
 }  // namespace
 }  // namespace fathom::plan
