@@ -33,9 +33,11 @@ build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/bill
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
   src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
+build plan_input_fuzz src/plan/workload.cpp src/plan/catalogue.cpp src/plan/calibration.cpp \
+  src/plan/yaml_fields.cpp src/plan/decimal.cpp src/base/status.cpp -lyaml-cpp
 
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
-    gateway_config_fuzz safetensors_header_fuzz classify_fuzz; do
+    gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

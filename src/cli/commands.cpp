@@ -14,6 +14,7 @@ int run_gateway(const std::vector<std::string>& args);
 int run_keys(const std::vector<std::string>& args);
 int run_billing(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
+int run_plan(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -35,6 +36,10 @@ const std::vector<Command>& commands() {
        "'audit verify FILE': check the audit log's hash chain; 'audit zones --config F --month M': "
        "prove no sensitive request was served in a cloud zone",
        &run_audit},
+      {"plan",
+       "choose the deployment mode, size the hardware and compare three-year costs; "
+       "'plan calibrate' measures this machine",
+       &run_plan},
   };
   return kCommands;
 }
