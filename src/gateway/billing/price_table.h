@@ -34,6 +34,11 @@ class PriceTable {
  public:
   Status set(const std::string& model, ModelPrice price);
   bool has(const std::string& model) const { return prices_.count(model) > 0; }
+  /// The model's currency; "" when it has no price.
+  std::string currency(const std::string& model) const {
+    auto it = prices_.find(model);
+    return it == prices_.end() ? std::string() : it->second.currency;
+  }
 
   /// Cost of one request in nano-units, priced at the tier the tenant is in
   /// (monthly_tokens_before = the tenant's tokens this month before this request).
