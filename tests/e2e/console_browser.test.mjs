@@ -194,13 +194,13 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   page.on('dialog', (d) => d.accept());  // the revoke confirmation
   await page.goto(gateway.url + '/ui/admin.html');
   await shoot(page, 'admin-login');
-  await page.getByLabel('Admin key').fill(adminKey);
+  await page.getByLabel('Admin key', { exact: true }).fill(adminKey);
   await page.getByLabel('One-time code').fill(totp(Date.now() / 1000));
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#live table').first().waitFor();
 
   // Keys: create one for acme; its secret is shown once.
-  await page.getByRole('button', { name: 'Keys' }).click();
+  await page.getByRole('button', { name: 'Keys', exact: true }).click();
   await page.getByLabel('Tenant').fill('acme');
   await page.getByRole('button', { name: 'Create key' }).click();
   const secret = (await page.locator('#new-key-secret').textContent()).trim();
@@ -216,7 +216,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   const tokens = done.usage.prompt_tokens + done.usage.completion_tokens;
 
   // Usage: the request is in this month's chart and table within seconds; CSV export has it.
-  await page.getByRole('button', { name: 'Usage' }).click();
+  await page.getByRole('button', { name: 'Usage', exact: true }).click();
   const row = page.locator('#usage table').last().locator('tr', { hasText: 'acme' });
   for (let i = 0; !(await row.count()); ++i) {
     assert.ok(i < 100, 'the request never showed up in the usage table');
@@ -233,7 +233,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   await shoot(page, 'admin-usage');
 
   // Revoke it: the next request is refused.
-  await page.getByRole('button', { name: 'Keys' }).click();
+  await page.getByRole('button', { name: 'Keys', exact: true }).click();
   const keyRow = page.locator('#keys tr', { hasText: 'acme' });
   await keyRow.getByRole('button', { name: /^Revoke key/ }).click();
   await keyRow.locator('.badge.bad', { hasText: 'revoked' }).waitFor();
@@ -242,7 +242,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   await shoot(page, 'admin-keys');
 
   // Live: kill an upstream; its failed requests open the breaker, and the live view shows it.
-  await page.getByRole('button', { name: 'Live' }).click();
+  await page.getByRole('button', { name: 'Live', exact: true }).click();
   await flaky.stop('SIGKILL');
   const opsKey = fathom('keys', 'create', '--config', gateway.config, '--tenant', 'acme');
   for (let i = 0; i < 2; ++i) {
@@ -254,7 +254,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   await shoot(page, 'admin-live');
 
   for (const [tab, ready] of [['Tenants', '#tenants table'], ['Audit log', '#audit .verification'], ['Config', '#config pre']]) {
-    await page.getByRole('button', { name: tab }).click();
+    await page.getByRole('button', { name: tab, exact: true }).click();
     await page.locator(ready).waitFor();
     await shoot(page, `admin-${tab.split(' ')[0].toLowerCase()}`);
   }

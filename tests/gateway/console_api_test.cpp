@@ -1,6 +1,6 @@
 // The operator console's server side: admin sessions (expiry, binding to a key), the query
 // string reader and the config masking of /admin/config.
-#include "gateway/admin/console_api.h"
+#include "gateway/admin/console_text.h"
 
 #include <gtest/gtest.h>
 

@@ -36,12 +36,4 @@ struct ConsoleApiContext {
 std::optional<net::HttpResponse> console_admin_route(const net::HttpRequest& req,
                                                      const ConsoleApiContext& ctx);
 
-/// The value of `name` in the target's query string ("/x?month=2026-12" -> "2026-12"),
-/// percent-decoded; nullopt when absent.
-std::optional<std::string> query_param(const std::string& target, const std::string& name);
-
-/// The config file's YAML with every secret replaced by "***": admin.totp_secrets values, any
-/// field named password, secret or token, and password=... or user:password@ in any value.
-Result<std::string> masked_config_yaml(const std::string& yaml_text);
-
 }  // namespace fathom::gateway
