@@ -124,10 +124,10 @@ test('chat on fathom serve: an answer streams with its speed; Stop cancels and t
   const page = await newPage();
   await page.goto(serve.url + '/');
   await page.waitForSelector('#model option[value="tiny"]', { state: 'attached' });
-  await page.getByLabel('System prompt').fill('You are terse.');
-  await page.getByLabel('Max tokens').fill('12');
-  await page.getByLabel('Temperature').fill('0');
-  await page.getByLabel('Message').fill('Say hello');
+  await page.getByLabel('System prompt', { exact: true }).fill('You are terse.');
+  await page.getByLabel('Max tokens', { exact: true }).fill('12');
+  await page.getByLabel('Temperature', { exact: true }).fill('0');
+  await page.getByLabel('Message', { exact: true }).fill('Say hello');
   await page.keyboard.press('Enter');  // Enter sends
   const stats = page.locator('.msg.assistant .stats');
   await stats.waitFor();
@@ -137,9 +137,9 @@ test('chat on fathom serve: an answer streams with its speed; Stop cancels and t
 
   // A long answer (ignore_eos through "More request fields"), stopped once it has started.
   const before = FathomServer.sample(await serve.metrics(), 'fathom_client_disconnects_total') ?? 0;
-  await page.getByLabel('Max tokens').fill('3000');
-  await page.getByLabel('More request fields (JSON)').fill('{"ignore_eos": true}');
-  await page.getByLabel('Message').fill('Write a long story');
+  await page.getByLabel('Max tokens', { exact: true }).fill('3000');
+  await page.getByLabel('More request fields (JSON)', { exact: true }).fill('{"ignore_eos": true}');
+  await page.getByLabel('Message', { exact: true }).fill('Write a long story');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.waitForFunction(() => document.querySelectorAll('.msg.assistant')[1]?.querySelector('.content')?.textContent.length > 0);
   assert.equal(await running(serve), 1);
@@ -162,11 +162,11 @@ test('model output with <script> renders as text; reasoning is folded; tool call
   const key = fathom('keys', 'create', '--config', gateway.config, '--tenant', 'beta');
   const page = await newPage();
   await page.goto(gateway.url + '/ui/');
-  await page.getByLabel('API key').fill(key);
-  await page.getByLabel('API key').press('Tab');  // change: loads the models this key may use
+  await page.getByLabel('API key', { exact: true }).fill(key);
+  await page.getByLabel('API key', { exact: true }).press('Tab');  // change: loads the models this key may use
   await page.waitForSelector('#model option[value="fake-html"]', { state: 'attached' });
-  await page.getByLabel('Model').selectOption('fake-html');
-  await page.getByLabel('Message').fill('Show me some HTML');
+  await page.getByLabel('Model', { exact: true }).selectOption('fake-html');
+  await page.getByLabel('Message', { exact: true }).fill('Show me some HTML');
   await page.getByRole('button', { name: 'Send' }).click();
   const answer = page.locator('.msg.assistant');
   await answer.locator('.stats').waitFor();
@@ -195,13 +195,13 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   await page.goto(gateway.url + '/ui/admin.html');
   await shoot(page, 'admin-login');
   await page.getByLabel('Admin key', { exact: true }).fill(adminKey);
-  await page.getByLabel('One-time code').fill(totp(Date.now() / 1000));
+  await page.getByLabel('One-time code', { exact: true }).fill(totp(Date.now() / 1000));
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.locator('#live table').first().waitFor();
 
   // Keys: create one for acme; its secret is shown once.
   await page.getByRole('button', { name: 'Keys', exact: true }).click();
-  await page.getByLabel('Tenant').fill('acme');
+  await page.getByLabel('Tenant', { exact: true }).fill('acme');
   await page.getByRole('button', { name: 'Create key' }).click();
   const secret = (await page.locator('#new-key-secret').textContent()).trim();
   assert.match(secret, /^fk-/);
@@ -210,22 +210,29 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   assert.equal(await page.locator('#new-key-secret').count(), 0);
   assert.ok(!(await page.content()).includes(secret));
 
+  // Usage before: today's bar (other tests' requests are in it too).
+  await page.getByRole('button', { name: 'Usage', exact: true }).click();
+  await page.locator('#usage figure').waitFor();
+  const dayTokens = async () => {
+    const title = page.locator('#usage svg rect.bar title').last();  // today
+    return (await title.count()) ? Number((await title.textContent()).match(/: ([\d,]+) tokens/)[1].replace(/,/g, '')) : 0;
+  };
+  const before = await dayTokens();
+
   // The key works from the official openai client.
   const client = new OpenAI({ baseURL: gateway.url + '/v1', apiKey: secret, maxRetries: 0 });
   const done = await client.chat.completions.create({ model: 'deepseek-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0 });
   const tokens = done.usage.prompt_tokens + done.usage.completion_tokens;
 
   // Usage: the request is in this month's chart and table within seconds; CSV export has it.
-  await page.getByRole('button', { name: 'Usage', exact: true }).click();
   const row = page.locator('#usage table').last().locator('tr', { hasText: 'acme' });
   for (let i = 0; !(await row.count()); ++i) {
     assert.ok(i < 100, 'the request never showed up in the usage table');
-    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
     await page.waitForTimeout(50);
   }
   assert.match(await row.textContent(), /deepseek-chat/);
-  assert.equal(await page.locator('#usage svg rect.bar').count(), 1);
-  assert.match(await page.locator('#usage svg rect.bar title').textContent(), new RegExp(`: ${tokens.toLocaleString('en-US')} tokens`));
+  assert.equal(await dayTokens(), before + tokens);
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   const lines = readFileSync(await csv.path(), 'utf8').trim().split('\r\n');
   assert.equal(lines[0], 'day,tenant,model,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cost,currency');

@@ -81,9 +81,11 @@ async function showUsage() {
       t.cost_nanos += r.cost_nanos;
       byTenant.set(r.tenant, t);
     }
-    const days = [...byDay.keys()].sort();
+    const [year, mon] = u.month.split('-').map(Number);
+    const numDays = new Date(Date.UTC(year, mon, 0)).getUTCDate();
+    const days = Array.from({ length: numDays }, (_, i) => `${u.month}-${String(i + 1).padStart(2, '0')}`);
     fill($('usage'),
-      barChart(days.map((d) => ({ label: d.slice(8), value: byDay.get(d) })), `Tokens per day, ${u.month} (all tenants)`, ' tokens'),
+      barChart(days.map((d) => ({ label: d.slice(8), value: byDay.get(d) || 0 })), `Tokens per day, ${u.month} (all tenants)`, ' tokens'),
       table([
         { key: 'tenant', label: 'Tenant' },
         { key: 'requests', label: 'Requests', format: num },
@@ -174,7 +176,7 @@ async function showAudit() {
         ? `Chain verified: ${num(v.records)} records in ${v.files} file(s)${v.first_seq ? `, from seq ${v.first_seq} (older files pruned)` : ''}; last hash ${v.last_hash.slice(0, 16)}…`
         : `Chain verification FAILED: ${v.error}`),
       table([
-        { key: 'seq', label: 'Seq' }, { key: 'ts', label: 'Time' }, { key: 'event', label: 'Event' },
+        { key: 'seq', label: 'Seq' }, { key: 'time', label: 'Time' }, { key: 'event', label: 'Event' },
         { key: 'details', label: 'Details', format: (d) => h('code', {}, JSON.stringify(d)) },
       ], a.records, `Newest ${a.records.length} records of ${a.path}`));
   } catch (e) {

@@ -9,7 +9,7 @@ function svg(tag, attrs = {}, text) {
   return el;
 }
 
-/** bars: [{label, value}]; returns a <figure>. */
+/** bars: [{label, value}]; returns a <figure>. Bars of value 0 are drawn as nothing (no rect). */
 export function barChart(bars, caption, unit = '') {
   const W = 640, H = 220, pad = { l: 56, r: 8, t: 8, b: 40 };
   const max = Math.max(1, ...bars.map((b) => b.value));
@@ -21,13 +21,14 @@ export function barChart(bars, caption, unit = '') {
     root.append(svg('text', { x: pad.l - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, Math.round(max * f).toLocaleString()));
   }
   bars.forEach((b, i) => {
+    if (i % Math.ceil(bars.length / 16) === 0)
+      root.append(svg('text', { x: pad.l + i * step + step / 2, y: H - pad.b + 14, 'text-anchor': 'middle', class: 'axis' }, b.label));
+    if (!b.value) return;
     const hgt = ((H - pad.t - pad.b) * b.value) / max;
     const x = pad.l + i * step + step * 0.15;
     const rect = svg('rect', { x, y: H - pad.b - hgt, width: Math.max(1, step * 0.7), height: Math.max(0, hgt), class: 'bar' });
     rect.append(svg('title', {}, `${b.label}: ${b.value.toLocaleString()}${unit}`));
     root.append(rect);
-    if (bars.length <= 16 || i % Math.ceil(bars.length / 16) === 0)
-      root.append(svg('text', { x: x + step * 0.35, y: H - pad.b + 14, 'text-anchor': 'middle', class: 'axis' }, b.label));
   });
   const fig = document.createElement('figure');
   fig.append(root);
