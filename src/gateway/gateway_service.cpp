@@ -114,7 +114,8 @@ net::HttpResponse console_page(const std::string& path) {
     r.headers.push_back({"location", "/ui/"});
     return r;
   }
-  if (auto page = console::file_response(std::string_view(path).substr(std::strlen("/ui/")))) return std::move(*page);
+  if (auto page = console::file_response(std::string_view(path).substr(std::strlen("/ui/"))))
+    return std::move(*page);
   return error_response(404, "invalid_request_error", "no console page " + path);
 }
 
@@ -519,7 +520,8 @@ std::optional<net::HttpResponse> GatewayService::check_admin_factors(const net::
   // The console's session stands in for the code (the code was checked when it was opened).
   if (const std::string& session = req.header("x-fathom-admin-session"); !session.empty()) {
     if (admin_sessions_->check(session, key.key_id)) return std::nullopt;
-    return error_response(401, "authentication_error", "the admin session has expired or is unknown: log in again");
+    return error_response(401, "authentication_error",
+                          "the admin session has expired or is unknown: log in again");
   }
   const auto secret = admin.totp_keys.find(key.key_id);
   if (secret == admin.totp_keys.end())
@@ -587,7 +589,8 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
       .config_path = config_path_,
       .connections = {server_->num_open_connections(), server_->num_active_exchanges(),
                       client_->connections_opened(), client_->requests_reused()},
-      .reload = config_path_.empty() ? std::function<Status()>() : [this] { return reload_from_file(); },
+      .reload =
+          config_path_.empty() ? std::function<Status()>() : [this] { return reload_from_file(); },
       .now_ms = now_ms()};
   if (auto answer = console_admin_route(req, console)) return std::move(*answer);
   return error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path);
@@ -613,15 +616,18 @@ std::optional<net::HttpResponse> GatewayService::admin_session_route(const net::
     audit_->post("admin.session_closed", {{"key_id", key.key_id}});
     return json_response({{"closed", true}});
   }
-  return error_response(405, "invalid_request_error", "method " + req.method + " is not allowed on /admin/session");
+  return error_response(405, "invalid_request_error",
+                        "method " + req.method + " is not allowed on /admin/session");
 }
 
 Status GatewayService::reload_from_file() {
   const Status tls = reload_tls();  // the config reloads either way
-  if (!tls.ok()) FATHOM_LOG(kError) << "TLS reload failed, keeping the running certificate: " << tls.message();
+  if (!tls.ok())
+    FATHOM_LOG(kError) << "TLS reload failed, keeping the running certificate: " << tls.message();
   auto fresh = load_gateway_config(config_path_);
   if (!fresh.ok()) {
-    FATHOM_LOG(kError) << "config reload refused, keeping the running config: " << fresh.status().message();
+    FATHOM_LOG(kError) << "config reload refused, keeping the running config: "
+                       << fresh.status().message();
     return fresh.status();
   }
   if (Status s = reload(*fresh); !s.ok()) {

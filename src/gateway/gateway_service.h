@@ -82,7 +82,8 @@ class GatewayService {
   std::optional<net::HttpResponse> check_admin_factors(const net::HttpRequest& req,
                                                        const KeyInfo& key);
   /// POST /admin/session (the console's login) and DELETE /admin/session; nullopt for other paths.
-  std::optional<net::HttpResponse> admin_session_route(const net::HttpRequest& req, const KeyInfo& key);
+  std::optional<net::HttpResponse> admin_session_route(const net::HttpRequest& req,
+                                                       const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
   /// One pass of active health checks (and each upstream's context window, once known).
   void check_upstreams(const Routing& r);

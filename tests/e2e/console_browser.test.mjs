@@ -8,14 +8,13 @@
 // build/console-screenshots/ (FATHOM_CONSOLE_SCREENSHOTS), some of which docs/console.md shows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import OpenAI from 'openai';
 import { FathomServer, longContextModel, repoRoot, startServer } from './lib/server.mjs';
-import { fathom, Gateway } from './lib/gateway.mjs';
+import { fathom, Gateway, TOTP_SECRET, totp } from './lib/gateway.mjs';
 
 const CHROMIUM = process.env.FATHOM_CHROMIUM || '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (scripts/setup.sh installs Debian's chromium)`;
@@ -23,19 +22,11 @@ if (skip) console.log(`# SKIP console browser tests: ${skip}`);
 const SHOTS = process.env.FATHOM_CONSOLE_SCREENSHOTS || path.join(repoRoot, 'build/console-screenshots');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';  // base32 of "12345678901234567890"
+const SECRET = TOTP_SECRET;
 const HOSTILE = 'Here: <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> **bold** and `code`';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-console-'));
 let browser, serve, flaky, fake, gateway, adminKey;
-
-function totp(unixSeconds) {  // RFC 6238 with HMAC-SHA1, 30 s steps, 6 digits
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', Buffer.from('12345678901234567890')).update(msg).digest();
-  const o = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 // A fake upstream for the one rendering check that needs fixed output: a chat stream whose
 // content is hostile HTML, with reasoning and a tool call (everything else talks to fathom serve).
