@@ -242,6 +242,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   // Live: kill an upstream; its failed requests open the breaker, and the live view shows it.
   await page.getByRole('button', { name: 'Live', exact: true }).click();
   await flaky.stop('SIGKILL');
+  flaky = null;  // stopped: after() must not wait for a second exit
   const opsKey = fathom('keys', 'create', '--config', gateway.config, '--tenant', 'acme');
   for (let i = 0; i < 2; ++i) {
     const r = await gateway.post('/v1/chat/completions', { model: 'flaky-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, opsKey);
