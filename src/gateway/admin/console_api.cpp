@@ -21,9 +21,10 @@ namespace {
 constexpr int64_t kDefaultAuditRecords = 100;
 constexpr int64_t kMaxAuditRecords = 1000;
 
+// Invalid UTF-8 (a config file or tenant name can hold any bytes) is replaced, not thrown on.
 net::HttpResponse json_ok(const nlohmann::json& j) {
   net::HttpResponse r;
-  r.body = j.dump();
+  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   r.headers.push_back({"cache-control", "no-store"});
   return r;
 }
