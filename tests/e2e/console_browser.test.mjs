@@ -201,14 +201,16 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
   assert.equal(await page.locator('#new-key-secret').count(), 0);
   assert.ok(!(await page.content()).includes(secret));
 
-  // Usage before: today's bar (other tests' requests are in it too).
+  // Usage before: the month's bars (other tests' requests are in them too; summed, so a day
+  // that ends during the test does not matter).
   await page.getByRole('button', { name: 'Usage', exact: true }).click();
   await page.locator('#usage figure').waitFor();
-  const dayTokens = async () => {
-    const title = page.locator('#usage svg rect.bar title').last();  // today
-    return (await title.count()) ? Number((await title.textContent()).match(/: ([\d,]+) tokens/)[1].replace(/,/g, '')) : 0;
+  const monthTokens = async () => {
+    let sum = 0;
+    for (const t of await page.locator('#usage svg rect.bar title').allTextContents()) sum += Number(t.match(/: ([\d,]+) tokens/)[1].replace(/,/g, ''));
+    return sum;
   };
-  const before = await dayTokens();
+  const before = await monthTokens();
 
   // The key works from the official openai client.
   const client = new OpenAI({ baseURL: gateway.url + '/v1', apiKey: secret, maxRetries: 0 });
@@ -223,7 +225,7 @@ test('operator: log in, create a key shown once, use it, see it in usage, revoke
     await page.waitForTimeout(50);
   }
   assert.match(await row.textContent(), /deepseek-chat/);
-  assert.equal(await dayTokens(), before + tokens);
+  assert.equal(await monthTokens(), before + tokens);
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   const lines = readFileSync(await csv.path(), 'utf8').trim().split('\r\n');
   assert.equal(lines[0], 'day,tenant,model,requests,errors,prompt_tokens,completion_tokens,cached_tokens,cost,currency');
