@@ -1,7 +1,7 @@
 // The built console (dist/) is committed so that a fresh clone builds without npm. This keeps it
 // honest: `node scripts/stamp.mjs` (run by `npm run build`) records a hash of every source the
 // build reads in dist/.source-hash; `--check` (ctest console_assets_fresh) fails when the
-// sources changed since, naming the fix.
+// sources changed since, or a file the pages load is missing, naming the fix.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +20,17 @@ const digest = hash.digest('hex');
 const stampFile = path.join(root, 'dist/.source-hash');
 
 if (process.argv.includes('--check')) {
+  // Every file the pages load must be there (a rebuild renames them by content hash; a commit
+  // that forgot `git add web/dist` leaves a clone with pages that point at nothing).
+  for (const page of ['index.html', 'admin.html']) {
+    const html = readFileSync(path.join(root, 'dist', page), 'utf8');
+    for (const [, ref] of html.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)) {
+      if (!existsSync(path.join(root, 'dist', ref))) {
+        console.error(`web/dist/${page} loads ${ref}, which is missing: git add web/dist after npm run build`);
+        process.exit(1);
+      }
+    }
+  }
   const recorded = existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : '(none)';
   if (recorded !== digest) {
     console.error(`web/dist is stale: its sources hash to ${digest}, dist was built from ${recorded}.\n` +
