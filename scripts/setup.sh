@@ -13,6 +13,7 @@ APT_PACKAGES=(
   python3
   clang libclang-rt-14-dev  # libFuzzer targets (fuzz/run.sh)
   prometheus                # prometheus + promtool: tests/e2e/deploy_monitoring.test.mjs
+  chromium                  # the web console's browser tests (tests/e2e/console_browser.test.mjs)
 )
 # `scripts/setup.sh --image`: also what scripts/build-image.sh and scripts/test-image.sh need
 # (.ci/run asks for it only when the image changed).
@@ -44,11 +45,13 @@ fi
 # The e2e tests' node packages, from package-lock.json: the official openai client, the Vercel
 # AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs), undici
 # (tls.test.mjs: fetch with our CA), the Kubernetes/KEDA/Knative/prometheus-operator schemas
-# (deploy_manifests.test.mjs). The openssl CLI makes tls.test.mjs's certificates.
+# (deploy_manifests.test.mjs), playwright-core (console_browser.test.mjs drives Debian's
+# chromium with it). The openssl CLI makes tls.test.mjs's certificates.
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/e2e"
 missing_node_package() {
   for p in openai ajv ajv-formats yaml undici ai @ai-sdk/openai @ai-sdk/openai-compatible @langchain/openai zod \
-           kubernetes-models @kubernetes-models/keda @kubernetes-models/knative @kubernetes-models/prometheus-operator; do
+           kubernetes-models @kubernetes-models/keda @kubernetes-models/knative @kubernetes-models/prometheus-operator \
+           playwright-core; do
     [ -f "$E2E_DIR/node_modules/$p/package.json" ] || return 0
   done
   return 1
@@ -56,4 +59,13 @@ missing_node_package() {
 if missing_node_package; then
   echo "setup: npm ci in tests/e2e"
   (cd "$E2E_DIR" && npm ci --silent --no-audit --no-fund --prefer-offline)
+fi
+
+# The web console's toolchain (vite, vitest) from web/package-lock.json: its unit tests
+# (ctest console_unit) and `npm run build`. The built console is committed in web/dist, so the
+# fathom build itself never needs it.
+WEB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+if [ ! -f "$WEB_DIR/node_modules/vite/package.json" ] || [ ! -f "$WEB_DIR/node_modules/vitest/package.json" ]; then
+  echo "setup: npm ci in web"
+  (cd "$WEB_DIR" && npm ci --silent --no-audit --no-fund --prefer-offline)
 fi

@@ -45,6 +45,7 @@ Status gateway_main(const std::vector<std::string>& argv) {
         << "--test-clock: serverless scaling follows POST /admin/test/clock, not real time";
   }
   FATHOM_ASSIGN_OR_RETURN(auto service, gateway::GatewayService::create(cfg, clock, serverless));
+  service->set_config_path(path);
   FATHOM_RETURN_IF_ERROR(service->start());
   const char* scheme = cfg.tls.enabled() ? "https" : "http";
   std::printf("fathom gateway on %s://%s:%u  (config %s)\n", scheme, cfg.host.c_str(),
@@ -57,14 +58,7 @@ Status gateway_main(const std::vector<std::string>& argv) {
     int sig = 0;
     sigwait(&signals, &sig);
     if (sig != SIGHUP) break;
-    if (Status s = service->reload_tls(); !s.ok())
-      FATHOM_LOG(kError) << "TLS reload failed, keeping the running certificate: " << s.message();
-    auto fresh = gateway::load_gateway_config(path);
-    if (!fresh.ok()) {
-      FATHOM_LOG(kError) << "config reload refused, keeping the running config: " << fresh.status().message();
-      continue;
-    }
-    if (Status s = service->reload(*fresh); !s.ok()) FATHOM_LOG(kError) << "config reload failed: " << s.message();
+    (void)service->reload_from_file();  // logs why a bad file was refused
   }
   FATHOM_LOG(kInfo) << "gateway shutting down";
   service->stop();

@@ -8,6 +8,8 @@
 #include <random>
 
 #include "base/logging.h"
+#include "console/console_assets.h"
+#include "gateway/admin/console_api.h"
 #include "gateway/proxy/client_fields.h"
 #include "gateway/proxy/errors.h"
 #include "gateway/proxy/proxy_call.h"
@@ -102,6 +104,21 @@ struct AdminKeyFields {
   bool admin = false;
 };
 
+// GET /ui/...: the web console (docs/console.md), compiled into the binary. The pages hold no
+// secret; the chat page's API calls carry the user's key, the operator console's the admin key.
+net::HttpResponse console_page(const std::string& path) {
+  if (path == "/ui") {
+    net::HttpResponse r;
+    r.status = 308;
+    r.content_type = "text/plain";
+    r.headers.push_back({"location", "/ui/"});
+    return r;
+  }
+  if (auto page = console::file_response(std::string_view(path).substr(std::strlen("/ui/"))))
+    return std::move(*page);
+  return error_response(404, "invalid_request_error", "no console page " + path);
+}
+
 // The body of POST /admin/keys.
 Result<AdminKeyFields> admin_key_fields(const nlohmann::json& body) {
   AdminKeyFields f;
@@ -167,6 +184,7 @@ Result<std::unique_ptr<GatewayService>> GatewayService::create(GatewayConfig cfg
   FATHOM_ASSIGN_OR_RETURN(s->audit_,
                           AuditLog::open(cfg.audit_log, cfg.audit_hash, cfg.audit_rotation));
   s->admin_lockout_ = std::make_unique<Lockout>(cfg.admin.lockout, clock);
+  s->admin_sessions_ = std::make_unique<AdminSessions>(AdminSessionConfig{}, clock);
   FATHOM_ASSIGN_OR_RETURN(s->access_log_, AccessLog::open(cfg.access_log));
   if (cfg.redis) {
     FATHOM_ASSIGN_OR_RETURN(auto rq, RedisQuota::connect(cfg.redis->first, cfg.redis->second));
@@ -349,6 +367,8 @@ Result<KeyInfo> GatewayService::authenticate(const net::HttpRequest& req) {
 void GatewayService::handle(std::shared_ptr<net::Exchange> ex) {
   const net::HttpRequest& req = ex->request();
   if (req.method == "GET" && req.path == "/health") return ex->send(json_response({{"status", "ok"}}));  // not logged
+  if (req.method == "GET" && (req.path == "/ui" || req.path.rfind("/ui/", 0) == 0))
+    return ex->send(console_page(req.path));  // the web console's files: open, not logged
   const Clock::TimePoint started = clock_.now();
   AccessRecord rec;
   rec.method = req.method;
@@ -532,6 +552,12 @@ std::optional<net::HttpResponse> GatewayService::check_admin_factors(const net::
         {"retry-after", std::to_string(std::chrono::ceil<std::chrono::seconds>(locked).count())});
     return r;
   }
+  // The console's session stands in for the code (the code was checked when it was opened).
+  if (const std::string& session = req.header("x-fathom-admin-session"); !session.empty()) {
+    if (admin_sessions_->check(session, key.key_id)) return std::nullopt;
+    return error_response(401, "authentication_error",
+                          "the admin session has expired or is unknown: log in again");
+  }
   const auto secret = admin.totp_keys.find(key.key_id);
   if (secret == admin.totp_keys.end())
     return error_response(
@@ -560,6 +586,7 @@ std::optional<net::HttpResponse> GatewayService::check_admin_factors(const net::
 net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, const KeyInfo& key) {
   if (!key.admin) return error_response(403, "permission_error", "the admin API needs an admin key");
   if (auto refused = check_admin_factors(req, key)) return std::move(*refused);
+  if (auto session = admin_session_route(req, key)) return std::move(*session);
   if (req.method == "GET" && req.path == "/admin/keys") {
     auto keys = keys_->list();
     if (!keys.ok()) return error_response(keys.status());
@@ -590,7 +617,60 @@ net::HttpResponse GatewayService::handle_admin(const net::HttpRequest& req, cons
     return json_response({{"key_id", id}, {"revoked", true}});
   }
   if (auto answer = handle_pool_admin(req, worker_pools_, test_clock_)) return std::move(*answer);
+  const ConsoleApiContext console{
+      .routing = routing(),
+      .keys = *keys_,
+      .ledger = *ledger_,
+      .audit_path = routing()->cfg.audit_log,
+      .config_path = config_path_,
+      .connections = {server_->num_open_connections(), server_->num_active_exchanges(),
+                      client_->connections_opened(), client_->requests_reused()},
+      .reload =
+          config_path_.empty() ? std::function<Status()>() : [this] { return reload_from_file(); },
+      .now_ms = now_ms()};
+  if (auto answer = console_admin_route(req, console)) return std::move(*answer);
   return error_response(404, "invalid_request_error", "no admin route for " + req.method + " " + req.path);
+}
+
+std::optional<net::HttpResponse> GatewayService::admin_session_route(const net::HttpRequest& req,
+                                                                     const KeyInfo& key) {
+  if (req.path != "/admin/session") return std::nullopt;
+  if (req.method == "POST") {
+    auto token = admin_sessions_->open(key.key_id);
+    if (!token.ok()) return error_response(token.status());
+    audit_->post("admin.session_opened", {{"key_id", key.key_id}});
+    const AdminSessionConfig limits;
+    return json_response({{"session", *token},
+                          {"key_id", key.key_id},
+                          {"idle_ms", limits.idle_ms},
+                          {"max_ms", limits.max_ms},
+                          {"second_factor", routing()->cfg.admin.second_factor()}},
+                         201);
+  }
+  if (req.method == "DELETE") {
+    admin_sessions_->close(req.header("x-fathom-admin-session"));
+    audit_->post("admin.session_closed", {{"key_id", key.key_id}});
+    return json_response({{"closed", true}});
+  }
+  return error_response(405, "invalid_request_error",
+                        "method " + req.method + " is not allowed on /admin/session");
+}
+
+Status GatewayService::reload_from_file() {
+  const Status tls = reload_tls();  // the config reloads either way
+  if (!tls.ok())
+    FATHOM_LOG(kError) << "TLS reload failed, keeping the running certificate: " << tls.message();
+  auto fresh = load_gateway_config(config_path_);
+  if (!fresh.ok()) {
+    FATHOM_LOG(kError) << "config reload refused, keeping the running config: "
+                       << fresh.status().message();
+    return fresh.status();
+  }
+  if (Status s = reload(*fresh); !s.ok()) {
+    FATHOM_LOG(kError) << "config reload failed: " << s.message();
+    return s;
+  }
+  return tls;
 }
 
 void GatewayService::check_upstreams(const Routing& r) {

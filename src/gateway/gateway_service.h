@@ -20,6 +20,7 @@
 #include "gateway/proxy/upstream_pool.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/response_cache.h"
+#include "gateway/security/admin_sessions.h"
 #include "gateway/security/audit_log.h"
 #include "gateway/security/key_store.h"
 #include "gateway/serverless/pool_admin.h"
@@ -52,6 +53,11 @@ class GatewayService {
   Status reload(GatewayConfig cfg);
   /// Re-reads the listener's TLS certificate and key (listen.tls) for new connections.
   Status reload_tls() { return server_ ? server_->reload_tls() : ok_status(); }
+  /// The YAML file this gateway runs (shown masked and reloaded by the admin console).
+  void set_config_path(std::string path) { config_path_ = std::move(path); }
+  /// SIGHUP and POST /admin/config/reload: the TLS files, then the config file; a bad file
+  /// keeps the running certificate or config and says why.
+  Status reload_from_file();
   void stop();
 
   // Shared with ProxyCall (one proxied request).
@@ -85,6 +91,9 @@ class GatewayService {
   /// The admin API's second factor and lockout; nullopt when the call may proceed.
   std::optional<net::HttpResponse> check_admin_factors(const net::HttpRequest& req,
                                                        const KeyInfo& key);
+  /// POST /admin/session (the console's login) and DELETE /admin/session; nullopt for other paths.
+  std::optional<net::HttpResponse> admin_session_route(const net::HttpRequest& req,
+                                                       const KeyInfo& key);
   Result<KeyInfo> authenticate(const net::HttpRequest& req);
   Status create_worker_pools(const GatewayConfig& cfg);
   /// One pass of active health checks (and each upstream's context window, once known).
@@ -93,6 +102,7 @@ class GatewayService {
 
   const Clock& clock_;
   GatewayConfig first_cfg_;
+  std::string config_path_;
   mutable std::mutex routing_mu_;
   std::shared_ptr<const Routing> routing_;
   std::shared_ptr<const DataProtection> protection_;  // null: data_protection is off
@@ -100,6 +110,7 @@ class GatewayService {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Lockout> admin_lockout_;  // configured at start (a reload keeps it)
+  std::unique_ptr<AdminSessions> admin_sessions_;  // the operator console's logins
   std::mutex otp_mu_;
   std::map<std::string, int64_t> last_otp_step_;  // admin key id -> last accepted TOTP step
   std::unique_ptr<AccessLog> access_log_;

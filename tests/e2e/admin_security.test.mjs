@@ -4,24 +4,15 @@
 // in the hash-chained audit log.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fathom, Gateway } from './lib/gateway.mjs';
+import { fathom, Gateway, TOTP_SECRET, totp } from './lib/gateway.mjs';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-admin-'));
-const SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';  // base32 of "12345678901234567890"
+const SECRET = TOTP_SECRET;
 let gateway, cfg;
 const keys = {};
-
-function totp(unixSeconds) {  // RFC 6238 with HMAC-SHA1, 30 s steps, 6 digits
-  const msg = Buffer.alloc(8);
-  msg.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', Buffer.from('12345678901234567890')).update(msg).digest();
-  const o = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 function writeConfig(extra = '') {
   writeFileSync(cfg, `

@@ -60,6 +60,11 @@ class PriceTable {
   const ComputePrice* compute_plan(const std::string& model) const;
   /// A per_compute request's charge for `duration_ns` on its instance.
   static ComputeCharge compute_cost(const ComputePrice& plan, int64_t duration_ns);
+  /// The model's currency; "" when it has no price.
+  std::string currency(const std::string& model) const {
+    auto it = prices_.find(model);
+    return it == prices_.end() ? std::string() : it->second.currency;
+  }
 
   /// Cost of one request in nano-units, priced at the tier the tenant is in
   /// (monthly_tokens_before = the tenant's tokens this month before this request).

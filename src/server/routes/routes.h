@@ -20,6 +20,7 @@ void tokenize(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);          /
 void detokenize(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);        // POST /detokenize
 void health(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);            // GET /health
 void metrics(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);           // GET /metrics
+void console(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);  // GET / and /assets/*
 
 /// Ok when `requested` is empty or the served model id; NotFound naming both otherwise.
 Status check_model_name(const ServerContext& ctx, const std::string& requested);

@@ -1,12 +1,25 @@
 // Starts the real `fathom gateway` binary for a test and stops it afterwards, and runs the
 // other `fathom` subcommands (keys, billing, audit). Same binary as lib/server.mjs.
 import { spawn, execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { fathomBin, repoRoot } from './server.mjs';
 
 /** Runs `fathom <args...>` to completion; its trimmed stdout. */
 export function fathom(...args) {
   return execFileSync(fathomBin, args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+}
+
+/** The admin tests' TOTP secret: base32 of "12345678901234567890" (RFC 6238's test key). */
+export const TOTP_SECRET = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+
+/** The RFC 6238 code (HMAC-SHA1, 30 s steps, 6 digits) of TOTP_SECRET at `unixSeconds`. */
+export function totp(unixSeconds) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', Buffer.from('12345678901234567890')).update(msg).digest();
+  const o = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 export class Gateway {
