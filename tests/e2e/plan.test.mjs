@@ -83,7 +83,9 @@ for (const fixture of ['deepseek_v3', 'deepseek_v2', 'llama', 'qwen2']) {
   });
 }
 
-test('a benchmark-shaped model: RSS grows by the predicted weights + KV cache', async () => {
+// The KV cache is allocated whole (its size is checked against serve's log) but comes from
+// calloc, so only the blocks requests have written are resident: RSS grows by the weights.
+test('a benchmark-shaped model: RSS grows by the predicted weights, the log has the predicted KV cache', async () => {
   const big = writeRandomLlama();
   cleanup.push(big);
   const small = path.join(modelsDir, 'llama');  // same tokenizer and architecture, ~0.3 MB of weights
@@ -97,13 +99,13 @@ test('a benchmark-shaped model: RSS grows by the predicted weights + KV cache', 
       rss[name] = rssBytes(server.proc.pid);
       const kv = kvLogBytes(server.log);
       within(kv, chosen.sizing.memory.kv_bytes_per_token * chosen.sizing.context_tokens * chosen.sizing.max_sequences, `${name} KV bytes`);
-      predicted[name] = chosen.sizing.memory.weights_bytes + kv;
+      predicted[name] = chosen.sizing.memory.weights_bytes;
     } finally {
       await server.stop();
     }
   }
-  assert.ok(predicted.big > 300e6, `the benchmark model should be large, plan says ${predicted.big}`);
-  within(rss.big - rss.small, predicted.big - predicted.small, 'RSS difference (weights + KV)');
+  assert.ok(predicted.big > 150e6, `the benchmark model should be large, plan says ${predicted.big}`);
+  within(rss.big - rss.small, predicted.big - predicted.small, 'RSS difference (weights)');
 });
 
 test('the generated gateway.yaml passes --check-config and serves a request', async () => {
