@@ -1,9 +1,10 @@
 // libFuzzer target for the gateway's YAML config (parse_gateway_config). An untrusted file must
 // give a Status: no exception may escape, nothing may crash. A config it accepts must hold
 // together (a disagreement traps): every model route and fallback names a pool, every pool has
-// upstreams with http:// URLs, every name and alias routes to its own entry, every duration is
-// in 0 ms..a year, the breaker's error rate in (0, 1]; and the circuit breaker built from it
-// must work through a few opens and closes without undefined behaviour.
+// upstreams with http:// URLs (a serverless pool: none, and a sane instance and port range),
+// every name and alias routes to its own entry, every duration is in 0 ms..a year, the breaker's
+// error rate in (0, 1]; and the circuit breaker built from it must work through a few opens and
+// closes without undefined behaviour.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -26,10 +27,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const GatewayConfig& c = *r;
   if (c.pools.empty() || c.models.empty()) __builtin_trap();
   for (const auto& [name, pool] : c.pools) {
+    if (!pool.fallback.empty() && !c.pools.count(pool.fallback)) __builtin_trap();
+    // A serverless pool lists no upstreams: it runs workers on a port range of its own.
+    if (const auto& s = pool.serverless) {
+      if (!pool.upstreams.empty() || s->scaling.min_instances < 0 ||
+          s->scaling.min_instances > s->scaling.max_instances || s->worker.port_from <= 0 ||
+          s->worker.port_from > s->worker.port_to)
+        __builtin_trap();
+      continue;
+    }
     if (pool.upstreams.empty()) __builtin_trap();
     for (const UpstreamConfig& u : pool.upstreams)
       if (u.url.rfind("http://", 0) != 0) __builtin_trap();
-    if (!pool.fallback.empty() && !c.pools.count(pool.fallback)) __builtin_trap();
   }
   constexpr int64_t kYearMs = 365LL * 24 * 3600 * 1000;
   for (int64_t ms :

@@ -29,7 +29,8 @@ build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/bill
   src/gateway/circuit_breaker.cpp "${classify[@]}" src/gateway/security/totp.cpp src/net/tls_context.cpp \
   src/gateway/security/audit_log.cpp src/gateway/security/api_keys.cpp src/base/time_format.cpp \
   src/gateway/security/data_protection.cpp \
-  src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto
+  src/gateway/config/serverless_config_parse.cpp src/gateway/serverless/prewarm.cpp \
+  src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto -ldate-tz
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build admin_text_fuzz src/gateway/admin/console_text.cpp src/base/status.cpp -lyaml-cpp
 build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
