@@ -36,25 +36,23 @@ LinearWeight slice_rows(const LinearWeight& w, int64_t row0, int64_t rows, bool 
   const int64_t in = w.in_features;
   std::vector<float> dense(static_cast<size_t>(rows * in));
   for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(w, row0 + r, dense.data() + r * in);
+  if (transpose) {
+    std::vector<float> t(dense.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < in; ++i) t[i * rows + r] = dense[r * in + i];
+    dense.swap(t);
+  }
   LinearWeight s;
   s.out_features = transpose ? in : rows;
   s.in_features = transpose ? rows : in;
-  const auto at = [&](int64_t o, int64_t i) {
-    return transpose ? dense[i * in + o] : dense[o * in + i];
-  };
-  const int64_t n = rows * in;
   if (w.format == kernels::WeightFormat::kBF16) {
-    auto buf = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(n));
-    for (int64_t o = 0; o < s.out_features; ++o)
-      for (int64_t i = 0; i < s.in_features; ++i)
-        (*buf)[o * s.in_features + i] = f32_to_bf16(at(o, i));
+    auto buf = std::make_shared<std::vector<uint16_t>>(dense.size());
+    std::transform(dense.begin(), dense.end(), buf->begin(), f32_to_bf16);
     s.format = kernels::WeightFormat::kBF16;
     s.values = buf->data();
     s.storage.push_back(std::move(buf));
   } else {
-    auto buf = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
-    for (int64_t o = 0; o < s.out_features; ++o)
-      for (int64_t i = 0; i < s.in_features; ++i) (*buf)[o * s.in_features + i] = at(o, i);
+    auto buf = std::make_shared<std::vector<float>>(std::move(dense));
     s.format = kernels::WeightFormat::kF32;
     s.values = buf->data();
     s.storage.push_back(std::move(buf));
