@@ -188,7 +188,7 @@ int run(int argc, char** argv) {
   double budget_s = 1.0;
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
   std::string only_format;    // --format NAME: just that one
-  bool compare_isas = false;  // --compare: every ISA this CPU has, as ratios in one run
+  bool compare_isas = false;  // --compare: every kernel family this CPU has, as ratios
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -254,21 +254,29 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
-      std::vector<kernels::cpu::Isa> isas = {isa};
-      if (compare_isas) {
-        isas.clear();
+      using kernels::cpu::LinearPath;
+      std::vector<std::pair<kernels::cpu::Isa, LinearPath>> runs = {{isa, LinearPath::kAuto}};
+      if (compare_isas) {  // every kernel family this CPU runs for this weight and row count
+        runs.clear();
         for (auto i : {kernels::cpu::Isa::kAvx2, kernels::cpu::Isa::kAvx512})
-          if (kernels::cpu::isa_available(i)) isas.push_back(i);
+          for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel})
+            if (kernels::cpu::isa_available(i) &&
+                (i == kernels::cpu::Isa::kAvx512 || p != LinearPath::kTiles) &&
+                kernels::cpu::choose_path(copies[0], rows, i, p) == p)
+              runs.emplace_back(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles
+                                    ? kernels::cpu::Isa::kAvx2
+                                    : i,
+                                p);
       }
       double avx2_s = 0;
-      for (const kernels::cpu::Isa run_isa : isas) {
+      for (const auto& [run_isa, run_path] : runs) {
         const double s = time_best(
             [&](int i) {
               kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()], x.data(),
-                                           rows, y.data(), pool, run_isa);
+                                           rows, y.data(), pool, run_isa, run_path);
             },
             budget_s);
-        if (run_isa == kernels::cpu::Isa::kAvx2) avx2_s = s;
+        if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
         const double wbytes = static_cast<double>(copies[0].size_bytes());
         // The kernel's own ceiling: a 512-row slice of the same weight, called repeatedly, stays
         // in the last-level cache, so memory bandwidth no longer limits it.
@@ -276,15 +284,16 @@ int run(int argc, char** argv) {
         hot.out_features = std::min<int64_t>(out, 512);
         const double hot_s = time_best(
             [&](int) {
-              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa);
+              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa, run_path);
             },
             budget_s / 2);
-        table.push_back({f.name + std::string(compare_isas ? "/" : "") +
-                             (compare_isas ? kernels::cpu::isa_name(run_isa) : ""),
-                         out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
-                         2.0 * static_cast<double>(rows * out * in) / s / 1e9,
-                         static_cast<double>(hot.size_bytes()) / hot_s / 1e9,
-                         avx2_s > 0 ? avx2_s / s : 0});
+        table.push_back(
+            {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
+                                          kernels::cpu::path_name(run_path)
+                                    : std::string()),
+             out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
+             2.0 * static_cast<double>(rows * out * in) / s / 1e9,
+             static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});
       }
     }
   }
@@ -296,7 +305,7 @@ int run(int argc, char** argv) {
               "memcpy %.1f GB/s (1 thread, read+write)\n\n",
               read_gbps, copy_gbps);
   std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
-              "GB/s", "of read", "GFLOP/s", "hot GB/s", "x avx2");
+              "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
   for (const Row& r : table)
     std::printf("%-21s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
                 static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib, r.us, r.gbps,

@@ -36,11 +36,11 @@ std::string describe(const ParityCase& c) {
 }
 
 std::vector<ParityCase> all_cases() {
-  // (out, in, rows): out not a multiple of 8 or 16, in not a multiple of 8 or 16, rows 1, 3, 17
-  // and more than one row tile (40).
-  const int64_t shapes[][3] = {{1, 1, 1},    {7, 13, 3},    {8, 8, 1},    {9, 17, 17},
-                               {33, 100, 5}, {72, 96, 1},   {65, 257, 3}, {128, 512, 17},
-                               {16, 1000, 40}, {300, 64, 2}, {40, 40, 4}};
+  // (out, in, rows): out not a multiple of 8 or 16, in not a multiple of 8 or 16, rows 1, 3, 17,
+  // more than one row tile (40) and enough rows for the AVX-512 panel GEMM (70).
+  const int64_t shapes[][3] = {{1, 1, 1},      {7, 13, 3},   {8, 8, 1},    {9, 17, 17},
+                               {33, 100, 5},   {72, 96, 1},  {65, 257, 3}, {128, 512, 17},
+                               {16, 1000, 40}, {300, 64, 2}, {40, 40, 4},  {21, 80, 70}};
   std::vector<ParityCase> cases;
   uint32_t seed = 1;
   for (const auto& sh : shapes) {
@@ -87,6 +87,16 @@ std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x
   return m;
 }
 
+// Every (ISA, kernel family) pair; the test skips those this CPU or the case cannot run.
+std::vector<std::pair<cpu::Isa, cpu::LinearPath>> isa_paths() {
+  std::vector<std::pair<cpu::Isa, cpu::LinearPath>> v;
+  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512})
+    for (cpu::LinearPath p :
+         {cpu::LinearPath::kTiles, cpu::LinearPath::kRows, cpu::LinearPath::kPanel})
+      v.emplace_back(isa, p);
+  return v;
+}
+
 class LinearParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
@@ -99,10 +109,10 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
   const std::vector<double> mag = magnitude(w, x, c.num_rows);
 
   ThreadPool pool(3);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
-    if (!cpu::isa_available(isa)) continue;
+  for (auto [isa, path] : isa_paths()) {
+    if (!cpu::isa_available(isa) || cpu::choose_path(w, c.num_rows, isa, path) != path) continue;
     std::vector<float> got(ny, std::nanf(""));
-    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa);
+    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa, path);
     double err2 = 0, ref2 = 0, max_rel = 0;
     for (size_t k = 0; k < ny; ++k) {
       const double d = double{got[k]} - want[k];
@@ -112,11 +122,11 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
       const double rel = std::fabs(d) / (mag[k] + 1e-30);
       max_rel = std::max(max_rel, rel);
       ASSERT_LE(std::fabs(d), 1e-5 * mag[k] + 1e-30)
-          << cpu::isa_name(isa) << " y[" << k / c.spec.out << ", " << k % c.spec.out
-          << "] = " << got[k] << " reference " << want[k];
+          << cpu::isa_name(isa) << "/" << cpu::path_name(path) << " y[" << k / c.spec.out << ", "
+          << k % c.spec.out << "] = " << got[k] << " reference " << want[k];
     }
     const double nmse = ref2 > 0 ? err2 / ref2 : err2;
-    EXPECT_LT(nmse, 1e-11) << cpu::isa_name(isa);
+    EXPECT_LT(nmse, 1e-11) << cpu::isa_name(isa) << "/" << cpu::path_name(path);
   }
 }
 
@@ -143,9 +153,17 @@ TEST(LinearCpu, ReportsTheIsaItDispatchesTo) {
   std::printf("linear_cpu dispatches to %s\n", cpu::isa_name(isa));
 }
 
-TEST(LinearCpu, Fp8NanCodePropagatesLikeTheReference) {
-  testing::WeightSpec s{.format = WeightFormat::kFp8Block, .out = 2, .in = 16, .block_out = 1,
-                        .block_in = 8};
+class Fp8Nan : public ::testing::TestWithParam<int32_t> {};
+
+// Block widths 8 (no AVX-512 rows decoder) and 16 (one).
+INSTANTIATE_TEST_SUITE_P(BlockIn, Fp8Nan, ::testing::Values(8, 16));
+
+TEST_P(Fp8Nan, CodePropagatesLikeTheReference) {
+  testing::WeightSpec s{.format = WeightFormat::kFp8Block,
+                        .out = 2,
+                        .in = 16,
+                        .block_out = 1,
+                        .block_in = GetParam()};
   LinearWeight w = testing::make_weight(s);
   auto* codes = const_cast<uint8_t*>(static_cast<const uint8_t*>(w.values));
   codes[3] = 0x7f;   // +NaN in row 0 (SIMD part)
@@ -153,11 +171,14 @@ TEST(LinearCpu, Fp8NanCodePropagatesLikeTheReference) {
   std::vector<float> x(16, 1.0f), want(2), got(2);
   linear_ref(w, x.data(), 1, want.data());
   ThreadPool pool(1);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
-    if (!cpu::isa_available(isa)) continue;
-    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa);
-    EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0])) << cpu::isa_name(isa);
-    EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1])) << cpu::isa_name(isa);
+  for (auto [isa, path] : isa_paths()) {
+    if (!cpu::isa_available(isa) || cpu::choose_path(w, 1, isa, path) != path) continue;
+    std::fill(got.begin(), got.end(), 0.0f);
+    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa, path);
+    EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0]))
+        << cpu::isa_name(isa) << cpu::path_name(path);
+    EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1]))
+        << cpu::isa_name(isa) << cpu::path_name(path);
   }
 }
 

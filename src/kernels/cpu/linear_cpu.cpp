@@ -33,6 +33,20 @@ const char* isa_name(Isa isa) {
   return "unknown";
 }
 
+const char* path_name(LinearPath p) {
+  switch (p) {
+    case LinearPath::kAuto:
+      return "auto";
+    case LinearPath::kTiles:
+      return "tiles";
+    case LinearPath::kRows:
+      return "rows";
+    case LinearPath::kPanel:
+      return "panel";
+  }
+  return "unknown";
+}
+
 bool isa_available(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return true;
@@ -141,49 +155,54 @@ void linear_tile_scalar(const LinearWeight& w, const LinearTile& t) {
   }
 }
 
-void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
-                    ThreadPool& pool, Isa isa) {
+namespace {
+
+// The AVX-512 few-rows kernel: tasks of kOutTile outputs over every row.
+void run_rows(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool) {
+  const int64_t out = w.out_features;
+  pool.parallel_for((out + kOutTile - 1) / kOutTile, [&](int64_t begin, int64_t end) {
+    LinearTile t;
+    t.x = x;
+    t.num_rows = num_rows;
+    t.y = y;
+    t.o_begin = begin * kOutTile;
+    t.o_end = std::min(out, end * kOutTile);
+    linear_rows_avx512(w, t);
+  });
+}
+
+// The packed-panel GEMM of the ISA (kAvx2 or kAvx512).
+void run_panel(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
+               Isa isa) {
   const int64_t in = w.in_features, out = w.out_features;
-  if (num_rows <= 0 || out <= 0) return;
-  if (in <= 0) {
-    std::fill(y, y + num_rows * out, 0.0f);
-    return;
-  }
-  // Act-order int4: gather x into the stored column order once ([num_rows, in]); the kernels
-  // then see contiguous groups.
-  std::vector<float> x_perm;
-  if (w.format == WeightFormat::kInt4Grouped && w.input_perm) {
-    x_perm.resize(static_cast<size_t>(num_rows * in));
-    for (int64_t r = 0; r < num_rows; ++r)
-      for (int64_t j = 0; j < in; ++j) x_perm[r * in + j] = x[r * in + w.input_perm[j]];
-    x = x_perm.data();
-  }
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t call_id = ++calls;
+  const int64_t panel_out = isa == Isa::kAvx512 ? kPanelOut : kPanelOutAvx2;
+  auto* panel_fn = isa == Isa::kAvx512 ? &linear_panel_avx512 : &linear_panel_avx2;
+  const int64_t tiles = (out + panel_out - 1) / panel_out;
+  const int64_t chunks = (num_rows + kPanelRows - 1) / kPanelRows;
+  // Output-tile major: a thread's contiguous tasks are the row chunks of the same 32 weight
+  // rows, which it decodes once.
+  pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t ot = task / chunks, r0 = (task % chunks) * kPanelRows;
+      LinearTile t;
+      t.x = x + r0 * in;
+      t.num_rows = std::min(kPanelRows, num_rows - r0);
+      t.y = y + r0 * out;
+      t.o_begin = ot * panel_out;
+      t.o_end = std::min(out, t.o_begin + panel_out);
+      t.call_id = call_id;
+      panel_fn(w, t);
+    }
+  });
+}
+
+// The tiles that decode weights inside the dot products (kScalar or kAvx2).
+void run_tiles(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
+               Isa isa) {
+  const int64_t in = w.in_features, out = w.out_features;
   // Per-group sums of x for the int4 kernel's zero-point term ([num_rows, num_groups]).
-  if (isa != Isa::kScalar && num_rows >= kPanelMinRows) {  // many rows: the packed-panel GEMM
-    static std::atomic<uint64_t> calls{0};
-    const uint64_t call_id = ++calls;
-    const int64_t panel_out = isa == Isa::kAvx512 ? kPanelOut : kPanelOutAvx2;
-    auto* panel_fn = isa == Isa::kAvx512 ? &linear_panel_avx512 : &linear_panel_avx2;
-    const int64_t tiles = (out + panel_out - 1) / panel_out;
-    const int64_t chunks = (num_rows + kPanelRows - 1) / kPanelRows;
-    // Output-tile major: a thread's contiguous tasks are the row chunks of the same 32 weight
-    // rows, which it decodes once.
-    pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
-      for (int64_t task = begin; task < end; ++task) {
-        const int64_t ot = task / chunks, r0 = (task % chunks) * kPanelRows;
-        LinearTile t;
-        t.x = x + r0 * in;
-        t.num_rows = std::min(kPanelRows, num_rows - r0);
-        t.y = y + r0 * out;
-        t.o_begin = ot * panel_out;
-        t.o_end = std::min(out, t.o_begin + panel_out);
-        t.call_id = call_id;
-        panel_fn(w, t);
-      }
-    });
-    return;
-  }
-  if (isa == Isa::kAvx512) isa = Isa::kAvx2;  // a few rows: the AVX2 tiles
   std::vector<float> x_group_sums;
   if (isa == Isa::kAvx2 && avx2_wants_group_sums(w)) {
     const int64_t groups = w.num_groups, in8 = in & ~int64_t{7};
@@ -218,6 +237,46 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       tile_fn(w, t);
     }
   });
+}
+
+}  // namespace
+
+LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want) {
+  const bool rows_ok = isa == Isa::kAvx512 && rows_avx512_supports(w);
+  const bool panel_ok = isa != Isa::kScalar;
+  if (want == LinearPath::kRows && rows_ok) return LinearPath::kRows;
+  if (want == LinearPath::kPanel && panel_ok) return LinearPath::kPanel;
+  if (want == LinearPath::kTiles) return LinearPath::kTiles;
+  if (rows_ok && num_rows < kRowsMaxRows) return LinearPath::kRows;
+  if (panel_ok && num_rows >= kPanelMinRows) return LinearPath::kPanel;
+  return LinearPath::kTiles;
+}
+
+void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                    ThreadPool& pool, Isa isa, LinearPath path) {
+  const int64_t in = w.in_features, out = w.out_features;
+  if (num_rows <= 0 || out <= 0) return;
+  if (in <= 0) {
+    std::fill(y, y + num_rows * out, 0.0f);
+    return;
+  }
+  // Act-order int4: gather x into the stored column order once ([num_rows, in]); the kernels
+  // then see contiguous groups.
+  std::vector<float> x_perm;
+  if (w.format == WeightFormat::kInt4Grouped && w.input_perm) {
+    x_perm.resize(static_cast<size_t>(num_rows * in));
+    for (int64_t r = 0; r < num_rows; ++r)
+      for (int64_t j = 0; j < in; ++j) x_perm[r * in + j] = x[r * in + w.input_perm[j]];
+    x = x_perm.data();
+  }
+  switch (choose_path(w, num_rows, isa, path)) {
+    case LinearPath::kRows:
+      return run_rows(w, x, num_rows, y, pool);
+    case LinearPath::kPanel:
+      return run_panel(w, x, num_rows, y, pool, isa);
+    default:  // a few rows: the AVX2 tiles (also for kAvx512)
+      return run_tiles(w, x, num_rows, y, pool, isa == Isa::kAvx512 ? Isa::kAvx2 : isa);
+  }
 }
 
 }  // namespace cpu

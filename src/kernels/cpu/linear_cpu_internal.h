@@ -20,9 +20,22 @@ Isa best_isa();
 /// False when the CPU lacks what `isa` needs.
 bool isa_available(Isa isa);
 
-/// linear_cpu on a chosen path. PRECOND: isa_available(isa).
+/// The kernel family a call runs on:
+///   kTiles  weights decoded inside the dot products, up to 4 rows per pass (scalar, AVX2)
+///   kRows   AVX-512: 4 outputs x 4 rows register tiles over the stored layout (few rows)
+///   kPanel  packed-panel GEMM: weights decoded and transposed per call (many rows)
+/// kAuto picks by ISA, row count and format; a forced path the ISA or format cannot run falls
+/// back to kAuto's choice (benchmarks and tests force each path to compare them).
+enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel };
+
+const char* path_name(LinearPath p);
+
+/// The path linear_cpu_isa takes for these arguments (never kAuto).
+LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want);
+
+/// linear_cpu on a chosen ISA (and path). PRECOND: isa_available(isa).
 void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
-                    ThreadPool& pool, Isa isa);
+                    ThreadPool& pool, Isa isa, LinearPath path = LinearPath::kAuto);
 
 /// One tile of work: y[r, o] for r in [0, num_rows), o in [o_begin, o_end).
 /// x: [num_rows, in] in STORED column order (already gathered through input_perm), row stride
@@ -59,6 +72,15 @@ void linear_panel_avx512(const LinearWeight& w, const LinearTile& tile);
 inline constexpr int64_t kPanelOutAvx2 = 16;
 void linear_panel_avx2(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
+
+/// AVX-512 kernel for fewer than kRowsMaxRows rows (linear_rows_avx512.cpp): weights streamed
+/// from their stored layout once per 4 rows, decoded in registers, 4 x 4 register tiles. Any
+/// number of rows and outputs; ignores x_group_sums and call_id.
+inline constexpr int64_t kRowsMaxRows = 64;
+/// False for layouts it has no decoder for (int4 with scattered groups or a group size that is
+/// not a multiple of 16, fp8 blocks not a multiple of 16 wide).
+bool rows_avx512_supports(const LinearWeight& w);
+void linear_rows_avx512(const LinearWeight& w, const LinearTile& tile);
 
 /// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
 /// detail::weight_element.
