@@ -61,6 +61,8 @@ void print_help() {
       "                    checkpoint at load; auto keeps what the checkpoint has)\n"
       "                    [--profile]   (log the forward time per op every 10 s of serving;\n"
       "                    /metrics has it as fathom_engine_op_seconds_total always)\n"
+      "                    [--no-prefault]   (map weight pages lazily on first use instead of\n"
+      "                    at load)\n"
       "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
@@ -95,7 +97,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "tls-key",
                                                   "tls-client-ca",
                                                   "quantization"},
-                                                 {"no-prefix-caching", "profile"}));
+                                                 {"no-prefix-caching", "profile", "no-prefault"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -122,6 +124,7 @@ Status serve_main(const std::vector<std::string>& argv) {
     return invalid_argument("--tool-call-parser: expected deepseek_v3 or none, got '" + tools + "'");
   o.tool_call_parser = tools == "deepseek_v3";
   if (args.has("profile")) o.engine.profile_log_interval_s = 10;
+  o.load.prefault = !args.has("no-prefault");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   const std::string level = args.get_or("log-level", "info");

@@ -114,4 +114,9 @@ std::vector<std::string> Checkpoint::names() const {
   return out;
 }
 
+Status Checkpoint::prefault() const {
+  for (const SafetensorsFile& f : files_) FATHOM_RETURN_IF_ERROR(f.prefault());
+  return Status();
+}
+
 }  // namespace fathom::formats

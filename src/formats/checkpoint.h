@@ -20,6 +20,8 @@ class Checkpoint {
   std::vector<std::string> names() const;
   size_t num_tensors() const { return by_name_.size(); }
   const std::string& dir() const { return dir_; }
+  /// MappedFile::prefault on every file.
+  Status prefault() const;
 
  private:
 

@@ -39,6 +39,18 @@ Result<MappedFile> MappedFile::open(const std::string& path) {
   return f;
 }
 
+Status MappedFile::prefault() const {
+  if (size_ == 0) return Status();
+  void* p = const_cast<uint8_t*>(data_);
+#ifdef MADV_POPULATE_READ
+  if (::madvise(p, size_, MADV_POPULATE_READ) == 0) return Status();
+  if (errno != EINVAL) return unavailable(path_ + ": prefault failed: " + std::strerror(errno));
+#endif
+  if (::madvise(p, size_, MADV_WILLNEED) != 0)
+    return unavailable(path_ + ": madvise(WILLNEED) failed: " + std::strerror(errno));
+  return Status();
+}
+
 MappedFile::MappedFile(MappedFile&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)),
       path_(std::move(o.path_)) {}

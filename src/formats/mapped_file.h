@@ -23,6 +23,12 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  /// Maps every page of the file into this process now (madvise MADV_POPULATE_READ), so the
+  /// first pass over the weights takes no page faults: the page-table work moves from the
+  /// first forward pass onto the load thread. On a cold page cache it reads the file. Kernels
+  /// before 5.14 lack the advice; there it falls back to MADV_WILLNEED (asynchronous readahead).
+  Status prefault() const;
+
  private:
   void reset();
   const uint8_t* data_ = nullptr;

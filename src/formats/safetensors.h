@@ -37,6 +37,7 @@ class SafetensorsFile {
   const std::vector<TensorView>& tensors() const { return contents_.tensors; }
   const std::map<std::string, std::string>& metadata() const { return contents_.metadata; }
   const std::string& path() const { return file_.path(); }
+  Status prefault() const { return file_.prefault(); }
 
  private:
   MappedFile file_;

@@ -86,6 +86,9 @@ struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;
   Quantization quantization = Quantization::kAuto;
+  /// Fault every checkpoint page in at load (formats::MappedFile::prefault), so the first
+  /// request does not pay for it (fathom serve: on unless --no-prefault).
+  bool prefault = false;
 };
 
 /// A SwiGLU feed-forward block's weights (dense layers, experts, shared experts).

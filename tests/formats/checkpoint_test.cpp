@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <vector>
+
 #include "support/temp_dir.h"
 
 namespace fathom::formats {
@@ -48,6 +51,46 @@ TEST(CheckpointTest, IndexProblemsAreReportedTogether) {
   EXPECT_NE(m.find("'a' appears in both"), std::string::npos) << m;
   EXPECT_NE(m.find("maps 'ghost' to s2.safetensors but that file does not contain it"),
             std::string::npos) << m;
+}
+
+// Pages of [p, p + len) that are mapped in this process's page tables (/proc/self/pagemap,
+// bit 63 "present"): what prefault promises, independent of how many faults the kernel takes.
+int64_t present_pages(const void* p, size_t len) {
+  const uintptr_t page = 4096, first = reinterpret_cast<uintptr_t>(p) / page,
+                  last = (reinterpret_cast<uintptr_t>(p) + len) / page;  // whole pages only
+  std::FILE* f = std::fopen("/proc/self/pagemap", "rb");
+  if (!f) return -1;
+  int64_t present = 0;
+  for (uintptr_t v = first + 1; v < last; ++v) {
+    uint64_t entry = 0;
+    if (std::fseek(f, static_cast<long>(v * 8), SEEK_SET) != 0 ||
+        std::fread(&entry, 8, 1, f) != 1) {
+      present = -1;
+      break;
+    }
+    present += static_cast<int64_t>(entry >> 63);
+  }
+  std::fclose(f);
+  return present;
+}
+
+TEST(CheckpointTest, PrefaultMapsEveryPageAtLoad) {
+  TempDir dir;
+  const int64_t n = int64_t{4} << 20;  // 16 MiB of floats
+  std::vector<float> values(static_cast<size_t>(n), 1.0f);
+  ASSERT_TRUE(
+      write_safetensors(dir.file("model.safetensors"), {make_f32_tensor("w", {n}, values)}).ok());
+  auto ck = Checkpoint::open(dir.path());
+  ASSERT_TRUE(ck.ok()) << ck.status().to_string();
+  const TensorView& w = *ck->find("w");
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  const int64_t pages = static_cast<int64_t>(bytes / 4096) - 1;  // whole pages inside (unaligned)
+  const int64_t lazy = present_pages(w.as<float>(), bytes);
+  ASSERT_GE(lazy, 0) << "/proc/self/pagemap unreadable";
+  EXPECT_LT(lazy, pages / 2) << "the mapping was already populated before prefault";
+  ASSERT_TRUE(ck->prefault().ok());
+  EXPECT_EQ(present_pages(w.as<float>(), bytes), pages);
+  EXPECT_EQ(w.as<float>()[n - 1], 1.0f);
 }
 
 TEST(CheckpointTest, MissingShardIsReported) {

@@ -29,6 +29,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
   FATHOM_RETURN_IF_ERROR(check_quantization(cfg, opts.quantization));
   FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint opened, formats::Checkpoint::open(model_dir));
   auto ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
+  if (opts.prefault) FATHOM_RETURN_IF_ERROR(ck->prefault());
   for (const auto& row : kRegistry) {
     if (cfg.architecture != row.architecture) continue;
     auto model = row.make(std::move(cfg), *ck, opts);
