@@ -157,8 +157,10 @@ void linear_tile_scalar(const LinearWeight& w, const LinearTile& t) {
 
 namespace {
 
-// The AVX-512 few-rows kernel: tasks of kOutTile outputs over every row.
-void run_rows(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool) {
+// The few-rows kernel of the ISA (kAvx2 or kAvx512): tasks of kOutTile outputs over every row.
+void run_rows(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
+              Isa isa) {
+  auto* rows_fn = isa == Isa::kAvx512 ? &linear_rows_avx512 : &linear_rows_avx2;
   const int64_t out = w.out_features;
   pool.parallel_for((out + kOutTile - 1) / kOutTile, [&](int64_t begin, int64_t end) {
     LinearTile t;
@@ -167,7 +169,7 @@ void run_rows(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
     t.y = y;
     t.o_begin = begin * kOutTile;
     t.o_end = std::min(out, end * kOutTile);
-    linear_rows_avx512(w, t);
+    rows_fn(w, t);
   });
 }
 
@@ -242,12 +244,16 @@ void run_tiles(const LinearWeight& w, const float* x, int64_t num_rows, float* y
 }  // namespace
 
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want) {
-  const bool rows_ok = isa == Isa::kAvx512 && rows_avx512_supports(w);
+  const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)
+                       : isa == Isa::kAvx2 ? rows_avx2_supports(w)
+                                           : false;
+  const int64_t rows_min = isa == Isa::kAvx2 ? kRowsMinRowsAvx2 : 1;
+  const int64_t rows_max = isa == Isa::kAvx2 ? kRowsMaxRowsAvx2 : kRowsMaxRows;
   const bool panel_ok = isa != Isa::kScalar;
   if (want == LinearPath::kRows && rows_ok) return LinearPath::kRows;
   if (want == LinearPath::kPanel && panel_ok) return LinearPath::kPanel;
   if (want == LinearPath::kTiles) return LinearPath::kTiles;
-  if (rows_ok && num_rows < kRowsMaxRows) return LinearPath::kRows;
+  if (rows_ok && num_rows >= rows_min && num_rows < rows_max) return LinearPath::kRows;
   if (panel_ok && num_rows >= kPanelMinRows) return LinearPath::kPanel;
   return LinearPath::kTiles;
 }
@@ -271,7 +277,7 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
   }
   switch (choose_path(w, num_rows, isa, path)) {
     case LinearPath::kRows:
-      return run_rows(w, x, num_rows, y, pool);
+      return run_rows(w, x, num_rows, y, pool, isa);
     case LinearPath::kPanel:
       return run_panel(w, x, num_rows, y, pool, isa);
     default:  // a few rows: the AVX2 tiles (also for kAvx512)

@@ -30,6 +30,7 @@
 #pragma GCC target("avx2,fma,f16c")
 
 #include "kernels/cpu/linear_panel.h"  // after the pragma: compiled for AVX2
+#include "kernels/cpu/linear_rows.h"   // likewise
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -383,6 +384,85 @@ void linear_panel_avx2(const LinearWeight& w, const LinearTile& t) {
   run_linear_panel<Avx2Panel>(w, t);
 }
 
+// ---- a few rows: the register-tiled kernel of linear_rows.h, 2 outputs x 4 rows (8 ymm
+// accumulators), over the decoders above ----
+
+namespace {
+
+struct Avx2Rows {
+  using Reg = __m256;
+  static constexpr int kWidth = 8, kMo = 2, kMr = 4;
+  static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static float reduce(Reg v) { return hsum(v); }
+
+  // The unscaled decoders as rows: no blocks.
+  template <class Dec, class T>
+  struct Plain {
+    Dec dec;
+    static Plain make(const LinearWeight& w, int64_t o) {
+      return {{static_cast<const T*>(w.values) + o * w.in_features}};
+    }
+    void set_block(int64_t) {}
+    Reg load(int64_t j) const { return dec.load8(j); }
+  };
+  using F32Row = Plain<F32Dec, float>;
+  using Bf16Row = Plain<Bf16Dec, uint16_t>;
+  using F16Row = Plain<F16Dec, uint16_t>;
+
+  struct I8Row {
+    I8Dec dec;
+    Reg scale;
+    static I8Row make(const LinearWeight& w, int64_t o) {
+      return {{w.q8 + o * w.in_features}, _mm256_set1_ps(w.channel_scale[o])};
+    }
+    void set_block(int64_t) {}
+    Reg load(int64_t j) const { return _mm256_mul_ps(dec.load8(j), scale); }
+  };
+
+  struct Int4Row {  // (q - zero) * scale: q and zero are small integers, exact as floats
+    Int4Dec dec;
+    const float* scales;   // [num_groups]
+    const uint8_t* zeros;  // [num_groups]
+    Reg scale, zero;
+    static Int4Row make(const LinearWeight& w, int64_t o) {
+      return {{w.q4 + o * ((w.in_features + 1) / 2)},
+              w.group_scale + o * w.num_groups,
+              w.group_zero + o * w.num_groups,
+              _mm256_setzero_ps(),
+              _mm256_setzero_ps()};
+    }
+    void set_block(int64_t g) {
+      scale = _mm256_set1_ps(scales[g]);
+      zero = _mm256_set1_ps(static_cast<float>(zeros[g]));
+    }
+    Reg load(int64_t j) const { return _mm256_mul_ps(_mm256_sub_ps(dec.load8(j), zero), scale); }
+  };
+
+  struct Fp8Row {
+    Fp8Dec dec;           // value / 256
+    const float* scales;  // this row's block-row of block_scale_inv: [ceil(in / block_in)]
+    Reg scale;
+    static Fp8Row make(const LinearWeight& w, int64_t o) {
+      const int64_t in = w.in_features, nbi = (in + w.block_in - 1) / w.block_in;
+      return {{static_cast<const uint8_t*>(w.values) + o * in},
+              w.block_scale_inv + (o / w.block_out) * nbi,
+              _mm256_setzero_ps()};
+    }
+    void set_block(int64_t b) { scale = _mm256_set1_ps(scales[b] * kFp8Fold); }
+    Reg load(int64_t j) const { return _mm256_mul_ps(dec.load8(j), scale); }
+  };
+};
+
+}  // namespace
+
+bool rows_avx2_supports(const LinearWeight& w) { return rows_layout_supported<Avx2Rows>(w); }
+
+void linear_rows_avx2(const LinearWeight& w, const LinearTile& t) {
+  run_linear_rows<Avx2Rows>(w, t);
+}
+
 }  // namespace fathom::kernels::cpu
 
 #pragma GCC pop_options
@@ -393,6 +473,8 @@ namespace fathom::kernels::cpu {
 bool avx2_wants_group_sums(const LinearWeight&) { return false; }
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) { linear_tile_scalar(w, t); }
 void linear_panel_avx2(const LinearWeight& w, const LinearTile& t) { linear_tile_scalar(w, t); }
+bool rows_avx2_supports(const LinearWeight&) { return false; }
+void linear_rows_avx2(const LinearWeight& w, const LinearTile& t) { linear_tile_scalar(w, t); }
 }  // namespace fathom::kernels::cpu
 
 #endif

@@ -73,13 +73,19 @@ inline constexpr int64_t kPanelOutAvx2 = 16;
 void linear_panel_avx2(const LinearWeight& w, const LinearTile& tile);
 void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
 
-/// AVX-512 kernel for fewer than kRowsMaxRows rows (linear_rows_avx512.cpp): weights streamed
-/// from their stored layout once per 4 rows, decoded in registers, 4 x 4 register tiles. Any
-/// number of rows and outputs; ignores x_group_sums and call_id.
+/// The few-rows kernels of linear_rows.h (linear_rows_avx512.cpp: 4 outputs x 4 rows tiles;
+/// linear_cpu_avx2.cpp: 2 x 4): weights streamed from their stored layout once per row group
+/// and decoded in registers. For fewer than kRowsMaxRows rows on AVX-512, [kRowsMinRowsAvx2,
+/// kRowsMaxRowsAvx2) on AVX2 (the tiles' 4-chain loop is as fast for one to three rows, the
+/// panel GEMM from about 24) -- crossovers measured with linear_bench --compare. Any number of
+/// rows and outputs; they ignore x_group_sums and call_id.
 inline constexpr int64_t kRowsMaxRows = 64;
-/// False for layouts it has no decoder for (int4 with scattered groups or a group size that is
-/// not a multiple of 16, fp8 blocks not a multiple of 16 wide).
+inline constexpr int64_t kRowsMinRowsAvx2 = 4, kRowsMaxRowsAvx2 = 24;
+/// False for layouts without a decoder (int4 with scattered groups, groups or fp8 blocks that
+/// are not a whole number of vectors wide).
 bool rows_avx512_supports(const LinearWeight& w);
+bool rows_avx2_supports(const LinearWeight& w);
+void linear_rows_avx2(const LinearWeight& w, const LinearTile& tile);
 void linear_rows_avx512(const LinearWeight& w, const LinearTile& tile);
 
 /// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
