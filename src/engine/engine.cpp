@@ -112,7 +112,7 @@ Engine::~Engine() {
     impl_->stopping = true;
   }
   impl_->work_cv.notify_all();
-  impl_->thread.join();
+  if (impl_->thread.joinable()) impl_->thread.join();  // not started when create() failed
 }
 
 Status Engine::submit(EngineRequest req, UpdateCallback on_update) {
