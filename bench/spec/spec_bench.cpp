@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "base/logging.h"
 #include "engine/engine.h"
 
 namespace {
@@ -132,7 +133,7 @@ Result<Options> parse(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  set_log_level(LogLevel::kWarning);
+  fathom::set_log_level(fathom::LogLevel::kWarning);
   auto o = parse(argc, argv);
   if (!o.ok()) {
     std::fprintf(stderr, "spec_bench: %s\n", o.status().message().c_str());
@@ -143,12 +144,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "spec_bench: %s\n", base.status().message().c_str());
     return 1;
   }
-  std::printf("%-10s %4s %10s %12s %10s %10s %9s\n", "method", "k", "tokens/s", "tok/forward",
-              "accepted", "accept%", "speed-up");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::printf("%-10s %4s %10s %12s %10s %10s %10s %9s\n", "method", "k", "tokens/s", "tok/forward",
+              "drafted", "accepted", "accept%", "speed-up");
   const double base_tps = static_cast<double>(base->tokens) / base->seconds;
-  std::printf("%-10s %4s %10.1f %12.2f %10s %10s %9.2f\n", "off", "-", base_tps,
+  std::printf("%-10s %4s %10.2f %12.2f %10s %10s %10s %9.2f\n", "off", "-", base_tps,
               static_cast<double>(base->tokens) / static_cast<double>(base->forwards), "-", "-",
-              1.0);
+              "-", 1.0);
   for (int32_t k : o->ks) {
     auto r = run(*o, o->method, k);
     if (!r.ok()) {
@@ -160,14 +162,16 @@ int main(int argc, char** argv) {
       return 1;
     }
     const double tps = static_cast<double>(r->tokens) / r->seconds;
-    std::printf(
-        "%-10s %4d %10.1f %12.2f %10lld %9.1f%% %9.2f\n", engine::spec::spec_method_name(o->method),
-        k, tps, static_cast<double>(r->tokens) / static_cast<double>(r->forwards),
-        static_cast<long long>(r->spec.num_accepted_tokens),
-        r->spec.num_draft_tokens > 0 ? 100.0 * static_cast<double>(r->spec.num_accepted_tokens) /
-                                           static_cast<double>(r->spec.num_draft_tokens)
-                                     : 0.0,
-        tps / base_tps);
+    std::printf("%-10s %4d %10.2f %12.2f %10lld %10lld %9.1f%% %9.2f\n",
+                engine::spec::spec_method_name(o->method), k, tps,
+                static_cast<double>(r->tokens) / static_cast<double>(r->forwards),
+                static_cast<long long>(r->spec.num_draft_tokens),
+                static_cast<long long>(r->spec.num_accepted_tokens),
+                r->spec.num_draft_tokens > 0
+                    ? 100.0 * static_cast<double>(r->spec.num_accepted_tokens) /
+                          static_cast<double>(r->spec.num_draft_tokens)
+                    : 0.0,
+                tps / base_tps);
   }
   return 0;
 }
