@@ -17,6 +17,7 @@
 #include "kernels/ops.h"
 #include "model/arch/moe_router.h"
 #include "model/config.h"
+#include "support/engine_request.h"
 #include "support/reference.h"
 #include "support/temp_dir.h"
 
@@ -25,6 +26,7 @@ namespace {
 
 using fathom::testing::fixture_dir;
 using fathom::testing::Reference;
+using fathom::testing::request;
 using fathom::testing::TempDir;
 
 // --- A DeepSeek-V3 fixture with one MTP layer of random weights -------------------------------
@@ -97,15 +99,6 @@ std::unique_ptr<Engine> make_engine(const std::string& dir, spec::SpecMethod met
   auto e = Engine::create(std::move(*m), cfg, clock);
   EXPECT_TRUE(e.ok()) << e.status().to_string();
   return std::move(*e);
-}
-
-EngineRequest request(const std::string& id, std::vector<int32_t> prompt, int64_t max_tokens) {
-  EngineRequest r;
-  r.request_id = id;
-  r.prompt_ids = std::move(prompt);
-  r.params.max_tokens = max_tokens;
-  r.params.ignore_eos = true;
-  return r;
 }
 
 // All requests at once (one batch mixing prefills, decodes and drafts); the ids of each.
