@@ -11,6 +11,7 @@
 
 #include "base/logging.h"
 #include "cli/args.h"
+#include "engine/spec/spec_config.h"
 #include "server/model_server.h"
 
 #ifndef FATHOM_SOURCE_DIR
@@ -59,6 +60,10 @@ void print_help() {
       "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
       "                    [--quantization auto|none|int8|int4|fp8]   (quantize a float\n"
       "                    checkpoint at load; auto keeps what the checkpoint has)\n"
+      "                    [--speculative off|ngram|mtp] [--num-speculative-tokens K]\n"
+      "                    [--prompt-lookup-min N] [--prompt-lookup-max N]   (speculative\n"
+      "                    decoding: prompt lookup or DeepSeek-V3's MTP layer drafts K tokens\n"
+      "                    a step; docs/speculative.md)\n"
       "                    [--profile]   (log the forward time per op every 10 s of serving;\n"
       "                    /metrics has it as fathom_engine_op_seconds_total always)\n"
       "                    [--no-prefault]   (map weight pages lazily on first use instead of\n"
@@ -71,6 +76,23 @@ void print_help() {
       "%s (RANDOM weights: its output is gibberish) is served. The API key may also come\n"
       "from FATHOM_API_KEY. SIGTERM or SIGINT drains in-flight requests, then exits 0.\n",
       kDefaultModelName);
+}
+
+Status parse_spec_flags(const Args& args, engine::spec::SpecConfig& c) {
+  FATHOM_ASSIGN_OR_RETURN(c.method,
+                          engine::spec::parse_spec_method(args.get_or("speculative", "off")));
+  FATHOM_ASSIGN_OR_RETURN(int64_t k,
+                          args.get_int("num-speculative-tokens", c.num_speculative_tokens));
+  FATHOM_ASSIGN_OR_RETURN(int64_t lo, args.get_int("prompt-lookup-min", c.prompt_lookup_min));
+  FATHOM_ASSIGN_OR_RETURN(int64_t hi, args.get_int("prompt-lookup-max", c.prompt_lookup_max));
+  if (k < 0 || k > 1000 || lo < 0 || lo > 1000 || hi < 0 || hi > 1000)
+    return invalid_argument(
+        "--num-speculative-tokens, --prompt-lookup-min and --prompt-lookup-max must be in [0, "
+        "1000]");
+  c.num_speculative_tokens = static_cast<int32_t>(k);
+  c.prompt_lookup_min = static_cast<int32_t>(lo);
+  c.prompt_lookup_max = static_cast<int32_t>(hi);
+  return engine::spec::validate(c);
 }
 
 Status serve_main(const std::vector<std::string>& argv) {
@@ -96,7 +118,11 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "tls-cert",
                                                   "tls-key",
                                                   "tls-client-ca",
-                                                  "quantization"},
+                                                  "quantization",
+                                                  "speculative",
+                                                  "num-speculative-tokens",
+                                                  "prompt-lookup-min",
+                                                  "prompt-lookup-max"},
                                                  {"no-prefix-caching", "profile", "no-prefault"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
@@ -173,6 +199,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   e.enable_prefix_caching = !args.has("no-prefix-caching");
   if (e.max_num_seqs < 1 || e.max_num_batched_tokens < 1 || e.max_waiting < 0 || e.block_size < 1)
     return invalid_argument("--max-num-seqs, --max-num-batched-tokens and --block-size must be positive");
+  FATHOM_RETURN_IF_ERROR(parse_spec_flags(args, e.spec));
+  o.load.load_mtp = e.spec.method == engine::spec::SpecMethod::kMtp;
 
   if (!args.has("model"))
     FATHOM_LOG(kWarning) << "no --model: serving the built-in " << kDefaultModelName

@@ -9,6 +9,8 @@
 #include "base/logging.h"
 #include "engine/logits_processor.h"
 #include "engine/scheduler.h"
+#include "engine/spec/drafter.h"
+#include "engine/spec/verify.h"
 #include "kv/kv_cache_manager.h"
 
 namespace fathom::engine {
@@ -28,6 +30,8 @@ struct Engine::Impl {
 
   void loop();
   void step(const SchedulerOutput& out);
+  /// Drafts for the sequences of the step that decode next (speculative decoding).
+  void propose_drafts(const spec::StepRecord& record);
   /// Sends the request's last update (u.finish set) and frees everything it held.
   void finish(Sequence* s, RequestUpdate u);
   void abort(Sequence* s, FinishReason reason, Status error = {}) {
@@ -47,6 +51,7 @@ struct Engine::Impl {
   runtime::KvStorage kv_storage;
   kv::KvCacheManager kv;
   Scheduler scheduler;  // touched by the loop thread only
+  std::unique_ptr<spec::Drafter> drafter;  // null: speculation off
 
   // Shared with client threads.
   mutable std::mutex mu;
@@ -78,6 +83,7 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
                            ((cfg.max_model_len + cfg.block_size - 1) / cfg.block_size);
     num_blocks = static_cast<int32_t>(std::clamp<int64_t>(cfg.kv_cache_bytes / block_bytes, 1, useful));
   }
+  FATHOM_RETURN_IF_ERROR(spec::validate(cfg.spec));
   FATHOM_ASSIGN_OR_RETURN(auto storage, runtime::KvStorage::allocate(layout, num_blocks, cfg.block_size));
   FATHOM_LOG(kInfo) << "KV cache: " << num_blocks << " blocks x " << cfg.block_size << " tokens ("
                     << storage.size_bytes() / (1 << 20) << " MiB, " << storage.size_bytes()
@@ -85,6 +91,11 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
   std::unique_ptr<Engine> e(new Engine());
   e->impl_ = std::make_unique<Impl>(std::move(model), cfg, clock, std::move(storage));
   Impl* impl = e->impl_.get();
+  if (cfg.spec.enabled()) {
+    FATHOM_ASSIGN_OR_RETURN(impl->drafter, spec::make_drafter(cfg.spec, *impl->model, impl->kv));
+    FATHOM_LOG(kInfo) << "speculative decoding: " << spec::spec_method_name(cfg.spec.method) << ", "
+                      << cfg.spec.num_speculative_tokens << " draft tokens per step";
+  }
   impl->profile_logged_at = clock.now();
   {
     std::lock_guard<std::mutex> lock(impl->mu);
@@ -101,7 +112,7 @@ Engine::~Engine() {
     impl_->stopping = true;
   }
   impl_->work_cv.notify_all();
-  impl_->thread.join();
+  if (impl_->thread.joinable()) impl_->thread.join();  // not started when create() failed
 }
 
 Status Engine::submit(EngineRequest req, UpdateCallback on_update) {
@@ -219,7 +230,9 @@ void Engine::Impl::loop() {
 
 void Engine::Impl::step(const SchedulerOutput& out) {
   model::ForwardBatch b;
-  std::vector<int64_t> output_of(out.scheduled.size(), -1);
+  b.want_hidden = drafter && drafter->needs_hidden_states();
+  std::vector<int64_t> output_of(out.scheduled.size(), -1);  // first output row of sequence i
+  std::vector<int64_t> first_row(out.scheduled.size());
   const Clock::TimePoint start = clock.now();
   for (size_t i = 0; i < out.scheduled.size(); ++i) {
     const ScheduledSeq& x = out.scheduled[i];
@@ -228,15 +241,20 @@ void Engine::Impl::step(const SchedulerOutput& out) {
       queue_time.observe(seconds(start - s->arrival));
       s->queue_time_recorded = true;
     }
+    first_row[i] = b.num_tokens();
     for (int64_t k = 0; k < x.num_new_tokens; ++k) {
-      b.token_ids.push_back(s->tokens[s->num_computed + k]);
-      b.positions.push_back(static_cast<int32_t>(s->num_computed + k));
+      const int64_t pos = s->num_computed + k;
+      b.token_ids.push_back(pos < s->num_tokens() ? s->tokens[pos] : s->draft[pos - s->num_tokens()]);
+      b.positions.push_back(static_cast<int32_t>(pos));
       b.seq_idx.push_back(static_cast<int32_t>(i));
     }
     b.block_tables.push_back(s->blocks.table);
-    if (s->num_computed + x.num_new_tokens == s->num_tokens()) {
+    if (s->num_computed + x.num_new_tokens == s->num_tokens_with_draft()) {
+      // Logits for the last token and for each draft token (the scheduler fitted the draft).
       output_of[i] = static_cast<int64_t>(b.output_rows.size());
-      b.output_rows.push_back(static_cast<int32_t>(b.token_ids.size() - 1));
+      const auto n = static_cast<int32_t>(b.token_ids.size());
+      for (int32_t r = n - 1 - static_cast<int32_t>(s->draft.size()); r < n; ++r)
+        b.output_rows.push_back(r);
     }
   }
   std::vector<float> logits;
@@ -249,60 +267,112 @@ void Engine::Impl::step(const SchedulerOutput& out) {
   const int64_t vocab = model->config().vocab_size;
   const Clock::TimePoint now = clock.now();
   int64_t prompt_tokens = 0, generated = 0;
+  spec::StepRecord record;
+  record.hidden = b.want_hidden ? &model->last_hidden() : nullptr;
+  spec::SpecStats spec_step;
   for (size_t i = 0; i < out.scheduled.size(); ++i) {
     Sequence* s = out.scheduled[i].seq;
     const int64_t before = s->num_computed;
-    s->num_computed += out.scheduled[i].num_new_tokens;
+    const std::vector<int32_t> draft = std::move(s->draft);
+    s->draft.clear();
+    const auto num_draft = static_cast<int64_t>(draft.size());
+    s->num_computed += out.scheduled[i].num_new_tokens - num_draft;  // drafts count once accepted
     prompt_tokens += std::max<int64_t>(0, std::min(s->num_computed, s->num_prompt_tokens) -
                                               std::max(before, s->num_cached_prompt));
     kv.commit(s->blocks, s->tokens, s->num_computed);
-    if (output_of[i] < 0) continue;
-
-    float* row = logits.data() + output_of[i] * vocab;
-    const RequestParams& p = s->req.params;
-    apply_penalties(p, s->tokens, s->num_prompt_tokens, row, vocab);
-    if (s->matcher && !apply_constraint(*s->matcher, row, vocab)) {
-      abort(s, FinishReason::kError,
-            internal_error("no token of the vocabulary can continue the structured output"));
+    if (output_of[i] < 0) {
+      record.seqs.push_back({s, before, first_row[i]});
       continue;
     }
-    const int32_t token = s->sampler.sample(row, vocab, p.sampling);
-    const bool grammar_done =
-        s->matcher && (!s->matcher->accept_token(token) || s->matcher->must_end() ||
-                       p.constraint->vocab->is_end(token));
-    GeneratedToken g = p.top_logprobs >= 0 ? make_logprobs(row, vocab, token, p.top_logprobs)
-                                           : GeneratedToken{token, 0.0f, {}};
-    s->tokens.push_back(token);
-    ++generated;
-    if (s->num_generated() == 1) {
+
+    // One row per position: the token after the last one, then after each accepted draft.
+    const RequestParams& p = s->req.params;
+    const bool first_output = s->num_generated() == 0;
+    RequestUpdate u;
+    bool finished = false, aborted = false;
+    int64_t accepted = 0;
+    for (int64_t j = 0; j <= num_draft; ++j) {
+      float* row = logits.data() + (output_of[i] + j) * vocab;
+      apply_penalties(p, s->tokens, s->num_prompt_tokens, row, vocab);
+      if (s->matcher && !apply_constraint(*s->matcher, row, vocab)) {
+        abort(s, FinishReason::kError,
+              internal_error("no token of the vocabulary can continue the structured output"));
+        aborted = true;
+        break;
+      }
+      spec::DraftVerdict v{};
+      if (j < num_draft) {
+        v = spec::verify_draft(row, vocab, p.sampling, draft[j], nullptr, s->sampler);
+      } else {
+        v.token = s->sampler.sample(row, vocab, p.sampling);
+      }
+      const int32_t token = v.token;
+      const bool grammar_done =
+          s->matcher && (!s->matcher->accept_token(token) || s->matcher->must_end() ||
+                         p.constraint->vocab->is_end(token));
+      u.tokens.push_back(p.top_logprobs >= 0 ? make_logprobs(row, vocab, token, p.top_logprobs)
+                                             : GeneratedToken{token, 0.0f, {}});
+      s->tokens.push_back(token);
+      ++generated;
+      const auto& eos = model->config().eos_token_ids;
+      const bool stop = grammar_done ||
+                        std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) !=
+                            p.stop_token_ids.end() ||
+                        (!p.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end());
+      const bool length = s->num_generated() >= p.max_tokens || s->num_tokens() >= cfg.max_model_len;
+      if (v.accepted) {
+        ++accepted;
+        ++s->num_computed;  // the draft's KV at this position was computed from this token
+        kv.commit(s->blocks, s->tokens, s->num_computed);
+      }
+      if (stop || length) {
+        u.finish = stop ? FinishReason::kStop : FinishReason::kLength;
+        finished = true;
+        break;
+      }
+      if (!v.accepted) break;
+    }
+    if (num_draft > 0) spec_step.record(num_draft, accepted);
+    if (aborted) continue;
+    if (first_output) {
       s->first_token_time = now;
       ttft.observe(seconds(now - s->arrival));
     } else {
       itl.observe(seconds(now - s->last_token_time));
     }
     s->last_token_time = now;
-
-    const auto& eos = model->config().eos_token_ids;
-    const bool stop = grammar_done ||
-                      std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) !=
-                          p.stop_token_ids.end() ||
-                      (!p.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end());
-    const bool length = s->num_generated() >= p.max_tokens || s->num_tokens() >= cfg.max_model_len;
-    RequestUpdate u;
-    u.tokens.push_back(std::move(g));
-    if (stop || length) {
-      u.finish = stop ? FinishReason::kStop : FinishReason::kLength;
+    if (finished) {
       finish(s, std::move(u));
-    } else {
-      u.prompt_tokens = s->num_prompt_tokens;
-      u.completion_tokens = s->num_generated();
-      u.cached_prompt_tokens = s->num_cached_prompt;
-      s->on_update(std::move(u));
+      continue;
     }
+    kv.truncate(s->blocks, s->num_tokens());  // the rejected drafts' cache slots
+    u.prompt_tokens = s->num_prompt_tokens;
+    u.completion_tokens = s->num_generated();
+    u.cached_prompt_tokens = s->num_cached_prompt;
+    s->on_update(std::move(u));
+    record.seqs.push_back({s, before, first_row[i]});
   }
+  if (drafter) propose_drafts(record);
   std::lock_guard<std::mutex> lock(mu);
   counters.prompt_tokens_total += prompt_tokens;
   counters.generation_tokens_total += generated;
+  counters.spec.add(spec_step);
+}
+
+void Engine::Impl::propose_drafts(const spec::StepRecord& record) {
+  std::vector<spec::DraftTarget> targets;
+  for (const spec::StepSeq& x : record.seqs) {
+    const Sequence* s = x.seq;
+    // Only sequences that decode next step; structured output advances a grammar matcher
+    // token by token, which verification cannot roll back, so it is never speculated.
+    if (s->num_computed != s->num_tokens() - 1 || s->matcher) continue;
+    // Room for the drafts plus the token after them within max_tokens and the model length.
+    const int64_t room = std::min(s->req.params.max_tokens - s->num_generated(),
+                                  cfg.max_model_len - s->num_tokens()) - 1;
+    const auto k = static_cast<int32_t>(std::min<int64_t>(cfg.spec.num_speculative_tokens, room));
+    if (k > 0) targets.push_back({x.seq, k});
+  }
+  drafter->propose(record, targets);
 }
 
 void Engine::Impl::finish(Sequence* s, RequestUpdate u) {

@@ -12,6 +12,8 @@
 #include "base/histogram.h"
 #include "base/status.h"
 #include "engine/request.h"
+#include "engine/spec/spec_config.h"
+#include "engine/spec/spec_stats.h"
 #include "model/model.h"
 
 namespace fathom::engine {
@@ -27,6 +29,8 @@ struct EngineConfig {
   bool enable_prefix_caching = true;
   /// > 0: log where the forward passes of the last interval spent their time (serve --profile).
   double profile_log_interval_s = 0;
+  /// Speculative decoding (docs/speculative.md); kMtp needs the model loaded with load_mtp.
+  spec::SpecConfig spec;
 };
 
 /// A snapshot for /metrics. Counters only grow.
@@ -42,6 +46,7 @@ struct EngineStats {
   int64_t prompt_tokens_total = 0;
   int64_t generation_tokens_total = 0;
   model::StepProfile step_profile;                   ///< forward time per op since start
+  spec::SpecStats spec;                              ///< drafted and accepted tokens
   std::map<std::string, int64_t> requests_finished;  ///< by finish reason
   HistogramSnapshot time_to_first_token_s, inter_token_latency_s, e2e_latency_s, queue_time_s;
 };

@@ -25,9 +25,13 @@ int32_t argmax(const float* v, int64_t n) {
   return static_cast<int32_t>(best);
 }
 
-int32_t Sampler::sample(const float* logits, int64_t vocab, const SamplingParams& p) {
-  if (p.temperature == 0.0f) return argmax(logits, vocab);
+double TokenDistribution::prob(int32_t token) const {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] == token) return probs[i];
+  return 0.0;
+}
 
+TokenDistribution sampling_distribution(const float* logits, int64_t vocab, const SamplingParams& p) {
   // Candidates sorted by logit, best first.
   std::vector<int32_t> idx(static_cast<size_t>(vocab));
   std::iota(idx.begin(), idx.end(), 0);
@@ -62,13 +66,28 @@ int32_t Sampler::sample(const float* logits, int64_t vocab, const SamplingParams
   }
   double mass = 0.0;
   for (size_t i = 0; i < n; ++i) mass += prob[i];
+  TokenDistribution d;
+  d.ids.assign(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(n));
+  d.probs.resize(n);
+  for (size_t i = 0; i < n; ++i) d.probs[i] = prob[i] / mass;
+  return d;
+}
+
+int32_t Sampler::sample(const float* logits, int64_t vocab, const SamplingParams& p) {
+  if (p.temperature == 0.0f) return argmax(logits, vocab);
+  return sample(sampling_distribution(logits, vocab, p));
+}
+
+int32_t Sampler::sample(const TokenDistribution& d) {
+  double mass = 0.0;
+  for (double q : d.probs) mass += q;
   const double u = std::uniform_real_distribution<double>(0.0, mass)(rng_);
   double cum = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    cum += prob[i];
-    if (u < cum) return idx[i];
+  for (size_t i = 0; i < d.probs.size(); ++i) {
+    cum += d.probs[i];
+    if (u < cum) return d.ids[i];
   }
-  return idx[n - 1];
+  return d.ids.back();
 }
 
 }  // namespace fathom::engine

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "base/status.h"
 
@@ -20,11 +21,27 @@ struct SamplingParams {
 /// InvalidArgument naming the field when a parameter is out of range.
 Status validate(const SamplingParams& p);
 
+/// The distribution a non-greedy draw samples from: the tokens kept by top-k, min-p and top-p,
+/// best first, with their probabilities renormalised over the kept set (they sum to 1).
+struct TokenDistribution {
+  std::vector<int32_t> ids;
+  std::vector<double> probs;
+  /// probs of `token`, 0 when it was filtered out.
+  double prob(int32_t token) const;
+};
+
+/// logits: [vocab]; p.temperature must be > 0.
+TokenDistribution sampling_distribution(const float* logits, int64_t vocab, const SamplingParams& p);
+
 class Sampler {
  public:
   explicit Sampler(uint64_t seed) : rng_(seed) {}
   /// logits: [vocab]. Ties in greedy mode pick the lowest id.
   int32_t sample(const float* logits, int64_t vocab, const SamplingParams& p);
+  /// A draw from `d` (whose probabilities may sum to less than 1: they are weights).
+  int32_t sample(const TokenDistribution& d);
+  /// A uniform draw in [0, 1) from the same generator.
+  double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
 
  private:
   std::mt19937_64 rng_;

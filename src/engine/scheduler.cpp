@@ -7,6 +7,7 @@ namespace fathom::engine {
 void Scheduler::preempt(std::unique_ptr<Sequence> seq) {
   kv_.release(seq->blocks);
   seq->num_computed = 0;  // recompute from scratch (its prefix may still be cached)
+  seq->draft.clear();
   waiting_.push_front(std::move(seq));
 }
 
@@ -17,8 +18,9 @@ SchedulerOutput Scheduler::schedule() {
   // 1. Running sequences, oldest first; under KV pressure preempt from the tail.
   for (size_t i = 0; i < running_.size() && budget > 0;) {
     Sequence* s = running_[i].get();
-    const int64_t n = std::min(s->num_tokens() - s->num_computed, budget);
+    const int64_t n = std::min(s->num_tokens_with_draft() - s->num_computed, budget);
     if (kv_.grow(s->blocks, s->num_computed + n)) {
+      s->fit_draft(n);
       out.scheduled.push_back({s, n});
       budget -= n;
       ++i;

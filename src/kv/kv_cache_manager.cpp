@@ -98,16 +98,26 @@ void KvCacheManager::commit(SequenceBlocks& seq, std::span<const int32_t> tokens
 
 void KvCacheManager::release(SequenceBlocks& seq) {
   // Tail blocks first, so that a sequence's later blocks are evicted before its prefix.
-  for (auto it = seq.table.rbegin(); it != seq.table.rend(); ++it) {
-    const BlockId id = *it;
-    FATHOM_CHECK(ref_count_[id] > 0);  // double release is a programmer error
-    if (--ref_count_[id] == 0) {
-      free_pos_[id] = free_.insert(free_.end(), id);
-      in_free_[id] = 1;
-    }
-  }
+  for (auto it = seq.table.rbegin(); it != seq.table.rend(); ++it) drop_ref(*it);
   seq.table.clear();
   seq.block_hashes.clear();
+}
+
+void KvCacheManager::drop_ref(BlockId id) {
+  FATHOM_CHECK(ref_count_[id] > 0);  // double release is a programmer error
+  if (--ref_count_[id] == 0) {
+    free_pos_[id] = free_.insert(free_.end(), id);
+    in_free_[id] = 1;
+  }
+}
+
+void KvCacheManager::truncate(SequenceBlocks& seq, int64_t num_tokens) {
+  const auto keep = static_cast<size_t>(blocks_for_tokens(num_tokens, block_size_));
+  FATHOM_CHECK(seq.block_hashes.size() <= keep);
+  while (seq.table.size() > keep) {
+    drop_ref(seq.table.back());
+    seq.table.pop_back();
+  }
 }
 
 }  // namespace fathom::kv

@@ -38,6 +38,10 @@ class KvCacheManager {
   /// Drops the sequence's references; its cached blocks stay reusable until evicted.
   void release(SequenceBlocks& seq);
 
+  /// Gives back the tail blocks beyond what `num_tokens` tokens need (rejected speculative
+  /// tokens). Committed blocks are never among them: they hold computed tokens.
+  void truncate(SequenceBlocks& seq, int64_t num_tokens);
+
   int32_t block_size() const { return block_size_; }
   int32_t num_blocks() const { return static_cast<int32_t>(ref_count_.size()); }
   int32_t num_free() const { return static_cast<int32_t>(free_.size()); }
@@ -47,6 +51,7 @@ class KvCacheManager {
  private:
   std::optional<BlockId> take_free_block();
   void retain(BlockId id);
+  void drop_ref(BlockId id);
 
   int32_t block_size_;
   bool prefix_caching_;

@@ -266,16 +266,20 @@ void Model::lm_head_logits(const kernels::LinearWeight& head, const std::vector<
   std::vector<float> h(static_cast<size_t>(rows * d));
   for (int64_t r = 0; r < rows; ++r) std::copy_n(x + b.output_rows[r] * d, d, h.data() + r * d);
   norm(h.data(), final_norm, rows, h.data());
+  if (b.want_hidden) {
+    last_hidden_.resize(static_cast<size_t>(b.num_tokens() * d));
+    norm(x, final_norm, b.num_tokens(), last_hidden_.data());
+  }
   linear_as(Op::kLmHead, head, h.data(), rows, logits);
 }
 
-Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector<float>& logits) {
+Status Model::validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv,
+                             const runtime::KvLayout& layout) const {
   const int64_t n = b.num_tokens();
   if (n == 0) return invalid_argument("forward: empty batch");
   if (static_cast<int64_t>(b.positions.size()) != n || static_cast<int64_t>(b.seq_idx.size()) != n)
     return invalid_argument("forward: token_ids, positions and seq_idx differ in length");
-  if (kv.layout().num_layers != kv_layout().num_layers ||
-      kv.layout().entry_dim != kv_layout().entry_dim)
+  if (kv.layout().num_layers != layout.num_layers || kv.layout().entry_dim != layout.entry_dim)
     return invalid_argument("forward: KV storage layout does not match the model");
   for (const auto& table : b.block_tables)
     for (int32_t id : table)
@@ -297,12 +301,32 @@ Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector
   }
   for (int32_t r : b.output_rows)
     if (r < 0 || r >= n) return invalid_argument("forward: output row " + std::to_string(r) + " out of range");
+  return ok_status();
+}
+
+Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector<float>& logits) {
+  FATHOM_RETURN_IF_ERROR(validate_batch(b, kv, kv_layout()));
+  const int64_t n = b.num_tokens();
   const int64_t start = now_ns();
   logits.assign(b.output_rows.size() * static_cast<size_t>(cfg_.vocab_size), 0.0f);
   forward_validated(b, kv, logits.data());
   profile_.forward_ns += now_ns() - start;
   ++profile_.forwards;
   profile_.tokens += n;
+  return ok_status();
+}
+
+Status Model::mtp_forward(const ForwardBatch& b, const std::vector<float>& prev_hidden,
+                          runtime::KvStorage& kv, std::vector<float>& logits,
+                          std::vector<float>& hidden_out) {
+  if (!has_mtp()) return invalid_argument("mtp_forward: no multi-token-prediction module loaded");
+  FATHOM_RETURN_IF_ERROR(validate_batch(b, kv, mtp_kv_layout()));
+  if (static_cast<int64_t>(prev_hidden.size()) != b.num_tokens() * cfg_.hidden_size)
+    return invalid_argument("mtp_forward: prev_hidden holds " + std::to_string(prev_hidden.size()) +
+                            " floats, expected num_tokens x hidden_size");
+  logits.assign(b.output_rows.size() * static_cast<size_t>(cfg_.vocab_size), 0.0f);
+  hidden_out.assign(b.output_rows.size() * static_cast<size_t>(cfg_.hidden_size), 0.0f);
+  mtp_forward_validated(b, prev_hidden.data(), kv, logits.data(), hidden_out.data());
   return ok_status();
 }
 

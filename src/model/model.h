@@ -28,6 +28,9 @@ struct ForwardBatch {
   std::vector<int32_t> seq_idx;                    ///< [num_tokens]
   std::vector<std::vector<int32_t>> block_tables;  ///< [num_seqs][num_blocks_of_seq]
   std::vector<int32_t> output_rows;                ///< token rows whose logits are wanted
+  /// Keep the final-normed hidden states of every row (Model::last_hidden): the input of a
+  /// DeepSeek MTP draft module.
+  bool want_hidden = false;
 
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
 };
@@ -89,6 +92,9 @@ struct LoadOptions {
   /// Fault every checkpoint page in at load (formats::MappedFile::prefault), so the first
   /// request does not pay for it (fathom serve: on unless --no-prefault).
   bool prefault = false;
+  /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft
+  /// module for speculative decoding; otherwise it is skipped.
+  bool load_mtp = false;
 };
 
 /// A SwiGLU feed-forward block's weights (dense layers, experts, shared experts).
@@ -107,6 +113,23 @@ class Model {
   /// logits: resized to [output_rows.size(), vocab_size]. Validates the batch against the
   /// vocabulary, the cache and itself first; a bad batch is an InvalidArgument, never a crash.
   Status forward(const ForwardBatch& batch, runtime::KvStorage& kv, std::vector<float>& logits);
+
+  /// [num_tokens, hidden_size]: the final-normed hidden states of the last forward whose
+  /// batch set want_hidden.
+  const std::vector<float>& last_hidden() const { return last_hidden_; }
+
+  /// A multi-token-prediction draft module is loaded (LoadOptions::load_mtp).
+  virtual bool has_mtp() const { return false; }
+  /// Floats per token of the MTP module's own one-layer paged cache.
+  virtual runtime::KvLayout mtp_kv_layout() const { return {}; }
+  /// One MTP step (DeepSeek-V3 paper, section 2.2): batch token i is t(p+1) for position p and
+  /// prev_hidden row i ([num_tokens, hidden_size]) the hidden state at p from the target (or
+  /// from the previous MTP step when chaining). Writes the module's cache at p. logits:
+  /// [output_rows, vocab]; hidden_out: [output_rows, hidden_size], the module's output before
+  /// its head norm (the next chained step's prev_hidden).
+  Status mtp_forward(const ForwardBatch& batch, const std::vector<float>& prev_hidden,
+                     runtime::KvStorage& kv, std::vector<float>& logits,
+                     std::vector<float>& hidden_out);
 
   /// The step profile since the last reset_profile (kOther = forward time no op claimed).
   StepProfile profile() const;
@@ -127,6 +150,10 @@ class Model {
   explicit Model(ModelConfig cfg, LoadOptions opts) : cfg_(std::move(cfg)), opts_(opts) {}
   virtual void forward_validated(const ForwardBatch& batch, runtime::KvStorage& kv,
                                  float* logits) = 0;
+  /// Only called when has_mtp().
+  virtual void mtp_forward_validated(const ForwardBatch&, const float* /*prev_hidden*/,
+                                     runtime::KvStorage&, float* /*logits*/,
+                                     float* /*hidden_out*/) {}
   ThreadPool& pool() const;
   /// y[n, out] = x[n, in] . W^T through the fast or the reference kernel (LoadOptions).
   void linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
@@ -174,8 +201,11 @@ class Model {
 
  private:
   void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+  Status validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv,
+                        const runtime::KvLayout& layout) const;
 
   mutable StepProfile profile_;
+  mutable std::vector<float> last_hidden_;
   std::vector<std::shared_ptr<const void>> owners_;
 };
 

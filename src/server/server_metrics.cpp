@@ -88,6 +88,29 @@ class Writer {
   std::ostringstream out_;
 };
 
+// Speculative decoding, under vLLM's names (vllm:spec_decode_*) with either prefix.
+void render_spec_decode(Writer& w, const engine::spec::SpecStats& s, const std::string& p,
+                        bool vllm) {
+  w.counter(p + "spec_decode_num_drafts_total",
+            "Verification steps of a sequence with draft tokens.",
+            static_cast<double>(s.num_drafts));
+  w.counter(p + "spec_decode_num_draft_tokens_total", "Draft tokens verified.",
+            static_cast<double>(s.num_draft_tokens));
+  w.counter(p + "spec_decode_num_accepted_tokens_total", "Draft tokens accepted.",
+            static_cast<double>(s.num_accepted_tokens));
+  std::map<std::string, int64_t> per_pos;
+  for (size_t i = 0; i < s.accepted_per_pos.size(); ++i)
+    per_pos[std::to_string(i)] = s.accepted_per_pos[i];
+  w.labelled_counter(p + "spec_decode_num_accepted_tokens_per_pos_total",
+                     "Draft tokens accepted, by position in the draft (0 = first).", "position",
+                     per_pos);
+  if (!vllm)
+    w.gauge(p + "spec_decode_acceptance_ratio", "Accepted over verified draft tokens since start.",
+            s.num_draft_tokens > 0 ? static_cast<double>(s.num_accepted_tokens) /
+                                         static_cast<double>(s.num_draft_tokens)
+                                   : 0.0);
+}
+
 void render_engine(Writer& w, const engine::EngineStats& e, const char* prefix, bool vllm) {  // NOLINT
   const std::string p = prefix;
   w.gauge(p + "num_requests_running", "Requests being generated.", static_cast<double>(e.num_running));
@@ -106,6 +129,7 @@ void render_engine(Writer& w, const engine::EngineStats& e, const char* prefix, 
             static_cast<double>(e.num_preemptions));
   w.counter(p + "prompt_tokens_total", "Prompt tokens processed.", static_cast<double>(e.prompt_tokens_total));
   w.counter(p + "generation_tokens_total", "Tokens generated.", static_cast<double>(e.generation_tokens_total));
+  render_spec_decode(w, e.spec, p, vllm);
   w.histogram(p + "time_to_first_token_seconds", "Time from arrival to the first generated token.",
               e.time_to_first_token_s);
   w.histogram(p + "inter_token_latency_seconds",

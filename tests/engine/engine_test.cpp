@@ -12,6 +12,7 @@
 #include "grammar/json_schema.h"
 #include "grammar/regex.h"
 #include "grammar/tokenizer_vocab.h"
+#include "support/engine_request.h"
 #include "support/reference.h"
 
 namespace fathom::engine {
@@ -19,6 +20,7 @@ namespace {
 
 using fathom::testing::fixture_dir;
 using fathom::testing::Reference;
+using fathom::testing::request;
 
 std::unique_ptr<Engine> make_engine(const std::string& model, EngineConfig cfg = {}) {
   static SteadyClock clock;
@@ -27,15 +29,6 @@ std::unique_ptr<Engine> make_engine(const std::string& model, EngineConfig cfg =
   auto e = Engine::create(std::move(*m), cfg, clock);
   EXPECT_TRUE(e.ok()) << e.status().to_string();
   return std::move(*e);
-}
-
-EngineRequest request(const std::string& id, std::vector<int32_t> prompt, int64_t max_tokens) {
-  EngineRequest r;
-  r.request_id = id;
-  r.prompt_ids = std::move(prompt);
-  r.params.max_tokens = max_tokens;
-  r.params.ignore_eos = true;
-  return r;
 }
 
 // Prompts of many lengths made from the reference prompts.

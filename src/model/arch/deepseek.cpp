@@ -75,6 +75,16 @@ struct DeepseekLayer {
   MoeWeights moe;
 };
 
+// DeepSeek-V3's multi-token-prediction module (model.layers.{num_layers}.*): it predicts
+// t(i+2) from the hidden state of position i and the embedding of t(i+1).
+struct MtpWeights {
+  std::vector<float> enorm, hnorm;  // [d] each: norms of the embedding and the hidden state
+  LinearWeight eh_proj;             // [d, 2d] over [enorm(emb); hnorm(h)]
+  DeepseekLayer block;              // one decoder layer with its own one-layer cache
+  std::vector<float> head_norm;     // [d] shared_head.norm
+  LinearWeight embed, head;         // the layer's own copies, else the main model's
+};
+
 class DeepseekModel final : public Model {
  public:
   DeepseekModel(ModelConfig cfg, LoadOptions opts) : Model(std::move(cfg), opts) {}
@@ -85,6 +95,8 @@ class DeepseekModel final : public Model {
     return {static_cast<int32_t>(cfg_.num_layers),
             static_cast<int32_t>(cfg_.mla.kv_lora_rank + cfg_.mla.qk_rope_head_dim)};
   }
+  bool has_mtp() const override { return mtp_.has_value(); }
+  runtime::KvLayout mtp_kv_layout() const override { return {1, kv_layout().entry_dim}; }
 
   WeightBytes weight_bytes() const override {
     auto mlp_bytes = [](const MlpWeights& m) {
@@ -120,6 +132,13 @@ class DeepseekModel final : public Model {
 
  private:
   void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
+  void mtp_forward_validated(const ForwardBatch& b, const float* prev_hidden, runtime::KvStorage& kv,
+                             float* logits, float* hidden_out) override;
+  DeepseekLayer load_layer(WeightLoader& w, int64_t layer) const;
+  Status load_mtp(const formats::Checkpoint& ck, WeightLoader& w);
+  /// x += attention(norm(x)); x += ffn(norm(x)) over cache layer `kv_layer`. x: [n, d]
+  void run_layer(const DeepseekLayer& L, int32_t kv_layer, const ForwardBatch& b,
+                 runtime::KvStorage& kv, float* x) const;
   void attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
                  runtime::KvStorage& kv, const float* h, float* out) const;
   void moe(const MoeWeights& w, const float* h, int64_t n, float* out) const;
@@ -127,6 +146,7 @@ class DeepseekModel final : public Model {
   LinearWeight embed_, lm_head_;
   std::vector<float> final_norm_;
   std::vector<DeepseekLayer> layers_;
+  std::optional<MtpWeights> mtp_;
   kernels::RopeTable rope_;
   float softmax_scale_ = 1.0f;
 };
@@ -136,59 +156,88 @@ MlpWeights load_mlp(WeightLoader& w, const std::string& p, int64_t d, int64_t in
           w.linear(p + "down_proj", d, inter)};
 }
 
+DeepseekLayer DeepseekModel::load_layer(WeightLoader& w, int64_t l) const {
+  const ModelConfig& c = cfg_;
+  const MlaConfig& m = c.mla;
+  const int64_t d = c.hidden_size, nh = c.num_heads;
+  const int64_t qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
+  const std::string p = "model.layers." + std::to_string(l) + ".";
+  DeepseekLayer L;
+  L.attn_norm = w.vector(p + "input_layernorm.weight", d);
+  L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d);
+  MlaWeights& a = L.attn;
+  if (m.q_lora_rank > 0) {
+    a.q_a_proj = w.linear(p + "self_attn.q_a_proj", m.q_lora_rank, d);
+    a.q_a_norm = w.vector(p + "self_attn.q_a_layernorm.weight", m.q_lora_rank);
+    a.q_b_proj = w.linear(p + "self_attn.q_b_proj", nh * qk_head, m.q_lora_rank);
+  } else {
+    a.q_proj = w.linear(p + "self_attn.q_proj", nh * qk_head, d);
+  }
+  a.kv_a_proj = w.linear(p + "self_attn.kv_a_proj_with_mqa", m.kv_lora_rank + m.qk_rope_head_dim, d);
+  a.kv_a_norm = w.vector(p + "self_attn.kv_a_layernorm.weight", m.kv_lora_rank);
+  const LinearWeight kv_b = w.linear(p + "self_attn.kv_b_proj",
+                                     nh * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank);
+  if (kv_b.out_features > 0) {  // absent or mis-shaped: reported by w.finish()
+    for (int64_t head = 0; head < nh; ++head) {
+      const int64_t r0 = head * (m.qk_nope_head_dim + m.v_head_dim);
+      a.uk_t.push_back(slice_rows(kv_b, r0, m.qk_nope_head_dim, /*transpose=*/true));
+      a.uv.push_back(slice_rows(kv_b, r0 + m.qk_nope_head_dim, m.v_head_dim, /*transpose=*/false));
+    }
+  }
+  a.o_proj = w.linear(p + "self_attn.o_proj", d, nh * m.v_head_dim);
+
+  L.is_moe = c.is_moe_layer(l);
+  if (!L.is_moe) {
+    L.dense = load_mlp(w, p + "mlp.", d, c.intermediate_size);
+    return L;
+  }
+  const MoeConfig& e = c.moe;
+  L.moe.gate = w.linear(p + "mlp.gate", e.num_routed_experts, d, /*requantize=*/false);
+  if (e.topk_method == TopkMethod::kNoauxTc)
+    L.moe.correction_bias = w.vector(p + "mlp.gate.e_score_correction_bias", e.num_routed_experts);
+  for (int64_t x = 0; x < e.num_routed_experts; ++x)
+    L.moe.experts.push_back(
+        load_mlp(w, p + "mlp.experts." + std::to_string(x) + ".", d, e.moe_intermediate_size));
+  if (e.num_shared_experts > 0)
+    L.moe.shared =
+        load_mlp(w, p + "mlp.shared_experts.", d, e.moe_intermediate_size * e.num_shared_experts);
+  return L;
+}
+
+Status DeepseekModel::load_mtp(const formats::Checkpoint& ck, WeightLoader& w) {
+  const ModelConfig& c = cfg_;
+  if (c.num_nextn_predict_layers < 1)
+    return invalid_argument(ck.dir() + "/config.json: --speculative mtp needs a multi-token-prediction "
+                            "layer, but num_nextn_predict_layers is " +
+                            std::to_string(c.num_nextn_predict_layers));
+  const int64_t d = c.hidden_size;
+  const std::string p = "model.layers." + std::to_string(c.num_layers) + ".";
+  MtpWeights m;
+  m.enorm = w.vector(p + "enorm.weight", d);
+  m.hnorm = w.vector(p + "hnorm.weight", d);
+  m.eh_proj = w.linear(p + "eh_proj", d, 2 * d);
+  m.block = load_layer(w, c.num_layers);
+  m.head_norm = w.vector(p + "shared_head.norm.weight", d);
+  // V3 checkpoints repeat the embedding and the head inside the MTP layer; use the main
+  // model's when a checkpoint leaves them out.
+  m.embed = ck.find(p + "embed_tokens.weight") ? w.linear(p + "embed_tokens", c.vocab_size, d) : embed_;
+  m.head = ck.find(p + "shared_head.head.weight") ? w.linear(p + "shared_head.head", c.vocab_size, d)
+                                                  : lm_head_;
+  mtp_ = std::move(m);
+  return ok_status();
+}
+
 Status DeepseekModel::load(const formats::Checkpoint& ck) {
   const ModelConfig& c = cfg_;
   const MlaConfig& m = c.mla;
   WeightLoader w(ck, c, requantize_target(c, opts_.quantization));
-  const int64_t d = c.hidden_size, nh = c.num_heads;
-  const int64_t qk_head = m.qk_nope_head_dim + m.qk_rope_head_dim;
+  const int64_t d = c.hidden_size;
   embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
   lm_head_ = c.tie_word_embeddings ? embed_ : w.linear("lm_head", c.vocab_size, d);
   final_norm_ = w.vector("model.norm.weight", d);
-  layers_.resize(static_cast<size_t>(c.num_layers));
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string p = "model.layers." + std::to_string(l) + ".";
-    DeepseekLayer& L = layers_[l];
-    L.attn_norm = w.vector(p + "input_layernorm.weight", d);
-    L.ffn_norm = w.vector(p + "post_attention_layernorm.weight", d);
-    MlaWeights& a = L.attn;
-    if (m.q_lora_rank > 0) {
-      a.q_a_proj = w.linear(p + "self_attn.q_a_proj", m.q_lora_rank, d);
-      a.q_a_norm = w.vector(p + "self_attn.q_a_layernorm.weight", m.q_lora_rank);
-      a.q_b_proj = w.linear(p + "self_attn.q_b_proj", nh * qk_head, m.q_lora_rank);
-    } else {
-      a.q_proj = w.linear(p + "self_attn.q_proj", nh * qk_head, d);
-    }
-    a.kv_a_proj = w.linear(p + "self_attn.kv_a_proj_with_mqa", m.kv_lora_rank + m.qk_rope_head_dim, d);
-    a.kv_a_norm = w.vector(p + "self_attn.kv_a_layernorm.weight", m.kv_lora_rank);
-    const LinearWeight kv_b = w.linear(p + "self_attn.kv_b_proj",
-                                       nh * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank);
-    if (kv_b.out_features > 0) {  // absent or mis-shaped: reported by w.finish()
-      for (int64_t head = 0; head < nh; ++head) {
-        const int64_t r0 = head * (m.qk_nope_head_dim + m.v_head_dim);
-        a.uk_t.push_back(slice_rows(kv_b, r0, m.qk_nope_head_dim, /*transpose=*/true));
-        a.uv.push_back(
-            slice_rows(kv_b, r0 + m.qk_nope_head_dim, m.v_head_dim, /*transpose=*/false));
-      }
-    }
-    a.o_proj = w.linear(p + "self_attn.o_proj", d, nh * m.v_head_dim);
-
-    L.is_moe = c.is_moe_layer(l);
-    if (!L.is_moe) {
-      L.dense = load_mlp(w, p + "mlp.", d, c.intermediate_size);
-      continue;
-    }
-    const MoeConfig& e = c.moe;
-    L.moe.gate = w.linear(p + "mlp.gate", e.num_routed_experts, d, /*requantize=*/false);
-    if (e.topk_method == TopkMethod::kNoauxTc)
-      L.moe.correction_bias = w.vector(p + "mlp.gate.e_score_correction_bias", e.num_routed_experts);
-    for (int64_t x = 0; x < e.num_routed_experts; ++x)
-      L.moe.experts.push_back(
-          load_mlp(w, p + "mlp.experts." + std::to_string(x) + ".", d, e.moe_intermediate_size));
-    if (e.num_shared_experts > 0)
-      L.moe.shared = load_mlp(w, p + "mlp.shared_experts.", d,
-                              e.moe_intermediate_size * e.num_shared_experts);
-  }
+  layers_.reserve(static_cast<size_t>(c.num_layers));
+  for (int64_t l = 0; l < c.num_layers; ++l) layers_.push_back(load_layer(w, l));
+  if (opts_.load_mtp) FATHOM_RETURN_IF_ERROR(load_mtp(ck, w));
   rope_ = make_rope_table(c.rope, m.qk_rope_head_dim, c.max_position_embeddings,
                           kernels::RopeStyle::kInterleaved);
   softmax_scale_ = deepseek_softmax_scale(c);
@@ -198,28 +247,57 @@ Status DeepseekModel::load(const formats::Checkpoint& ck) {
 void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
   const ModelConfig& c = cfg_;
   const int64_t n = b.num_tokens(), d = c.hidden_size;
-  std::vector<float> x(static_cast<size_t>(n * d)), h(x.size()), out(x.size());
+  std::vector<float> x(static_cast<size_t>(n * d));
   {
     OpTimer timer(this, Op::kEmbed);
     for (int64_t t = 0; t < n; ++t)
       kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
   }
 
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const DeepseekLayer& L = layers_[l];
-    norm(x.data(), L.attn_norm, n, h.data());
-    attention(L, static_cast<int32_t>(l), b, kv, h.data(), out.data());
-    add_residual(x.data(), out.data(), n * d);
-
-    norm(x.data(), L.ffn_norm, n, h.data());
-    if (L.is_moe) {
-      moe(L.moe, h.data(), n, out.data());
-    } else {
-      mlp(L.dense, h.data(), n, out.data());
-    }
-    add_residual(x.data(), out.data(), n * d);
-  }
+  for (int64_t l = 0; l < c.num_layers; ++l) run_layer(layers_[l], static_cast<int32_t>(l), b, kv, x.data());
   lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
+}
+
+void DeepseekModel::run_layer(const DeepseekLayer& L, int32_t kv_layer, const ForwardBatch& b,
+                              runtime::KvStorage& kv, float* x) const {
+  const int64_t n = b.num_tokens(), d = cfg_.hidden_size;
+  std::vector<float> h(static_cast<size_t>(n * d)), out(h.size());
+  norm(x, L.attn_norm, n, h.data());
+  attention(L, kv_layer, b, kv, h.data(), out.data());
+  add_residual(x, out.data(), n * d);
+
+  norm(x, L.ffn_norm, n, h.data());
+  if (L.is_moe) {
+    moe(L.moe, h.data(), n, out.data());
+  } else {
+    mlp(L.dense, h.data(), n, out.data());
+  }
+  add_residual(x, out.data(), n * d);
+}
+
+void DeepseekModel::mtp_forward_validated(const ForwardBatch& b, const float* prev_hidden,
+                                          runtime::KvStorage& kv, float* logits,
+                                          float* hidden_out) {
+  const MtpWeights& m = *mtp_;
+  const int64_t n = b.num_tokens(), d = cfg_.hidden_size;
+  std::vector<float> e(static_cast<size_t>(n * d)), hn(e.size());
+  {
+    OpTimer timer(this, Op::kEmbed);
+    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(m.embed, b.token_ids[t], e.data() + t * d);
+  }
+  norm(e.data(), m.enorm, n, e.data());
+  norm(prev_hidden, m.hnorm, n, hn.data());
+  std::vector<float> cat(static_cast<size_t>(n * 2 * d));  // [n, 2d]: [enorm(emb) ; hnorm(h)]
+  for (int64_t t = 0; t < n; ++t) {
+    std::copy_n(e.data() + t * d, d, cat.data() + t * 2 * d);
+    std::copy_n(hn.data() + t * d, d, cat.data() + t * 2 * d + d);
+  }
+  std::vector<float> x(e.size());
+  linear(m.eh_proj, cat.data(), n, x.data());
+  run_layer(m.block, 0, b, kv, x.data());
+  for (size_t r = 0; r < b.output_rows.size(); ++r)
+    std::copy_n(x.data() + b.output_rows[r] * d, d, hidden_out + static_cast<int64_t>(r) * d);
+  lm_head_logits(m.head, m.head_norm, x.data(), b, logits);
 }
 
 void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
