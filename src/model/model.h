@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -117,6 +118,13 @@ class Model {
   };
   virtual WeightBytes weight_bytes() const = 0;
 
+  /// Called before each named linear layer of the forward pass (not MLA's grouped per-head
+  /// products) with the layer's checkpoint prefix and its input x: [rows, cols]. Calibration
+  /// (quant/) reads activations through it; empty (the default) costs one branch per linear.
+  using LinearObserver =
+      std::function<void(const std::string& prefix, const float* x, int64_t rows, int64_t cols)>;
+  void set_linear_observer(LinearObserver observer) { observer_ = std::move(observer); }
+
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
@@ -173,6 +181,7 @@ class Model {
   void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
 
   mutable StepProfile profile_;
+  LinearObserver observer_;
   std::vector<std::shared_ptr<const void>> owners_;
 };
 
