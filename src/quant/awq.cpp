@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "base/thread_pool.h"
 #include "quant/calibration.h"
 #include "quant/linear_targets.h"
 #include "quant/model_writer.h"
@@ -65,30 +66,32 @@ std::vector<float> awq_search_scales(const float* x, int64_t rows, int64_t in,
     w[k] = Eigen::Map<const RowMat>(ws[k], outs[k], in);
     ref[k] = X * w[k].transpose();  // [rows, out]
   }
-  double best = std::numeric_limits<double>::infinity(), best_alpha = 0.0;
-  std::vector<float> best_s(static_cast<size_t>(in), 1.0f);
-  for (int g = 0; g < kGrid; ++g) {
-    const double alpha = static_cast<double>(g) / kGrid;
-    Eigen::VectorXf s(in);
-    for (int64_t i = 0; i < in; ++i)
-      s[i] = std::max(std::pow(x_mean[i], static_cast<float>(alpha)), 1e-4f);
-    s /= std::sqrt(s.maxCoeff() * s.minCoeff());
-    double loss = 0.0;
-    int64_t count = 0;
-    for (size_t k = 0; k < ws.size(); ++k) {
-      RowMat wq = w[k] * s.asDiagonal();
-      fake_quantize(wq, p);
-      wq = wq * s.cwiseInverse().asDiagonal();
-      loss += (X * wq.transpose() - ref[k]).squaredNorm();
-      count += rows * outs[k];
+  // Each alpha of the grid is independent: one per thread.
+  std::vector<double> losses(kGrid, 0.0);
+  std::vector<Eigen::VectorXf> scales(kGrid);
+  default_thread_pool().parallel_for(kGrid, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const float alpha = static_cast<float>(g) / kGrid;
+      Eigen::VectorXf s(in);
+      for (int64_t i = 0; i < in; ++i) s[i] = std::max(std::pow(x_mean[i], alpha), 1e-4f);
+      s /= std::sqrt(s.maxCoeff() * s.minCoeff());
+      double loss = 0.0;
+      int64_t count = 0;
+      for (size_t k = 0; k < ws.size(); ++k) {
+        RowMat wq = w[k] * s.asDiagonal();
+        fake_quantize(wq, p);
+        wq = wq * s.cwiseInverse().asDiagonal();
+        loss += (X * wq.transpose() - ref[k]).squaredNorm();
+        count += rows * outs[k];
+      }
+      losses[g] = loss / static_cast<double>(count);
+      scales[g] = std::move(s);
     }
-    loss /= static_cast<double>(count);
-    if (loss < best) {
-      best = loss;
-      best_alpha = alpha;
-      best_s.assign(s.data(), s.data() + in);
-    }
-  }
+  });
+  // The first smallest loss, as a sequential scan over the grid would pick.
+  const int64_t best = std::min_element(losses.begin(), losses.end()) - losses.begin();
+  const double best_alpha = static_cast<double>(best) / kGrid;
+  std::vector<float> best_s(scales[best].data(), scales[best].data() + in);
   if (alpha_out) *alpha_out = best_alpha;
   return best_s;
 }

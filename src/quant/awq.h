@@ -31,7 +31,7 @@ struct AwqInputs {
   const std::vector<std::span<const int32_t>>& windows;
   GroupQuantParams params;  ///< rule is forced to kAwq
   std::FILE* progress = nullptr;
-  int64_t max_rows = 512;  ///< calibration rows kept per input
+  int64_t max_rows = 256;  ///< calibration rows kept per input
 };
 
 /// Packed AWQ tensors for every model.layers.*.weight linear, plus the folded norm weights
