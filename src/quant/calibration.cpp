@@ -109,6 +109,10 @@ std::vector<float> ChannelNormCollector::norms(const std::string& key) const {
 Status run_calibration(model::Model& m, const std::vector<std::span<const int32_t>>& windows,
                        model::Model::LinearObserver observer, std::FILE* progress,
                        const std::string& label) {
+  for (const auto& w : windows)
+    if (static_cast<int64_t>(w.size()) > m.config().max_position_embeddings)
+      return invalid_argument("--ctx: " + std::to_string(w.size()) + " exceeds the model's " +
+                              std::to_string(m.config().max_position_embeddings) + " positions");
   m.set_linear_observer(std::move(observer));
   ProgressBar bar(progress, label, static_cast<int64_t>(windows.size()));
   std::vector<float> logits;

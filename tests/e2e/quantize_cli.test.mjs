@@ -28,9 +28,10 @@ test('bad flags fail with a message naming the flag', () => {
     [['quantize', '--model', base, '--out', out, '--method', 'rtn', '--bits', '3'], /--bits: 3/],
     [['quantize', '--model', base, '--out', out, '--method', 'rtn', '--group-size', '0'], /--group-size/],
     [['quantize', '--model', base, '--out', out, '--method', 'rtn', '--group-size', '48'], /does not divide/],
-    [['quantize', '--model', base, '--out', out, '--method', 'gptq'], /--calib: required/],
+    [['quantize', '--model', base, '--out', out, '--method', 'gptq', '--group-size', '32'], /--calib: required/],
     [['quantize', '--model', base, '--out', out, '--method', 'gptq', '--calib', calib, '--samples', '0'], /--samples/],
     [['quantize', '--model', base, '--out', out, '--method', 'gptq', '--calib', '/nonexistent'], /--calib: cannot read/],
+    [['quantize', '--model', base, '--out', out, '--method', 'awq', '--group-size', '32', '--calib', calib, '--ctx', '100000'], /do not fill one window/],
     [['quantize', '--model', path.join(modelsDir, 'qwen2_gptq'), '--out', out, '--method', 'rtn'], /already quantized/],
     [['quantize', '--model', base, '--out', out, '--method', 'rtn', '--bogus', '1'], /bogus/],
     [['perplexity', '--model', base], /--text/],
@@ -76,7 +77,7 @@ test('a GPTQ model made by fathom quantize is measured and served', async () => 
   try {
     const res = await server.post('/v1/completions', { prompt: 'hello', max_tokens: 4, temperature: 0 });
     assert.equal(res.status, 200);
-    assert.equal((await res.json()).usage.completion_tokens, 4);
+    assert.equal(res.json.usage.completion_tokens, 4);
   } finally {
     await server.stop();
   }

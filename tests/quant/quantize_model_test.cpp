@@ -169,6 +169,10 @@ TEST(QuantizeModelErrorsTest, BadInputsSayWhatIsWrong) {
   EXPECT_NE(message(kBase).find("--calib: required"), std::string::npos);
   o.calib_tokens = zipf_tokens(1, 10);
   EXPECT_NE(message(kBase).find("do not fill one window"), std::string::npos);
+  o.calib_tokens = zipf_tokens(1, 1024);
+  o.ctx = 512;  // the fixture has 256 positions
+  EXPECT_NE(message(kBase).find("--ctx: 512 exceeds"), std::string::npos);
+  o.ctx = kCtx;
   o.method = QuantizeMethod::kRtn;
   o.params.group_size = 48;
   EXPECT_NE(message(kBase).find("does not divide in_features"), std::string::npos);
