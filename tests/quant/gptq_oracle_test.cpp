@@ -7,6 +7,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "quant/gptq.h"
@@ -203,7 +204,14 @@ TEST_P(GptqOracle, MatchesTheColumnByColumnAlgorithm) {
 INSTANTIATE_TEST_SUITE_P(Cases, GptqOracle,
                          ::testing::Values(OracleCase{32, false, 128}, OracleCase{16, false, 32},
                                            OracleCase{16, true, 48}, OracleCase{-1, false, 128},
-                                           OracleCase{32, true, 128}));
+                                           OracleCase{32, true, 128}),
+                         [](const ::testing::TestParamInfo<OracleCase>& info) {
+                           const OracleCase& c = info.param;
+                           return (c.group_size < 0 ? std::string("row")
+                                                    : "g" + std::to_string(c.group_size)) +
+                                  (c.act_order ? "_act" : "") + "_block" +
+                                  std::to_string(c.block_size);
+                         });
 
 TEST(GptqTest, BeatsRoundToNearestOnItsObjective) {
   for (uint32_t seed : {3u, 11u, 29u}) {
