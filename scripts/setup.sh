@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libssl-dev openssl libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libhowardhinnant-date-dev tzdata  # IANA time zones (serverless prewarm windows)
   libboost-dev libboost-system-dev
+  libeigen3-dev             # fathom quantize: Cholesky and the GPTQ / AWQ matrix products
   wrk nginx-light
   python3
   clang libclang-rt-14-dev  # libFuzzer targets (fuzz/run.sh)

@@ -15,6 +15,9 @@ int run_keys(const std::vector<std::string>& args);
 int run_billing(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 int run_plan(const std::vector<std::string>& args);
+int run_perplexity(const std::vector<std::string>& args);
+int run_quantize(const std::vector<std::string>& args);
+int run_prune(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -26,6 +29,12 @@ const std::vector<Command>& commands() {
       {"chat-template", "render a JSON list of messages with a model's chat template",
        &run_chat_template},
       {"serve", "OpenAI-compatible model server (chat, completions, metrics)", &run_serve},
+      {"perplexity", "perplexity over text, and KL divergence / top-1 agreement against --base",
+       &run_perplexity},
+      {"quantize", "quantize a model folder: GPTQ, AWQ, round-to-nearest 4-bit or int8",
+       &run_quantize},
+      {"prune", "prune a model folder: magnitude or Wanda, unstructured, 2:4 or structured width",
+       &run_prune},
       {"bench",
        "benchmarks: 'bench serve' load-tests a running server, 'bench model' times a model",
        &run_bench},

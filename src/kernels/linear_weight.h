@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace fathom::kernels {
@@ -56,6 +57,10 @@ struct LinearWeight {
   /// kInt8Channel: W[o, i] = q8[o, i] * channel_scale[o].
   const int8_t* q8 = nullptr;
   const float* channel_scale = nullptr;
+
+  /// The checkpoint prefix it was loaded from ("model.layers.0.mlp.down_proj"), for the
+  /// forward pass's linear observer (calibration); empty for weights made elsewhere.
+  std::string name;
 
   /// Buffers made by repacking at load time; the pointers above may point into them.
   std::vector<std::shared_ptr<const void>> storage;

@@ -175,6 +175,7 @@ void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, fl
 
 void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n,
                       float* y) const {
+  if (observer_ && !w.name.empty()) observer_(w.name, x, n, w.in_features);
   OpTimer timer(this, op);
   OpStats& s = profile_[op];
   s.flops += 2 * n * w.out_features * w.in_features;

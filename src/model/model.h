@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -143,6 +144,13 @@ class Model {
   };
   virtual WeightBytes weight_bytes() const = 0;
 
+  /// Called before each named linear layer of the forward pass (not MLA's grouped per-head
+  /// products) with the layer's checkpoint prefix and its input x: [rows, cols]. Calibration
+  /// (quant/) reads activations through it; empty (the default) costs one branch per linear.
+  using LinearObserver =
+      std::function<void(const std::string& prefix, const float* x, int64_t rows, int64_t cols)>;
+  void set_linear_observer(LinearObserver observer) { observer_ = std::move(observer); }
+
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
@@ -206,6 +214,7 @@ class Model {
 
   mutable StepProfile profile_;
   mutable std::vector<float> last_hidden_;
+  LinearObserver observer_;
   std::vector<std::shared_ptr<const void>> owners_;
 };
 

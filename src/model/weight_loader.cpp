@@ -13,8 +13,12 @@ kernels::LinearWeight WeightLoader::linear(const std::string& prefix, int64_t ou
     problems_.push_back(w.status().message());
     return {};
   }
-  if (requantize_ && requantize)
-    return kernels::quantize_weight(*w, *requantize_, default_thread_pool());
+  w->name = prefix;
+  if (requantize_ && requantize) {
+    kernels::LinearWeight q = kernels::quantize_weight(*w, *requantize_, default_thread_pool());
+    q.name = prefix;
+    return q;
+  }
   return std::move(*w);
 }
 
