@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "tensor/ggml_type.h"
+
 namespace fathom::kernels {
 
 enum class WeightFormat : uint8_t {
@@ -16,6 +18,7 @@ enum class WeightFormat : uint8_t {
   kFp8Block,     ///< float8_e4m3fn [out, in] with a float scale per [block_out, block_in] tile
   kInt4Grouped,  ///< 4-bit codes with per-(output, group) scale and zero (GPTQ, AWQ)
   kInt8Channel,  ///< int8 [out, in] with a per-output scale (compressed-tensors W8A16)
+  kGgml,         ///< GGUF blocks of ggml_type: each row is in / block_elements blocks
 };
 
 const char* weight_format_name(WeightFormat f);
@@ -56,6 +59,10 @@ struct LinearWeight {
   /// kInt8Channel: W[o, i] = q8[o, i] * channel_scale[o].
   const int8_t* q8 = nullptr;
   const float* channel_scale = nullptr;
+
+  /// kGgml: `values` holds out rows of ggml_row_bytes(ggml_type, in) bytes each, in llama.cpp's
+  /// block layout (kernels/ggml_blocks.h defines the values). PRECOND: in % block_elements == 0.
+  GgmlType ggml_type = GgmlType::kF32;
 
   /// Buffers made by repacking at load time; the pointers above may point into them.
   std::vector<std::shared_ptr<const void>> storage;
