@@ -19,17 +19,23 @@ int64_t element_bytes(GgufValueType t) {
   switch (t) {
     case GgufValueType::kU8:
     case GgufValueType::kI8:
-    case GgufValueType::kBool: return 1;
+    case GgufValueType::kBool:
+      return 1;
     case GgufValueType::kU16:
-    case GgufValueType::kI16: return 2;
+    case GgufValueType::kI16:
+      return 2;
     case GgufValueType::kU32:
     case GgufValueType::kI32:
-    case GgufValueType::kF32: return 4;
+    case GgufValueType::kF32:
+      return 4;
     case GgufValueType::kU64:
     case GgufValueType::kI64:
-    case GgufValueType::kF64: return 8;
-    case GgufValueType::kString: return 8;  // at least its length
-    case GgufValueType::kArray: return 12;  // at least its type and count
+    case GgufValueType::kF64:
+      return 8;
+    case GgufValueType::kString:
+      return 8;  // at least its length
+    case GgufValueType::kArray:
+      return 12;  // at least its type and count
   }
   return 1;
 }
@@ -70,8 +76,8 @@ class Reader {
       return fail(field, "length " + std::to_string(len) + " exceeds the " +
                              std::to_string(left()) + " bytes left in the file");
     if (len > max_len)
-      return fail(field, "length " + std::to_string(len) + " exceeds the limit " +
-                             std::to_string(max_len));
+      return fail(
+          field, "length " + std::to_string(len) + " exceeds the limit " + std::to_string(max_len));
     out.assign(reinterpret_cast<const char*>(p_ + pos_), static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
     return true;
@@ -91,13 +97,48 @@ bool valid_value_type(uint32_t raw) { return raw <= static_cast<uint32_t>(GgufVa
 bool read_scalar(Reader& r, const std::string& field, GgufValueType t, int64_t& integer,
                  double& real, std::string& text) {
   switch (t) {
-    case GgufValueType::kU8: { uint8_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kI8: { int8_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kU16: { uint16_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kI16: { int16_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kU32: { uint32_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kI32: { int32_t v; if (!r.read(field, v)) return false; integer = v; return true; }
-    case GgufValueType::kI64: { int64_t v; if (!r.read(field, v)) return false; integer = v; return true; }
+    case GgufValueType::kU8: {
+      uint8_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kI8: {
+      int8_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kU16: {
+      uint16_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kI16: {
+      int16_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kU32: {
+      uint32_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kI32: {
+      int32_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
+    case GgufValueType::kI64: {
+      int64_t v;
+      if (!r.read(field, v)) return false;
+      integer = v;
+      return true;
+    }
     case GgufValueType::kU64: {
       uint64_t v;
       if (!r.read(field, v)) return false;
@@ -111,10 +152,22 @@ bool read_scalar(Reader& r, const std::string& field, GgufValueType t, int64_t& 
       integer = v;
       return true;
     }
-    case GgufValueType::kF32: { float v; if (!r.read(field, v)) return false; real = v; return true; }
-    case GgufValueType::kF64: { double v; if (!r.read(field, v)) return false; real = v; return true; }
-    case GgufValueType::kString: return r.string(field, text, std::numeric_limits<uint64_t>::max());
-    case GgufValueType::kArray: return r.fail(field, "nested arrays are not supported");
+    case GgufValueType::kF32: {
+      float v;
+      if (!r.read(field, v)) return false;
+      real = v;
+      return true;
+    }
+    case GgufValueType::kF64: {
+      double v;
+      if (!r.read(field, v)) return false;
+      real = v;
+      return true;
+    }
+    case GgufValueType::kString:
+      return r.string(field, text, std::numeric_limits<uint64_t>::max());
+    case GgufValueType::kArray:
+      return r.fail(field, "nested arrays are not supported");
   }
   return r.fail(field, "unknown value type");
 }
@@ -126,7 +179,8 @@ bool read_value(Reader& r, const std::string& key, GgufValue& v) {
   if (!valid_value_type(raw))
     return r.fail(field + " value type", std::to_string(raw) + " is not a GGUF value type (0..12)");
   v.type = static_cast<GgufValueType>(raw);
-  if (v.type != GgufValueType::kArray) return read_scalar(r, field, v.type, v.integer, v.real, v.text);
+  if (v.type != GgufValueType::kArray)
+    return read_scalar(r, field, v.type, v.integer, v.real, v.text);
 
   if (!r.read(field + " array element type", raw)) return false;
   if (!valid_value_type(raw))
@@ -146,16 +200,23 @@ bool read_value(Reader& r, const std::string& key, GgufValue& v) {
   int64_t integer = 0;
   double real = 0.0;
   const bool is_string = v.element_type == GgufValueType::kString;
-  const bool is_real = v.element_type == GgufValueType::kF32 || v.element_type == GgufValueType::kF64;
-  if (is_string) v.texts.reserve(n);
-  else if (is_real) v.reals.reserve(n);
-  else v.integers.reserve(n);
+  const bool is_real =
+      v.element_type == GgufValueType::kF32 || v.element_type == GgufValueType::kF64;
+  if (is_string)
+    v.texts.reserve(n);
+  else if (is_real)
+    v.reals.reserve(n);
+  else
+    v.integers.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (!read_scalar(r, field + "[" + std::to_string(i) + "]", v.element_type, integer, real, text))
       return false;
-    if (is_string) v.texts.push_back(std::move(text));
-    else if (is_real) v.reals.push_back(real);
-    else v.integers.push_back(integer);
+    if (is_string)
+      v.texts.push_back(std::move(text));
+    else if (is_real)
+      v.reals.push_back(real);
+    else
+      v.integers.push_back(integer);
   }
   return true;
 }
@@ -166,7 +227,8 @@ struct Span {
 };
 
 void check_overlaps(std::vector<Span> spans, std::vector<std::string>& problems) {
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
   const Span* furthest = nullptr;
   for (const Span& s : spans) {
     if (s.begin == s.end) continue;
@@ -209,19 +271,32 @@ bool read_tensor_info(Reader& r, size_t index, GgufTensor& t, uint64_t& raw_type
 
 const char* gguf_value_type_name(GgufValueType t) {
   switch (t) {
-    case GgufValueType::kU8: return "uint8";
-    case GgufValueType::kI8: return "int8";
-    case GgufValueType::kU16: return "uint16";
-    case GgufValueType::kI16: return "int16";
-    case GgufValueType::kU32: return "uint32";
-    case GgufValueType::kI32: return "int32";
-    case GgufValueType::kF32: return "float32";
-    case GgufValueType::kBool: return "bool";
-    case GgufValueType::kString: return "string";
-    case GgufValueType::kArray: return "array";
-    case GgufValueType::kU64: return "uint64";
-    case GgufValueType::kI64: return "int64";
-    case GgufValueType::kF64: return "float64";
+    case GgufValueType::kU8:
+      return "uint8";
+    case GgufValueType::kI8:
+      return "int8";
+    case GgufValueType::kU16:
+      return "uint16";
+    case GgufValueType::kI16:
+      return "int16";
+    case GgufValueType::kU32:
+      return "uint32";
+    case GgufValueType::kI32:
+      return "int32";
+    case GgufValueType::kF32:
+      return "float32";
+    case GgufValueType::kBool:
+      return "bool";
+    case GgufValueType::kString:
+      return "string";
+    case GgufValueType::kArray:
+      return "array";
+    case GgufValueType::kU64:
+      return "uint64";
+    case GgufValueType::kI64:
+      return "int64";
+    case GgufValueType::kF64:
+      return "float64";
   }
   return "unknown";
 }
@@ -239,16 +314,36 @@ bool GgufValue::is_array_of_integers() const {
          element_type != GgufValueType::kF32 && element_type != GgufValueType::kF64;
 }
 
-GgufValue GgufValue::u32(uint32_t v) { GgufValue g; g.type = GgufValueType::kU32; g.integer = v; return g; }
-GgufValue GgufValue::i32(int32_t v) { GgufValue g; g.type = GgufValueType::kI32; g.integer = v; return g; }
+GgufValue GgufValue::u32(uint32_t v) {
+  GgufValue g;
+  g.type = GgufValueType::kU32;
+  g.integer = v;
+  return g;
+}
+GgufValue GgufValue::i32(int32_t v) {
+  GgufValue g;
+  g.type = GgufValueType::kI32;
+  g.integer = v;
+  return g;
+}
 GgufValue GgufValue::u64(uint64_t v) {
   GgufValue g;
   g.type = GgufValueType::kU64;
   g.integer = static_cast<int64_t>(std::min<uint64_t>(v, std::numeric_limits<int64_t>::max()));
   return g;
 }
-GgufValue GgufValue::f32(float v) { GgufValue g; g.type = GgufValueType::kF32; g.real = v; return g; }
-GgufValue GgufValue::boolean(bool v) { GgufValue g; g.type = GgufValueType::kBool; g.integer = v; return g; }
+GgufValue GgufValue::f32(float v) {
+  GgufValue g;
+  g.type = GgufValueType::kF32;
+  g.real = v;
+  return g;
+}
+GgufValue GgufValue::boolean(bool v) {
+  GgufValue g;
+  g.type = GgufValueType::kBool;
+  g.integer = v;
+  return g;
+}
 GgufValue GgufValue::string(std::string v) {
   GgufValue g;
   g.type = GgufValueType::kString;
@@ -300,14 +395,14 @@ Result<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const std::st
   Reader r(bytes, size, source);
   uint32_t magic = 0;
   if (!r.read("magic", magic)) return r.status();
-  if (magic != kMagic)
-    return data_loss(source + ": magic is not \"GGUF\" (not a GGUF file)");
+  if (magic != kMagic) return data_loss(source + ": magic is not \"GGUF\" (not a GGUF file)");
   if (!r.read("version", c.version)) return r.status();
   if (c.version == 1)
     return data_loss(source + ": version 1 is not supported (2 or 3; convert the file again)");
   if (c.version != 2 && c.version != 3) {
     const bool swapped = __builtin_bswap32(c.version) == 2 || __builtin_bswap32(c.version) == 3;
-    return data_loss(source + ": version " + std::to_string(c.version) + " is not supported (2 or 3)" +
+    return data_loss(source + ": version " + std::to_string(c.version) +
+                     " is not supported (2 or 3)" +
                      (swapped ? "; the file looks big-endian, which fathom does not read" : ""));
   }
   uint64_t num_tensors = 0, num_kv = 0;
@@ -325,7 +420,8 @@ Result<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const std::st
   for (uint64_t i = 0; i < num_kv; ++i) {
     std::string key;
     if (!r.string("metadata key " + std::to_string(i), key, 1 << 16)) return r.status();
-    if (!keys.insert(key).second) return data_loss(source + ": metadata key '" + key + "' appears twice");
+    if (!keys.insert(key).second)
+      return data_loss(source + ": metadata key '" + key + "' appears twice");
     GgufValue v;
     if (!read_value(r, key, v)) return r.status();
     c.metadata.emplace_back(std::move(key), std::move(v));
@@ -393,8 +489,10 @@ Result<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const std::st
     bool too_big = false;
     for (size_t d = 1; d < t.dims.size(); ++d) {
       const auto v = static_cast<uint64_t>(t.dims[d]);
-      if (nbytes > (uint64_t{1} << 62) / v) too_big = true;
-      else nbytes *= v;
+      if (nbytes > (uint64_t{1} << 62) / v)
+        too_big = true;
+      else
+        nbytes *= v;
     }
     if (too_big) {
       problems.push_back(named + ": shape is absurdly large");

@@ -19,8 +19,19 @@
 namespace fathom::formats {
 
 enum class GgufValueType : uint32_t {
-  kU8 = 0, kI8 = 1, kU16 = 2, kI16 = 3, kU32 = 4, kI32 = 5, kF32 = 6, kBool = 7,
-  kString = 8, kArray = 9, kU64 = 10, kI64 = 11, kF64 = 12,
+  kU8 = 0,
+  kI8 = 1,
+  kU16 = 2,
+  kI16 = 3,
+  kU32 = 4,
+  kI32 = 5,
+  kF32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kU64 = 10,
+  kI64 = 11,
+  kF64 = 12,
 };
 const char* gguf_value_type_name(GgufValueType t);
 
@@ -30,7 +41,7 @@ const char* gguf_value_type_name(GgufValueType t);
 struct GgufValue {
   GgufValueType type = GgufValueType::kU32;
   GgufValueType element_type = GgufValueType::kU8;  ///< arrays only
-  int64_t integer = 0;  ///< a u64 above INT64_MAX is clamped to it
+  int64_t integer = 0;                              ///< a u64 above INT64_MAX is clamped to it
   double real = 0.0;
   std::string text;
   std::vector<int64_t> integers;

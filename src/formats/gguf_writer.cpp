@@ -20,22 +20,49 @@ class Out {
   }
   void scalar(GgufValueType t, int64_t integer, double real, const std::string& text) {
     switch (t) {
-      case GgufValueType::kU8: put(static_cast<uint8_t>(integer)); return;
-      case GgufValueType::kI8: put(static_cast<int8_t>(integer)); return;
-      case GgufValueType::kU16: put(static_cast<uint16_t>(integer)); return;
-      case GgufValueType::kI16: put(static_cast<int16_t>(integer)); return;
-      case GgufValueType::kU32: put(static_cast<uint32_t>(integer)); return;
-      case GgufValueType::kI32: put(static_cast<int32_t>(integer)); return;
-      case GgufValueType::kU64: put(static_cast<uint64_t>(integer)); return;
-      case GgufValueType::kI64: put(integer); return;
-      case GgufValueType::kBool: put(static_cast<uint8_t>(integer != 0)); return;
-      case GgufValueType::kF32: put(static_cast<float>(real)); return;
-      case GgufValueType::kF64: put(real); return;
-      case GgufValueType::kString: string(text); return;
-      case GgufValueType::kArray: return;  // excluded by the caller
+      case GgufValueType::kU8:
+        put(static_cast<uint8_t>(integer));
+        return;
+      case GgufValueType::kI8:
+        put(static_cast<int8_t>(integer));
+        return;
+      case GgufValueType::kU16:
+        put(static_cast<uint16_t>(integer));
+        return;
+      case GgufValueType::kI16:
+        put(static_cast<int16_t>(integer));
+        return;
+      case GgufValueType::kU32:
+        put(static_cast<uint32_t>(integer));
+        return;
+      case GgufValueType::kI32:
+        put(static_cast<int32_t>(integer));
+        return;
+      case GgufValueType::kU64:
+        put(static_cast<uint64_t>(integer));
+        return;
+      case GgufValueType::kI64:
+        put(integer);
+        return;
+      case GgufValueType::kBool:
+        put(static_cast<uint8_t>(integer != 0));
+        return;
+      case GgufValueType::kF32:
+        put(static_cast<float>(real));
+        return;
+      case GgufValueType::kF64:
+        put(real);
+        return;
+      case GgufValueType::kString:
+        string(text);
+        return;
+      case GgufValueType::kArray:
+        return;  // excluded by the caller
     }
   }
-  void pad_to(uint64_t alignment) { bytes.resize((bytes.size() + alignment - 1) / alignment * alignment, 0); }
+  void pad_to(uint64_t alignment) {
+    bytes.resize((bytes.size() + alignment - 1) / alignment * alignment, 0);
+  }
   std::vector<uint8_t> bytes;
 };
 
@@ -63,7 +90,8 @@ Result<std::vector<uint8_t>> serialize_gguf(
       continue;
     }
     if (v.element_type == GgufValueType::kArray)
-      return invalid_argument("write_gguf: metadata '" + key + "': nested arrays are not supported");
+      return invalid_argument("write_gguf: metadata '" + key +
+                              "': nested arrays are not supported");
     o.put(static_cast<uint32_t>(v.element_type));
     o.put<uint64_t>(v.array_size());
     for (const auto& s : v.texts) o.scalar(v.element_type, 0, 0.0, s);
@@ -107,7 +135,8 @@ Status write_gguf(const std::string& path,
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return invalid_argument(path + ": cannot open for writing");
-    out.write(reinterpret_cast<const char*>(image.data()), static_cast<std::streamsize>(image.size()));
+    out.write(reinterpret_cast<const char*>(image.data()),
+              static_cast<std::streamsize>(image.size()));
     if (!out.flush()) return invalid_argument(path + ": write failed");
   }
   std::error_code ec;

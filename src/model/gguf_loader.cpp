@@ -88,10 +88,14 @@ void set_if(json& j, const char* key, const std::optional<T>& v) {
 // Element bytes of a float tensor kept as a plain dtype; blocks otherwise.
 std::optional<DType> plain_dtype(GgmlType t) {
   switch (t) {
-    case GgmlType::kF32: return DType::kF32;
-    case GgmlType::kF16: return DType::kF16;
-    case GgmlType::kBF16: return DType::kBF16;
-    default: return std::nullopt;
+    case GgmlType::kF32:
+      return DType::kF32;
+    case GgmlType::kF16:
+      return DType::kF16;
+    case GgmlType::kBF16:
+      return DType::kBF16;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -275,12 +279,15 @@ Result<json> gguf_config_json(const GgufContents& g, const std::string& source) 
   // Vocabulary: the key, else the tokenizer's list, else the embedding's rows.
   std::optional<int64_t> vocab = m.integer("vocab_size", false);
   if (!vocab)
-    if (const GgufValue* toks = g.find("tokenizer.ggml.tokens"); toks && toks->type == GgufValueType::kArray)
+    if (const GgufValue* toks = g.find("tokenizer.ggml.tokens");
+        toks && toks->type == GgufValueType::kArray)
       vocab = static_cast<int64_t>(toks->texts.size());
   if (!vocab)
     if (const GgufTensor* e = g.find_tensor("token_embd.weight"); e && e->dims.size() == 2)
       vocab = e->dims[1];
-  if (!vocab) problems.push_back("vocabulary size: no '" + arch + ".vocab_size', tokenizer.ggml.tokens or token_embd.weight");
+  if (!vocab)
+    problems.push_back("vocabulary size: no '" + arch +
+                       ".vocab_size', tokenizer.ggml.tokens or token_embd.weight");
   set_if(j, "vocab_size", vocab);
   j["tie_word_embeddings"] = g.find_tensor("output.weight") == nullptr;
   for (const char* key : {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"}) {
@@ -295,13 +302,15 @@ Result<json> gguf_config_json(const GgufContents& g, const std::string& source) 
 
   // Rope scaling.
   if (g.find_tensor("rope_freqs.weight"))
-    problems.push_back("tensor rope_freqs.weight (Llama 3 rope scaling stored as frequency "
-                       "factors) is not supported");
+    problems.push_back(
+        "tensor rope_freqs.weight (Llama 3 rope scaling stored as frequency "
+        "factors) is not supported");
   if (const auto type = m.string("rope.scaling.type"); type && *type != "none") {
     json rs;
     rs["type"] = *type;
     set_if(rs, "factor", m.number("rope.scaling.factor"));
-    set_if(rs, "original_max_position_embeddings", m.integer("rope.scaling.original_context_length", false));
+    set_if(rs, "original_max_position_embeddings",
+           m.integer("rope.scaling.original_context_length", false));
     if (*type == "yarn") {
       set_if(rs, "beta_fast", m.number("rope.scaling.yarn_beta_fast"));
       set_if(rs, "beta_slow", m.number("rope.scaling.yarn_beta_slow"));
@@ -349,7 +358,8 @@ Result<json> gguf_config_json(const GgufContents& g, const std::string& source) 
                          " is not supported (1 softmax, 2 sigmoid)");
     const bool sigmoid = gating && *gating == 2;
     j["scoring_func"] = sigmoid ? "sigmoid" : "softmax";
-    j["topk_method"] = sigmoid ? "noaux_tc" : (groups && *groups > 1 ? "group_limited_greedy" : "greedy");
+    j["topk_method"] =
+        sigmoid ? "noaux_tc" : (groups && *groups > 1 ? "group_limited_greedy" : "greedy");
     j["architectures"] = {sigmoid ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
   }
   if (!problems.empty()) {
@@ -411,7 +421,8 @@ Result<GgufModel> open_gguf_model(const std::string& path) {
       }
       const int64_t per_expert = t.size_bytes / t.dims[2];
       for (int64_t x = 0; x < t.dims[2]; ++x) {
-        TensorView v = view_of(t, p + "mlp.experts." + std::to_string(x) + "." + e.hf + "." + s.suffix, path);
+        TensorView v =
+            view_of(t, p + "mlp.experts." + std::to_string(x) + "." + e.hf + "." + s.suffix, path);
         v.shape = {t.dims[1], t.dims[0]};
         v.data = t.data + x * per_expert;
         v.size_bytes = per_expert;

@@ -7,9 +7,8 @@
 #pragma once
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json_fwd.hpp>
+#include <string>
 
 #include "base/status.h"
 #include "formats/checkpoint.h"

@@ -14,14 +14,14 @@ struct TypeRow {
 constexpr TypeRow kRows[] = {
     {GgmlType::kF32, "F32", 1, 4},
     {GgmlType::kF16, "F16", 1, 2},
-    {GgmlType::kQ4_0, "Q4_0", 32, 2 + 16},           // d, 32 nibbles
-    {GgmlType::kQ4_1, "Q4_1", 32, 2 + 2 + 16},       // d, m, 32 nibbles
-    {GgmlType::kQ5_0, "Q5_0", 32, 2 + 4 + 16},       // d, 32 high bits, 32 nibbles
-    {GgmlType::kQ5_1, "Q5_1", 32, 2 + 2 + 4 + 16},   // d, m, high bits, nibbles
-    {GgmlType::kQ8_0, "Q8_0", 32, 2 + 32},           // d, 32 int8
-    {GgmlType::kQ2_K, "Q2_K", 256, 16 + 64 + 2 + 2},  // scales, 2-bit codes, d, dmin
-    {GgmlType::kQ3_K, "Q3_K", 256, 32 + 64 + 12 + 2},  // hmask, 2-bit codes, scales, d
-    {GgmlType::kQ4_K, "Q4_K", 256, 2 + 2 + 12 + 128},  // d, dmin, 6-bit scales, nibbles
+    {GgmlType::kQ4_0, "Q4_0", 32, 2 + 16},                  // d, 32 nibbles
+    {GgmlType::kQ4_1, "Q4_1", 32, 2 + 2 + 16},              // d, m, 32 nibbles
+    {GgmlType::kQ5_0, "Q5_0", 32, 2 + 4 + 16},              // d, 32 high bits, 32 nibbles
+    {GgmlType::kQ5_1, "Q5_1", 32, 2 + 2 + 4 + 16},          // d, m, high bits, nibbles
+    {GgmlType::kQ8_0, "Q8_0", 32, 2 + 32},                  // d, 32 int8
+    {GgmlType::kQ2_K, "Q2_K", 256, 16 + 64 + 2 + 2},        // scales, 2-bit codes, d, dmin
+    {GgmlType::kQ3_K, "Q3_K", 256, 32 + 64 + 12 + 2},       // hmask, 2-bit codes, scales, d
+    {GgmlType::kQ4_K, "Q4_K", 256, 2 + 2 + 12 + 128},       // d, dmin, 6-bit scales, nibbles
     {GgmlType::kQ5_K, "Q5_K", 256, 2 + 2 + 12 + 32 + 128},  // + high bits
     {GgmlType::kQ6_K, "Q6_K", 256, 128 + 64 + 16 + 2},      // ql, qh, int8 scales, d
     {GgmlType::kIQ4_NL, "IQ4_NL", 32, 2 + 16},              // d, 32 table indices
@@ -37,12 +37,12 @@ const TypeRow& row(GgmlType t) {
 
 // ggml.h's names for the numbers fathom does not read (so errors can name them).
 constexpr const char* kOtherNames[] = {
-    nullptr,   nullptr,   nullptr,   nullptr,  "Q4_2",    "Q4_3",   nullptr,   nullptr,
-    nullptr,   "Q8_1",    nullptr,   nullptr,  nullptr,   nullptr,  nullptr,   "Q8_K",
-    "IQ2_XXS", "IQ2_XS",  "IQ3_XXS", "IQ1_S",  nullptr,   "IQ3_S",  "IQ2_S",   nullptr,
-    "I8",      "I16",     "I32",     "I64",    "F64",     "IQ1_M",  nullptr,   "Q4_0_4_4",
-    "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0",  "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8",
-    "MXFP4"};
+    nullptr, nullptr,      nullptr,      nullptr,      "Q4_2",     "Q4_3",     nullptr,
+    nullptr, nullptr,      "Q8_1",       nullptr,      nullptr,    nullptr,    nullptr,
+    nullptr, "Q8_K",       "IQ2_XXS",    "IQ2_XS",     "IQ3_XXS",  "IQ1_S",    nullptr,
+    "IQ3_S", "IQ2_S",      nullptr,      "I8",         "I16",      "I32",      "I64",
+    "F64",   "IQ1_M",      nullptr,      "Q4_0_4_4",   "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",
+    "TQ2_0", "IQ4_NL_4_4", "IQ4_NL_4_8", "IQ4_NL_8_8", "MXFP4"};
 
 }  // namespace
 

@@ -29,8 +29,8 @@ enum class GgmlType : uint32_t {
 
 /// Every type above, in ggml's order.
 inline constexpr GgmlType kGgmlTypes[] = {
-    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kQ4_0,  GgmlType::kQ4_1,   GgmlType::kQ5_0,
-    GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ2_K,  GgmlType::kQ3_K,   GgmlType::kQ4_K,
+    GgmlType::kF32,  GgmlType::kF16,  GgmlType::kQ4_0,   GgmlType::kQ4_1,   GgmlType::kQ5_0,
+    GgmlType::kQ5_1, GgmlType::kQ8_0, GgmlType::kQ2_K,   GgmlType::kQ3_K,   GgmlType::kQ4_K,
     GgmlType::kQ5_K, GgmlType::kQ6_K, GgmlType::kIQ4_NL, GgmlType::kIQ4_XS, GgmlType::kBF16};
 
 /// The type with ggml number `raw`, if fathom reads it.

@@ -8,8 +8,8 @@ namespace fathom::kernels::cpu {
 
 void decode_row_ggml(const LinearWeight& w, int64_t o, float* buf) {
   const int64_t row_bytes = ggml_row_bytes(w.ggml_type, w.in_features);
-  ggml_dequantize(w.ggml_type, static_cast<const uint8_t*>(w.values) + o * row_bytes,
-                  w.in_features, buf);
+  ggml_dequantize(w.ggml_type, static_cast<const uint8_t*>(w.values) + o * row_bytes, w.in_features,
+                  buf);
 }
 
 }  // namespace fathom::kernels::cpu

@@ -2,17 +2,18 @@
 // ggml-common.h block structs and ggml-quants.c dequantize_row_* (the order of float operations
 // is kept, so values match llama.cpp's bit for bit). Every f16 field is read with memcpy: blocks
 // have no alignment.
+#include "kernels/ggml_blocks.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "kernels/ggml_blocks.h"
 #include "tensor/dtype.h"
 
 namespace fathom::kernels {
 namespace {
 
-constexpr int kQK = 32;    // elements per block of the 32-element types
+constexpr int kQK = 32;     // elements per block of the 32-element types
 constexpr int kQK_K = 256;  // elements per super-block of the k-quants and IQ4_XS
 
 // IQ4_NL / IQ4_XS code book (ggml-common.h kvalues_iq4nl).
@@ -287,7 +288,8 @@ float inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
 void q_q8_0(const float* x, uint8_t* b) {
   const float d = abs_max(x, kQK) / 127.0f, id = inverse(d);
   put_half(b, d);
-  for (int j = 0; j < kQK; ++j) b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(nearest(x[j] * id)));
+  for (int j = 0; j < kQK; ++j)
+    b[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(nearest(x[j] * id)));
 }
 
 // Q4_0 / Q5_0: symmetric, the largest magnitude maps to code 0 (-8 / -16 after the offset).
@@ -368,7 +370,8 @@ AffineSubBlocks affine_sub_blocks(const float* x, int sub, int code_max, int sca
     r.lm[s] = std::clamp(nearest(min[s] * inverse(r.dmin)), 0, scale_max);
     const float step = r.d * static_cast<float>(r.ls[s]), m = r.dmin * static_cast<float>(r.lm[s]);
     for (int i = 0; i < sub; ++i)
-      r.q[s * sub + i] = static_cast<uint8_t>(std::clamp(nearest((x[s * sub + i] + m) * inverse(step)), 0, code_max));
+      r.q[s * sub + i] = static_cast<uint8_t>(
+          std::clamp(nearest((x[s * sub + i] + m) * inverse(step)), 0, code_max));
   }
   return r;
 }
@@ -402,8 +405,10 @@ void q_q3_k(const float* x, uint8_t* b) {
   for (int s = 0; s < 16; ++s) {
     const int l = std::clamp(nearest(scale[s] * inverse(d)), -32, 31);
     const int stored = l + 32;
-    if (s < 8) packed[s] = static_cast<uint8_t>(packed[s] | (stored & 0xF));
-    else packed[s - 8] = static_cast<uint8_t>(packed[s - 8] | ((stored & 0xF) << 4));
+    if (s < 8)
+      packed[s] = static_cast<uint8_t>(packed[s] | (stored & 0xF));
+    else
+      packed[s - 8] = static_cast<uint8_t>(packed[s - 8] | ((stored & 0xF) << 4));
     packed[8 + s % 4] = static_cast<uint8_t>(packed[8 + s % 4] | ((stored >> 4) << (2 * (s / 4))));
     const float step = d * static_cast<float>(l);
     for (int i = 0; i < 16; ++i) {
@@ -431,9 +436,12 @@ void q_q45_k(const float* x, uint8_t* b, int bits) {
   for (int e = 0; e < kQK_K; ++e) {
     const int chunk = e / 64, l = e % 32, high_half = (e % 64) / 32;
     uint8_t& byte = qs[chunk * 32 + l];
-    if (high_half) byte = static_cast<uint8_t>((byte & 0x0F) | ((r.q[e] & 0xF) << 4));
-    else byte = static_cast<uint8_t>((byte & 0xF0) | (r.q[e] & 0xF));
-    if (bits == 5 && (r.q[e] & 0x10)) qh[l] = static_cast<uint8_t>(qh[l] | (1 << (2 * chunk + high_half)));
+    if (high_half)
+      byte = static_cast<uint8_t>((byte & 0x0F) | ((r.q[e] & 0xF) << 4));
+    else
+      byte = static_cast<uint8_t>((byte & 0xF0) | (r.q[e] & 0xF));
+    if (bits == 5 && (r.q[e] & 0x10))
+      qh[l] = static_cast<uint8_t>(qh[l] | (1 << (2 * chunk + high_half)));
   }
 }
 
@@ -451,7 +459,8 @@ void q_q6_k(const float* x, uint8_t* b) {
     sc[s] = static_cast<int8_t>(l);
     const float step = d * static_cast<float>(l);
     for (int i = 0; i < 16; ++i)
-      q[16 * s + i] = static_cast<uint8_t>(std::clamp(nearest(x[16 * s + i] * inverse(step)), -32, 31) + 32);
+      q[16 * s + i] =
+          static_cast<uint8_t>(std::clamp(nearest(x[16 * s + i] * inverse(step)), -32, 31) + 32);
   }
   uint8_t* ql = b;
   uint8_t* qh = b + 128;
@@ -460,8 +469,8 @@ void q_q6_k(const float* x, uint8_t* b) {
     for (int l = 0; l < 32; ++l) {
       ql[l] = static_cast<uint8_t>((qn[l] & 0xF) | ((qn[l + 64] & 0xF) << 4));
       ql[l + 32] = static_cast<uint8_t>((qn[l + 32] & 0xF) | ((qn[l + 96] & 0xF) << 4));
-      qh[l] = static_cast<uint8_t>((qn[l] >> 4) | ((qn[l + 32] >> 4) << 2) | ((qn[l + 64] >> 4) << 4) |
-                                   ((qn[l + 96] >> 4) << 6));
+      qh[l] = static_cast<uint8_t>((qn[l] >> 4) | ((qn[l + 32] >> 4) << 2) |
+                                   ((qn[l + 64] >> 4) << 4) | ((qn[l + 96] >> 4) << 6));
     }
     ql += 64;
     qh += 32;
@@ -488,7 +497,8 @@ void q_iq4_xs(const float* x, uint8_t* b) {
     const float id = inverse(d * static_cast<float>(l));
     uint8_t* qs = b + 8 + 16 * s;
     for (int j = 0; j < 16; ++j)
-      qs[j] = static_cast<uint8_t>(nearest_iq4(x[32 * s + j] * id) | (nearest_iq4(x[32 * s + j + 16] * id) << 4));
+      qs[j] = static_cast<uint8_t>(nearest_iq4(x[32 * s + j] * id) |
+                                   (nearest_iq4(x[32 * s + j + 16] * id) << 4));
   }
   std::memcpy(b + 2, &scales_h, 2);
 }
@@ -497,7 +507,9 @@ void q_iq4_xs(const float* x, uint8_t* b) {
 
 void ggml_dequantize(GgmlType t, const uint8_t* src, int64_t n, float* out) {
   switch (t) {
-    case GgmlType::kF32: std::memcpy(out, src, static_cast<size_t>(n) * 4); return;
+    case GgmlType::kF32:
+      std::memcpy(out, src, static_cast<size_t>(n) * 4);
+      return;
     case GgmlType::kF16:
       for (int64_t i = 0; i < n; ++i) out[i] = half(src + 2 * i);
       return;
@@ -508,25 +520,51 @@ void ggml_dequantize(GgmlType t, const uint8_t* src, int64_t n, float* out) {
         out[i] = bf16_to_f32(h);
       }
       return;
-    default: break;
+    default:
+      break;
   }
   void (*block_fn)(const uint8_t*, float*) = nullptr;
   switch (t) {
-    case GgmlType::kQ4_0: block_fn = &dq_q4_0; break;
-    case GgmlType::kQ4_1: block_fn = &dq_q4_1; break;
-    case GgmlType::kQ5_0: block_fn = &dq_q5_0; break;
-    case GgmlType::kQ5_1: block_fn = &dq_q5_1; break;
-    case GgmlType::kQ8_0: block_fn = &dq_q8_0; break;
-    case GgmlType::kQ2_K: block_fn = &dq_q2_k; break;
-    case GgmlType::kQ3_K: block_fn = &dq_q3_k; break;
-    case GgmlType::kQ4_K: block_fn = &dq_q4_k; break;
-    case GgmlType::kQ5_K: block_fn = &dq_q5_k; break;
-    case GgmlType::kQ6_K: block_fn = &dq_q6_k; break;
-    case GgmlType::kIQ4_NL: block_fn = &dq_iq4_nl; break;
-    case GgmlType::kIQ4_XS: block_fn = &dq_iq4_xs; break;
+    case GgmlType::kQ4_0:
+      block_fn = &dq_q4_0;
+      break;
+    case GgmlType::kQ4_1:
+      block_fn = &dq_q4_1;
+      break;
+    case GgmlType::kQ5_0:
+      block_fn = &dq_q5_0;
+      break;
+    case GgmlType::kQ5_1:
+      block_fn = &dq_q5_1;
+      break;
+    case GgmlType::kQ8_0:
+      block_fn = &dq_q8_0;
+      break;
+    case GgmlType::kQ2_K:
+      block_fn = &dq_q2_k;
+      break;
+    case GgmlType::kQ3_K:
+      block_fn = &dq_q3_k;
+      break;
+    case GgmlType::kQ4_K:
+      block_fn = &dq_q4_k;
+      break;
+    case GgmlType::kQ5_K:
+      block_fn = &dq_q5_k;
+      break;
+    case GgmlType::kQ6_K:
+      block_fn = &dq_q6_k;
+      break;
+    case GgmlType::kIQ4_NL:
+      block_fn = &dq_iq4_nl;
+      break;
+    case GgmlType::kIQ4_XS:
+      block_fn = &dq_iq4_xs;
+      break;
     case GgmlType::kF32:
     case GgmlType::kF16:
-    case GgmlType::kBF16: return;  // handled above
+    case GgmlType::kBF16:
+      return;  // handled above
   }
   const int64_t be = ggml_block_elements(t), bb = ggml_block_bytes(t);
   for (int64_t k = 0; k < n / be; ++k) block_fn(src + k * bb, out + k * be);
@@ -538,25 +576,53 @@ void ggml_quantize(GgmlType t, const float* x, int64_t n, uint8_t* dst) {
     const float* xb = x + k * be;
     uint8_t* b = dst + k * bb;
     switch (t) {
-      case GgmlType::kF32: std::memcpy(b, xb, 4); break;
-      case GgmlType::kF16: put_half(b, *xb); break;
+      case GgmlType::kF32:
+        std::memcpy(b, xb, 4);
+        break;
+      case GgmlType::kF16:
+        put_half(b, *xb);
+        break;
       case GgmlType::kBF16: {
         const uint16_t h = f32_to_bf16(*xb);
         std::memcpy(b, &h, 2);
         break;
       }
-      case GgmlType::kQ4_0: q_sym(xb, b, 4); break;
-      case GgmlType::kQ5_0: q_sym(xb, b, 5); break;
-      case GgmlType::kQ4_1: q_affine(xb, b, 4); break;
-      case GgmlType::kQ5_1: q_affine(xb, b, 5); break;
-      case GgmlType::kQ8_0: q_q8_0(xb, b); break;
-      case GgmlType::kQ2_K: q_q2_k(xb, b); break;
-      case GgmlType::kQ3_K: q_q3_k(xb, b); break;
-      case GgmlType::kQ4_K: q_q45_k(xb, b, 4); break;
-      case GgmlType::kQ5_K: q_q45_k(xb, b, 5); break;
-      case GgmlType::kQ6_K: q_q6_k(xb, b); break;
-      case GgmlType::kIQ4_NL: q_iq4_nl(xb, b); break;
-      case GgmlType::kIQ4_XS: q_iq4_xs(xb, b); break;
+      case GgmlType::kQ4_0:
+        q_sym(xb, b, 4);
+        break;
+      case GgmlType::kQ5_0:
+        q_sym(xb, b, 5);
+        break;
+      case GgmlType::kQ4_1:
+        q_affine(xb, b, 4);
+        break;
+      case GgmlType::kQ5_1:
+        q_affine(xb, b, 5);
+        break;
+      case GgmlType::kQ8_0:
+        q_q8_0(xb, b);
+        break;
+      case GgmlType::kQ2_K:
+        q_q2_k(xb, b);
+        break;
+      case GgmlType::kQ3_K:
+        q_q3_k(xb, b);
+        break;
+      case GgmlType::kQ4_K:
+        q_q45_k(xb, b, 4);
+        break;
+      case GgmlType::kQ5_K:
+        q_q45_k(xb, b, 5);
+        break;
+      case GgmlType::kQ6_K:
+        q_q6_k(xb, b);
+        break;
+      case GgmlType::kIQ4_NL:
+        q_iq4_nl(xb, b);
+        break;
+      case GgmlType::kIQ4_XS:
+        q_iq4_xs(xb, b);
+        break;
     }
   }
 }
