@@ -54,13 +54,14 @@ class Reader {
 
   bool fail(const std::string& field, const std::string& why) {
     if (error_.empty())
-      error_ = source_ + ": " + field + " (at byte " + std::to_string(pos_) + "): " + why;
+      error_ = source_ + ": " + field + " (at byte " + std::to_string(field_start_) + "): " + why;
     return false;
   }
 
   template <typename T>
   bool read(const std::string& field, T& out) {
     if (failed()) return false;
+    field_start_ = pos_;
     if (left() < sizeof(T))
       return fail(field, "needs " + std::to_string(sizeof(T)) + " bytes but the file has " +
                              std::to_string(left()) + " left (truncated?)");
@@ -87,6 +88,7 @@ class Reader {
   const uint8_t* p_;
   size_t size_;
   size_t pos_ = 0;
+  size_t field_start_ = 0;  ///< where the field being read starts (named in errors)
   const std::string& source_;
   std::string error_;
 };
