@@ -1,5 +1,6 @@
 #include "model/gguf_export.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -309,7 +310,16 @@ Result<GgufExportSummary> export_gguf(const std::string& model_dir, const std::s
     for (const auto& p : x.problems()) msg += "\n  " + p;
     return invalid_argument(msg);
   }
-  FATHOM_RETURN_IF_ERROR(formats::write_gguf(out_path, metadata(c, arch), x.tensors()));
+  Meta meta = metadata(c, arch);
+  for (const auto& [key, value] : opts.extra_metadata) {
+    auto it =
+        std::find_if(meta.begin(), meta.end(), [&](const auto& kv) { return kv.first == key; });
+    if (it != meta.end())
+      it->second = value;
+    else
+      meta.emplace_back(key, value);
+  }
+  FATHOM_RETURN_IF_ERROR(formats::write_gguf(out_path, meta, x.tensors()));
   return x.summary();
 }
 

@@ -8,14 +8,20 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
+#include "formats/gguf.h"
 #include "tensor/ggml_type.h"
 
 namespace fathom::model {
 
 struct GgufExportOptions {
   GgmlType type = GgmlType::kF32;  ///< for 2-D weights; norms and biases stay F32
+  /// Written after the model's keys, replacing any of the same name (the tokenizer's keys from
+  /// tokenizer::gguf_tokenizer_metadata, so that the file alone can be served).
+  std::vector<std::pair<std::string, formats::GgufValue>> extra_metadata;
 };
 
 /// How many tensors were written in each type (fallbacks included).
