@@ -15,6 +15,7 @@ int run_keys(const std::vector<std::string>& args);
 int run_billing(const std::vector<std::string>& args);
 int run_audit(const std::vector<std::string>& args);
 int run_plan(const std::vector<std::string>& args);
+int run_gguf_convert(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -25,6 +26,8 @@ const std::vector<Command>& commands() {
       {"detokenize", "decode JSON id arrays from stdin to text", &run_detokenize},
       {"chat-template", "render a JSON list of messages with a model's chat template",
        &run_chat_template},
+      {"gguf-convert", "write a Hugging Face model folder as one GGUF file (any GGML type)",
+       &run_gguf_convert},
       {"serve", "OpenAI-compatible model server (chat, completions, metrics)", &run_serve},
       {"bench",
        "benchmarks: 'bench serve' load-tests a running server, 'bench model' times a model",

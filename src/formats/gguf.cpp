@@ -413,10 +413,10 @@ Result<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const std::st
   // 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset): a count beyond that is a lie.
   if (num_kv > r.left() / 13)
     return data_loss(source + ": metadata count " + std::to_string(num_kv) +
-                     " cannot fit in the file's " + std::to_string(size) + " bytes");
+                     " cannot fit in the file's " + std::to_string(size) + " bytes (truncated?)");
   if (num_tensors > r.left() / 24)
     return data_loss(source + ": tensor count " + std::to_string(num_tensors) +
-                     " cannot fit in the file's " + std::to_string(size) + " bytes");
+                     " cannot fit in the file's " + std::to_string(size) + " bytes (truncated?)");
 
   std::unordered_set<std::string> keys;
   for (uint64_t i = 0; i < num_kv; ++i) {
