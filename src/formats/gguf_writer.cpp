@@ -1,8 +1,8 @@
 #include "formats/gguf_writer.h"
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+
+#include "formats/atomic_write.h"
 
 namespace fathom::formats {
 namespace {
@@ -131,18 +131,10 @@ Status write_gguf(const std::string& path,
                   const std::vector<std::pair<std::string, GgufValue>>& metadata,
                   const std::vector<GgufTensorData>& tensors, uint32_t alignment) {
   FATHOM_ASSIGN_OR_RETURN(std::vector<uint8_t> image, serialize_gguf(metadata, tensors, alignment));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return invalid_argument(path + ": cannot open for writing");
+  return write_file_atomically(path, [&](std::ostream& out) {
     out.write(reinterpret_cast<const char*>(image.data()),
               static_cast<std::streamsize>(image.size()));
-    if (!out.flush()) return invalid_argument(path + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return invalid_argument(path + ": rename failed: " + ec.message());
-  return ok_status();
+  });
 }
 
 }  // namespace fathom::formats

@@ -26,55 +26,45 @@ class MetaReader {
       : g_(g), arch_(std::move(arch)), problems_(problems) {}
 
   std::optional<int64_t> integer(const std::string& key, bool required) {
+    const GgufValue* v =
+        typed(key, required, "an integer", [](const GgufValue& x) { return x.is_integer(); });
+    return v ? std::optional<int64_t>(v->integer) : std::nullopt;
+  }
+  std::optional<double> number(const std::string& key) {
+    const GgufValue* v =
+        typed(key, false, "a number", [](const GgufValue& x) { return x.is_number(); });
+    if (!v) return std::nullopt;
+    return v->is_integer() ? static_cast<double>(v->integer) : v->real;
+  }
+  std::optional<bool> boolean(const std::string& key) {
+    const GgufValue* v = typed(key, false, "a bool",
+                               [](const GgufValue& x) { return x.type == GgufValueType::kBool; });
+    return v ? std::optional<bool>(v->integer != 0) : std::nullopt;
+  }
+  std::optional<std::string> string(const std::string& key) {
+    const GgufValue* v = typed(key, false, "a string",
+                               [](const GgufValue& x) { return x.type == GgufValueType::kString; });
+    return v ? std::optional<std::string>(v->text) : std::nullopt;
+  }
+
+ private:
+  // ARCH.key when present and of the wanted kind; a problem otherwise (absent: if required).
+  template <typename Pred>
+  const GgufValue* typed(const std::string& key, bool required, const char* kind, Pred ok) {
     const std::string full = arch_ + "." + key;
     const GgufValue* v = g_.find(full);
     if (!v) {
       if (required) problems_.push_back("metadata '" + full + "' is missing");
-      return std::nullopt;
+      return nullptr;
     }
-    if (!v->is_integer()) {
-      problems_.push_back("metadata '" + full + "' must be an integer, got " +
+    if (!ok(*v)) {
+      problems_.push_back("metadata '" + full + "' must be " + kind + ", got " +
                           formats::gguf_value_type_name(v->type));
-      return std::nullopt;
+      return nullptr;
     }
-    if (v->type == GgufValueType::kArray) return std::nullopt;
-    return v->integer;
-  }
-  std::optional<double> number(const std::string& key) {
-    const std::string full = arch_ + "." + key;
-    const GgufValue* v = g_.find(full);
-    if (!v) return std::nullopt;
-    if (!v->is_number()) {
-      problems_.push_back("metadata '" + full + "' must be a number, got " +
-                          formats::gguf_value_type_name(v->type));
-      return std::nullopt;
-    }
-    return v->is_integer() ? static_cast<double>(v->integer) : v->real;
-  }
-  std::optional<bool> boolean(const std::string& key) {
-    const std::string full = arch_ + "." + key;
-    const GgufValue* v = g_.find(full);
-    if (!v) return std::nullopt;
-    if (v->type != GgufValueType::kBool) {
-      problems_.push_back("metadata '" + full + "' must be a bool, got " +
-                          formats::gguf_value_type_name(v->type));
-      return std::nullopt;
-    }
-    return v->integer != 0;
-  }
-  std::optional<std::string> string(const std::string& key) {
-    const std::string full = arch_ + "." + key;
-    const GgufValue* v = g_.find(full);
-    if (!v) return std::nullopt;
-    if (v->type != GgufValueType::kString) {
-      problems_.push_back("metadata '" + full + "' must be a string, got " +
-                          formats::gguf_value_type_name(v->type));
-      return std::nullopt;
-    }
-    return v->text;
+    return v;
   }
 
- private:
   const GgufContents& g_;
   std::string arch_;
   std::vector<std::string>& problems_;

@@ -503,127 +503,66 @@ void q_iq4_xs(const float* x, uint8_t* b) {
   std::memcpy(b + 2, &scales_h, 2);
 }
 
+void q_q4_0(const float* x, uint8_t* b) { q_sym(x, b, 4); }
+void q_q5_0(const float* x, uint8_t* b) { q_sym(x, b, 5); }
+void q_q4_1(const float* x, uint8_t* b) { q_affine(x, b, 4); }
+void q_q5_1(const float* x, uint8_t* b) { q_affine(x, b, 5); }
+void q_q4_k(const float* x, uint8_t* b) { q_q45_k(x, b, 4); }
+void q_q5_k(const float* x, uint8_t* b) { q_q45_k(x, b, 5); }
+
+// The block types: one block's dequantizer and quantizer each.
+struct BlockCodec {
+  GgmlType type;
+  void (*dequantize)(const uint8_t*, float*);
+  void (*quantize)(const float*, uint8_t*);
+};
+constexpr BlockCodec kCodecs[] = {
+    {GgmlType::kQ4_0, &dq_q4_0, &q_q4_0},       {GgmlType::kQ4_1, &dq_q4_1, &q_q4_1},
+    {GgmlType::kQ5_0, &dq_q5_0, &q_q5_0},       {GgmlType::kQ5_1, &dq_q5_1, &q_q5_1},
+    {GgmlType::kQ8_0, &dq_q8_0, &q_q8_0},       {GgmlType::kQ2_K, &dq_q2_k, &q_q2_k},
+    {GgmlType::kQ3_K, &dq_q3_k, &q_q3_k},       {GgmlType::kQ4_K, &dq_q4_k, &q_q4_k},
+    {GgmlType::kQ5_K, &dq_q5_k, &q_q5_k},       {GgmlType::kQ6_K, &dq_q6_k, &q_q6_k},
+    {GgmlType::kIQ4_NL, &dq_iq4_nl, &q_iq4_nl}, {GgmlType::kIQ4_XS, &dq_iq4_xs, &q_iq4_xs},
+};
+
+const BlockCodec* codec(GgmlType t) {
+  for (const BlockCodec& c : kCodecs)
+    if (c.type == t) return &c;
+  return nullptr;  // F32, F16, BF16: element types
+}
+
 }  // namespace
 
 void ggml_dequantize(GgmlType t, const uint8_t* src, int64_t n, float* out) {
-  switch (t) {
-    case GgmlType::kF32:
-      std::memcpy(out, src, static_cast<size_t>(n) * 4);
-      return;
-    case GgmlType::kF16:
-      for (int64_t i = 0; i < n; ++i) out[i] = half(src + 2 * i);
-      return;
-    case GgmlType::kBF16:
-      for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);
-        out[i] = bf16_to_f32(h);
-      }
-      return;
-    default:
-      break;
+  if (const BlockCodec* c = codec(t)) {
+    const int64_t be = ggml_block_elements(t), bb = ggml_block_bytes(t);
+    for (int64_t k = 0; k < n / be; ++k) c->dequantize(src + k * bb, out + k * be);
+    return;
   }
-  void (*block_fn)(const uint8_t*, float*) = nullptr;
-  switch (t) {
-    case GgmlType::kQ4_0:
-      block_fn = &dq_q4_0;
-      break;
-    case GgmlType::kQ4_1:
-      block_fn = &dq_q4_1;
-      break;
-    case GgmlType::kQ5_0:
-      block_fn = &dq_q5_0;
-      break;
-    case GgmlType::kQ5_1:
-      block_fn = &dq_q5_1;
-      break;
-    case GgmlType::kQ8_0:
-      block_fn = &dq_q8_0;
-      break;
-    case GgmlType::kQ2_K:
-      block_fn = &dq_q2_k;
-      break;
-    case GgmlType::kQ3_K:
-      block_fn = &dq_q3_k;
-      break;
-    case GgmlType::kQ4_K:
-      block_fn = &dq_q4_k;
-      break;
-    case GgmlType::kQ5_K:
-      block_fn = &dq_q5_k;
-      break;
-    case GgmlType::kQ6_K:
-      block_fn = &dq_q6_k;
-      break;
-    case GgmlType::kIQ4_NL:
-      block_fn = &dq_iq4_nl;
-      break;
-    case GgmlType::kIQ4_XS:
-      block_fn = &dq_iq4_xs;
-      break;
-    case GgmlType::kF32:
-    case GgmlType::kF16:
-    case GgmlType::kBF16:
-      return;  // handled above
+  if (t == GgmlType::kF32) {
+    std::memcpy(out, src, static_cast<size_t>(n) * 4);
+    return;
   }
-  const int64_t be = ggml_block_elements(t), bb = ggml_block_bytes(t);
-  for (int64_t k = 0; k < n / be; ++k) block_fn(src + k * bb, out + k * be);
+  for (int64_t i = 0; i < n; ++i) {  // F16, BF16
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    out[i] = t == GgmlType::kF16 ? f16_to_f32(h) : bf16_to_f32(h);
+  }
 }
 
 void ggml_quantize(GgmlType t, const float* x, int64_t n, uint8_t* dst) {
-  const int64_t be = ggml_block_elements(t), bb = ggml_block_bytes(t);
-  for (int64_t k = 0; k < n / be; ++k) {
-    const float* xb = x + k * be;
-    uint8_t* b = dst + k * bb;
-    switch (t) {
-      case GgmlType::kF32:
-        std::memcpy(b, xb, 4);
-        break;
-      case GgmlType::kF16:
-        put_half(b, *xb);
-        break;
-      case GgmlType::kBF16: {
-        const uint16_t h = f32_to_bf16(*xb);
-        std::memcpy(b, &h, 2);
-        break;
-      }
-      case GgmlType::kQ4_0:
-        q_sym(xb, b, 4);
-        break;
-      case GgmlType::kQ5_0:
-        q_sym(xb, b, 5);
-        break;
-      case GgmlType::kQ4_1:
-        q_affine(xb, b, 4);
-        break;
-      case GgmlType::kQ5_1:
-        q_affine(xb, b, 5);
-        break;
-      case GgmlType::kQ8_0:
-        q_q8_0(xb, b);
-        break;
-      case GgmlType::kQ2_K:
-        q_q2_k(xb, b);
-        break;
-      case GgmlType::kQ3_K:
-        q_q3_k(xb, b);
-        break;
-      case GgmlType::kQ4_K:
-        q_q45_k(xb, b, 4);
-        break;
-      case GgmlType::kQ5_K:
-        q_q45_k(xb, b, 5);
-        break;
-      case GgmlType::kQ6_K:
-        q_q6_k(xb, b);
-        break;
-      case GgmlType::kIQ4_NL:
-        q_iq4_nl(xb, b);
-        break;
-      case GgmlType::kIQ4_XS:
-        q_iq4_xs(xb, b);
-        break;
-    }
+  if (const BlockCodec* c = codec(t)) {
+    const int64_t be = ggml_block_elements(t), bb = ggml_block_bytes(t);
+    for (int64_t k = 0; k < n / be; ++k) c->quantize(x + k * be, dst + k * bb);
+    return;
+  }
+  if (t == GgmlType::kF32) {
+    std::memcpy(dst, x, static_cast<size_t>(n) * 4);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {  // F16, BF16
+    const uint16_t h = t == GgmlType::kF16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
+    std::memcpy(dst + 2 * i, &h, 2);
   }
 }
 
