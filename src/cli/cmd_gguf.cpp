@@ -39,10 +39,15 @@ Status convert(const Args& args) {
   model::GgufExportOptions opts;
   FATHOM_ASSIGN_OR_RETURN(opts.type, parse_type(args.get("type").value_or("F16")));
   const std::string tok = read_text(dir + "/tokenizer.json");
-  if (tok.empty())
-    return not_found(dir + "/tokenizer.json: missing (the GGUF carries the tokenizer)");
-  FATHOM_ASSIGN_OR_RETURN(opts.extra_metadata, tokenizer::gguf_tokenizer_metadata(
-                                                   tok, read_text(dir + "/tokenizer_config.json")));
+  if (!tok.empty()) {
+    FATHOM_ASSIGN_OR_RETURN(
+        opts.extra_metadata,
+        tokenizer::gguf_tokenizer_metadata(tok, read_text(dir + "/tokenizer_config.json")));
+  } else {  // weights only: fine for logits and benchmarks, not for serving
+    std::fprintf(stderr,
+                 "fathom gguf-convert: %s/tokenizer.json is missing: no tokenizer in the GGUF\n",
+                 dir.c_str());
+  }
   FATHOM_ASSIGN_OR_RETURN(model::GgufExportSummary summary, model::export_gguf(dir, out, opts));
   std::string counts;
   for (const auto& [type, n] : summary)

@@ -1,6 +1,7 @@
 #include "model/gguf_export.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -255,6 +256,28 @@ void export_deepseek_layer(Exporter& x, const ModelConfig& c, int64_t layer, con
 
 }  // namespace
 
+std::vector<double> llama3_rope_factors(double theta, int64_t dim, double factor,
+                                        double low_freq_factor, double high_freq_factor,
+                                        double original_context) {
+  std::vector<double> out;
+  const double low_wavelen = original_context / low_freq_factor;
+  const double high_wavelen = original_context / high_freq_factor;
+  for (int64_t i = 0; i < dim; i += 2) {
+    const double freq = 1.0 / std::pow(theta, static_cast<double>(i) / static_cast<double>(dim));
+    const double wavelen = 2 * M_PI / freq;
+    if (wavelen < high_wavelen) {
+      out.push_back(1.0);
+    } else if (wavelen > low_wavelen) {
+      out.push_back(factor);
+    } else {
+      const double smooth =
+          (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+      out.push_back(1.0 / ((1 - smooth) / factor + smooth));
+    }
+  }
+  return out;
+}
+
 GgmlType ggml_fallback_type(GgmlType want, int64_t cols) {
   GgmlType t = want;
   if (cols % ggml_block_elements(t) != 0) {
@@ -295,6 +318,12 @@ Result<GgufExportSummary> export_gguf(const std::string& model_dir, const std::s
   x.copy("model.embed_tokens.weight", "token_embd.weight");
   x.copy("model.norm.weight", "output_norm.weight");
   if (!c.tie_word_embeddings) x.copy("lm_head.weight", "output.weight");
+  if (c.rope.type == RopeType::kLlama3) {  // stored as frequency factors, as llama.cpp does
+    const auto f = llama3_rope_factors(
+        c.rope.theta, c.head_dim, c.rope.factor, c.rope.low_freq_factor, c.rope.high_freq_factor,
+        static_cast<double>(c.rope.original_max_position_embeddings));
+    x.add("rope_freqs.weight", {static_cast<int64_t>(f.size())}, {f.begin(), f.end()}, false);
+  }
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".",
                       b = "blk." + std::to_string(l) + ".";

@@ -30,6 +30,13 @@ using GgufExportSummary = std::map<GgmlType, int>;
 Result<GgufExportSummary> export_gguf(const std::string& model_dir, const std::string& out_path,
                                       const GgufExportOptions& opts);
 
+/// convert_hf_to_gguf.py's Llama 3 rope factors (the rope_freqs.weight tensor): one divisor per
+/// frequency 0 .. dim/2 of theta^(-2i/dim): 1 above the high-frequency wavelength, `factor`
+/// below the low one, smoothly between.
+std::vector<double> llama3_rope_factors(double theta, int64_t dim, double factor,
+                                        double low_freq_factor, double high_freq_factor,
+                                        double original_context);
+
 /// The type llama.cpp would use for a row of `cols` elements when `want` is asked for.
 GgmlType ggml_fallback_type(GgmlType want, int64_t cols);
 

@@ -1,6 +1,7 @@
 #include "model/gguf_loader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "kernels/ggml_blocks.h"
+#include "model/gguf_export.h"
 
 namespace fathom::model {
 namespace {
@@ -232,6 +234,36 @@ std::optional<TensorView> rebuild_kv_b(const GgufTensor& kb, const GgufTensor& v
   return t;
 }
 
+// Llama 3 rope scaling from llama.cpp's rope_freqs.weight: factor = the largest divisor; the
+// original context from a smoothly scaled frequency (assuming Llama 3.1's low/high frequency
+// factors 1 and 4, which every Llama 3.x uses); accepted only if those parameters reproduce
+// every stored divisor.
+std::optional<json> llama3_scaling(const GgufTensor& t, double theta, int64_t dim) {
+  if (t.type != GgmlType::kF32 || t.dims.size() != 1 || dim <= 0 || t.dims[0] != dim / 2)
+    return std::nullopt;
+  std::vector<float> f(static_cast<size_t>(t.dims[0]));
+  std::memcpy(f.data(), t.data, f.size() * 4);
+  const double factor = *std::max_element(f.begin(), f.end());
+  constexpr double kLow = 1.0, kHigh = 4.0;
+  double context = 8192.0;  // the usual value, when no frequency is in the smooth band
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] <= 1.0f + 1e-6f || f[i] >= factor * (1 - 1e-6)) continue;
+    const double wavelen =
+        2 * M_PI * std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(dim));
+    const double smooth = (1.0 / f[i] - 1.0 / factor) / (1.0 - 1.0 / factor);
+    context = std::round((smooth * (kHigh - kLow) + kLow) * wavelen);
+    break;
+  }
+  const auto want = llama3_rope_factors(theta, dim, factor, kLow, kHigh, context);
+  for (size_t i = 0; i < f.size(); ++i)
+    if (std::fabs(want[i] - f[i]) > 1e-4 * want[i]) return std::nullopt;
+  return json{{"rope_type", "llama3"},
+              {"factor", factor},
+              {"low_freq_factor", kLow},
+              {"high_freq_factor", kHigh},
+              {"original_max_position_embeddings", static_cast<int64_t>(context)}};
+}
+
 std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
 
 }  // namespace
@@ -291,10 +323,19 @@ Result<json> gguf_config_json(const GgufContents& g, const std::string& source) 
   }
 
   // Rope scaling.
-  if (g.find_tensor("rope_freqs.weight"))
-    problems.push_back(
-        "tensor rope_freqs.weight (Llama 3 rope scaling stored as frequency "
-        "factors) is not supported");
+  if (const GgufTensor* rf = g.find_tensor("rope_freqs.weight")) {
+    const double theta = m.number("rope.freq_base").value_or(10000.0);
+    const int64_t dim = m.integer("rope.dimension_count", false)
+                            .value_or(hidden && heads && *heads > 0 ? *hidden / *heads : 0);
+    if (auto rs = llama3_scaling(*rf, theta, dim)) {
+      j["rope_scaling"] = *rs;
+    } else {
+      problems.push_back(
+          "tensor rope_freqs.weight: the factors are not Llama 3 rope scaling "
+          "with low_freq_factor 1 and high_freq_factor 4 for rope dimension " +
+          std::to_string(dim) + " and base " + std::to_string(theta));
+    }
+  }
   if (const auto type = m.string("rope.scaling.type"); type && *type != "none") {
     json rs;
     rs["type"] = *type;
@@ -375,6 +416,7 @@ Result<GgufModel> open_gguf_model(const std::string& path) {
   std::vector<TensorView> views;
   for (const GgufTensor& t : g.tensors) {
     const SplitName s = split_name(t.name);
+    if (t.name == "rope_freqs.weight") continue;  // read into the config
     if (s.layer < 0) {
       const std::string hf = t.name == "token_embd.weight"    ? "model.embed_tokens.weight"
                              : t.name == "output_norm.weight" ? "model.norm.weight"

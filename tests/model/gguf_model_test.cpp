@@ -164,10 +164,10 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, GgufFixtureTest,
                          [](const auto& param_info) { return param_info.param; });
 
 // A random Llama whose rows are multiples of 256, so every k-quant is used as itself.
-std::string write_wide_llama(const TempDir& tmp) {
+std::string write_wide_llama(const TempDir& tmp, const std::string& rope_scaling = "null") {
   const std::string dir = tmp.file("wide");
   std::filesystem::create_directories(dir);
-  fathom::testing::write_text(dir + "/config.json", R"({
+  fathom::testing::write_text(dir + "/config.json", R"({"rope_scaling": )" + rope_scaling + R"(,
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 256,
     "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 2,
     "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
@@ -242,6 +242,29 @@ TEST(GgufWideModelTest, KQuantsComputeTheirBlocksAndErrorsFollowTheirBits) {
   EXPECT_LT(err[GgmlType::kQ5_1], err[GgmlType::kQ4_1]);
   for (const auto& [t, e] : err)
     std::printf("wide llama %-7s rms logit error %.6f\n", ggml_type_name(t), e);
+}
+
+TEST(GgufWideModelTest, Llama3RopeScalingTravelsAsRopeFreqs) {
+  TempDir tmp;
+  const std::string dir =
+      write_wide_llama(tmp, R"({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+               "high_freq_factor": 4.0, "original_max_position_embeddings": 32})");
+  const std::string path = export_as(dir, tmp, GgmlType::kF32);
+  auto f = formats::GgufFile::open(path);
+  ASSERT_TRUE(f.ok());
+  ASSERT_NE(f->contents().find_tensor("rope_freqs.weight"), nullptr);
+  auto gguf = load(path);
+  auto hf = load(dir);
+  ASSERT_TRUE(gguf && hf);
+  const RopeConfig& r = gguf->config().rope;
+  EXPECT_EQ(r.type, RopeType::kLlama3);
+  EXPECT_EQ(r.factor, 8.0);
+  EXPECT_EQ(r.original_max_position_embeddings, 32);
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back((i * 53 + 7) % 256);  // past the original context
+  const auto got = all_logits(*gguf, ids), want = all_logits(*hf, ids);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_LT(max_abs_diff(got.data(), want.data(), got.size()), 1e-5f);
 }
 
 TEST(GgufModelErrorsTest, MetadataProblemsAreListedByKey) {
