@@ -47,7 +47,7 @@ std::string export_as(const std::string& dir, const TempDir& tmp, GgmlType t) {
 }
 
 // The same GGUF with every tensor's blocks dequantized to F32 (metadata unchanged).
-std::string dequantized_copy(const std::string& path, const TempDir& tmp) {
+std::string dequantized_copy(const std::string& path) {
   auto f = formats::GgufFile::open(path);
   EXPECT_TRUE(f.ok()) << f.status().to_string();
   std::vector<formats::GgufTensorData> out;
@@ -59,7 +59,6 @@ std::string dequantized_copy(const std::string& path, const TempDir& tmp) {
   }
   const std::string dq = path + ".dequantized.gguf";
   EXPECT_TRUE(formats::write_gguf(dq, f->contents().metadata, out).ok());
-  (void)tmp;
   return dq;
 }
 
@@ -141,7 +140,7 @@ TEST_P(GgufFixtureTest, EveryTypeComputesItsDequantizedWeightsAndStaysNearTheRef
     SCOPED_TRACE(ggml_type_name(t));
     const std::string path = export_as(fixture_dir(GetParam()), tmp, t);
     auto quantized = load(path);
-    auto dequantized = load(dequantized_copy(path, tmp));
+    auto dequantized = load(dequantized_copy(path));
     auto oracle = load(path, /*reference_kernels=*/true);
     ASSERT_TRUE(quantized && dequantized && oracle);
     const auto got = all_logits(*quantized, ids);
@@ -220,7 +219,7 @@ TEST(GgufWideModelTest, KQuantsComputeTheirBlocksAndErrorsFollowTheirBits) {
     EXPECT_EQ((*summary)[t], t == GgmlType::kF32 ? matrices + vectors : matrices)
         << "every matrix is written as the type itself";
     auto quantized = load(path);
-    auto dequantized = load(dequantized_copy(path, tmp));
+    auto dequantized = load(dequantized_copy(path));
     ASSERT_TRUE(quantized && dequantized);
     const auto got = all_logits(*quantized, ids);
     const auto exact = all_logits(*dequantized, ids);
