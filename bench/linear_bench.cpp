@@ -22,6 +22,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/ggml_blocks.h"
 #include "kernels/linear.h"
 #include "tensor/dtype.h"
 
@@ -49,6 +50,7 @@ struct FormatSpec {
   const char* name;
   WeightFormat format;
   bool act_order = false;
+  GgmlType ggml_type = GgmlType::kF32;  ///< kGgml
 };
 
 LinearWeight make_weight(const FormatSpec& f, int64_t out, int64_t in, uint32_t seed) {
@@ -109,6 +111,18 @@ LinearWeight make_weight(const FormatSpec& f, int64_t out, int64_t in, uint32_t 
       float* s = own<float>(w, out, rng);
       for (int64_t o = 0; o < out; ++o) s[o] = 1e-3f;
       w.channel_scale = s;
+      break;
+    }
+    case WeightFormat::kGgml: {  // random floats quantized to the GGML blocks
+      w.ggml_type = f.ggml_type;
+      const int64_t row_bytes = ggml_row_bytes(f.ggml_type, in);
+      uint8_t* blocks = own<uint8_t>(w, out * row_bytes, rng);
+      std::vector<float> row(static_cast<size_t>(in));
+      for (int64_t o = 0; o < out; ++o) {
+        for (float& v : row) v = uni(rng);
+        kernels::ggml_quantize(f.ggml_type, row.data(), in, blocks + o * row_bytes);
+      }
+      w.values = blocks;
       break;
     }
   }
@@ -232,11 +246,17 @@ int run(int argc, char** argv) {
   };
   std::vector<Row> table;
   const FormatSpec formats[] = {
-      {"f32", WeightFormat::kF32},          {"bf16", WeightFormat::kBF16},
-      {"f16", WeightFormat::kF16},          {"fp8_block128", WeightFormat::kFp8Block},
+      {"f32", WeightFormat::kF32},
+      {"bf16", WeightFormat::kBF16},
+      {"f16", WeightFormat::kF16},
+      {"fp8_block128", WeightFormat::kFp8Block},
       {"int8_channel", WeightFormat::kInt8Channel},
       {"int4_g128", WeightFormat::kInt4Grouped},
       {"int4_g128_act", WeightFormat::kInt4Grouped, true},
+      {"ggml_q8_0", WeightFormat::kGgml, false, GgmlType::kQ8_0},
+      {"ggml_q6_k", WeightFormat::kGgml, false, GgmlType::kQ6_K},
+      {"ggml_q4_k", WeightFormat::kGgml, false, GgmlType::kQ4_K},
+      {"ggml_q4_0", WeightFormat::kGgml, false, GgmlType::kQ4_0},
   };
   const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}};
   for (const auto& sh : shapes) {

@@ -33,13 +33,15 @@ build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/bill
   src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto -ldate-tz
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build admin_text_fuzz src/gateway/admin/console_text.cpp src/base/status.cpp -lyaml-cpp
-build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/tensor_view.cpp \
+build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/atomic_write.cpp src/formats/tensor_view.cpp \
   src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
+build gguf_fuzz src/formats/gguf.cpp src/formats/gguf_writer.cpp src/formats/atomic_write.cpp src/formats/mapped_file.cpp \
+  src/tensor/ggml_type.cpp src/base/status.cpp
 build plan_input_fuzz src/plan/workload.cpp src/plan/catalogue.cpp src/plan/calibration.cpp \
   src/plan/yaml_fields.cpp src/plan/decimal.cpp src/base/status.cpp -lyaml-cpp
 
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
-    gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz admin_text_fuzz; do
+    gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz admin_text_fuzz gguf_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

@@ -18,6 +18,7 @@ int run_plan(const std::vector<std::string>& args);
 int run_perplexity(const std::vector<std::string>& args);
 int run_quantize(const std::vector<std::string>& args);
 int run_prune(const std::vector<std::string>& args);
+int run_gguf_convert(const std::vector<std::string>& args);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
@@ -28,6 +29,8 @@ const std::vector<Command>& commands() {
       {"detokenize", "decode JSON id arrays from stdin to text", &run_detokenize},
       {"chat-template", "render a JSON list of messages with a model's chat template",
        &run_chat_template},
+      {"gguf-convert", "write a Hugging Face model folder as one GGUF file (any GGML type)",
+       &run_gguf_convert},
       {"serve", "OpenAI-compatible model server (chat, completions, metrics)", &run_serve},
       {"perplexity", "perplexity over text, and KL divergence / top-1 agreement against --base",
        &run_perplexity},

@@ -101,6 +101,18 @@ Result<Checkpoint> Checkpoint::open(const std::string& model_dir) {
   return ck;
 }
 
+Result<Checkpoint> Checkpoint::from_views(std::string source, std::vector<TensorView> views,
+                                          std::shared_ptr<const void> owner) {
+  Checkpoint ck;
+  ck.dir_ = std::move(source);
+  ck.views_ = std::move(views);
+  ck.owner_ = std::move(owner);
+  for (const TensorView& t : ck.views_)
+    if (!ck.by_name_.emplace(t.name, &t).second)
+      return data_loss(ck.dir_ + ": tensor '" + t.name + "' appears twice");
+  return ck;
+}
+
 const TensorView* Checkpoint::find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;

@@ -2,6 +2,7 @@
 // model.safetensors.index.json. Tensors are looked up by their checkpoint name.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -14,6 +15,10 @@ namespace fathom::formats {
 class Checkpoint {
  public:
   static Result<Checkpoint> open(const std::string& model_dir);
+  /// A checkpoint over tensors made elsewhere (a GGUF file's, under Hugging Face names);
+  /// `owner` keeps the bytes they point into alive as long as the checkpoint. `source` names it.
+  static Result<Checkpoint> from_views(std::string source, std::vector<TensorView> views,
+                                       std::shared_ptr<const void> owner);
 
   /// nullptr when absent.
   const TensorView* find(const std::string& name) const;
@@ -28,6 +33,8 @@ class Checkpoint {
   std::string dir_;
   std::vector<SafetensorsFile> files_;
   std::unordered_map<std::string, const TensorView*> by_name_;
+  std::vector<TensorView> views_;  ///< from_views only
+  std::shared_ptr<const void> owner_;
 };
 
 }  // namespace fathom::formats

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+
+#include "formats/atomic_write.h"
 
 namespace fathom::formats {
 namespace {
@@ -196,22 +196,14 @@ Status write_safetensors(const std::string& path, const std::vector<OwnedTensor>
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string h = header.dump();
   h.append((8 - h.size() % 8) % 8, ' ');
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return invalid_argument(path + ": cannot open for writing");
+  return write_file_atomically(path, [&](std::ostream& out) {
     uint64_t n = h.size();
     out.write(reinterpret_cast<const char*>(&n), 8);
     out.write(h.data(), static_cast<std::streamsize>(h.size()));
     for (const auto& t : tensors)
       out.write(reinterpret_cast<const char*>(t.bytes.data()),
                 static_cast<std::streamsize>(t.bytes.size()));
-    if (!out.flush()) return invalid_argument(path + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return invalid_argument(path + ": rename failed: " + ec.message());
-  return ok_status();
+  });
 }
 
 }  // namespace fathom::formats

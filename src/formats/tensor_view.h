@@ -2,10 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tensor/dtype.h"
+#include "tensor/ggml_type.h"
 
 namespace fathom::formats {
 
@@ -16,6 +18,9 @@ struct TensorView {
   const uint8_t* data = nullptr;
   int64_t size_bytes = 0;
   std::string file;  ///< file the bytes came from (for error messages)
+  /// Set for a GGUF block-quantized tensor: `shape` is then its logical [rows, cols] in
+  /// elements, `dtype` kU8 and `size_bytes` the bytes of its blocks.
+  std::optional<GgmlType> ggml_blocks;
 
   int64_t numel() const;
   int64_t dim(int i) const { return shape.at(static_cast<size_t>(i)); }

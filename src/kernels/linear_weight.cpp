@@ -10,6 +10,7 @@ const char* weight_format_name(WeightFormat f) {
     case WeightFormat::kFp8Block: return "fp8_block";
     case WeightFormat::kInt4Grouped: return "int4_grouped";
     case WeightFormat::kInt8Channel: return "int8_channel";
+    case WeightFormat::kGgml: return "ggml";
   }
   return "unknown";
 }
@@ -34,6 +35,7 @@ int64_t LinearWeight::size_bytes() const {
       return bytes;
     }
     case WeightFormat::kInt8Channel: return n + out_features * 4;
+    case WeightFormat::kGgml: return out_features * ggml_row_bytes(ggml_type, in_features);
   }
   return 0;
 }

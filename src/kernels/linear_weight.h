@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tensor/ggml_type.h"
+
 namespace fathom::kernels {
 
 enum class WeightFormat : uint8_t {
@@ -17,6 +19,7 @@ enum class WeightFormat : uint8_t {
   kFp8Block,     ///< float8_e4m3fn [out, in] with a float scale per [block_out, block_in] tile
   kInt4Grouped,  ///< 4-bit codes with per-(output, group) scale and zero (GPTQ, AWQ)
   kInt8Channel,  ///< int8 [out, in] with a per-output scale (compressed-tensors W8A16)
+  kGgml,         ///< GGUF blocks of ggml_type: each row is in / block_elements blocks
 };
 
 const char* weight_format_name(WeightFormat f);
@@ -58,6 +61,9 @@ struct LinearWeight {
   const int8_t* q8 = nullptr;
   const float* channel_scale = nullptr;
 
+  /// kGgml: `values` holds out rows of ggml_row_bytes(ggml_type, in) bytes each, in llama.cpp's
+  /// block layout (kernels/ggml_blocks.h defines the values). PRECOND: in % block_elements == 0.
+  GgmlType ggml_type = GgmlType::kF32;
   /// The checkpoint prefix it was loaded from ("model.layers.0.mlp.down_proj"), for the
   /// forward pass's linear observer (calibration); empty for weights made elsewhere.
   std::string name;

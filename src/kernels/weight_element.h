@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/ggml_blocks.h"
 #include "kernels/linear_weight.h"
 #include "tensor/dtype.h"
 
@@ -38,6 +39,13 @@ inline float weight_element(const LinearWeight& w, int64_t o, int64_t j) {
     }
     case WeightFormat::kInt8Channel:
       return static_cast<float>(w.q8[o * in + j]) * w.channel_scale[o];
+    case WeightFormat::kGgml: {  // the whole block, then the one element
+      const int64_t be = ggml_block_elements(w.ggml_type);
+      const uint8_t* row = static_cast<const uint8_t*>(w.values) + o * ggml_row_bytes(w.ggml_type, in);
+      float block[256];
+      ggml_dequantize(w.ggml_type, row + (j / be) * ggml_block_bytes(w.ggml_type), be, block);
+      return block[j % be];
+    }
   }
   return 0.0f;
 }

@@ -121,6 +121,17 @@ void load_float(Layer& L, const TensorView* w, int64_t out, int64_t in, LinearWe
   lw.values = w->data;  // zero-copy view of the mapped file
 }
 
+// ---- GGUF blocks --------------------------------------------------------------------------------
+
+void load_ggml(Layer& L, const TensorView* w, int64_t out, int64_t in, LinearWeight& lw) {
+  L.expect_shape(w, {out, in});
+  L.forbid({"weight_scale_inv", "weight_scale", "qweight"}, "a GGUF " + L.name("weight"));
+  if (!L.ok()) return;
+  lw.format = WeightFormat::kGgml;
+  lw.ggml_type = *w->ggml_blocks;
+  lw.values = w->data;  // zero-copy view of the mapped file
+}
+
 // ---- DeepSeek block FP8 -------------------------------------------------------------------------
 
 void load_fp8(Layer& L, const TensorView* w, const QuantConfig& qc, int64_t out, int64_t in,
@@ -371,7 +382,9 @@ Result<LinearWeight> load_linear(const formats::Checkpoint& ck, const std::strin
   lw.in_features = in;
 
   const TensorView* w = L.find("weight");
-  if (L.find("qweight") || (!w && (L.find("qzeros") || L.find("scales") || L.find("g_idx")))) {
+  if (w && w->ggml_blocks) {
+    load_ggml(L, w, out, in, lw);
+  } else if (L.find("qweight") || (!w && (L.find("qzeros") || L.find("scales") || L.find("g_idx")))) {
     load_int4(L, qc, out, in, lw);
   } else if (const TensorView* p = L.find("weight_packed")) {
     load_int8_packed(L, p, out, in, lw);

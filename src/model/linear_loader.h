@@ -20,6 +20,7 @@ namespace fathom::model {
 ///                                                       repacked at load, still 4-bit
 ///   PREFIX.weight I8 + .weight_scale                 -> kInt8Channel, zero-copy codes
 ///   PREFIX.weight_packed + .weight_scale + .weight_shape -> kInt8Channel, unpacked at load
+///   PREFIX.weight with ggml_blocks (a GGUF file's)   -> kGgml, zero-copy blocks
 /// Zero-copy results point into `ck`'s mapped files: `ck` must outlive the weight. Repacked
 /// buffers are owned by LinearWeight::storage.
 /// Errors list every problem of the layer (one per line), each naming the tensor, its file and

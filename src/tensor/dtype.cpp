@@ -70,6 +70,22 @@ float f16_to_f32(uint16_t h) {
   return sign ? -v : v;
 }
 
+uint16_t f32_to_f16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, sizeof(x));
+  const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  x &= 0x7fffffffu;
+  if (x > 0x7f800000u) return sign | 0x7e00u;   // NaN
+  if (x >= 0x477ff000u) return sign | 0x7c00u;  // 65520 and up round to infinity
+  if (x < 0x38800000u) {                         // below 2^-14: a half subnormal (or zero)
+    float v;
+    std::memcpy(&v, &x, sizeof(v));
+    return sign | static_cast<uint16_t>(std::nearbyint(v * 16777216.0f));  // exact product
+  }
+  const uint32_t rounded = x + 0xfffu + ((x >> 13) & 1u);  // to nearest even at bit 13
+  return sign | static_cast<uint16_t>((rounded - 0x38000000u) >> 13);
+}
+
 const float* e4m3_table() {
   static const std::array<float, 256> kTable = make_e4m3_table();
   return kTable.data();

@@ -34,6 +34,8 @@ inline uint16_t f32_to_bf16(float f) {
 }
 
 float f16_to_f32(uint16_t bits);
+/// IEEE half bits of f, round-to-nearest-even; overflow goes to infinity, NaN stays NaN.
+uint16_t f32_to_f16(float f);
 
 /// float8_e4m3fn (no infinities; S.1111.111 is NaN), exact via a 256-entry table.
 float e4m3_to_f32(uint8_t bits);

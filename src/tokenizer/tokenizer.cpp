@@ -1,14 +1,17 @@
 #include "tokenizer/tokenizer.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "formats/gguf.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/decoder.h"
+#include "tokenizer/gguf_vocab.h"
 #include "tokenizer/normalizer.h"
 #include "tokenizer/post_processor.h"
 #include "tokenizer/pre_tokenizer.h"
@@ -92,6 +95,16 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 Tokenizer::~Tokenizer() = default;
 
 Result<Tokenizer> Tokenizer::load(const std::string& model_dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(model_dir, ec) && formats::looks_like_gguf(model_dir)) {
+    // A GGUF model file carries its tokenizer (and chat template) in its metadata.
+    FATHOM_ASSIGN_OR_RETURN(formats::GgufFile file, formats::GgufFile::open(model_dir));
+    FATHOM_ASSIGN_OR_RETURN(HfTokenizerFiles files,
+                            hf_tokenizer_from_gguf(file.contents(), model_dir));
+    Result<Tokenizer> t = from_json(files.tokenizer_json, files.config_json);
+    if (!t.ok()) return t.status().with_context(model_dir);
+    return t;
+  }
   const std::string tok_path = model_dir + "/tokenizer.json";
   FATHOM_ASSIGN_OR_RETURN(std::string tok_json, read_file(tok_path));
   std::string cfg_json;

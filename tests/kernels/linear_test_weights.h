@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/ggml_blocks.h"
 #include "kernels/linear_weight.h"
 #include "tensor/dtype.h"
 
@@ -24,6 +25,7 @@ struct WeightSpec {
   int32_t group_size = 32;  ///< kInt4Grouped; -1 = whole row
   enum class Groups { kContiguous, kScattered, kPermuted } groups = Groups::kContiguous;
   uint32_t seed = 1;
+  GgmlType ggml_type = GgmlType::kQ4_K;  ///< kGgml (in must divide into its blocks)
 };
 
 template <typename T>
@@ -127,6 +129,18 @@ inline LinearWeight make_weight(const WeightSpec& s) {
       for (int64_t o = 0; o < s.out; ++o) sc[o] = 0.001f + 0.01f * std::fabs(uni(rng));
       w.q8 = q;
       w.channel_scale = sc;
+      break;
+    }
+    case WeightFormat::kGgml: {  // random floats in the type's blocks
+      w.ggml_type = s.ggml_type;
+      const int64_t row_bytes = ggml_row_bytes(s.ggml_type, s.in);
+      uint8_t* blocks = own<uint8_t>(w, static_cast<size_t>(s.out * row_bytes));
+      std::vector<float> row(static_cast<size_t>(s.in));
+      for (int64_t o = 0; o < s.out; ++o) {
+        for (float& v : row) v = uni(rng);
+        ggml_quantize(s.ggml_type, row.data(), s.in, blocks + o * row_bytes);
+      }
+      w.values = blocks;
       break;
     }
   }

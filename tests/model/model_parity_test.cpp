@@ -5,39 +5,18 @@
 #include "base/clock.h"
 #include "engine/run_to_completion.h"
 #include "model/model.h"
+#include "support/all_logits.h"
 #include "support/reference.h"
 
 namespace fathom::model {
 namespace {
 
+using fathom::testing::all_logits;
 using fathom::testing::fixture_dir;
 using fathom::testing::max_abs_diff;
 using fathom::testing::Reference;
 
 constexpr float kLogitTolerance = 1e-3f;
-constexpr int32_t kBlockSize = 16;
-
-// Logits of every position of `ids` in one forward pass, over a block table that is
-// deliberately not contiguous (blocks handed out in reverse).
-std::vector<float> all_logits(Model& m, const std::vector<int32_t>& ids) {
-  const int64_t n = static_cast<int64_t>(ids.size());
-  const int32_t num_blocks = static_cast<int32_t>((n + kBlockSize - 1) / kBlockSize);
-  auto kv = runtime::KvStorage::allocate(m.kv_layout(), num_blocks, kBlockSize);
-  EXPECT_TRUE(kv.ok());
-  ForwardBatch b;
-  b.token_ids = ids;
-  b.block_tables.emplace_back();
-  for (int32_t i = num_blocks - 1; i >= 0; --i) b.block_tables[0].push_back(i);
-  for (int32_t i = 0; i < n; ++i) {
-    b.positions.push_back(i);
-    b.seq_idx.push_back(0);
-    b.output_rows.push_back(i);
-  }
-  std::vector<float> logits;
-  Status s = m.forward(b, *kv, logits);
-  EXPECT_TRUE(s.ok()) << s.to_string();
-  return logits;
-}
 
 class ModelParityTest : public ::testing::TestWithParam<std::string> {};
 

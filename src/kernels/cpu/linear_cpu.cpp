@@ -129,6 +129,7 @@ void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf) {
       for (int64_t j = 0; j < in; ++j) buf[j] = static_cast<float>(row[j]) * s;
       return;
     }
+    case WeightFormat::kGgml: return decode_row_ggml(w, o, buf);
   }
 }
 

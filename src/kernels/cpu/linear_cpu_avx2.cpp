@@ -264,6 +264,7 @@ bool needs_row_buffer(const LinearWeight& w) {
   switch (w.format) {
     case WeightFormat::kFp8Block: return w.block_in % 8 != 0;
     case WeightFormat::kInt4Grouped: return !int4_simd(w);
+    case WeightFormat::kGgml: return true;
     default: return false;
   }
 }
@@ -289,6 +290,7 @@ void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const floa
     }
     case WeightFormat::kFp8Block: return row_fp8<NR>(w, o, xr, res);
     case WeightFormat::kInt4Grouped: return row_int4<NR>(w, o, xr, xsum, res);
+    case WeightFormat::kGgml: return;  // PRECOND: needs_row_buffer, so buf was given
   }
 }
 

@@ -91,5 +91,8 @@ void linear_rows_avx512(const LinearWeight& w, const LinearTile& tile);
 /// Stored row o of W, dequantized into buf[in] (stored column order). Bit-exact with
 /// detail::weight_element.
 void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf);
+/// The same for kGgml (linear_cpu_ggml.cpp). Every path (the panels for many rows, the AVX2
+/// tiles' row buffer for a few) decodes GGML blocks through it, then runs its float kernel.
+void decode_row_ggml(const LinearWeight& w, int64_t o, float* buf);
 
 }  // namespace fathom::kernels::cpu

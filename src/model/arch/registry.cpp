@@ -3,6 +3,7 @@
 #include "formats/checkpoint.h"
 #include "model/arch/deepseek.h"
 #include "model/arch/dense.h"
+#include "model/gguf_loader.h"
 #include "model/model.h"
 
 namespace fathom::model {
@@ -25,10 +26,20 @@ constexpr ArchRow kRegistry[] = {
 }  // namespace
 
 Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOptions opts) {
-  FATHOM_ASSIGN_OR_RETURN(ModelConfig cfg, load_model_config(model_dir));
+  ModelConfig cfg;
+  std::shared_ptr<const formats::Checkpoint> ck;
+  if (is_gguf_model(model_dir)) {  // one GGUF file: config, weights (and tokenizer) inside
+    FATHOM_ASSIGN_OR_RETURN(GgufModel g, open_gguf_model(model_dir));
+    cfg = std::move(g.config);
+    ck = std::move(g.checkpoint);
+  } else {
+    FATHOM_ASSIGN_OR_RETURN(cfg, load_model_config(model_dir));
+  }
   FATHOM_RETURN_IF_ERROR(check_quantization(cfg, opts.quantization));
-  FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint opened, formats::Checkpoint::open(model_dir));
-  auto ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
+  if (!ck) {
+    FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint opened, formats::Checkpoint::open(model_dir));
+    ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
+  }
   if (opts.prefault) FATHOM_RETURN_IF_ERROR(ck->prefault());
   for (const auto& row : kRegistry) {
     if (cfg.architecture != row.architecture) continue;
