@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -15,6 +17,7 @@
 #include "kernels/ops.h"
 #include "kernels/quantize_weight.h"
 #include "model/config.h"
+#include "model/lora/lora_adapter.h"
 #include "runtime/kv_storage.h"
 
 namespace fathom::model {
@@ -28,6 +31,9 @@ struct ForwardBatch {
   std::vector<int32_t> seq_idx;                    ///< [num_tokens]
   std::vector<std::vector<int32_t>> block_tables;  ///< [num_seqs][num_blocks_of_seq]
   std::vector<int32_t> output_rows;                ///< token rows whose logits are wanted
+  /// [num_seqs] the LoRA adapter of each sequence (null: the base model), or empty when no
+  /// sequence uses one. Adapters must be loaded against this model's lora_targets().
+  std::vector<const lora::LoraAdapter*> seq_lora;
 
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
 };
@@ -117,6 +123,9 @@ class Model {
   };
   virtual WeightBytes weight_bytes() const = 0;
 
+  /// The projections LoRA adapters may target (PEFT module names and shapes).
+  const lora::TargetTable& lora_targets() const { return lora_targets_; }
+
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
@@ -152,6 +161,24 @@ class Model {
   void lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
                       const float* x, const ForwardBatch& b, float* logits) const;
 
+  /// Registers `w` (a weight the model keeps at a stable address) as the LoRA target `module`;
+  /// every linear() over it then adds the batch rows' adapter updates. Called after load.
+  void add_lora_target(const std::string& module, const kernels::LinearWeight& w);
+
+  /// While alive, linear() reads row i's adapter from the batch row `token_of_row[i]`: for
+  /// products over gathered rows (MoE experts). Nested scopes compose.
+  class LoraRowScope {
+   public:
+    LoraRowScope(const Model* m, std::span<const int64_t> token_of_row);
+    ~LoraRowScope();
+    LoraRowScope(const LoraRowScope&) = delete;
+    LoraRowScope& operator=(const LoraRowScope&) = delete;
+
+   private:
+    const Model* m_;
+    std::vector<const lora::LoraAdapter*> rows_, saved_;
+  };
+
   /// Adds the time from construction to destruction to one op of the profile. Not nested:
   /// the wrappers above time themselves, forward code times the rest.
   class OpTimer {
@@ -174,6 +201,10 @@ class Model {
 
   mutable StepProfile profile_;
   std::vector<std::shared_ptr<const void>> owners_;
+  lora::TargetTable lora_targets_;
+  std::unordered_map<const kernels::LinearWeight*, int32_t> lora_target_of_;
+  /// [rows of the current linear input] each row's adapter; empty when the batch has none.
+  mutable std::vector<const lora::LoraAdapter*> lora_rows_;
 };
 
 /// Loads a Hugging Face model folder (config.json + safetensors) for any registered
