@@ -1,0 +1,63 @@
+// POST /v1/load_lora_adapter {lora_name, lora_path} and POST /v1/unload_lora_adapter
+// {lora_name}: vLLM's runtime LoRA routes, with its success texts and status codes (400 for bad
+// fields or a name already loaded, 404 for an unknown adapter or folder). Off unless the server
+// runs with --allow-runtime-lora (or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true), as in vLLM.
+#include "server/reply.h"
+#include "server/routes/routes.h"
+
+namespace fathom::server::routes {
+namespace {
+
+Status check_enabled(const ServerContext& ctx) {
+  if (ctx.options().allow_runtime_lora) return ok_status();
+  return not_found("runtime LoRA updating is disabled; start fathom serve with --allow-runtime-lora "
+                   "(or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true)");
+}
+
+/// The body's lora_name: a non-empty string of printable characters, not the base model's id.
+Result<std::string> lora_name(const ServerContext& ctx, const protocol::Json& body) {
+  FATHOM_ASSIGN_OR_RETURN(std::optional<std::string> name, protocol::get_string(body, "lora_name"));
+  if (!name || name->empty()) return invalid_argument("lora_name: required (a non-empty string)");
+  if (name->size() > 256) return invalid_argument("lora_name: longer than 256 characters");
+  for (unsigned char c : *name)
+    if (c < 0x20 || c == 0x7f) return invalid_argument("lora_name: contains a control character");
+  if (*name == ctx.options().model_id)
+    return invalid_argument("lora_name: '" + *name + "' is the base model's name");
+  return *name;
+}
+
+void reply_text(ServerContext& ctx, net::Exchange& ex, std::string text) {
+  net::HttpResponse r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(text);
+  reply(ctx, ex, std::move(r));
+}
+
+}  // namespace
+
+void load_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
+  if (Status s = check_enabled(ctx); !s.ok()) return reply_error(ctx, *ex, s);
+  Result<protocol::Json> body = protocol::parse_json_object(ex->request().body);
+  if (!body.ok()) return reply_error(ctx, *ex, body.status());
+  Result<std::string> name = lora_name(ctx, *body);
+  if (!name.ok()) return reply_error(ctx, *ex, name.status());
+  Result<std::optional<std::string>> path = protocol::get_string(*body, "lora_path");
+  if (!path.ok()) return reply_error(ctx, *ex, path.status());
+  if (!*path || (*path)->empty())
+    return reply_error(ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
+  // Note: reads the adapter on this I/O thread; adapters are small next to the base model.
+  if (Status s = ctx.model()->loras->add(*name, **path); !s.ok()) return reply_error(ctx, *ex, s);
+  reply_text(ctx, *ex, "Success: LoRA adapter '" + *name + "' added successfully.");
+}
+
+void unload_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
+  if (Status s = check_enabled(ctx); !s.ok()) return reply_error(ctx, *ex, s);
+  Result<protocol::Json> body = protocol::parse_json_object(ex->request().body);
+  if (!body.ok()) return reply_error(ctx, *ex, body.status());
+  Result<std::string> name = lora_name(ctx, *body);
+  if (!name.ok()) return reply_error(ctx, *ex, name.status());
+  if (Status s = ctx.model()->loras->remove(*name); !s.ok()) return reply_error(ctx, *ex, s);
+  reply_text(ctx, *ex, "Success: LoRA adapter '" + *name + "' removed successfully.");
+}
+
+}  // namespace fathom::server::routes
