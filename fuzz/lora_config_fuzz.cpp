@@ -18,8 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (c->rank < 1 || c->rank > 4096 || !std::isfinite(c->scale())) __builtin_trap();
-  for (const char* module : {"model.layers.0.self_attn.q_proj", "model.layers.12.mlp.experts.3.down_proj", "",
-                             "x", "model.layers.0.self_attn.kv_a_proj_with_mqa"})
+  for (const char* module :
+       {"model.layers.0.self_attn.q_proj", "model.layers.12.mlp.experts.3.down_proj", "", "x",
+        "model.layers.0.self_attn.kv_a_proj_with_mqa"})
     (void)c->targets.matches(module);
   (void)c->targets.describe();
   return 0;

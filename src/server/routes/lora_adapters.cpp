@@ -10,8 +10,9 @@ namespace {
 
 Status check_enabled(const ServerContext& ctx) {
   if (ctx.options().allow_runtime_lora) return ok_status();
-  return not_found("runtime LoRA updating is disabled; start fathom serve with --allow-runtime-lora "
-                   "(or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true)");
+  return not_found(
+      "runtime LoRA updating is disabled; start fathom serve with --allow-runtime-lora "
+      "(or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true)");
 }
 
 /// The body's lora_name: a non-empty string of printable characters, not the base model's id.
@@ -44,7 +45,8 @@ void load_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
   Result<std::optional<std::string>> path = protocol::get_string(*body, "lora_path");
   if (!path.ok()) return reply_error(ctx, *ex, path.status());
   if (!*path || (*path)->empty())
-    return reply_error(ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
+    return reply_error(
+        ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
   // Note: reads the adapter on this I/O thread; adapters are small next to the base model.
   if (Status s = ctx.model()->loras->add(*name, **path); !s.ok()) return reply_error(ctx, *ex, s);
   reply_text(ctx, *ex, "Success: LoRA adapter '" + *name + "' added successfully.");

@@ -16,14 +16,15 @@ Status unknown_model(const ServerContext& ctx, const std::string& requested) {
 
 }  // namespace
 
-Result<std::shared_ptr<const model::lora::LoraAdapter>> resolve_model(const ServerContext& ctx,
-                                                                      const std::string& requested) {
+Result<std::shared_ptr<const model::lora::LoraAdapter>> resolve_model(
+    const ServerContext& ctx, const std::string& requested) {
   if (requested.empty() || requested == ctx.options().model_id)
     return std::shared_ptr<const model::lora::LoraAdapter>();
   LoadedModel* m = ctx.model();
   if (!m || !m->loras || !m->loras->has(requested)) return unknown_model(ctx, requested);
   auto adapter = m->loras->acquire(requested);
-  if (!adapter.ok() && adapter.status().code() == Code::kNotFound) return unknown_model(ctx, requested);  // unloaded meanwhile
+  if (!adapter.ok() && adapter.status().code() == Code::kNotFound)
+    return unknown_model(ctx, requested);  // unloaded meanwhile
   return adapter;
 }
 
@@ -37,26 +38,24 @@ Status check_model_name(const ServerContext& ctx, const std::string& requested) 
 namespace {
 
 int64_t created_s() {
-  static const int64_t kCreated =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  static const int64_t kCreated = std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
   return kCreated;
 }
 
 protocol::Json model_object(const ServerContext& ctx) {
-  protocol::Json model = {{"id", ctx.options().model_id},
-                          {"object", "model"},
-                          {"created", created_s()},
-                          {"owned_by", "fathom"},
-                          {"root", ctx.options().model_dir},
-                          {"parent", nullptr}};
+  protocol::Json model = {{"id", ctx.options().model_id},    {"object", "model"},
+                          {"created", created_s()},          {"owned_by", "fathom"},
+                          {"root", ctx.options().model_dir}, {"parent", nullptr}};
   if (LoadedModel* m = ctx.model()) model["max_model_len"] = m->engine->max_model_len();
   return model;
 }
 
 protocol::Json adapter_object(const ServerContext& ctx, const model::lora::AdapterInfo& a) {
-  protocol::Json model = {{"id", a.name},        {"object", "model"},
+  protocol::Json model = {{"id", a.name},           {"object", "model"},
                           {"created", created_s()}, {"owned_by", "fathom"},
-                          {"root", a.path},      {"parent", ctx.options().model_id}};
+                          {"root", a.path},         {"parent", ctx.options().model_id}};
   if (LoadedModel* m = ctx.model()) model["max_model_len"] = m->engine->max_model_len();
   return model;
 }
@@ -66,12 +65,14 @@ protocol::Json adapter_object(const ServerContext& ctx, const model::lora::Adapt
 void models(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
   protocol::Json data = protocol::Json::array({model_object(ctx)});
   if (LoadedModel* m = ctx.model(); m && m->loras)
-    for (const model::lora::AdapterInfo& a : m->loras->list()) data.push_back(adapter_object(ctx, a));
+    for (const model::lora::AdapterInfo& a : m->loras->list())
+      data.push_back(adapter_object(ctx, a));
   reply_json(ctx, *ex, {{"object", "list"}, {"data", std::move(data)}});
 }
 
 void model(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
-  const std::string id = net::percent_decode(std::string_view(ex->request().path).substr(std::strlen("/v1/models/")));
+  const std::string id =
+      net::percent_decode(std::string_view(ex->request().path).substr(std::strlen("/v1/models/")));
   if (id == ctx.options().model_id) return reply_json(ctx, *ex, model_object(ctx));
   if (LoadedModel* m = ctx.model(); m && m->loras)
     for (const model::lora::AdapterInfo& a : m->loras->list())
