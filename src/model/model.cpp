@@ -180,24 +180,22 @@ void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int
   OpStats& s = profile_[op];
   s.flops += 2 * n * w.out_features * w.in_features;
   s.weight_bytes += w.size_bytes();
+  run_linear(w, x, n, y);
+  if (lora_rows_.empty()) return;
+  auto target = lora_target_of_.find(&w);
+  if (target == lora_target_of_.end()) return;
+  FATHOM_DCHECK(static_cast<int64_t>(lora_rows_.size()) == n);
+  s.flops += lora::add_lora_delta(target->second, lora_rows_, x, w.in_features, y, w.out_features,
+                                  [this](const kernels::LinearWeight& f, const float* fx, int64_t m,
+                                         float* fy) { run_linear(f, fx, m, fy); });
+}
+
+void Model::run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
   if (opts_.reference_kernels) {
     kernels::linear_ref(w, x, n, y);
   } else {
     kernels::linear_cpu(w, x, n, y, pool());
   }
-  if (lora_rows_.empty()) return;
-  auto target = lora_target_of_.find(&w);
-  if (target == lora_target_of_.end()) return;
-  FATHOM_DCHECK(static_cast<int64_t>(lora_rows_.size()) == n);
-  s.flops += lora::add_lora_delta(
-      target->second, lora_rows_, x, w.in_features, y, w.out_features,
-      [&](const kernels::LinearWeight& f, const float* fx, int64_t m, float* fy) {
-        if (opts_.reference_kernels) {
-          kernels::linear_ref(f, fx, m, fy);
-        } else {
-          kernels::linear_cpu(f, fx, m, fy, pool());
-        }
-      });
 }
 
 void Model::add_lora_target(const std::string& module, const kernels::LinearWeight& w) {

@@ -198,6 +198,8 @@ class Model {
 
  private:
   void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+  /// The product alone (fast or reference kernel), untimed.
+  void run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
 
   mutable StepProfile profile_;
   std::vector<std::shared_ptr<const void>> owners_;

@@ -27,6 +27,18 @@ Result<std::string> lora_name(const ServerContext& ctx, const protocol::Json& bo
   return *name;
 }
 
+/// The enabled check, the JSON body and its lora_name: what both routes start with.
+struct LoraRequest {
+  protocol::Json body;
+  std::string name;
+};
+Result<LoraRequest> parse_lora_request(const ServerContext& ctx, const net::Exchange& ex) {
+  FATHOM_RETURN_IF_ERROR(check_enabled(ctx));
+  FATHOM_ASSIGN_OR_RETURN(protocol::Json body, protocol::parse_json_object(ex.request().body));
+  FATHOM_ASSIGN_OR_RETURN(std::string name, lora_name(ctx, body));
+  return LoraRequest{std::move(body), std::move(name)};
+}
+
 void reply_text(ServerContext& ctx, net::Exchange& ex, std::string text) {
   net::HttpResponse r;
   r.content_type = "text/plain; charset=utf-8";
@@ -37,29 +49,22 @@ void reply_text(ServerContext& ctx, net::Exchange& ex, std::string text) {
 }  // namespace
 
 void load_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
-  if (Status s = check_enabled(ctx); !s.ok()) return reply_error(ctx, *ex, s);
-  Result<protocol::Json> body = protocol::parse_json_object(ex->request().body);
-  if (!body.ok()) return reply_error(ctx, *ex, body.status());
-  Result<std::string> name = lora_name(ctx, *body);
-  if (!name.ok()) return reply_error(ctx, *ex, name.status());
-  Result<std::optional<std::string>> path = protocol::get_string(*body, "lora_path");
+  Result<LoraRequest> req = parse_lora_request(ctx, *ex);
+  if (!req.ok()) return reply_error(ctx, *ex, req.status());
+  Result<std::optional<std::string>> path = protocol::get_string(req->body, "lora_path");
   if (!path.ok()) return reply_error(ctx, *ex, path.status());
   if (!*path || (*path)->empty())
-    return reply_error(
-        ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
+    return reply_error(ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
   // Note: reads the adapter on this I/O thread; adapters are small next to the base model.
-  if (Status s = ctx.model()->loras->add(*name, **path); !s.ok()) return reply_error(ctx, *ex, s);
-  reply_text(ctx, *ex, "Success: LoRA adapter '" + *name + "' added successfully.");
+  if (Status s = ctx.model()->loras->add(req->name, **path); !s.ok()) return reply_error(ctx, *ex, s);
+  reply_text(ctx, *ex, "Success: LoRA adapter '" + req->name + "' added successfully.");
 }
 
 void unload_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
-  if (Status s = check_enabled(ctx); !s.ok()) return reply_error(ctx, *ex, s);
-  Result<protocol::Json> body = protocol::parse_json_object(ex->request().body);
-  if (!body.ok()) return reply_error(ctx, *ex, body.status());
-  Result<std::string> name = lora_name(ctx, *body);
-  if (!name.ok()) return reply_error(ctx, *ex, name.status());
-  if (Status s = ctx.model()->loras->remove(*name); !s.ok()) return reply_error(ctx, *ex, s);
-  reply_text(ctx, *ex, "Success: LoRA adapter '" + *name + "' removed successfully.");
+  Result<LoraRequest> req = parse_lora_request(ctx, *ex);
+  if (!req.ok()) return reply_error(ctx, *ex, req.status());
+  if (Status s = ctx.model()->loras->remove(req->name); !s.ok()) return reply_error(ctx, *ex, s);
+  reply_text(ctx, *ex, "Success: LoRA adapter '" + req->name + "' removed successfully.");
 }
 
 }  // namespace fathom::server::routes
