@@ -165,7 +165,9 @@ EngineStats Engine::stats() const {
 }
 
 const model::ModelConfig& Engine::model_config() const { return impl_->model->config(); }
-const model::lora::TargetTable& Engine::lora_targets() const { return impl_->model->lora_targets(); }
+const model::lora::TargetTable& Engine::lora_targets() const {
+  return impl_->model->lora_targets();
+}
 int64_t Engine::max_model_len() const { return impl_->cfg.max_model_len; }
 
 void Engine::Impl::publish_gauges() {
@@ -182,7 +184,8 @@ void Engine::Impl::publish_gauges() {
   std::set<std::string> running, waiting;
   for (size_t i = 0; i < seqs.size(); ++i)
     if (seqs[i]->req.lora)
-      (static_cast<int64_t>(i) < counters.num_running ? running : waiting).insert(seqs[i]->req.lora->name);
+      (static_cast<int64_t>(i) < counters.num_running ? running : waiting)
+          .insert(seqs[i]->req.lora->name);
   for (const auto& s : inbox)
     if (s->req.lora) waiting.insert(s->req.lora->name);
   counters.running_lora_adapters.assign(running.begin(), running.end());

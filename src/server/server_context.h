@@ -29,8 +29,8 @@ struct ServeOptions {
   bool tool_call_parser = true;    ///< --tool-call-parser deepseek_v3 (the default) or none
   model::LoadOptions load;         ///< --quantization
   std::vector<std::pair<std::string, std::string>> loras;  ///< --lora NAME=DIR, loaded at start
-  int32_t max_loras = 8;             ///< --max-loras: adapters held in memory (LRU beyond)
-  bool allow_runtime_lora = false;   ///< --allow-runtime-lora: the load/unload routes answer
+  int32_t max_loras = 8;            ///< --max-loras: adapters held in memory (LRU beyond)
+  bool allow_runtime_lora = false;  ///< --allow-runtime-lora: the load/unload routes answer
   engine::EngineConfig engine;
   net::HttpServerOptions http;
 };

@@ -117,7 +117,8 @@ void render_engine(Writer& w, const engine::EngineStats& e, const char* prefix, 
 }  // namespace
 
 std::string render_metrics(const engine::EngineStats* engine, const ServerMetricsSnapshot& server,
-                           const std::string& model_name, MetricsNames names, const LoraRequestsInfo* lora) {
+                           const std::string& model_name, MetricsNames names,
+                           const LoraRequestsInfo* lora) {
   Writer w(model_name);
   w.gauge("fathom_model_loaded", "1 once the model is loaded and serving.", engine ? 1 : 0);
   if (engine) {

@@ -54,9 +54,11 @@ void load_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
   Result<std::optional<std::string>> path = protocol::get_string(req->body, "lora_path");
   if (!path.ok()) return reply_error(ctx, *ex, path.status());
   if (!*path || (*path)->empty())
-    return reply_error(ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
+    return reply_error(
+        ctx, *ex, invalid_argument("lora_path: required (the adapter's folder on the server)"));
   // Note: reads the adapter on this I/O thread; adapters are small next to the base model.
-  if (Status s = ctx.model()->loras->add(req->name, **path); !s.ok()) return reply_error(ctx, *ex, s);
+  if (Status s = ctx.model()->loras->add(req->name, **path); !s.ok())
+    return reply_error(ctx, *ex, s);
   reply_text(ctx, *ex, "Success: LoRA adapter '" + req->name + "' added successfully.");
 }
 

@@ -21,8 +21,10 @@ void detokenize(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);        /
 void health(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);            // GET /health
 void metrics(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);           // GET /metrics
 void console(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);  // GET / and /assets/*
-void load_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);    // POST /v1/load_lora_adapter
-void unload_lora_adapter(ServerContext& ctx, std::shared_ptr<net::Exchange> ex);  // POST /v1/unload_lora_adapter
+void load_lora_adapter(ServerContext& ctx,
+                       std::shared_ptr<net::Exchange> ex);  // POST /v1/load_lora_adapter
+void unload_lora_adapter(ServerContext& ctx,
+                         std::shared_ptr<net::Exchange> ex);  // POST /v1/unload_lora_adapter
 
 /// Ok when `requested` is empty, the served model id or a LoRA adapter's name; NotFound
 /// (code model_not_found) otherwise.
