@@ -32,6 +32,7 @@ Result<Args> Args::parse(const std::vector<std::string>& argv,
       } else {
         return invalid_argument("flag --" + name + " needs a value");
       }
+      out.all_values_[name].push_back(out.values_[name]);
     } else {
       return invalid_argument("unknown flag --" + name);
     }
@@ -43,6 +44,11 @@ std::optional<std::string> Args::get(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::get_or(const std::string& name, const std::string& fallback) const {

@@ -25,9 +25,12 @@ class Args {
   Result<int64_t> get_int(const std::string& name, int64_t fallback) const;
   Result<double> get_double(const std::string& name, double fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
+  /// Every value of a repeatable flag, in order (get() gives the last).
+  std::vector<std::string> get_all(const std::string& name) const;
 
  private:
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

@@ -69,12 +69,16 @@ void print_help() {
       "                    [--no-prefault]   (map weight pages lazily on first use instead of\n"
       "                    at load)\n"
       "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
+      "                    [--lora NAME=DIR ...] [--max-loras N] [--allow-runtime-lora]\n"
+      "                    (PEFT LoRA adapters, selected by the request's model; at most N\n"
+      "                    in memory, LRU; POST /v1/load_lora_adapter and unload_lora_adapter\n"
+      "                    with --allow-runtime-lora or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
       "POST /v1/responses, GET /v1/models[/{id}], POST /tokenize, POST /detokenize, GET /health,\n"
-      "GET /metrics. Without --model the built-in\n"
-      "%s (RANDOM weights: its output is gibberish) is served. The API key may also come\n"
-      "from FATHOM_API_KEY. SIGTERM or SIGINT drains in-flight requests, then exits 0.\n",
+      "GET /metrics, POST /v1/load_lora_adapter, POST /v1/unload_lora_adapter. Without --model\n"
+      "the built-in %s (RANDOM weights: its output is gibberish) is served. The API key may\n"
+      "also come from FATHOM_API_KEY. SIGTERM or SIGINT drains in-flight requests, then exits 0.\n",
       kDefaultModelName);
 }
 
@@ -122,8 +126,11 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "speculative",
                                                   "num-speculative-tokens",
                                                   "prompt-lookup-min",
-                                                  "prompt-lookup-max"},
-                                                 {"no-prefix-caching", "profile", "no-prefault"}));
+                                                  "prompt-lookup-max",
+                                                  "lora",
+                                                  "max-loras"},
+                                                 {"no-prefix-caching", "profile", "no-prefault",
+                                                  "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -201,6 +208,25 @@ Status serve_main(const std::vector<std::string>& argv) {
     return invalid_argument("--max-num-seqs, --max-num-batched-tokens and --block-size must be positive");
   FATHOM_RETURN_IF_ERROR(parse_spec_flags(args, e.spec));
   o.load.load_mtp = e.spec.method == engine::spec::SpecMethod::kMtp;
+
+  for (const std::string& spec : args.get_all("lora")) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      return invalid_argument("--lora: expected NAME=DIR, got '" + spec + "'");
+    o.loras.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  FATHOM_ASSIGN_OR_RETURN(int64_t max_loras, args.get_int("max-loras", o.max_loras));
+  if (max_loras < 1 || max_loras > 4096)
+    return invalid_argument("--max-loras must be in [1, 4096]");
+  if (max_loras < static_cast<int64_t>(o.loras.size()))
+    return invalid_argument("--max-loras " + std::to_string(max_loras) + " is less than the " +
+                            std::to_string(o.loras.size()) + " adapters given with --lora");
+  o.max_loras = static_cast<int32_t>(max_loras);
+  const std::string runtime_env = std::getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING")
+                                      ? std::getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING")
+                                      : "";
+  o.allow_runtime_lora = args.has("allow-runtime-lora") || runtime_env == "true" ||
+                         runtime_env == "True" || runtime_env == "1";
 
   if (!args.has("model"))
     FATHOM_LOG(kWarning) << "no --model: serving the built-in " << kDefaultModelName

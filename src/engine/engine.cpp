@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unordered_set>
 
@@ -124,6 +125,8 @@ Status Engine::submit(EngineRequest req, UpdateCallback on_update) {
       return invalid_argument("prompt token id " + std::to_string(t) + " is outside the vocabulary of " +
                               std::to_string(vocab));
   FATHOM_RETURN_IF_ERROR(validate(req.params, vocab));
+  if (req.lora && req.lora->targets_fingerprint != m.model->lora_targets().fingerprint())
+    return invalid_argument("LoRA adapter '" + req.lora->name + "' was loaded for another model");
   const int64_t prompt = static_cast<int64_t>(req.prompt_ids.size());
   const int64_t total = prompt + req.params.max_tokens;
   if (total > m.cfg.max_model_len)
@@ -173,6 +176,9 @@ EngineStats Engine::stats() const {
 }
 
 const model::ModelConfig& Engine::model_config() const { return impl_->model->config(); }
+const model::lora::TargetTable& Engine::lora_targets() const {
+  return impl_->model->lora_targets();
+}
 int64_t Engine::max_model_len() const { return impl_->cfg.max_model_len; }
 
 void Engine::Impl::publish_gauges() {
@@ -184,6 +190,17 @@ void Engine::Impl::publish_gauges() {
   counters.prefix_cache_queries = kv.prefix_queries();
   counters.prefix_cache_hits = kv.prefix_hits();
   counters.step_profile = model->profile();
+  // LoRA adapters of running and waiting requests (vllm:lora_requests_info).
+  const std::vector<Sequence*> seqs = scheduler.all();  // running first
+  std::set<std::string> running, waiting;
+  for (size_t i = 0; i < seqs.size(); ++i)
+    if (seqs[i]->req.lora)
+      (static_cast<int64_t>(i) < counters.num_running ? running : waiting)
+          .insert(seqs[i]->req.lora->name);
+  for (const auto& s : inbox)
+    if (s->req.lora) waiting.insert(s->req.lora->name);
+  counters.running_lora_adapters.assign(running.begin(), running.end());
+  counters.waiting_lora_adapters.assign(waiting.begin(), waiting.end());
 }
 
 void Engine::Impl::maybe_log_profile() {
@@ -249,6 +266,7 @@ void Engine::Impl::step(const SchedulerOutput& out) {
       b.seq_idx.push_back(static_cast<int32_t>(i));
     }
     b.block_tables.push_back(s->blocks.table);
+    b.seq_lora.push_back(s->req.lora.get());
     if (s->num_computed + x.num_new_tokens == s->num_tokens_with_draft()) {
       // Logits for the last token and for each draft token (the scheduler fitted the draft).
       output_of[i] = static_cast<int64_t>(b.output_rows.size());

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/histogram.h"
@@ -48,6 +49,8 @@ struct EngineStats {
   model::StepProfile step_profile;                   ///< forward time per op since start
   spec::SpecStats spec;                              ///< drafted and accepted tokens
   std::map<std::string, int64_t> requests_finished;  ///< by finish reason
+  std::vector<std::string> running_lora_adapters;    ///< names, sorted
+  std::vector<std::string> waiting_lora_adapters;
   HistogramSnapshot time_to_first_token_s, inter_token_latency_s, e2e_latency_s, queue_time_s;
 };
 
@@ -72,6 +75,8 @@ class Engine {
 
   EngineStats stats() const;
   const model::ModelConfig& model_config() const;
+  /// The projections LoRA adapters may target (for loading adapters against this model).
+  const model::lora::TargetTable& lora_targets() const;
   int64_t max_model_len() const;
 
  private:

@@ -12,6 +12,7 @@
 #include "base/status.h"
 #include "engine/sampler.h"
 #include "grammar/token_matcher.h"
+#include "model/lora/lora_adapter.h"
 
 namespace fathom::engine {
 
@@ -37,6 +38,9 @@ struct EngineRequest {
   std::string request_id;
   std::vector<int32_t> prompt_ids;
   RequestParams params;
+  /// The LoRA adapter to run with (null: the base model). Held until the request finishes,
+  /// so unloading or evicting the adapter meanwhile does not affect it.
+  std::shared_ptr<const model::lora::LoraAdapter> lora;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kAbort, kError };

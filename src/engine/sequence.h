@@ -23,6 +23,7 @@ struct Sequence {
         num_prompt_tokens(static_cast<int64_t>(req.prompt_ids.size())),
         sampler(req.params.sampling.seed),
         arrival(now) {
+    blocks.cache_salt = req.lora ? req.lora->cache_salt : 0;  // prefix cache keyed by adapter
     if (req.params.constraint)
       matcher = std::make_unique<grammar::TokenMatcher>(*req.params.constraint);
   }

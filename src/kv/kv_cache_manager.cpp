@@ -57,7 +57,7 @@ int64_t KvCacheManager::attach_cached_prefix(SequenceBlocks& seq, std::span<cons
   if (!prefix_caching_ || tokens.empty()) return 0;
   const int64_t max_blocks = (static_cast<int64_t>(tokens.size()) - 1) / block_size_;
   prefix_queries_ += static_cast<int64_t>(tokens.size());
-  uint64_t parent = 0;
+  uint64_t parent = seq.cache_salt;
   for (int64_t b = 0; b < max_blocks; ++b) {
     const uint64_t h = hash_block(parent, tokens.subspan(b * block_size_, block_size_));
     auto it = cached_.find(h);
@@ -83,7 +83,7 @@ bool KvCacheManager::grow(SequenceBlocks& seq, int64_t num_tokens) {
 void KvCacheManager::commit(SequenceBlocks& seq, std::span<const int32_t> tokens, int64_t num_computed) {
   if (!prefix_caching_) return;
   const int64_t full = std::min<int64_t>(num_computed, static_cast<int64_t>(tokens.size())) / block_size_;
-  uint64_t parent = seq.block_hashes.empty() ? 0 : seq.block_hashes.back();
+  uint64_t parent = seq.block_hashes.empty() ? seq.cache_salt : seq.block_hashes.back();
   for (int64_t b = static_cast<int64_t>(seq.block_hashes.size()); b < full; ++b) {
     const uint64_t h = hash_block(parent, tokens.subspan(b * block_size_, block_size_));
     const BlockId id = seq.table[b];

@@ -18,6 +18,9 @@ namespace fathom::kv {
 struct SequenceBlocks {
   BlockList table;
   std::vector<uint64_t> block_hashes;  ///< of table[0 .. block_hashes.size())
+  /// Root of the hash chain: sequences with different salts (different LoRA adapters) never
+  /// share cached blocks. 0 for the base model.
+  uint64_t cache_salt = 0;
 };
 
 class KvCacheManager {

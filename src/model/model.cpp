@@ -7,6 +7,7 @@
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/linear.h"
 #include "kernels/ops.h"
+#include "model/lora/lora_apply.h"
 
 namespace fathom::model {
 
@@ -180,11 +181,38 @@ void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int
   OpStats& s = profile_[op];
   s.flops += 2 * n * w.out_features * w.in_features;
   s.weight_bytes += w.size_bytes();
+  run_linear(w, x, n, y);
+  if (lora_rows_.empty()) return;
+  auto target = lora_target_of_.find(&w);
+  if (target == lora_target_of_.end()) return;
+  FATHOM_DCHECK(static_cast<int64_t>(lora_rows_.size()) == n);
+  s.flops += lora::add_lora_delta(target->second, lora_rows_, x, w.in_features, y, w.out_features,
+                                  [this](const kernels::LinearWeight& f, const float* fx, int64_t m,
+                                         float* fy) { run_linear(f, fx, m, fy); });
+}
+
+void Model::run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
   if (opts_.reference_kernels) {
     kernels::linear_ref(w, x, n, y);
   } else {
     kernels::linear_cpu(w, x, n, y, pool());
   }
+}
+
+void Model::add_lora_target(const std::string& module, const kernels::LinearWeight& w) {
+  lora_target_of_[&w] = lora_targets_.add({module, w.out_features, w.in_features});
+}
+
+Model::LoraRowScope::LoraRowScope(const Model* m, std::span<const int64_t> token_of_row) : m_(m) {
+  if (m_->lora_rows_.empty()) return;
+  rows_.reserve(token_of_row.size());
+  for (int64_t t : token_of_row) rows_.push_back(m_->lora_rows_[static_cast<size_t>(t)]);
+  saved_.swap(m_->lora_rows_);
+  m_->lora_rows_ = rows_;
+}
+
+Model::LoraRowScope::~LoraRowScope() {
+  if (!saved_.empty()) m_->lora_rows_.swap(saved_);
 }
 
 void Model::linear_group(const std::vector<kernels::LinearWeight>& ws, const float* x, int64_t n,
@@ -308,9 +336,25 @@ Status Model::validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv
 Status Model::forward(const ForwardBatch& b, runtime::KvStorage& kv, std::vector<float>& logits) {
   FATHOM_RETURN_IF_ERROR(validate_batch(b, kv, kv_layout()));
   const int64_t n = b.num_tokens();
+  lora_rows_.clear();
+  if (!b.seq_lora.empty()) {
+    if (b.seq_lora.size() != b.block_tables.size())
+      return invalid_argument("forward: seq_lora has " + std::to_string(b.seq_lora.size()) +
+                              " entries for " + std::to_string(b.block_tables.size()) +
+                              " sequences");
+    for (const lora::LoraAdapter* a : b.seq_lora)
+      if (a && a->targets_fingerprint != lora_targets_.fingerprint())
+        return invalid_argument("forward: LoRA adapter '" + a->name +
+                                "' was loaded for another model");
+    for (int64_t i = 0; i < n; ++i)
+      lora_rows_.push_back(b.seq_lora[static_cast<size_t>(b.seq_idx[i])]);
+    if (std::all_of(lora_rows_.begin(), lora_rows_.end(), [](auto* a) { return a == nullptr; }))
+      lora_rows_.clear();
+  }
   const int64_t start = now_ns();
   logits.assign(b.output_rows.size() * static_cast<size_t>(cfg_.vocab_size), 0.0f);
   forward_validated(b, kv, logits.data());
+  lora_rows_.clear();
   profile_.forward_ns += now_ns() - start;
   ++profile_.forwards;
   profile_.tokens += n;

@@ -7,7 +7,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/status.h"
@@ -16,6 +18,7 @@
 #include "kernels/ops.h"
 #include "kernels/quantize_weight.h"
 #include "model/config.h"
+#include "model/lora/lora_adapter.h"
 #include "runtime/kv_storage.h"
 
 namespace fathom::model {
@@ -32,6 +35,9 @@ struct ForwardBatch {
   /// Keep the final-normed hidden states of every row (Model::last_hidden): the input of a
   /// DeepSeek MTP draft module.
   bool want_hidden = false;
+  /// [num_seqs] the LoRA adapter of each sequence (null: the base model), or empty when no
+  /// sequence uses one. Adapters must be loaded against this model's lora_targets().
+  std::vector<const lora::LoraAdapter*> seq_lora;
 
   int64_t num_tokens() const { return static_cast<int64_t>(token_ids.size()); }
 };
@@ -150,6 +156,8 @@ class Model {
   using LinearObserver =
       std::function<void(const std::string& prefix, const float* x, int64_t rows, int64_t cols)>;
   void set_linear_observer(LinearObserver observer) { observer_ = std::move(observer); }
+  /// The projections LoRA adapters may target (PEFT module names and shapes).
+  const lora::TargetTable& lora_targets() const { return lora_targets_; }
 
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
@@ -190,6 +198,24 @@ class Model {
   void lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
                       const float* x, const ForwardBatch& b, float* logits) const;
 
+  /// Registers `w` (a weight the model keeps at a stable address) as the LoRA target `module`;
+  /// every linear() over it then adds the batch rows' adapter updates. Called after load.
+  void add_lora_target(const std::string& module, const kernels::LinearWeight& w);
+
+  /// While alive, linear() reads row i's adapter from the batch row `token_of_row[i]`: for
+  /// products over gathered rows (MoE experts). Nested scopes compose.
+  class LoraRowScope {
+   public:
+    LoraRowScope(const Model* m, std::span<const int64_t> token_of_row);
+    ~LoraRowScope();
+    LoraRowScope(const LoraRowScope&) = delete;
+    LoraRowScope& operator=(const LoraRowScope&) = delete;
+
+   private:
+    const Model* m_;
+    std::vector<const lora::LoraAdapter*> rows_, saved_;
+  };
+
   /// Adds the time from construction to destruction to one op of the profile. Not nested:
   /// the wrappers above time themselves, forward code times the rest.
   class OpTimer {
@@ -211,11 +237,17 @@ class Model {
   void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
   Status validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv,
                         const runtime::KvLayout& layout) const;
+  /// The product alone (fast or reference kernel), untimed.
+  void run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
 
   mutable StepProfile profile_;
   mutable std::vector<float> last_hidden_;
   LinearObserver observer_;
   std::vector<std::shared_ptr<const void>> owners_;
+  lora::TargetTable lora_targets_;
+  std::unordered_map<const kernels::LinearWeight*, int32_t> lora_target_of_;
+  /// [rows of the current linear input] each row's adapter; empty when the batch has none.
+  mutable std::vector<const lora::LoraAdapter*> lora_rows_;
 };
 
 /// Loads a Hugging Face model folder (config.json + safetensors) for any registered

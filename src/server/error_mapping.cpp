@@ -50,7 +50,9 @@ const std::set<std::string>& known_params() {
       "guided_choice", "guided_grammar", "structured_outputs",
       // the Responses API's own
       "input", "instructions", "max_output_tokens", "text", "previous_response_id", "conversation",
-      "background", "store", "metadata", "truncation", "include"};
+      "background", "store", "metadata", "truncation", "include",
+      // the runtime LoRA routes
+      "lora_name", "lora_path"};
   return kParams;
 }
 
@@ -77,6 +79,7 @@ std::string error_json(int http_status, const char* type, const std::string& mes
   nlohmann::json err = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
   if (!param.empty()) err["param"] = param;
   if (http_status == 429) err["code"] = "rate_limit_exceeded";
+  if (http_status == 404 && message.starts_with("The model `")) err["code"] = "model_not_found";
   return nlohmann::json({{"error", err}}).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

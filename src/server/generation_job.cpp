@@ -87,6 +87,7 @@ class Job : public std::enable_shared_from_this<Job> {
       req.request_id = choices_[i].engine_id;
       req.prompt_ids = prompt;
       req.params = o.params;
+      req.lora = plan_.lora;
       const int64_t prompt_len = static_cast<int64_t>(prompt.size());
       if (!o.max_tokens_set) req.params.max_tokens = std::max<int64_t>(1, limit - prompt_len);
       // A given seed makes choice k reproducible (seed + k); without one every choice draws its own.

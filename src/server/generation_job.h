@@ -24,6 +24,14 @@ struct GenerationPlan {
   std::vector<std::vector<int32_t>> prompts;  ///< token ids, one choice group each
   std::vector<std::string> echo;              ///< completions with echo: each prompt's text
   protocol::Json responses_echo;              ///< kResponses: ResponsesRequest::echo
+  /// The LoRA adapter every choice runs with (null: the base model).
+  std::shared_ptr<const model::lora::LoraAdapter> lora;
+
+  /// Selects the adapter; the responses then name it as their model.
+  void set_lora(std::shared_ptr<const model::lora::LoraAdapter> a) {
+    if (a) model = a->name;
+    lora = std::move(a);
+  }
 };
 
 /// Submits every choice and answers `ex` (errors included). Call on the exchange's strand.

@@ -51,6 +51,12 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   auto m = std::make_unique<LoadedModel>();
   m->tokenizer = std::make_unique<tokenizer::Tokenizer>(std::move(*tok));
   m->engine = std::move(*engine);
+  m->loras = std::make_unique<model::lora::AdapterCache>(m->engine->lora_targets(), o.max_loras);
+  for (const auto& [name, dir] : o.loras) {
+    if (name == o.model_id)
+      return invalid_argument("--lora " + name + ": the base model is served under that name");
+    FATHOM_RETURN_IF_ERROR(m->loras->add(name, dir).with_context("--lora " + name + "=" + dir));
+  }
   Result<tokenizer::ChatTemplate> tmpl = tokenizer::ChatTemplate::from_tokenizer(*m->tokenizer);
   if (tmpl.ok()) {
     m->chat_template = std::make_unique<tokenizer::ChatTemplate>(std::move(*tmpl));

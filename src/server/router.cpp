@@ -28,7 +28,7 @@ bool path_matches(std::string_view pattern, std::string_view path) {
   return pattern == path;
 }
 
-constexpr std::array<RouteRow, 13> kRoutes = {{
+constexpr std::array<RouteRow, 15> kRoutes = {{
     {"POST", "/v1/chat/completions", &routes::chat_completions, true, true},
     {"POST", "/v1/completions", &routes::completions, true, true},
     {"POST", "/v1/responses", &routes::responses, true, true},
@@ -42,6 +42,8 @@ constexpr std::array<RouteRow, 13> kRoutes = {{
     {"GET", "/v1/health", &routes::health, false, false},
     {"GET", "/", &routes::console, false, false},  // the chat playground (docs/console.md)
     {"GET", "/assets/*", &routes::console, false, false},
+    {"POST", "/v1/load_lora_adapter", &routes::load_lora_adapter, true, true},
+    {"POST", "/v1/unload_lora_adapter", &routes::unload_lora_adapter, true, true},
 }};
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "engine/engine.h"
 #include "grammar/token_vocab.h"
+#include "model/lora/adapter_cache.h"
 #include "net/http_server.h"
 #include "server/server_metrics.h"
 #include "tokenizer/chat_template.h"
@@ -25,6 +28,9 @@ struct ServeOptions {
   bool reasoning_parser = false;   ///< --reasoning-parser deepseek_r1
   bool tool_call_parser = true;    ///< --tool-call-parser deepseek_v3 (the default) or none
   model::LoadOptions load;         ///< --quantization
+  std::vector<std::pair<std::string, std::string>> loras;  ///< --lora NAME=DIR, loaded at start
+  int32_t max_loras = 8;            ///< --max-loras: adapters held in memory (LRU beyond)
+  bool allow_runtime_lora = false;  ///< --allow-runtime-lora: the load/unload routes answer
   engine::EngineConfig engine;
   net::HttpServerOptions http;
 };
@@ -34,6 +40,8 @@ struct LoadedModel {
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
   std::unique_ptr<tokenizer::ChatTemplate> chat_template;  ///< null when the model has none
   std::unique_ptr<engine::Engine> engine;
+  /// The LoRA adapters served over the base model (registered by name, LRU in memory).
+  std::unique_ptr<model::lora::AdapterCache> loras;
   /// The vocabulary structured outputs constrain; null (with the reason) when the tokenizer
   /// cannot give each token's bytes.
   std::shared_ptr<const grammar::TokenVocab> vocab;

@@ -141,7 +141,8 @@ void render_engine(Writer& w, const engine::EngineStats& e, const char* prefix, 
 }  // namespace
 
 std::string render_metrics(const engine::EngineStats* engine, const ServerMetricsSnapshot& server,
-                           const std::string& model_name, MetricsNames names) {
+                           const std::string& model_name, MetricsNames names,
+                           const LoraRequestsInfo* lora) {
   Writer w(model_name);
   w.gauge("fathom_model_loaded", "1 once the model is loaded and serving.", engine ? 1 : 0);
   if (engine) {
@@ -167,6 +168,18 @@ std::string render_metrics(const engine::EngineStats* engine, const ServerMetric
             static_cast<double>(server.client_disconnects));
   w.gauge("fathom_http_active_requests", "HTTP requests being answered.", static_cast<double>(server.active_exchanges));
   w.gauge("fathom_http_open_connections", "Open client connections.", static_cast<double>(server.open_connections));
+  if (lora && engine) {
+    auto joined = [](const std::vector<std::string>& list) {
+      std::string s;
+      for (const std::string& n : list) s += (s.empty() ? "" : ",") + n;
+      return escape_label(s);
+    };
+    w.header("vllm:lora_requests_info", "gauge", "Running stats on lora requests.");
+    w.sample("vllm:lora_requests_info", lora->timestamp_s,
+             "max_lora=\"" + std::to_string(lora->max_lora) + "\",running_lora_adapters=\"" +
+                 joined(engine->running_lora_adapters) + "\",waiting_lora_adapters=\"" +
+                 joined(engine->waiting_lora_adapters) + "\"");
+  }
   if (names == MetricsNames::kFathomAndVllm && engine) {
     render_engine(w, *engine, "vllm:", true);
     w.labelled_counter("vllm:request_success_total", "Requests finished, by finish reason.", "finished_reason",

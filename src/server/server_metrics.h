@@ -34,8 +34,17 @@ class ServerMetrics {
 
 enum class MetricsNames { kFathom, kFathomAndVllm };
 
-/// Prometheus text exposition format 0.0.4. `engine` is null while the model loads.
+/// vllm:lora_requests_info: the adapter slots and the adapters of running and waiting requests
+/// (the Gateway API Inference Extension routes by it). Its value is the time it was taken.
+struct LoraRequestsInfo {
+  int32_t max_lora = 0;
+  double timestamp_s = 0;  ///< seconds since the epoch
+};
+
+/// Prometheus text exposition format 0.0.4. `engine` is null while the model loads; `lora` is
+/// null when the server serves no adapters.
 std::string render_metrics(const engine::EngineStats* engine, const ServerMetricsSnapshot& server,
-                           const std::string& model_name, MetricsNames names);
+                           const std::string& model_name, MetricsNames names,
+                           const LoraRequestsInfo* lora = nullptr);
 
 }  // namespace fathom::server

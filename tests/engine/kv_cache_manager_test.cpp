@@ -29,6 +29,24 @@ TEST(KvCacheManagerTest, FullBlocksOfACommittedPrefixAreReused) {
   EXPECT_EQ(m.prefix_queries(), 20);
 }
 
+TEST(KvCacheManagerTest, PrefixesAreKeyedByCacheSalt) {
+  // A LoRA adapter's KV differs from the base model's for the same tokens: a prefix cached
+  // under one salt (adapter) is never found under another, but is under the same one.
+  KvCacheManager m(16, 4, true);
+  const auto tokens = iota_tokens(10);
+  SequenceBlocks a;
+  a.cache_salt = 7;
+  ASSERT_TRUE(m.grow(a, 10));
+  m.commit(a, tokens, 10);
+  SequenceBlocks base, other, same;
+  other.cache_salt = 8;
+  same.cache_salt = 7;
+  EXPECT_EQ(m.attach_cached_prefix(base, tokens), 0);
+  EXPECT_EQ(m.attach_cached_prefix(other, tokens), 0);
+  EXPECT_EQ(m.attach_cached_prefix(same, tokens), 8);
+  EXPECT_EQ(same.table[0], a.table[0]);
+}
+
 TEST(KvCacheManagerTest, AtLeastOneTokenIsLeftToCompute) {
   KvCacheManager m(8, 4, true);
   const auto tokens = iota_tokens(8);

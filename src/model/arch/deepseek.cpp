@@ -142,6 +142,7 @@ class DeepseekModel final : public Model {
   void attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
                  runtime::KvStorage& kv, const float* h, float* out) const;
   void moe(const MoeWeights& w, const float* h, int64_t n, float* out) const;
+  void register_lora_targets();
 
   LinearWeight embed_, lm_head_;
   std::vector<float> final_norm_;
@@ -241,7 +242,37 @@ Status DeepseekModel::load(const formats::Checkpoint& ck) {
   rope_ = make_rope_table(c.rope, m.qk_rope_head_dim, c.max_position_embeddings,
                           kernels::RopeStyle::kInterleaved);
   softmax_scale_ = deepseek_softmax_scale(c);
-  return w.finish();
+  FATHOM_RETURN_IF_ERROR(w.finish());
+  register_lora_targets();
+  return ok_status();
+}
+
+void DeepseekModel::register_lora_targets() {
+  auto add_mlp = [&](const std::string& p, const MlpWeights& m) {
+    add_lora_target(p + "gate_proj", m.gate);
+    add_lora_target(p + "up_proj", m.up);
+    add_lora_target(p + "down_proj", m.down);
+  };
+  for (int64_t l = 0; l < cfg_.num_layers; ++l) {  // layers_ is final: addresses are stable
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    const DeepseekLayer& L = layers_[l];
+    const MlaWeights& a = L.attn;
+    if (cfg_.mla.q_lora_rank > 0) {
+      add_lora_target(p + "self_attn.q_a_proj", a.q_a_proj);
+      add_lora_target(p + "self_attn.q_b_proj", a.q_b_proj);
+    } else {
+      add_lora_target(p + "self_attn.q_proj", a.q_proj);
+    }
+    add_lora_target(p + "self_attn.kv_a_proj_with_mqa", a.kv_a_proj);
+    add_lora_target(p + "self_attn.o_proj", a.o_proj);
+    if (!L.is_moe) {
+      add_mlp(p + "mlp.", L.dense);
+      continue;
+    }
+    for (size_t x = 0; x < L.moe.experts.size(); ++x)
+      add_mlp(p + "mlp.experts." + std::to_string(x) + ".", L.moe.experts[x]);
+    if (cfg_.moe.num_shared_experts > 0) add_mlp(p + "mlp.shared_experts.", L.moe.shared);
+  }
 }
 
 void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
@@ -390,6 +421,7 @@ void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* o
   std::vector<std::vector<int64_t>> slots(static_cast<size_t>(e.num_routed_experts));
   for (int64_t s = 0; s < n * k; ++s) slots[r.expert_idx[s]].push_back(s);
   std::vector<float> xs, ys;
+  std::vector<int64_t> token_of;
   for (int64_t x = 0; x < e.num_routed_experts; ++x) {
     const auto& sl = slots[x];
     if (sl.empty()) continue;
@@ -397,9 +429,16 @@ void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* o
     xs.resize(static_cast<size_t>(m * d));
     ys.resize(xs.size());
     timer.emplace(this, Op::kMoeRouting);
-    for (int64_t i = 0; i < m; ++i) std::copy_n(h + (sl[i] / k) * d, d, xs.data() + i * d);
+    token_of.resize(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) {
+      token_of[i] = sl[i] / k;
+      std::copy_n(h + token_of[i] * d, d, xs.data() + i * d);
+    }
     timer.reset();
-    mlp(w.experts[x], xs.data(), m, ys.data());
+    {
+      const LoraRowScope rows(this, token_of);  // expert rows are gathered tokens
+      mlp(w.experts[x], xs.data(), m, ys.data());
+    }
     timer.emplace(this, Op::kMoeRouting);
     for (int64_t i = 0; i < m; ++i) {
       float* dst = out + (sl[i] / k) * d;

@@ -50,7 +50,20 @@ class DenseModel final : public Model {
       L.mlp.down = w.linear(p + "mlp.down_proj", d, c.intermediate_size);
     }
     rope_ = make_rope_table(c.rope, hd, c.max_position_embeddings, kernels::RopeStyle::kNeox);
-    return w.finish();
+    FATHOM_RETURN_IF_ERROR(w.finish());
+    for (int64_t l = 0; l < c.num_layers; ++l) {  // layers_ is final: addresses are stable
+      const std::string p = "model.layers." + std::to_string(l) + ".";
+      const DenseLayer& L = layers_[l];
+      for (const auto& [name, weight] : {std::pair{"self_attn.q_proj", &L.wq},
+                                         {"self_attn.k_proj", &L.wk},
+                                         {"self_attn.v_proj", &L.wv},
+                                         {"self_attn.o_proj", &L.wo},
+                                         {"mlp.gate_proj", &L.mlp.gate},
+                                         {"mlp.up_proj", &L.mlp.up},
+                                         {"mlp.down_proj", &L.mlp.down}})
+        add_lora_target(p + name, *weight);
+    }
+    return ok_status();
   }
 
   runtime::KvLayout kv_layout() const override {

@@ -10,11 +10,13 @@ void completions(ServerContext& ctx, std::shared_ptr<net::Exchange> ex) {
   LoadedModel& m = *ctx.model();
   Result<protocol::CompletionRequest> req = protocol::parse_completion_request(ex->request().body);
   if (!req.ok()) return reply_error(ctx, *ex, req.status());
-  if (Status s = check_model_name(ctx, req->model); !s.ok()) return reply_error(ctx, *ex, s);
+  auto lora = resolve_model(ctx, req->model);
+  if (!lora.ok()) return reply_error(ctx, *ex, lora.status());
 
   GenerationPlan plan;
   plan.api = protocol::Api::kCompletions;
   plan.model = ctx.options().model_id;
+  plan.set_lora(std::move(*lora));
   for (size_t k = 0; k < req->prompts.size(); ++k) {
     protocol::PromptInput& in = req->prompts[k];
     if (in.is_ids) {
