@@ -173,7 +173,7 @@ policy::PoliciesConfig parse_policies(const YAML::Node& node,
       if (!name) continue;
       const std::string path = f.path(section) + "." + *name;
       if (keys && !is_key_id(*name))
-        problems.push_back(path + ": not a key id (12 hex digits, as `fathom keys list` shows)");
+        problems.push_back(path + ": not a key id (12 hex digits, as fathom keys list shows)");
       else if (name->empty())
         problems.push_back(path + ": a tenant name must not be empty");
       (keys ? c.keys : c.tenants)[*name] = parse_spec(kv.second, path, is_model, problems);
