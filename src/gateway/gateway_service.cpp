@@ -426,7 +426,12 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   auto routing_now = routing();
   const GatewayConfig& cfg = routing_now->cfg;
   if (req.method == "GET" && (req.path == "/v1/models" || req.path.rfind("/v1/models/", 0) == 0)) {
-    // Every name the key may use (each route and its aliases), as OpenAI model objects.
+    // Every name the key (and its policy) may use (each route and its aliases), as OpenAI model
+    // objects.
+    const policy::Policy pol = policy::Policy::resolve(cfg.policies, key->tenant, key->key_id);
+    const auto usable = [&](const ModelRoute& m, const std::string& name) {
+      return key->allows(m.name) && pol.allows_model({name, m.name});
+    };
     static const int64_t kCreated = now_ms() / 1000;
     const auto model_object = [](const std::string& id) {
       return nlohmann::json{{"id", id}, {"object", "model"}, {"created", kCreated}, {"owned_by", "fathom-gateway"}};
@@ -434,16 +439,16 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     if (req.path != "/v1/models") {
       const std::string id = net::percent_decode(std::string_view(req.path).substr(std::strlen("/v1/models/")));
       const ModelRoute* m = cfg.route(id);
-      if (!m || !key->allows(m->name))
+      if (!m || !usable(*m, id))
         return error_response(404, "invalid_request_error", "The model '" + id + "' does not exist",
                               "model_not_found", "model");
       return json_response(model_object(id));
     }
     nlohmann::json data = nlohmann::json::array();
     for (const ModelRoute& m : cfg.models) {
-      if (!key->allows(m.name)) continue;
-      data.push_back(model_object(m.name));
-      for (const auto& a : m.aliases) data.push_back(model_object(a));
+      if (usable(m, m.name)) data.push_back(model_object(m.name));
+      for (const auto& a : m.aliases)
+        if (usable(m, a)) data.push_back(model_object(a));
     }
     return json_response({{"object", "list"}, {"data", data}});
   }

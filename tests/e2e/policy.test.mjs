@@ -143,6 +143,8 @@ test('a model outside the allow list or denied is refused with 403', async () =>
     );
   }
   assert.equal(promptsWith('MARKER-M').length, 0, 'nothing reached the upstream');
+  const listed = (await clients.finance.models.list()).data.map((m) => m.id).sort();
+  assert.deepEqual(listed, ['fin', 'finance-ft']);
 });
 
 test('blocked input gets a 400 content_policy_violation and never reaches the upstream', async () => {

@@ -235,6 +235,11 @@ TEST_F(PolicyTest, SystemPromptOnCompletionsAndResponses) {
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->param, "prompt");
 
+  Json echo = {{"model", "base"}, {"prompt", "Once"}, {"echo", true}};
+  r = apply_request_policy(legal_, "/v1/completions", echo);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->param, "echo");
+
   Json prepend = {{"model", "base"}, {"input", "hi"}, {"instructions", "Be brief."}};
   ASSERT_EQ(apply_request_policy(legal_, "/v1/responses", prepend), std::nullopt);
   EXPECT_EQ(prepend["instructions"], "Cite the statute.\n\nBe brief.");

@@ -116,7 +116,10 @@ std::optional<Refusal> add_system_prompt(const Policy& p, std::string_view route
       drop_system_items(*input);
     return std::nullopt;
   }
-  // Completions: the text prompt(s) start with it.
+  // Completions: the text prompt(s) start with it; echo would show it to the client.
+  if (const auto echo = body.find("echo"); echo != body.end() && echo->is_boolean() && echo->get<bool>())
+    return bad_request("echo", "echo is not available under the policy of " + p.owner() +
+                                   ", which adds a system prompt to the prompt");
   const auto found = body.find("prompt");
   if (found == body.end()) return std::nullopt;  // the upstream's 400 names it
   Json& prompt = *found;

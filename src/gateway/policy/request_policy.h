@@ -31,7 +31,8 @@ struct Refusal {
 ///  4. temperature and top_p bounds: a value outside is a 400 naming it; absent, the OpenAI
 ///     default (1) clamped into the bounds is set when 1 lies outside them;
 ///  5. the system prompt: chat messages (prepended, or the only system message when enforced),
-///     a completions prompt (each text prompt starts with it; token-id prompts are a 400), the
+///     a completions prompt (each text prompt starts with it; token-id prompts and `echo` are
+///     a 400), the
 ///     Responses `instructions` (and with enforce, no system or developer input items).
 /// A field of the wrong type is left alone: read_client_fields or the upstream names it.
 std::optional<Refusal> apply_request_policy(const Policy& p, std::string_view route,
