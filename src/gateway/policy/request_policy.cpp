@@ -117,7 +117,8 @@ std::optional<Refusal> add_system_prompt(const Policy& p, std::string_view route
     return std::nullopt;
   }
   // Completions: the text prompt(s) start with it; echo would show it to the client.
-  if (const auto echo = body.find("echo"); echo != body.end() && echo->is_boolean() && echo->get<bool>())
+  if (const auto echo = body.find("echo");
+      echo != body.end() && echo->is_boolean() && echo->get<bool>())
     return bad_request("echo", "echo is not available under the policy of " + p.owner() +
                                    ", which adds a system prompt to the prompt");
   const auto found = body.find("prompt");

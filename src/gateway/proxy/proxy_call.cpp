@@ -339,13 +339,18 @@ void ProxyCall::forward_event(const std::string& event) {
 // (on_done then ends the stream).
 void ProxyCall::cut_stream() {
   filtered_ = true;
-  error_ = "content_filter: the answer broke the content policy of " + req_.policy.owner();
-  svc_.metrics().policy_action(req_.key.tenant, "output_filtered");
+  note_filtered();
   ex_->send_event(filter_->final_event(),
                   req_.route == "/v1/responses" ? "response.incomplete" : "");
   ex_->post([up = upstream_req_] {
     if (up) up->cancel();
   });
+}
+
+// Called with mu_ held: the answer broke the policy's content rules (access log and metrics).
+void ProxyCall::note_filtered() {
+  error_ = "content_filter: the answer broke the content policy of " + req_.policy.owner();
+  svc_.metrics().policy_action(req_.key.tenant, "output_filtered");
 }
 
 // Called with mu_ held: one chunk of the answer reached the client (TTFT, partial billing).
@@ -452,8 +457,7 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
     // each hit is filtered by its own requester's policy).
     if (policy::filter_response(req_.policy, req_.route, j)) {
       body_ = json::dump(j);
-      error_ = "content_filter: the answer broke the content policy of " + req_.policy.owner();
-      svc_.metrics().policy_action(req_.key.tenant, "output_filtered");
+      note_filtered();
     }
   }
   net::HttpResponse r;

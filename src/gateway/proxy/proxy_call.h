@@ -79,6 +79,7 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void take_usage(const nlohmann::json& response_or_chunk);
   void count_content_chunk();
   void cut_stream();
+  void note_filtered();
   void begin_client_stream();
   void on_request_timeout();
   void respond_failure(int status, const std::string& code, const std::string& message,
