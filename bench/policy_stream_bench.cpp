@@ -38,14 +38,13 @@ std::vector<std::string> chunks(int n) {
 
 policy::PoliciesConfig config(bool terms, bool patterns) {
   policy::PolicySpec s;
-  s.content.rules.detectors = 0;
   if (terms)
     for (const char* t :
          {"insider tip", "机密", "guaranteed return", "wire it to", "off the books"})
-      s.content.rules.keywords.push_back(*classify::normalize_keyword(t));
+      s.content.add_term(*classify::normalize_keyword(t));
   if (patterns) {
-    s.content.rules.patterns.push_back(*classify::compile_pattern(R"(\bACCT-\d{8}\b)"));
-    s.content.rules.patterns.push_back(*classify::compile_pattern(R"((?i)\bbuy (now|today)\b)"));
+    s.content.patterns.patterns.push_back(*classify::compile_pattern(R"(\bACCT-\d{8}\b)"));
+    s.content.patterns.patterns.push_back(*classify::compile_pattern(R"((?i)\bbuy (now|today)\b)"));
   }
   policy::PoliciesConfig c;
   c.tenants["t"] = s;

@@ -27,9 +27,8 @@ fathom::gateway::policy::PoliciesConfig make_policies() {
   s.max_output_tokens = 16;
   s.temperature = policy::Bounds{0.0, 0.5};
   s.top_p = policy::Bounds{0.1, 0.9};
-  s.content.rules.detectors = 0;
-  s.content.rules.keywords = {"blocked"};
-  s.content.rules.patterns = {*classify::compile_pattern("(a+)+b")};
+  s.content.add_term("blocked");
+  s.content.patterns.patterns = {*classify::compile_pattern("(a+)+b")};
   policy::PoliciesConfig c;
   c.tenants["t"] = s;
   return c;

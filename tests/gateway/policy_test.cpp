@@ -84,8 +84,10 @@ TEST_F(PolicyTest, ParsesEveryField) {
   EXPECT_DOUBLE_EQ(f.temperature->max, 0.7);
   EXPECT_DOUBLE_EQ(f.top_p->min, 0.0);  // left out: the range's own end
   EXPECT_DOUBLE_EQ(f.top_p->max, 0.9);
-  EXPECT_EQ(f.content.rules.keywords, std::vector<std::string>{"insider"});  // lower-cased
-  EXPECT_EQ(f.content.rules.patterns.size(), 1u);
+  EXPECT_EQ(f.content.terms.keywords, std::vector<std::string>{"insider"});  // lower-cased
+  EXPECT_EQ(f.content.longest_term_bytes, 7u);
+  EXPECT_EQ(f.content.patterns.patterns.size(), 1u);
+  EXPECT_EQ(f.content.terms.detectors, 0u);  // content rules never run the PII detectors
   EXPECT_EQ(cfg_.policies.tenants.at("legal").system_prompt->mode, SystemPromptMode::kPrepend);
   EXPECT_TRUE(cfg_.policies.keys.count("0123456789ab"));
   EXPECT_TRUE(none_.empty());
@@ -387,6 +389,16 @@ TEST_F(PolicyTest, StreamIsCutAtTheEventThatCompletesABlockedTerm) {
   ASSERT_EQ(end["choices"].size(), 2u);
   EXPECT_EQ(end["choices"][0]["finish_reason"], "content_filter");
   EXPECT_EQ(end["choices"][0]["delta"], Json::object());
+}
+
+TEST_F(PolicyTest, LongStreamsFindTermsThatEndInTheNewestEvent) {
+  // Only the newest end of the text is searched for terms: one split over many events, after a
+  // long answer, is still found, and only where it completes.
+  StreamFilter f(finance_, "/v1/chat/completions");
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(f.pass(delta_chunk("word ")));
+  for (const char* piece : {"I", "n", "s", "i", "d"}) EXPECT_TRUE(f.pass(delta_chunk(piece)));
+  EXPECT_TRUE(f.pass(delta_chunk("")));
+  EXPECT_FALSE(f.pass(delta_chunk("er")));
 }
 
 TEST_F(PolicyTest, StreamedToolArgumentsAndCompletionsTextAreRead) {

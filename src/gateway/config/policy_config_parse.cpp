@@ -45,7 +45,6 @@ std::optional<Bounds> bounds(Fields& parent, const char* key, double lo, double 
 
 policy::ContentRules content_rules(Fields& parent, std::vector<std::string>& problems) {
   policy::ContentRules c;
-  c.rules.detectors = 0;
   const YAML::Node n = parent.child("content");
   if (!n || n.IsNull()) return c;
   Fields f(n, parent.path("content"), problems);
@@ -56,14 +55,14 @@ policy::ContentRules content_rules(Fields& parent, std::vector<std::string>& pro
   for (size_t i = 0; i < terms.size(); ++i) {
     auto t = classify::normalize_keyword(terms[i]);
     if (t.ok())
-      c.rules.keywords.push_back(std::move(*t));
+      c.add_term(std::move(*t));
     else
       f.problem("blocked_terms[" + std::to_string(i) + "]", t.status().message());
   }
   for (size_t i = 0; i < patterns.size(); ++i) {
     auto p = classify::compile_pattern(patterns[i]);
     if (p.ok())
-      c.rules.patterns.push_back(std::move(*p));
+      c.patterns.patterns.push_back(std::move(*p));
     else
       f.problem("blocked_patterns[" + std::to_string(i) + "]",
                 p.status().message() + " ('" + patterns[i] + "')");

@@ -113,9 +113,12 @@ std::string filter_response_body(const Policy& p, std::string_view route, std::s
 }
 
 bool StreamFilter::add(const std::string& channel, const Json& piece) {
+  const std::string& more = piece.get_ref<const std::string&>();
+  if (more.empty()) return true;
   std::string& text = texts_[channel];
-  text += piece.get_ref<const std::string&>();
-  return !p_.blocks(text, /*output=*/true);
+  const size_t checked = text.size();
+  text += more;
+  return !p_.blocks(text, /*output=*/true, checked);
 }
 
 bool StreamFilter::pass(const Json& event) {

@@ -1,7 +1,8 @@
 // A policy's content rules on the answer. A whole answer has each blocked choice (Responses:
 // the whole output) replaced by the refusal, with finish reason `content_filter`. A stream is
 // read event by event: each choice's texts (content, reasoning, tool-call arguments) are
-// accumulated and checked whole, and the event that completes a match is never sent; the
+// accumulated and checked (terms where they could end in the new piece, patterns over the
+// whole text so far), and the event that completes a match is never sent; the
 // stream then ends with a chunk whose finish_reason is `content_filter` (Responses: a
 // `response.incomplete` event, reason content_filter) and nothing more of the upstream's.
 // A term split over two events has its first part sent before the match shows.

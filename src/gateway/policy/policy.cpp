@@ -15,11 +15,19 @@ bool glob_matches(const std::vector<std::string>& globs,
   return false;
 }
 
-bool rules_block(const PolicySpec* spec, std::string_view text, bool output) {
-  if (!spec || spec->content.empty() || !(output ? spec->content.output : spec->content.input))
-    return false;
+bool rules_block(const PolicySpec* spec, std::string_view text, bool output, size_t checked) {
+  if (!spec) return false;
+  const ContentRules& c = spec->content;
+  if (c.empty() || !(output ? c.output : c.input)) return false;
   std::vector<classify::Span> spans;
-  const bool complete = classify::find_spans(text, spec->content.rules, spans);
+  if (!c.terms.keywords.empty()) {
+    // A term that ends after `checked` starts after checked - longest_term_bytes.
+    const size_t from = checked >= c.longest_term_bytes ? checked - c.longest_term_bytes + 1 : 0;
+    classify::find_spans(text.substr(std::min(from, text.size())), c.terms, spans);
+    if (!spans.empty()) return true;
+  }
+  if (c.patterns.patterns.empty()) return false;
+  const bool complete = classify::find_spans(text, c.patterns, spans);
   return !complete || !spans.empty();
 }
 
@@ -68,8 +76,9 @@ bool Policy::filters_output() const {
   return false;
 }
 
-bool Policy::blocks(std::string_view text, bool output) const {
-  return rules_block(tenant_, text, output) || rules_block(key_, text, output);
+bool Policy::blocks(std::string_view text, bool output, size_t checked_bytes) const {
+  return rules_block(tenant_, text, output, checked_bytes) ||
+         rules_block(key_, text, output, checked_bytes);
 }
 
 std::string Policy::owner() const {

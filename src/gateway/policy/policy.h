@@ -5,6 +5,7 @@
 // own fields on top.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,14 +32,23 @@ struct Bounds {
   bool contains(double v) const { return v >= min && v <= max; }
 };
 
-/// Blocked terms and patterns, held as a classifier rule set without detectors, so matching is
-/// the classifier's: terms are ASCII case-insensitive substrings, patterns PCRE2 (JIT) with a
-/// match limit past which a text counts as blocked (fail closed).
+/// Blocked terms and patterns, held as two classifier rule sets without detectors, so matching
+/// is the classifier's: terms are ASCII case-insensitive substrings, patterns PCRE2 (JIT) with
+/// a match limit past which a text counts as blocked (fail closed). Apart, because a growing
+/// stream needs only its new end searched for terms, but the whole text for patterns.
 struct ContentRules {
-  classify::ClassifierConfig rules;  ///< detectors = 0; keywords and patterns only
-  bool input = true;                 ///< the request's text (messages, prompt, input)
-  bool output = true;                ///< the answer, streamed or whole
-  bool empty() const { return rules.keywords.empty() && rules.patterns.empty(); }
+  classify::ClassifierConfig terms{.detectors = 0};     ///< keywords only
+  classify::ClassifierConfig patterns{.detectors = 0};  ///< patterns only
+  size_t longest_term_bytes = 0;
+  bool input = true;   ///< the request's text (messages, prompt, input)
+  bool output = true;  ///< the answer, streamed or whole
+
+  /// `term` as classify::normalize_keyword gives it.
+  void add_term(std::string term) {
+    longest_term_bytes = std::max(longest_term_bytes, term.size());
+    terms.keywords.push_back(std::move(term));
+  }
+  bool empty() const { return terms.keywords.empty() && patterns.patterns.empty(); }
 };
 
 /// One tenant's or one key's policy as configured. An unset field (nullopt) is not set at this
@@ -91,8 +101,10 @@ class Policy {
   /// Whether any content rule applies to the answer (the gateway then reads every chunk).
   bool filters_output() const;
   /// True when a content rule for the request's text (`output` false) or the answer's
-  /// (`output` true) matches `text`, or a pattern gave up on it (fail closed).
-  bool blocks(std::string_view text, bool output) const;
+  /// (`output` true) matches `text`, or a pattern gave up on it (fail closed). `checked_bytes`:
+  /// a prefix of `text` already checked (a stream's text so far), so only terms that end after
+  /// it are looked for.
+  bool blocks(std::string_view text, bool output, size_t checked_bytes = 0) const;
   /// "tenant acme" or "key 6f21c4d342bc": whose policy it is, for error messages.
   std::string owner() const;
 
