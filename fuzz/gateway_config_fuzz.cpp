@@ -4,7 +4,7 @@
 // upstreams with http:// URLs (a serverless pool: none, and a sane instance and port range),
 // every name and alias routes to its own entry, every duration is in 0 ms..a year, the breaker's
 // error rate in (0, 1]; and the circuit breaker built from it must work through a few opens and
-// closes without undefined behaviour.
+// closes without undefined behaviour. Its tenant and key policies must be consistent too.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -53,6 +53,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const std::string& a : m.aliases)
       if (c.route(a) != &m) __builtin_trap();
   }
+  // Tenant and key policies: a default model routes and its own lists allow it, bounds are
+  // ordered within their ranges, a cap is positive, and content rules apply somewhere.
+  for (const auto* specs : {&c.policies.tenants, &c.policies.keys})
+    for (const auto& [name, p] : *specs) {
+      if (p.default_model && !c.route(*p.default_model)) __builtin_trap();
+      if (p.max_output_tokens && *p.max_output_tokens < 1) __builtin_trap();
+      for (const auto& [b, hi] : {std::pair{&p.temperature, 2.0}, std::pair{&p.top_p, 1.0}})
+        if (*b && !((*b)->min >= 0 && (*b)->min <= (*b)->max && (*b)->max <= hi)) __builtin_trap();
+      if (!p.content.input && !p.content.output) __builtin_trap();
+      if (p.system_prompt && p.system_prompt->text.empty()) __builtin_trap();
+      const auto policy = policy::Policy::resolve(c.policies, name, name);
+      if (p.default_model && !policy.allows_model({*p.default_model})) __builtin_trap();
+    }
 
   // The clock moves by the config's own durations, capped at a day (time a breaker can see).
   auto capped = [](std::chrono::milliseconds d) {

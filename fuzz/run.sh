@@ -16,7 +16,9 @@ build() {  # target, sources...
 grammar=(src/grammar/grammar.cpp src/grammar/matcher.cpp src/grammar/char_class.cpp src/grammar/regex.cpp
          src/grammar/json_schema.cpp)
 build gateway_request_fuzz src/json/json_fields.cpp src/gateway/proxy/client_fields.cpp \
-  src/gateway/proxy/errors.cpp src/base/status.cpp
+  src/gateway/proxy/errors.cpp src/gateway/policy/policy.cpp src/gateway/policy/request_policy.cpp \
+  src/gateway/policy/output_filter.cpp src/gateway/classify/detectors.cpp \
+  src/gateway/classify/classifier.cpp src/base/status.cpp -lpcre2-8
 build server_request_fuzz src/json/json_fields.cpp src/server/protocol/chat_request.cpp \
   src/server/protocol/completion_request.cpp src/server/protocol/generation_options.cpp \
   src/server/protocol/structured_output.cpp "${grammar[@]}" \
@@ -30,6 +32,7 @@ build gateway_config_fuzz src/gateway/config/gateway_config.cpp src/gateway/bill
   src/gateway/security/audit_log.cpp src/gateway/security/api_keys.cpp src/base/time_format.cpp \
   src/gateway/security/data_protection.cpp \
   src/gateway/config/serverless_config_parse.cpp src/gateway/serverless/prewarm.cpp \
+  src/gateway/config/policy_config_parse.cpp src/gateway/policy/policy.cpp \
   src/base/status.cpp src/base/logging.cpp -lyaml-cpp -lsqlite3 -lpcre2-8 -lssl -lcrypto -ldate-tz
 build classify_fuzz "${classify[@]}" src/base/status.cpp -lpcre2-8
 build admin_text_fuzz src/gateway/admin/console_text.cpp src/base/status.cpp -lyaml-cpp

@@ -78,6 +78,11 @@ void GatewayMetrics::quota_rejected(const std::string& tenant, const std::string
   ++quota_rejections_["tenant=\"" + escape(tenant) + "\",limit=\"" + escape(limit) + "\""];
 }
 
+void GatewayMetrics::policy_action(const std::string& tenant, const std::string& action) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++policy_actions_["tenant=\"" + escape(tenant) + "\",action=\"" + escape(action) + "\""];
+}
+
 void GatewayMetrics::retried() {
   std::lock_guard<std::mutex> lock(mu_);
   ++retries_;
@@ -117,6 +122,8 @@ std::string GatewayMetrics::render(const std::vector<const Upstream*>& upstreams
                    "Requests sent upstream, by zone and routing decision (primary, fallback, "
                    "burst, sensitive).",
                    routed_);
+    render_counter(out, "fathom_gateway_policy_actions_total",
+                   "Requests refused or answers cut by a tenant or key policy.", policy_actions_);
   }
   render_value(
       out, "fathom_gateway_ledger_pending_rows", "gauge",

@@ -40,6 +40,10 @@ class GatewayMetrics {
   void auth_failed();
   void quota_rejected(const std::string& tenant, const std::string& limit);
   void retried();
+  /// One policy refusal or cut (fathom_gateway_policy_actions_total{tenant, action}): action is
+  /// the refusal's code or field (content_policy_violation, max_tokens, temperature, ...) or
+  /// output_filtered.
+  void policy_action(const std::string& tenant, const std::string& action);
   /// One request classified (fathom_gateway_requests_classified_total{sensitive}).
   void classified(bool sensitive);
   /// One routing decision (fathom_gateway_routed_total{zone, decision}): decision is primary,
@@ -55,6 +59,7 @@ class GatewayMetrics {
   std::map<std::string, int64_t> cost_nanos_;
   std::map<std::string, int64_t> quota_rejections_;
   std::map<std::string, int64_t> routed_;
+  std::map<std::string, int64_t> policy_actions_;
   int64_t auth_failures_ = 0, cache_hits_ = 0, retries_ = 0;
   int64_t classified_[2] = {0, 0};  // [not sensitive, sensitive]
   Histogram total_, overhead_, upstream_, ttft_;

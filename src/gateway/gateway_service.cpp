@@ -10,6 +10,8 @@
 #include "base/logging.h"
 #include "console/console_assets.h"
 #include "gateway/admin/console_api.h"
+#include "gateway/policy/output_filter.h"
+#include "gateway/policy/request_policy.h"
 #include "gateway/proxy/client_fields.h"
 #include "gateway/proxy/errors.h"
 #include "gateway/proxy/proxy_call.h"
@@ -40,8 +42,9 @@ bool deterministic(const nlohmann::json& body) {
   return body.contains("temperature") && body["temperature"].is_number() && body["temperature"].get<double>() == 0.0;
 }
 
-// The first characters of the prompt: requests sharing them go to the same server's prefix cache.
-std::string affinity_key(const nlohmann::json& body) {
+// The model (a base model or an adapter: each has a prefix cache of its own) and the first
+// characters of the prompt: requests sharing them go to the same server's prefix cache.
+std::string affinity_key(const std::string& model, const nlohmann::json& body) {
   std::string text;
   if (body.contains("messages") && body["messages"].is_array()) {
     for (const auto& m : body["messages"]) {
@@ -55,7 +58,11 @@ std::string affinity_key(const nlohmann::json& body) {
       text = body["instructions"].get<std::string>();
     text += body["input"].get<std::string>();
   }
-  return text.substr(0, 256);
+  return model + '\n' + text.substr(0, 256);
+}
+
+net::HttpResponse refusal_response(const policy::Refusal& r) {
+  return error_response(r.http_status, r.type, r.message, r.code, r.param);
 }
 
 // The upstream's context window from its model list (fathom serve and vLLM report
@@ -419,7 +426,12 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   auto routing_now = routing();
   const GatewayConfig& cfg = routing_now->cfg;
   if (req.method == "GET" && (req.path == "/v1/models" || req.path.rfind("/v1/models/", 0) == 0)) {
-    // Every name the key may use (each route and its aliases), as OpenAI model objects.
+    // Every name the key (and its policy) may use (each route and its aliases), as OpenAI model
+    // objects.
+    const policy::Policy pol = policy::Policy::resolve(cfg.policies, key->tenant, key->key_id);
+    const auto usable = [&](const ModelRoute& m, const std::string& name) {
+      return key->allows(m.name) && pol.allows_model({name, m.name});
+    };
     static const int64_t kCreated = now_ms() / 1000;
     const auto model_object = [](const std::string& id) {
       return nlohmann::json{{"id", id}, {"object", "model"}, {"created", kCreated}, {"owned_by", "fathom-gateway"}};
@@ -427,16 +439,16 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     if (req.path != "/v1/models") {
       const std::string id = net::percent_decode(std::string_view(req.path).substr(std::strlen("/v1/models/")));
       const ModelRoute* m = cfg.route(id);
-      if (!m || !key->allows(m->name))
+      if (!m || !usable(*m, id))
         return error_response(404, "invalid_request_error", "The model '" + id + "' does not exist",
                               "model_not_found", "model");
       return json_response(model_object(id));
     }
     nlohmann::json data = nlohmann::json::array();
     for (const ModelRoute& m : cfg.models) {
-      if (!key->allows(m.name)) continue;
-      data.push_back(model_object(m.name));
-      for (const auto& a : m.aliases) data.push_back(model_object(a));
+      if (usable(m, m.name)) data.push_back(model_object(m.name));
+      for (const auto& a : m.aliases)
+        if (usable(m, a)) data.push_back(model_object(a));
     }
     return json_response({{"object", "list"}, {"data", data}});
   }
@@ -449,6 +461,17 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   auto body = json::parse_json_object<nlohmann::json>(req.body);
   if (!body.ok()) return error_response(400, "invalid_request_error", body.status().message());
   pr.body = std::move(*body);
+  // The tenant's and key's policy rewrites the body before anything reads it (docs/gateway.md,
+  // "Tenant policies"): quota, cache, classifier and prefix affinity see what the upstream gets.
+  pr.policy = policy::Policy::resolve(cfg.policies, key->tenant, key->key_id);
+  const auto refused = [&](const policy::Refusal& r) {
+    metrics_.policy_action(key->tenant, r.code.empty() ? r.param : r.code);
+    audit_->post(
+        "policy.refused",
+        {{"key_id", key->key_id}, {"tenant", key->tenant}, {"param", r.param}, {"code", r.code}});
+    return refusal_response(r);
+  };
+  if (auto r = policy::apply_request_policy(pr.policy, req.path, pr.body)) return refused(*r);
   auto fields = read_client_fields(pr.body);
   if (!fields.ok()) return field_error_response(fields.status());
   const std::string& model = fields->model;
@@ -460,6 +483,7 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   if (!key->allows(pr.model->name))
     return error_response(403, "permission_error",
                           "API key " + key->key_id + " may not use model '" + pr.model->name + "'");
+  if (auto r = policy::check_model(pr.policy, model, pr.model->name)) return refused(*r);
   rec.usage.model = pr.model->name;
   if (cfg.classification.enabled) {
     // After auth and the body's checks, before quota and routing (ProxyCall::pick).
@@ -477,8 +501,9 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
   pr.stream = fields->stream;
   rec.stream = pr.stream;
   pr.client_wants_usage = fields->include_usage;
-  pr.affinity_key = affinity_key(pr.body);
+  pr.affinity_key = affinity_key(pr.model->name, pr.body);
   pr.prompt_estimate = static_cast<int64_t>(req.body.size() / 4);
+  if (const auto& sp = pr.policy.system_prompt()) pr.prompt_estimate += sp->text.size() / 4;
   pr.key = *key;
   // The pre-charge: the prompt as estimated plus the most the answer may use, which the
   // model's context window bounds (a huge max_tokens is the upstream's 400 to give, not a 429).
@@ -510,7 +535,7 @@ std::optional<net::HttpResponse> GatewayService::route(const std::shared_ptr<net
     if (hit) {
       pr.slot.release(0);
       net::HttpResponse r;
-      r.body = *hit;
+      r.body = policy::filter_response_body(pr.policy, req.path, *hit);  // cached unfiltered
       r.headers.push_back({"x-fathom-cache", "hit"});
       rec.cache = "hit";
       RequestSample s;

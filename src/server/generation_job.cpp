@@ -353,6 +353,12 @@ void start_generation(ServerContext& ctx, LoadedModel& model, std::shared_ptr<ne
     plan.output.reasoning_starts_open = false;
     plan.output.parse_tool_calls = false;
   }
+  // --log-level debug: each prompt as the model gets it, one JSON string per line (what a
+  // gateway in front added, such as a tenant's system prompt, shows here).
+  for (const auto& prompt : plan.prompts)
+    FATHOM_LOG(kDebug) << "prompt (model '" << plan.model << "'): "
+                       << protocol::Json(model.tokenizer->decode(prompt, false))
+                              .dump(-1, ' ', false, protocol::Json::error_handler_t::replace);
   std::make_shared<Job>(ctx, model, std::move(ex), std::move(plan))->start();
 }
 

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "gateway/config/policy_config_parse.h"
 #include "gateway/config/serverless_config_parse.h"
 #include "gateway/config/yaml_fields.h"
 #include "gateway/lb/load_balancer.h"
@@ -185,13 +186,13 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   std::vector<std::string> problems;
   GatewayConfig c;
   Fields top(root, "", problems);
-  top.reject_unknown({"listen",          "data_dir",       "keys_db",        "ledger_db",
-                      "ledger_postgres", "ledger_sync",    "audit_log",      "access_log",
-                      "redis",           "timeouts",       "max_body_bytes", "retry",
-                      "breaker",         "health_check",   "pools",          "models",
-                      "prices",          "tenants",        "key_limits",     "cache",
-                      "io_threads",      "cors",           "classification", "admin",
-                      "audit_hash",      "audit_rotation", "data_protection"});
+  top.reject_unknown({"listen",          "data_dir",       "keys_db",         "ledger_db",
+                      "ledger_postgres", "ledger_sync",    "audit_log",       "access_log",
+                      "redis",           "timeouts",       "max_body_bytes",  "retry",
+                      "breaker",         "health_check",   "pools",           "models",
+                      "prices",          "tenants",        "key_limits",      "cache",
+                      "io_threads",      "cors",           "classification",  "admin",
+                      "audit_hash",      "audit_rotation", "data_protection", "policies"});
   {
     Fields f(top.child("listen"), "listen", problems);
     f.reject_unknown({"host", "port", "tls"});
@@ -467,6 +468,9 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
       f.problem("backend", "redis needs a top-level 'redis: {host, port}'");
   }
   c.classification = parse_classification(top.child("classification"), problems);
+  c.policies = parse_policies(
+      top.child("policies"), [&c](const std::string& m) { return c.route(m) != nullptr; },
+      problems);
   if (!problems.empty()) {
     std::string msg = source + ": invalid gateway config:";
     for (const auto& p : problems) msg += "\n  " + p;

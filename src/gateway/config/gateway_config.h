@@ -13,6 +13,7 @@
 #include "gateway/billing/price_table.h"
 #include "gateway/circuit_breaker.h"
 #include "gateway/classify/classifier.h"
+#include "gateway/policy/policy.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/audit_log.h"
 #include "gateway/security/data_protection.h"
@@ -108,6 +109,7 @@ struct GatewayConfig {
   int64_t cache_max_entries = 10'000;
   int64_t cache_ttl_ms = 300'000;
   classify::ClassificationConfig classification;  ///< off unless the section is present
+  policy::PoliciesConfig policies;  ///< per tenant and key; none unless the section is present
 
   bool cache_in_redis() const { return cache_backend == "redis" || (cache_backend == "auto" && redis); }
   /// Pool name for a client's model name or alias; nullptr when unknown.

@@ -37,6 +37,7 @@ double ProxyCall::seconds_since(Clock::TimePoint t) const {
 
 void ProxyCall::start() {
   started_ = svc_.clock().now();
+  if (req_.stream && req_.policy.filters_output()) filter_.emplace(req_.policy, req_.route);
   worker_pool_ = svc_.worker_pool(req_.model->pool);
   std::weak_ptr<ProxyCall> weak = shared_from_this();
   ex_->on_disconnect([weak] {
@@ -287,6 +288,7 @@ void ProxyCall::on_body(std::string_view piece) {
 
 // Called with mu_ held, for each upstream event of a stream that reached the client.
 void ProxyCall::forward_event(const std::string& event) {
+  if (filtered_) return;  // cut by the policy: nothing more of the upstream's
   // [DONE] is held back: released with the end of the stream, after the ledger commit.
   if (event == "[DONE]") {
     done_seen_ = true;
@@ -302,6 +304,7 @@ void ProxyCall::forward_event(const std::string& event) {
     }
   }
   const std::string& data = restored.empty() ? event : restored;
+  if (filter_ && !filter_->pass(nlohmann::json::parse(data, nullptr, false))) return cut_stream();
   // Most events are content chunks without usage: they pass untouched, and parsing each of
   // them was the gateway's largest cost with thousands of streams open. Only an event that
   // mentions "usage" is parsed.
@@ -331,6 +334,25 @@ void ProxyCall::forward_event(const std::string& event) {
   ex_->send_event(data);
 }
 
+// Called with mu_ held: the event in hand would complete text the policy's content rules block.
+// It is dropped, the client gets the content_filter end, and the upstream request is cancelled
+// (on_done then ends the stream).
+void ProxyCall::cut_stream() {
+  filtered_ = true;
+  note_filtered();
+  ex_->send_event(filter_->final_event(),
+                  req_.route == "/v1/responses" ? "response.incomplete" : "");
+  ex_->post([up = upstream_req_] {
+    if (up) up->cancel();
+  });
+}
+
+// Called with mu_ held: the answer broke the policy's content rules (access log and metrics).
+void ProxyCall::note_filtered() {
+  error_ = "content_filter: the answer broke the content policy of " + req_.policy.owner();
+  svc_.metrics().policy_action(req_.key.tenant, "output_filtered");
+}
+
 // Called with mu_ held: one chunk of the answer reached the client (TTFT, partial billing).
 void ProxyCall::count_content_chunk() {
   ++content_chunks_;
@@ -350,11 +372,19 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
   // A request it failed at the transport level (reset, refused, or silent past the first-byte
   // or idle timeout), not one we cut, means it is broken: it is killed and replaced.
   const std::optional<WorkerLease> lease = std::exchange(lease_, std::nullopt);
-  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_)
+  if (worker_pool_ && !s.ok() && !client_gone_ && !timed_out_ && !oversized_ && !filtered_)
     worker_pool_->report_failure(u);
   if (client_gone_) {  // the client left: bill what was produced, nothing to answer
     u->breaker.record(Outcome::kSuccess);
     settle(499, nullptr);
+    return;
+  }
+  if (filtered_) {  // cut by the policy, not by a fault of the upstream's
+    u->breaker.record(Outcome::kSuccess);
+    settle(200, [ex = ex_, done = req_.route != "/v1/responses"] {
+      if (done) ex->send_event("[DONE]");
+      ex->end_stream();
+    });
     return;
   }
   if (timed_out_) {
@@ -423,6 +453,12 @@ void ProxyCall::on_done(const Status& s, bool /*head_seen*/) {
     // An answer to a redacted request is not cached at all.
     if (!req_.cache_key.empty() && !restorer_)
       svc_.cache().put(req_.cache_key + (zone_ == Zone::kCloud ? kCloudCacheSuffix : ""), body_);
+    // The policy's content rules on the answer, after the cache (which keeps it unfiltered:
+    // each hit is filtered by its own requester's policy).
+    if (policy::filter_response(req_.policy, req_.route, j)) {
+      body_ = json::dump(j);
+      note_filtered();
+    }
   }
   net::HttpResponse r;
   r.status = upstream_status_;

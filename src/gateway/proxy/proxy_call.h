@@ -15,6 +15,7 @@
 #include "gateway/classify/classifier.h"
 #include "gateway/classify/redactor.h"
 #include "gateway/config/gateway_config.h"
+#include "gateway/policy/output_filter.h"
 #include "gateway/proxy/sse_parser.h"
 #include "gateway/quota/quota_table.h"
 #include "gateway/security/key_store.h"
@@ -44,6 +45,7 @@ struct ProxyRequest {
   int64_t prompt_estimate = 0;  ///< prompt tokens guessed from its size (for partial billing)
   KeyInfo key;
   QuotaSlot slot;          ///< the admitted quota: released by settle() or on destruction
+  policy::Policy policy;   ///< the tenant's and key's (already applied to `body`)
   std::optional<classify::Classification> classification;  ///< routing, access and audit logs
   /// Redact mode: `body` with its entities replaced, sent instead of it to a cloud pool.
   struct Redacted {
@@ -76,6 +78,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   void forward_event(const std::string& event);
   void take_usage(const nlohmann::json& response_or_chunk);
   void count_content_chunk();
+  void cut_stream();
+  void note_filtered();
   void begin_client_stream();
   void on_request_timeout();
   void respond_failure(int status, const std::string& code, const std::string& message,
@@ -103,6 +107,8 @@ class ProxyCall : public std::enable_shared_from_this<ProxyCall> {
   bool client_gone_ = false;
   bool timed_out_ = false;       // timeouts.request_ms passed
   bool oversized_ = false;       // the upstream's event outgrew SseParser::kMaxEventBytes
+  std::optional<policy::StreamFilter> filter_;  // the policy's content rules on a stream
+  bool filtered_ = false;                       // ... cut it: the client has its content_filter end
   bool settled_ = false;
   std::string body_;             // non-stream (or failed) upstream body
   SseParser sse_;
