@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -204,12 +205,18 @@ int run(int argc, char** argv) {
       compare_isas = true;
     } else if (a == "--isa" && has_value) {
       const std::string v = argv[++i];
-      isa = v == "scalar" ? kernels::cpu::Isa::kScalar
-            : v == "avx2" ? kernels::cpu::Isa::kAvx2
-                          : kernels::cpu::Isa::kAvx512;
+      const auto* known =
+          std::find_if(std::begin(kernels::cpu::kAllIsas), std::end(kernels::cpu::kAllIsas),
+                       [&](kernels::cpu::Isa c) { return v == kernels::cpu::isa_name(c); });
+      if (known == std::end(kernels::cpu::kAllIsas)) {
+        std::fprintf(stderr, "--isa: unknown path '%s'\n", v.c_str());
+        return 2;
+      }
+      isa = *known;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--rows N] [--threads N] [--seconds S] [--isa avx512|avx2|scalar]\n",
+                   "usage: %s [--rows N] [--threads N] [--seconds S]"
+                   " [--isa avx512|avx2|scalar|neon|dotprod|i8mm]\n",
                    argv[0]);
       return 2;
     }
@@ -257,8 +264,8 @@ int run(int argc, char** argv) {
       std::vector<kernels::cpu::Isa> isas = {isa};
       if (compare_isas) {
         isas.clear();
-        for (auto i : {kernels::cpu::Isa::kAvx2, kernels::cpu::Isa::kAvx512})
-          if (kernels::cpu::isa_available(i)) isas.push_back(i);
+        for (auto i : kernels::cpu::kAllIsas)
+          if (i != kernels::cpu::Isa::kScalar && kernels::cpu::isa_available(i)) isas.push_back(i);
       }
       double avx2_s = 0;
       for (const kernels::cpu::Isa run_isa : isas) {

@@ -29,4 +29,8 @@ set(FATHOM_QEMU_CPU "$ENV{FATHOM_QEMU_CPU}")
 if(NOT FATHOM_QEMU_CPU)
   set(FATHOM_QEMU_CPU max)
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu ${FATHOM_QEMU_CPU})
+# No `-L /usr/aarch64-linux-gnu`: that prefix holds the cross toolchain's own glibc
+# (libc6-arm64-cross), older than the multiarch libc6:arm64 the -dev packages bring, and its
+# ld.so with the newer libc.so.6 hangs in the first pthread_create. Without a prefix, qemu runs
+# the multiarch loader (/lib/ld-linux-aarch64.so.1) and libraries, as an arm64 Debian would.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu ${FATHOM_QEMU_CPU})

@@ -49,7 +49,7 @@ fi
 # cmake/toolchain-aarch64.cmake looks for them. FATHOM_SKIP_ARM64=1 skips all of it.
 FATHOM_ARM64_DEV="${FATHOM_ARM64_DEV:-/opt/fathom-arm64-dev}"
 ARM64_APT_PACKAGES=(
-  crossbuild-essential-arm64 qemu-user qemu-user-binfmt
+  crossbuild-essential-arm64 qemu-user qemu-user-binfmt libc6:arm64
   libgtest-dev:arm64 libgmock-dev:arm64 libpcre2-dev:arm64 libicu-dev:arm64 libssl-dev:arm64
   libsqlite3-dev:arm64 libhiredis-dev:arm64 libhowardhinnant-date-dev:arm64
   libboost-dev:arm64 libboost-system-dev:arm64 libpq5:arm64 libyaml-cpp0.7:arm64

@@ -1,5 +1,6 @@
-// linear_cpu (every instruction-set path this machine has) against linear_ref, the oracle, on
-// every weight format and many shapes, odd ones included.
+// linear_cpu (every instruction-set path this machine has: scalar, AVX2 and AVX-512 on x86;
+// NEON, dotprod and i8mm on ARM, where qemu-aarch64 -cpu max emulates them all) against
+// linear_ref, the oracle, on every weight format and many shapes, odd ones included.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -99,7 +100,7 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
   const std::vector<double> mag = magnitude(w, x, c.num_rows);
 
   ThreadPool pool(3);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
+  for (cpu::Isa isa : cpu::kAllIsas) {
     if (!cpu::isa_available(isa)) continue;
     std::vector<float> got(ny, std::nanf(""));
     cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa);
@@ -153,11 +154,33 @@ TEST(LinearCpu, Fp8NanCodePropagatesLikeTheReference) {
   std::vector<float> x(16, 1.0f), want(2), got(2);
   linear_ref(w, x.data(), 1, want.data());
   ThreadPool pool(1);
-  for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
+  for (cpu::Isa isa : cpu::kAllIsas) {
     if (!cpu::isa_available(isa)) continue;
     cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa);
     EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0])) << cpu::isa_name(isa);
     EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1])) << cpu::isa_name(isa);
+  }
+}
+
+TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
+  // The ARM integer paths cannot carry a NaN or an infinity in their limbs: they hand such
+  // inputs to the fp32 kernels.
+  for (WeightFormat f : {WeightFormat::kInt8Channel, WeightFormat::kInt4Grouped}) {
+    const LinearWeight w =
+        testing::make_weight({.format = f, .out = 3, .in = 64, .group_size = 32});
+    std::vector<float> x = testing::random_input(2, 64, 5);
+    x[10] = std::nanf("");
+    x[64 + 40] = INFINITY;
+    std::vector<float> want(6), got(6);
+    linear_ref(w, x.data(), 2, want.data());
+    ThreadPool pool(2);
+    for (cpu::Isa isa : cpu::kAllIsas) {
+      if (!cpu::isa_available(isa)) continue;
+      cpu::linear_cpu_isa(w, x.data(), 2, got.data(), pool, isa);
+      for (size_t k = 0; k < 6; ++k)
+        EXPECT_EQ(std::isfinite(got[k]), std::isfinite(want[k]))
+            << cpu::isa_name(isa) << " " << weight_format_name(f) << " y[" << k << "]";
+    }
   }
 }
 
