@@ -170,20 +170,6 @@ inline void row_blocked(const LinearWeight& w, int64_t o, int64_t block, MakeDec
   add_tail<NR>(w, o, xr, in8, res);
 }
 
-// Layouts without a vector decoder (int4 with scattered group_idx, odd block or group sizes):
-// the row dequantized once into `buf`, then the f32 loop over it.
-template <int NR>
-inline void row_buffered(const LinearWeight& w, const float* buf, const float* const* xr,
-                         float* res) {
-  const int64_t in = w.in_features, in8 = in & ~int64_t{7};
-  float32x4_t acc[NR];
-  for (int r = 0; r < NR; ++r) acc[r] = vdupq_n_f32(0.0f);
-  dot_span<NR>(F32Dec{buf}, xr, 0, in8, acc);
-  for (int r = 0; r < NR; ++r) res[r] = vaddvq_f32(acc[r]);
-  for (int64_t j = in8; j < in; ++j)
-    for (int r = 0; r < NR; ++r) res[r] += xr[r][j] * buf[j];
-}
-
 bool needs_row_buffer(const LinearWeight& w) {
   switch (w.format) {
     case WeightFormat::kFp8Block:
@@ -199,8 +185,12 @@ template <int NR>
 void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const float* const* xr,
                   float* res) {
   const int64_t in = w.in_features, whole = in + 8;  // one block: the whole row
-  if (buf) return row_buffered<NR>(w, buf, xr, res);
   const auto one = [](int64_t) { return 1.0f; };
+  // Layouts without a vector decoder (int4 with scattered group_idx, odd block or group
+  // sizes): the row dequantized once into `buf`, then the f32 loop over it.
+  if (buf)
+    return row_blocked<NR>(
+        w, o, whole, [&](int64_t) { return F32Dec{buf}; }, one, xr, res);
   switch (w.format) {
     case WeightFormat::kF32: {
       const F32Dec dec{static_cast<const float*>(w.values) + o * in};
