@@ -55,7 +55,6 @@ struct LimbX {
   int64_t block = 0;       // columns per scale: the int4 group size, or kInt8Block
   int64_t in32 = 0;        // columns the integer kernels cover; the rest is scalar
   int64_t num_blocks = 0;  // ceil(in32 / block)
-  bool paired = false;     // the i8mm layout
   bool finite = true;      // false: x holds a NaN or an infinity, which limbs cannot carry
   std::vector<int8_t> limbs;
   std::vector<float> scale;  // [num_rows rounded up to even, num_blocks]
@@ -73,7 +72,6 @@ LimbX make_limbs(const LinearWeight& w, const float* x, int64_t num_rows, bool p
   lx.block = int4 ? w.group_size : kInt8Block;
   lx.in32 = w.in_features & ~int64_t{31};
   lx.num_blocks = (lx.in32 + lx.block - 1) / lx.block;
-  lx.paired = paired;
   const int64_t rows = (num_rows + 1) & ~int64_t{1}, in = w.in_features, in32 = lx.in32;
   lx.limbs.assign(static_cast<size_t>(rows * kLimbs * in32), 0);
   lx.scale.assign(static_cast<size_t>(rows * lx.num_blocks), 0.0f);
