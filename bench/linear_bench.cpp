@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <numeric>
 #include <random>
@@ -218,12 +219,18 @@ int run(int argc, char** argv) {
       compare_isas = true;
     } else if (a == "--isa" && has_value) {
       const std::string v = argv[++i];
-      isa = v == "scalar" ? kernels::cpu::Isa::kScalar
-            : v == "avx2" ? kernels::cpu::Isa::kAvx2
-                          : kernels::cpu::Isa::kAvx512;
+      const auto* known =
+          std::find_if(std::begin(kernels::cpu::kAllIsas), std::end(kernels::cpu::kAllIsas),
+                       [&](kernels::cpu::Isa c) { return v == kernels::cpu::isa_name(c); });
+      if (known == std::end(kernels::cpu::kAllIsas)) {
+        std::fprintf(stderr, "--isa: unknown path '%s'\n", v.c_str());
+        return 2;
+      }
+      isa = *known;
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--rows N] [--threads N] [--seconds S] [--isa avx512|avx2|scalar]\n",
+                   "usage: %s [--rows N] [--threads N] [--seconds S]"
+                   " [--isa avx512|avx2|scalar|neon|dotprod|i8mm]\n",
                    argv[0]);
       return 2;
     }
@@ -278,12 +285,17 @@ int run(int argc, char** argv) {
       std::vector<std::pair<kernels::cpu::Isa, LinearPath>> runs = {{isa, LinearPath::kAuto}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
-        for (auto i : {kernels::cpu::Isa::kAvx2, kernels::cpu::Isa::kAvx512})
+        for (auto i : kernels::cpu::kAllIsas) {
+          if (i == kernels::cpu::Isa::kScalar || !kernels::cpu::isa_available(i)) continue;
+          if (i != kernels::cpu::Isa::kAvx2 && i != kernels::cpu::Isa::kAvx512) {
+            runs.emplace_back(i, LinearPath::kAuto);  // ARM: one family per ISA
+            continue;
+          }
           for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel})
-            if (kernels::cpu::isa_available(i) &&
-                !(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles) &&
+            if (!(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles) &&
                 kernels::cpu::choose_path(copies[0], rows, i, p) == p)
               runs.emplace_back(i, p);
+        }
       }
       double avx2_s = 0;
       for (const auto& [run_isa, run_path] : runs) {

@@ -43,6 +43,46 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# The arm64 cross build (cmake --preset arm64; docs/edge.md): Debian's cross compiler, qemu-user
+# to run the arm64 tests on this machine, and the arm64 (multiarch) builds of the libraries src/
+# links. libpq-dev and libyaml-cpp-dev are not multiarch (their arm64 builds would replace the
+# host's), so their arm64 .debs are unpacked into $FATHOM_ARM64_DEV instead, where
+# cmake/toolchain-aarch64.cmake looks for them. FATHOM_SKIP_ARM64=1 skips all of it.
+FATHOM_ARM64_DEV="${FATHOM_ARM64_DEV:-/opt/fathom-arm64-dev}"
+ARM64_APT_PACKAGES=(
+  crossbuild-essential-arm64 qemu-user qemu-user-binfmt libc6:arm64
+  libgtest-dev:arm64 libgmock-dev:arm64 libpcre2-dev:arm64 libicu-dev:arm64 libssl-dev:arm64
+  libsqlite3-dev:arm64 libhiredis-dev:arm64 libhowardhinnant-date-dev:arm64
+  libboost-dev:arm64 libboost-system-dev:arm64 libpq5:arm64 libyaml-cpp0.7:arm64
+)
+ARM64_UNPACKED=(libpq-dev libpq5 libyaml-cpp-dev libyaml-cpp0.7)
+if [ "${FATHOM_SKIP_ARM64:-0}" != "1" ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  arm64_missing=()
+  for p in "${ARM64_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || arm64_missing+=("$p")
+  done
+  if ((${#arm64_missing[@]})); then
+    echo "setup: installing ${arm64_missing[*]}"
+    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${arm64_missing[@]}"
+  fi
+  # One stamp per unpacked version: a Debian update of either library unpacks it again.
+  stamp="$FATHOM_ARM64_DEV/.unpacked$(for p in "${ARM64_UNPACKED[@]}"; do
+    apt-cache policy "$p:arm64" | awk '/Candidate:/ {printf "-%s", $2}'; done | tr -c 'A-Za-z0-9.+-' _)"
+  if [ ! -f "$stamp" ]; then
+    echo "setup: unpacking arm64 ${ARM64_UNPACKED[*]} into $FATHOM_ARM64_DEV"
+    tmp="$(mktemp -d)" && chmod 755 "$tmp"  # apt's _apt user downloads into it
+    (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "${ARM64_UNPACKED[@]/%/:arm64}")
+    $SUDO rm -rf "$FATHOM_ARM64_DEV"
+    for deb in "$tmp"/*.deb; do $SUDO dpkg-deb -x "$deb" "$FATHOM_ARM64_DEV"; done
+    $SUDO touch "$stamp"
+    rm -rf "$tmp"
+  fi
+fi
+
 # The e2e tests' node packages, from package-lock.json: the official openai client, the Vercel
 # AI SDK and LangChain (sdk_clients.test.mjs), ajv, yaml (tests/e2e/openapi/extract.mjs), undici
 # (tls.test.mjs: fetch with our CA), the Kubernetes/KEDA/Knative/prometheus-operator schemas

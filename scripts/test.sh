@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds fathom and runs every test: the full suite (dev preset), then the unit tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer (asan preset).
+# Builds fathom and runs every test: the full suite (dev preset), the kernel and model parity
+# tests of the aarch64 cross build under qemu (arm64 preset), then the unit tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (asan preset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,6 +11,15 @@ jobs=$(nproc)
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev
+
+# The aarch64 cross build of the engine and its kernel and model parity tests, each run under
+# qemu-aarch64 -cpu max (NEON, dotprod and i8mm paths against kernels/ref; docs/edge.md). Only the
+# test binaries are built here; `cmake --build --preset arm64` also builds the fathom binary.
+if [ "${FATHOM_SKIP_ARM64:-0}" != "1" ]; then
+  cmake --preset arm64 >/dev/null
+  cmake --build --preset arm64-tests -j "$jobs"
+  ctest --preset arm64
+fi
 
 # A short run of each libFuzzer target (clang, ASan + UBSan); longer runs: docs/reliability.md.
 if [ "${FATHOM_SKIP_FUZZ:-0}" != "1" ]; then

@@ -4,8 +4,8 @@
 // head, and in absorbed MLA every head of a token (they all attend over the shared latent).
 // Keys are taken in tiles of kTile with an online softmax (running max and sum, rescaled once
 // per tile): no [T, T] score matrix, and memory per task is O(heads x (kTile + value_dim)). Dot
-// products and V accumulation use AVX2+FMA where the CPU has it (run-time dispatch), portable code
-// otherwise.
+// products and V accumulation use AVX2+FMA where the CPU has it (run-time dispatch), NEON on 64-bit
+// ARM, portable code otherwise.
 #include "kernels/cpu/attention_cpu.h"
 
 #include <algorithm>
@@ -17,6 +17,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 namespace fathom::kernels::cpu {
@@ -68,6 +70,30 @@ __attribute__((target("avx2,fma"))) void scale_axpy_avx2(float* o, float keep, f
 }
 #endif
 
+#if defined(__aarch64__)
+float dot_neon(const float* a, const float* b, int64_t n) {
+  float32x4_t s0 = vdupq_n_f32(0.0f), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+    s1 = vfmaq_f32(s1, vld1q_f32(a + i + 4), vld1q_f32(b + i + 4));
+    s2 = vfmaq_f32(s2, vld1q_f32(a + i + 8), vld1q_f32(b + i + 8));
+    s3 = vfmaq_f32(s3, vld1q_f32(a + i + 12), vld1q_f32(b + i + 12));
+  }
+  for (; i + 4 <= n; i += 4) s0 = vfmaq_f32(s0, vld1q_f32(a + i), vld1q_f32(b + i));
+  float r = vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+void scale_axpy_neon(float* o, float keep, float w, const float* v, int64_t n) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    vst1q_f32(o + i, vfmaq_n_f32(vmulq_n_f32(vld1q_f32(o + i), keep), vld1q_f32(v + i), w));
+  for (; i < n; ++i) o[i] = o[i] * keep + w * v[i];
+}
+#endif
+
 struct Ops {
   float (*dot)(const float*, const float*, int64_t);
   void (*scale_axpy)(float*, float, float, const float*, int64_t);
@@ -76,6 +102,8 @@ struct Ops {
 Ops ops_for(bool simd) {
 #if defined(__x86_64__) || defined(__i386__)
   if (simd) return {&dot_avx2, &scale_axpy_avx2};
+#elif defined(__aarch64__)
+  if (simd) return {&dot_neon, &scale_axpy_neon};
 #endif
   (void)simd;
   return {&dot_portable, &scale_axpy_portable};
@@ -138,7 +166,7 @@ void attend(const Ops& ops, const PagedCache& cache, const std::vector<int32_t>&
 
 }  // namespace
 
-bool attention_simd_available() { return isa_available(Isa::kAvx2); }
+bool attention_simd_available() { return isa_available(Isa::kAvx2) || isa_available(Isa::kNeon); }
 
 void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
                          const float* q, float* out, ThreadPool& pool, bool simd) {

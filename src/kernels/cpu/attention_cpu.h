@@ -7,8 +7,8 @@
 
 namespace fathom::kernels::cpu {
 
-/// Same contract as kernels::paged_attention. `simd`: use AVX2+FMA when the CPU has it (tests
-/// pass false to check the portable path on the same machine).
+/// Same contract as kernels::paged_attention. `simd`: use AVX2+FMA or NEON when the CPU has it
+/// (tests pass false to check the portable path on the same machine).
 void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
                          const float* q, float* out, ThreadPool& pool, bool simd = true);
 /// Same contract as kernels::paged_mla_attention (absorbed MLA: every head attends over the

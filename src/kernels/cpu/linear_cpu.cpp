@@ -1,6 +1,7 @@
 // CPU linear: y[n, out] = x[n, in] . W[out, in]^T for every LinearWeight format.
 // Work is split into tiles of (output rows x input rows) run on the thread pool; each tile runs
-// the best instruction-set path the CPU has (AVX2 on x86, else portable scalar code).
+// the best instruction-set path the CPU has (AVX2 / AVX-512 on x86, NEON / dotprod / i8mm on ARM
+// in linear_cpu_neon*.cpp, else portable scalar code).
 // Weights are dequantized inside the kernels, a few elements (or at most one row) at a time.
 #include <algorithm>
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/cpu/linear_cpu_neon.h"
 #include "kernels/linear.h"
 #include "kernels/weight_element.h"
 #include "tensor/dtype.h"
@@ -29,6 +31,12 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512:
       return "avx512";
+    case Isa::kNeon:
+      return "neon";
+    case Isa::kNeonDotprod:
+      return "dotprod";
+    case Isa::kNeonI8mm:
+      return "i8mm";
   }
   return "unknown";
 }
@@ -63,20 +71,24 @@ bool isa_available(Isa isa) {
 #else
       return false;
 #endif
+    case Isa::kNeon:
+    case Isa::kNeonDotprod:
+    case Isa::kNeonI8mm:
+      return neon_isa_available(isa);
   }
   return false;
 }
 
-// FATHOM_CPU_ISA=scalar|avx2|avx512 caps the path (to compare paths on one machine, or to
-// step around a suspect one); a path the CPU lacks is never chosen.
+// FATHOM_CPU_ISA=scalar|avx2|avx512|neon|dotprod|i8mm caps the path (to compare paths on one
+// machine, or to step around a suspect one); a path the CPU lacks is never chosen.
 Isa best_isa() {
   static const Isa kBest = [] {
-    Isa best = isa_available(Isa::kAvx512) ? Isa::kAvx512
-               : isa_available(Isa::kAvx2) ? Isa::kAvx2
-                                           : Isa::kScalar;
+    Isa best = Isa::kScalar;
+    for (Isa i : kAllIsas)
+      if (isa_available(i)) best = i;
     if (const char* cap = std::getenv("FATHOM_CPU_ISA")) {
-      for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512})
-        if (std::string_view(cap) == isa_name(i) && i < best) best = i;
+      for (Isa i : kAllIsas)
+        if (std::string_view(cap) == isa_name(i) && i < best && isa_available(i)) best = i;
     }
     return best;
   }();
@@ -250,7 +262,7 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
                                            : false;
   const int64_t rows_min = isa == Isa::kAvx2 ? kRowsMinRowsAvx2 : 1;
   const int64_t rows_max = isa == Isa::kAvx2 ? kRowsMaxRowsAvx2 : kRowsMaxRows;
-  const bool panel_ok = isa != Isa::kScalar;
+  const bool panel_ok = isa == Isa::kAvx2 || isa == Isa::kAvx512;  // ARM: linear_neon decides
   if (want == LinearPath::kRows && rows_ok) return LinearPath::kRows;
   if (want == LinearPath::kPanel && panel_ok) return LinearPath::kPanel;
   if (want == LinearPath::kTiles) return LinearPath::kTiles;
@@ -276,6 +288,7 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       for (int64_t j = 0; j < in; ++j) x_perm[r * in + j] = x[r * in + w.input_perm[j]];
     x = x_perm.data();
   }
+  if (neon_isa_available(isa)) return linear_neon(w, x, num_rows, y, pool, isa);  // ARM
   switch (choose_path(w, num_rows, isa, path)) {
     case LinearPath::kRows:
       return run_rows(w, x, num_rows, y, pool, isa);

@@ -12,7 +12,12 @@ namespace fathom::kernels::cpu {
 
 /// Many rows (kPanelMinRows or more) go to the packed-panel GEMM of the ISA (linear_panel.h),
 /// a few to the tiles that decode weights inside the dot products (AVX2 also for kAvx512).
-enum class Isa : uint8_t { kScalar, kAvx2, kAvx512 };
+/// The ARM paths (linear_cpu_neon.h): kNeon is fp32 NEON for every format; kNeonDotprod and
+/// kNeonI8mm also take int8 and int4 weights through sdot / smmla.
+enum class Isa : uint8_t { kScalar, kAvx2, kAvx512, kNeon, kNeonDotprod, kNeonI8mm };
+/// Every path, worst first (a later one is preferred when the CPU has it).
+inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,        Isa::kAvx512,
+                                   Isa::kNeon,   Isa::kNeonDotprod, Isa::kNeonI8mm};
 
 const char* isa_name(Isa isa);
 /// The best path this CPU runs (checked once, at run time).
