@@ -205,8 +205,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, GptqOracle,
                          ::testing::Values(OracleCase{32, false, 128}, OracleCase{16, false, 32},
                                            OracleCase{16, true, 48}, OracleCase{-1, false, 128},
                                            OracleCase{32, true, 128}),
-                         [](const ::testing::TestParamInfo<OracleCase>& info) {
-                           const OracleCase& c = info.param;
+                         [](const ::testing::TestParamInfo<OracleCase>& param_info) {
+                           const OracleCase& c = param_info.param;
                            return (c.group_size < 0 ? std::string("row")
                                                     : "g" + std::to_string(c.group_size)) +
                                   (c.act_order ? "_act" : "") + "_block" +

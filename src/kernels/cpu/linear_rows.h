@@ -44,6 +44,8 @@ bool rows_layout_supported(const LinearWeight& w) {
       return w.group_idx == nullptr && w.group_size % Traits::kWidth == 0;
     case WeightFormat::kFp8Block:
       return w.block_in % Traits::kWidth == 0;
+    case WeightFormat::kGgml:
+      return false;  // GGML blocks decode through linear_cpu_ggml.cpp
     default:
       return true;
   }
@@ -137,6 +139,8 @@ void run_linear_rows(const LinearWeight& w, const LinearTile& t) {
       return rows_run<Traits, typename Traits::Int4Row>(w, t);
     case WeightFormat::kFp8Block:
       return rows_run<Traits, typename Traits::Fp8Row>(w, t);
+    case WeightFormat::kGgml:
+      return;  // never chosen: rows_layout_supported is false
   }
 }
 
