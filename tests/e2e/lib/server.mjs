@@ -108,12 +108,12 @@ export async function startServer({ model = 'deepseek_v3', args = [], apiKey = n
     const timer = setTimeout(() => reject(new Error(`fathom serve did not become ready in ${timeoutMs} ms:\n${log}`)), timeoutMs);
     const onData = (chunk) => {
       log += chunk.toString();
-      if (server) server.log = log;
       const listening = log.match(/listening on (https?:\/\/[0-9.]+:\d+)/);
       if (listening && !server) {
         server = new FathomServer(proc, listening[1], fetchFn);
         server.apiKey = apiKey;
       }
+      if (server) server.log = log;  // after creating it: the first chunk may hold everything
       if (server && /serving model/.test(log)) {
         clearTimeout(timer);
         resolve(server);
