@@ -176,6 +176,8 @@ bool needs_row_buffer(const LinearWeight& w) {
       return w.block_in % 8 != 0;
     case WeightFormat::kInt4Grouped:
       return w.group_idx != nullptr || w.group_size % 8 != 0;
+    case WeightFormat::kGgml:
+      return true;  // GGML blocks: decode_row_scalar -> decode_row_ggml
     default:
       return false;
   }
@@ -233,6 +235,8 @@ void row_dispatch(const LinearWeight& w, int64_t o, const float* buf, const floa
           },
           [&](int64_t g) { return scales[g]; }, xr, res);
     }
+    case WeightFormat::kGgml:  // never here: needs_row_buffer sends it through `buf`
+      return;
   }
 }
 
