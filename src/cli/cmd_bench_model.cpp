@@ -19,6 +19,7 @@ void print_help() {
       "usage: fathom bench model --model DIR [-p 512[,128...]] [-n 128] [-b 1[,8,32...]]\n"
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
       "                          [--quantization auto|none|int8|int4|fp8]\n"
+      "                          [--activations exact|reduced]\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
       "  -b, --batch    concurrent decode streams, one tgN test each\n"
@@ -46,7 +47,7 @@ std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
 Status bench_model_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(long_flags(argv),
                                                  {"model", "prompt", "gen", "batch", "threads",
-                                                  "depth", "reps", "quantization"},
+                                                  "depth", "reps", "quantization", "activations"},
                                                  {"json"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
@@ -75,6 +76,8 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   model::LoadOptions load;
   FATHOM_ASSIGN_OR_RETURN(load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
+  FATHOM_ASSIGN_OR_RETURN(load.activations,
+                          model::parse_activation_precision(args.get_or("activations", "exact")));
   FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir, load));
   report.weights = m->weight_bytes();
   report.machine = kernels::cpu::probe_machine(default_thread_pool());

@@ -1,5 +1,5 @@
 // fathom perplexity --model DIR --text FILE [--base DIR] [--ctx N] [--max-windows N]
-//                   [--tokenizer DIR] [--reference]
+//                   [--tokenizer DIR] [--reference] [--activations exact|reduced]
 // Perplexity of a model over held-out text and, with --base, the KL divergence of its token
 // distributions from the base model's, top-1 agreement and the 99th percentile KL (llama.cpp's
 // perplexity --kl-divergence numbers).
@@ -15,8 +15,9 @@ namespace {
 
 Status perplexity_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(
-      Args args, Args::parse(argv, {"model", "text", "base", "ctx", "max-windows", "tokenizer"},
-                             {"reference"}));
+      Args args,
+      Args::parse(argv, {"model", "text", "base", "ctx", "max-windows", "tokenizer", "activations"},
+                  {"reference"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   FATHOM_ASSIGN_OR_RETURN(std::string text, args.required("text"));
   FATHOM_ASSIGN_OR_RETURN(int64_t ctx, args.get_int("ctx", 512));
@@ -29,7 +30,10 @@ Status perplexity_main(const std::vector<std::string>& argv) {
                           quant::tokenize_text_file(text, tok_dir, "--text"));
   model::LoadOptions opts;
   opts.reference_kernels = args.has("reference");
-  FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir, opts));
+  model::LoadOptions model_opts = opts;  // --base always runs on exact activations
+  FATHOM_ASSIGN_OR_RETURN(model_opts.activations,
+                          model::parse_activation_precision(args.get_or("activations", "exact")));
+  FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir, model_opts));
   std::unique_ptr<model::Model> base;
   if (auto base_dir = args.get("base")) {
     auto b = model::load_model(*base_dir, opts);
@@ -54,6 +58,7 @@ int run_perplexity(const std::vector<std::string>& argv) {
       std::printf(
           "usage: fathom perplexity --model DIR --text FILE [--base DIR] [--ctx 512]\n"
           "                         [--max-windows N] [--tokenizer DIR] [--reference]\n"
+          "                         [--activations exact|reduced]   (for --model only)\n"
           "  --base DIR       also report KL(base || model), its 99th percentile and top-1 "
           "agreement\n"
           "  --ctx N          window length; the second half of each window is scored\n"

@@ -60,6 +60,8 @@ void print_help() {
       "                    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]\n"
       "                    [--quantization auto|none|int8|int4|fp8]   (quantize a float\n"
       "                    checkpoint at load; auto keeps what the checkpoint has)\n"
+      "                    [--activations exact|reduced]   (reduced: the linear kernels may\n"
+      "                    round activations to bf16 or int8 as llama.cpp does; faster)\n"
       "                    [--speculative off|ngram|mtp] [--num-speculative-tokens K]\n"
       "                    [--prompt-lookup-min N] [--prompt-lookup-max N]   (speculative\n"
       "                    decoding: prompt lookup or DeepSeek-V3's MTP layer drafts K tokens\n"
@@ -123,6 +125,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "tls-key",
                                                   "tls-client-ca",
                                                   "quantization",
+                                                  "activations",
                                                   "speculative",
                                                   "num-speculative-tokens",
                                                   "prompt-lookup-min",
@@ -160,6 +163,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   o.load.prefault = !args.has("no-prefault");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
+  FATHOM_ASSIGN_OR_RETURN(o.load.activations,
+                          model::parse_activation_precision(args.get_or("activations", "exact")));
   const std::string level = args.get_or("log-level", "info");
   if (level == "debug") set_log_level(LogLevel::kDebug);
   else if (level == "info") set_log_level(LogLevel::kInfo);

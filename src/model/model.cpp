@@ -86,6 +86,12 @@ Result<Quantization> parse_quantization(const std::string& text) {
   return invalid_argument("quantization '" + text + "' is not one of auto, none, int8, int4, fp8");
 }
 
+Result<kernels::ActivationPrecision> parse_activation_precision(const std::string& text) {
+  for (auto a : {kernels::ActivationPrecision::kExact, kernels::ActivationPrecision::kReduced})
+    if (text == kernels::activation_precision_name(a)) return a;
+  return invalid_argument("activations '" + text + "' is not one of exact, reduced");
+}
+
 namespace {
 
 /// The --quantization value that names what a quantized checkpoint already holds.
@@ -195,7 +201,7 @@ void Model::run_linear(const kernels::LinearWeight& w, const float* x, int64_t n
   if (opts_.reference_kernels) {
     kernels::linear_ref(w, x, n, y);
   } else {
-    kernels::linear_cpu(w, x, n, y, pool());
+    kernels::linear_cpu(w, x, n, y, pool(), opts_.activations);
   }
 }
 
@@ -232,7 +238,7 @@ void Model::linear_group(const std::vector<kernels::LinearWeight>& ws, const flo
       if (opts_.reference_kernels) {
         kernels::linear_ref(ws[i], x + i * n * in, n, y + i * n * out);
       } else {
-        kernels::linear_cpu(ws[i], x + i * n * in, n, y + i * n * out, serial);
+        kernels::linear_cpu(ws[i], x + i * n * in, n, y + i * n * out, serial, opts_.activations);
       }
     }
   });

@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "kernels/linear.h"
 #include "kernels/linear_weight.h"
 #include "kernels/ops.h"
 #include "kernels/quantize_weight.h"
@@ -82,6 +83,8 @@ struct StepProfile {
 enum class Quantization : uint8_t { kAuto, kNone, kInt8, kInt4, kFp8 };
 const char* quantization_name(Quantization q);
 Result<Quantization> parse_quantization(const std::string& text);
+/// "exact" or "reduced" (--activations).
+Result<kernels::ActivationPrecision> parse_activation_precision(const std::string& text);
 /// OK when `q` can serve a checkpoint quantized with `cfg.quant`, else why not.
 Status check_quantization(const ModelConfig& cfg, Quantization q);
 /// The format a float checkpoint's linear weights are quantized to at load, if any.
@@ -96,6 +99,8 @@ struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;
   Quantization quantization = Quantization::kAuto;
+  /// May the linear kernels round activations (--activations reduced; kernels/linear.h)?
+  kernels::ActivationPrecision activations = kernels::ActivationPrecision::kExact;
   /// Fault every checkpoint page in at load (formats::MappedFile::prefault), so the first
   /// request does not pay for it (fathom serve: on unless --no-prefault).
   bool prefault = false;

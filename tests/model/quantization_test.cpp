@@ -123,5 +123,16 @@ TEST(QuantizeAtLoad, ParsesTheFlagsValues) {
   EXPECT_NE(bad.status().message().find("auto, none, int8, int4, fp8"), std::string::npos);
 }
 
+TEST(ActivationPrecision, ParsesTheFlagsValues) {
+  for (const char* s : {"exact", "reduced"}) {
+    auto a = parse_activation_precision(s);
+    ASSERT_TRUE(a.ok()) << s;
+    EXPECT_STREQ(kernels::activation_precision_name(*a), s);
+  }
+  auto bad = parse_activation_precision("int8");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("exact, reduced"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace fathom::model

@@ -272,7 +272,8 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
 }
 
 void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
-                    ThreadPool& pool, Isa isa, LinearPath path) {
+                    ThreadPool& pool, Isa isa, LinearPath path, ActivationPrecision act) {
+  (void)act;  // every kernel here keeps x in fp32
   const int64_t in = w.in_features, out = w.out_features;
   if (num_rows <= 0 || out <= 0) return;
   if (in <= 0) {
@@ -301,9 +302,13 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
 
 }  // namespace cpu
 
-void linear_cpu(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
-                ThreadPool& pool) {
-  cpu::linear_cpu_isa(w, x, num_rows, y, pool, cpu::best_isa());
+const char* activation_precision_name(ActivationPrecision a) {
+  return a == ActivationPrecision::kReduced ? "reduced" : "exact";
+}
+
+void linear_cpu(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
+                ActivationPrecision act) {
+  cpu::linear_cpu_isa(w, x, num_rows, y, pool, cpu::best_isa(), cpu::LinearPath::kAuto, act);
 }
 
 }  // namespace fathom::kernels

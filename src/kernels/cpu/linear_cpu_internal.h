@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "kernels/linear.h"
 #include "kernels/linear_weight.h"
 
 namespace fathom::kernels::cpu {
@@ -40,7 +41,8 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
 
 /// linear_cpu on a chosen ISA (and path). PRECOND: isa_available(isa).
 void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
-                    ThreadPool& pool, Isa isa, LinearPath path = LinearPath::kAuto);
+                    ThreadPool& pool, Isa isa, LinearPath path = LinearPath::kAuto,
+                    ActivationPrecision act = ActivationPrecision::kExact);
 
 /// One tile of work: y[r, o] for r in [0, num_rows), o in [o_begin, o_end).
 /// x: [num_rows, in] in STORED column order (already gathered through input_perm), row stride
