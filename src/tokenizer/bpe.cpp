@@ -7,6 +7,7 @@
 #include <queue>
 
 #include "tokenizer/byte_level.h"
+#include "tokenizer/tokenizer_json.h"
 #include "tokenizer/unicode.h"
 
 namespace fathom::tokenizer {
@@ -48,15 +49,13 @@ BpeModel& BpeModel::operator=(BpeModel&& other) noexcept {
   return *this;
 }
 
-Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
+Result<BpeModel> BpeModel::from_json(const Json& spec, const BpeLists& lists, bool byte_level) {
   if (!spec.is_object()) return model_error("expected an object");
   const std::string type = spec.value("type", std::string("BPE"));
   if (type != "BPE")
     return unimplemented("model type \"" + type + "\" is not supported (only BPE)");
-  if (!spec.contains("vocab") || !spec["vocab"].is_object())
-    return model_error("missing object \"vocab\"");
-  if (!spec.contains("merges") || !spec["merges"].is_array())
-    return model_error("missing array \"merges\"");
+  if (!lists.has_vocab) return model_error("missing object \"vocab\"");
+  if (!lists.has_merges) return model_error("missing array \"merges\"");
   if (spec.contains("dropout") && !spec["dropout"].is_null() &&
       spec["dropout"].get<double>() != 0.0) {
     return unimplemented("model: BPE dropout is not supported");
@@ -78,35 +77,36 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
         "model: continuing_subword_prefix/end_of_word_suffix with ByteLevel is not supported");
   }
 
-  const Json& vocab = spec["vocab"];
+  const auto& vocab = lists.vocab;
   int32_t max_id = -1;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer())
-      return model_error("vocab entry \"" + it.key() + "\" is not an integer id");
-    const int64_t id = it.value().get<int64_t>();
+  for (const auto& [token, value] : vocab) {
+    if (!value.is_number_integer())
+      return model_error("vocab entry \"" + token + "\" is not an integer id");
+    const int64_t id = value.get<int64_t>();
     if (id < 0 || id > (1 << 30))
-      return model_error("vocab entry \"" + it.key() + "\" has out-of-range id");
+      return model_error("vocab entry \"" + token + "\" has out-of-range id");
     max_id = std::max(max_id, static_cast<int32_t>(id));
   }
   m.id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
   m.vocab_.reserve(vocab.size());
   if (byte_level) m.vocab_text_.reserve(vocab.size());
   m.byte_ids_.fill(-1);
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    const auto id = static_cast<int32_t>(it.value().get<int64_t>());
-    m.id_to_token_[id] = it.key();
-    if (byte_level) {
-      m.vocab_text_.insert(it.key(), id);
-      std::optional<std::string> bytes = byte_level_to_bytes(it.key());
-      if (!bytes) continue;  // a token byte-level BPE can never produce
-      if (bytes->size() == 1) m.byte_ids_[static_cast<uint8_t>((*bytes)[0])] = id;
-      m.vocab_.insert(*bytes, id);
-    } else {
-      m.vocab_.insert(it.key(), id);
-    }
+  FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
+  for (const auto& [token, value] : vocab) {
+    const auto id = static_cast<int32_t>(value.get<int64_t>());
+    // A JSON object holds each key once (a DOM keeps the last of repeated keys); say so
+    // rather than pick one.
+    if (!text_vocab.insert(token, id))
+      return model_error("vocab entry \"" + token + "\" appears twice");
+    m.id_to_token_[id] = token;
+    if (!byte_level) continue;
+    std::optional<std::string> bytes = byte_level_to_bytes(token);
+    if (!bytes) continue;  // a token byte-level BPE can never produce
+    if (bytes->size() == 1) m.byte_ids_[static_cast<uint8_t>((*bytes)[0])] = id;
+    m.vocab_.insert(*bytes, id);
   }
 
-  const Json& merges = spec["merges"];
+  const auto& merges = lists.merges;
   m.merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const Json& merge = merges[rank];
@@ -128,7 +128,6 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
       return model_error("merges[" + std::to_string(rank) +
                          "] is neither \"a b\" nor [\"a\", \"b\"]");
     }
-    const FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
     const int32_t* l = text_vocab.find(left);
     const int32_t* r = text_vocab.find(right);
     const int32_t* n = text_vocab.find(left + right);
@@ -141,7 +140,6 @@ Result<BpeModel> BpeModel::from_json(const Json& spec, bool byte_level) {
 
   if (spec.contains("unk_token") && spec["unk_token"].is_string()) {
     const std::string unk = spec["unk_token"].get<std::string>();
-    const FlatStringMap& text_vocab = byte_level ? m.vocab_text_ : m.vocab_;
     const int32_t* id = text_vocab.find(unk);
     if (id == nullptr) return model_error("unk_token \"" + unk + "\" is not in the vocab");
     m.unk_id_ = *id;

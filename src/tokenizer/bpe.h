@@ -20,6 +20,8 @@
 
 namespace fathom::tokenizer {
 
+struct BpeLists;  // tokenizer_json.h
+
 struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
@@ -28,8 +30,10 @@ using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::eq
 
 class BpeModel {
  public:
-  /// `spec` is the tokenizer.json "model" object. `byte_level`: pieces will be raw bytes.
-  static Result<BpeModel> from_json(const nlohmann::json& spec, bool byte_level);
+  /// `spec` is the tokenizer.json "model" object, `lists` its vocab and merges as
+  /// parse_tokenizer_json took them out of it. `byte_level`: pieces will be raw bytes.
+  static Result<BpeModel> from_json(const nlohmann::json& spec, const BpeLists& lists,
+                                    bool byte_level);
 
   BpeModel() = default;
   BpeModel(BpeModel&& other) noexcept;
