@@ -102,11 +102,13 @@ Result<Checkpoint> Checkpoint::open(const std::string& model_dir) {
 }
 
 Result<Checkpoint> Checkpoint::from_views(std::string source, std::vector<TensorView> views,
-                                          std::shared_ptr<const void> owner) {
+                                          std::shared_ptr<const void> owner,
+                                          std::vector<const MappedFile*> mapped) {
   Checkpoint ck;
   ck.dir_ = std::move(source);
   ck.views_ = std::move(views);
   ck.owner_ = std::move(owner);
+  ck.mapped_ = std::move(mapped);
   for (const TensorView& t : ck.views_)
     if (!ck.by_name_.emplace(t.name, &t).second)
       return data_loss(ck.dir_ + ": tensor '" + t.name + "' appears twice");
@@ -128,6 +130,7 @@ std::vector<std::string> Checkpoint::names() const {
 
 Status Checkpoint::prefault() const {
   for (const SafetensorsFile& f : files_) FATHOM_RETURN_IF_ERROR(f.prefault());
+  for (const MappedFile* f : mapped_) FATHOM_RETURN_IF_ERROR(f->prefault());
   return Status();
 }
 

@@ -16,9 +16,11 @@ class Checkpoint {
  public:
   static Result<Checkpoint> open(const std::string& model_dir);
   /// A checkpoint over tensors made elsewhere (a GGUF file's, under Hugging Face names);
-  /// `owner` keeps the bytes they point into alive as long as the checkpoint. `source` names it.
+  /// `owner` keeps the bytes they point into alive as long as the checkpoint, `mapped` (owned
+  /// by `owner`) the mapped files among them, for prefault(). `source` names it.
   static Result<Checkpoint> from_views(std::string source, std::vector<TensorView> views,
-                                       std::shared_ptr<const void> owner);
+                                       std::shared_ptr<const void> owner,
+                                       std::vector<const MappedFile*> mapped = {});
 
   /// nullptr when absent.
   const TensorView* find(const std::string& name) const;
@@ -35,6 +37,7 @@ class Checkpoint {
   std::unordered_map<std::string, const TensorView*> by_name_;
   std::vector<TensorView> views_;  ///< from_views only
   std::shared_ptr<const void> owner_;
+  std::vector<const MappedFile*> mapped_;  ///< from_views only: files inside owner_
 };
 
 }  // namespace fathom::formats

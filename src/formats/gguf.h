@@ -99,6 +99,7 @@ class GgufFile {
   static Result<GgufFile> open(const std::string& path);
   const GgufContents& contents() const { return contents_; }
   const std::string& path() const { return file_.path(); }
+  const MappedFile& mapped() const { return file_; }
 
  private:
   MappedFile file_;

@@ -476,8 +476,9 @@ Result<GgufModel> open_gguf_model(const std::string& path) {
     return invalid_argument(msg);
   }
   for (TensorView& v : views) align_view(v, *owned);
-  FATHOM_ASSIGN_OR_RETURN(formats::Checkpoint ck,
-                          formats::Checkpoint::from_views(path, std::move(views), owned));
+  FATHOM_ASSIGN_OR_RETURN(
+      formats::Checkpoint ck,
+      formats::Checkpoint::from_views(path, std::move(views), owned, {&owned->file->mapped()}));
   out.checkpoint = std::make_shared<const formats::Checkpoint>(std::move(ck));
   return out;
 }

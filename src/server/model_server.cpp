@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "base/logging.h"
@@ -29,13 +30,23 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   // Cold start: the tokenizer (parsing tokenizer.json) loads on its own thread while the
   // weights are mapped and the engine allocates its KV cache; the breakdown is logged
   // (docs/serverless.md, bench/serverless/).
+  // The grammar vocabulary (structured outputs) needs the tokenizer and the config's vocab size
+  // and EOS ids: that thread builds it as well when the folder has a config.json (not a GGUF).
   const auto began = std::chrono::steady_clock::now();
   Result<tokenizer::Tokenizer> tok = unavailable("tokenizer not loaded");
-  double tokenizer_ms = 0;
+  double tokenizer_ms = 0, vocab_ms = 0;
+  std::optional<model::ModelConfig> vocab_cfg;  // what `vocab` was built for
+  Result<std::shared_ptr<const grammar::TokenVocab>> vocab = unavailable("not built");
   std::thread tokenizer_thread([&] {
     auto t = std::chrono::steady_clock::now();
     tok = tokenizer::Tokenizer::load(o.model_dir);
     tokenizer_ms = lap_ms(t);
+    if (!tok.ok()) return;
+    Result<model::ModelConfig> cfg = model::load_model_config(o.model_dir);
+    if (!cfg.ok()) return;  // a GGUF file: built after the join
+    vocab = grammar::vocab_from_tokenizer(*tok, cfg->vocab_size, cfg->eos_token_ids);
+    vocab_cfg = std::move(*cfg);
+    vocab_ms = lap_ms(t);
   });
   auto t = began;
   Result<std::unique_ptr<model::Model>> model = model::load_model(o.model_dir, o.load);
@@ -66,18 +77,20 @@ Result<std::unique_ptr<LoadedModel>> load(const ServeOptions& o, const Clock& cl
   }
   const double template_ms = lap_ms(t);
   const model::ModelConfig& cfg = m->engine->model_config();
-  Result<std::shared_ptr<const grammar::TokenVocab>> vocab =
-      grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
+  if (!vocab_cfg || vocab_cfg->vocab_size != cfg.vocab_size ||
+      vocab_cfg->eos_token_ids != cfg.eos_token_ids) {
+    vocab = grammar::vocab_from_tokenizer(*m->tokenizer, cfg.vocab_size, cfg.eos_token_ids);
+    vocab_ms = lap_ms(t);
+  }
   if (vocab.ok())
     m->vocab = std::move(*vocab);
   else
     m->vocab_error = vocab.status();
-  const double vocab_ms = lap_ms(t);
   FATHOM_LOG(kInfo) << "load breakdown (ms): tokenizer " << tokenizer_ms << ", chat template "
                     << template_ms << ", model config + weights (mmap) " << weights_ms
                     << ", engine + KV cache " << engine_ms << ", grammar vocab " << vocab_ms
                     << "; total " << std::chrono::duration<double, std::milli>(t - began).count()
-                    << " (tokenizer in parallel with weights + engine)";
+                    << " (tokenizer and grammar vocab in parallel with weights + engine)";
   return m;
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "support/temp_dir.h"
@@ -91,6 +93,28 @@ TEST(CheckpointTest, PrefaultMapsEveryPageAtLoad) {
   ASSERT_TRUE(ck->prefault().ok());
   EXPECT_EQ(present_pages(w.as<float>(), bytes), pages);
   EXPECT_EQ(w.as<float>()[n - 1], 1.0f);
+}
+
+TEST(CheckpointTest, PrefaultMapsTheFilesOfAViewCheckpoint) {
+  // A GGUF model's checkpoint: views into a mapped file that the owner keeps alive.
+  TempDir dir;
+  const size_t bytes = size_t{16} << 20;
+  write_text(dir.file("blob"), std::string(bytes, '\x01'));
+  auto file = MappedFile::open(dir.file("blob"));
+  ASSERT_TRUE(file.ok()) << file.status().to_string();
+  auto owner = std::make_shared<MappedFile>(std::move(*file));
+  TensorView v;
+  v.name = "w";
+  v.dtype = DType::kF32;
+  v.shape = {static_cast<int64_t>(bytes / 4)};
+  v.data = owner->data();
+  v.size_bytes = static_cast<int64_t>(bytes);
+  auto ck = Checkpoint::from_views("blob", {v}, owner, {owner.get()});
+  ASSERT_TRUE(ck.ok()) << ck.status().to_string();
+  const int64_t pages = static_cast<int64_t>(bytes / 4096) - 1;
+  EXPECT_LT(present_pages(owner->data(), bytes), pages / 2);
+  ASSERT_TRUE(ck->prefault().ok());
+  EXPECT_EQ(present_pages(owner->data(), bytes), pages);
 }
 
 TEST(CheckpointTest, MissingShardIsReported) {
