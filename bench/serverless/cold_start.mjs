@@ -4,7 +4,8 @@
 // `dd iflag=nocache count=0`, which needs no root), then the queueing delay under a burst.
 //
 //   node bench/serverless/cold_start.mjs --model DIR [--bin build/release/bin/fathom] [--reps 3]
-//        [--burst 16] [--warmup 0]
+//        [--burst 16] [--warmup 0] [--env KEY=VALUE ...]   (--env: the workers' environment, e.g.
+//        GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,10 @@ const bin = path.resolve(arg('bin', 'build/release/bin/fathom'));
 const reps = Number(arg('reps', 3));
 const burstSize = Number(arg('burst', 16));
 const warmup = Number(arg('warmup', 0));
+const workerEnv = process.argv.flatMap((a, i) => (a === '--env' ? [process.argv[i + 1]] : []))
+  .map((kv) => kv.split('='))
+  .map(([k, ...v]) => `${k}: ${JSON.stringify(v.join('='))}`)
+  .join(', ');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fathom-coldstart-'));
 const files = readdirSync(model).map((f) => path.join(model, f));
 
@@ -42,7 +47,7 @@ access_log: off
 pools:
   r1:
     kind: serverless
-    worker: {model: ${model}, ports: 23100-23199, start_timeout_ms: 600000}
+    worker: {model: ${model}, ports: 23100-23199, start_timeout_ms: 600000, env: {${workerEnv}}}
     ${pool}
     prewarm: {warmup: {requests: ${warmup}}}
 models: [{name: r1, pool: r1}]
@@ -87,7 +92,7 @@ async function firstToken(g, prompt) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => (x === null || x === undefined ? '-' : `${Math.round(x)}`);
 
-console.log(`# ${os.cpus().length} CPUs (${os.cpus()[0].model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; model ${model}; warm-up requests ${warmup}`);
+console.log(`# ${os.cpus().length} CPUs (${os.cpus()[0].model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; model ${model}; warm-up requests ${warmup}; worker env {${workerEnv}}; load average ${os.loadavg()[0].toFixed(1)}`);
 console.log('cache | cached before | first token ms | instance ready ms (gateway) | tokenizer | template | weights (mmap) | engine + KV | vocab | worker load total');
 for (const mode of ['warm', 'cold']) {
   const rows = [];
