@@ -48,10 +48,11 @@ bool uses_bf16_dot(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath 
 namespace fathom::kernels::cpu {
 namespace {
 
-constexpr int64_t kLanes = 32;  // bf16 per zmm
+constexpr int64_t kLanes = 32;    // bf16 per zmm
 constexpr int64_t kOutTile = 16;  // outputs per kRows task (as run_rows in linear_cpu.cpp)
 constexpr int64_t kPanelOutBf16 = 32, kPanelMr = 12, kPanelRowsBf16 = 192;
-constexpr int64_t kRowsBlock = 512;   // columns per kRows block: 4 x 1 KiB of weights in L1
+// Columns per kRows block: 4 x 1 KiB of weights and up to 32 x 1 KiB of x stay in L1.
+constexpr int64_t kRowsBlock = 512;
 constexpr int64_t kBlockPairs = 128;  // column pairs per panel block: 128 x 32 x 4 B = 16 KiB
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
@@ -60,7 +61,8 @@ inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 inline __m512i round32(const float* p, int64_t n = kLanes) {
   const __mmask16 m0 = n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
   const __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1) : 0;
-  const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, p + 16), _mm512_maskz_loadu_ps(m0, p));
+  const __m512bh v =
+      _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, p + 16), _mm512_maskz_loadu_ps(m0, p));
   return reinterpret_cast<const __m512i&>(v);
 }
 
@@ -136,10 +138,9 @@ void rows_block(const uint16_t* const* wr, const uint32_t* const* xr, int64_t j0
     for (int r = 0; r < MR; ++r) _mm512_storeu_ps(state + (m * MR + r) * 16, acc[m][r]);
 }
 
-// y[r, o0 + m] for 4 outputs (the tile's) and every row: the columns in blocks of kRowsBlock,
-// each block over every group of 4 rows, so a block's weights (4 x 1 KiB) and x (rows x 1 KiB)
-// stay in L1 while the groups reuse them; accumulators live in `state` between blocks. One
-// horizontal sum per output and row at the end.
+// y[r, o0 + m] for 4 outputs (the tile's) and every row: the columns in blocks, each block
+// over every group of 4 rows, so a block's weights and x stay in L1 while the groups reuse them;
+// accumulators live in `state` between blocks. One horizontal sum per output and row at the end.
 template <class W>
 void rows_outputs(const uint16_t* const* wr, const uint32_t* xb, int64_t xs, int64_t in,
                   int64_t num_rows, float* state) {
@@ -147,7 +148,8 @@ void rows_outputs(const uint16_t* const* wr, const uint32_t* xb, int64_t xs, int
   static constexpr Block kBlock[5] = {nullptr, &rows_block<W, 1>, &rows_block<W, 2>,
                                       &rows_block<W, 3>, &rows_block<W, 4>};
   std::fill_n(state, 256 * ((num_rows + 3) / 4), 0.0f);
-  const int64_t block = num_rows <= 4 ? in : kRowsBlock;
+  // One group of rows: no reuse to block for. Past 32 rows, half blocks keep x's block in L1.
+  const int64_t block = num_rows <= 4 ? in : num_rows <= 32 ? kRowsBlock : kRowsBlock / 2;
   for (int64_t j0 = 0; j0 < in; j0 += block) {
     const int64_t j1 = std::min(in, j0 + block);
     for (int64_t r0 = 0; r0 < num_rows; r0 += 4) {
@@ -176,7 +178,8 @@ void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num
       const float* st = state.data() + 256 * (r0 / 4);
       for (int m = 0; m < mo; ++m)
         for (int r = 0; r < nr; ++r)
-          y[(r0 + r) * out + o0 + m] = _mm512_reduce_add_ps(_mm512_loadu_ps(st + (m * nr + r) * 16));
+          y[(r0 + r) * out + o0 + m] =
+              _mm512_reduce_add_ps(_mm512_loadu_ps(st + (m * nr + r) * 16));
     }
   }
 }
@@ -198,8 +201,8 @@ void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* pa
       std::copy_n(src, in, row.data());
     } else {
       for (int64_t j = 0; j < in; j += kLanes) {
-        const auto m = static_cast<__mmask32>(
-            in - j >= kLanes ? ~uint32_t{0} : (uint32_t{1} << (in - j)) - 1);
+        const auto m =
+            static_cast<__mmask32>(in - j >= kLanes ? ~uint32_t{0} : (uint32_t{1} << (in - j)) - 1);
         _mm512_storeu_si512(row.data() + j, F16Weights::load(src + j, m));
       }
     }
@@ -239,7 +242,8 @@ using PanelMicro = void (*)(const uint32_t*, int64_t, const uint32_t*, int64_t, 
 constexpr auto kPanelMicro = []<size_t... I>(std::index_sequence<I...>) {
   return std::array<PanelMicro, sizeof...(I) + 1>{nullptr,
                                                   &panel_micro<static_cast<int>(I) + 1>...};
-}(std::make_index_sequence<kPanelMr>());
+}
+(std::make_index_sequence<kPanelMr>());
 
 // y[rows r0.., outputs o_begin..+32] for nr rows. The tile's panel is packed once per call
 // (call_id) and output tile: a thread's consecutive tasks are the row chunks of one tile.
