@@ -299,8 +299,8 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
-      using kernels::cpu::LinearPath;
       using kernels::ActivationPrecision;
+      using kernels::cpu::LinearPath;
       struct Run {
         kernels::cpu::Isa isa;
         LinearPath path;
@@ -345,11 +345,11 @@ int run(int argc, char** argv) {
             },
             budget_s / 2);
         table.push_back(
-            {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
-                                          kernels::cpu::path_name(run_path) +
-                                          (run_act == ActivationPrecision::kReduced ? "/reduced"
-                                                                                    : "")
-                                    : std::string()),
+            {f.name + (compare_isas
+                           ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
+                                 kernels::cpu::path_name(run_path) +
+                                 (run_act == ActivationPrecision::kReduced ? "/reduced" : "")
+                           : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
              static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});
@@ -360,9 +360,10 @@ int run(int argc, char** argv) {
   std::printf("threads %d, isa %s, rows %lld, load average %s (start) %s (end)\n",
               pool.num_threads(), kernels::cpu::isa_name(isa), static_cast<long long>(rows),
               load_before.c_str(), load_average().c_str());
-  std::printf("speed of light: read stream %.1f GB/s (all threads, best of the run); "
-              "memcpy %.1f GB/s (1 thread, read+write)\n",
-              read_gbps, copy_gbps);
+  std::printf(
+      "speed of light: read stream %.1f GB/s (all threads, best of the run); "
+      "memcpy %.1f GB/s (1 thread, read+write)\n",
+      read_gbps, copy_gbps);
   std::printf("f32 FMA peak (%s, all threads): %.1f GFLOP/s\n\n", kernels::cpu::isa_name(isa),
               peak_gflops);
   std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",

@@ -176,8 +176,7 @@ TEST_P(LinearParityReduced, Bf16DotMatchesItsOracleOnEveryIsa) {
   int bf16_runs = 0;
   for (auto [isa, path] : isa_paths()) {
     if (!cpu::isa_available(isa) || cpu::choose_path(w, c.num_rows, isa, path) != path) continue;
-    const bool bf16 =
-        cpu::uses_bf16_dot(w, c.num_rows, isa, path, ActivationPrecision::kReduced);
+    const bool bf16 = cpu::uses_bf16_dot(w, c.num_rows, isa, path, ActivationPrecision::kReduced);
     bf16_runs += bf16;
     std::vector<float> got(ny, std::nanf(""));
     cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa, path,
@@ -186,8 +185,8 @@ TEST_P(LinearParityReduced, Bf16DotMatchesItsOracleOnEveryIsa) {
       const double want = bf16 ? reduced[k] : exact[k];
       ASSERT_LE(std::fabs(double{got[k]} - want), 1e-5 * mag[k] + 1e-30)
           << cpu::isa_name(isa) << "/" << cpu::path_name(path) << (bf16 ? " bf16" : " fp32")
-          << " y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k]
-          << " oracle " << want;
+          << " y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k] << " oracle "
+          << want;
       ASSERT_LE(std::fabs(double{got[k]} - exact[k]), bf16_tol * mag[k] + 1e-30)
           << cpu::isa_name(isa) << "/" << cpu::path_name(path) << " y[" << k << "]";
     }
@@ -207,9 +206,18 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearParityReduced, ::testing::ValuesIn(bf16_c
 // zero is lost in the sum, which starts at +0).
 TEST(LinearBf16, RoundsXExactlyLikeTheOracle) {
   if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
-  const float xs[] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -(1.0f + 0x1p-8f), 0x1.fffffep127f,
-                      1e-40f,         -1e-40f,           0x1p-126f,         std::nanf(""),
-                      INFINITY,       -2.5f,             3.14159265f,       65504.0f};
+  const float xs[] = {1.0f + 0x1p-8f,
+                      1.0f + 3 * 0x1p-8f,
+                      -(1.0f + 0x1p-8f),
+                      0x1.fffffep127f,
+                      1e-40f,
+                      -1e-40f,
+                      0x1p-126f,
+                      std::nanf(""),
+                      INFINITY,
+                      -2.5f,
+                      3.14159265f,
+                      65504.0f};
   constexpr int64_t n = std::size(xs);
   for (WeightFormat f : {WeightFormat::kBF16, WeightFormat::kF16}) {
     LinearWeight w = testing::make_weight({.format = f, .out = 1, .in = 1});
