@@ -51,8 +51,6 @@ namespace {
 constexpr int64_t kLanes = 32;    // bf16 per zmm
 constexpr int64_t kOutTile = 16;  // outputs per kRows task (as run_rows in linear_cpu.cpp)
 constexpr int64_t kPanelOutBf16 = 32, kPanelMr = 12, kPanelRowsBf16 = 192;
-// Columns per kRows block: 4 x 1 KiB of weights and up to 32 x 1 KiB of x stay in L1.
-constexpr int64_t kRowsBlock = 512;
 constexpr int64_t kBlockPairs = 128;  // column pairs per panel block: 128 x 32 x 4 B = 16 KiB
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
@@ -109,56 +107,33 @@ inline void rows_step(__m512 (&acc)[4][MR], const __m512i (&wv)[4], const uint32
   }
 }
 
-// acc[m][r] (kept in `state` between column blocks) += W rows m . x rows r over the stored
-// columns [j0, j1) (j0 a multiple of 32; a partial last chunk is masked).
+// y[r, o0 + m] for m < mo (<= 4), r < MR. Outputs past mo repeat the last valid row.
 template <class W, int MR>
-void rows_block(const uint16_t* const* wr, const uint32_t* const* xr, int64_t j0, int64_t j1,
-                float* state) {
+void rows_tile(const uint16_t* values, int64_t in, int64_t o0, int mo, const uint32_t* const* xr,
+               float* y, int64_t y_stride) {
+  const uint16_t* wr[4];
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) wr[m] = values + (o0 + std::min(m, mo - 1)) * in;
   __m512 acc[4][MR];
 #pragma GCC unroll 4
   for (int m = 0; m < 4; ++m)
 #pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) acc[m][r] = _mm512_loadu_ps(state + (m * MR + r) * 16);
+    for (int r = 0; r < MR; ++r) acc[m][r] = _mm512_setzero_ps();
+  const int64_t in_full = in & ~(kLanes - 1);
   __m512i wv[4];
-  int64_t j = j0;
-  for (; j + kLanes <= j1; j += kLanes) {
+  for (int64_t j = 0; j < in_full; j += kLanes) {
 #pragma GCC unroll 4
     for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + j);
     rows_step<MR>(acc, wv, xr, j);
   }
-  if (j < j1) {
-    const auto mask = static_cast<__mmask32>((uint64_t{1} << (j1 - j)) - 1);
+  if (in_full < in) {
+    const auto mask = static_cast<__mmask32>((uint64_t{1} << (in - in_full)) - 1);
 #pragma GCC unroll 4
-    for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + j, mask);
-    rows_step<MR>(acc, wv, xr, j);
+    for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + in_full, mask);
+    rows_step<MR>(acc, wv, xr, in_full);
   }
-#pragma GCC unroll 4
-  for (int m = 0; m < 4; ++m)
-#pragma GCC unroll 4
-    for (int r = 0; r < MR; ++r) _mm512_storeu_ps(state + (m * MR + r) * 16, acc[m][r]);
-}
-
-// y[r, o0 + m] for 4 outputs (the tile's) and every row: the columns in blocks, each block
-// over every group of 4 rows, so a block's weights and x stay in L1 while the groups reuse them;
-// accumulators live in `state` between blocks. One horizontal sum per output and row at the end.
-template <class W>
-void rows_outputs(const uint16_t* const* wr, const uint32_t* xb, int64_t xs, int64_t in,
-                  int64_t num_rows, float* state) {
-  using Block = void (*)(const uint16_t* const*, const uint32_t* const*, int64_t, int64_t, float*);
-  static constexpr Block kBlock[5] = {nullptr, &rows_block<W, 1>, &rows_block<W, 2>,
-                                      &rows_block<W, 3>, &rows_block<W, 4>};
-  std::fill_n(state, 256 * ((num_rows + 3) / 4), 0.0f);
-  // One group of rows: no reuse to block for. Past 32 rows, half blocks keep x's block in L1.
-  const int64_t block = num_rows <= 4 ? in : num_rows <= 32 ? kRowsBlock : kRowsBlock / 2;
-  for (int64_t j0 = 0; j0 < in; j0 += block) {
-    const int64_t j1 = std::min(in, j0 + block);
-    for (int64_t r0 = 0; r0 < num_rows; r0 += 4) {
-      const int nr = static_cast<int>(std::min<int64_t>(4, num_rows - r0));
-      const uint32_t* xr[4];
-      for (int r = 0; r < nr; ++r) xr[r] = xb + (r0 + r) * xs;
-      kBlock[nr](wr, xr, j0, j1, state + 256 * (r0 / 4));
-    }
-  }
+  for (int m = 0; m < mo; ++m)
+    for (int r = 0; r < MR; ++r) y[r * y_stride + o0 + m] = _mm512_reduce_add_ps(acc[m][r]);
 }
 
 template <class W>
@@ -166,20 +141,27 @@ void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num
               int64_t o_begin, int64_t o_end) {
   const int64_t in = w.in_features, out = w.out_features;
   const auto* values = static_cast<const uint16_t*>(w.values);
-  thread_local std::vector<float> state;  // [row groups][4 outputs][<= 4 rows][16 lanes]
-  state.resize(static_cast<size_t>(256 * ((num_rows + 3) / 4)));
   for (int64_t o0 = o_begin; o0 < o_end; o0 += 4) {
     const int mo = static_cast<int>(std::min<int64_t>(4, o_end - o0));
-    const uint16_t* wr[4];
-    for (int m = 0; m < 4; ++m) wr[m] = values + (o0 + std::min(m, mo - 1)) * in;  // repeat last
-    rows_outputs<W>(wr, xb, xs, in, num_rows, state.data());
     for (int64_t r0 = 0; r0 < num_rows; r0 += 4) {
+      const uint32_t* xr[4];
       const int nr = static_cast<int>(std::min<int64_t>(4, num_rows - r0));
-      const float* st = state.data() + 256 * (r0 / 4);
-      for (int m = 0; m < mo; ++m)
-        for (int r = 0; r < nr; ++r)
-          y[(r0 + r) * out + o0 + m] =
-              _mm512_reduce_add_ps(_mm512_loadu_ps(st + (m * nr + r) * 16));
+      for (int r = 0; r < nr; ++r) xr[r] = xb + (r0 + r) * xs;
+      float* yr = y + r0 * out;
+      switch (nr) {
+        case 4:
+          rows_tile<W, 4>(values, in, o0, mo, xr, yr, out);
+          break;
+        case 3:
+          rows_tile<W, 3>(values, in, o0, mo, xr, yr, out);
+          break;
+        case 2:
+          rows_tile<W, 2>(values, in, o0, mo, xr, yr, out);
+          break;
+        default:
+          rows_tile<W, 1>(values, in, o0, mo, xr, yr, out);
+          break;
+      }
     }
   }
 }
