@@ -3,7 +3,10 @@
 // bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
 //
 //   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
-//   avx512|avx2|scalar]
+//   avx512|avx2|scalar] [--shapes OUTxIN,...] [--compare]
+//
+// --compare also runs every family that rounds x (ActivationPrecision::kReduced: bf16 dot
+// products on AVX-512 BF16) beside its fp32 twin, named ".../reduced".
 //
 // Weights are random, in several copies used round-robin so the set is larger than the last
 // level cache and every call reads its weight from DRAM, as real decoding does. "hot GB/s" is
@@ -22,7 +25,9 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/cpu/machine_probe.h"
 #include "kernels/ggml_blocks.h"
 #include "kernels/linear.h"
 #include "tensor/dtype.h"
@@ -204,6 +209,7 @@ int run(int argc, char** argv) {
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
   std::string only_format;    // --format NAME: just that one
   bool compare_isas = false;  // --compare: every kernel family this CPU has, as ratios
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {11008, 4096}};  // out, in
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -215,6 +221,19 @@ int run(int argc, char** argv) {
       budget_s = std::atof(argv[++i]);
     } else if (a == "--format" && has_value) {
       only_format = argv[++i];
+    } else if (a == "--shapes" && has_value) {  // OUTxIN[,OUTxIN...]
+      shapes.clear();
+      for (const char* p = argv[++i]; *p;) {
+        char* end = nullptr;
+        const long long o = std::strtoll(p, &end, 10);
+        const long long n = *end == 'x' ? std::strtoll(end + 1, &end, 10) : 0;
+        if (o <= 0 || n <= 0 || (*end != ',' && *end != '\0')) {
+          std::fprintf(stderr, "--shapes: want OUTxIN[,OUTxIN...], e.g. 1536x1536,8960x1536\n");
+          return 2;
+        }
+        shapes.emplace_back(o, n);
+        p = *end ? end + 1 : end;
+      }
     } else if (a == "--compare") {
       compare_isas = true;
     } else if (a == "--isa" && has_value) {
@@ -245,6 +264,7 @@ int run(int argc, char** argv) {
   // machine a single early measurement can land in a busy moment and overstate every ratio.
   double read_gbps = measure_read_gbps(pool, budget_s);
   const double copy_gbps = measure_memcpy_gbps(budget_s);
+  const double peak_gflops = kernels::cpu::measure_peak_gflops(pool, isa);
 
   struct Row {
     std::string name;
@@ -265,9 +285,7 @@ int run(int argc, char** argv) {
       {"ggml_q4_k", WeightFormat::kGgml, false, GgmlType::kQ4_K},
       {"ggml_q4_0", WeightFormat::kGgml, false, GgmlType::kQ4_0},
   };
-  const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}};
-  for (const auto& sh : shapes) {
-    const int64_t out = sh[0], in = sh[1];
+  for (const auto& [out, in] : shapes) {
     std::vector<float> x(static_cast<size_t>(rows * in)), y(static_cast<size_t>(rows * out));
     std::mt19937 rng(7);
     std::normal_distribution<float> nd;
@@ -281,8 +299,14 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
+      using kernels::ActivationPrecision;
       using kernels::cpu::LinearPath;
-      std::vector<std::pair<kernels::cpu::Isa, LinearPath>> runs = {{isa, LinearPath::kAuto}};
+      struct Run {
+        kernels::cpu::Isa isa;
+        LinearPath path;
+        ActivationPrecision act = ActivationPrecision::kExact;
+      };
+      std::vector<Run> runs = {{isa, LinearPath::kAuto}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {
@@ -291,18 +315,21 @@ int run(int argc, char** argv) {
             runs.emplace_back(i, LinearPath::kAuto);  // ARM: one family per ISA
             continue;
           }
-          for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel})
+          for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel}) {
             if (!(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles) &&
                 kernels::cpu::choose_path(copies[0], rows, i, p) == p)
-              runs.emplace_back(i, p);
+              runs.push_back({i, p});
+            if (kernels::cpu::uses_bf16_dot(copies[0], rows, i, p, ActivationPrecision::kReduced))
+              runs.push_back({i, p, ActivationPrecision::kReduced});
+          }
         }
       }
       double avx2_s = 0;
-      for (const auto& [run_isa, run_path] : runs) {
+      for (const auto& [run_isa, run_path, run_act] : runs) {
         const double s = time_best(
             [&](int i) {
               kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()], x.data(),
-                                           rows, y.data(), pool, run_isa, run_path);
+                                           rows, y.data(), pool, run_isa, run_path, run_act);
             },
             budget_s);
         if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
@@ -313,13 +340,16 @@ int run(int argc, char** argv) {
         hot.out_features = std::min<int64_t>(out, 512);
         const double hot_s = time_best(
             [&](int) {
-              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa, run_path);
+              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa, run_path,
+                                           run_act);
             },
             budget_s / 2);
         table.push_back(
-            {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
-                                          kernels::cpu::path_name(run_path)
-                                    : std::string()),
+            {f.name + (compare_isas
+                           ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
+                                 kernels::cpu::path_name(run_path) +
+                                 (run_act == ActivationPrecision::kReduced ? "/reduced" : "")
+                           : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
              static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});
@@ -330,9 +360,12 @@ int run(int argc, char** argv) {
   std::printf("threads %d, isa %s, rows %lld, load average %s (start) %s (end)\n",
               pool.num_threads(), kernels::cpu::isa_name(isa), static_cast<long long>(rows),
               load_before.c_str(), load_average().c_str());
-  std::printf("speed of light: read stream %.1f GB/s (all threads, best of the run); "
-              "memcpy %.1f GB/s (1 thread, read+write)\n\n",
-              read_gbps, copy_gbps);
+  std::printf(
+      "speed of light: read stream %.1f GB/s (all threads, best of the run); "
+      "memcpy %.1f GB/s (1 thread, read+write)\n",
+      read_gbps, copy_gbps);
+  std::printf("f32 FMA peak (%s, all threads): %.1f GFLOP/s\n\n", kernels::cpu::isa_name(isa),
+              peak_gflops);
   std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
               "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
   for (const Row& r : table)

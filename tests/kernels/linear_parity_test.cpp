@@ -7,9 +7,12 @@
 #include <sstream>
 #include <vector>
 
+#include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/linear.h"
+#include "kernels/linear_bf16.h"
 #include "kernels/linear_test_weights.h"
+#include "tensor/dtype.h"
 
 namespace fathom::kernels {
 namespace {
@@ -135,6 +138,116 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearParity, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<ParityCase>& param) {
                            return describe(param.param);
                          });
+
+// ActivationPrecision::kReduced on bf16 and f16 weights, every (ISA, path) this CPU has: the
+// bf16 dot-product kernels against their own oracle (x rounded to bf16 as the kernel does,
+// double sums) with fp32 accumulation's tolerance, and against linear_ref with the tolerance
+// bf16 rounding allows; every other pair keeps x in fp32 and must match linear_ref as tightly
+// as kExact does. Shapes: those above, plus more rows than one panel chunk (192) over several
+// 256-column blocks.
+std::vector<ParityCase> bf16_cases() {
+  std::vector<ParityCase> cases;
+  for (const ParityCase& c : all_cases())
+    if (c.spec.format == WeightFormat::kBF16 || c.spec.format == WeightFormat::kF16)
+      cases.push_back(c);
+  uint32_t seed = 9000;
+  for (WeightFormat f : {WeightFormat::kBF16, WeightFormat::kF16}) {
+    cases.push_back({{.format = f, .out = 37, .in = 515, .seed = seed++}, 200});
+    cases.push_back({{.format = f, .out = 70, .in = 31, .seed = seed++}, 13});
+  }
+  return cases;
+}
+
+class LinearParityReduced : public ::testing::TestWithParam<ParityCase> {};
+
+TEST_P(LinearParityReduced, Bf16DotMatchesItsOracleOnEveryIsa) {
+  const ParityCase c = GetParam();
+  const LinearWeight w = testing::make_weight(c.spec);
+  const std::vector<float> x = testing::random_input(c.num_rows, c.spec.in, c.spec.seed + 7);
+  const size_t ny = static_cast<size_t>(c.num_rows * c.spec.out);
+  std::vector<float> exact(ny), reduced(ny);
+  linear_ref(w, x.data(), c.num_rows, exact.data());
+  linear_ref_bf16(w, x.data(), c.num_rows, reduced.data());
+  const std::vector<double> mag = magnitude(w, x, c.num_rows);
+  // bf16 keeps 8 significant bits: x (and an f16 weight) each move by at most 2^-9 relative.
+  const double bf16_tol = c.spec.format == WeightFormat::kF16 ? 0x1p-8 : 0x1p-9;
+
+  ThreadPool pool(3);
+  int bf16_runs = 0;
+  for (auto [isa, path] : isa_paths()) {
+    if (!cpu::isa_available(isa) || cpu::choose_path(w, c.num_rows, isa, path) != path) continue;
+    const bool bf16 = cpu::uses_bf16_dot(w, c.num_rows, isa, path, ActivationPrecision::kReduced);
+    bf16_runs += bf16;
+    std::vector<float> got(ny, std::nanf(""));
+    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa, path,
+                        ActivationPrecision::kReduced);
+    for (size_t k = 0; k < ny; ++k) {
+      const double want = bf16 ? reduced[k] : exact[k];
+      ASSERT_LE(std::fabs(double{got[k]} - want), 1e-5 * mag[k] + 1e-30)
+          << cpu::isa_name(isa) << "/" << cpu::path_name(path) << (bf16 ? " bf16" : " fp32")
+          << " y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k] << " oracle "
+          << want;
+      ASSERT_LE(std::fabs(double{got[k]} - exact[k]), bf16_tol * mag[k] + 1e-30)
+          << cpu::isa_name(isa) << "/" << cpu::path_name(path) << " y[" << k << "]";
+    }
+  }
+  if (cpu::avx512_bf16_available()) {
+    EXPECT_EQ(bf16_runs, 2) << "rows and panel";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LinearParityReduced, ::testing::ValuesIn(bf16_cases()),
+                         [](const ::testing::TestParamInfo<ParityCase>& param) {
+                           return describe(param.param);
+                         });
+
+// One input column times a weight of 1: y is x as the kernel rounded it, bit for bit, which
+// must be bf16_round's value (ties to even, denormals to zero, NaN, overflow; the sign of a
+// zero is lost in the sum, which starts at +0).
+TEST(LinearBf16, RoundsXExactlyLikeTheOracle) {
+  if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  const float xs[] = {1.0f + 0x1p-8f,
+                      1.0f + 3 * 0x1p-8f,
+                      -(1.0f + 0x1p-8f),
+                      0x1.fffffep127f,
+                      1e-40f,
+                      -1e-40f,
+                      0x1p-126f,
+                      std::nanf(""),
+                      INFINITY,
+                      -2.5f,
+                      3.14159265f,
+                      65504.0f};
+  constexpr int64_t n = std::size(xs);
+  for (WeightFormat f : {WeightFormat::kBF16, WeightFormat::kF16}) {
+    LinearWeight w = testing::make_weight({.format = f, .out = 1, .in = 1});
+    const uint16_t one = f == WeightFormat::kBF16 ? f32_to_bf16(1.0f) : f32_to_f16(1.0f);
+    *const_cast<uint16_t*>(static_cast<const uint16_t*>(w.values)) = one;
+    ThreadPool pool(2);
+    for (cpu::LinearPath path : {cpu::LinearPath::kRows, cpu::LinearPath::kPanel}) {
+      std::vector<float> y(n);
+      cpu::linear_cpu_isa(w, xs, n, y.data(), pool, cpu::Isa::kAvx512, path,
+                          ActivationPrecision::kReduced);
+      for (int64_t k = 0; k < n; ++k) {
+        const float want = bf16_to_f32(bf16_round(xs[k]));
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(y[k])) << k;
+          continue;
+        }
+        EXPECT_EQ(y[k], want) << cpu::path_name(path) << " x = " << xs[k];
+      }
+    }
+  }
+}
+
+TEST(LinearBf16, OracleRoundsTiesToEvenAndFlushesDenormals) {
+  EXPECT_EQ(bf16_round(1.0f + 0x1p-8f), f32_to_bf16(1.0f));
+  EXPECT_EQ(bf16_round(1.0f + 3 * 0x1p-8f), f32_to_bf16(1.0f + 0x1p-6f));
+  EXPECT_EQ(bf16_round(1e-40f), 0x0000);
+  EXPECT_EQ(bf16_round(-1e-40f), 0x8000);
+  EXPECT_EQ(bf16_round(0x1.fffffep127f), 0x7f80);  // rounds up to infinity
+  EXPECT_TRUE(std::isnan(bf16_to_f32(bf16_round(std::nanf("")))));
+}
 
 TEST(LinearCpu, DefaultEntryPointMatchesReference) {
   const LinearWeight w = testing::make_weight(

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_cpu_neon.h"
 #include "kernels/linear.h"
@@ -273,7 +274,6 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
 
 void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                     ThreadPool& pool, Isa isa, LinearPath path, ActivationPrecision act) {
-  (void)act;  // every kernel here keeps x in fp32
   const int64_t in = w.in_features, out = w.out_features;
   if (num_rows <= 0 || out <= 0) return;
   if (in <= 0) {
@@ -290,6 +290,8 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
     x = x_perm.data();
   }
   if (neon_isa_available(isa)) return linear_neon(w, x, num_rows, y, pool, isa);  // ARM
+  if (uses_bf16_dot(w, num_rows, isa, path, act))  // kReduced bf16/f16: vdpbf16ps
+    return linear_bf16_avx512(w, x, num_rows, y, pool, choose_path(w, num_rows, isa, path));
   switch (choose_path(w, num_rows, isa, path)) {
     case LinearPath::kRows:
       return run_rows(w, x, num_rows, y, pool, isa);

@@ -1,0 +1,301 @@
+// AVX-512 BF16 linear kernels (see linear_bf16_avx512.h). Everything after the `#pragma GCC
+// target` line is compiled for AVX-512F/BW/BF16; linear_cpu.cpp calls in here only when
+// avx512_bf16_available() says the CPU has it (headers come first, as in linear_cpu_avx512.cpp).
+#include "kernels/cpu/linear_bf16_avx512.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "kernels/linear_bf16.h"
+#include "tensor/dtype.h"
+
+namespace fathom::kernels::cpu {
+
+bool avx512_bf16_available() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool kHas = isa_available(Isa::kAvx512) && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512bf16");
+  return kHas;
+#else
+  return false;
+#endif
+}
+
+bool uses_bf16_dot(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath path,
+                   ActivationPrecision act) {
+  if (act != ActivationPrecision::kReduced || isa != Isa::kAvx512 || !bf16_reduced_format(w) ||
+      !avx512_bf16_available() || w.in_features <= 0)
+    return false;
+  const LinearPath p = choose_path(w, num_rows, isa, path);
+  return p == LinearPath::kRows || p == LinearPath::kPanel;
+}
+
+}  // namespace fathom::kernels::cpu
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16,f16c")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
+
+namespace fathom::kernels::cpu {
+namespace {
+
+constexpr int64_t kLanes = 32;    // bf16 per zmm
+constexpr int64_t kOutTile = 16;  // outputs per kRows task (as run_rows in linear_cpu.cpp)
+constexpr int64_t kPanelOutBf16 = 32, kPanelMr = 12, kPanelRowsBf16 = 192;
+constexpr int64_t kBlockPairs = 128;  // column pairs per panel block: 128 x 32 x 4 B = 16 KiB
+
+inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
+
+// 32 floats at p (n < 32: the first n, the rest zero) as bf16.
+inline __m512i round32(const float* p, int64_t n = kLanes) {
+  const __mmask16 m0 = n >= 16 ? 0xffff : static_cast<__mmask16>((1u << n) - 1);
+  const __mmask16 m1 = n >= 32 ? 0xffff : n > 16 ? static_cast<__mmask16>((1u << (n - 16)) - 1) : 0;
+  const __m512bh v =
+      _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, p + 16), _mm512_maskz_loadu_ps(m0, p));
+  return reinterpret_cast<const __m512i&>(v);
+}
+
+// 32 f16 values (bits) as bf16: exact widening, then the same rounding as x.
+inline __m512i f16_to_bf16(__m512i h) {
+  const __m512 lo = _mm512_cvtph_ps(_mm512_castsi512_si256(h));
+  const __m512 hi = _mm512_cvtph_ps(_mm512_extracti64x4_epi64(h, 1));
+  const __m512bh v = _mm512_cvtne2ps_pbh(hi, lo);
+  return reinterpret_cast<const __m512i&>(v);
+}
+
+// Weight loaders: 32 stored values from column j of a row as bf16 (masked: the rest zero).
+struct Bf16Weights {
+  static __m512i load(const uint16_t* p) { return _mm512_loadu_si512(p); }
+  static __m512i load(const uint16_t* p, __mmask32 m) { return _mm512_maskz_loadu_epi16(m, p); }
+};
+struct F16Weights {
+  static __m512i load(const uint16_t* p) { return f16_to_bf16(_mm512_loadu_si512(p)); }
+  static __m512i load(const uint16_t* p, __mmask32 m) {
+    return f16_to_bf16(_mm512_maskz_loadu_epi16(m, p));
+  }
+};
+
+// x [rows, in] -> bf16 [rows, xs * 2], each row zero-padded to a multiple of 32 columns.
+void round_rows(const float* x, int64_t num_rows, int64_t in, uint32_t* xb, int64_t xs,
+                ThreadPool& pool) {
+  pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      for (int64_t j = 0; j < in; j += kLanes)
+        _mm512_storeu_si512(xb + r * xs + j / 2, round32(x + r * in + j, std::min(kLanes, in - j)));
+    }
+  });
+}
+
+// acc[m][r] += W rows m . x rows r over 32 columns.
+template <int MR>
+inline void rows_step(__m512 (&acc)[4][MR], const __m512i (&wv)[4], const uint32_t* const* xr,
+                      int64_t j) {
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) {
+    const __m512bh xv = as_bh(_mm512_loadu_si512(xr[r] + j / 2));
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; ++m) acc[m][r] = _mm512_dpbf16_ps(acc[m][r], as_bh(wv[m]), xv);
+  }
+}
+
+// y[r, o0 + m] for m < mo (<= 4), r < MR. Outputs past mo repeat the last valid row.
+template <class W, int MR>
+void rows_tile(const uint16_t* values, int64_t in, int64_t o0, int mo, const uint32_t* const* xr,
+               float* y, int64_t y_stride) {
+  const uint16_t* wr[4];
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m) wr[m] = values + (o0 + std::min(m, mo - 1)) * in;
+  __m512 acc[4][MR];
+#pragma GCC unroll 4
+  for (int m = 0; m < 4; ++m)
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) acc[m][r] = _mm512_setzero_ps();
+  const int64_t in_full = in & ~(kLanes - 1);
+  __m512i wv[4];
+  for (int64_t j = 0; j < in_full; j += kLanes) {
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + j);
+    rows_step<MR>(acc, wv, xr, j);
+  }
+  if (in_full < in) {
+    const auto mask = static_cast<__mmask32>((uint64_t{1} << (in - in_full)) - 1);
+#pragma GCC unroll 4
+    for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + in_full, mask);
+    rows_step<MR>(acc, wv, xr, in_full);
+  }
+  for (int m = 0; m < mo; ++m)
+    for (int r = 0; r < MR; ++r) y[r * y_stride + o0 + m] = _mm512_reduce_add_ps(acc[m][r]);
+}
+
+template <class W>
+void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num_rows, float* y,
+              int64_t o_begin, int64_t o_end) {
+  const int64_t in = w.in_features, out = w.out_features;
+  const auto* values = static_cast<const uint16_t*>(w.values);
+  for (int64_t o0 = o_begin; o0 < o_end; o0 += 4) {
+    const int mo = static_cast<int>(std::min<int64_t>(4, o_end - o0));
+    for (int64_t r0 = 0; r0 < num_rows; r0 += 4) {
+      const uint32_t* xr[4];
+      const int nr = static_cast<int>(std::min<int64_t>(4, num_rows - r0));
+      for (int r = 0; r < nr; ++r) xr[r] = xb + (r0 + r) * xs;
+      float* yr = y + r0 * out;
+      switch (nr) {
+        case 4:
+          rows_tile<W, 4>(values, in, o0, mo, xr, yr, out);
+          break;
+        case 3:
+          rows_tile<W, 3>(values, in, o0, mo, xr, yr, out);
+          break;
+        case 2:
+          rows_tile<W, 2>(values, in, o0, mo, xr, yr, out);
+          break;
+        default:
+          rows_tile<W, 1>(values, in, o0, mo, xr, yr, out);
+          break;
+      }
+    }
+  }
+}
+
+// Weight rows [o_begin, o_begin + no) as column pairs: panel[p * 32 + o] = bf16 (W[o, 2p],
+// W[o, 2p + 1]), the low half the even column (as vdpbf16ps pairs x); rows past `no` and the
+// partner of an odd last column are zero.
+void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* panel) {
+  const int64_t in = w.in_features, np = (in + 1) / 2;
+  thread_local std::vector<uint16_t> row;  // one weight row as bf16, padded to 32 columns
+  row.assign(static_cast<size_t>((in + kLanes - 1) & ~(kLanes - 1)), 0);
+  for (int64_t o = 0; o < kPanelOutBf16; ++o) {
+    if (o >= no) {
+      for (int64_t p = 0; p < np; ++p) panel[p * kPanelOutBf16 + o] = 0;
+      continue;
+    }
+    const uint16_t* src = static_cast<const uint16_t*>(w.values) + (o_begin + o) * in;
+    if (w.format == WeightFormat::kBF16) {
+      std::copy_n(src, in, row.data());
+    } else {
+      for (int64_t j = 0; j < in; j += kLanes) {
+        const auto m =
+            static_cast<__mmask32>(in - j >= kLanes ? ~uint32_t{0} : (uint32_t{1} << (in - j)) - 1);
+        _mm512_storeu_si512(row.data() + j, F16Weights::load(src + j, m));
+      }
+    }
+    for (int64_t p = 0; p < np; ++p) {
+      uint32_t pair;
+      std::memcpy(&pair, row.data() + 2 * p, sizeof(pair));
+      panel[p * kPanelOutBf16 + o] = pair;
+    }
+  }
+}
+
+// acc[MR][32] += x[MR rows, np pairs] . panel[np][32].
+template <int MR>
+void panel_micro(const uint32_t* panel, int64_t np, const uint32_t* x, int64_t xs, float* acc) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < np; ++p) {
+    const __m512bh b0 = as_bh(_mm512_loadu_si512(panel + p * kPanelOutBf16));
+    const __m512bh b1 = as_bh(_mm512_loadu_si512(panel + p * kPanelOutBf16 + 16));
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh a = as_bh(_mm512_set1_epi32(static_cast<int>(x[i * xs + p])));
+      c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);
+      c1[i] = _mm512_dpbf16_ps(c1[i], a, b1);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    float* row = acc + i * kPanelOutBf16;
+    _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), c0[i]));
+    _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[i]));
+  }
+}
+
+using PanelMicro = void (*)(const uint32_t*, int64_t, const uint32_t*, int64_t, float*);
+constexpr auto kPanelMicro = []<size_t... I>(std::index_sequence<I...>) {
+  return std::array<PanelMicro, sizeof...(I) + 1>{nullptr,
+                                                  &panel_micro<static_cast<int>(I) + 1>...};
+}
+(std::make_index_sequence<kPanelMr>());
+
+// y[rows r0.., outputs o_begin..+32] for nr rows. The tile's panel is packed once per call
+// (call_id) and output tile: a thread's consecutive tasks are the row chunks of one tile.
+void panel_task(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t r0, int64_t nr,
+                float* y, int64_t o_begin, uint64_t call_id) {
+  const int64_t np = (w.in_features + 1) / 2, out = w.out_features;
+  const int64_t no = std::min(kPanelOutBf16, out - o_begin);
+  thread_local std::vector<uint32_t> panel;
+  thread_local std::vector<float> acc;
+  thread_local uint64_t packed_call = 0;
+  thread_local int64_t packed_o = -1;
+  if (packed_call != call_id || packed_o != o_begin) {
+    panel.resize(static_cast<size_t>(np * kPanelOutBf16));
+    pack_panel(w, o_begin, no, panel.data());
+    packed_call = call_id;
+    packed_o = o_begin;
+  }
+  acc.assign(static_cast<size_t>(nr * kPanelOutBf16), 0.0f);
+  for (int64_t p0 = 0; p0 < np; p0 += kBlockPairs) {
+    const int64_t kp = std::min(kBlockPairs, np - p0);
+    for (int64_t i = 0; i < nr; i += kPanelMr) {
+      const int64_t mr = std::min(kPanelMr, nr - i);
+      kPanelMicro[mr](panel.data() + p0 * kPanelOutBf16, kp, xb + (r0 + i) * xs + p0, xs,
+                      acc.data() + i * kPanelOutBf16);
+    }
+  }
+  for (int64_t r = 0; r < nr; ++r)
+    std::copy_n(acc.data() + r * kPanelOutBf16, no, y + (r0 + r) * out + o_begin);
+}
+
+}  // namespace
+
+void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                        ThreadPool& pool, LinearPath path) {
+  const int64_t in = w.in_features, out = w.out_features;
+  const int64_t xs = ((in + kLanes - 1) & ~(kLanes - 1)) / 2;  // uint32 pairs per x row
+  thread_local std::vector<uint32_t> xb;  // reused: no page faults on every call
+  if (xb.size() < static_cast<size_t>(num_rows * xs)) xb.resize(static_cast<size_t>(num_rows * xs));
+  round_rows(x, num_rows, in, xb.data(), xs, pool);
+  const uint32_t* xp = xb.data();
+  if (path == LinearPath::kRows) {
+    auto* run = w.format == WeightFormat::kBF16 ? &rows_run<Bf16Weights> : &rows_run<F16Weights>;
+    pool.parallel_for((out + kOutTile - 1) / kOutTile, [&](int64_t begin, int64_t end) {
+      run(w, xp, xs, num_rows, y, begin * kOutTile, std::min(out, end * kOutTile));
+    });
+    return;
+  }
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t call_id = ++calls;
+  const int64_t tiles = (out + kPanelOutBf16 - 1) / kPanelOutBf16;
+  const int64_t chunks = (num_rows + kPanelRowsBf16 - 1) / kPanelRowsBf16;
+  pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t r0 = (task % chunks) * kPanelRowsBf16;
+      panel_task(w, xp, xs, r0, std::min(kPanelRowsBf16, num_rows - r0), y,
+                 (task / chunks) * kPanelOutBf16, call_id);
+    }
+  });
+}
+
+}  // namespace fathom::kernels::cpu
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+#else  // not x86: never called (avx512_bf16_available() is false)
+
+namespace fathom::kernels::cpu {
+void linear_bf16_avx512(const LinearWeight&, const float*, int64_t, float*, ThreadPool&,
+                        LinearPath) {}
+}  // namespace fathom::kernels::cpu
+
+#endif
