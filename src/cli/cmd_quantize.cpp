@@ -1,12 +1,17 @@
 // fathom quantize --model DIR --out DIR --method gptq|awq|rtn|int8 [--bits 4]
 //                 [--group-size 128] [--act-order] [--calib FILE] [--samples 128] [--ctx 512]
 //                 [--damp 0.01] [--tokenizer DIR]
+// fathom quantize --model DIR --out FILE.gguf --method q4_k_m|q5_k_m|q6_k|q8_0
+//                 [--calibration FILE [--imatrix-out FILE]] [--imatrix FILE]
 // Writes a quantized copy of a float Hugging Face model folder in the layout transformers and
-// vLLM read (GPTQ, AWQ GEMM, compressed-tensors int8 pack-quantized).
+// vLLM read (GPTQ, AWQ GEMM, compressed-tensors int8 pack-quantized), or one GGUF file with
+// llama.cpp's k-quant mixes, optionally weighted by an importance matrix.
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "cli/args.h"
+#include "quant/kquant_gguf.h"
 #include "quant/quantize_model.h"
 #include "quant/text_tokens.h"
 
@@ -66,12 +71,11 @@ Status quantize_gguf(const Args& args, const std::string& dir, const std::string
 }
 
 Status quantize_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args,
-      Args::parse(argv,
-                  {"model", "out", "method", "bits", "group-size", "calib", "calibration",
-                   "samples", "ctx", "damp", "tokenizer", "imatrix", "imatrix-out"},
-                  {"act-order"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv,
+                                                 {"model", "out", "method", "bits", "group-size",
+                                                  "calib", "calibration", "samples", "ctx", "damp",
+                                                  "tokenizer", "imatrix", "imatrix-out"},
+                                                 {"act-order"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   FATHOM_ASSIGN_OR_RETURN(std::string out, args.required("out"));
   FATHOM_ASSIGN_OR_RETURN(std::string method_text, args.required("method"));

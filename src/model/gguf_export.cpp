@@ -51,8 +51,8 @@ class Exporter {
   void add(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& x,
            bool matrix) {
     GgmlType t = GgmlType::kF32;
-    if (matrix) t = ggml_fallback_type(opts_.type_for ? opts_.type_for(name, dims) : opts_.type,
-                                       dims[0]);
+    if (matrix)
+      t = ggml_fallback_type(opts_.type_for ? opts_.type_for(name, dims) : opts_.type, dims[0]);
     GgufTensorData d{name, t, std::move(dims), {}};
     const auto n = static_cast<int64_t>(x.size());
     const int64_t cols = d.dims[0], rows = n / cols;

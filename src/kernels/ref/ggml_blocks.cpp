@@ -3,12 +3,12 @@
 // is kept, so values match llama.cpp's bit for bit). Every f16 field is read with memcpy: blocks
 // have no alignment.
 #include "kernels/ggml_blocks.h"
-#include "kernels/ref/ggml_block_pack.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "kernels/ref/ggml_block_pack.h"
 #include "tensor/dtype.h"
 
 namespace fathom::kernels {

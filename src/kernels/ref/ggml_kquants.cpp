@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "base/thread_pool.h"
 #include "kernels/ggml_blocks.h"
 #include "kernels/ref/ggml_block_pack.h"
 #include "tensor/dtype.h"
@@ -298,18 +299,21 @@ void ggml_quantize_rows(GgmlType t, const float* x, int64_t rows, int64_t cols,
                         const float* importance, uint8_t* dst) {
   if (t != GgmlType::kQ4_K && t != GgmlType::kQ5_K && t != GgmlType::kQ6_K)
     return ggml_quantize(t, x, rows * cols, dst);
-  const int64_t bb = ggml_block_bytes(t);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t k = 0; k < cols / kQK_K; ++k) {
-      const float* xb = x + r * cols + k * kQK_K;
-      const float* ib = importance ? importance + k * kQK_K : nullptr;
-      uint8_t* out = dst + (r * cols / kQK_K + k) * bb;
-      if (t == GgmlType::kQ6_K)
-        encode_q6_k(xb, ib, out);
-      else
-        encode_q45_k(xb, ib, t == GgmlType::kQ4_K ? 4 : 5, out);
+  const int64_t bb = ggml_block_bytes(t), blocks = cols / kQK_K;
+  // Rows are independent: spread over the pool (a 1.5B model has millions of super-blocks).
+  default_thread_pool().parallel_for(rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      for (int64_t k = 0; k < blocks; ++k) {
+        const float* xb = x + r * cols + k * kQK_K;
+        const float* ib = importance ? importance + k * kQK_K : nullptr;
+        uint8_t* out = dst + (r * blocks + k) * bb;
+        if (t == GgmlType::kQ6_K)
+          encode_q6_k(xb, ib, out);
+        else
+          encode_q45_k(xb, ib, t == GgmlType::kQ4_K ? 4 : 5, out);
+      }
     }
-  }
+  });
 }
 
 }  // namespace fathom::kernels
