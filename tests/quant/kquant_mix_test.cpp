@@ -91,15 +91,17 @@ TEST(KQuantMixTest, Q5_K_MQ6_KAndQ8_0On1_5BShape) {
 }
 
 TEST(KQuantMixTest, SmallUntiedModel) {
-  // 4 layers: use_more_bits(i, 4) holds for i >= 3 only; token_embd keeps the default type.
+  // 4 layers: use_more_bits(i, 4) holds for i >= 7*4/8 = 3 and for (i - 0) % 3 == 2, i.e.
+  // layers 2 and 3; token_embd keeps the default type.
   auto t = walk(KQuantMix::kQ4_K_M, Shape{4, 256, 512, 128, 512, false});
   EXPECT_EQ(t["token_embd.weight"], GgmlType::kQ4_K);
   EXPECT_EQ(t["output.weight"], GgmlType::kQ6_K);
-  for (int l = 0; l < 3; ++l)
-    EXPECT_EQ(t["blk." + std::to_string(l) + ".attn_v.weight"], GgmlType::kQ4_K) << l;
-  EXPECT_EQ(t["blk.3.attn_v.weight"], GgmlType::kQ6_K);
-  EXPECT_EQ(t["blk.3.ffn_down.weight"], GgmlType::kQ6_K);
-  EXPECT_EQ(t["blk.2.ffn_down.weight"], GgmlType::kQ4_K);
+  for (int l = 0; l < 4; ++l) {
+    const GgmlType want = l >= 2 ? GgmlType::kQ6_K : GgmlType::kQ4_K;
+    EXPECT_EQ(t["blk." + std::to_string(l) + ".attn_v.weight"], want) << l;
+    EXPECT_EQ(t["blk." + std::to_string(l) + ".ffn_down.weight"], want) << l;
+    EXPECT_EQ(t["blk." + std::to_string(l) + ".ffn_up.weight"], GgmlType::kQ4_K) << l;
+  }
 }
 
 TEST(KQuantMixTest, MoeRulesReadTheLayerFromTheName) {
