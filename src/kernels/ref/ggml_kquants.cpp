@@ -19,7 +19,15 @@ namespace {
 constexpr int kQK_K = 256;
 constexpr float kGroupMaxEps = 1e-15f;  // ggml-quants.c GROUP_MAX_EPS
 
-int nearest(float v) { return static_cast<int>(std::nearbyint(v)); }
+// Round half to even, as ggml-quants.c nearest_int does it: adding 1.5 * 2^23 leaves the
+// rounded integer in the low mantissa bits (no libm call in the inner loops). Exact for
+// |v| < 2^22; larger values are clamped first (every caller clamps the code anyway).
+int nearest(float v) {
+  float val = std::clamp(v, -4194303.f, 4194303.f) + 12582912.f;
+  int32_t i;
+  std::memcpy(&i, &val, 4);
+  return (i & 0x007fffff) - 0x00400000;
+}
 float f16_round(float v) { return f16_to_f32(f32_to_f16(v)); }
 
 // Asymmetric codes L in [0, nmax] for x ~ scale * L - the_min, minimising sum w (x - q)^2.
