@@ -40,6 +40,7 @@ build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/atomic_wri
   src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
 build gguf_fuzz src/formats/gguf.cpp src/formats/gguf_writer.cpp src/formats/atomic_write.cpp src/formats/mapped_file.cpp \
   src/tensor/ggml_type.cpp src/base/status.cpp
+build imatrix_fuzz src/quant/imatrix.cpp src/base/status.cpp
 build lora_config_fuzz src/model/lora/lora_config.cpp src/json/json_fields.cpp src/base/status.cpp -lpcre2-8
 tokenizer=(src/tokenizer/{added_tokens,bpe,byte_level,decoder,gguf_vocab,normalizer,post_processor}.cpp
            src/tokenizer/{pre_tokenizer,regex,tokenizer,tokenizer_config,tokenizer_json,unicode}.cpp)
@@ -50,7 +51,7 @@ build plan_input_fuzz src/plan/workload.cpp src/plan/catalogue.cpp src/plan/cali
 
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
     gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz admin_text_fuzz \
-    gguf_fuzz lora_config_fuzz tokenizer_json_fuzz; do
+    gguf_fuzz lora_config_fuzz imatrix_fuzz tokenizer_json_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

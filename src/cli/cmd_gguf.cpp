@@ -5,14 +5,12 @@
 //
 //   fathom gguf-convert --model DIR --out FILE.gguf [--type F32|F16|BF16|Q8_0|Q4_K|...]
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/args.h"
 #include "model/gguf_export.h"
-#include "tokenizer/gguf_vocab.h"
+#include "quant/kquant_gguf.h"
 
 namespace fathom::cli {
 namespace {
@@ -26,28 +24,13 @@ Result<GgmlType> parse_type(const std::string& text) {
   return invalid_argument("--type '" + text + "' is not one of " + names);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 Status convert(const Args& args) {
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   FATHOM_ASSIGN_OR_RETURN(std::string out, args.required("out"));
   model::GgufExportOptions opts;
   FATHOM_ASSIGN_OR_RETURN(opts.type, parse_type(args.get("type").value_or("F16")));
-  const std::string tok = read_text(dir + "/tokenizer.json");
-  if (!tok.empty()) {
-    FATHOM_ASSIGN_OR_RETURN(
-        opts.extra_metadata,
-        tokenizer::gguf_tokenizer_metadata(tok, read_text(dir + "/tokenizer_config.json")));
-  } else {  // weights only: fine for logits and benchmarks, not for serving
-    std::fprintf(stderr,
-                 "fathom gguf-convert: %s/tokenizer.json is missing: no tokenizer in the GGUF\n",
-                 dir.c_str());
-  }
+  FATHOM_ASSIGN_OR_RETURN(opts.extra_metadata,
+                          quant::gguf_tokenizer_keys(dir, stderr, "gguf-convert"));
   FATHOM_ASSIGN_OR_RETURN(model::GgufExportSummary summary, model::export_gguf(dir, out, opts));
   std::string counts;
   for (const auto& [type, n] : summary)

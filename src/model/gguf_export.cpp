@@ -11,6 +11,7 @@
 #include "formats/checkpoint.h"
 #include "formats/gguf_writer.h"
 #include "kernels/ggml_blocks.h"
+#include "kernels/ggml_kquants.h"
 #include "model/config.h"
 
 namespace fathom::model {
@@ -43,17 +44,30 @@ Result<std::vector<float>> floats_of(const formats::TensorView& t) {
 
 class Exporter {
  public:
-  Exporter(const formats::Checkpoint& ck, GgmlType type) : ck_(ck), type_(type) {}
+  Exporter(const formats::Checkpoint& ck, const GgufExportOptions& opts) : ck_(ck), opts_(opts) {}
 
   // rows x cols floats as one GGUF tensor; `matrix` false keeps F32 (norms, biases, routers'
   // bias). dims innermost first.
   void add(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& x,
            bool matrix) {
-    const GgmlType t = matrix ? ggml_fallback_type(type_, dims[0]) : GgmlType::kF32;
+    GgmlType t = GgmlType::kF32;
+    if (matrix)
+      t = ggml_fallback_type(opts_.type_for ? opts_.type_for(name, dims) : opts_.type, dims[0]);
     GgufTensorData d{name, t, std::move(dims), {}};
     const auto n = static_cast<int64_t>(x.size());
-    d.bytes.resize(static_cast<size_t>(n / d.dims[0] * ggml_row_bytes(t, d.dims[0])));
-    kernels::ggml_quantize(t, x.data(), n, d.bytes.data());
+    const int64_t cols = d.dims[0], rows = n / cols;
+    d.bytes.resize(static_cast<size_t>(rows * ggml_row_bytes(t, cols)));
+    if (!opts_.kquant_search || !ggml_is_quantized(t)) {
+      kernels::ggml_quantize(t, x.data(), n, d.bytes.data());
+    } else {
+      const std::vector<float>* imp = importance(name, d.dims);
+      // One matrix at a time: a 3-D tensor's matrices each have their own importance row.
+      const int64_t mats = d.dims.size() == 3 ? d.dims[2] : 1, mat_rows = rows / mats;
+      for (int64_t e = 0; e < mats; ++e)
+        kernels::ggml_quantize_rows(t, x.data() + e * mat_rows * cols, mat_rows, cols,
+                                    imp ? imp->data() + e * cols : nullptr,
+                                    d.bytes.data() + e * mat_rows * ggml_row_bytes(t, cols));
+    }
     ++summary_[t];
     tensors_.push_back(std::move(d));
   }
@@ -83,13 +97,24 @@ class Exporter {
   }
 
   bool has(const std::string& hf) const { return ck_.find(hf) != nullptr; }
+  // The importance of `name`, or nullptr; a size other than cols x matrices is a problem.
+  const std::vector<float>* importance(const std::string& name, const std::vector<int64_t>& dims) {
+    if (!opts_.importance) return nullptr;
+    auto it = opts_.importance->find(name);
+    if (it == opts_.importance->end()) return nullptr;
+    const int64_t want = dims[0] * (dims.size() == 3 ? dims[2] : 1);
+    if (static_cast<int64_t>(it->second.size()) == want) return &it->second;
+    problems_.push_back("imatrix entry " + name + ": has " + std::to_string(it->second.size()) +
+                        " values, the tensor needs " + std::to_string(want));
+    return nullptr;
+  }
   std::vector<std::string>& problems() { return problems_; }
   std::vector<GgufTensorData>& tensors() { return tensors_; }
   const GgufExportSummary& summary() const { return summary_; }
 
  private:
   const formats::Checkpoint& ck_;
-  GgmlType type_;
+  const GgufExportOptions& opts_;
   std::vector<GgufTensorData> tensors_;
   std::vector<std::string> problems_;
   GgufExportSummary summary_;
@@ -314,7 +339,7 @@ Result<GgufExportSummary> export_gguf(const std::string& model_dir, const std::s
   const std::string arch = c.architecture == "LlamaForCausalLM"   ? "llama"
                            : c.architecture == "Qwen2ForCausalLM" ? "qwen2"
                                                                   : "deepseek2";
-  Exporter x(ck, opts.type);
+  Exporter x(ck, opts);
   x.copy("model.embed_tokens.weight", "token_embd.weight");
   x.copy("model.norm.weight", "output_norm.weight");
   if (!c.tie_word_embeddings) x.copy("lm_head.weight", "output.weight");

@@ -6,6 +6,7 @@
 // 32-element type, then F16). The inverse of gguf_loader, for the tests and `fathom quantize`.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -22,6 +23,17 @@ struct GgufExportOptions {
   /// Written after the model's keys, replacing any of the same name (the tokenizer's keys from
   /// tokenizer::gguf_tokenizer_metadata, so that the file alone can be served).
   std::vector<std::pair<std::string, formats::GgufValue>> extra_metadata;
+  /// Per-tensor types (`fathom quantize`'s k-quant mixes): called for each 2-D/3-D tensor in
+  /// file order with its GGUF name and dims (innermost first); the result then falls back as
+  /// llama.cpp's does where rows do not divide into blocks. Unset: `type` for every matrix.
+  std::function<GgmlType(const std::string& name, const std::vector<int64_t>& dims)> type_for;
+  /// Encode Q4_K / Q5_K / Q6_K with llama.cpp's error-minimising searches
+  /// (kernels/ggml_kquants.h) rather than round to nearest.
+  bool kquant_search = false;
+  /// Importance per input column (an imatrix) by GGUF tensor name, for the searches: a 3-D
+  /// tensor's vector holds one row of cols values per matrix. A size that does not match is an
+  /// error naming the tensor.
+  const std::map<std::string, std::vector<float>>* importance = nullptr;
 };
 
 /// How many tensors were written in each type (fallbacks included).

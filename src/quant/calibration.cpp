@@ -89,21 +89,28 @@ const ActivationSampler::Rows* ActivationSampler::rows(const std::string& key) c
 
 void ChannelNormCollector::observe(const std::string& prefix, const float* x, int64_t rows,
                                    int64_t cols) {
-  if (input_key(prefix) != prefix) return;
-  std::vector<double>& s = sum_sq_[prefix];
-  if (s.empty()) s.assign(static_cast<size_t>(cols), 0.0);
-  if (static_cast<int64_t>(s.size()) != cols) return;
+  if (input_key(prefix) != prefix || rows == 0) return;
+  Sums& s = sums_[prefix];
+  if (s.sum_sq.empty()) s.sum_sq.assign(static_cast<size_t>(cols), 0.0);
+  if (static_cast<int64_t>(s.sum_sq.size()) != cols) return;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
-      s[c] += static_cast<double>(x[r * cols + c]) * x[r * cols + c];
+      s.sum_sq[c] += static_cast<double>(x[r * cols + c]) * x[r * cols + c];
+  s.rows += rows;
+  ++s.calls;
 }
 
 std::vector<float> ChannelNormCollector::norms(const std::string& key) const {
-  auto it = sum_sq_.find(key);
-  if (it == sum_sq_.end()) return {};
-  std::vector<float> out(it->second.size());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(std::sqrt(it->second[i]));
+  const Sums* s = sums(key);
+  if (!s) return {};
+  std::vector<float> out(s->sum_sq.size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(std::sqrt(s->sum_sq[i]));
   return out;
+}
+
+const ChannelNormCollector::Sums* ChannelNormCollector::sums(const std::string& key) const {
+  auto it = sums_.find(key);
+  return it == sums_.end() || it->second.rows == 0 ? nullptr : &it->second;
 }
 
 Status run_calibration(model::Model& m, const std::vector<std::span<const int32_t>>& windows,

@@ -58,15 +58,24 @@ class ActivationSampler {
   std::map<std::string, Rows> rows_;
 };
 
-/// sqrt(sum over rows of x^2) per input channel of each observed key: Wanda's ||X_j||.
+/// sqrt(sum over rows of x^2) per input channel of each observed key: Wanda's ||X_j||; the
+/// sums themselves over rows and calls give llama.cpp's importance matrix (quant/imatrix.h).
 class ChannelNormCollector {
  public:
   void observe(const std::string& prefix, const float* x, int64_t rows, int64_t cols);
   /// Empty when the key saw nothing.
   std::vector<float> norms(const std::string& key) const;
 
+  struct Sums {
+    std::vector<double> sum_sq;  ///< per input channel
+    int64_t rows = 0;            ///< rows summed
+    int32_t calls = 0;           ///< observer calls (forward passes) that reached the key
+  };
+  /// nullptr when the key saw nothing.
+  const Sums* sums(const std::string& key) const;
+
  private:
-  std::map<std::string, std::vector<double>> sum_sq_;
+  std::map<std::string, Sums> sums_;
 };
 
 /// Forwards every window through `m` with `observer` installed (removed afterwards), drawing

@@ -151,7 +151,8 @@ Result<QuantizeMethod> parse_quantize_method(const std::string& text) {
   for (QuantizeMethod m :
        {QuantizeMethod::kGptq, QuantizeMethod::kAwq, QuantizeMethod::kRtn, QuantizeMethod::kInt8})
     if (text == quantize_method_name(m)) return m;
-  return invalid_argument("--method: '" + text + "' is not one of gptq, awq, rtn, int8");
+  return invalid_argument("--method: '" + text +
+                          "' is not one of gptq, awq, rtn, int8, q4_k_m, q5_k_m, q6_k, q8_0");
 }
 
 Result<QuantizeReport> quantize_model(const std::string& model_dir, const std::string& out_dir,

@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/ref/ggml_block_pack.h"
 #include "tensor/dtype.h"
 
 namespace fathom::kernels {
+
 namespace {
 
 constexpr int kQK = 32;     // elements per block of the 32-element types
@@ -39,17 +41,6 @@ void scale_min_k4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
   } else {
     d = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
     m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-  }
-}
-
-void put_scale_min_k4(int j, uint8_t ls, uint8_t lm, uint8_t* q) {
-  if (j < 4) {
-    q[j] = static_cast<uint8_t>((q[j] & 0xC0) | ls);
-    q[j + 4] = static_cast<uint8_t>((q[j + 4] & 0xC0) | lm);
-  } else {
-    q[j + 4] = static_cast<uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
-    q[j - 4] = static_cast<uint8_t>(q[j - 4] | ((ls >> 4) << 6));
-    q[j] = static_cast<uint8_t>(q[j] | ((lm >> 4) << 6));
   }
 }
 
@@ -424,25 +415,12 @@ void q_q3_k(const float* x, uint8_t* b) {
 
 void q_q45_k(const float* x, uint8_t* b, int bits) {
   const AffineSubBlocks r = affine_sub_blocks(x, 32, (1 << bits) - 1, 63);
-  put_half(b, r.d);
-  put_half(b + 2, r.dmin);
-  uint8_t* scales = b + 4;
-  std::memset(scales, 0, 12);
-  for (int s = 0; s < 8; ++s)
-    put_scale_min_k4(s, static_cast<uint8_t>(r.ls[s]), static_cast<uint8_t>(r.lm[s]), scales);
-  uint8_t* qh = b + 16;
-  uint8_t* qs = b + (bits == 4 ? 16 : 48);
-  if (bits == 5) std::memset(qh, 0, 32);
-  for (int e = 0; e < kQK_K; ++e) {
-    const int chunk = e / 64, l = e % 32, high_half = (e % 64) / 32;
-    uint8_t& byte = qs[chunk * 32 + l];
-    if (high_half)
-      byte = static_cast<uint8_t>((byte & 0x0F) | ((r.q[e] & 0xF) << 4));
-    else
-      byte = static_cast<uint8_t>((byte & 0xF0) | (r.q[e] & 0xF));
-    if (bits == 5 && (r.q[e] & 0x10))
-      qh[l] = static_cast<uint8_t>(qh[l] | (1 << (2 * chunk + high_half)));
+  uint8_t ls[8], lm[8];
+  for (int s = 0; s < 8; ++s) {
+    ls[s] = static_cast<uint8_t>(r.ls[s]);
+    lm[s] = static_cast<uint8_t>(r.lm[s]);
   }
+  pack_q45_k(r.d, r.dmin, ls, lm, r.q, bits, b);
 }
 
 void q_q6_k(const float* x, uint8_t* b) {
@@ -452,7 +430,7 @@ void q_q6_k(const float* x, uint8_t* b) {
     if (std::fabs(scale[s]) > std::fabs(max_scale)) max_scale = scale[s];
   }
   const float d = f16_to_f32(f32_to_f16(max_scale / -128.0f));
-  auto* sc = reinterpret_cast<int8_t*>(b + 192);
+  int8_t sc[16];
   uint8_t q[kQK_K];
   for (int s = 0; s < 16; ++s) {
     const int l = std::clamp(nearest(scale[s] * inverse(d)), -128, 127);
@@ -462,20 +440,7 @@ void q_q6_k(const float* x, uint8_t* b) {
       q[16 * s + i] =
           static_cast<uint8_t>(std::clamp(nearest(x[16 * s + i] * inverse(step)), -32, 31) + 32);
   }
-  uint8_t* ql = b;
-  uint8_t* qh = b + 128;
-  for (int n = 0; n < kQK_K; n += 128) {
-    const uint8_t* qn = q + n;
-    for (int l = 0; l < 32; ++l) {
-      ql[l] = static_cast<uint8_t>((qn[l] & 0xF) | ((qn[l + 64] & 0xF) << 4));
-      ql[l + 32] = static_cast<uint8_t>((qn[l + 32] & 0xF) | ((qn[l + 96] & 0xF) << 4));
-      qh[l] = static_cast<uint8_t>((qn[l] >> 4) | ((qn[l + 32] >> 4) << 2) |
-                                   ((qn[l + 64] >> 4) << 4) | ((qn[l + 96] >> 4) << 6));
-    }
-    ql += 64;
-    qh += 32;
-  }
-  put_half(b + 208, d);
+  pack_q6_k(d, sc, q, b);
 }
 
 void q_iq4_xs(const float* x, uint8_t* b) {
@@ -564,6 +529,55 @@ void ggml_quantize(GgmlType t, const float* x, int64_t n, uint8_t* dst) {
     const uint16_t h = t == GgmlType::kF16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
     std::memcpy(dst + 2 * i, &h, 2);
   }
+}
+
+void pack_q45_k(float d, float dmin, const uint8_t* ls, const uint8_t* lm, const uint8_t* codes,
+                int bits, uint8_t* b) {
+  put_half(b, d);
+  put_half(b + 2, dmin);
+  uint8_t* scales = b + 4;
+  std::memset(scales, 0, 12);
+  for (int s = 0; s < 8; ++s) {
+    if (s < 4) {
+      scales[s] = ls[s];
+      scales[s + 4] = lm[s];
+    } else {
+      scales[s + 4] = static_cast<uint8_t>((ls[s] & 0xF) | ((lm[s] & 0xF) << 4));
+      scales[s - 4] = static_cast<uint8_t>(scales[s - 4] | ((ls[s] >> 4) << 6));
+      scales[s] = static_cast<uint8_t>(scales[s] | ((lm[s] >> 4) << 6));
+    }
+  }
+  uint8_t* qh = b + 16;
+  uint8_t* qs = b + (bits == 4 ? 16 : 48);
+  if (bits == 5) std::memset(qh, 0, 32);
+  for (int e = 0; e < 256; ++e) {
+    const int chunk = e / 64, l = e % 32, high_half = (e % 64) / 32;
+    uint8_t& byte = qs[chunk * 32 + l];
+    if (high_half)
+      byte = static_cast<uint8_t>((byte & 0x0F) | ((codes[e] & 0xF) << 4));
+    else
+      byte = static_cast<uint8_t>((byte & 0xF0) | (codes[e] & 0xF));
+    if (bits == 5 && (codes[e] & 0x10))
+      qh[l] = static_cast<uint8_t>(qh[l] | (1 << (2 * chunk + high_half)));
+  }
+}
+
+void pack_q6_k(float d, const int8_t* scales, const uint8_t* codes, uint8_t* b) {
+  uint8_t* ql = b;
+  uint8_t* qh = b + 128;
+  for (int n = 0; n < 256; n += 128) {
+    const uint8_t* qn = codes + n;
+    for (int l = 0; l < 32; ++l) {
+      ql[l] = static_cast<uint8_t>((qn[l] & 0xF) | ((qn[l + 64] & 0xF) << 4));
+      ql[l + 32] = static_cast<uint8_t>((qn[l + 32] & 0xF) | ((qn[l + 96] & 0xF) << 4));
+      qh[l] = static_cast<uint8_t>((qn[l] >> 4) | ((qn[l + 32] >> 4) << 2) |
+                                   ((qn[l + 64] >> 4) << 4) | ((qn[l + 96] >> 4) << 6));
+    }
+    ql += 64;
+    qh += 32;
+  }
+  std::memcpy(b + 192, scales, 16);
+  put_half(b + 208, d);
 }
 
 }  // namespace fathom::kernels
