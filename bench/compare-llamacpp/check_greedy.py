@@ -50,9 +50,9 @@ def fathom_logits(fathom, model, ids, work):
 
 
 class LlamaServer:
-    def __init__(self, binary, gguf, port, log):
+    def __init__(self, binary, gguf, port, threads, log):
         self.url = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen([binary, "-m", gguf, "-t", "2", "-c", "4096", "-np", "1",
+        self.proc = subprocess.Popen([binary, "-m", gguf, "-t", str(threads), "-c", "4096", "-np", "1",
                                       "--host", "127.0.0.1", "--port", str(port)],
                                      stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 600
@@ -91,9 +91,12 @@ def main():
     ap.add_argument("-n", type=int, default=32, help="greedy tokens per engine")
     ap.add_argument("--work", required=True)
     ap.add_argument("--port", type=int, default=18431)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="both engines' threads (1: ggml's spinning workers crawl on a loaded machine)")
     ap.add_argument("--json", help="write the results here too")
     ap.add_argument("pairs", nargs="+", metavar="LABEL=FATHOM_MODEL=GGUF")
     args = ap.parse_args()
+    os.environ["FATHOM_NUM_THREADS"] = str(args.threads)
     os.makedirs(args.work, exist_ok=True)
     servers, results = {}, []
     log = open(os.path.join(args.work, "llama-server.log"), "ab")
@@ -103,7 +106,7 @@ def main():
             if gguf_path not in servers:
                 for s in servers.values():
                     s.stop()
-                servers = {gguf_path: LlamaServer(args.llama_server, gguf_path, args.port, log)}
+                servers = {gguf_path: LlamaServer(args.llama_server, gguf_path, args.port, args.threads, log)}
             ids_l, logprobs_l = servers[gguf_path].greedy(PROMPT, args.n)
             ids_f = fathom_greedy(args.fathom, model, PROMPT, args.n)
             agree = next((i for i, (a, b) in enumerate(zip(ids_f, ids_l)) if a != b),
@@ -114,6 +117,7 @@ def main():
             if agree < args.n:
                 lg = fathom_logits(args.fathom, model, PROMPT + ids_f[:agree], args.work)[-1]
                 r["fathom_margin"] = float(lg[ids_f[agree]] - lg[ids_l[agree]])
+                r["fathom_logit_std"] = float(lg.std())
                 lp = logprobs_l[agree]
                 r["llama_margin"] = (float(lp[ids_l[agree]] - lp[ids_f[agree]])
                                      if ids_f[agree] in lp else None)
@@ -121,7 +125,8 @@ def main():
                     else "> top-10"
                 line += (f"; first divergence at token {agree} (fathom {ids_f[agree]}, llama.cpp "
                          f"{ids_l[agree]}): fathom's margin {r['fathom_margin']:.4g}, llama.cpp's "
-                         f"{llama_m}")
+                         f"{llama_m} (the logits' standard deviation there: "
+                         f"{r['fathom_logit_std']:.3g})")
             print(line, flush=True)
             results.append(r)
     finally:

@@ -36,7 +36,7 @@ int dump(const formats::GgufContents& g, const std::string& out_dir, const std::
   }
   int64_t n = t->numel();
   if (colon != std::string::npos) {
-    const long long rows = std::atoll(arg.c_str() + colon + 1);
+    const int64_t rows = std::atoll(arg.c_str() + colon + 1);
     if (rows <= 0 || t->dims.empty()) {
       std::fprintf(stderr, "gguf_dequant: '%s': ROWS must be a positive count\n", arg.c_str());
       return 1;

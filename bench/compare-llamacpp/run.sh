@@ -12,7 +12,7 @@
 #          each pair, ratios (summarize.py)
 # serve    (c) one streaming client (fathom bench serve) against fathom serve and llama-server
 # env: GGUF_PY (BIN_DIR/../../gguf-py), FATHOM_BIN (build/dev/bin/fathom), FATHOM_TOOLS (build/dev/bench), PYTHON (/usr/bin/python3),
-#      REPS (1: timed repetitions, both engines), SERVE_REQUESTS (3), SERVE_PROMPT (512),
+#      REPS (1: timed repetitions, both engines), PP (512), TG (128), SERVE_REQUESTS (3), SERVE_PROMPT (512),
 #      SERVE_MAX_TOKENS (64), SERVE_PAIRS ("bf16 int8"), SPEED_RUNS (all; names below)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -38,7 +38,7 @@ FATHOM=${FATHOM_BIN:-$ROOT/build/dev/bin/fathom}
 TOOLS=${FATHOM_TOOLS:-$ROOT/build/dev/bench}
 PY=${PYTHON:-/usr/bin/python3}
 export PYTHONPATH="${GGUF_PY:-$(cd "$LLAMA/../.." && pwd)/gguf-py}${PYTHONPATH:+:$PYTHONPATH}"
-REPS=${REPS:-1}
+REPS=${REPS:-1} PP=${PP:-512} TG=${TG:-128}
 mkdir -p "$OUT"
 has() { [[ ",$STEPS," == *",$1,"* ]]; }
 load() { echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"; }
@@ -68,7 +68,7 @@ if has greedy; then
 fi
 
 if has speed; then
-  echo "== (c) speed, 2 threads, pp512 / tg128, $REPS repetition(s); each llama-bench run, then its fathom runs"
+  echo "== (c) speed, 2 threads, pp$PP / tg$TG, $REPS repetition(s); each llama-bench run, then its fathom runs"
   S="$OUT/speed"
   mkdir -p "$S"
   : > "$S/pairs.txt"
@@ -92,14 +92,14 @@ if has speed; then
     if [ -n "${SPEED_RUNS:-}" ] && [[ " $SPEED_RUNS " != *" $name "* ]]; then continue; fi
     if [[ " $done_llama " != *" $llama "* ]]; then
       load
-      echo "\$ llama-bench -m $OUT/$llama.gguf -p 512 -n 128 -t 2 -r $REPS -o json"
-      "$LLAMA/llama-bench" -m "$OUT/$llama.gguf" -p 512 -n 128 -t 2 -r "$REPS" -o json > "$S/llama-$llama.json" 2> "$S/llama-$llama.log"
+      echo "\$ llama-bench -m $OUT/$llama.gguf -p $PP -n $TG -t 2 -r $REPS -o json"
+      "$LLAMA/llama-bench" -m "$OUT/$llama.gguf" -p "$PP" -n "$TG" -t 2 -r "$REPS" -o json > "$S/llama-$llama.json" 2> "$S/llama-$llama.log"
       done_llama="$done_llama $llama"
     fi
     load
-    echo "\$ fathom bench model --model $model -p 512 -n 128 -b 1 -t 2 -r $REPS $flags --json"
+    echo "\$ fathom bench model --model $model -p $PP -n $TG -b 1 -t 2 -r $REPS $flags --json"
     # shellcheck disable=SC2086
-    "$FATHOM" bench model --model "$model" -p 512 -n 128 -b 1 -t 2 -r "$REPS" $flags --json > "$S/fathom-$name.json"
+    "$FATHOM" bench model --model "$model" -p "$PP" -n "$TG" -b 1 -t 2 -r "$REPS" $flags --json > "$S/fathom-$name.json"
     printf '%s\t%s\t%s\n' "$name" "$llama" "$name ($(basename "$model") $flags)" >> "$S/pairs.txt"
   done
   load
