@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Check (a): fathom's dequantization of GGUF tensors equals llama.cpp's gguf-py dequantizers.
 
-For up to --per-type tensors of every GGML type in each file (the first ones in file order; at
-most --rows rows of each), dumps fathom's values with build/.../gguf_dequant and compares them
+For up to --per-type tensors of every GGML type in each file (the first ones in file order, and
+as many 3-D ones: experts stacked per layer; at most --rows rows of each), dumps fathom's values with build/.../gguf_dequant and compares them
 with gguf.quants.dequantize on the bytes gguf-py's GGUFReader reads, bit for bit (float32 bit
 patterns; a mismatch is reported with its largest distance in ulps). Exits 1 on any mismatch.
 
@@ -22,9 +22,9 @@ def compare(tool, path, work, per_type, max_rows):
     reader = gguf.GGUFReader(path)
     chosen, seen = [], {}
     for t in reader.tensors:
-        name = t.tensor_type.name
-        if seen.get(name, 0) < per_type:
-            seen[name] = seen.get(name, 0) + 1
+        key = (t.tensor_type.name, len(t.shape) == 3)  # stacked experts get their own quota
+        if seen.get(key, 0) < per_type:
+            seen[key] = seen.get(key, 0) + 1
             chosen.append(t)
     os.makedirs(work, exist_ok=True)
     rows = {t.name: min(max_rows, int(np.prod(t.shape[1:])) if len(t.shape) > 1 else 1)
