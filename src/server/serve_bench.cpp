@@ -49,11 +49,16 @@ Result<std::vector<int32_t>> token_pool(net::HttpClient& client, const ServeBenc
       for (int s = 0; s < n; ++s) text += kSyllables[rng() % 15];
       text += (rng() % 11 == 0) ? ". " : " ";
     }
-    Json body = {{"model", cfg.model}, {"prompt", text}, {"add_special_tokens", false}};
+    // "prompt" is vLLM's and fathom's field, "content" llama-server's.
+    Json body = {
+        {"model", cfg.model}, {"prompt", text}, {"content", text}, {"add_special_tokens", false}};
     FATHOM_ASSIGN_OR_RETURN(net::ClientResponse r, client.request("POST", path + "/tokenize", protocol::dump(body), auth(cfg)));
     if (r.status != 200) return unavailable("POST /tokenize answered " + std::to_string(r.status) + ": " + r.body);
     Json j = Json::parse(r.body, nullptr, false);
     if (j.is_discarded() || !j.contains("tokens") || !j["tokens"].is_array()) return unavailable("POST /tokenize: unexpected body");
+    if (j["tokens"].empty())
+      return unavailable("POST /tokenize returned no tokens for " + std::to_string(text.size()) +
+                         " bytes of text");
     for (const Json& t : j["tokens"]) pool.push_back(t.get<int32_t>());
   }
   return pool;

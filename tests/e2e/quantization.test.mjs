@@ -1,6 +1,6 @@
 // --quantization on the real binaries: a float checkpoint served in int8 and int4 answers, a
 // quantized checkpoint refuses another format with a clear message, and `fathom bench model`
-// measures a model and reports it as JSON.
+// measures a model and reports it as JSON; `fathom bench serve` measures a running server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -59,4 +59,22 @@ test('fathom bench model prints prefill and decode figures as JSON', () => {
   const bad = run('bench', 'model', '--model', path.join(modelsDir, 'llama'), '-p', '100000');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /prompt length 100000 .* must be in \[1, the context of 256\]/);
+});
+
+test('fathom bench serve load-tests a running fathom serve', async () => {
+  const server = await startServer({ model: 'deepseek_v3' });
+  try {
+    // Its prompts come from /tokenize, whose body carries vLLM's "prompt" and llama-server's
+    // "content": fathom reads the first and must not mind the second.
+    const r = run('bench', 'serve', '--url', server.url, '--concurrency', '2', '--requests', '4',
+      '--prompt-tokens', '8', '--max-tokens', '16', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.completed, 4, r.stdout);
+    assert.equal(j.failed, 0, r.stdout);
+    assert.equal(j.total_output_tokens, 64, r.stdout);
+    assert.equal(j.total_prompt_tokens, 32, r.stdout);
+  } finally {
+    assert.equal(await server.stop(), 0);
+  }
 });
