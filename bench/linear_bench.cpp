@@ -3,7 +3,10 @@
 // bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
 //
 //   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
-//   avx512|avx2|scalar]
+//   avx512|avx2|scalar] [--format NAME] [--shapes OUTxIN,...] [--compare]
+//
+// --compare times every kernel family this CPU has on the same weights, the integer kernels
+// (path "int") once per activation precision (exact / reduced), as ratios to the AVX2 tiles.
 //
 // Weights are random, in several copies used round-robin so the set is larger than the last
 // level cache and every call reads its weight from DRAM, as real decoding does. "hot GB/s" is
@@ -204,6 +207,7 @@ int run(int argc, char** argv) {
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
   std::string only_format;    // --format NAME: just that one
   bool compare_isas = false;  // --compare: every kernel family this CPU has, as ratios
+  std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {11008, 4096}};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const bool has_value = i + 1 < argc;
@@ -215,6 +219,22 @@ int run(int argc, char** argv) {
       budget_s = std::atof(argv[++i]);
     } else if (a == "--format" && has_value) {
       only_format = argv[++i];
+    } else if (a == "--shapes" && has_value) {  // OUTxIN,OUTxIN,...
+      shapes.clear();
+      for (const char* p = argv[++i]; *p;) {
+        char* end = nullptr;
+        const long long o = std::strtoll(p, &end, 10);
+        if (*end != 'x') break;
+        const long long n = std::strtoll(end + 1, &end, 10);
+        if (o <= 0 || n <= 0) break;
+        shapes.emplace_back(o, n);
+        p = *end == ',' ? end + 1 : end;
+        if (!*end) break;
+      }
+      if (shapes.empty()) {
+        std::fprintf(stderr, "--shapes: want OUTxIN[,OUTxIN...], e.g. 1536x1536,8960x1536\n");
+        return 2;
+      }
     } else if (a == "--compare") {
       compare_isas = true;
     } else if (a == "--isa" && has_value) {
@@ -230,7 +250,8 @@ int run(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--rows N] [--threads N] [--seconds S]"
-                   " [--isa avx512|avx2|scalar|neon|dotprod|i8mm]\n",
+                   " [--isa avx512vnni|avx512|avxvnni|avx2|scalar|neon|dotprod|i8mm]"
+                   " [--format NAME] [--shapes OUTxIN,...] [--compare]\n",
                    argv[0]);
       return 2;
     }
@@ -265,9 +286,7 @@ int run(int argc, char** argv) {
       {"ggml_q4_k", WeightFormat::kGgml, false, GgmlType::kQ4_K},
       {"ggml_q4_0", WeightFormat::kGgml, false, GgmlType::kQ4_0},
   };
-  const int64_t shapes[][2] = {{4096, 4096}, {11008, 4096}};
-  for (const auto& sh : shapes) {
-    const int64_t out = sh[0], in = sh[1];
+  for (const auto& [out, in] : shapes) {
     std::vector<float> x(static_cast<size_t>(rows * in)), y(static_cast<size_t>(rows * out));
     std::mt19937 rng(7);
     std::normal_distribution<float> nd;
@@ -281,28 +300,40 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
+      using kernels::cpu::Isa;
       using kernels::cpu::LinearPath;
-      std::vector<std::pair<kernels::cpu::Isa, LinearPath>> runs = {{isa, LinearPath::kAuto}};
+      using Act = kernels::ActivationPrecision;
+      struct Run {
+        Isa isa;
+        LinearPath path;
+        Act act;
+      };
+      std::vector<Run> runs = {{isa, LinearPath::kAuto, Act::kExact}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {
-          if (i == kernels::cpu::Isa::kScalar || !kernels::cpu::isa_available(i)) continue;
-          if (i != kernels::cpu::Isa::kAvx2 && i != kernels::cpu::Isa::kAvx512) {
-            runs.emplace_back(i, LinearPath::kAuto);  // ARM: one family per ISA
+          if (i == Isa::kScalar || !kernels::cpu::isa_available(i)) continue;
+          if (i > Isa::kAvx512Vnni) {
+            runs.push_back({i, LinearPath::kAuto, Act::kExact});  // ARM: one family per ISA
             continue;
           }
           for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel})
-            if (!(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles) &&
+            if (kernels::cpu::float_isa(i) == i &&
+                !(i == Isa::kAvx512 && p == LinearPath::kTiles) &&
                 kernels::cpu::choose_path(copies[0], rows, i, p) == p)
-              runs.emplace_back(i, p);
+              runs.push_back({i, p, Act::kExact});
+          for (Act act : {Act::kExact, Act::kReduced})
+            if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
+                LinearPath::kInt)
+              runs.push_back({i, LinearPath::kInt, act});
         }
       }
       double avx2_s = 0;
-      for (const auto& [run_isa, run_path] : runs) {
+      for (const auto& [run_isa, run_path, run_act] : runs) {
         const double s = time_best(
             [&](int i) {
               kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()], x.data(),
-                                           rows, y.data(), pool, run_isa, run_path);
+                                           rows, y.data(), pool, run_isa, run_path, run_act);
             },
             budget_s);
         if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
@@ -313,12 +344,17 @@ int run(int argc, char** argv) {
         hot.out_features = std::min<int64_t>(out, 512);
         const double hot_s = time_best(
             [&](int) {
-              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa, run_path);
+              kernels::cpu::linear_cpu_isa(hot, x.data(), rows, y.data(), pool, run_isa, run_path,
+                                           run_act);
             },
             budget_s / 2);
         table.push_back(
             {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
-                                          kernels::cpu::path_name(run_path)
+                                          kernels::cpu::path_name(run_path) +
+                                          (run_path == LinearPath::kInt
+                                               ? std::string("/") +
+                                                     kernels::activation_precision_name(run_act)
+                                               : std::string())
                                     : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
@@ -333,10 +369,10 @@ int run(int argc, char** argv) {
   std::printf("speed of light: read stream %.1f GB/s (all threads, best of the run); "
               "memcpy %.1f GB/s (1 thread, read+write)\n\n",
               read_gbps, copy_gbps);
-  std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
+  std::printf("%-32s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
               "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
   for (const Row& r : table)
-    std::printf("%-21s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
+    std::printf("%-32s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
                 static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib, r.us, r.gbps,
                 100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps, r.vs_avx2);
   return 0;
