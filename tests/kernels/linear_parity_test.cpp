@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
@@ -231,6 +233,18 @@ TEST(LinearCpu, ReportsTheIsaItDispatchesTo) {
   const cpu::Isa isa = cpu::best_isa();
   EXPECT_TRUE(cpu::isa_available(isa));
   std::printf("linear_cpu dispatches to %s\n", cpu::isa_name(isa));
+}
+
+TEST(LinearCpu, BestIsaHonoursTheCap) {
+  // Run with FATHOM_CPU_ISA set (ctest linear_isa_cap_test: avx512): never a better path.
+  const char* cap = std::getenv("FATHOM_CPU_ISA");
+  if (cap == nullptr) GTEST_SKIP() << "FATHOM_CPU_ISA not set";
+  for (cpu::Isa isa : cpu::kAllIsas)
+    if (std::string_view(cap) == cpu::isa_name(isa)) {
+      EXPECT_LE(cpu::best_isa(), isa) << cpu::isa_name(cpu::best_isa());
+      return;
+    }
+  ADD_FAILURE() << "unknown FATHOM_CPU_ISA " << cap;
 }
 
 class Fp8Nan : public ::testing::TestWithParam<int32_t> {};

@@ -310,7 +310,8 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
                        ActivationPrecision act) {
   const bool int_ok = int_dot_supported(w, isa, act);
   if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
-  if (int_ok && act == ActivationPrecision::kReduced) return LinearPath::kInt;
+  if (int_ok && act == ActivationPrecision::kReduced && num_rows < kIntMaxRows)
+    return LinearPath::kInt;
   isa = float_isa(isa);
   const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)
                        : isa == Isa::kAvx2 ? rows_avx2_supports(w)

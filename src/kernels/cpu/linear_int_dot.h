@@ -133,11 +133,11 @@ void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y
                  int64_t num_rows, int64_t o_begin, int64_t o_end) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
   if (qx.limbs == 3) {
-    if (int4) return int_dot_rows<T, 4, 1, 3, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
-    return int_dot_rows<T, 4, 1, 3, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+    if (int4) return int_dot_rows<T, 2, 2, 3, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+    return int_dot_rows<T, 2, 2, 3, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
   }
-  if (int4) return int_dot_rows<T, 4, 2, 1, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
-  return int_dot_rows<T, 4, 2, 1, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  if (int4) return int_dot_rows<T, 4, 3, 1, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  return int_dot_rows<T, 4, 3, 1, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
 }
 
 }  // namespace fathom::kernels::cpu
