@@ -3,10 +3,12 @@
 // bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
 //
 //   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
-//   avx512|avx2|scalar] [--shapes OUTxIN,...] [--compare]
+//   avx512|avx2|scalar] [--format NAME] [--shapes OUTxIN,...] [--compare]
 //
-// --compare also runs every family that rounds x (ActivationPrecision::kReduced: bf16 dot
-// products on AVX-512 BF16) beside its fp32 twin, named ".../reduced".
+// --compare times every kernel family this CPU has on the same weights, as ratios to the AVX2
+// tiles: the integer kernels (path "int") once per activation precision (exact / reduced), and
+// every family that rounds x to bf16 (kReduced on AVX-512 BF16) beside its fp32 twin
+// (".../reduced").
 //
 // Weights are random, in several copies used round-robin so the set is larger than the last
 // level cache and every call reads its weight from DRAM, as real decoding does. "hot GB/s" is
@@ -249,7 +251,8 @@ int run(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--rows N] [--threads N] [--seconds S]"
-                   " [--isa avx512|avx2|scalar|neon|dotprod|i8mm]\n",
+                   " [--isa avx512vnni|avx512|avxvnni|avx2|scalar|neon|dotprod|i8mm]"
+                   " [--format NAME] [--shapes OUTxIN,...] [--compare]\n",
                    argv[0]);
       return 2;
     }
@@ -299,29 +302,35 @@ int run(int argc, char** argv) {
         bytes += copies.back().size_bytes();
       } while (bytes < kWorkingSetBytes && copies.size() < 64);
       read_gbps = std::max(read_gbps, measure_read_gbps(pool, budget_s / 4));
-      using kernels::ActivationPrecision;
+      using kernels::cpu::Isa;
       using kernels::cpu::LinearPath;
+      using Act = kernels::ActivationPrecision;
       struct Run {
-        kernels::cpu::Isa isa;
+        Isa isa;
         LinearPath path;
-        ActivationPrecision act = ActivationPrecision::kExact;
+        Act act;
       };
-      std::vector<Run> runs = {{isa, LinearPath::kAuto}};
+      std::vector<Run> runs = {{isa, LinearPath::kAuto, Act::kExact}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {
-          if (i == kernels::cpu::Isa::kScalar || !kernels::cpu::isa_available(i)) continue;
-          if (i != kernels::cpu::Isa::kAvx2 && i != kernels::cpu::Isa::kAvx512) {
-            runs.emplace_back(i, LinearPath::kAuto);  // ARM: one family per ISA
+          if (i == Isa::kScalar || !kernels::cpu::isa_available(i)) continue;
+          if (i > Isa::kAvx512Vnni) {
+            runs.push_back({i, LinearPath::kAuto, Act::kExact});  // ARM: one family per ISA
             continue;
           }
           for (auto p : {LinearPath::kTiles, LinearPath::kRows, LinearPath::kPanel}) {
-            if (!(i == kernels::cpu::Isa::kAvx512 && p == LinearPath::kTiles) &&
+            if (kernels::cpu::float_isa(i) != i) continue;
+            if (!(i == Isa::kAvx512 && p == LinearPath::kTiles) &&
                 kernels::cpu::choose_path(copies[0], rows, i, p) == p)
-              runs.push_back({i, p});
-            if (kernels::cpu::uses_bf16_dot(copies[0], rows, i, p, ActivationPrecision::kReduced))
-              runs.push_back({i, p, ActivationPrecision::kReduced});
+              runs.push_back({i, p, Act::kExact});
+            if (kernels::cpu::uses_bf16_dot(copies[0], rows, i, p, Act::kReduced))
+              runs.push_back({i, p, Act::kReduced});
           }
+          for (Act act : {Act::kExact, Act::kReduced})
+            if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
+                LinearPath::kInt)
+              runs.push_back({i, LinearPath::kInt, act});
         }
       }
       double avx2_s = 0;
@@ -345,11 +354,13 @@ int run(int argc, char** argv) {
             },
             budget_s / 2);
         table.push_back(
-            {f.name + (compare_isas
-                           ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
-                                 kernels::cpu::path_name(run_path) +
-                                 (run_act == ActivationPrecision::kReduced ? "/reduced" : "")
-                           : std::string()),
+            {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
+                                          kernels::cpu::path_name(run_path) +
+                                          (run_path == LinearPath::kInt || run_act == Act::kReduced
+                                               ? std::string("/") +
+                                                     kernels::activation_precision_name(run_act)
+                                               : std::string())
+                                    : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
              static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});
@@ -366,10 +377,10 @@ int run(int argc, char** argv) {
       read_gbps, copy_gbps);
   std::printf("f32 FMA peak (%s, all threads): %.1f GFLOP/s\n\n", kernels::cpu::isa_name(isa),
               peak_gflops);
-  std::printf("%-21s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
+  std::printf("%-32s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
               "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
   for (const Row& r : table)
-    std::printf("%-21s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
+    std::printf("%-32s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
                 static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib, r.us, r.gbps,
                 100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps, r.vs_avx2);
   return 0;

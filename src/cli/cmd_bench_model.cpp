@@ -26,7 +26,8 @@ void print_help() {
       "  -t, --threads  compute threads (default: all cores; FATHOM_NUM_THREADS)\n"
       "  --depth        tokens already in each sequence's cache when a test starts\n"
       "  -r, --reps     timed repetitions per test (figures are their mean)\n"
-      "  FATHOM_CPU_ISA=scalar|avx2|avx512|neon|dotprod|i8mm caps the kernels' instruction set.\n");
+      "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "
+      "instruction set.\n");
 }
 
 /// llama-bench's short flags, spelled as ours.

@@ -1,5 +1,6 @@
 // fathom perplexity --model DIR --text FILE [--base DIR] [--ctx N] [--max-windows N]
 //                   [--tokenizer DIR] [--reference] [--activations exact|reduced]
+//                   [--quantization auto|none|int8|int4|fp8]
 // Perplexity of a model over held-out text and, with --base, the KL divergence of its token
 // distributions from the base model's, top-1 agreement and the 99th percentile KL (llama.cpp's
 // perplexity --kl-divergence numbers).
@@ -14,10 +15,10 @@ namespace fathom::cli {
 namespace {
 
 Status perplexity_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args,
-      Args::parse(argv, {"model", "text", "base", "ctx", "max-windows", "tokenizer", "activations"},
-                  {"reference"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv,
+                                                 {"model", "text", "base", "ctx", "max-windows",
+                                                  "tokenizer", "activations", "quantization"},
+                                                 {"reference"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   FATHOM_ASSIGN_OR_RETURN(std::string text, args.required("text"));
   FATHOM_ASSIGN_OR_RETURN(int64_t ctx, args.get_int("ctx", 512));
@@ -30,6 +31,8 @@ Status perplexity_main(const std::vector<std::string>& argv) {
                           quant::tokenize_text_file(text, tok_dir, "--text"));
   model::LoadOptions opts;
   opts.reference_kernels = args.has("reference");
+  FATHOM_ASSIGN_OR_RETURN(opts.quantization,  // both models: --base M isolates --activations
+                          model::parse_quantization(args.get_or("quantization", "auto")));
   model::LoadOptions model_opts = opts;  // --base always runs on exact activations
   FATHOM_ASSIGN_OR_RETURN(model_opts.activations,
                           model::parse_activation_precision(args.get_or("activations", "exact")));
@@ -59,6 +62,7 @@ int run_perplexity(const std::vector<std::string>& argv) {
           "usage: fathom perplexity --model DIR --text FILE [--base DIR] [--ctx 512]\n"
           "                         [--max-windows N] [--tokenizer DIR] [--reference]\n"
           "                         [--activations exact|reduced]   (for --model only)\n"
+          "                         [--quantization auto|none|int8|int4|fp8]  (both models)\n"
           "  --base DIR       also report KL(base || model), its 99th percentile and top-1 "
           "agreement\n"
           "  --ctx N          window length; the second half of each window is scored\n"

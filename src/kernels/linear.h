@@ -12,6 +12,13 @@ namespace fathom::kernels {
 /// accumulates in double. x: [num_rows, in], y: [num_rows, out], both row-major float.
 void linear_ref(const LinearWeight& w, const float* x, int64_t num_rows, float* y);
 
+/// The oracle of ActivationPrecision::kReduced for weights the integer kernels take
+/// (int_dot_applies in quantize_activations.h; linear_ref for any other): x quantized per block
+/// exactly as the kernels do (quantize_activation_block), exact integer sums of code x weight
+/// code per block, each scaled by weight scale x block scale in double; columns past the
+/// quantized span in fp32.
+void linear_ref_reduced(const LinearWeight& w, const float* x, int64_t num_rows, float* y);
+
 /// How the fast path may round x before multiplying.
 ///   kExact   x stays fp32: linear_cpu equals linear_ref up to fp32 rounding (the default;
 ///            the fixture parity tests run on it).

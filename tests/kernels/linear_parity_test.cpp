@@ -1,10 +1,14 @@
-// linear_cpu (every instruction-set path this machine has: scalar, AVX2 and AVX-512 on x86;
-// NEON, dotprod and i8mm on ARM, where qemu-aarch64 -cpu max emulates them all) against
-// linear_ref, the oracle, on every weight format and many shapes, odd ones included.
+// linear_cpu (every instruction-set path this machine has: scalar, AVX2, AVX-VNNI, AVX-512 and
+// AVX-512 VNNI on x86; NEON, dotprod and i8mm on ARM, where qemu-aarch64 -cpu max emulates them
+// all) against linear_ref, the oracle, on every weight format and many shapes, odd ones
+// included, in both activation precisions: the integer kernels' kReduced mode against
+// linear_ref_reduced (tight) and against linear_ref within the int8 rounding of x.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cpu/linear_bf16_avx512.h"
@@ -12,6 +16,8 @@
 #include "kernels/linear.h"
 #include "kernels/linear_bf16.h"
 #include "kernels/linear_test_weights.h"
+#include "kernels/quantize_activations.h"
+#include "kernels/weight_element.h"
 #include "tensor/dtype.h"
 
 namespace fathom::kernels {
@@ -91,14 +97,63 @@ std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x
   return m;
 }
 
-// Every (ISA, kernel family) pair; the test skips those this CPU or the case cannot run.
-std::vector<std::pair<cpu::Isa, cpu::LinearPath>> isa_paths() {
-  std::vector<std::pair<cpu::Isa, cpu::LinearPath>> v;
+// Sum over j of |W[o, j]| * (x's int8 step in j's block) / 2: the most that rounding x to
+// kReduced codes can move y[r, o] (|x - scale * code| <= scale / 2). Zero where the integer
+// kernels do not apply.
+std::vector<double> reduced_rounding(const LinearWeight& w, const std::vector<float>& x,
+                                     int64_t rows) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<double> m(static_cast<size_t>(rows * out), 0.0);
+  if (!int_dot_applies(w)) return m;
+  const ActivationBlocks ab = activation_blocks(w);
+  std::vector<float> xs(static_cast<size_t>(in)), row(static_cast<size_t>(in)),
+      half_step(static_cast<size_t>(in), 0.0f);
+  std::vector<int32_t> codes(static_cast<size_t>(in));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < in; ++j) xs[j] = x[r * in + detail::input_column(w, j)];
+    for (int64_t b = 0; b < ab.count; ++b) {
+      const int64_t j0 = b * ab.block, n = std::min(ab.block, ab.span - j0);
+      float scale = 0;
+      EXPECT_TRUE(quantize_activation_block(xs.data() + j0, n, ActivationPrecision::kReduced,
+                                            codes.data(), &scale));
+      std::fill_n(half_step.begin() + j0, n, scale / 2);
+    }
+    for (int64_t o = 0; o < out; ++o) {
+      dequantize_row(w, o, row.data());  // W's own column order
+      double s = 0;
+      for (int64_t j = 0; j < ab.span; ++j)
+        s += std::fabs(double{row[detail::input_column(w, j)]}) * half_step[j];
+      m[r * out + o] = s;
+    }
+  }
+  return m;
+}
+
+// Every (ISA, kernel family, activation precision); the test skips those this CPU or the case
+// cannot run, and the VNNI ISAs' float paths (their base ISA's kernels, tested there).
+struct IsaPath {
+  cpu::Isa isa;
+  cpu::LinearPath path;
+  ActivationPrecision act;
+};
+std::vector<IsaPath> isa_paths() {
+  std::vector<IsaPath> v;
   for (cpu::Isa isa : cpu::kAllIsas)
-    for (cpu::LinearPath p :
-         {cpu::LinearPath::kTiles, cpu::LinearPath::kRows, cpu::LinearPath::kPanel})
-      v.emplace_back(isa, p);
+    for (cpu::LinearPath p : {cpu::LinearPath::kTiles, cpu::LinearPath::kRows,
+                              cpu::LinearPath::kPanel, cpu::LinearPath::kInt})
+      for (ActivationPrecision act : {ActivationPrecision::kExact, ActivationPrecision::kReduced})
+        if (cpu::float_isa(isa) == isa || p == cpu::LinearPath::kInt) v.push_back({isa, p, act});
   return v;
+}
+
+bool runs(const IsaPath& ip, const LinearWeight& w, int64_t rows) {
+  return cpu::isa_available(ip.isa) &&
+         cpu::choose_path(w, rows, ip.isa, ip.path, ip.act) == ip.path;
+}
+
+std::string name(const IsaPath& ip) {
+  return std::string(cpu::isa_name(ip.isa)) + "/" + cpu::path_name(ip.path) + "/" +
+         activation_precision_name(ip.act);
 }
 
 class LinearParity : public ::testing::TestWithParam<ParityCase> {};
@@ -108,30 +163,56 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
   const LinearWeight w = testing::make_weight(c.spec);
   const std::vector<float> x = testing::random_input(c.num_rows, c.spec.in, c.spec.seed + 7);
   const size_t ny = static_cast<size_t>(c.num_rows * c.spec.out);
-  std::vector<float> want(ny);
+  std::vector<float> want(ny), want_reduced(ny);
   linear_ref(w, x.data(), c.num_rows, want.data());
+  linear_ref_reduced(w, x.data(), c.num_rows, want_reduced.data());
   const std::vector<double> mag = magnitude(w, x, c.num_rows);
+  const std::vector<double> rounding = reduced_rounding(w, x, c.num_rows);
 
   ThreadPool pool(3);
-  for (auto [isa, path] : isa_paths()) {
-    if (!cpu::isa_available(isa) || cpu::choose_path(w, c.num_rows, isa, path) != path) continue;
+  for (const IsaPath& ip : isa_paths()) {
+    if (!runs(ip, w, c.num_rows)) continue;
     std::vector<float> got(ny, std::nanf(""));
-    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa, path);
-    double err2 = 0, ref2 = 0, max_rel = 0;
+    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, ip.isa, ip.path, ip.act);
+    // Only the integer kernels round x (kReduced); everything else matches linear_ref.
+    const bool reduced =
+        ip.path == cpu::LinearPath::kInt && ip.act == ActivationPrecision::kReduced;
+    const std::vector<float>& oracle = reduced ? want_reduced : want;
+    double err2 = 0, ref2 = 0;
     for (size_t k = 0; k < ny; ++k) {
-      const double d = double{got[k]} - want[k];
+      const double d = double{got[k]} - oracle[k];
       err2 += d * d;
-      ref2 += double{want[k]} * want[k];
+      ref2 += double{oracle[k]} * oracle[k];
       // fp32 accumulation: error well under 1e-5 of sum |x * w| (in <= 1000 here).
-      const double rel = std::fabs(d) / (mag[k] + 1e-30);
-      max_rel = std::max(max_rel, rel);
       ASSERT_LE(std::fabs(d), 1e-5 * mag[k] + 1e-30)
-          << cpu::isa_name(isa) << "/" << cpu::path_name(path) << " y[" << k / c.spec.out << ", "
-          << k % c.spec.out << "] = " << got[k] << " reference " << want[k];
+          << name(ip) << " y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k]
+          << (reduced ? " reduced reference " : " reference ") << oracle[k];
+      if (reduced) {  // and the reduced result is the exact one moved by x's rounding at most
+        ASSERT_LE(std::fabs(double{got[k]} - want[k]), rounding[k] + 1e-5 * mag[k] + 1e-30)
+            << name(ip) << " y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k]
+            << " reference " << want[k];
+      }
     }
     const double nmse = ref2 > 0 ? err2 / ref2 : err2;
-    EXPECT_LT(nmse, 1e-11) << cpu::isa_name(isa) << "/" << cpu::path_name(path);
+    EXPECT_LT(nmse, 1e-11) << name(ip);
   }
+}
+
+TEST(LinearCpu, ReducedActivationsRoundXLikeInt8) {
+  // The bound above is not vacuous: kReduced differs from the exact result, by a few per mille.
+  const LinearWeight w =
+      testing::make_weight({.format = WeightFormat::kInt8Channel, .out = 16, .in = 512, .seed = 9});
+  const auto x = testing::random_input(3, 512, 10);
+  std::vector<float> exact(48), reduced(48);
+  linear_ref(w, x.data(), 3, exact.data());
+  linear_ref_reduced(w, x.data(), 3, reduced.data());
+  double err2 = 0, ref2 = 0;
+  for (size_t k = 0; k < exact.size(); ++k) {
+    err2 += (double{reduced[k]} - exact[k]) * (double{reduced[k]} - exact[k]);
+    ref2 += double{exact[k]} * exact[k];
+  }
+  EXPECT_GT(err2 / ref2, 1e-9);
+  EXPECT_LT(err2 / ref2, 1e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearParity, ::testing::ValuesIn(all_cases()),
@@ -267,6 +348,18 @@ TEST(LinearCpu, ReportsTheIsaItDispatchesTo) {
   std::printf("linear_cpu dispatches to %s\n", cpu::isa_name(isa));
 }
 
+TEST(LinearCpu, BestIsaHonoursTheCap) {
+  // Run with FATHOM_CPU_ISA set (ctest linear_isa_cap_test: avx512): never a better path.
+  const char* cap = std::getenv("FATHOM_CPU_ISA");
+  if (cap == nullptr) GTEST_SKIP() << "FATHOM_CPU_ISA not set";
+  for (cpu::Isa isa : cpu::kAllIsas)
+    if (std::string_view(cap) == cpu::isa_name(isa)) {
+      EXPECT_LE(cpu::best_isa(), isa) << cpu::isa_name(cpu::best_isa());
+      return;
+    }
+  ADD_FAILURE() << "unknown FATHOM_CPU_ISA " << cap;
+}
+
 class Fp8Nan : public ::testing::TestWithParam<int32_t> {};
 
 // Block widths 8 (no AVX-512 rows decoder) and 16 (one).
@@ -285,20 +378,18 @@ TEST_P(Fp8Nan, CodePropagatesLikeTheReference) {
   std::vector<float> x(16, 1.0f), want(2), got(2);
   linear_ref(w, x.data(), 1, want.data());
   ThreadPool pool(1);
-  for (auto [isa, path] : isa_paths()) {
-    if (!cpu::isa_available(isa) || cpu::choose_path(w, 1, isa, path) != path) continue;
+  for (const IsaPath& ip : isa_paths()) {
+    if (!runs(ip, w, 1)) continue;
     std::fill(got.begin(), got.end(), 0.0f);
-    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa, path);
-    EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0]))
-        << cpu::isa_name(isa) << cpu::path_name(path);
-    EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1]))
-        << cpu::isa_name(isa) << cpu::path_name(path);
+    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, ip.isa, ip.path, ip.act);
+    EXPECT_TRUE(std::isnan(want[0]) && std::isnan(got[0])) << name(ip);
+    EXPECT_TRUE(std::isnan(want[1]) && std::isnan(got[1])) << name(ip);
   }
 }
 
 TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
-  // The ARM integer paths cannot carry a NaN or an infinity in their limbs: they hand such
-  // inputs to the fp32 kernels.
+  // The integer paths (ARM, x86) cannot carry a NaN or an infinity in their limbs or codes:
+  // they hand such inputs to the fp32 kernels.
   for (WeightFormat f : {WeightFormat::kInt8Channel, WeightFormat::kInt4Grouped}) {
     const LinearWeight w =
         testing::make_weight({.format = f, .out = 3, .in = 64, .group_size = 32});
@@ -308,12 +399,12 @@ TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
     std::vector<float> want(6), got(6);
     linear_ref(w, x.data(), 2, want.data());
     ThreadPool pool(2);
-    for (cpu::Isa isa : cpu::kAllIsas) {
-      if (!cpu::isa_available(isa)) continue;
-      cpu::linear_cpu_isa(w, x.data(), 2, got.data(), pool, isa);
+    for (const IsaPath& ip : isa_paths()) {
+      if (!runs(ip, w, 2)) continue;
+      cpu::linear_cpu_isa(w, x.data(), 2, got.data(), pool, ip.isa, ip.path, ip.act);
       for (size_t k = 0; k < 6; ++k)
         EXPECT_EQ(std::isfinite(got[k]), std::isfinite(want[k]))
-            << cpu::isa_name(isa) << " " << weight_format_name(f) << " y[" << k << "]";
+            << name(ip) << " " << weight_format_name(f) << " y[" << k << "]";
     }
   }
 }

@@ -28,6 +28,7 @@ bool avx512_bf16_available() {
 
 bool uses_bf16_dot(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath path,
                    ActivationPrecision act) {
+  isa = float_isa(isa);  // the VNNI paths run bf16 weights on the AVX-512 kernels
   if (act != ActivationPrecision::kReduced || isa != Isa::kAvx512 || !bf16_reduced_format(w) ||
       !avx512_bf16_available() || w.in_features <= 0)
     return false;

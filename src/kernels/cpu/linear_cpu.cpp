@@ -12,7 +12,9 @@
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_cpu_neon.h"
+#include "kernels/cpu/linear_int_x.h"
 #include "kernels/linear.h"
+#include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
 #include "tensor/dtype.h"
 
@@ -30,8 +32,12 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::kScalar: return "scalar";
     case Isa::kAvx2: return "avx2";
+    case Isa::kAvxVnni:
+      return "avxvnni";
     case Isa::kAvx512:
       return "avx512";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
     case Isa::kNeon:
       return "neon";
     case Isa::kNeonDotprod:
@@ -52,6 +58,8 @@ const char* path_name(LinearPath p) {
       return "rows";
     case LinearPath::kPanel:
       return "panel";
+    case LinearPath::kInt:
+      return "int";
   }
   return "unknown";
 }
@@ -72,6 +80,19 @@ bool isa_available(Isa isa) {
 #else
       return false;
 #endif
+    case Isa::kAvxVnni:
+#if defined(__x86_64__) || defined(__i386__)
+      return isa_available(Isa::kAvx2) && __builtin_cpu_supports("avxvnni");
+#else
+      return false;
+#endif
+    case Isa::kAvx512Vnni:
+#if defined(__x86_64__) || defined(__i386__)
+      return isa_available(Isa::kAvx512) && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+      return false;
+#endif
     case Isa::kNeon:
     case Isa::kNeonDotprod:
     case Isa::kNeonI8mm:
@@ -80,8 +101,12 @@ bool isa_available(Isa isa) {
   return false;
 }
 
-// FATHOM_CPU_ISA=scalar|avx2|avx512|neon|dotprod|i8mm caps the path (to compare paths on one
-// machine, or to step around a suspect one); a path the CPU lacks is never chosen.
+Isa float_isa(Isa isa) {
+  return isa == Isa::kAvxVnni ? Isa::kAvx2 : isa == Isa::kAvx512Vnni ? Isa::kAvx512 : isa;
+}
+
+// FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the path (to compare
+// paths on one machine, or to step around a suspect one); a path the CPU lacks is never chosen.
 Isa best_isa() {
   static const Isa kBest = [] {
     Isa best = Isa::kScalar;
@@ -255,9 +280,40 @@ void run_tiles(const LinearWeight& w, const float* x, int64_t num_rows, float* y
   });
 }
 
+// The integer kernels (LinearPath::kInt); false, having written nothing, when x holds a NaN or
+// an infinity (the float kernels then propagate it as the reference does).
+bool run_int(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
+             Isa isa, ActivationPrecision act) {
+  // vpdpbusd takes int8 weights against x + 128 (int4 codes are the unsigned side instead).
+  const bool offset = isa != Isa::kAvx2 && w.format == WeightFormat::kInt8Channel;
+  const IntX qx = quantize_x(w, x, num_rows, act, offset, pool);
+  if (!qx.finite) return false;
+  const IntDotFn fn = isa == Isa::kAvx512Vnni ? &int_dot_avx512vnni
+                      : isa == Isa::kAvxVnni  ? &int_dot_avxvnni
+                                              : &int_dot_avx2;
+  for_each_tile(pool, x, w.in_features, num_rows, y, w.out_features, kRowTile, kOutTile, 0,
+                [&](const LinearTile& t) {
+                  fn(w, qx, x, y, (t.x - x) / w.in_features, t.num_rows, t.o_begin, t.o_end);
+                });
+  return true;
+}
+
 }  // namespace
 
-LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want) {
+bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
+  if (!int_dot_applies(w)) return false;
+  if (isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni) return true;
+  return isa == Isa::kAvx2 &&
+         (w.format == WeightFormat::kInt4Grouped || act == ActivationPrecision::kReduced);
+}
+
+LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
+                       ActivationPrecision act) {
+  const bool int_ok = int_dot_supported(w, isa, act);
+  if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
+  if (int_ok && act == ActivationPrecision::kReduced && num_rows < kIntMaxRows)
+    return LinearPath::kInt;
+  isa = float_isa(isa);
   const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)
                        : isa == Isa::kAvx2 ? rows_avx2_supports(w)
                                            : false;
@@ -290,9 +346,12 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
     x = x_perm.data();
   }
   if (neon_isa_available(isa)) return linear_neon(w, x, num_rows, y, pool, isa);  // ARM
+  const LinearPath chosen = choose_path(w, num_rows, isa, path, act);
+  if (chosen == LinearPath::kInt && run_int(w, x, num_rows, y, pool, isa, act)) return;
+  isa = float_isa(isa);
   if (uses_bf16_dot(w, num_rows, isa, path, act))  // kReduced bf16/f16: vdpbf16ps
     return linear_bf16_avx512(w, x, num_rows, y, pool, choose_path(w, num_rows, isa, path));
-  switch (choose_path(w, num_rows, isa, path)) {
+  switch (chosen == LinearPath::kInt ? choose_path(w, num_rows, isa, LinearPath::kAuto) : chosen) {
     case LinearPath::kRows:
       return run_rows(w, x, num_rows, y, pool, isa);
     case LinearPath::kPanel:

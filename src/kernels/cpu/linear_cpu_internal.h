@@ -13,12 +13,25 @@ namespace fathom::kernels::cpu {
 
 /// Many rows (kPanelMinRows or more) go to the packed-panel GEMM of the ISA (linear_panel.h),
 /// a few to the tiles that decode weights inside the dot products (AVX2 also for kAvx512).
+/// kAvxVnni and kAvx512Vnni are kAvx2 and kAvx512 plus vpdpbusd (ymm / zmm) for the integer
+/// kernels (LinearPath::kInt); their float kernels are those of the base ISA (float_isa).
 /// The ARM paths (linear_cpu_neon.h): kNeon is fp32 NEON for every format; kNeonDotprod and
 /// kNeonI8mm also take int8 and int4 weights through sdot / smmla.
-enum class Isa : uint8_t { kScalar, kAvx2, kAvx512, kNeon, kNeonDotprod, kNeonI8mm };
+enum class Isa : uint8_t {
+  kScalar,
+  kAvx2,
+  kAvxVnni,
+  kAvx512,
+  kAvx512Vnni,
+  kNeon,
+  kNeonDotprod,
+  kNeonI8mm
+};
 /// Every path, worst first (a later one is preferred when the CPU has it).
-inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2,        Isa::kAvx512,
-                                   Isa::kNeon,   Isa::kNeonDotprod, Isa::kNeonI8mm};
+inline constexpr Isa kAllIsas[] = {Isa::kScalar,     Isa::kAvx2, Isa::kAvxVnni,     Isa::kAvx512,
+                                   Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDotprod, Isa::kNeonI8mm};
+/// The ISA whose float kernels `isa` runs (kAvx2 for kAvxVnni, kAvx512 for kAvx512Vnni).
+Isa float_isa(Isa isa);
 
 const char* isa_name(Isa isa);
 /// The best path this CPU runs (checked once, at run time).
@@ -30,14 +43,26 @@ bool isa_available(Isa isa);
 ///   kTiles  weights decoded inside the dot products, up to 4 rows per pass (scalar, AVX2)
 ///   kRows   AVX-512: 4 outputs x 4 rows register tiles over the stored layout (few rows)
 ///   kPanel  packed-panel GEMM: weights decoded and transposed per call (many rows)
-/// kAuto picks by ISA, row count and format; a forced path the ISA or format cannot run falls
-/// back to kAuto's choice (benchmarks and tests force each path to compare them).
-enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel };
+///   kInt    x86 integer dot products (linear_int_dot.h) for int8 and int4 weights: x as int8
+///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced)
+/// kAuto picks by ISA, row count, format and activation precision; a forced path the ISA or
+/// format cannot run falls back to kAuto's choice (benchmarks and tests force each path).
+enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt };
 
 const char* path_name(LinearPath p);
 
+/// kAuto takes LinearPath::kInt for kReduced activations below this many rows (decode, batched
+/// decode); from it on, and always for kExact, the float kernels measured faster
+/// (linear_bench --compare, docs/benchmarks.md).
+inline constexpr int64_t kIntMaxRows = 64;
+/// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
+/// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
+/// modes and int8 in kReduced only.
+bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
+
 /// The path linear_cpu_isa takes for these arguments (never kAuto).
-LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want);
+LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
+                       ActivationPrecision act = ActivationPrecision::kExact);
 
 /// linear_cpu on a chosen ISA (and path). PRECOND: isa_available(isa).
 void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, float* y,

@@ -5,7 +5,8 @@
 // (headers come first, as in linear_cpu_avx2.cpp).
 //
 // x is not quantized: each row is cut into blocks (the int4 group, or 256 columns for int8) and
-// each value written as a 24-bit fixed-point number of the block's scale,
+// each value written as a 24-bit fixed-point number of the block's scale (the codes of
+// kernels/quantize_activations.h, shared with the x86 integer kernels),
 //   x ~= scale_b * (65536 h + 256 m + l),  h, m, l int8 (balanced base-256 digits),
 // whose rounding (|error| <= scale_b / 2 = max|x_b| * 2^-24) is that of fp32. One dot product per
 // limb: sum_j x_j q_j = scale_b * (65536 sum h q + 256 sum m q + sum l q), with int32 sums that
@@ -18,20 +19,16 @@
 // codes are one `and` and one shift of 16 bytes, with no shuffle.
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <cstdint>
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_neon.h"
+#include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
 
 namespace fathom::kernels::cpu {
 
-bool neon_int8_applies(const LinearWeight& w) {
-  if (w.format == WeightFormat::kInt8Channel) return true;
-  return w.format == WeightFormat::kInt4Grouped && w.group_idx == nullptr &&
-         w.group_size % 32 == 0 && w.group_size <= 65536;
-}
+bool neon_int8_applies(const LinearWeight& w) { return int_dot_applies(w); }
 
 }  // namespace fathom::kernels::cpu
 
@@ -42,8 +39,6 @@ namespace fathom::kernels::cpu {
 namespace {
 
 constexpr int kLimbs = 3;
-constexpr double kMaxCode = 127.0 * (65536 + 256 + 1);  // largest |65536 h + 256 m + l|
-constexpr int64_t kInt8Block = 256;
 constexpr int64_t kOutTile = 16;
 constexpr int64_t kRowTile = 32;  // even: i8mm takes rows in pairs
 
@@ -68,36 +63,30 @@ inline int64_t chunk_order(bool int4, int64_t k) {
 LimbX make_limbs(const LinearWeight& w, const float* x, int64_t num_rows, bool paired,
                  ThreadPool& pool) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const ActivationBlocks ab = activation_blocks(w);  // the blocks and codes of the x86 kernels
   LimbX lx;
-  lx.block = int4 ? w.group_size : kInt8Block;
-  lx.in32 = w.in_features & ~int64_t{31};
-  lx.num_blocks = (lx.in32 + lx.block - 1) / lx.block;
+  lx.block = ab.block;
+  lx.in32 = ab.span;
+  lx.num_blocks = ab.count;
   const int64_t rows = (num_rows + 1) & ~int64_t{1}, in = w.in_features, in32 = lx.in32;
   lx.limbs.assign(static_cast<size_t>(rows * kLimbs * in32), 0);
   lx.scale.assign(static_cast<size_t>(rows * lx.num_blocks), 0.0f);
   std::atomic<bool> all_finite{true};
   pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> codes(static_cast<size_t>(lx.block));
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * in;
       for (int64_t b = 0; b < lx.num_blocks; ++b) {
         const int64_t j0 = b * lx.block, j1 = std::min(j0 + lx.block, in32);
-        float amax = 0.0f;
-        bool finite = true;
-        for (int64_t j = j0; j < j1; ++j) {
-          const float a = std::fabs(xr[j]);
-          amax = std::max(amax, a);
-          finite = finite && std::isfinite(a);
-        }
-        if (!finite) {
+        if (!quantize_activation_block(xr + j0, j1 - j0, ActivationPrecision::kExact, codes.data(),
+                                       &lx.scale[r * lx.num_blocks + b])) {
           all_finite.store(false, std::memory_order_relaxed);
           return;
         }
-        lx.scale[r * lx.num_blocks + b] = static_cast<float>(amax / kMaxCode);
-        const double inv = amax > 0.0f ? kMaxCode / amax : 0.0;
         for (int64_t j = j0; j < j1; ++j) {
           const int64_t v = (j & ~int64_t{31}) + chunk_order(int4, j & 31);
-          int32_t code = static_cast<int32_t>(std::lrint(xr[j] * inv));  // |code| <= kMaxCode
-          int8_t digit[kLimbs];                                          // l, m, h
+          int32_t code = codes[j - j0];  // |code| <= kExactMaxCode
+          int8_t digit[kLimbs];          // l, m, h
           for (int8_t& d : digit) {
             d = static_cast<int8_t>(((code + 128) & 255) - 128);
             code = (code - d) / 256;

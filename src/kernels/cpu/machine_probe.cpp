@@ -115,6 +115,7 @@ struct FmaKernel {
 };
 
 FmaKernel fma_kernel(Isa isa) {
+  isa = float_isa(isa);
 #if defined(__x86_64__)
   if (isa == Isa::kAvx512) return {fma_chains_avx512, kChains * 16 * 2};
   if (isa == Isa::kAvx2) return {fma_chains_avx2, kChains * 8 * 2};

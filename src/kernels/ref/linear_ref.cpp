@@ -1,8 +1,10 @@
 // The oracle: one element at a time, double accumulation, one thread. Slow on purpose.
+#include <algorithm>
 #include <vector>
 
 #include "kernels/ggml_blocks.h"
 #include "kernels/linear.h"
+#include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
 
 namespace fathom::kernels {
@@ -27,6 +29,50 @@ void linear_ref(const LinearWeight& w, const float* x, int64_t num_rows, float* 
       double acc = 0.0;
       for (int64_t j = 0; j < in; ++j)
         acc += double{xr[detail::input_column(w, j)]} * double{detail::weight_element(w, o, j)};
+      y[r * out + o] = static_cast<float>(acc);
+    }
+  }
+}
+
+void linear_ref_reduced(const LinearWeight& w, const float* x, int64_t num_rows, float* y) {
+  if (!int_dot_applies(w)) return linear_ref(w, x, num_rows, y);
+  const int64_t in = w.in_features, out = w.out_features;
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const ActivationBlocks ab = activation_blocks(w);
+  std::vector<float> xs(static_cast<size_t>(in));  // a row of x in stored column order
+  std::vector<int32_t> codes(static_cast<size_t>(ab.span));
+  std::vector<float> scales(static_cast<size_t>(ab.count));
+  for (int64_t r = 0; r < num_rows; ++r) {
+    for (int64_t j = 0; j < in; ++j) xs[j] = x[r * in + detail::input_column(w, j)];
+    bool finite = true;
+    for (int64_t b = 0; b < ab.count; ++b) {
+      const int64_t j0 = b * ab.block;
+      finite = finite && quantize_activation_block(xs.data() + j0, std::min(ab.block, ab.span - j0),
+                                                   ActivationPrecision::kReduced, codes.data() + j0,
+                                                   &scales[b]);
+    }
+    if (!finite) {  // the kernels hand NaN and infinity to the fp32 path
+      linear_ref(w, x + r * in, 1, y + r * out);
+      continue;
+    }
+    for (int64_t o = 0; o < out; ++o) {
+      double acc = 0.0;
+      for (int64_t b = 0; b < ab.count; ++b) {
+        int64_t dot = 0;  // exact: sum of int8 code x weight code
+        for (int64_t j = b * ab.block, j1 = std::min(j + ab.block, ab.span); j < j1; ++j) {
+          int64_t q;
+          if (int4) {
+            const uint8_t byte = w.q4[o * ((in + 1) / 2) + j / 2];
+            q = ((j & 1) ? byte >> 4 : byte & 0xf) - int64_t{w.group_zero[o * w.num_groups + b]};
+          } else {
+            q = w.q8[o * in + j];
+          }
+          dot += codes[j] * q;
+        }
+        const double ws = int4 ? w.group_scale[o * w.num_groups + b] : w.channel_scale[o];
+        acc += ws * scales[b] * static_cast<double>(dot);
+      }
+      for (int64_t j = ab.span; j < in; ++j) acc += double{xs[j]} * detail::weight_element(w, o, j);
       y[r * out + o] = static_cast<float>(acc);
     }
   }

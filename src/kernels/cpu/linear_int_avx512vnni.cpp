@@ -1,0 +1,82 @@
+// AVX-512 VNNI instantiation of the integer kernel (linear_int_dot.h): 64 int8 lanes per zmm,
+// vpdpbusd. A block ending 32 columns into a zmm takes one half step (upper lanes zero).
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/cpu/linear_int_x.h"
+#include "kernels/weight_element.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
+
+#include "kernels/cpu/linear_int_dot.h"  // after the pragma: compiled for AVX-512 VNNI
+
+namespace fathom::kernels::cpu {
+namespace {
+
+struct Zmm {
+  using VI = __m512i;
+  using VF = __m512;
+  static constexpr int64_t kBytes = 64;
+  static constexpr bool kQ8Offset = true;
+  static VI zero() { return _mm512_setzero_si512(); }
+  static VF set1(float v) { return _mm512_set1_ps(v); }
+  static VF to_f(VI v) { return _mm512_cvtepi32_ps(v); }
+  static VF fmadd(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
+  static float reduce(VF v) { return _mm512_reduce_add_ps(v); }
+  static VI sub(VI a, VI b) { return _mm512_sub_epi32(a, b); }
+  static VI offset_bytes() { return _mm512_set1_epi8(static_cast<char>(0x80)); }
+  static VI dot_us(VI acc, VI u, VI s) { return _mm512_dpbusd_epi32(acc, u, s); }
+  static VI dot_q8(VI acc, VI x, VI w) { return _mm512_dpbusd_epi32(acc, x, w); }
+  template <bool kHalf>
+  static VI load(const int8_t* p) {
+    if constexpr (kHalf)
+      return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    else
+      return _mm512_loadu_si512(p);
+  }
+  // 32 bytes (two chunks c0, c1) -> 128-bit lanes [lo(c0), hi(c0), lo(c1), hi(c1)].
+  template <bool kHalf>
+  static VI load_q4(const uint8_t* p) {
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    if constexpr (kHalf) {
+      const __m512i b =
+          _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+      const __m512i s = _mm512_srlv_epi64(b, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4));
+      return _mm512_maskz_and_epi64(0x0f, s, mask);
+    } else {
+      const __m512i b = _mm512_permutexvar_epi64(
+          _mm512_setr_epi64(0, 1, 0, 1, 2, 3, 2, 3),
+          _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+      return _mm512_and_si512(_mm512_srlv_epi64(b, _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4)),
+                              mask);
+    }
+  }
+};
+
+}  // namespace
+
+void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, float* y,
+                        int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  run_int_dot<Zmm>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+}
+
+}  // namespace fathom::kernels::cpu
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+#else  // not x86: never selected (isa_available(kAvx512Vnni) is false)
+
+namespace fathom::kernels::cpu {
+void int_dot_avx512vnni(const LinearWeight&, const IntX&, const float*, float*, int64_t, int64_t,
+                        int64_t, int64_t) {}
+}  // namespace fathom::kernels::cpu
+
+#endif

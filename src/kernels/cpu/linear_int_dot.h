@@ -1,0 +1,143 @@
+// The x86 integer dot-product linear kernel for int8 and int4 weights (few rows and many), shared
+// by the instruction-set files like linear_rows.h: include it AFTER the file's
+// `#pragma GCC target` and instantiate it with a Traits type of that file's own:
+//   Traits::VI, VF, kBytes      integer and float vectors; kBytes int8 lanes (32 or 64)
+//   zero(), to_f(VI), fmadd(VF, VF, VF), set1(float), reduce(VF)
+//   load<kHalf>(p)              kBytes int8 (kHalf: kBytes / 2, upper lanes zero)
+//   load_q4<kHalf>(p)           the int4 codes of kBytes columns (kBytes / 2 bytes) in chunk
+//                               order (linear_int_x.h), as unsigned bytes 0..15
+//   dot_us(acc, u, s)           acc[i] += sum of 4 products u8 x s8 (vpdpbusd; vpmaddubsw +
+//                               vpmaddwd on AVX2, exact while pairs stay within int16)
+//   dot_q8(acc, x, w)           acc += x . w for int8 weights w: vpdpbusd of x offset to u8
+//                               (kQ8Offset: the kernel subtracts 128 * sum w, got from one more
+//                               vpdpbusd per weight vector that every row and limb shares), or
+//                               AVX2's sign trick |w| . sign(x, w) (x in -127..127, reduced only)
+//
+// One call computes y[rows, kMo outputs]: per block of x (linear_int_x.h) int32 sums per
+// (output, row, limb) in registers, then in floats scaled by weight scale x block scale. Int4
+// codes enter unsigned; their zero points come off as zero * sum of the block's x codes
+// (IntX::code_sum), once per block.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/cpu/linear_int_x.h"
+#include "kernels/weight_element.h"
+
+namespace fathom::kernels::cpu {
+
+template <class T, int MO, int MR, int L, bool kInt4>
+void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int64_t r0,
+                  const float* x, float* y) {
+  using VI = typename T::VI;
+  using VF = typename T::VF;
+  const int64_t in = w.in_features, out = w.out_features, span = qx.span, nb = qx.num_blocks;
+  const int8_t* q8[MO];
+  const uint8_t* q4[MO];
+  int64_t o[MO];
+  for (int m = 0; m < MO; ++m) {
+    o[m] = o0 + std::min(m, mo - 1);
+    q8[m] = kInt4 ? nullptr : w.q8 + o[m] * in;
+    q4[m] = kInt4 ? w.q4 + o[m] * ((in + 1) / 2) : nullptr;
+  }
+  const int8_t* xr[MR][L];
+  for (int r = 0; r < MR; ++r)
+    for (int k = 0; k < L; ++k) xr[r][k] = qx.limb(r0 + r, k);
+  VF tot[MO][MR];
+  float corr[MO][MR] = {};  // int4: sum over blocks of scale * zero * x's code sum
+  for (auto& a : tot)
+    for (VF& v : a) v = T::set1(0.0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t j0 = b * qx.block, j1 = std::min(j0 + qx.block, span);
+    VI acc[MO][MR][L], c[MO];
+#pragma GCC unroll 4
+    for (int m = 0; m < MO; ++m) {
+      c[m] = T::zero();
+      for (int r = 0; r < MR; ++r)
+        for (int k = 0; k < L; ++k) acc[m][r][k] = T::zero();
+    }
+    const auto step = [&]<bool kHalf>(int64_t j) __attribute__((always_inline)) {
+      VI wv[MO];
+#pragma GCC unroll 4
+      for (int m = 0; m < MO; ++m) {
+        if constexpr (kInt4) {
+          wv[m] = T::template load_q4<kHalf>(q4[m] + j / 2);
+        } else {
+          wv[m] = T::template load<kHalf>(q8[m] + j);
+          if constexpr (T::kQ8Offset) c[m] = T::dot_us(c[m], T::offset_bytes(), wv[m]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 3
+        for (int k = 0; k < L; ++k) {
+          const VI xv = T::template load<kHalf>(xr[r][k] + j);
+#pragma GCC unroll 4
+          for (int m = 0; m < MO; ++m)
+            acc[m][r][k] =
+                kInt4 ? T::dot_us(acc[m][r][k], wv[m], xv) : T::dot_q8(acc[m][r][k], xv, wv[m]);
+        }
+    };
+    int64_t j = j0;
+    for (; j + T::kBytes <= j1; j += T::kBytes) step.template operator()<false>(j);
+    if constexpr (T::kBytes > 32)  // blocks are whole 32-column chunks: at most one half step
+      if (j < j1) step.template operator()<true>(j);
+#pragma GCC unroll 4
+    for (int m = 0; m < MO; ++m) {
+      const int64_t og = o[m] * w.num_groups + b;
+      const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o[m]];
+      for (int r = 0; r < MR; ++r) {
+        VF v[L];
+        for (int k = 0; k < L; ++k) {
+          VI s = acc[m][r][k];
+          if constexpr (!kInt4 && T::kQ8Offset) s = T::sub(s, c[m]);
+          v[k] = T::to_f(s);
+        }
+        VF sum = v[L - 1];  // 65536 h + 256 m + l
+        if constexpr (L == 3)
+          sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
+        const int64_t rb = (r0 + r) * nb + b;
+        tot[m][r] = T::fmadd(sum, T::set1(ws * qx.scale[rb]), tot[m][r]);
+        if constexpr (kInt4)
+          corr[m][r] += ws * static_cast<float>(w.group_zero[og]) * qx.code_sum[rb];
+      }
+    }
+  }
+  for (int m = 0; m < mo; ++m)
+    for (int r = 0; r < MR; ++r) {
+      const float* xrow = x + (r0 + r) * in;
+      float s = T::reduce(tot[m][r]) - corr[m][r];
+      for (int64_t j = span; j < in; ++j) s += xrow[j] * detail::weight_element(w, o[m], j);
+      y[(r0 + r) * out + o[m]] = s;
+    }
+}
+
+template <class T, int MO, int MR, int L, bool kInt4>
+void int_dot_rows(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
+                  int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
+    const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
+    int64_t r = r_begin;
+    for (; r + MR <= r_begin + num_rows; r += MR)
+      int_dot_tile<T, MO, MR, L, kInt4>(w, qx, o0, mo, r, x, y);
+    for (; r < r_begin + num_rows; ++r) int_dot_tile<T, MO, 1, L, kInt4>(w, qx, o0, mo, r, x, y);
+  }
+}
+
+/// y[r_begin, r_begin + num_rows) x [o_begin, o_end) (absolute indices; x, y and qx whole).
+/// PRECOND: int_dot_applies(w), qx = quantize_x(w, x, ..., offset = T::kQ8Offset for int8).
+template <class T>
+void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
+                 int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  if (qx.limbs == 3) {
+    if (int4) return int_dot_rows<T, 2, 2, 3, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+    return int_dot_rows<T, 2, 2, 3, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  }
+  if (int4) return int_dot_rows<T, 4, 3, 1, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  return int_dot_rows<T, 4, 3, 1, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+}
+
+}  // namespace fathom::kernels::cpu

@@ -1,0 +1,55 @@
+#include "kernels/cpu/linear_int_x.h"
+
+#include <algorithm>
+#include <atomic>
+
+#include "kernels/quantize_activations.h"
+
+namespace fathom::kernels::cpu {
+
+IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
+                bool offset, ThreadPool& pool) {
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const ActivationBlocks ab = activation_blocks(w);
+  IntX q;
+  q.limbs = act == ActivationPrecision::kExact ? 3 : 1;
+  q.block = ab.block;
+  q.span = ab.span;
+  q.num_blocks = ab.count;
+  q.codes.resize(static_cast<size_t>(num_rows * q.limbs * q.span));
+  q.scale.resize(static_cast<size_t>(num_rows * q.num_blocks));
+  q.code_sum.resize(q.scale.size());
+  std::atomic<bool> finite{true};
+  const int8_t bias = offset ? -128 : 0;  // digit ^ 0x80 == digit + 128 as a byte
+  pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> codes(static_cast<size_t>(q.block));
+    for (int64_t r = begin; r < end; ++r) {
+      for (int64_t b = 0; b < q.num_blocks; ++b) {
+        const int64_t j0 = b * q.block, n = std::min(q.block, q.span - j0);
+        float& scale = q.scale[r * q.num_blocks + b];
+        if (!quantize_activation_block(x + r * w.in_features + j0, n, act, codes.data(), &scale)) {
+          finite.store(false, std::memory_order_relaxed);
+          return;
+        }
+        int64_t sum = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t j = j0 + i, k = j & 31;
+          const int64_t v = (j & ~int64_t{31}) + (int4 ? ((k & 1) ? 16 + k / 2 : k / 2) : k);
+          int32_t code = codes[i];
+          sum += code;
+          for (int limb = q.limbs - 1; limb >= 0; --limb) {  // least significant digit first
+            const auto digit = static_cast<int8_t>(((code + 128) & 255) - 128);
+            code = (code - digit) / 256;
+            q.codes[static_cast<size_t>((r * q.limbs + limb) * q.span + v)] =
+                static_cast<int8_t>(digit ^ bias);
+          }
+        }
+        q.code_sum[r * q.num_blocks + b] = static_cast<float>(double{scale} * sum);
+      }
+    }
+  });
+  q.finite = finite.load();
+  return q;
+}
+
+}  // namespace fathom::kernels::cpu

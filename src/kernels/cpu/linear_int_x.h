@@ -1,0 +1,56 @@
+// x of one linear call laid out for the x86 integer dot-product kernels (linear_int_dot.h):
+// quantize_activations.h's codes, split into int8 limbs (kExact: three balanced base-256 digits
+// h, m, l with code = 65536 h + 256 m + l, the ARM engineer's scheme of linear_cpu_neon_int8.cpp;
+// kReduced: the code itself), one run of `span` bytes per (row, limb).
+//
+// Int4 weights store columns two to a byte (even column in the low nibble), so each 32-column
+// chunk of x is stored in that order too: its 16 even columns, then its 16 odd ones. A chunk of
+// weight codes is then the low nibbles of 16 bytes followed by their high nibbles, with no
+// shuffle across columns.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/linear.h"
+#include "kernels/linear_weight.h"
+
+namespace fathom::kernels::cpu {
+
+struct IntX {
+  int limbs = 1;           ///< 3 for kExact, 1 for kReduced
+  int64_t block = 0;       ///< columns per scale (activation_blocks)
+  int64_t span = 0;        ///< quantized columns; [span, in) is added in fp32
+  int64_t num_blocks = 0;  ///< ceil(span / block)
+  bool finite = true;      ///< false: x holds a NaN or an infinity; nothing else is filled in
+  /// [rows, limbs, span] int8 digits (limb 0 most significant), chunk order for int4 weights;
+  /// with `offset` each byte is digit + 128 (an unsigned operand of vpdpbusd).
+  std::vector<int8_t> codes;
+  std::vector<float> scale;     ///< [rows, num_blocks]
+  std::vector<float> code_sum;  ///< [rows, num_blocks]: scale * sum of the block's codes
+
+  const int8_t* limb(int64_t row, int k) const { return codes.data() + (row * limbs + k) * span; }
+};
+
+/// x[num_rows, in] (stored column order) as IntX for weight w. PRECOND: int_dot_applies(w).
+IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
+                bool offset, ThreadPool& pool);
+
+}  // namespace fathom::kernels::cpu
+
+namespace fathom::kernels::cpu {
+
+/// The integer kernels of linear_int_dot.h, one per instruction set: y[r_begin, r_begin +
+/// num_rows) x [o_begin, o_end) (absolute indices into x[rows, in] and y[rows, out]).
+/// PRECOND: qx = quantize_x(w, x, ...) with `offset` = int_dot_wants_offset(isa, w).
+using IntDotFn = void (*)(const LinearWeight& w, const IntX& qx, const float* x, float* y,
+                          int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end);
+void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, float* y,
+                        int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end);
+void int_dot_avxvnni(const LinearWeight& w, const IntX& qx, const float* x, float* y,
+                     int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end);
+void int_dot_avx2(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
+                  int64_t num_rows, int64_t o_begin, int64_t o_end);
+
+}  // namespace fathom::kernels::cpu
