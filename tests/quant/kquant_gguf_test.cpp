@@ -18,6 +18,7 @@
 #include "quant/eval_quality.h"
 #include "quant/model_writer.h"
 #include "support/temp_dir.h"
+#include "support/zipf_tokens.h"
 
 namespace fathom::quant {
 namespace {
@@ -25,15 +26,7 @@ namespace {
 constexpr const char* kFixture = "tests/data/models/qwen2";  // tokenizer and config template
 constexpr int64_t kCtx = 64;
 
-std::vector<int32_t> zipf_tokens(uint32_t seed, size_t n) {
-  std::vector<double> weights(510);
-  for (size_t r = 0; r < weights.size(); ++r) weights[r] = 1.0 / static_cast<double>(r + 1);
-  std::discrete_distribution<int32_t> d(weights.begin(), weights.end());
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& v : t) v = 2 + d(rng);
-  return t;
-}
+using fathom::testing::zipf_tokens;
 
 // A random qwen2 model of 4 layers, hidden 256, ffn 512, 4 heads (2 KV), untied head: linear
 // weights N(0, 1/in), norm weights log-normal (the uneven channel scales of trained models,

@@ -16,6 +16,7 @@
 #include "formats/checkpoint.h"
 #include "quant/eval_quality.h"
 #include "support/temp_dir.h"
+#include "support/zipf_tokens.h"
 
 namespace fathom::quant {
 namespace {
@@ -23,17 +24,7 @@ namespace {
 constexpr const char* kBase = "tests/data/models/qwen2";
 constexpr int64_t kCtx = 64;
 
-/// Zipf-like token stream (rank r drawn with weight 1/(r+1)); calibration and evaluation text
-/// come from the same distribution with different seeds.
-std::vector<int32_t> zipf_tokens(uint32_t seed, size_t n) {
-  std::vector<double> weights(510);
-  for (size_t r = 0; r < weights.size(); ++r) weights[r] = 1.0 / static_cast<double>(r + 1);
-  std::discrete_distribution<int32_t> d(weights.begin(), weights.end());
-  std::mt19937 rng(seed);
-  std::vector<int32_t> t(n);
-  for (auto& v : t) v = 2 + d(rng);
-  return t;
-}
+using fathom::testing::zipf_tokens;
 
 struct Variant {
   std::string name;
