@@ -32,12 +32,9 @@ Status check_group_shape(int64_t out_features, int64_t in_features, const GroupQ
   return ok_status();
 }
 
-uint16_t f32_to_f16_bits(float f) {
-  const _Float16 h = static_cast<_Float16>(f);  // IEEE round to nearest even
-  uint16_t bits;
-  std::memcpy(&bits, &h, sizeof(bits));
-  return bits;
-}
+// tensor/dtype's conversion (round to nearest even), not _Float16, which GCC 12 has for C++ on
+// x86 only: the aarch64 build of the fathom binary stopped here.
+uint16_t f32_to_f16_bits(float f) { return f32_to_f16(f); }
 
 namespace {
 
