@@ -59,13 +59,17 @@ float f16_to_f32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1fu;
   const uint32_t man = h & 0x3ffu;
+  if (exp != 0 && exp != 0x1f) {  // normal: rebias the exponent, widen the mantissa (exact)
+    const uint32_t bits = sign | ((exp + 112u) << 23) | (man << 13);
+    float v;
+    std::memcpy(&v, &bits, sizeof(v));
+    return v;
+  }
   float v;
   if (exp == 0) {
-    v = std::ldexp(static_cast<float>(man), -24);
-  } else if (exp == 0x1f) {
-    v = man ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    v = static_cast<float>(man) * 0x1p-24f;  // subnormal (or zero): exact, a power-of-two scale
   } else {
-    v = std::ldexp(static_cast<float>(man | 0x400u), static_cast<int>(exp) - 25);
+    v = man ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
   }
   return sign ? -v : v;
 }

@@ -125,6 +125,12 @@ void linear_rows_avx512(const LinearWeight& w, const LinearTile& tile);
 void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf);
 /// The same for kGgml (linear_cpu_ggml.cpp). Every path (the panels for many rows, the AVX2
 /// tiles' row buffer for a few) decodes GGML blocks through it, then runs its float kernel.
+/// Q8_0, Q4_0, Q4_K and Q6_K decode with the best SIMD dequantizer of best_isa().
 void decode_row_ggml(const LinearWeight& w, int64_t o, float* buf);
+/// ggml_dequantize (kernels/ref, the oracle) with `isa`'s SIMD dequantizer where it has one for
+/// type t (ggml_dequant_simd.h); bit-identical to the reference either way.
+void ggml_dequantize_isa(Isa isa, GgmlType t, const uint8_t* src, int64_t n, float* out);
+bool ggml_dequantize_avx2(GgmlType t, const uint8_t* src, int64_t n, float* out);
+bool ggml_dequantize_avx512(GgmlType t, const uint8_t* src, int64_t n, float* out);
 
 }  // namespace fathom::kernels::cpu

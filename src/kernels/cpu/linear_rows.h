@@ -31,9 +31,21 @@ int64_t rows_block_size(const LinearWeight& w) {
       return w.group_size;
     case WeightFormat::kFp8Block:
       return w.block_in;
+    case WeightFormat::kGgml:  // a Q8_0 / Q4_0 block, a Q4_K sub-block, a Q6_K sub-block
+      return w.ggml_type == GgmlType::kQ6_K ? 16 : 32;
     default:
       return w.in_features;
   }
+}
+
+/// Traits that decode GGML blocks in registers define GgmlQ8_0Row, GgmlQ4_0Row, GgmlQ4_KRow and
+/// GgmlQ6_KRow; other types (and other Traits) decode through linear_cpu_ggml.cpp.
+template <class Traits>
+bool rows_ggml_supported(GgmlType t) {
+  if constexpr (requires { typename Traits::GgmlQ8_0Row; })
+    return t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ4_K ||
+           t == GgmlType::kQ6_K;
+  return false;
 }
 
 /// Whether the Traits' decoders cover this layout (blocks a whole number of vectors wide).
@@ -45,7 +57,7 @@ bool rows_layout_supported(const LinearWeight& w) {
     case WeightFormat::kFp8Block:
       return w.block_in % Traits::kWidth == 0;
     case WeightFormat::kGgml:
-      return false;  // GGML blocks decode through linear_cpu_ggml.cpp
+      return rows_ggml_supported<Traits>(w.ggml_type);
     default:
       return true;
   }
@@ -140,7 +152,21 @@ void run_linear_rows(const LinearWeight& w, const LinearTile& t) {
     case WeightFormat::kFp8Block:
       return rows_run<Traits, typename Traits::Fp8Row>(w, t);
     case WeightFormat::kGgml:
-      return;  // never chosen: rows_layout_supported is false
+      if constexpr (requires { typename Traits::GgmlQ8_0Row; }) {
+        switch (w.ggml_type) {
+          case GgmlType::kQ8_0:
+            return rows_run<Traits, typename Traits::GgmlQ8_0Row>(w, t);
+          case GgmlType::kQ4_0:
+            return rows_run<Traits, typename Traits::GgmlQ4_0Row>(w, t);
+          case GgmlType::kQ4_K:
+            return rows_run<Traits, typename Traits::GgmlQ4_KRow>(w, t);
+          case GgmlType::kQ6_K:
+            return rows_run<Traits, typename Traits::GgmlQ6_KRow>(w, t);
+          default:
+            return;  // never chosen: rows_layout_supported is false
+        }
+      }
+      return;
   }
 }
 

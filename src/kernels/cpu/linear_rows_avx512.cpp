@@ -21,7 +21,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
 
-#include "kernels/cpu/linear_rows.h"  // after the pragma: compiled for AVX-512F
+#include "kernels/cpu/ggml_dequant_simd.h"  // after the pragma, as linear_rows.h
+#include "kernels/cpu/linear_rows.h"        // after the pragma: compiled for AVX-512F
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -127,6 +128,109 @@ struct Avx512Rows {
           _mm256_cmpeq_epi16(_mm256_and_si256(v, _mm256_set1_epi16(0x7F)), _mm256_set1_epi16(0x7F));
       const __m256i f16 = _mm256_or_si256(h, _mm256_and_si256(nan, _mm256_set1_epi16(0x7C00)));
       return _mm512_mul_ps(_mm512_cvtph_ps(f16), scale);
+    }
+  };
+
+  // GGML blocks (kernels/ggml_blocks.h): set_block(b) finds block b of the row (rows_block_size:
+  // 32 elements, or a Q6_K sub-block of 16) and its scales; load(j) decodes 16 of its elements
+  // with ggml_dequant_simd.h's arithmetic (a product, then a difference for Q4_K).
+  struct GgmlRow {
+    const uint8_t* row;
+    static const uint8_t* row_of(const LinearWeight& w, int64_t o) {
+      return static_cast<const uint8_t*>(w.values) + o * ggml_row_bytes(w.ggml_type, w.in_features);
+    }
+    static __m512i bytes16(const uint8_t* p) {
+      return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    }
+  };
+
+  struct GgmlQ8_0Row : GgmlRow {  // {f16 d; i8 qs[32]}
+    const uint8_t* blk;
+    Reg d;
+    static GgmlQ8_0Row make(const LinearWeight& w, int64_t o) {
+      return {{row_of(w, o)}, nullptr, _mm512_setzero_ps()};
+    }
+    void set_block(int64_t b) {
+      blk = row + b * 34;
+      d = _mm512_set1_ps(ggml_simd::half_at(blk));
+    }
+    Reg load(int64_t j) const {
+      const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2 + (j & 31)));
+      return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q)), d);
+    }
+  };
+
+  struct GgmlQ4_0Row : GgmlRow {  // {f16 d; u8 qs[16]}: low nibbles first, minus 8
+    const uint8_t* blk;
+    Reg d;
+    static GgmlQ4_0Row make(const LinearWeight& w, int64_t o) {
+      return {{row_of(w, o)}, nullptr, _mm512_setzero_ps()};
+    }
+    void set_block(int64_t b) {
+      blk = row + b * 18;
+      d = _mm512_set1_ps(ggml_simd::half_at(blk));
+    }
+    Reg load(int64_t j) const {
+      const __m512i v = bytes16(blk + 2);
+      const __m512i q =
+          (j & 31) ? _mm512_srli_epi32(v, 4) : _mm512_and_si512(v, _mm512_set1_epi32(0xF));
+      return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, _mm512_set1_epi32(8))), d);
+    }
+  };
+
+  struct GgmlQ4_KRow : GgmlRow {  // 144-byte super-blocks of 8 sub-blocks of 32
+    const uint8_t* q;             // this sub-block's 32 bytes
+    bool high;                    // odd sub-blocks are the high nibbles
+    Reg d1, m1;
+    static GgmlQ4_KRow make(const LinearWeight& w, int64_t o) {
+      return {{row_of(w, o)}, nullptr, false, _mm512_setzero_ps(), _mm512_setzero_ps()};
+    }
+    void set_block(int64_t b) {
+      const uint8_t* sb = row + (b / 8) * 144;
+      const int sub = static_cast<int>(b % 8);
+      int sc, m;
+      ggml_simd::scale_min_k4(sub, sb + 4, sc, m);
+      d1 = _mm512_set1_ps(ggml_simd::half_at(sb) * static_cast<float>(sc));
+      m1 = _mm512_set1_ps(ggml_simd::half_at(sb + 2) * static_cast<float>(m));
+      q = sb + 16 + (sub / 2) * 32;
+      high = sub & 1;
+    }
+    Reg load(int64_t j) const {
+      const __m512i v = bytes16(q + (j & 16));
+      const __m512i c =
+          high ? _mm512_srli_epi32(v, 4) : _mm512_and_si512(v, _mm512_set1_epi32(0xF));
+      return _mm512_sub_ps(_mm512_mul_ps(d1, _mm512_cvtepi32_ps(c)), m1);
+    }
+  };
+
+  struct GgmlQ6_KRow : GgmlRow {  // 210-byte super-blocks; one 16-element sub-block per block
+    const uint8_t* ql;
+    const uint8_t* qh;
+    __m128i low_shift, high_shift;
+    Reg scale;
+    static GgmlQ6_KRow make(const LinearWeight& w, int64_t o) {
+      return {{row_of(w, o)},     nullptr, nullptr, _mm_setzero_si128(), _mm_setzero_si128(),
+              _mm512_setzero_ps()};
+    }
+    void set_block(int64_t b) {
+      const uint8_t* sb = row + (b / 16) * 210;
+      const int e = static_cast<int>(b % 16) * 16, half = e / 128, quarter = e % 128 / 32,
+                l = e % 32;
+      ql = sb + half * 64 + (quarter & 1) * 32 + l;
+      qh = sb + 128 + half * 32 + l;
+      low_shift = _mm_cvtsi32_si128(quarter >= 2 ? 4 : 0);
+      high_shift = _mm_cvtsi32_si128(2 * quarter);
+      const auto* sc = reinterpret_cast<const int8_t*>(sb + 192);
+      scale = _mm512_set1_ps(ggml_simd::half_at(sb + 208) *
+                             static_cast<float>(sc[half * 8 + l / 16 + 2 * quarter]));
+    }
+    Reg load(int64_t) const {
+      const __m512i three = _mm512_set1_epi32(3), m4 = _mm512_set1_epi32(0xF);
+      const __m512i lo = _mm512_and_si512(_mm512_srl_epi32(bytes16(ql), low_shift), m4);
+      const __m512i hi = _mm512_and_si512(_mm512_srl_epi32(bytes16(qh), high_shift), three);
+      const __m512i c =
+          _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)), _mm512_set1_epi32(32));
+      return _mm512_mul_ps(scale, _mm512_cvtepi32_ps(c));
     }
   };
 };
