@@ -367,7 +367,7 @@ TEST(GgmlBlocksTest, SimdDequantizersAreBitExact) {
               f32_to_f16(unit(rng) * (k % 5 == 0 ? 1e-3f : 1.0f)));
     std::vector<float> want(static_cast<size_t>(n)), got(want.size());
     ggml_dequantize(t, src.data(), n, want.data());
-    for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
+    for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512, cpu::Isa::kNeon}) {
       if (!cpu::isa_available(isa)) continue;
       std::fill(got.begin(), got.end(), -1.0f);
       cpu::ggml_dequantize_isa(isa, t, src.data(), n, got.data());

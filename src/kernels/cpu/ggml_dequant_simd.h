@@ -1,5 +1,5 @@
-// SIMD dequantization of the common GGML block types (Q8_0, Q4_0, Q4_K, Q6_K), shared by the x86
-// instruction-set files (F16C and <immintrin.h> assumed) like linear_int_dot.h: include it AFTER
+// SIMD dequantization of the common GGML block types (Q8_0, Q4_0, Q4_K, Q6_K), shared by the
+// instruction-set files (x86 with F16C, or AArch64 NEON) like linear_int_dot.h: include it AFTER
 // the file's `#pragma GCC target` and instantiate it with a Traits type of that file's own:
 //   kLanes; VI, VF                 int32 and float vectors of kLanes lanes
 //   load_u8(p), load_i8(p)         kLanes bytes at p widened to int32 (zero / sign extended)
@@ -18,12 +18,18 @@
 
 namespace fathom::kernels::cpu::ggml_simd {
 
-/// The f16 at p (blocks have no alignment) by F16C's conversion: exact, the value f16_to_f32
-/// gives for every half but a NaN.
+/// The f16 at p (blocks have no alignment) by the hardware's conversion (F16C, or AArch64's
+/// fcvt): exact, the value f16_to_f32 gives for every half but a NaN.
 inline float half_at(const uint8_t* p) {
+#if defined(__aarch64__)
+  __fp16 h;
+  std::memcpy(&h, p, 2);
+  return static_cast<float>(h);
+#else
   uint16_t h;
   std::memcpy(&h, p, 2);
   return _cvtsh_ss(h);
+#endif
 }
 
 // block_q8_0 {f16 d; i8 qs[32]}: y = q d.

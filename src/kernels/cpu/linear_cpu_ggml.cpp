@@ -11,6 +11,9 @@ void ggml_dequantize_isa(Isa isa, GgmlType t, const uint8_t* src, int64_t n, flo
   const Isa f = float_isa(isa);
   if (f == Isa::kAvx512 && ggml_dequantize_avx512(t, src, n, out)) return;
   if ((f == Isa::kAvx512 || f == Isa::kAvx2) && ggml_dequantize_avx2(t, src, n, out)) return;
+  if ((f == Isa::kNeon || f == Isa::kNeonDotprod || f == Isa::kNeonI8mm) &&
+      ggml_dequantize_neon(t, src, n, out))
+    return;
   ggml_dequantize(t, src, n, out);
 }
 

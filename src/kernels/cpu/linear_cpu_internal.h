@@ -132,5 +132,6 @@ void decode_row_ggml(const LinearWeight& w, int64_t o, float* buf);
 void ggml_dequantize_isa(Isa isa, GgmlType t, const uint8_t* src, int64_t n, float* out);
 bool ggml_dequantize_avx2(GgmlType t, const uint8_t* src, int64_t n, float* out);
 bool ggml_dequantize_avx512(GgmlType t, const uint8_t* src, int64_t n, float* out);
+bool ggml_dequantize_neon(GgmlType t, const uint8_t* src, int64_t n, float* out);
 
 }  // namespace fathom::kernels::cpu
