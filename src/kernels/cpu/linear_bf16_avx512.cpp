@@ -167,11 +167,59 @@ void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num
   }
 }
 
+// out[j] = lane i of r[i] for i, j < 16: a 16 x 16 transpose of 32-bit lanes (unpacks within
+// 128-bit lanes, then a 4 x 4 transpose of the 128-bit lanes).
+inline void transpose16(__m512i (&r)[16]) {
+  __m512i t[16], s[16];
+  for (int m = 0; m < 8; ++m) {
+    t[2 * m] = _mm512_unpacklo_epi32(r[2 * m], r[2 * m + 1]);
+    t[2 * m + 1] = _mm512_unpackhi_epi32(r[2 * m], r[2 * m + 1]);
+  }
+  // s[4 g + c], 128-bit lane k: rows 4g..4g+3 of column 4k + c.
+  for (int g = 0; g < 4; ++g) {
+    s[4 * g + 0] = _mm512_unpacklo_epi64(t[4 * g], t[4 * g + 2]);
+    s[4 * g + 1] = _mm512_unpackhi_epi64(t[4 * g], t[4 * g + 2]);
+    s[4 * g + 2] = _mm512_unpacklo_epi64(t[4 * g + 1], t[4 * g + 3]);
+    s[4 * g + 3] = _mm512_unpackhi_epi64(t[4 * g + 1], t[4 * g + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i x0 = _mm512_shuffle_i32x4(s[c], s[4 + c], 0x44);
+    const __m512i x1 = _mm512_shuffle_i32x4(s[c], s[4 + c], 0xEE);
+    const __m512i x2 = _mm512_shuffle_i32x4(s[8 + c], s[12 + c], 0x44);
+    const __m512i x3 = _mm512_shuffle_i32x4(s[8 + c], s[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_i32x4(x0, x2, 0x88);       // column c
+    r[4 + c] = _mm512_shuffle_i32x4(x0, x2, 0xDD);   // column 4 + c
+    r[8 + c] = _mm512_shuffle_i32x4(x1, x3, 0x88);   // column 8 + c
+    r[12 + c] = _mm512_shuffle_i32x4(x1, x3, 0xDD);  // column 12 + c
+  }
+}
+
+// A full tile of bf16 rows, the pairs [0, 16 * chunks) by 16 x 16 transposes straight from the
+// weight rows (no copy); returns the pairs it packed.
+int64_t pack_panel_bf16_transposed(const LinearWeight& w, int64_t o_begin, uint32_t* panel) {
+  const int64_t in = w.in_features, full = in / 2 / 16 * 16;
+  const auto* values = static_cast<const uint16_t*>(w.values);
+  for (int64_t p0 = 0; p0 < full; p0 += 16)
+    for (int64_t half = 0; half < kPanelOutBf16; half += 16) {
+      __m512i r[16];
+      for (int i = 0; i < 16; ++i)
+        r[i] = _mm512_loadu_si512(values + (o_begin + half + i) * in + 2 * p0);
+      transpose16(r);
+      for (int j = 0; j < 16; ++j)
+        _mm512_storeu_si512(panel + (p0 + j) * kPanelOutBf16 + half, r[j]);
+    }
+  return full;
+}
+
 // Weight rows [o_begin, o_begin + no) as column pairs: panel[p * 32 + o] = bf16 (W[o, 2p],
 // W[o, 2p + 1]), the low half the even column (as vdpbf16ps pairs x); rows past `no` and the
 // partner of an odd last column are zero.
 void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* panel) {
   const int64_t in = w.in_features, np = (in + 1) / 2;
+  // bf16 rows of a full tile: most pairs by transposes, the rest below.
+  const int64_t p_done = w.format == WeightFormat::kBF16 && no == kPanelOutBf16
+                             ? pack_panel_bf16_transposed(w, o_begin, panel)
+                             : 0;
   thread_local std::vector<uint16_t> row;  // one weight row as bf16, padded to 32 columns
   row.assign(static_cast<size_t>((in + kLanes - 1) & ~(kLanes - 1)), 0);
   for (int64_t o = 0; o < kPanelOutBf16; ++o) {
@@ -181,7 +229,7 @@ void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* pa
     }
     const uint16_t* src = static_cast<const uint16_t*>(w.values) + (o_begin + o) * in;
     if (w.format == WeightFormat::kBF16) {
-      std::copy_n(src, in, row.data());
+      std::copy(src + 2 * p_done, src + in, row.data() + 2 * p_done);
     } else {
       for (int64_t j = 0; j < in; j += kLanes) {
         const auto m =
@@ -189,7 +237,7 @@ void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* pa
         _mm512_storeu_si512(row.data() + j, F16Weights::load(src + j, m));
       }
     }
-    for (int64_t p = 0; p < np; ++p) {
+    for (int64_t p = p_done; p < np; ++p) {
       uint32_t pair;
       std::memcpy(&pair, row.data() + 2 * p, sizeof(pair));
       panel[p * kPanelOutBf16 + o] = pair;
