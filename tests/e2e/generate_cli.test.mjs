@@ -2,40 +2,33 @@
 // Face reference's (reference.json), for both reference prompts. The arm64 preset runs this file
 // with the cross-built binary under qemu-aarch64 (FATHOM_EMULATOR), so the aarch64 and x86 builds
 // are held to the same tokens (docs/edge.md).
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {execFile} from 'node:child_process';
-import {existsSync, readdirSync, readFileSync} from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import {test} from 'node:test';
-import {promisify} from 'node:util';
-
-import {fathomCommand, modelsDir, repoRoot} from './lib/server.mjs';
+import { promisify } from 'node:util';
+import { fathomCommand, modelsDir, repoRoot } from './lib/server.mjs';
 
 const run = promisify(execFile);
 
-const fixtures =
-    readdirSync(modelsDir)
-        .filter((name) => existsSync(path.join(modelsDir, name, 'reference.json')))
-        .map((name) => ({
-               name,
-               ref: JSON.parse(readFileSync(path.join(modelsDir, name, 'reference.json'), 'utf8'))
-             }))
-        .filter(({ref}) => ref.greedy && Array.isArray(ref.prompts));
+const fixtures = readdirSync(modelsDir)
+  .filter((name) => existsSync(path.join(modelsDir, name, 'reference.json')))
+  .map((name) => ({ name, ref: JSON.parse(readFileSync(path.join(modelsDir, name, 'reference.json'), 'utf8')) }))
+  .filter(({ ref }) => ref.greedy && Array.isArray(ref.prompts));
 
 test('there are fixture models with greedy references', () => {
   assert.ok(fixtures.length >= 10, `found ${fixtures.map((f) => f.name)}`);
 });
 
 async function generate(name, ids, maxTokens) {
-  const argv = [
-    'generate', '--model', path.join(modelsDir, name), '--ids', ids.join(','), '--max-tokens',
-    String(maxTokens), '--ignore-eos'
-  ];
-  const {stdout, stderr} = await run(...fathomCommand(argv), {cwd: repoRoot, timeout: 120000});
-  return {ids: stdout.trim().split(',').map(Number), stderr};
+  const argv = ['generate', '--model', path.join(modelsDir, name), '--ids', ids.join(','),
+    '--max-tokens', String(maxTokens), '--ignore-eos'];
+  const { stdout, stderr } = await run(...fathomCommand(argv), { cwd: repoRoot, timeout: 120000 });
+  return { ids: stdout.trim().split(',').map(Number), stderr };
 }
 
-for (const {name, ref} of fixtures) {
+for (const { name, ref } of fixtures) {
   test(`${name}: fathom generate prints the reference's greedy tokens`, async () => {
     const keys = Object.keys(ref.greedy);
     assert.ok(keys.length > 0);
