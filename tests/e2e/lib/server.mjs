@@ -1,6 +1,6 @@
 // Starts the real `fathom serve` binary for a test and stops it afterwards.
 // FATHOM_BIN picks the binary (default build/dev/bin/fathom); tests run from the repo root.
-// FATHOM_EMULATOR runs it through an emulator (the arm64 preset: "qemu-aarch64 -cpu max").
+// FATHOM_EMULATOR runs it through an emulator (the arm64 preset: "qemu-aarch64 -L / -cpu max").
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
