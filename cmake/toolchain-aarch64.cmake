@@ -29,8 +29,11 @@ set(FATHOM_QEMU_CPU "$ENV{FATHOM_QEMU_CPU}")
 if(NOT FATHOM_QEMU_CPU)
   set(FATHOM_QEMU_CPU max)
 endif()
-# No `-L /usr/aarch64-linux-gnu`: that prefix holds the cross toolchain's own glibc
-# (libc6-arm64-cross), older than the multiarch libc6:arm64 the -dev packages bring, and its
-# ld.so with the newer libc.so.6 hangs in the first pthread_create. Without a prefix, qemu runs
-# the multiarch loader (/lib/ld-linux-aarch64.so.1) and libraries, as an arm64 Debian would.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -cpu ${FATHOM_QEMU_CPU})
+# `-L /`, not `-L /usr/aarch64-linux-gnu` (nor QEMU_LD_PREFIX, which `-L` overrides): that prefix
+# holds the cross toolchain's own glibc (libc6-arm64-cross, 2.36-8), and qemu takes the loader
+# from it (/lib/ld-linux-aarch64.so.1) but libc.so.6 from the multiarch libc6:arm64 (the -dev
+# packages' 2.36-9+deb12u14; the prefix has no lib/aarch64-linux-gnu). That mixed pair hangs in
+# the first pthread_create, with no system call after it: `fathom generate` logged the KV cache
+# and never produced a token (docs/edge.md, "qemu and the loader"). With `/`, qemu runs the multiarch loader and
+# libraries, as an arm64 Debian would.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64 -L / -cpu ${FATHOM_QEMU_CPU})

@@ -13,8 +13,9 @@ cmake --build --preset dev -j "$jobs"
 ctest --preset dev
 
 # The aarch64 cross build of the engine and its kernel and model parity tests, each run under
-# qemu-aarch64 -cpu max (NEON, dotprod and i8mm paths against kernels/ref; docs/edge.md). Only the
-# test binaries are built here; `cmake --build --preset arm64` also builds the fathom binary.
+# qemu-aarch64 -cpu max (NEON, dotprod and i8mm paths against kernels/ref, the fixture models on
+# each path, and the cross-built `fathom generate` and `fathom serve` against the fixtures' greedy
+# references; docs/edge.md).
 if [ "${FATHOM_SKIP_ARM64:-0}" != "1" ]; then
   cmake --preset arm64 >/dev/null
   cmake --build --preset arm64-tests -j "$jobs"

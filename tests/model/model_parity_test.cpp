@@ -2,8 +2,12 @@
 // (fp32 compute), and greedy decoding through the paged KV cache token for token.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <string>
+
 #include "base/clock.h"
 #include "engine/run_to_completion.h"
+#include "kernels/cpu/linear_cpu_internal.h"
 #include "model/model.h"
 #include "support/all_logits.h"
 #include "support/reference.h"
@@ -70,6 +74,15 @@ TEST_P(ModelParityTest, ReferenceKernelsAgreeWithTheReference) {
   const auto got = all_logits(**m, ids);
   ASSERT_EQ(got.size(), want.size());
   EXPECT_LT(max_abs_diff(got.data(), want.data(), got.size()), kLogitTolerance);
+}
+
+TEST(ModelParityIsa, RunsOnTheExpectedKernelPath) {
+  // The arm64 preset runs this binary once per NEON path (FATHOM_CPU_ISA caps the path,
+  // tests/model/CMakeLists.txt): FATHOM_EXPECT_ISA makes sure the cap did not fall back to a
+  // lesser path the emulated CPU has, so every path really meets the references.
+  const char* expected = std::getenv("FATHOM_EXPECT_ISA");
+  if (expected == nullptr) GTEST_SKIP() << "FATHOM_EXPECT_ISA not set";
+  EXPECT_EQ(std::string(kernels::cpu::isa_name(kernels::cpu::best_isa())), expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ModelParityTest,

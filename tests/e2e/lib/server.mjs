@@ -1,5 +1,6 @@
 // Starts the real `fathom serve` binary for a test and stops it afterwards.
 // FATHOM_BIN picks the binary (default build/dev/bin/fathom); tests run from the repo root.
+// FATHOM_EMULATOR runs it through an emulator (the arm64 preset: "qemu-aarch64 -L / -cpu max").
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,12 @@ export const fathomBin = process.env.FATHOM_BIN
 export const modelsDir = path.join(repoRoot, 'tests/data/models');
 
 if (!existsSync(fathomBin)) throw new Error(`fathom binary not found at ${fathomBin} (set FATHOM_BIN)`);
+const emulator = (process.env.FATHOM_EMULATOR ?? '').split(' ').filter(Boolean);
+
+/** spawn's (command, args) for `fathom ...argv`, through FATHOM_EMULATOR when it is set. */
+export function fathomCommand(argv) {
+  return emulator.length ? [emulator[0], [...emulator.slice(1), fathomBin, ...argv]] : [fathomBin, argv];
+}
 
 export class FathomServer {
   constructor(proc, url, fetchFn = fetch) {
@@ -101,7 +108,7 @@ export async function startServer({ model = 'deepseek_v3', args = [], apiKey = n
   const argv = ['serve', '--port', '0', '--log-level', 'info', ...args];
   if (model) argv.push('--model', model.includes('/') ? model : path.join(modelsDir, model));
   if (apiKey) argv.push('--api-key', apiKey);
-  const proc = spawn(fathomBin, argv, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(...fathomCommand(argv), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let server = null;
   let log = '';
   const ready = new Promise((resolve, reject) => {
