@@ -1,5 +1,6 @@
 #include "model/weight_cache.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
 #include <cstdio>
@@ -144,10 +145,20 @@ Status WeightCacheSession::write(const std::string& path) {
   std::vector<kernels::LinearWeight> all = produced_;
   for (const auto& [name, w] : cached_)
     if (!produced_names_.count(name)) all.push_back(w);
-  const Status s = formats::write_file_atomically(path, [&](std::ostream& out) {
+  // A name of this process's own, so that two servers starting on one checkpoint at once
+  // never write the same temporary file; each rename is atomic.
+  const std::string mine = path + "." + std::to_string(::getpid());
+  Status s = formats::write_file_atomically(mine, [&](std::ostream& out) {
     write_weight_cache(out, all, key_, static_cast<uint64_t>(produced_ns_));
   });
-  if (!s.ok()) fs::remove(path + ".tmp", ec);
+  if (s.ok()) {
+    fs::rename(mine, path, ec);
+    if (ec) s = invalid_argument(path + ": rename failed: " + ec.message());
+  }
+  if (!s.ok()) {
+    fs::remove(mine + ".tmp", ec);
+    fs::remove(mine, ec);
+  }
   return s;
 }
 
