@@ -25,7 +25,9 @@ test('the second start maps the cache the first wrote and answers the same', asy
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fathom-weight-cache-'));
   try {
     const model = path.join(dir, 'qwen2');
-    fs.cpSync(path.join(modelsDir, 'qwen2'), model, { recursive: true });
+    // Without the fixture's own cache, which other tests' servers may have written.
+    fs.cpSync(path.join(modelsDir, 'qwen2'), model,
+      { recursive: true, filter: (src) => path.basename(src) !== '.fathom-cache' });
     const cacheFile = path.join(model, '.fathom-cache', 'weights-int8.fwc');
 
     const off = await completion(model, ['--no-weight-cache']);
