@@ -135,8 +135,8 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "prompt-lookup-max",
                                                   "lora",
                                                   "max-loras"},
-                                                 {"no-prefix-caching", "profile", "no-prefault", "no-weight-cache",
-                                                  "allow-runtime-lora"}));
+                                                 {"no-prefix-caching", "profile", "no-prefault",
+                                                  "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;

@@ -180,8 +180,7 @@ TEST(WeightCacheFormat, LyingFilesAreErrorsThatSayWhy) {
             std::string::npos);
   EXPECT_NE(mutated([](std::string& b) { b[kRecordFormat] = 42; }).find("format 42 unknown"),
             std::string::npos);
-  EXPECT_NE(mutated([](std::string& b) { b[kRecordFormat] = 6; }).find("ggml"),
-            std::string::npos);
+  EXPECT_NE(mutated([](std::string& b) { b[kRecordFormat] = 6; }).find("ggml"), std::string::npos);
   EXPECT_NE(mutated([](std::string& b) { poke<int64_t>(b, kRecordOut, -3); }).find("out of range"),
             std::string::npos);
   EXPECT_NE(
