@@ -29,12 +29,16 @@ constexpr ArchRow kRegistry[] = {
 
 /// The weight cache applies when the load produces weights in owned memory: quantizing a float
 /// checkpoint, or repacking GPTQ / AWQ / packed compressed-tensors ones.
+bool produces_weights(const ModelConfig& cfg, const LoadOptions& opts) {
+  const QuantMethod m = cfg.quant.method;
+  return requantize_target(cfg, opts.quantization).has_value() || m == QuantMethod::kGptq ||
+         m == QuantMethod::kAwq || m == QuantMethod::kCompressedTensors;
+}
+
 WeightCacheOptions cache_options(const ModelConfig& cfg, const LoadOptions& opts) {
   WeightCacheOptions o;
   const bool requantize = requantize_target(cfg, opts.quantization).has_value();
-  const QuantMethod m = cfg.quant.method;
-  o.enabled = opts.weight_cache && (requantize || m == QuantMethod::kGptq ||
-                                    m == QuantMethod::kAwq || m == QuantMethod::kCompressedTensors);
+  o.enabled = opts.weight_cache && produces_weights(cfg, opts);
   o.variant = requantize ? quantization_name(opts.quantization) : "repack";
   o.fallback_dir = opts.weight_cache_dir;
   return o;
@@ -67,14 +71,17 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
   }
   if (opts.prefault) FATHOM_RETURN_IF_ERROR(ck->prefault());
   const std::string read_time = seconds_since(clock, t0);
-  opts.weight_cache_session = std::make_shared<WeightCacheSession>(
-      model_dir, *ck, cache_options(cfg, opts), clock, default_thread_pool());
+  // Only a load that quantizes or repacks needs a session (and the thread pool it hashes on).
+  if (produces_weights(cfg, opts))
+    opts.weight_cache_session = std::make_shared<WeightCacheSession>(
+        model_dir, *ck, cache_options(cfg, opts), clock, default_thread_pool());
   for (const auto& row : kRegistry) {
     if (cfg.architecture != row.architecture) continue;
     auto model = row.make(std::move(cfg), *ck, opts);
     if (!model.ok()) return model;
     (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
-    const std::string cache_note = opts.weight_cache_session->finish();
+    const std::string cache_note = opts.weight_cache_session ? opts.weight_cache_session->finish()
+                                                             : "nothing quantized or repacked";
     FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
                       << " (" << ck->num_tensors() << " tensors, " << (*model)->config().num_layers
                       << " layers"
