@@ -40,6 +40,8 @@ build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/atomic_wri
   src/formats/mapped_file.cpp src/tensor/dtype.cpp src/base/status.cpp
 build gguf_fuzz src/formats/gguf.cpp src/formats/gguf_writer.cpp src/formats/atomic_write.cpp src/formats/mapped_file.cpp \
   src/tensor/ggml_type.cpp src/base/status.cpp
+build weight_cache_fuzz src/model/weight_cache_format.cpp src/formats/content_hash.cpp \
+  src/kernels/linear_weight.cpp src/tensor/ggml_type.cpp src/base/thread_pool.cpp src/base/status.cpp -lxxhash
 build imatrix_fuzz src/quant/imatrix.cpp src/base/status.cpp
 build lora_config_fuzz src/model/lora/lora_config.cpp src/json/json_fields.cpp src/base/status.cpp -lpcre2-8
 tokenizer=(src/tokenizer/{added_tokens,bpe,byte_level,decoder,gguf_vocab,normalizer,post_processor}.cpp
@@ -51,7 +53,7 @@ build plan_input_fuzz src/plan/workload.cpp src/plan/catalogue.cpp src/plan/cali
 
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
     gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz admin_text_fuzz \
-    gguf_fuzz lora_config_fuzz imatrix_fuzz tokenizer_json_fuzz; do
+    gguf_fuzz lora_config_fuzz imatrix_fuzz tokenizer_json_fuzz weight_cache_fuzz; do
   work="$out/corpus-$target"
   mkdir -p "$work"
   echo "fuzz: $target for ${seconds}s"

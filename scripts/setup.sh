@@ -6,6 +6,7 @@ APT_PACKAGES=(
   build-essential g++ cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libpcre2-dev libicu-dev
+  libxxhash-dev             # XXH3 content hashes of checkpoints (the weight cache's key)
   libssl-dev openssl libsqlite3-dev libhiredis-dev redis-server libyaml-cpp-dev libpq-dev postgresql
   libhowardhinnant-date-dev tzdata  # IANA time zones (serverless prewarm windows)
   libboost-dev libboost-system-dev
@@ -54,6 +55,7 @@ ARM64_APT_PACKAGES=(
   libgtest-dev:arm64 libgmock-dev:arm64 libpcre2-dev:arm64 libicu-dev:arm64 libssl-dev:arm64
   libsqlite3-dev:arm64 libhiredis-dev:arm64 libhowardhinnant-date-dev:arm64
   libboost-dev:arm64 libboost-system-dev:arm64 libpq5:arm64 libyaml-cpp0.7:arm64
+  libxxhash-dev:arm64
 )
 ARM64_UNPACKED=(libpq-dev libpq5 libyaml-cpp-dev libyaml-cpp0.7)
 if [ "${FATHOM_SKIP_ARM64:-0}" != "1" ]; then

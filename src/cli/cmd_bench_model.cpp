@@ -19,13 +19,15 @@ void print_help() {
       "usage: fathom bench model --model DIR [-p 512[,128...]] [-n 128] [-b 1[,8,32...]]\n"
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
       "                          [--quantization auto|none|int8|int4|fp8]\n"
-      "                          [--activations exact|reduced]\n"
+      "                          [--activations exact|reduced] [--no-weight-cache]\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
       "  -b, --batch    concurrent decode streams, one tgN test each\n"
       "  -t, --threads  compute threads (default: all cores; FATHOM_NUM_THREADS)\n"
       "  --depth        tokens already in each sequence's cache when a test starts\n"
       "  -r, --reps     timed repetitions per test (figures are their mean)\n"
+      "  --no-weight-cache  quantize / repack at every load instead of mapping the cache file\n"
+      "                 kept beside the checkpoint (the load log line says hit or miss)\n"
       "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "
       "instruction set.\n");
 }
@@ -49,7 +51,7 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(long_flags(argv),
                                                  {"model", "prompt", "gen", "batch", "threads",
                                                   "depth", "reps", "quantization", "activations"},
-                                                 {"json"}));
+                                                 {"json", "no-weight-cache"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
   FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
@@ -75,6 +77,7 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   engine::ModelBenchReport report;
   report.model = dir;
   model::LoadOptions load;
+  load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(load.activations,

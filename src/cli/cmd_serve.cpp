@@ -70,6 +70,9 @@ void print_help() {
       "                    /metrics has it as fathom_engine_op_seconds_total always)\n"
       "                    [--no-prefault]   (map weight pages lazily on first use instead of\n"
       "                    at load)\n"
+      "                    [--no-weight-cache]   (quantize / repack at every start instead of\n"
+      "                    mapping the cache file kept beside the checkpoint, or under\n"
+      "                    $FATHOM_CACHE_DIR or ~/.cache/fathom when its folder is read-only)\n"
       "                    (https; SIGHUP re-reads them; a client CA requires client certs)\n"
       "                    [--lora NAME=DIR ...] [--max-loras N] [--allow-runtime-lora]\n"
       "                    (PEFT LoRA adapters, selected by the request's model; at most N\n"
@@ -133,7 +136,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "lora",
                                                   "max-loras"},
                                                  {"no-prefix-caching", "profile", "no-prefault",
-                                                  "allow-runtime-lora"}));
+                                                  "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -161,6 +164,7 @@ Status serve_main(const std::vector<std::string>& argv) {
   o.tool_call_parser = tools == "deepseek_v3";
   if (args.has("profile")) o.engine.profile_log_interval_s = 10;
   o.load.prefault = !args.has("no-prefault");
+  o.load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(o.load.activations,

@@ -134,4 +134,11 @@ Status Checkpoint::prefault() const {
   return Status();
 }
 
+std::vector<const MappedFile*> Checkpoint::mapped_files() const {
+  std::vector<const MappedFile*> out;
+  for (const SafetensorsFile& f : files_) out.push_back(&f.file());
+  out.insert(out.end(), mapped_.begin(), mapped_.end());
+  return out;
+}
+
 }  // namespace fathom::formats

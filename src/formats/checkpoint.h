@@ -29,6 +29,8 @@ class Checkpoint {
   const std::string& dir() const { return dir_; }
   /// MappedFile::prefault on every file.
   Status prefault() const;
+  /// Every mapped file the tensors point into, in a fixed order (for content hashing).
+  std::vector<const MappedFile*> mapped_files() const;
 
  private:
 

@@ -38,6 +38,7 @@ class SafetensorsFile {
   const std::map<std::string, std::string>& metadata() const { return contents_.metadata; }
   const std::string& path() const { return file_.path(); }
   Status prefault() const { return file_.prefault(); }
+  const MappedFile& file() const { return file_; }
 
  private:
   MappedFile file_;

@@ -95,6 +95,8 @@ StepProfile profile_since(const StepProfile& now, const StepProfile& before);
 /// "linear 81%, attention 9%, ...": each op's share of the forward time, largest first.
 std::string profile_summary(const StepProfile& p);
 
+class WeightCacheSession;
+
 struct LoadOptions {
   /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
   bool reference_kernels = false;
@@ -107,6 +109,14 @@ struct LoadOptions {
   /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft
   /// module for speculative decoding; otherwise it is skipped.
   bool load_mtp = false;
+  /// Keep the weights a load quantizes or repacks in a file beside the checkpoint (or under
+  /// weight_cache_dir, default $FATHOM_CACHE_DIR or ~/.cache/fathom, when its folder is not
+  /// writable) and map it on the next load (model/weight_cache.h; fathom serve: on unless
+  /// --no-weight-cache).
+  bool weight_cache = false;
+  std::string weight_cache_dir;
+  /// Set by load_model for the architecture's WeightLoader, not by callers.
+  std::shared_ptr<WeightCacheSession> weight_cache_session;
 };
 
 /// A SwiGLU feed-forward block's weights (dense layers, experts, shared experts).

@@ -8,18 +8,22 @@ namespace fathom::model {
 kernels::LinearWeight WeightLoader::linear(const std::string& prefix, int64_t out_features,
                                            int64_t in_features, bool requantize) {
   used_prefixes_.insert(prefix);
+  if (cache_)
+    if (auto hit = cache_->find(prefix, out_features, in_features)) return std::move(*hit);
+  const auto t0 = cache_ ? cache_->clock().now() : Clock::TimePoint{};
   auto w = load_linear(ck_, prefix, cfg_.quant, out_features, in_features);
   if (!w.ok()) {
     problems_.push_back(w.status().message());
     return {};
   }
   w->name = prefix;
+  kernels::LinearWeight out = std::move(*w);
   if (requantize_ && requantize) {
-    kernels::LinearWeight q = kernels::quantize_weight(*w, *requantize_, default_thread_pool());
-    q.name = prefix;
-    return q;
+    out = kernels::quantize_weight(out, *requantize_, default_thread_pool());
+    out.name = prefix;
   }
-  return std::move(*w);
+  if (cache_ && !out.storage.empty()) cache_->add(out, (cache_->clock().now() - t0).count());
+  return out;
 }
 
 std::vector<float> WeightLoader::vector(const std::string& name, int64_t size) {

@@ -11,15 +11,19 @@
 #include "kernels/linear_weight.h"
 #include "kernels/quantize_weight.h"
 #include "model/config.h"
+#include "model/weight_cache.h"
 
 namespace fathom::model {
 
 class WeightLoader {
  public:
   /// `requantize`: every linear weight is quantized to it at load (--quantization).
+  /// `cache` (may be null): weights produced in owned memory are looked up there first and
+  /// recorded there when made.
   WeightLoader(const formats::Checkpoint& ck, const ModelConfig& cfg,
-               std::optional<kernels::QuantTarget> requantize = std::nullopt)
-      : ck_(ck), cfg_(cfg), requantize_(requantize) {}
+               std::optional<kernels::QuantTarget> requantize = std::nullopt,
+               WeightCacheSession* cache = nullptr)
+      : ck_(ck), cfg_(cfg), requantize_(requantize), cache_(cache) {}
 
   /// A 2-D weight [out, in] stored at PREFIX.weight (or its quantized companions).
   /// `requantize` false keeps the checkpoint's format under --quantization (MoE routers: a
@@ -37,6 +41,7 @@ class WeightLoader {
   const formats::Checkpoint& ck_;
   const ModelConfig& cfg_;
   std::optional<kernels::QuantTarget> requantize_;
+  WeightCacheSession* cache_;
   std::vector<std::string> problems_;
   std::set<std::string> used_prefixes_;
 };

@@ -231,7 +231,7 @@ Status DeepseekModel::load_mtp(const formats::Checkpoint& ck, WeightLoader& w) {
 Status DeepseekModel::load(const formats::Checkpoint& ck) {
   const ModelConfig& c = cfg_;
   const MlaConfig& m = c.mla;
-  WeightLoader w(ck, c, requantize_target(c, opts_.quantization));
+  WeightLoader w(ck, c, requantize_target(c, opts_.quantization), opts_.weight_cache_session.get());
   const int64_t d = c.hidden_size;
   embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
   lm_head_ = c.tie_word_embeddings ? embed_ : w.linear("lm_head", c.vocab_size, d);

@@ -25,7 +25,8 @@ class DenseModel final : public Model {
 
   Status load(const formats::Checkpoint& ck) {
     const ModelConfig& c = cfg_;
-    WeightLoader w(ck, c, requantize_target(c, opts_.quantization));
+    WeightLoader w(ck, c, requantize_target(c, opts_.quantization),
+                   opts_.weight_cache_session.get());
     const int64_t d = c.hidden_size, hd = c.head_dim;
     embed_ = w.linear("model.embed_tokens", c.vocab_size, d);
     lm_head_ = c.tie_word_embeddings ? embed_ : w.linear("lm_head", c.vocab_size, d);

@@ -1,10 +1,14 @@
 // Architecture registry: an explicit table, greppable, no self-registering statics.
+#include <cstdio>
+
+#include "base/clock.h"
 #include "base/logging.h"
 #include "formats/checkpoint.h"
 #include "model/arch/deepseek.h"
 #include "model/arch/dense.h"
 #include "model/gguf_loader.h"
 #include "model/model.h"
+#include "model/weight_cache.h"
 
 namespace fathom::model {
 namespace {
@@ -23,9 +27,34 @@ constexpr ArchRow kRegistry[] = {
     {"DeepseekV3ForCausalLM", &make_deepseek},
 };
 
+/// The weight cache applies when the load produces weights in owned memory: quantizing a float
+/// checkpoint, or repacking GPTQ / AWQ / packed compressed-tensors ones.
+bool produces_weights(const ModelConfig& cfg, const LoadOptions& opts) {
+  const QuantMethod m = cfg.quant.method;
+  return requantize_target(cfg, opts.quantization).has_value() || m == QuantMethod::kGptq ||
+         m == QuantMethod::kAwq || m == QuantMethod::kCompressedTensors;
+}
+
+WeightCacheOptions cache_options(const ModelConfig& cfg, const LoadOptions& opts) {
+  WeightCacheOptions o;
+  const bool requantize = requantize_target(cfg, opts.quantization).has_value();
+  o.enabled = opts.weight_cache && produces_weights(cfg, opts);
+  o.variant = requantize ? quantization_name(opts.quantization) : "repack";
+  o.fallback_dir = opts.weight_cache_dir;
+  return o;
+}
+
+std::string seconds_since(const Clock& clock, Clock::TimePoint t0) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>((clock.now() - t0).count()) * 1e-9);
+  return buf;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOptions opts) {
+  static const SteadyClock clock;
+  const auto t0 = clock.now();
   ModelConfig cfg;
   std::shared_ptr<const formats::Checkpoint> ck;
   if (is_gguf_model(model_dir)) {  // one GGUF file: config, weights (and tokenizer) inside
@@ -41,11 +70,18 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
     ck = std::make_shared<const formats::Checkpoint>(std::move(opened));
   }
   if (opts.prefault) FATHOM_RETURN_IF_ERROR(ck->prefault());
+  const std::string read_time = seconds_since(clock, t0);
+  // Only a load that quantizes or repacks needs a session (and the thread pool it hashes on).
+  if (produces_weights(cfg, opts))
+    opts.weight_cache_session = std::make_shared<WeightCacheSession>(
+        model_dir, *ck, cache_options(cfg, opts), clock, default_thread_pool());
   for (const auto& row : kRegistry) {
     if (cfg.architecture != row.architecture) continue;
     auto model = row.make(std::move(cfg), *ck, opts);
     if (!model.ok()) return model;
     (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
+    const std::string cache_note = opts.weight_cache_session ? opts.weight_cache_session->finish()
+                                                             : "nothing quantized or repacked";
     FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
                       << " (" << ck->num_tensors() << " tensors, " << (*model)->config().num_layers
                       << " layers"
@@ -53,7 +89,9 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
                               ? std::string(", quantized to ") +
                                     quantization_name(opts.quantization)
                               : std::string())
-                      << ")";
+                      << ") in " << seconds_since(clock, t0) << ": read"
+                      << (opts.prefault ? " and prefault " : " ") << read_time << "; "
+                      << cache_note;
     return model;
   }
   return invalid_argument(model_dir + "/config.json: architecture '" + cfg.architecture +
