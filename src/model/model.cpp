@@ -236,6 +236,11 @@ void Model::mla_attention(const kernels::MlaShape& shape, const kernels::TokenLa
   backend_->mla_attention(shape, tokens, cache, q_latent, q_rope, out);
 }
 
+void Model::embed(const kernels::LinearWeight& table, const ForwardBatch& b, float* out) const {
+  OpTimer timer(this, Op::kEmbed);
+  backend_->embed(table, b.token_ids.data(), b.num_tokens(), out);
+}
+
 void Model::norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const {
   OpTimer timer(this, Op::kNorm);
   const int64_t dim = static_cast<int64_t>(w.size());

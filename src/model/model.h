@@ -199,6 +199,9 @@ class Model {
                      const kernels::PagedCache& cache, const float* q_latent, const float* q_rope,
                      float* out) const;
 
+  /// out[t, :] = the dequantized embedding row of each batch token. out: [num_tokens, in].
+  void embed(const kernels::LinearWeight& table, const ForwardBatch& b, float* out) const;
+
   /// RMSNorm of n rows of w.size() values (the config's epsilon); out may be x.
   void norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const;
   /// x[i] += y[i] for i < count.

@@ -5,6 +5,7 @@
 #include "model/arch/deepseek.h"
 
 #include <algorithm>
+#include <numeric>
 #include <optional>
 
 #include "model/arch/moe_router.h"
@@ -248,10 +249,7 @@ void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage&
   const ModelConfig& c = cfg_;
   const int64_t n = b.num_tokens(), d = c.hidden_size;
   const runtime::Buffer x = alloc({n, d});
-  {
-    OpTimer timer(this, Op::kEmbed);
-    backend().embed(embed_, b.token_ids.data(), n, x.f32());
-  }
+  embed(embed_, b, x.f32());
 
   for (int64_t l = 0; l < c.num_layers; ++l)
     run_layer(layers_[l], static_cast<int32_t>(l), b, kv, x.f32());
@@ -283,15 +281,12 @@ void DeepseekModel::mtp_forward_validated(const ForwardBatch& b, const float* pr
   const int64_t n = b.num_tokens(), d = cfg_.hidden_size;
   const runtime::Buffer e = alloc({n, d}), hn = alloc({n, d}), prev = alloc({n, d});
   be.copy_from_host(prev, prev_hidden, prev.size_bytes());
-  {
-    OpTimer timer(this, Op::kEmbed);
-    be.embed(m.embed, b.token_ids.data(), n, e.f32());
-  }
+  embed(m.embed, b, e.f32());
   norm(e.f32(), m.enorm, n, e.f32());
   norm(prev.f32(), m.hnorm, n, hn.f32());
   const runtime::Buffer cat = alloc({n, 2 * d});  // [enorm(emb) ; hnorm(h)]
   std::vector<int64_t> rows(static_cast<size_t>(n));
-  for (int64_t t = 0; t < n; ++t) rows[t] = t;
+  std::iota(rows.begin(), rows.end(), int64_t{0});
   be.gather_rows(e.f32(), d, rows, cat.f32(), 2 * d, 0);
   be.gather_rows(hn.f32(), d, rows, cat.f32(), 2 * d, d);
   const runtime::Buffer x = alloc({n, d});

@@ -94,10 +94,7 @@ void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv
   const int64_t q_dim = c.num_heads * hd, kv_dim = c.num_kv_heads * hd;
 
   const runtime::Buffer x = alloc({n, d});  // residual stream
-  {
-    OpTimer timer(this, Op::kEmbed);
-    be.embed(embed_, b.token_ids.data(), n, x.f32());
-  }
+  embed(embed_, b, x.f32());
 
   const runtime::Buffer h = alloc({n, d}), q = alloc({n, q_dim}), k = alloc({n, kv_dim}),
                         v = alloc({n, kv_dim}), attn = alloc({n, q_dim}), out = alloc({n, d});
