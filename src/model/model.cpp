@@ -4,9 +4,6 @@
 #include <chrono>
 
 #include "base/check.h"
-#include "kernels/cpu/attention_cpu.h"
-#include "kernels/linear.h"
-#include "kernels/ops.h"
 #include "model/lora/lora_apply.h"
 
 namespace fathom::model {
@@ -171,10 +168,11 @@ std::string profile_summary(const StepProfile& p) {
   return out;
 }
 
-ThreadPool& Model::pool() const {
-  static ThreadPool single(1);
-  return opts_.reference_kernels ? single : default_thread_pool();
-}
+Model::Model(ModelConfig cfg, LoadOptions opts)
+    : cfg_(std::move(cfg)),
+      opts_(opts),
+      backend_(opts.reference_kernels ? runtime::make_reference_backend()
+                                      : runtime::make_cpu_backend(opts.activations)) {}
 
 void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
   linear_as(Op::kLinear, w, x, n, y);
@@ -187,22 +185,13 @@ void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int
   OpStats& s = profile_[op];
   s.flops += 2 * n * w.out_features * w.in_features;
   s.weight_bytes += w.size_bytes();
-  run_linear(w, x, n, y);
+  backend_->linear(w, x, n, y);
   if (lora_rows_.empty()) return;
   auto target = lora_target_of_.find(&w);
   if (target == lora_target_of_.end()) return;
   FATHOM_DCHECK(static_cast<int64_t>(lora_rows_.size()) == n);
-  s.flops += lora::add_lora_delta(target->second, lora_rows_, x, w.in_features, y, w.out_features,
-                                  [this](const kernels::LinearWeight& f, const float* fx, int64_t m,
-                                         float* fy) { run_linear(f, fx, m, fy); });
-}
-
-void Model::run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
-  if (opts_.reference_kernels) {
-    kernels::linear_ref(w, x, n, y);
-  } else {
-    kernels::linear_cpu(w, x, n, y, pool(), opts_.activations);
-  }
+  s.flops += lora::add_lora_delta(*backend_, target->second, lora_rows_, x, w.in_features, y,
+                                  w.out_features);
 }
 
 void Model::add_lora_target(const std::string& module, const kernels::LinearWeight& w) {
@@ -226,86 +215,78 @@ void Model::linear_group(const std::vector<kernels::LinearWeight>& ws, const flo
   if (ws.empty()) return;
   OpTimer timer(this, Op::kLinear);
   OpStats& s = profile_[Op::kLinear];
-  const int64_t in = ws[0].in_features, out = ws[0].out_features;
   for (const kernels::LinearWeight& w : ws) {
-    FATHOM_DCHECK(w.in_features == in && w.out_features == out);
-    s.flops += 2 * n * out * in;
+    FATHOM_DCHECK(w.in_features == ws[0].in_features && w.out_features == ws[0].out_features);
+    s.flops += 2 * n * w.out_features * w.in_features;
     s.weight_bytes += w.size_bytes();
   }
-  static ThreadPool serial(1);  // no workers: runs in the calling thread, safe to share
-  pool().parallel_for(static_cast<int64_t>(ws.size()), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      if (opts_.reference_kernels) {
-        kernels::linear_ref(ws[i], x + i * n * in, n, y + i * n * out);
-      } else {
-        kernels::linear_cpu(ws[i], x + i * n * in, n, y + i * n * out, serial, opts_.activations);
-      }
-    }
-  });
+  backend_->linear_group(ws, x, n, y);
 }
 
 void Model::attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                       const kernels::PagedCache& cache, const float* q, float* out) const {
   OpTimer timer(this, Op::kAttention);
-  if (opts_.reference_kernels) {
-    kernels::paged_attention(shape, tokens, cache, q, out, pool());
-  } else {
-    kernels::cpu::paged_attention_cpu(shape, tokens, cache, q, out, pool());
-  }
+  backend_->attention(shape, tokens, cache, q, out);
 }
 
 void Model::mla_attention(const kernels::MlaShape& shape, const kernels::TokenLayout& tokens,
                           const kernels::PagedCache& cache, const float* q_latent,
                           const float* q_rope, float* out) const {
   OpTimer timer(this, Op::kAttention);
-  if (opts_.reference_kernels) {
-    kernels::paged_mla_attention(shape, tokens, cache, q_latent, q_rope, out, pool());
-  } else {
-    kernels::cpu::paged_mla_attention_cpu(shape, tokens, cache, q_latent, q_rope, out, pool());
-  }
+  backend_->mla_attention(shape, tokens, cache, q_latent, q_rope, out);
+}
+
+void Model::embed(const kernels::LinearWeight& table, const ForwardBatch& b, float* out) const {
+  OpTimer timer(this, Op::kEmbed);
+  backend_->embed(table, b.token_ids.data(), b.num_tokens(), out);
 }
 
 void Model::norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const {
   OpTimer timer(this, Op::kNorm);
   const int64_t dim = static_cast<int64_t>(w.size());
-  kernels::rms_norm(x, w.data(), n, dim, static_cast<float>(cfg_.rms_norm_eps), out);
+  backend_->rms_norm(x, w.data(), n, dim, static_cast<float>(cfg_.rms_norm_eps), out);
 }
 
 void Model::add_residual(float* x, const float* y, int64_t count) const {
   OpTimer timer(this, Op::kActivation);
-  kernels::add_inplace(x, y, count);
+  backend_->add(x, y, count);
 }
 
 void Model::mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const {
   const int64_t inter = w.gate.out_features;
-  // The largest activations of a step ([n, intermediate] twice, every layer): kept per thread
-  // and reused, so a prefill does not map, fault in and zero fresh pages for each layer.
-  thread_local std::vector<float> gate, up;
-  if (gate.size() < static_cast<size_t>(n * inter)) {
-    gate.resize(static_cast<size_t>(n * inter));
-    up.resize(gate.size());
-  }
-  linear(w.gate, x, n, gate.data());
-  linear(w.up, x, n, up.data());
+  backend_->reserve(mlp_gate_, n * inter);
+  backend_->reserve(mlp_up_, n * inter);
+  float* gate = mlp_gate_.f32();
+  float* up = mlp_up_.f32();
+  linear(w.gate, x, n, gate);
+  linear(w.up, x, n, up);
   {
     OpTimer timer(this, Op::kActivation);
-    kernels::silu_mul(gate.data(), up.data(), n * inter, gate.data());
+    backend_->silu_mul(gate, up, n * inter, gate);
   }
-  linear(w.down, gate.data(), n, out);
+  linear(w.down, gate, n, out);
 }
 
 void Model::lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
                            const float* x, const ForwardBatch& b, float* logits) const {
   const int64_t d = cfg_.hidden_size;
   const int64_t rows = static_cast<int64_t>(b.output_rows.size());
-  std::vector<float> h(static_cast<size_t>(rows * d));
-  for (int64_t r = 0; r < rows; ++r) std::copy_n(x + b.output_rows[r] * d, d, h.data() + r * d);
-  norm(h.data(), final_norm, rows, h.data());
+  backend_->reserve(head_rows_, rows * d);
+  backend_->reserve(head_logits_, rows * head.out_features);
+  float* h = head_rows_.f32();
+  const std::vector<int64_t> wanted(b.output_rows.begin(), b.output_rows.end());
+  backend_->gather_rows(x, d, wanted, h, d, 0);
+  norm(h, final_norm, rows, h);
   if (b.want_hidden) {
+    runtime::Buffer hidden = alloc({b.num_tokens(), d});
+    norm(x, final_norm, b.num_tokens(), hidden.f32());
     last_hidden_.resize(static_cast<size_t>(b.num_tokens() * d));
-    norm(x, final_norm, b.num_tokens(), last_hidden_.data());
+    backend_->copy_to_host(last_hidden_.data(), hidden, hidden.size_bytes());
   }
-  linear_as(Op::kLmHead, head, h.data(), rows, logits);
+  linear_as(Op::kLmHead, head, h, rows, head_logits_.f32());
+  OpTimer timer(this, Op::kLmHead);
+  backend_->copy_to_host(logits, head_logits_,
+                         rows * head.out_features * runtime::dtype_size(runtime::DType::kF32));
 }
 
 Status Model::validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv,

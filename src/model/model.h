@@ -20,6 +20,7 @@
 #include "kernels/quantize_weight.h"
 #include "model/config.h"
 #include "model/lora/lora_adapter.h"
+#include "runtime/backend.h"
 #include "runtime/kv_storage.h"
 
 namespace fathom::model {
@@ -98,7 +99,8 @@ std::string profile_summary(const StepProfile& p);
 class WeightCacheSession;
 
 struct LoadOptions {
-  /// Run every op through kernels/ref (the oracle) instead of the fast CPU kernels.
+  /// Run every op through the reference backend (kernels/ref, the oracle) instead of the fast
+  /// CPU backend (runtime/backend.h).
   bool reference_kernels = false;
   Quantization quantization = Quantization::kAuto;
   /// May the linear kernels round activations (--activations reduced; kernels/linear.h)?
@@ -178,28 +180,37 @@ class Model {
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
  protected:
-  explicit Model(ModelConfig cfg, LoadOptions opts) : cfg_(std::move(cfg)), opts_(opts) {}
+  Model(ModelConfig cfg, LoadOptions opts);
   virtual void forward_validated(const ForwardBatch& batch, runtime::KvStorage& kv,
                                  float* logits) = 0;
   /// Only called when has_mtp().
   virtual void mtp_forward_validated(const ForwardBatch&, const float* /*prev_hidden*/,
                                      runtime::KvStorage&, float* /*logits*/,
                                      float* /*hidden_out*/) {}
-  ThreadPool& pool() const;
-  /// y[n, out] = x[n, in] . W^T through the fast or the reference kernel (LoadOptions).
+  /// The backend every op runs on (LoadOptions::reference_kernels picks it). Model code calls
+  /// the timed wrappers below, or the backend inside an OpTimer.
+  runtime::Backend& backend() const { return *backend_; }
+  /// A zero-filled float activation buffer of `shape` on the backend.
+  runtime::Buffer alloc(std::vector<int64_t> shape) const {
+    return backend_->alloc(std::move(shape));
+  }
+  /// y[n, out] = x[n, in] . W^T on the backend (plus the rows' LoRA updates).
   void linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
   /// ws.size() independent products of one shape, y_i[n, out] = x_i[n, in] . W_i^T with
   /// x = [ws.size(), n, in] and y = [ws.size(), n, out], one weight per thread: many small
   /// weights (MLA's per-head up-projections) without a pool wake-up for each.
   void linear_group(const std::vector<kernels::LinearWeight>& ws, const float* x, int64_t n,
                     float* y) const;
-  /// Causal attention over the paged cache through the fast or the reference kernel.
+  /// Causal attention over the paged cache.
   void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                  const kernels::PagedCache& cache, const float* q, float* out) const;
-  /// Absorbed multi-head latent attention, fast or reference.
+  /// Absorbed multi-head latent attention.
   void mla_attention(const kernels::MlaShape& shape, const kernels::TokenLayout& tokens,
                      const kernels::PagedCache& cache, const float* q_latent, const float* q_rope,
                      float* out) const;
+
+  /// out[t, :] = the dequantized embedding row of each batch token. out: [num_tokens, in].
+  void embed(const kernels::LinearWeight& table, const ForwardBatch& b, float* out) const;
 
   /// RMSNorm of n rows of w.size() values (the config's epsilon); out may be x.
   void norm(const float* x, const std::vector<float>& w, int64_t n, float* out) const;
@@ -209,7 +220,8 @@ class Model {
   /// SwiGLU feed-forward: out = down(silu(gate(x)) * up(x)). x: [n, hidden], out: [n, hidden].
   void mlp(const MlpWeights& w, const float* x, int64_t n, float* out) const;
 
-  /// Gathers the final-normed rows whose logits are wanted and applies the LM head.
+  /// Gathers the final-normed rows whose logits are wanted and applies the LM head. x: [n, d]
+  /// on the backend; logits: host.
   void lm_head_logits(const kernels::LinearWeight& head, const std::vector<float>& final_norm,
                       const float* x, const ForwardBatch& b, float* logits) const;
 
@@ -252,8 +264,11 @@ class Model {
   void linear_as(Op op, const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
   Status validate_batch(const ForwardBatch& b, const runtime::KvStorage& kv,
                         const runtime::KvLayout& layout) const;
-  /// The product alone (fast or reference kernel), untimed.
-  void run_linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const;
+
+  std::unique_ptr<runtime::Backend> backend_;
+  /// mlp()'s [n, intermediate] gate and up activations and the LM head's rows, kept and reused
+  /// across layers and steps so a prefill does not fault in fresh pages for each layer.
+  mutable runtime::Buffer mlp_gate_, mlp_up_, head_rows_, head_logits_;
 
   mutable StepProfile profile_;
   mutable std::vector<float> last_hidden_;

@@ -1,7 +1,12 @@
 #include "model/weight_loader.h"
 
+#include <algorithm>
+#include <memory>
+
 #include "base/logging.h"
+#include "kernels/linear.h"
 #include "model/linear_loader.h"
+#include "tensor/dtype.h"
 
 namespace fathom::model {
 
@@ -88,6 +93,35 @@ Status WeightLoader::finish() {
                     " weight problem(s) for " + cfg_.architecture + ":";
   for (const auto& p : problems_) msg += "\n  " + p;
   return invalid_argument(msg);
+}
+
+kernels::LinearWeight slice_weight_rows(const kernels::LinearWeight& w, int64_t row0, int64_t rows,
+                                        bool transpose) {
+  const int64_t in = w.in_features;
+  std::vector<float> dense(static_cast<size_t>(rows * in));
+  for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(w, row0 + r, dense.data() + r * in);
+  if (transpose) {
+    std::vector<float> t(dense.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < in; ++i) t[i * rows + r] = dense[r * in + i];
+    dense.swap(t);
+  }
+  kernels::LinearWeight s;
+  s.out_features = transpose ? in : rows;
+  s.in_features = transpose ? rows : in;
+  if (w.format == kernels::WeightFormat::kBF16) {
+    auto buf = std::make_shared<std::vector<uint16_t>>(dense.size());
+    std::transform(dense.begin(), dense.end(), buf->begin(), f32_to_bf16);
+    s.format = kernels::WeightFormat::kBF16;
+    s.values = buf->data();
+    s.storage.push_back(std::move(buf));
+  } else {
+    auto buf = std::make_shared<std::vector<float>>(std::move(dense));
+    s.format = kernels::WeightFormat::kF32;
+    s.values = buf->data();
+    s.storage.push_back(std::move(buf));
+  }
+  return s;
 }
 
 }  // namespace fathom::model

@@ -46,4 +46,10 @@ class WeightLoader {
   std::set<std::string> used_prefixes_;
 };
 
+/// Rows [row0, row0 + rows) of w as a weight of their own, transposed or not: bf16 where w is
+/// bf16 (exact), else float (dequantized exactly as the kernels would). MLA's per-head slices
+/// of kv_b_proj.
+kernels::LinearWeight slice_weight_rows(const kernels::LinearWeight& w, int64_t row0, int64_t rows,
+                                        bool transpose);
+
 }  // namespace fathom::model

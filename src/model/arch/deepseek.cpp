@@ -5,10 +5,9 @@
 #include "model/arch/deepseek.h"
 
 #include <algorithm>
+#include <numeric>
 #include <optional>
 
-#include "kernels/linear.h"
-#include "kernels/ops.h"
 #include "model/arch/moe_router.h"
 #include "model/rope.h"
 #include "model/weight_loader.h"
@@ -29,36 +28,6 @@ struct MlaWeights {
   std::vector<LinearWeight> uk_t, uv;
   LinearWeight o_proj;              // [d, heads * v]
 };
-
-/// Rows [row0, row0 + rows) of w as a weight of their own, transposed or not: bf16 where w is
-/// bf16 (exact), else float (dequantized exactly as the kernels would).
-LinearWeight slice_rows(const LinearWeight& w, int64_t row0, int64_t rows, bool transpose) {
-  const int64_t in = w.in_features;
-  std::vector<float> dense(static_cast<size_t>(rows * in));
-  for (int64_t r = 0; r < rows; ++r) kernels::dequantize_row(w, row0 + r, dense.data() + r * in);
-  if (transpose) {
-    std::vector<float> t(dense.size());
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = 0; i < in; ++i) t[i * rows + r] = dense[r * in + i];
-    dense.swap(t);
-  }
-  LinearWeight s;
-  s.out_features = transpose ? in : rows;
-  s.in_features = transpose ? rows : in;
-  if (w.format == kernels::WeightFormat::kBF16) {
-    auto buf = std::make_shared<std::vector<uint16_t>>(dense.size());
-    std::transform(dense.begin(), dense.end(), buf->begin(), f32_to_bf16);
-    s.format = kernels::WeightFormat::kBF16;
-    s.values = buf->data();
-    s.storage.push_back(std::move(buf));
-  } else {
-    auto buf = std::make_shared<std::vector<float>>(std::move(dense));
-    s.format = kernels::WeightFormat::kF32;
-    s.values = buf->data();
-    s.storage.push_back(std::move(buf));
-  }
-  return s;
-}
 
 struct MoeWeights {
   LinearWeight gate;                    // router [num_experts, d]
@@ -181,8 +150,9 @@ DeepseekLayer DeepseekModel::load_layer(WeightLoader& w, int64_t l) const {
   if (kv_b.out_features > 0) {  // absent or mis-shaped: reported by w.finish()
     for (int64_t head = 0; head < nh; ++head) {
       const int64_t r0 = head * (m.qk_nope_head_dim + m.v_head_dim);
-      a.uk_t.push_back(slice_rows(kv_b, r0, m.qk_nope_head_dim, /*transpose=*/true));
-      a.uv.push_back(slice_rows(kv_b, r0 + m.qk_nope_head_dim, m.v_head_dim, /*transpose=*/false));
+      a.uk_t.push_back(slice_weight_rows(kv_b, r0, m.qk_nope_head_dim, /*transpose=*/true));
+      a.uv.push_back(
+          slice_weight_rows(kv_b, r0 + m.qk_nope_head_dim, m.v_head_dim, /*transpose=*/false));
     }
   }
   a.o_proj = w.linear(p + "self_attn.o_proj", d, nh * m.v_head_dim);
@@ -278,57 +248,55 @@ void DeepseekModel::register_lora_targets() {
 void DeepseekModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
   const ModelConfig& c = cfg_;
   const int64_t n = b.num_tokens(), d = c.hidden_size;
-  std::vector<float> x(static_cast<size_t>(n * d));
-  {
-    OpTimer timer(this, Op::kEmbed);
-    for (int64_t t = 0; t < n; ++t)
-      kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
-  }
+  const runtime::Buffer x = alloc({n, d});
+  embed(embed_, b, x.f32());
 
-  for (int64_t l = 0; l < c.num_layers; ++l) run_layer(layers_[l], static_cast<int32_t>(l), b, kv, x.data());
-  lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
+  for (int64_t l = 0; l < c.num_layers; ++l)
+    run_layer(layers_[l], static_cast<int32_t>(l), b, kv, x.f32());
+  lm_head_logits(lm_head_, final_norm_, x.f32(), b, logits);
 }
 
 void DeepseekModel::run_layer(const DeepseekLayer& L, int32_t kv_layer, const ForwardBatch& b,
                               runtime::KvStorage& kv, float* x) const {
   const int64_t n = b.num_tokens(), d = cfg_.hidden_size;
-  std::vector<float> h(static_cast<size_t>(n * d)), out(h.size());
-  norm(x, L.attn_norm, n, h.data());
-  attention(L, kv_layer, b, kv, h.data(), out.data());
-  add_residual(x, out.data(), n * d);
+  const runtime::Buffer h = alloc({n, d}), out = alloc({n, d});
+  norm(x, L.attn_norm, n, h.f32());
+  attention(L, kv_layer, b, kv, h.f32(), out.f32());
+  add_residual(x, out.f32(), n * d);
 
-  norm(x, L.ffn_norm, n, h.data());
+  norm(x, L.ffn_norm, n, h.f32());
   if (L.is_moe) {
-    moe(L.moe, h.data(), n, out.data());
+    moe(L.moe, h.f32(), n, out.f32());
   } else {
-    mlp(L.dense, h.data(), n, out.data());
+    mlp(L.dense, h.f32(), n, out.f32());
   }
-  add_residual(x, out.data(), n * d);
+  add_residual(x, out.f32(), n * d);
 }
 
 void DeepseekModel::mtp_forward_validated(const ForwardBatch& b, const float* prev_hidden,
                                           runtime::KvStorage& kv, float* logits,
                                           float* hidden_out) {
   const MtpWeights& m = *mtp_;
+  runtime::Backend& be = backend();
   const int64_t n = b.num_tokens(), d = cfg_.hidden_size;
-  std::vector<float> e(static_cast<size_t>(n * d)), hn(e.size());
-  {
-    OpTimer timer(this, Op::kEmbed);
-    for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(m.embed, b.token_ids[t], e.data() + t * d);
-  }
-  norm(e.data(), m.enorm, n, e.data());
-  norm(prev_hidden, m.hnorm, n, hn.data());
-  std::vector<float> cat(static_cast<size_t>(n * 2 * d));  // [n, 2d]: [enorm(emb) ; hnorm(h)]
-  for (int64_t t = 0; t < n; ++t) {
-    std::copy_n(e.data() + t * d, d, cat.data() + t * 2 * d);
-    std::copy_n(hn.data() + t * d, d, cat.data() + t * 2 * d + d);
-  }
-  std::vector<float> x(e.size());
-  linear(m.eh_proj, cat.data(), n, x.data());
-  run_layer(m.block, 0, b, kv, x.data());
-  for (size_t r = 0; r < b.output_rows.size(); ++r)
-    std::copy_n(x.data() + b.output_rows[r] * d, d, hidden_out + static_cast<int64_t>(r) * d);
-  lm_head_logits(m.head, m.head_norm, x.data(), b, logits);
+  const runtime::Buffer e = alloc({n, d}), hn = alloc({n, d}), prev = alloc({n, d});
+  be.copy_from_host(prev, prev_hidden, prev.size_bytes());
+  embed(m.embed, b, e.f32());
+  norm(e.f32(), m.enorm, n, e.f32());
+  norm(prev.f32(), m.hnorm, n, hn.f32());
+  const runtime::Buffer cat = alloc({n, 2 * d});  // [enorm(emb) ; hnorm(h)]
+  std::vector<int64_t> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), int64_t{0});
+  be.gather_rows(e.f32(), d, rows, cat.f32(), 2 * d, 0);
+  be.gather_rows(hn.f32(), d, rows, cat.f32(), 2 * d, d);
+  const runtime::Buffer x = alloc({n, d});
+  linear(m.eh_proj, cat.f32(), n, x.f32());
+  run_layer(m.block, 0, b, kv, x.f32());
+  const std::vector<int64_t> wanted(b.output_rows.begin(), b.output_rows.end());
+  const runtime::Buffer hidden = alloc({static_cast<int64_t>(wanted.size()), d});
+  be.gather_rows(x.f32(), d, wanted, hidden.f32(), d, 0);
+  be.copy_to_host(hidden_out, hidden, hidden.size_bytes());
+  lm_head_logits(m.head, m.head_norm, x.f32(), b, logits);
 }
 
 void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const ForwardBatch& b,
@@ -336,115 +304,110 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
   const ModelConfig& c = cfg_;
   const MlaConfig& m = c.mla;
   const MlaWeights& a = L.attn;
+  runtime::Backend& be = backend();
   const int64_t n = b.num_tokens(), nh = c.num_heads;
   const int64_t nope = m.qk_nope_head_dim, rd = m.qk_rope_head_dim, vd = m.v_head_dim;
   const int64_t lr = m.kv_lora_rank, qk_head = nope + rd;
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   // Queries: [n, nh, nope + rope].
-  std::vector<float> q(static_cast<size_t>(n * nh * qk_head));
+  const runtime::Buffer q = alloc({n, nh, qk_head});
   if (m.q_lora_rank > 0) {
-    std::vector<float> qa(static_cast<size_t>(n * m.q_lora_rank));
-    linear(a.q_a_proj, h, n, qa.data());
-    norm(qa.data(), a.q_a_norm, n, qa.data());
-    linear(a.q_b_proj, qa.data(), n, q.data());
+    const runtime::Buffer qa = alloc({n, m.q_lora_rank});
+    linear(a.q_a_proj, h, n, qa.f32());
+    norm(qa.f32(), a.q_a_norm, n, qa.f32());
+    linear(a.q_b_proj, qa.f32(), n, q.f32());
   } else {
-    linear(a.q_proj, h, n, q.data());
+    linear(a.q_proj, h, n, q.f32());
   }
 
   // Cache entries [latent | k_rope]: [n, lr + rd].
-  std::vector<float> kv_a(static_cast<size_t>(n * (lr + rd)));
-  linear(a.kv_a_proj, h, n, kv_a.data());
+  const runtime::Buffer kv_a = alloc({n, lr + rd});
+  linear(a.kv_a_proj, h, n, kv_a.f32());
   {
     OpTimer timer(this, Op::kRope);
-    kernels::apply_rope(rope_, b.positions.data(), n, nh, qk_head, nope, q.data());
-    kernels::apply_rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.data());
+    be.rope(rope_, b.positions.data(), n, nh, qk_head, nope, q.f32());
+    be.rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.f32());
   }
   const kernels::PagedCache cache = kv.layer(layer);
+  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
   {
     OpTimer timer(this, Op::kKvWrite);
-    for (int64_t t = 0; t < n; ++t) {
-      float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-      kernels::rms_norm(kv_a.data() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps, e);
-      std::copy_n(kv_a.data() + t * (lr + rd) + lr, rd, e + lr);
-    }
+    // The latent is normed row by row out of [latent | k_rope] rows, then written beside the
+    // rotated k_rope.
+    const runtime::Buffer latent_normed = alloc({n, lr});
+    for (int64_t t = 0; t < n; ++t)
+      be.rms_norm(kv_a.f32() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps,
+                  latent_normed.f32() + t * lr);
+    const runtime::KvPart parts[] = {{latent_normed.f32(), lr, lr}, {kv_a.f32() + lr, rd, lr + rd}};
+    be.write_kv(cache, tokens, parts);
   }
 
   // Absorb W_uk into the query, head by head: q_latent[t, h, :] = W_uk[h]^T q_nope[t, h, :].
   // The per-head products run as one group over head-major copies ([nh, n, dim]).
-  std::vector<float> by_head(static_cast<size_t>(nh * n * std::max(nope, vd)));
-  std::vector<float> latent(static_cast<size_t>(nh * n * lr));
-  std::vector<float> q_latent(latent.size()), q_rope(static_cast<size_t>(n * nh * rd));
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t head = 0; head < nh; ++head) {
-      const float* qh = q.data() + (t * nh + head) * qk_head;
-      std::copy_n(qh, nope, by_head.data() + (head * n + t) * nope);
-      std::copy_n(qh + nope, rd, q_rope.data() + (t * nh + head) * rd);
-    }
-  linear_group(a.uk_t, by_head.data(), n, latent.data());
-  for (int64_t head = 0; head < nh; ++head)
-    for (int64_t t = 0; t < n; ++t)
-      std::copy_n(latent.data() + (head * n + t) * lr, lr, q_latent.data() + (t * nh + head) * lr);
+  const runtime::Buffer by_head = alloc({nh, n, std::max(nope, vd)});
+  const runtime::Buffer latent = alloc({nh, n, lr});
+  const runtime::Buffer q_latent = alloc({n, nh, lr}), q_rope = alloc({n, nh, rd});
+  be.to_head_major(q.f32(), n, nh, qk_head, 0, nope, by_head.f32());
+  be.to_head_major(q.f32(), n * nh, 1, qk_head, nope, rd, q_rope.f32());  // [n, nh, rd]
+  linear_group(a.uk_t, by_head.f32(), n, latent.f32());
+  be.from_head_major(latent.f32(), n, nh, lr, q_latent.f32());
 
-  std::vector<float> latent_out(q_latent.size());
-  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
+  const runtime::Buffer latent_out = alloc({n, nh, lr});
   const kernels::MlaShape shape{static_cast<int32_t>(nh), static_cast<int32_t>(lr),
                                 static_cast<int32_t>(rd), softmax_scale_};
-  mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(), latent_out.data());
+  mla_attention(shape, tokens, cache, q_latent.f32(), q_rope.f32(), latent_out.f32());
 
   // Apply W_uv: o[t, h, :] = W_uv[h] latent_out[t, h, :], then o_proj.
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t head = 0; head < nh; ++head)
-      std::copy_n(latent_out.data() + (t * nh + head) * lr, lr,
-                  latent.data() + (head * n + t) * lr);
-  linear_group(a.uv, latent.data(), n, by_head.data());
-  std::vector<float> o(static_cast<size_t>(n * nh * vd));
-  for (int64_t head = 0; head < nh; ++head)
-    for (int64_t t = 0; t < n; ++t)
-      std::copy_n(by_head.data() + (head * n + t) * vd, vd, o.data() + (t * nh + head) * vd);
-  linear(a.o_proj, o.data(), n, out);
+  be.to_head_major(latent_out.f32(), n, nh, lr, 0, lr, latent.f32());
+  linear_group(a.uv, latent.f32(), n, by_head.f32());
+  const runtime::Buffer o = alloc({n, nh, vd});
+  be.from_head_major(by_head.f32(), n, nh, vd, o.f32());
+  linear(a.o_proj, o.f32(), n, out);
 }
 
 void DeepseekModel::moe(const MoeWeights& w, const float* h, int64_t n, float* out) const {
   const MoeConfig& e = cfg_.moe;
+  runtime::Backend& be = backend();
   const int64_t d = cfg_.hidden_size, k = e.num_experts_per_tok;
-  std::vector<float> router(static_cast<size_t>(n * e.num_routed_experts));
-  linear(w.gate, h, n, router.data());
+  const runtime::Buffer router = alloc({n, e.num_routed_experts});
+  linear(w.gate, h, n, router.f32());
   std::optional<OpTimer> timer(std::in_place, this, Op::kMoeRouting);
-  const RoutingResult r = route_tokens(e, router.data(), n, w.correction_bias);
+  std::vector<float> router_logits(static_cast<size_t>(router.numel()));
+  be.copy_to_host(router_logits.data(), router, router.size_bytes());
+  const RoutingResult r = route_tokens(e, router_logits.data(), n, w.correction_bias);
   timer.reset();
 
-  std::fill(out, out + n * d, 0.0f);
+  be.fill(out, 0.0f, n * d);
   if (e.num_shared_experts > 0) mlp(w.shared, h, n, out);
 
   // Group tokens by expert so each expert runs once over all of its tokens.
   std::vector<std::vector<int64_t>> slots(static_cast<size_t>(e.num_routed_experts));
   for (int64_t s = 0; s < n * k; ++s) slots[r.expert_idx[s]].push_back(s);
-  std::vector<float> xs, ys;
+  runtime::Buffer xs, ys;
   std::vector<int64_t> token_of;
+  std::vector<float> weight;
   for (int64_t x = 0; x < e.num_routed_experts; ++x) {
     const auto& sl = slots[x];
     if (sl.empty()) continue;
     const int64_t m = static_cast<int64_t>(sl.size());
-    xs.resize(static_cast<size_t>(m * d));
-    ys.resize(xs.size());
+    be.reserve(xs, m * d);
+    be.reserve(ys, m * d);
     timer.emplace(this, Op::kMoeRouting);
     token_of.resize(static_cast<size_t>(m));
+    weight.resize(static_cast<size_t>(m));
     for (int64_t i = 0; i < m; ++i) {
       token_of[i] = sl[i] / k;
-      std::copy_n(h + token_of[i] * d, d, xs.data() + i * d);
+      weight[i] = r.weight[sl[i]];
     }
+    be.gather_rows(h, d, token_of, xs.f32(), d, 0);
     timer.reset();
     {
       const LoraRowScope rows(this, token_of);  // expert rows are gathered tokens
-      mlp(w.experts[x], xs.data(), m, ys.data());
+      mlp(w.experts[x], xs.f32(), m, ys.f32());
     }
     timer.emplace(this, Op::kMoeRouting);
-    for (int64_t i = 0; i < m; ++i) {
-      float* dst = out + (sl[i] / k) * d;
-      const float wt = r.weight[sl[i]];
-      for (int64_t j = 0; j < d; ++j) dst[j] += wt * ys[i * d + j];
-    }
+    be.scatter_add_rows(ys.f32(), d, token_of, weight, out);
     timer.reset();
   }
 }

@@ -2,8 +2,6 @@
 
 #include <cmath>
 
-#include "kernels/linear.h"
-#include "kernels/ops.h"
 #include "model/rope.h"
 #include "model/weight_loader.h"
 
@@ -92,57 +90,51 @@ class DenseModel final : public Model {
 
 void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) {
   const ModelConfig& c = cfg_;
+  runtime::Backend& be = backend();
   const int64_t n = b.num_tokens(), d = c.hidden_size, hd = c.head_dim;
   const int64_t q_dim = c.num_heads * hd, kv_dim = c.num_kv_heads * hd;
 
-  std::vector<float> x(static_cast<size_t>(n * d));  // [n, d] residual stream
-  {
-    OpTimer timer(this, Op::kEmbed);
-    for (int64_t t = 0; t < n; ++t)
-      kernels::dequantize_row(embed_, b.token_ids[t], x.data() + t * d);
-  }
+  const runtime::Buffer x = alloc({n, d});  // residual stream
+  embed(embed_, b, x.f32());
 
-  std::vector<float> h(x.size()), q(static_cast<size_t>(n * q_dim)), k(static_cast<size_t>(n * kv_dim)),
-      v(k.size()), attn(q.size()), out(x.size());
+  const runtime::Buffer h = alloc({n, d}), q = alloc({n, q_dim}), k = alloc({n, kv_dim}),
+                        v = alloc({n, kv_dim}), attn = alloc({n, q_dim}), out = alloc({n, d});
   const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
   const kernels::MhaShape shape{static_cast<int32_t>(c.num_heads), static_cast<int32_t>(c.num_kv_heads),
                                 static_cast<int32_t>(hd), 1.0f / std::sqrt(static_cast<float>(hd))};
 
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const DenseLayer& L = layers_[l];
-    norm(x.data(), L.attn_norm, n, h.data());
-    linear(L.wq, h.data(), n, q.data());
-    linear(L.wk, h.data(), n, k.data());
-    linear(L.wv, h.data(), n, v.data());
+    norm(x.f32(), L.attn_norm, n, h.f32());
+    linear(L.wq, h.f32(), n, q.f32());
+    linear(L.wk, h.f32(), n, k.f32());
+    linear(L.wv, h.f32(), n, v.f32());
     {
       OpTimer timer(this, Op::kRope);
       if (c.qkv_bias) {
-        kernels::add_bias(q.data(), L.bq.data(), n, q_dim);
-        kernels::add_bias(k.data(), L.bk.data(), n, kv_dim);
-        kernels::add_bias(v.data(), L.bv.data(), n, kv_dim);
+        be.add_bias(q.f32(), L.bq.data(), n, q_dim);
+        be.add_bias(k.f32(), L.bk.data(), n, kv_dim);
+        be.add_bias(v.f32(), L.bv.data(), n, kv_dim);
       }
-      kernels::apply_rope(rope_, b.positions.data(), n, c.num_heads, hd, 0, q.data());
-      kernels::apply_rope(rope_, b.positions.data(), n, c.num_kv_heads, hd, 0, k.data());
+      be.rope(rope_, b.positions.data(), n, c.num_heads, hd, 0, q.f32());
+      be.rope(rope_, b.positions.data(), n, c.num_kv_heads, hd, 0, k.f32());
     }
 
     // Write this step's K and V into the paged cache: entry = [K | V].
     const kernels::PagedCache cache = kv.layer(static_cast<int32_t>(l));
     {
       OpTimer timer(this, Op::kKvWrite);
-      for (int64_t t = 0; t < n; ++t) {
-        float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-        std::copy_n(k.data() + t * kv_dim, kv_dim, e);
-        std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
-      }
+      const runtime::KvPart parts[] = {{k.f32(), kv_dim, kv_dim}, {v.f32(), kv_dim, kv_dim}};
+      be.write_kv(cache, tokens, parts);
     }
-    attention(shape, tokens, cache, q.data(), attn.data());
-    linear(L.wo, attn.data(), n, out.data());
-    add_residual(x.data(), out.data(), n * d);
-    norm(x.data(), L.ffn_norm, n, h.data());
-    mlp(L.mlp, h.data(), n, out.data());
-    add_residual(x.data(), out.data(), n * d);
+    attention(shape, tokens, cache, q.f32(), attn.f32());
+    linear(L.wo, attn.f32(), n, out.f32());
+    add_residual(x.f32(), out.f32(), n * d);
+    norm(x.f32(), L.ffn_norm, n, h.f32());
+    mlp(L.mlp, h.f32(), n, out.f32());
+    add_residual(x.f32(), out.f32(), n * d);
   }
-  lm_head_logits(lm_head_, final_norm_, x.data(), b, logits);
+  lm_head_logits(lm_head_, final_norm_, x.f32(), b, logits);
 }
 
 }  // namespace

@@ -5,14 +5,13 @@
 
 namespace fathom::model::lora {
 
-int64_t add_lora_delta(int32_t target_idx, std::span<const LoraAdapter* const> row_adapters,
-                       const float* x, int64_t in, float* y, int64_t out, const LinearFn& linear) {
+int64_t add_lora_delta(runtime::Backend& backend, int32_t target_idx,
+                       std::span<const LoraAdapter* const> row_adapters, const float* x, int64_t in,
+                       float* y, int64_t out) {
   const auto n = static_cast<int64_t>(row_adapters.size());
-  // Activations kept per thread and reused across layers and steps.
-  thread_local std::vector<float> xs, xa, delta;
-  thread_local std::vector<int64_t> rows;
-  thread_local std::vector<const LoraAdapter*> done;
-  done.clear();
+  std::vector<int64_t> rows;
+  std::vector<float> scale;
+  std::vector<const LoraAdapter*> done;
   int64_t flops = 0;
   for (int64_t r0 = 0; r0 < n; ++r0) {
     const LoraAdapter* a = row_adapters[r0];
@@ -25,17 +24,13 @@ int64_t add_lora_delta(int32_t target_idx, std::span<const LoraAdapter* const> r
       if (row_adapters[r] == a) rows.push_back(r);
     const auto m = static_cast<int64_t>(rows.size());
     const int64_t rank = d->a.out_features;
-    xs.resize(static_cast<size_t>(m * in));
-    xa.resize(static_cast<size_t>(m * rank));
-    delta.resize(static_cast<size_t>(m * out));
-    for (int64_t i = 0; i < m; ++i) std::copy_n(x + rows[i] * in, in, xs.data() + i * in);
-    linear(d->a, xs.data(), m, xa.data());     // [m, r]
-    linear(d->b, xa.data(), m, delta.data());  // [m, out]
-    for (int64_t i = 0; i < m; ++i) {
-      float* dst = y + rows[i] * out;
-      const float* src = delta.data() + i * out;
-      for (int64_t j = 0; j < out; ++j) dst[j] += a->scale * src[j];
-    }
+    const runtime::Buffer xs = backend.alloc({m, in}), xa = backend.alloc({m, rank}),
+                          delta = backend.alloc({m, out});
+    backend.gather_rows(x, in, rows, xs.f32(), in, 0);
+    backend.linear(d->a, xs.f32(), m, xa.f32());     // [m, r]
+    backend.linear(d->b, xa.f32(), m, delta.f32());  // [m, out]
+    scale.assign(rows.size(), a->scale);
+    backend.scatter_add_rows(delta.f32(), out, rows, scale, y);
     flops += 2 * m * rank * (in + out);
   }
   return flops;

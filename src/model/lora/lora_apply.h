@@ -4,21 +4,19 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 
-#include "kernels/linear_weight.h"
 #include "model/lora/lora_adapter.h"
+#include "runtime/backend.h"
 
 namespace fathom::model::lora {
 
-/// y[m, out] = x[m, in] . W^T (the model's fast or reference kernel).
-using LinearFn = std::function<void(const kernels::LinearWeight&, const float*, int64_t, float*)>;
-
 /// For every row r with an adapter a = row_adapters[r] that targets `target_idx`:
 ///   y[r, :] += a.scale * (x[r, :] A^T) B^T
-/// x: [rows, in], y: [rows, out], row_adapters: [rows]. Returns the multiply-adds x 2 done.
-int64_t add_lora_delta(int32_t target_idx, std::span<const LoraAdapter* const> row_adapters,
-                       const float* x, int64_t in, float* y, int64_t out, const LinearFn& linear);
+/// x: [rows, in], y: [rows, out] on `backend` (which runs the products), row_adapters: [rows].
+/// Returns the multiply-adds x 2 done.
+int64_t add_lora_delta(runtime::Backend& backend, int32_t target_idx,
+                       std::span<const LoraAdapter* const> row_adapters, const float* x, int64_t in,
+                       float* y, int64_t out);
 
 }  // namespace fathom::model::lora

@@ -1,0 +1,116 @@
+#include "runtime/host_backend.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "base/check.h"
+
+namespace fathom::runtime {
+
+Buffer HostBackend::alloc(std::vector<int64_t> shape, DType dtype) {
+  int64_t numel = 1;
+  for (int64_t s : shape) {
+    FATHOM_CHECK(s >= 0);
+    numel *= s;
+  }
+  // calloc: large buffers come from mmap already zeroed and are faulted in only when written.
+  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(numel, 1)),
+                        static_cast<size_t>(dtype_size(dtype)));
+  if (!p) throw std::bad_alloc();
+  std::shared_ptr<void> owner(p, [](void* q) { std::free(q); });
+  return make_buffer(std::move(shape), dtype, p, std::move(owner));
+}
+
+void HostBackend::copy_from_host(const Buffer& dst, const void* src, int64_t bytes) {
+  FATHOM_CHECK(bytes <= dst.size_bytes());
+  std::memcpy(dst.handle(), src, static_cast<size_t>(bytes));
+}
+
+void HostBackend::copy_to_host(void* dst, const Buffer& src, int64_t bytes) {
+  FATHOM_CHECK(bytes <= src.size_bytes());
+  std::memcpy(dst, src.handle(), static_cast<size_t>(bytes));
+}
+
+void HostBackend::copy(float* dst, const float* src, int64_t count) {
+  std::copy_n(src, count, dst);
+}
+
+void HostBackend::fill(float* x, float value, int64_t count) { std::fill_n(x, count, value); }
+
+void HostBackend::rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps,
+                           float* y) {
+  kernels::rms_norm(x, w, rows, dim, eps, y);
+}
+
+void HostBackend::add(float* x, const float* y, int64_t count) {
+  kernels::add_inplace(x, y, count);
+}
+
+void HostBackend::add_bias(float* x, const float* bias, int64_t rows, int64_t dim) {
+  kernels::add_bias(x, bias, rows, dim);
+}
+
+void HostBackend::silu_mul(const float* gate, const float* up, int64_t count, float* out) {
+  kernels::silu_mul(gate, up, count, out);
+}
+
+void HostBackend::rope(const kernels::RopeTable& rope, const int32_t* positions, int64_t n,
+                       int64_t heads, int64_t stride, int64_t offset, float* x) {
+  kernels::apply_rope(rope, positions, n, heads, stride, offset, x);
+}
+
+void HostBackend::embed(const kernels::LinearWeight& table, const int32_t* token_ids, int64_t n,
+                        float* out) {
+  const int64_t d = table.in_features;
+  for (int64_t t = 0; t < n; ++t) kernels::dequantize_row(table, token_ids[t], out + t * d);
+}
+
+void HostBackend::to_head_major(const float* src, int64_t n, int64_t heads, int64_t stride,
+                                int64_t offset, int64_t width, float* dst) {
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      std::copy_n(src + (t * heads + h) * stride + offset, width, dst + (h * n + t) * width);
+}
+
+void HostBackend::from_head_major(const float* src, int64_t n, int64_t heads, int64_t width,
+                                  float* dst) {
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t t = 0; t < n; ++t)
+      std::copy_n(src + (h * n + t) * width, width, dst + (t * heads + h) * width);
+}
+
+void HostBackend::gather_rows(const float* src, int64_t width, std::span<const int64_t> rows,
+                              float* dst, int64_t dst_stride, int64_t dst_offset) {
+  for (size_t i = 0; i < rows.size(); ++i)
+    std::copy_n(src + rows[i] * width, width,
+                dst + static_cast<int64_t>(i) * dst_stride + dst_offset);
+}
+
+void HostBackend::scatter_add_rows(const float* src, int64_t width, std::span<const int64_t> rows,
+                                   std::span<const float> weight, float* dst) {
+  FATHOM_CHECK(rows.size() == weight.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    float* d = dst + rows[i] * width;
+    const float* s = src + static_cast<int64_t>(i) * width;
+    const float wt = weight[i];
+    for (int64_t j = 0; j < width; ++j) d[j] += wt * s[j];
+  }
+}
+
+void HostBackend::write_kv(const kernels::PagedCache& cache, const kernels::TokenLayout& tokens,
+                           std::span<const KvPart> parts) {
+  int64_t total = 0;
+  for (const KvPart& p : parts) total += p.width;
+  FATHOM_CHECK(total == cache.entry_dim);
+  for (int64_t t = 0; t < tokens.num_tokens; ++t) {
+    float* e = cache.entry((*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t]);
+    for (const KvPart& p : parts) {
+      std::copy_n(p.data + t * p.row_stride, p.width, e);
+      e += p.width;
+    }
+  }
+}
+
+}  // namespace fathom::runtime
