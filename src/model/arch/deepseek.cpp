@@ -361,13 +361,14 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
     kernels::apply_rope(rope_, b.positions.data(), n, 1, lr + rd, lr, kv_a.data());
   }
   const kernels::PagedCache cache = kv.layer(layer);
+  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
   {
     OpTimer timer(this, Op::kKvWrite);
     for (int64_t t = 0; t < n; ++t) {
-      float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-      kernels::rms_norm(kv_a.data() + t * (lr + rd), a.kv_a_norm.data(), 1, lr, eps, e);
-      std::copy_n(kv_a.data() + t * (lr + rd) + lr, rd, e + lr);
+      float* row = kv_a.data() + t * (lr + rd);
+      kernels::rms_norm(row, a.kv_a_norm.data(), 1, lr, eps, row);
     }
+    kernels::write_kv(cache, tokens, kv_a.data(), lr + rd, 0, lr + rd);
   }
 
   // Absorb W_uk into the query, head by head: q_latent[t, h, :] = W_uk[h]^T q_nope[t, h, :].
@@ -387,7 +388,6 @@ void DeepseekModel::attention(const DeepseekLayer& L, int32_t layer, const Forwa
       std::copy_n(latent.data() + (head * n + t) * lr, lr, q_latent.data() + (t * nh + head) * lr);
 
   std::vector<float> latent_out(q_latent.size());
-  const kernels::TokenLayout tokens{b.positions.data(), b.seq_idx.data(), &b.block_tables, n};
   const kernels::MlaShape shape{static_cast<int32_t>(nh), static_cast<int32_t>(lr),
                                 static_cast<int32_t>(rd), softmax_scale_};
   mla_attention(shape, tokens, cache, q_latent.data(), q_rope.data(), latent_out.data());

@@ -128,11 +128,8 @@ void DenseModel::forward_validated(const ForwardBatch& b, runtime::KvStorage& kv
     const kernels::PagedCache cache = kv.layer(static_cast<int32_t>(l));
     {
       OpTimer timer(this, Op::kKvWrite);
-      for (int64_t t = 0; t < n; ++t) {
-        float* e = cache.entry(b.block_tables[b.seq_idx[t]], b.positions[t]);
-        std::copy_n(k.data() + t * kv_dim, kv_dim, e);
-        std::copy_n(v.data() + t * kv_dim, kv_dim, e + kv_dim);
-      }
+      kernels::write_kv(cache, tokens, k.data(), kv_dim, 0, kv_dim);
+      kernels::write_kv(cache, tokens, v.data(), kv_dim, kv_dim, kv_dim);
     }
     attention(shape, tokens, cache, q.data(), attn.data());
     linear(L.wo, attn.data(), n, out.data());
