@@ -15,8 +15,7 @@ Result<std::unique_ptr<MtpDrafter>> MtpDrafter::create(model::Model& model,
                             ") has no multi-token-prediction module loaded");
   FATHOM_ASSIGN_OR_RETURN(
       runtime::KvStorage cache,
-      runtime::KvStorage::allocate(model.mtp_kv_layout(), kv.num_blocks(), kv.block_size(),
-                                   kv.dtype()));  // the target cache's dtype
+      runtime::KvStorage::allocate(model.mtp_kv_layout(), kv.num_blocks(), kv.block_size()));
   return std::unique_ptr<MtpDrafter>(new MtpDrafter(model, kv, std::move(cache)));
 }
 
