@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/model.h"
 #include "plan/deploy_files.h"
 #include "plan/plan_test_support.h"
 #include "plan/planner.h"
