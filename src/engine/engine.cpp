@@ -88,10 +88,10 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
   FATHOM_RETURN_IF_ERROR(spec::validate(cfg.spec));
   FATHOM_ASSIGN_OR_RETURN(
       auto storage, runtime::KvStorage::allocate(layout, num_blocks, cfg.block_size, kv_dtype));
-  FATHOM_LOG(kInfo) << "KV cache: " << num_blocks << " blocks x " << cfg.block_size << " tokens of "
-                    << model::kv_cache_dtype_name(kv_dtype) << " ("
+  FATHOM_LOG(kInfo) << "KV cache: " << num_blocks << " blocks x " << cfg.block_size << " tokens ("
                     << storage.size_bytes() / (1 << 20) << " MiB, " << storage.size_bytes()
-                    << " bytes), max model len " << cfg.max_model_len;
+                    << " bytes), max model len " << cfg.max_model_len << ", dtype "
+                    << model::kv_cache_dtype_name(kv_dtype);
   std::unique_ptr<Engine> e(new Engine());
   e->impl_ = std::make_unique<Impl>(std::move(model), cfg, clock, std::move(storage));
   Impl* impl = e->impl_.get();

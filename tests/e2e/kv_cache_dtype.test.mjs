@@ -13,7 +13,7 @@ for (const [flag, stored] of [['auto', 'bf16'], ['fp8', 'fp8'], ['float32', 'flo
   test(`--kv-cache-dtype ${flag} stores ${stored} and answers`, async () => {
     const server = await startServer({ model: 'qwen2', args: ['--kv-cache-dtype', flag] });
     try {
-      assert.match(server.log, new RegExp(`tokens of ${stored} \\(`));
+      assert.match(server.log, new RegExp(`KV cache: .*, dtype ${stored}\n`));
       const r = await server.post('/v1/chat/completions', {
         model: 'qwen2', messages: [{ role: 'user', content: 'hello there' }], max_tokens: 6, temperature: 0,
       });
