@@ -20,6 +20,7 @@ void print_help() {
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
       "                          [--quantization auto|none|int8|int4|fp8]\n"
       "                          [--activations exact|reduced] [--no-weight-cache]\n"
+      "                          [--kv-cache-dtype auto|float32|bf16|fp8]   (as serve)\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
       "  -b, --batch    concurrent decode streams, one tgN test each\n"
@@ -48,10 +49,11 @@ std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
 }
 
 Status bench_model_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(long_flags(argv),
-                                                 {"model", "prompt", "gen", "batch", "threads",
-                                                  "depth", "reps", "quantization", "activations"},
-                                                 {"json", "no-weight-cache"}));
+  FATHOM_ASSIGN_OR_RETURN(
+      Args args, Args::parse(long_flags(argv),
+                             {"model", "prompt", "gen", "batch", "threads", "depth", "reps",
+                              "quantization", "activations", "kv-cache-dtype"},
+                             {"json", "no-weight-cache"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
   FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
@@ -82,7 +84,12 @@ Status bench_model_main(const std::vector<std::string>& argv) {
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(load.activations,
                           model::parse_activation_precision(args.get_or("activations", "exact")));
+  FATHOM_ASSIGN_OR_RETURN(std::optional<kernels::KvDtype> kv_dtype,
+                          model::parse_kv_cache_dtype(args.get_or("kv-cache-dtype", "auto")));
   FATHOM_ASSIGN_OR_RETURN(auto m, model::load_model(dir, load));
+  cfg.kv_dtype = kv_dtype.value_or(model::auto_kv_cache_dtype(m->config()));
+  report.kv_dtype = cfg.kv_dtype;
+  report.kv_bytes_per_token = runtime::kv_bytes_per_token(m->kv_layout(), cfg.kv_dtype);
   report.weights = m->weight_bytes();
   report.machine = kernels::cpu::probe_machine(default_thread_pool());
   FATHOM_ASSIGN_OR_RETURN(report.rows, engine::run_model_bench(*m, cfg));

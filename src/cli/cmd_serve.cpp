@@ -52,6 +52,8 @@ void print_help() {
       "                    [--max-model-len N] [--max-num-seqs N] [--max-num-batched-tokens N]\n"
       "                    [--max-waiting N] [--block-size N] [--kv-cache-mb N] "
       "[--no-prefix-caching]\n"
+      "                    [--kv-cache-dtype auto|float32|bf16|fp8]   (auto: bf16 for a bf16\n"
+      "                    checkpoint, float32 otherwise; fp8 is e4m3, a quarter of float32)\n"
       "                    [--io-threads N] [--max-body-mb N] [--reasoning-parser "
       "deepseek_r1|none]\n"
       "                    [--tool-call-parser deepseek_v3|none] [--log-level "
@@ -118,6 +120,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "max-waiting",
                                                   "block-size",
                                                   "kv-cache-mb",
+                                                  "kv-cache-dtype",
                                                   "io-threads",
                                                   "max-body-mb",
                                                   "reasoning-parser",
@@ -212,6 +215,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(int64_t kv_mb, args.get_int("kv-cache-mb", e.kv_cache_bytes >> 20));
   if (kv_mb < 1) return invalid_argument("--kv-cache-mb must be at least 1");
   e.kv_cache_bytes = kv_mb << 20;
+  FATHOM_ASSIGN_OR_RETURN(e.kv_cache_dtype,
+                          model::parse_kv_cache_dtype(args.get_or("kv-cache-dtype", "auto")));
   e.enable_prefix_caching = !args.has("no-prefix-caching");
   if (e.max_num_seqs < 1 || e.max_num_batched_tokens < 1 || e.max_waiting < 0 || e.block_size < 1)
     return invalid_argument("--max-num-seqs, --max-num-batched-tokens and --block-size must be positive");

@@ -73,8 +73,9 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
       cfg.max_waiting < 0)
     return invalid_argument("engine config: block size, token budget and max sequences must be positive");
   const runtime::KvLayout layout = model->kv_layout();
-  const int64_t block_bytes = static_cast<int64_t>(layout.num_layers) * layout.entry_dim *
-                              cfg.block_size * static_cast<int64_t>(sizeof(float));
+  const kernels::KvDtype kv_dtype =
+      cfg.kv_cache_dtype.value_or(model::auto_kv_cache_dtype(model->config()));
+  const int64_t block_bytes = runtime::kv_bytes_per_token(layout, kv_dtype) * cfg.block_size;
   int32_t num_blocks = cfg.num_kv_blocks;
   if (cfg.max_model_len <= 0) cfg.max_model_len = model->config().max_position_embeddings;
   cfg.max_model_len = std::min<int64_t>(cfg.max_model_len, model->config().max_position_embeddings);
@@ -85,10 +86,12 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
     num_blocks = static_cast<int32_t>(std::clamp<int64_t>(cfg.kv_cache_bytes / block_bytes, 1, useful));
   }
   FATHOM_RETURN_IF_ERROR(spec::validate(cfg.spec));
-  FATHOM_ASSIGN_OR_RETURN(auto storage, runtime::KvStorage::allocate(layout, num_blocks, cfg.block_size));
+  FATHOM_ASSIGN_OR_RETURN(
+      auto storage, runtime::KvStorage::allocate(layout, num_blocks, cfg.block_size, kv_dtype));
   FATHOM_LOG(kInfo) << "KV cache: " << num_blocks << " blocks x " << cfg.block_size << " tokens ("
                     << storage.size_bytes() / (1 << 20) << " MiB, " << storage.size_bytes()
-                    << " bytes), max model len " << cfg.max_model_len;
+                    << " bytes), max model len " << cfg.max_model_len << ", dtype "
+                    << model::kv_cache_dtype_name(kv_dtype);
   std::unique_ptr<Engine> e(new Engine());
   e->impl_ = std::make_unique<Impl>(std::move(model), cfg, clock, std::move(storage));
   Impl* impl = e->impl_.get();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct EngineConfig {
   int32_t block_size = 16;
   int32_t num_kv_blocks = 0;             ///< 0: derive from kv_cache_bytes
   int64_t kv_cache_bytes = 256ll << 20;
+  /// The cache's element type; nullopt: model::auto_kv_cache_dtype (serve --kv-cache-dtype auto).
+  std::optional<kernels::KvDtype> kv_cache_dtype = kernels::KvDtype::kF32;
   int64_t max_num_batched_tokens = 512;  ///< token budget per step (prefill chunks + decodes)
   int32_t max_num_seqs = 64;             ///< running sequences per step
   int32_t max_waiting = 256;             ///< queued requests before submit() says ResourceExhausted

@@ -17,10 +17,11 @@ struct BenchSequences {
 };
 
 Result<BenchSequences> make_sequences(const model::Model& m, int32_t batch, int32_t max_len,
-                                      int32_t block_size) {
+                                      int32_t block_size, kernels::KvDtype kv_dtype) {
   const int32_t per_seq = (max_len + block_size - 1) / block_size;
-  FATHOM_ASSIGN_OR_RETURN(runtime::KvStorage kv,
-                          runtime::KvStorage::allocate(m.kv_layout(), per_seq * batch, block_size));
+  FATHOM_ASSIGN_OR_RETURN(
+      runtime::KvStorage kv,
+      runtime::KvStorage::allocate(m.kv_layout(), per_seq * batch, block_size, kv_dtype));
   BenchSequences s{std::move(kv), {}};
   for (int32_t i = 0; i < batch; ++i) {
     s.block_tables.emplace_back();
@@ -76,7 +77,8 @@ ModelBenchRow finish_row(std::string test, int32_t batch, int32_t depth, int64_t
 
 Result<ModelBenchRow> run_prefill(model::Model& m, const ModelBenchConfig& cfg, int32_t len) {
   const int64_t vocab = m.config().vocab_size;
-  FATHOM_ASSIGN_OR_RETURN(BenchSequences s, make_sequences(m, 1, cfg.depth + len, cfg.block_size));
+  FATHOM_ASSIGN_OR_RETURN(BenchSequences s,
+                          make_sequences(m, 1, cfg.depth + len, cfg.block_size, cfg.kv_dtype));
   std::vector<float> logits;
   // Warm-up (first touch of the weights and buffers), then the timed repetitions, each over
   // the same positions after the same depth.
@@ -97,8 +99,8 @@ Result<ModelBenchRow> run_prefill(model::Model& m, const ModelBenchConfig& cfg, 
 Result<ModelBenchRow> run_decode(model::Model& m, const ModelBenchConfig& cfg, int32_t batch) {
   const int64_t vocab = m.config().vocab_size;
   const int32_t n = cfg.gen_tokens;
-  FATHOM_ASSIGN_OR_RETURN(BenchSequences s,
-                          make_sequences(m, batch, cfg.depth + n + 1, cfg.block_size));
+  FATHOM_ASSIGN_OR_RETURN(
+      BenchSequences s, make_sequences(m, batch, cfg.depth + n + 1, cfg.block_size, cfg.kv_dtype));
   std::vector<float> logits;
   FATHOM_RETURN_IF_ERROR(prefill_depth(m, s, cfg.depth, logits));
   const std::vector<int32_t> seqs = iota(batch);
@@ -155,9 +157,13 @@ std::string model_bench_table(const ModelBenchReport& r) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "model: %s\nweights: %.1f MB (%.1f MB read per decoded token)\n"
-                "machine: %d threads, %s, read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s\n\n",
+                "machine: %d threads, %s, read bandwidth %.1f GB/s, f32 FMA peak %.0f GFLOP/s\n",
                 r.model.c_str(), r.weights.total / 1e6, r.weights.per_token / 1e6, mach.threads,
                 kernels::cpu::isa_name(mach.isa), mach.read_gbps, mach.peak_gflops);
+  out += buf;
+  std::snprintf(buf, sizeof buf, "kv cache: %s, %lld bytes per token\n\n",
+                model::kv_cache_dtype_name(r.kv_dtype),
+                static_cast<long long>(r.kv_bytes_per_token));
   out += buf;
   out +=
       "| test   | batch | depth |    tokens/s |  GFLOP/s | % peak |   GB/s | % read bw | time per "
@@ -184,6 +190,8 @@ std::string model_bench_json(const ModelBenchReport& r) {
   j["isa"] = kernels::cpu::isa_name(r.machine.isa);
   j["weights_bytes"] = r.weights.total;
   j["weights_bytes_per_token"] = r.weights.per_token;
+  j["kv_cache_dtype"] = model::kv_cache_dtype_name(r.kv_dtype);
+  j["kv_bytes_per_token"] = r.kv_bytes_per_token;
   j["machine"] = {{"read_gbps", r.machine.read_gbps}, {"peak_gflops", r.machine.peak_gflops}};
   j["results"] = nlohmann::json::array();
   for (const ModelBenchRow& row : r.rows) {

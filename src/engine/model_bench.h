@@ -20,6 +20,7 @@ struct ModelBenchConfig {
   int32_t depth = 0;  ///< tokens already in every sequence's cache before a test starts
   int32_t reps = 1;   ///< timed repetitions per test (the figures are their mean)
   int32_t block_size = 16;
+  kernels::KvDtype kv_dtype = kernels::KvDtype::kF32;  ///< the cache's element type
 };
 
 struct ModelBenchRow {
@@ -38,6 +39,8 @@ struct ModelBenchReport {
   std::string model;
   kernels::cpu::MachineLimits machine;
   model::Model::WeightBytes weights;
+  kernels::KvDtype kv_dtype = kernels::KvDtype::kF32;
+  int64_t kv_bytes_per_token = 0;
   std::vector<ModelBenchRow> rows;
 };
 

@@ -40,17 +40,30 @@ struct RopeTable {
 void apply_rope(const RopeTable& rope, const int32_t* positions, int64_t num_tokens,
                 int64_t num_heads, int64_t stride, int64_t offset, float* x);
 
-/// A per-layer paged cache: [num_blocks, block_size, entry_dim] floats. A sequence's position p
-/// lives in block table[p / block_size], row p % block_size.
+/// The element type of the paged KV cache (`fathom serve --kv-cache-dtype`). kFp8 is
+/// float8_e4m3fn with one scale per layer (vLLM's k_scale/v_scale; 1 until calibrated).
+enum class KvDtype : uint8_t { kF32, kBf16, kFp8 };
+inline constexpr int64_t kv_dtype_bytes(KvDtype d) {
+  return d == KvDtype::kF32 ? 4 : d == KvDtype::kBf16 ? 2 : 1;
+}
+
+/// A per-layer paged cache: [num_blocks, block_size, entry_dim] elements of `dtype` (float,
+/// bf16 bits as uint16_t, or e4m3 codes as uint8_t). A sequence's position p lives in block
+/// table[p / block_size], row p % block_size.
 struct PagedCache {
-  float* data = nullptr;
+  void* data = nullptr;
   int64_t num_blocks = 0;
   int32_t block_size = 0;
   int32_t entry_dim = 0;
+  KvDtype dtype = KvDtype::kF32;
+  float scale = 1.0f;  ///< kFp8: an entry's value is e4m3(code) * scale
 
-  float* entry(std::span<const int32_t> table, int32_t pos) const {
-    return data + (static_cast<int64_t>(table[pos / block_size]) * block_size + pos % block_size) *
-                      entry_dim;
+  /// The entry of position `pos`, as stored. PRECOND: T matches dtype.
+  template <class T>
+  T* entry_as(std::span<const int32_t> table, int32_t pos) const {
+    return static_cast<T*>(data) +
+           (static_cast<int64_t>(table[pos / block_size]) * block_size + pos % block_size) *
+               entry_dim;
   }
 };
 
@@ -61,6 +74,15 @@ struct TokenLayout {
   const std::vector<std::vector<int32_t>>* block_tables = nullptr;  ///< per sequence
   int64_t num_tokens = 0;
 };
+
+/// Converts a step's entries to cache.dtype and stores them: row t of `src` (row stride
+/// `src_stride` floats, `width` used) becomes elements [offset, offset + width) of token t's
+/// entry. bf16 rounds to nearest even; fp8 divides by cache.scale, rounds to nearest even and
+/// saturates at +-448.
+void write_kv(const PagedCache& cache, const TokenLayout& tokens, const float* src,
+              int64_t src_stride, int64_t offset, int64_t width);
+/// Entry `pos` of `table`, dequantized into out[entry_dim] (what every attention kernel reads).
+void read_kv(const PagedCache& cache, std::span<const int32_t> table, int32_t pos, float* out);
 
 /// Standard causal attention over a paged cache whose entry is [K | V], each
 /// [num_kv_heads, head_dim]. Token t attends to positions 0..positions[t] of its sequence.

@@ -216,6 +216,7 @@ Result<ModelConfig> parse_model_config(const json& j, const std::string& source)
     }
   }
   cfg.model_type = f.string("model_type", "");
+  cfg.torch_dtype = f.string("torch_dtype", "");
   cfg.vocab_size = f.integer("vocab_size", std::nullopt, 1);
   cfg.hidden_size = f.integer("hidden_size", std::nullopt, 1);
   cfg.intermediate_size = f.integer("intermediate_size", std::nullopt, 1);

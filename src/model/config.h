@@ -65,6 +65,7 @@ enum class ArchFamily { kDense, kDeepseek };
 struct ModelConfig {
   std::string architecture;  ///< e.g. "DeepseekV3ForCausalLM"
   std::string model_type;
+  std::string torch_dtype;  ///< config.json's "torch_dtype" ("bfloat16", ...); "" when absent
   ArchFamily family = ArchFamily::kDense;
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;

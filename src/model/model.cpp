@@ -83,6 +83,24 @@ Result<Quantization> parse_quantization(const std::string& text) {
   return invalid_argument("quantization '" + text + "' is not one of auto, none, int8, int4, fp8");
 }
 
+Result<std::optional<kernels::KvDtype>> parse_kv_cache_dtype(const std::string& text) {
+  if (text == "auto") return std::optional<kernels::KvDtype>();
+  if (text == "float32") return std::optional(kernels::KvDtype::kF32);
+  if (text == "bf16" || text == "bfloat16") return std::optional(kernels::KvDtype::kBf16);
+  if (text == "fp8" || text == "fp8_e4m3") return std::optional(kernels::KvDtype::kFp8);
+  return invalid_argument("--kv-cache-dtype: '" + text +
+                          "' is not one of auto, float32, bf16, fp8");
+}
+
+kernels::KvDtype auto_kv_cache_dtype(const ModelConfig& cfg) {
+  return cfg.torch_dtype == "bfloat16" || cfg.torch_dtype == "float16" ? kernels::KvDtype::kBf16
+                                                                       : kernels::KvDtype::kF32;
+}
+
+const char* kv_cache_dtype_name(kernels::KvDtype d) {
+  return d == kernels::KvDtype::kF32 ? "float32" : d == kernels::KvDtype::kBf16 ? "bf16" : "fp8";
+}
+
 Result<kernels::ActivationPrecision> parse_activation_precision(const std::string& text) {
   for (auto a : {kernels::ActivationPrecision::kExact, kernels::ActivationPrecision::kReduced})
     if (text == kernels::activation_precision_name(a)) return a;

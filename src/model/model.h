@@ -86,6 +86,13 @@ const char* quantization_name(Quantization q);
 Result<Quantization> parse_quantization(const std::string& text);
 /// "exact" or "reduced" (--activations).
 Result<kernels::ActivationPrecision> parse_activation_precision(const std::string& text);
+/// --kv-cache-dtype (vLLM's flag): "auto" (nullopt: auto_kv_cache_dtype), "float32", "bf16"
+/// (or "bfloat16"), "fp8" (or "fp8_e4m3": float8_e4m3fn, per-layer scale 1).
+Result<std::optional<kernels::KvDtype>> parse_kv_cache_dtype(const std::string& text);
+/// What "auto" means for a checkpoint: bf16 when its torch_dtype is bfloat16 or float16 (half
+/// the cache memory of float32, the precision the checkpoint was trained in), else float32.
+kernels::KvDtype auto_kv_cache_dtype(const ModelConfig& cfg);
+const char* kv_cache_dtype_name(kernels::KvDtype d);
 /// OK when `q` can serve a checkpoint quantized with `cfg.quant`, else why not.
 Status check_quantization(const ModelConfig& cfg, Quantization q);
 /// The format a float checkpoint's linear weights are quantized to at load, if any.

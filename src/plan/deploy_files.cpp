@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "model/model.h"
+
 namespace fathom::plan {
 namespace {
 
@@ -67,7 +69,9 @@ Result<DeployFiles> make_deploy_files(const Plan& p, const DeployOptions& o) {
                   "--max-num-seqs",
                   std::to_string(s.max_sequences),
                   "--kv-cache-mb",
-                  std::to_string(f.kv_cache_mb)};
+                  std::to_string(f.kv_cache_mb),
+                  "--kv-cache-dtype",  // the element type the KV memory was sized for
+                  model::kv_cache_dtype_name(p.kv_dtype)};
   // A float checkpoint planned in a quantized format: fathom serve quantizes it at load.
   if (const char* q = load_quantization(p); q != nullptr)
     f.serve_args.insert(f.serve_args.end(), {"--quantization", q});

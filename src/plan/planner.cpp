@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+
+#include "model/model.h"
 
 namespace fathom::plan {
 namespace {
@@ -204,7 +207,8 @@ Result<Plan> make_plan(const PlanInputs& in, bool with_sensitivity) {
       !cands.empty() && std::all_of(cands.begin(), cands.end(), [](const Candidate& k) {
         return k.device.kind == DeviceKind::kCpu;
       });
-  p.kv_dtype = all_cpu ? KvDtype::kF32 : KvDtype::kBf16;
+  // On CPUs, what `fathom serve --kv-cache-dtype auto` picks for this checkpoint.
+  p.kv_dtype = all_cpu ? model::auto_kv_cache_dtype(c) : KvDtype::kBf16;
   if (w.kv_dtype) {
     FATHOM_ASSIGN_OR_RETURN(p.kv_dtype, parse_kv_dtype(*w.kv_dtype));
   }

@@ -144,10 +144,11 @@ std::vector<std::string> weight_format_names() {
 }
 
 Result<KvDtype> parse_kv_dtype(const std::string& name) {
-  if (name == "f32") return KvDtype::kF32;
+  if (name == "f32" || name == "float32") return KvDtype::kF32;
   if (name == "bf16" || name == "f16") return KvDtype::kBf16;
   if (name == "fp8") return KvDtype::kFp8;
-  return invalid_argument("unknown KV cache dtype '" + name + "' (expected f32, bf16, f16 or fp8)");
+  return invalid_argument("unknown KV cache dtype '" + name +
+                          "' (expected f32 (float32), bf16, f16 or fp8)");
 }
 
 const char* kv_dtype_name(KvDtype d) {
@@ -161,7 +162,5 @@ const char* kv_dtype_name(KvDtype d) {
   }
   return "?";
 }
-
-int64_t kv_dtype_bytes(KvDtype d) { return d == KvDtype::kF32 ? 4 : d == KvDtype::kBf16 ? 2 : 1; }
 
 }  // namespace fathom::plan

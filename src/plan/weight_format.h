@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "kernels/ops.h"
 #include "model/quant_config.h"
 
 namespace fathom::plan {
@@ -55,9 +56,10 @@ struct WeightFormat {
 /// Every format name `parse` accepts, for help texts.
 std::vector<std::string> weight_format_names();
 
-enum class KvDtype : uint8_t { kF32, kBf16, kFp8 };
+/// The serving engine's cache element type, so that plans size memory as `fathom serve` does.
+using KvDtype = kernels::KvDtype;
+using kernels::kv_dtype_bytes;
 Result<KvDtype> parse_kv_dtype(const std::string& name);
 const char* kv_dtype_name(KvDtype d);
-int64_t kv_dtype_bytes(KvDtype d);
 
 }  // namespace fathom::plan

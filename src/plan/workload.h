@@ -28,7 +28,7 @@ struct Workload {
   std::string model;                   ///< built-in name or a folder with config.json
   std::optional<std::string> weights;  ///< weight format; default: the checkpoint's
   std::optional<std::string>
-      kv_dtype;                 ///< default: f32 on CPUs (fathom's CPU cache), bf16 elsewhere
+      kv_dtype;  ///< default: on CPUs serve's auto (bf16 for a bf16 checkpoint), bf16 elsewhere
   double requests_per_s = 1.0;  ///< daily mean
   std::array<double, 24> hourly = {};  ///< relative load per hour of day, normalised to mean 1
   TokenLengths prompt{1000, 4000};

@@ -101,16 +101,12 @@ void HostBackend::scatter_add_rows(const float* src, int64_t width, std::span<co
 
 void HostBackend::write_kv(const kernels::PagedCache& cache, const kernels::TokenLayout& tokens,
                            std::span<const KvPart> parts) {
-  int64_t total = 0;
-  for (const KvPart& p : parts) total += p.width;
-  FATHOM_CHECK(total == cache.entry_dim);
-  for (int64_t t = 0; t < tokens.num_tokens; ++t) {
-    float* e = cache.entry((*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t]);
-    for (const KvPart& p : parts) {
-      std::copy_n(p.data + t * p.row_stride, p.width, e);
-      e += p.width;
-    }
+  int64_t offset = 0;  // each part converted to the cache's element type at its offset
+  for (const KvPart& p : parts) {
+    kernels::write_kv(cache, tokens, p.data, p.row_stride, offset, p.width);
+    offset += p.width;
   }
+  FATHOM_CHECK(offset == cache.entry_dim);
 }
 
 }  // namespace fathom::runtime

@@ -1,7 +1,9 @@
-// paged_attention_cpu (SIMD where the CPU has it, and the portable path) against the reference
-// paged_attention, the oracle: GQA groups of 1 to 8, odd head sizes, several sequences whose
-// blocks are scattered through the cache, contexts shorter and longer than the key tile, and
-// a prefill batch (every position of a prompt) as well as decode rows.
+// paged_attention_cpu on every instruction-set path the CPU has (portable, AVX2, AVX-512, NEON)
+// and every cache dtype (f32, bf16, fp8 e4m3 with a scale) against the reference
+// paged_attention, the oracle, which reads the same stored values dequantized: GQA groups of 1
+// to 8, odd head sizes, several sequences whose blocks are scattered through the cache,
+// contexts shorter and longer than the key tile, and a prefill batch (every position of a
+// prompt) as well as decode rows. Also write_kv / read_kv's conversions.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,9 +14,32 @@
 #include <vector>
 
 #include "kernels/cpu/attention_cpu.h"
+#include "kernels/quantize_weight.h"
+#include "tensor/dtype.h"
 
 namespace fathom::kernels {
 namespace {
+
+constexpr KvDtype kDtypes[] = {KvDtype::kF32, KvDtype::kBf16, KvDtype::kFp8};
+constexpr cpu::Isa kPaths[] = {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512,
+                               cpu::Isa::kNeon};
+
+const char* name(KvDtype d) {
+  return d == KvDtype::kF32 ? "f32" : d == KvDtype::kBf16 ? "bf16" : "fp8";
+}
+
+/// A cache of `dtype` holding `values` ([num_tokens, entry]) at every token of `tokens`,
+/// stored through write_kv. fp8 gets a scale that is not 1 (vLLM's per-layer k/v scale).
+struct TypedCache {
+  std::vector<uint8_t> bytes;
+  PagedCache cache;
+  TypedCache(KvDtype dtype, int32_t blocks, int32_t block, int32_t entry, const TokenLayout& tokens,
+             const std::vector<float>& values)
+      : bytes(static_cast<size_t>(blocks) * block * entry * kv_dtype_bytes(dtype)),
+        cache{bytes.data(), blocks, block, entry, dtype, dtype == KvDtype::kFp8 ? 0.05f : 1.0f} {
+    write_kv(cache, tokens, values.data(), entry, 0, entry);
+  }
+};
 
 struct Case {
   int32_t heads, kv_heads, head_dim;
@@ -46,10 +71,9 @@ TEST_P(AttentionParity, CpuMatchesReference) {
       seq_idx.push_back(static_cast<int32_t>(s));
     }
   }
-  std::vector<float> cache_data(static_cast<size_t>(blocks) * block * entry);
-  for (float& v : cache_data) v = nd(rng);
-  const PagedCache cache{cache_data.data(), blocks, block, entry};
   const int64_t n = static_cast<int64_t>(positions.size());
+  std::vector<float> values(static_cast<size_t>(n * entry));
+  for (float& v : values) v = nd(rng);
   std::vector<float> q(static_cast<size_t>(n * c.heads * c.head_dim));
   for (float& v : q) v = 2.0f * nd(rng);  // peaky softmax too
   const TokenLayout tokens{positions.data(), seq_idx.data(), &tables, n};
@@ -57,52 +81,107 @@ TEST_P(AttentionParity, CpuMatchesReference) {
                        1.0f / std::sqrt(static_cast<float>(c.head_dim))};
 
   ThreadPool pool(2);
-  std::vector<float> want(q.size()), got(q.size());
-  paged_attention(shape, tokens, cache, q.data(), want.data(), pool);
-  for (bool simd : {false, true}) {
-    if (simd && !cpu::attention_simd_available()) continue;
-    std::fill(got.begin(), got.end(), 0.0f);
-    cpu::paged_attention_cpu(shape, tokens, cache, q.data(), got.data(), pool, simd);
-    double worst = 0;
-    for (size_t i = 0; i < got.size(); ++i)
-      worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
-    EXPECT_LT(worst, 2e-5) << (simd ? "simd"
-                                    : "portable");  // outputs are averages of N(0,1) values
-  }
-}
-
-// Absorbed MLA: cache entries [latent | rope], every head over the same entries.
-TEST(MlaAttentionParity, CpuMatchesReference) {
-  for (auto [heads, lr, rd, len] :
-       {std::tuple{1, 8, 4, 5}, {16, 64, 16, 130}, {4, 33, 7, 70}, {128, 32, 8, 20}}) {
-    std::mt19937 rng(heads + lr);
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    const int32_t block = 16, blocks = (len + block - 1) / block, entry = lr + rd;
-    std::vector<std::vector<int32_t>> tables(1);
-    for (int32_t b = blocks - 1; b >= 0; --b) tables[0].push_back(b);  // blocks in reverse order
-    std::vector<float> cache_data(static_cast<size_t>(blocks) * block * entry);
-    for (float& v : cache_data) v = nd(rng);
-    std::vector<int32_t> positions(len), seq_idx(len, 0);
-    std::iota(positions.begin(), positions.end(), 0);
-    std::vector<float> ql(static_cast<size_t>(len) * heads * lr),
-        qr(static_cast<size_t>(len) * heads * rd);
-    for (float& v : ql) v = nd(rng);
-    for (float& v : qr) v = nd(rng);
-    const PagedCache cache{cache_data.data(), blocks, block, entry};
-    const TokenLayout tokens{positions.data(), seq_idx.data(), &tables, len};
-    const MlaShape shape{heads, lr, rd, 1.0f / std::sqrt(static_cast<float>(lr + rd))};
-    ThreadPool pool(2);
-    std::vector<float> want(ql.size()), got(ql.size());
-    paged_mla_attention(shape, tokens, cache, ql.data(), qr.data(), want.data(), pool);
-    for (bool simd : {false, true}) {
-      if (simd && !cpu::attention_simd_available()) continue;
-      cpu::paged_mla_attention_cpu(shape, tokens, cache, ql.data(), qr.data(), got.data(), pool,
-                                   simd);
+  for (KvDtype dtype : kDtypes) {
+    const TypedCache tc(dtype, blocks, block, entry, tokens, values);
+    std::vector<float> want(q.size()), got(q.size());
+    paged_attention(shape, tokens, tc.cache, q.data(), want.data(), pool);
+    for (cpu::Isa isa : kPaths) {
+      if (!cpu::isa_available(isa)) continue;
+      std::fill(got.begin(), got.end(), 0.0f);
+      cpu::paged_attention_cpu(shape, tokens, tc.cache, q.data(), got.data(), pool, isa);
       double worst = 0;
       for (size_t i = 0; i < got.size(); ++i)
         worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
-      EXPECT_LT(worst, 2e-5) << heads << " heads, lr " << lr << (simd ? " simd" : " portable");
+      // Outputs are averages of N(0,1) values: float rounding only.
+      EXPECT_LT(worst, 2e-5) << name(dtype) << " " << cpu::isa_name(isa);
     }
+  }
+}
+
+// Absorbed MLA: cache entries [latent | rope], every head over the same entries, several
+// sequences of different lengths in one batch.
+TEST(MlaAttentionParity, CpuMatchesReference) {
+  for (auto [heads, lr, rd, len] : {std::tuple{1, 8, 4, 5},
+                                    {16, 64, 16, 130},
+                                    {4, 33, 7, 70},
+                                    {128, 32, 8, 20},
+                                    {8, 512, 64, 66}}) {
+    std::mt19937 rng(heads + lr);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int32_t block = 16, per_seq = (len + block - 1) / block, entry = lr + rd;
+    // Two sequences: `len` decode-style rows and a shorter one; blocks in reverse order.
+    const std::vector<int32_t> lens = {len, std::max(1, len / 3)};
+    std::vector<std::vector<int32_t>> tables(2);
+    int32_t blocks = 0;
+    std::vector<int32_t> positions, seq_idx;
+    for (int32_t s = 0; s < 2; ++s) {
+      for (int32_t b = 0; b < per_seq; ++b) tables[s].insert(tables[s].begin(), blocks++);
+      for (int32_t p = 0; p < lens[s]; ++p) {
+        positions.push_back(p);
+        seq_idx.push_back(s);
+      }
+    }
+    const int64_t n = static_cast<int64_t>(positions.size());
+    std::vector<float> values(static_cast<size_t>(n * entry));
+    for (float& v : values) v = nd(rng);
+    std::vector<float> ql(static_cast<size_t>(n) * heads * lr),
+        qr(static_cast<size_t>(n) * heads * rd);
+    for (float& v : ql) v = nd(rng);
+    for (float& v : qr) v = nd(rng);
+    const TokenLayout tokens{positions.data(), seq_idx.data(), &tables, n};
+    const MlaShape shape{heads, lr, rd, 1.0f / std::sqrt(static_cast<float>(lr + rd))};
+    ThreadPool pool(2);
+    for (KvDtype dtype : kDtypes) {
+      const TypedCache tc(dtype, blocks, block, entry, tokens, values);
+      std::vector<float> want(ql.size()), got(ql.size());
+      paged_mla_attention(shape, tokens, tc.cache, ql.data(), qr.data(), want.data(), pool);
+      for (cpu::Isa isa : kPaths) {
+        if (!cpu::isa_available(isa)) continue;
+        cpu::paged_mla_attention_cpu(shape, tokens, tc.cache, ql.data(), qr.data(), got.data(),
+                                     pool, isa);
+        double worst = 0;
+        for (size_t i = 0; i < got.size(); ++i)
+          worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+        EXPECT_LT(worst, 2e-5) << heads << " heads, lr " << lr << " " << name(dtype) << " "
+                               << cpu::isa_name(isa);
+      }
+    }
+  }
+}
+
+// write_kv stores each dtype's rounding of the value (bf16: nearest even; fp8: value / scale
+// to nearest even, saturating at 448) at the right column offset; read_kv gives it back.
+TEST(KvWrite, ConvertsAndStoresAtTheOffset) {
+  const std::vector<float> row = {1.0f, -3.14159f, 1e-3f, 1000.0f, -2.5e4f, 0.0f};
+  const int32_t width = static_cast<int32_t>(row.size()), entry = 2 * width;
+  const std::vector<std::vector<int32_t>> tables = {{1, 0}};
+  const int32_t pos = 5, seq = 0;  // block table[1] = 0, row 1 of a 4-row block
+  const TokenLayout tokens{&pos, &seq, &tables, 1};
+  for (KvDtype dtype : kDtypes) {
+    std::vector<uint8_t> bytes(2 * 4 * entry * kv_dtype_bytes(dtype));
+    const float scale = 0.5f;
+    const PagedCache cache{bytes.data(), 2, 4, entry, dtype, scale};
+    write_kv(cache, tokens, row.data(), width, width, width);  // the second half
+    std::vector<float> back(entry, -1.0f);
+    read_kv(cache, tables[0], pos, back.data());
+    for (int32_t i = 0; i < width; ++i) {
+      EXPECT_EQ(back[i], 0.0f) << name(dtype);  // first half untouched (zeroed storage)
+      const float x = row[i];
+      const float want = dtype == KvDtype::kF32    ? x
+                         : dtype == KvDtype::kBf16 ? bf16_to_f32(f32_to_bf16(x))
+                                                   : e4m3_to_f32(f32_to_e4m3(x / scale)) * scale;
+      EXPECT_EQ(back[width + i], want) << name(dtype) << " element " << i;
+    }
+    if (dtype == KvDtype::kFp8) {
+      EXPECT_EQ(back[width + 3], 448.0f * scale);  // 1000 / 0.5 saturates
+      EXPECT_EQ(back[width + 4], -448.0f * scale);
+    }
+    if (dtype == KvDtype::kBf16) {
+      EXPECT_EQ(back[width + 1], -3.140625f);
+    }
+    // Entry 5 lives in block 0 (table[1]) at row 1: byte offset (0 * 4 + 1) * entry.
+    const int64_t first = (1LL * entry + width) * kv_dtype_bytes(dtype);
+    EXPECT_NE(std::count(bytes.begin() + first, bytes.begin() + first + 4, 0), 4) << name(dtype);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/model.h"
 #include "plan/deploy_files.h"
 #include "plan/plan_test_support.h"
 #include "plan/planner.h"
@@ -116,11 +117,14 @@ TEST(OutputsTest, DeploymentFilesFollowTheSizing) {
   EXPECT_NE(f.kustomization_yaml.find("FATHOM_MAX_NUM_SEQS=" + std::to_string(s.max_sequences)),
             std::string::npos);
   const std::vector<std::string>& a = f.serve_args;
-  ASSERT_EQ(a.size(), 10u);
+  ASSERT_EQ(a.size(), 12u);
   EXPECT_EQ(a[5], std::to_string(s.context_tokens));
   // --kv-cache-mb: the KV of max_sequences full contexts, rounded up to MiB.
   EXPECT_EQ(f.kv_cache_mb, (57344LL * s.context_tokens * s.max_sequences + (1 << 20) - 1) >> 20);
   EXPECT_NE(serve_command_line(f).find("--kv-cache-mb " + std::to_string(f.kv_cache_mb)),
+            std::string::npos);
+  EXPECT_NE(serve_command_line(f).find(std::string("--kv-cache-dtype ") +
+                                       model::kv_cache_dtype_name(p.kv_dtype)),
             std::string::npos);
 }
 
@@ -131,12 +135,12 @@ TEST(OutputsTest, AFloatCheckpointPlannedQuantizedIsQuantizedAtLoad) {
   for (const auto& [format, flag] : cases) {
     in.workload.weights = format;
     const DeployFiles f = *make_deploy_files(*make_plan(in), DeployOptions{});
-    ASSERT_EQ(f.serve_args.size(), 12u) << format;
-    EXPECT_EQ(f.serve_args[10], "--quantization");
-    EXPECT_EQ(f.serve_args[11], flag);
+    ASSERT_EQ(f.serve_args.size(), 14u) << format;
+    EXPECT_EQ(f.serve_args[12], "--quantization");
+    EXPECT_EQ(f.serve_args[13], flag);
   }
   in.workload.weights = "q4_k";  // a GGUF type: serve has no such load-time format
-  EXPECT_EQ(make_deploy_files(*make_plan(in), DeployOptions{})->serve_args.size(), 10u);
+  EXPECT_EQ(make_deploy_files(*make_plan(in), DeployOptions{})->serve_args.size(), 12u);
 }
 
 }  // namespace

@@ -11,12 +11,13 @@
 namespace fathom::testing {
 
 /// One sequence of `ids`, every row's logits, over a block table that is deliberately not
-/// contiguous (blocks handed out in reverse).
+/// contiguous (blocks handed out in reverse), in a cache of `kv_dtype`.
 inline std::vector<float> all_logits(model::Model& m, const std::vector<int32_t>& ids,
-                                     int32_t block_size = 16) {
+                                     int32_t block_size = 16,
+                                     kernels::KvDtype kv_dtype = kernels::KvDtype::kF32) {
   const int64_t n = static_cast<int64_t>(ids.size());
   const int32_t num_blocks = static_cast<int32_t>((n + block_size - 1) / block_size);
-  auto kv = runtime::KvStorage::allocate(m.kv_layout(), num_blocks, block_size);
+  auto kv = runtime::KvStorage::allocate(m.kv_layout(), num_blocks, block_size, kv_dtype);
   EXPECT_TRUE(kv.ok());
   if (!kv.ok()) return {};
   model::ForwardBatch b;
