@@ -9,7 +9,7 @@ import path from 'node:path';
 import { modelsDir, startServer } from './lib/server.mjs';
 
 async function completion(model, args) {
-  const server = await startServer({ model, args: ['--quantization', 'int8', ...args] });
+  const server = await startServer({ model, args: ['--quantization', 'int8', ...args], weightCache: true });
   try {
     const r = await server.post('/v1/completions', {
       model: path.basename(model), prompt: 'hello there', max_tokens: 8, temperature: 0,

@@ -212,7 +212,7 @@ TEST_P(EachBackend, WriteKvConcatenatesPartsIntoEachTokensEntry) {
   const KvPart parts[] = {{ba.f32(), 3, 3}, {brow.f32() + 2, 2, 4}};
   be_->write_kv(cache, tokens, parts);
   for (int64_t t = 0; t < 3; ++t) {
-    const float* e = cache.entry(tables[seq[t]], pos[t]);
+    const float* e = cache.entry_as<float>(tables[seq[t]], pos[t]);
     for (int64_t j = 0; j < 3; ++j) EXPECT_EQ(e[j], a[t * 3 + j]);
     for (int64_t j = 0; j < 2; ++j) EXPECT_EQ(e[3 + j], row[t * 4 + 2 + j]);
   }

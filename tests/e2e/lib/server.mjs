@@ -102,14 +102,16 @@ export function longContextModel(name, maxPositions = 4096) {
  * Starts `fathom serve --port 0` on `model` (a fixture name or a path; null for the built-in
  * model) and resolves once the log says it serves and /health answers 200. Event-driven: no
  * sleeps; bounded by `timeoutMs`. With TLS args (--tls-cert ...), pass `fetchFn`: a fetch that
- * trusts the server's CA (and presents a client certificate where it asks for one).
+ * trusts the server's CA (and presents a client certificate where it asks for one). The weight
+ * cache is off unless `weightCache`: a test's server must not write into the fixture folders.
  */
-export async function startServer({ model = 'deepseek_v3', args = [], apiKey = null, timeoutMs = 60000, fetchFn = fetch } = {}) {
+export async function startServer({ model = 'deepseek_v3', args = [], apiKey = null, timeoutMs = 60000, fetchFn = fetch, weightCache = false } = {}) {
   // The fixtures' references come from transformers in float32: exact greedy equality needs the
   // float32 KV cache (serve's default, auto, is bf16 for these bf16 checkpoints), so tests
   // serve with it unless they pass --kv-cache-dtype themselves.
   const kvCache = args.includes('--kv-cache-dtype') ? [] : ['--kv-cache-dtype', 'float32'];
-  const argv = ['serve', '--port', '0', '--log-level', 'info', ...kvCache, ...args];
+  const noCache = weightCache || args.includes('--no-weight-cache') ? [] : ['--no-weight-cache'];
+  const argv = ['serve', '--port', '0', '--log-level', 'info', ...kvCache, ...noCache, ...args];
   if (model) argv.push('--model', model.includes('/') ? model : path.join(modelsDir, model));
   if (apiKey) argv.push('--api-key', apiKey);
   const proc = spawn(...fathomCommand(argv), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
