@@ -25,12 +25,12 @@ Buffer HostBackend::alloc(std::vector<int64_t> shape, DType dtype) {
 
 void HostBackend::copy_from_host(const Buffer& dst, const void* src, int64_t bytes) {
   FATHOM_CHECK(bytes <= dst.size_bytes());
-  std::memcpy(dst.handle(), src, static_cast<size_t>(bytes));
+  if (bytes > 0) std::memcpy(dst.handle(), src, static_cast<size_t>(bytes));  // else may be null
 }
 
 void HostBackend::copy_to_host(void* dst, const Buffer& src, int64_t bytes) {
   FATHOM_CHECK(bytes <= src.size_bytes());
-  std::memcpy(dst, src.handle(), static_cast<size_t>(bytes));
+  if (bytes > 0) std::memcpy(dst, src.handle(), static_cast<size_t>(bytes));  // else may be null
 }
 
 void HostBackend::copy(float* dst, const float* src, int64_t count) {
