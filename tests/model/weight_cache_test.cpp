@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "model/model.h"
+#include "support/all_logits.h"
 #include "support/reference.h"
 #include "support/temp_dir.h"
 
@@ -50,20 +51,7 @@ class WeightCacheTest : public ::testing::TestWithParam<Case> {
     auto m = load_model(model_dir_, opts);
     EXPECT_TRUE(m.ok()) << m.status().to_string();
     if (!m.ok()) return {};
-    const auto ids = Reference(GetParam().fixture).ids("p1.input_ids");
-    ForwardBatch b;
-    b.block_tables = {{0, 1, 2, 3}};
-    for (int32_t i = 0; i < static_cast<int32_t>(ids.size()); ++i) {
-      b.token_ids.push_back(ids[i]);
-      b.positions.push_back(i);
-      b.seq_idx.push_back(0);
-      b.output_rows.push_back(i);
-    }
-    auto kv = runtime::KvStorage::allocate((*m)->kv_layout(), 4, 16);
-    EXPECT_TRUE(kv.ok());
-    std::vector<float> out;
-    EXPECT_TRUE((*m)->forward(b, *kv, out).ok());
-    return out;
+    return testing::all_logits(**m, Reference(GetParam().fixture).ids("p1.input_ids"));
   }
 
   /// What a fresh session over model_dir_ finds: "weight cache hit: ..." or the miss reason.
