@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with Debian's clang (ASan + UBSan + libFuzzer) and runs each for
-# FUZZ_SECONDS (default 20) from its seed corpus in fuzz/corpus/<target>. A crash fails the run
-# and leaves its input in build/fuzz/. Usage: fuzz/run.sh [seconds]
+# Builds the libFuzzer targets with Debian's clang (ASan + UBSan + libFuzzer) and runs each from
+# its seed corpus in fuzz/corpus/<target>. A crash fails the run and leaves its input in
+# build/fuzz/. Usage: fuzz/run.sh [seconds]
+#   fuzz/run.sh 300          explore: each target for 300 s (default FUZZ_SECONDS or 20), random
+#   FUZZ_RUNS=N fuzz/run.sh  replay: each target for exactly N inputs from seed FUZZ_SEED (1),
+#                            starting from the checked-in corpus only -- the same inputs on every
+#                            machine, so CI (scripts/test.sh) fails only for a reproducible bug
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-${FUZZ_SECONDS:-20}}
@@ -9,9 +13,12 @@ out=build/fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc)
 
+# Targets build in parallel (one clang per core); a failed build fails the run at the `wait`.
+slots=$(nproc)
 build() {  # target, sources...
   local target=$1; shift
-  clang++ "${flags[@]}" "fuzz/$target.cpp" "$@" -o "$out/$target"
+  while (($(jobs -rp | wc -l) >= slots)); do wait -n; done
+  clang++ "${flags[@]}" "fuzz/$target.cpp" "$@" -o "$out/$target" &
 }
 grammar=(src/grammar/grammar.cpp src/grammar/matcher.cpp src/grammar/char_class.cpp src/grammar/regex.cpp
          src/grammar/json_schema.cpp)
@@ -51,12 +58,21 @@ build tokenizer_json_fuzz "${tokenizer[@]}" src/formats/gguf.cpp src/formats/map
 build plan_input_fuzz src/plan/workload.cpp src/plan/catalogue.cpp src/plan/calibration.cpp \
   src/plan/yaml_fields.cpp src/plan/decimal.cpp src/base/status.cpp -lyaml-cpp
 
+while (($(jobs -rp | wc -l) > 0)); do wait -n; done
+
 for target in gateway_request_fuzz server_request_fuzz grammar_fuzz sse_parser_fuzz \
     gateway_config_fuzz safetensors_header_fuzz classify_fuzz plan_input_fuzz admin_text_fuzz \
     gguf_fuzz lora_config_fuzz imatrix_fuzz tokenizer_json_fuzz weight_cache_fuzz; do
   work="$out/corpus-$target"
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    rm -rf "$work"  # replay starts from the checked-in corpus alone
+    budget=(-seed="${FUZZ_SEED:-1}" -runs="$FUZZ_RUNS")
+    echo "fuzz: $target, $FUZZ_RUNS inputs from seed ${FUZZ_SEED:-1}"
+  else
+    budget=(-max_total_time="$seconds")
+    echo "fuzz: $target for ${seconds}s"
+  fi
   mkdir -p "$work"
-  echo "fuzz: $target for ${seconds}s"
-  (cd "$out" && "./$target" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+  (cd "$out" && "./$target" "${budget[@]}" -max_len=4096 -print_final_stats=1 \
       "$(pwd)/corpus-$target" "$(cd ../.. && pwd)/fuzz/corpus/$target" 2>&1 | tail -n 12)
 done

@@ -80,6 +80,9 @@ void print_help() {
       "                    (PEFT LoRA adapters, selected by the request's model; at most N\n"
       "                    in memory, LRU; POST /v1/load_lora_adapter and unload_lora_adapter\n"
       "                    with --allow-runtime-lora or VLLM_ALLOW_RUNTIME_LORA_UPDATING=true)\n"
+      "                    [--drain-grace-s S]   (after SIGTERM keep answering 503 for at least\n"
+      "                    S seconds before closing the port, so load balancers stop routing\n"
+      "                    here first; in-flight requests finish either way)\n"
       "\n"
       "OpenAI-compatible endpoints: POST /v1/chat/completions, POST /v1/completions,\n"
       "POST /v1/responses, GET /v1/models[/{id}], POST /tokenize, POST /detokenize, GET /health,\n"
@@ -137,7 +140,8 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                   "prompt-lookup-min",
                                                   "prompt-lookup-max",
                                                   "lora",
-                                                  "max-loras"},
+                                                  "max-loras",
+                                                  "drain-grace-s"},
                                                  {"no-prefix-caching", "profile", "no-prefault",
                                                   "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
@@ -236,6 +240,9 @@ Status serve_main(const std::vector<std::string>& argv) {
     return invalid_argument("--max-loras " + std::to_string(max_loras) + " is less than the " +
                             std::to_string(o.loras.size()) + " adapters given with --lora");
   o.max_loras = static_cast<int32_t>(max_loras);
+  FATHOM_ASSIGN_OR_RETURN(o.drain_grace_s, args.get_double("drain-grace-s", 0));
+  if (!(o.drain_grace_s >= 0 && o.drain_grace_s <= 3600))
+    return invalid_argument("--drain-grace-s must be in [0, 3600]");
   const std::string runtime_env = std::getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING")
                                       ? std::getenv("VLLM_ALLOW_RUNTIME_LORA_UPDATING")
                                       : "";

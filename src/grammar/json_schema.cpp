@@ -1,5 +1,6 @@
 #include "grammar/json_schema.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -609,16 +610,16 @@ class SchemaCompiler {
       return Sequence{integer ? any_integer() : any_number()};
     const std::string base = rule_name(at, integer ? "integer" : "number");
     if (integer) {
-      // The integer bounds: the tightest of each pair.
+      // The integer bounds: the tightest of each pair. A bound is clamped to +-1e16 before it
+      // becomes an integer (1e40 has no int64; the clamp is past kMaxBound either way).
+      const auto in_range = [](double v) { return std::clamp(v, -1e16, 1e16); };
       int64_t lo = -kMaxBound, hi = kMaxBound;
-      if (minimum)
-        lo = std::max<int64_t>(lo, static_cast<int64_t>(std::ceil(std::max(*minimum, -1e16))));
+      if (minimum) lo = std::max<int64_t>(lo, static_cast<int64_t>(std::ceil(in_range(*minimum))));
       if (ex_min)
-        lo = std::max<int64_t>(lo, static_cast<int64_t>(std::floor(std::max(*ex_min, -1e16))) + 1);
-      if (maximum)
-        hi = std::min<int64_t>(hi, static_cast<int64_t>(std::floor(std::min(*maximum, 1e16))));
+        lo = std::max<int64_t>(lo, static_cast<int64_t>(std::floor(in_range(*ex_min))) + 1);
+      if (maximum) hi = std::min<int64_t>(hi, static_cast<int64_t>(std::floor(in_range(*maximum))));
       if (ex_max)
-        hi = std::min<int64_t>(hi, static_cast<int64_t>(std::ceil(std::min(*ex_max, 1e16))) - 1);
+        hi = std::min<int64_t>(hi, static_cast<int64_t>(std::ceil(in_range(*ex_max))) - 1);
       if (lo > hi) return error(at, "the bounds leave no integer");
       std::vector<Sequence> alts;
       if (lo < 0) {  // negatives: "-" and the magnitudes in [max(1, -hi), -lo]

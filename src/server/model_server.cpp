@@ -161,12 +161,17 @@ Status run_model_server(ServeOptions options, const ServeHooks& hooks) {
     return load_status.with_context("loading " + options.model_dir);
   }
   FATHOM_LOG(kInfo) << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": draining (health 503, new requests 503)";
+  const auto signalled = std::chrono::steady_clock::now();
   ctx.set_draining();
   if (LoadedModel* m = ctx.model()) m->engine->drain();
   // The engine is idle; let the last chunks reach their clients (bounded).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (http.num_active_exchanges() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Still answering 503 until the grace period is over (the endpoints stop routing here).
+  std::this_thread::sleep_until(signalled +
+                                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                    std::chrono::duration<double>(options.drain_grace_s)));
   http.stop_accepting();
   http.stop();
   ctx.unpublish().reset();  // engine (and its callbacks) before the HTTP server's io_context

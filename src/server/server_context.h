@@ -31,6 +31,9 @@ struct ServeOptions {
   std::vector<std::pair<std::string, std::string>> loras;  ///< --lora NAME=DIR, loaded at start
   int32_t max_loras = 8;            ///< --max-loras: adapters held in memory (LRU beyond)
   bool allow_runtime_lora = false;  ///< --allow-runtime-lora: the load/unload routes answer
+  /// --drain-grace-s: after SIGTERM, keep listening (health 503, new requests 503) at least this
+  /// long, so load balancers and Kubernetes endpoints stop routing here before the port closes.
+  double drain_grace_s = 0;
   engine::EngineConfig engine;
   net::HttpServerOptions http;
 };

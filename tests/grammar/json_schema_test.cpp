@@ -213,6 +213,20 @@ TEST(JsonSchemaTest, NumbersAreJsonNumbers) {
   EXPECT_FALSE(full_match(*positive, "0"));
   EXPECT_TRUE(full_match(*positive, "999999999999999"));
   EXPECT_FALSE(full_match(*positive, "-3"));
+  // Bounds far past int64 (found by grammar_fuzz): clamped, never converted as they are.
+  auto wide =
+      compile(J::parse(R"({"type": "integer", "minimum": -1e40, "exclusiveMaximum": 1e300})"));
+  EXPECT_TRUE(full_match(*wide, "-999999999999999"));
+  EXPECT_TRUE(full_match(*wide, "999999999999999"));
+  for (const char* none : {R"({"type": "integer", "minimum": 1e40, "maximum": 1204})",
+                           R"({"type": "integer", "exclusiveMinimum": 1e40})",
+                           R"({"type": "integer", "maximum": -1e40})",
+                           R"({"type": "integer", "exclusiveMaximum": -1e300})"}) {
+    Result<Grammar> r = json_schema_grammar(J::parse(none));
+    ASSERT_FALSE(r.ok()) << none;
+    EXPECT_NE(r.status().message().find("the bounds leave no integer"), std::string::npos)
+        << r.status().message();
+  }
 }
 
 TEST(JsonSchemaTest, JsonObjectModeIsAnyObject) {
