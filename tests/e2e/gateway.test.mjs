@@ -610,6 +610,8 @@ test('a thousand concurrent streams all pass through and are billed once each', 
   const held = [];
   let inFlightAtBarrier = 0;
   let g;
+  let onProbed;
+  const probed = new Promise((resolve) => { onProbed = resolve; });
   const stream = (res) => {
     let sent = 0;
     const chunk = (o) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'tiny', ...o })}\n\n`;
@@ -626,7 +628,10 @@ test('a thousand concurrent streams all pass through and are billed once each', 
   };
   const upstream = http.createServer((req, res) => {
     if (req.url.endsWith('/health')) return res.end('{"status":"ok"}');
-    if (req.url.endsWith('/v1/models')) return res.end('{"object":"list","data":[]}');
+    if (req.url.endsWith('/v1/models')) {
+      res.end('{"object":"list","data":[]}');
+      return onProbed();  // the gateway's first health check is over
+    }
     req.resume();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.flushHeaders();
@@ -643,9 +648,10 @@ test('a thousand concurrent streams all pass through and are billed once each', 
   const key = fathom('keys', 'create', '--config', cfg, '--tenant', 'many');
   g = await Gateway.start(cfg);
   try {
+    await probed;  // not racing the 1000 requests against it (a slow probe is a failed one)
     const one = async (i) => {
       const res = await g.fetch('/v1/chat/completions', chat(`stream ${i}`, { stream: true }), key);
-      assert.equal(res.status, 200);
+      if (res.status !== 200) assert.fail(`stream ${i}: HTTP ${res.status}: ${await res.text()}\n${g.output.split('\n').filter((l) => !l.startsWith('{"')).slice(-20).join('\n')}`);
       const text = await res.text();
       assert.equal((text.match(/"content":"t\d"/g) ?? []).length, 8, text);
       assert.ok(text.trimEnd().endsWith('data: [DONE]'), text);

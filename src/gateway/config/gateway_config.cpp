@@ -332,8 +332,9 @@ Result<GatewayConfig> parse_gateway_config(const std::string& yaml_text, const s
   }
   {
     Fields f(top.child("health_check"), "health_check", problems);
-    f.reject_unknown({"interval_ms"});
+    f.reject_unknown({"interval_ms", "unhealthy_threshold"});
     f.duration_ms("interval_ms", c.health_interval_ms);
+    f.positive("unhealthy_threshold", c.health_unhealthy_threshold);
   }
   const YAML::Node pools = top.child("pools");
   if (!pools || !pools.IsMap() || pools.size() == 0) {

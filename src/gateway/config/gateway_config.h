@@ -99,6 +99,9 @@ struct GatewayConfig {
   double retry_budget_ratio = 0.2;        ///< retries allowed as a fraction of requests
   CircuitBreakerConfig breaker;
   int64_t health_interval_ms = 5'000;
+  /// Consecutive failed health checks before an upstream leaves its pool (one success brings it
+  /// back): one slow probe of a busy upstream must not empty the pool.
+  int64_t health_unhealthy_threshold = 3;
   std::map<std::string, PoolConfig> pools;
   std::vector<ModelRoute> models;
   PriceTable prices;

@@ -40,6 +40,8 @@ struct Upstream {
   CircuitBreaker breaker;
   std::atomic<int64_t> outstanding{0};
   std::atomic<bool> healthy{true};
+  /// Health checks failed in a row (read and written by the health-check thread only).
+  int64_t failed_probes = 0;
   /// The context window its model list reports (max_model_len); 0 until known.
   std::atomic<int64_t> max_model_len{0};
   /// Requests waiting in its scheduler as its /metrics said at the last health check; -1 unknown.

@@ -46,6 +46,7 @@ export class Gateway {
     const g = new Gateway();
     Object.assign(g, { proc, url, config, output: log, fetchFn });
     proc.stdout.on('data', (c) => { g.output += c.toString(); });
+    proc.stderr.on('data', (c) => { g.output += c.toString(); });  // the log, for failure messages
     return g;
   }
   // The access-log lines (JSON) printed so far that match `pred`; waits for stdout until at
