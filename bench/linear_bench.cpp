@@ -331,6 +331,9 @@ int run(int argc, char** argv) {
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
                 LinearPath::kInt)
               runs.push_back({i, LinearPath::kInt, act});
+          if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kIntGemm, Act::kReduced) ==
+              LinearPath::kIntGemm)
+            runs.push_back({i, LinearPath::kIntGemm, Act::kReduced});
         }
       }
       double avx2_s = 0;
@@ -356,7 +359,8 @@ int run(int argc, char** argv) {
         table.push_back(
             {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
                                           kernels::cpu::path_name(run_path) +
-                                          (run_path == LinearPath::kInt || run_act == Act::kReduced
+                                          (run_path == LinearPath::kInt || run_path == LinearPath::kIntGemm ||
+                                                       run_act == Act::kReduced
                                                ? std::string("/") +
                                                      kernels::activation_precision_name(run_act)
                                                : std::string())

@@ -1,0 +1,270 @@
+// The integer GEMM of linear_int_gemm.h on AVX-512 VNNI: x packed with 16 rows across the lanes
+// of a zmm, weight bytes broadcast from their stored layout, vpdpbusd.
+//
+// Operand roles (vpdpbusd multiplies unsigned bytes by signed bytes):
+//   int8 weights: x is the unsigned side as code + 128, the weights the signed side; the
+//                 kernel subtracts 128 * (sum of the block's weights), once per (output, block).
+//   int4 weights: the codes 0..15 are the unsigned side, x the signed side; the zero point
+//                 comes off as zero * (sum of the block's x codes), once per (output, block).
+// An int4 word of 4 bytes holds 8 columns (even ones in the low nibbles), so x is packed per
+// 8 columns as [0 2 4 6] [1 3 5 7]: a broadcast word's low nibbles, then its high nibbles.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/linear_int_gemm.h"
+#include "kernels/quantize_activations.h"
+#include "kernels/weight_element.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
+
+namespace fathom::kernels::cpu {
+namespace {
+
+constexpr int64_t kLanes = 16;  // rows per row group (int32 lanes of a zmm)
+constexpr int64_t kOutTile = 48;  // outputs per task: a multiple of every kernel's MO
+// Row groups per task: 64 rows of x (64 x 8960 bytes for a down projection) stay in L2 while
+// the task's outputs stream their weights past them.
+constexpr int64_t kGroupsPerTask = 4;
+
+// x of one call, packed: codes [group][span / 4][16 lanes][4 bytes] (64-byte aligned), and per
+// (group, block) 16 lanes of scale and of code sum. Rows past num_rows are all zero codes.
+struct PackedX {
+  int64_t groups = 0, span = 0, block = 0, num_blocks = 0;
+  std::vector<uint8_t> storage;
+  uint8_t* codes = nullptr;
+  std::vector<float> scale;     // [groups, num_blocks, 16]
+  std::vector<float> code_sum;  // [groups, num_blocks, 16]: sum of the block's codes (int4)
+
+  const uint8_t* group(int64_t g) const { return codes + g * span * kLanes; }
+  const float* scales(int64_t g, int64_t b) const {
+    return scale.data() + (g * num_blocks + b) * kLanes;
+  }
+  const float* sums(int64_t g, int64_t b) const {
+    return code_sum.data() + (g * num_blocks + b) * kLanes;
+  }
+};
+
+// Byte offset of column j of a row inside its group's packed codes, lane 0.
+inline int64_t packed_offset(int64_t j, bool int4) {
+  if (!int4) return (j >> 2) * 4 * kLanes + (j & 3);
+  const int64_t t = j & 7;
+  return ((j >> 3) * 2 + (t & 1)) * 4 * kLanes + (t >> 1);
+}
+
+bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool& pool,
+            PackedX& p) {
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const ActivationBlocks ab = activation_blocks(w);
+  p.groups = (num_rows + kLanes - 1) / kLanes;
+  p.span = ab.span;
+  p.block = ab.block;
+  p.num_blocks = ab.count;
+  const auto bytes = static_cast<size_t>(p.groups * p.span * kLanes);
+  p.storage.assign(bytes + 64, int4 ? 0 : 0x80);  // code 0 in both encodings
+  p.codes = p.storage.data() + (64 - reinterpret_cast<uintptr_t>(p.storage.data()) % 64) % 64;
+  p.scale.assign(static_cast<size_t>(p.groups * p.num_blocks * kLanes), 0.0f);
+  p.code_sum.assign(p.scale.size(), 0.0f);
+  std::atomic<bool> finite{true};
+  pool.parallel_for(p.groups, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> codes(static_cast<size_t>(p.block));
+    for (int64_t g = begin; g < end; ++g) {
+      uint8_t* dst = p.codes + g * p.span * kLanes;
+      for (int64_t lane = 0; lane < kLanes && g * kLanes + lane < num_rows; ++lane) {
+        const float* xr = x + (g * kLanes + lane) * w.in_features;
+        for (int64_t b = 0; b < p.num_blocks; ++b) {
+          const int64_t j0 = b * p.block, n = std::min(p.block, p.span - j0);
+          const int64_t at = (g * p.num_blocks + b) * kLanes + lane;
+          if (!quantize_activation_block(xr + j0, n, ActivationPrecision::kReduced, codes.data(),
+                                         &p.scale[at])) {
+            finite.store(false, std::memory_order_relaxed);
+            return;
+          }
+          int32_t sum = 0;
+          for (int64_t i = 0; i < n; ++i) {
+            sum += codes[i];
+            dst[packed_offset(j0 + i, int4) + lane * 4] =
+                static_cast<uint8_t>(int4 ? codes[i] : codes[i] + 128);
+          }
+          p.code_sum[at] = static_cast<float>(sum);
+        }
+      }
+    }
+  });
+  return finite.load();
+}
+
+inline int32_t load4(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// y for outputs [o0, o0 + mo) and row groups [g0, g0 + RV): MO x RV zmm of int32 sums per
+// block, folded into MO x RV zmm of float sums. Outputs past mo repeat the last one (not stored).
+// wsum: [MO, num_blocks] 128 * the block's weight sum (int8 only).
+template <int MO, int RV, bool kInt4>
+void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o0, int mo,
+               int64_t g0, int64_t num_rows, const float* x, float* y) {
+  const int64_t in = w.in_features, out = w.out_features, nb = p.num_blocks;
+  const int8_t* q8[MO];
+  const uint8_t* q4[MO];
+  int64_t o[MO];
+  for (int m = 0; m < MO; ++m) {
+    o[m] = o0 + std::min(m, mo - 1);
+    q8[m] = kInt4 ? nullptr : w.q8 + o[m] * in;
+    q4[m] = kInt4 ? w.q4 + o[m] * ((in + 1) / 2) : nullptr;
+  }
+  const uint8_t* xp[RV];
+  for (int r = 0; r < RV; ++r) xp[r] = p.group(g0 + r);
+  __m512 tot[MO][RV];
+  for (auto& t : tot)
+    for (__m512& v : t) v = _mm512_setzero_ps();
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    __m512i acc[MO][RV];
+    for (auto& a : acc)
+      for (__m512i& v : a) v = _mm512_setzero_si512();
+    const int64_t k0 = b * p.block / 4, k1 = std::min((b + 1) * p.block, p.span) / 4;
+    if constexpr (kInt4) {
+      for (int64_t k = k0; k < k1; k += 2) {  // 8 columns: one 4-byte word of each weight row
+        __m512i xe[RV], xo[RV];
+        for (int r = 0; r < RV; ++r) {
+          xe[r] = _mm512_load_si512(xp[r] + k * 64);
+          xo[r] = _mm512_load_si512(xp[r] + k * 64 + 64);
+        }
+#pragma GCC unroll 12
+        for (int m = 0; m < MO; ++m) {
+          const __m512i wb = _mm512_set1_epi32(load4(q4[m] + k * 2));
+          const __m512i we = _mm512_and_si512(wb, low4);
+          const __m512i wo = _mm512_and_si512(_mm512_srli_epi32(wb, 4), low4);
+          for (int r = 0; r < RV; ++r) {
+            acc[m][r] = _mm512_dpbusd_epi32(acc[m][r], we, xe[r]);
+            acc[m][r] = _mm512_dpbusd_epi32(acc[m][r], wo, xo[r]);
+          }
+        }
+      }
+    } else {
+      for (int64_t k = k0; k < k1; ++k) {
+        __m512i xv[RV];
+        for (int r = 0; r < RV; ++r) xv[r] = _mm512_load_si512(xp[r] + k * 64);
+#pragma GCC unroll 12
+        for (int m = 0; m < MO; ++m) {
+          const __m512i wv = _mm512_set1_epi32(load4(q8[m] + k * 4));
+          for (int r = 0; r < RV; ++r) acc[m][r] = _mm512_dpbusd_epi32(acc[m][r], xv[r], wv);
+        }
+      }
+    }
+    for (int m = 0; m < MO; ++m) {
+      const int64_t og = o[m] * w.num_groups + b;
+      const __m512 ws = _mm512_set1_ps(kInt4 ? w.group_scale[og] : w.channel_scale[o[m]]);
+      for (int r = 0; r < RV; ++r) {
+        __m512 d;
+        if constexpr (kInt4)
+          d = _mm512_fnmadd_ps(_mm512_set1_ps(static_cast<float>(w.group_zero[og])),
+                               _mm512_loadu_ps(p.sums(g0 + r, b)), _mm512_cvtepi32_ps(acc[m][r]));
+        else
+          d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[m][r], _mm512_set1_epi32(wsum[m * nb + b])));
+        tot[m][r] = _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))),
+                                    tot[m][r]);
+      }
+    }
+  }
+  for (int m = 0; m < mo; ++m)
+    for (int r = 0; r < RV; ++r) {
+      alignas(64) float lane[kLanes];
+      _mm512_store_ps(lane, tot[m][r]);
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const int64_t row = (g0 + r) * kLanes + l;
+        if (row >= num_rows) break;
+        float s = lane[l];
+        for (int64_t j = p.span; j < in; ++j)  // columns past the quantized span, in fp32
+          s += x[row * in + j] * detail::weight_element(w, o[m], j);
+        y[row * out + o[m]] = s;
+      }
+    }
+}
+
+// Outputs [o_begin, o_end) x row groups [g_begin, g_end) in MO-output tiles of RV groups (the
+// last, odd group alone).
+template <int MO, int RV, bool kInt4>
+void gemm_range(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
+                int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
+  const int64_t nb = p.num_blocks;
+  std::vector<int32_t> wsum(kInt4 ? 0 : static_cast<size_t>(MO * nb));
+  int32_t* ws = wsum.data();
+  for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
+    const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
+    if constexpr (!kInt4) {
+      for (int m = 0; m < MO; ++m) {
+        const int8_t* row = w.q8 + (o0 + std::min(m, mo - 1)) * w.in_features;
+        for (int64_t b = 0; b < nb; ++b) {
+          int32_t s = 0;
+          for (int64_t j = b * p.block, j1 = std::min((b + 1) * p.block, p.span); j < j1; ++j)
+            s += row[j];
+          ws[m * nb + b] = 128 * s;
+        }
+      }
+    }
+    int64_t g = g_begin;
+    for (; g + RV <= g_end; g += RV)
+      gemm_tile<MO, RV, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
+    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
+  }
+}
+
+template <bool kInt4>
+void gemm_task(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
+               int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
+  if (g_end - g_begin == 1)  // up to 16 rows: a wider tile of outputs
+    return gemm_range<12, 1, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+  gemm_range<6, 2, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+}
+
+}  // namespace
+
+bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                         ThreadPool& pool) {
+  PackedX p;
+  if (!pack_x(w, x, num_rows, pool, p)) return false;
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const int64_t out = w.out_features;
+  const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
+  const int64_t row_tasks = (p.groups + kGroupsPerTask - 1) / kGroupsPerTask;
+  // Row-chunk major: a thread's consecutive tasks share the same rows of x (in L2).
+  pool.parallel_for(out_tiles * row_tasks, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o_begin = (t % out_tiles) * kOutTile, o_end = std::min(out, o_begin + kOutTile);
+      const int64_t g_begin = (t / out_tiles) * kGroupsPerTask;
+      const int64_t g_end = std::min(p.groups, g_begin + kGroupsPerTask);
+      if (int4)
+        gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+      else
+        gemm_task<false>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+    }
+  });
+  return true;
+}
+
+}  // namespace fathom::kernels::cpu
+
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
+
+#else  // not x86: never selected (isa_available(kAvx512Vnni) is false)
+
+namespace fathom::kernels::cpu {
+bool int_gemm_avx512vnni(const LinearWeight&, const float*, int64_t, float*, ThreadPool&) {
+  return false;
+}
+}  // namespace fathom::kernels::cpu
+
+#endif
