@@ -29,7 +29,7 @@
 namespace fathom::kernels::cpu {
 namespace {
 
-constexpr int64_t kLanes = 16;  // rows per row group (int32 lanes of a zmm)
+constexpr int64_t kLanes = 16;    // rows per row group (int32 lanes of a zmm)
 constexpr int64_t kOutTile = 48;  // outputs per task: a multiple of every kernel's MO
 // Row groups per task: 64 rows of x (64 x 8960 bytes for a down projection) stay in L2 while
 // the task's outputs stream their weights past them.
@@ -60,8 +60,7 @@ inline int64_t packed_offset(int64_t j, bool int4) {
   return ((j >> 3) * 2 + (t & 1)) * 4 * kLanes + (t >> 1);
 }
 
-bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool& pool,
-            PackedX& p) {
+bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool& pool, PackedX& p) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
   const ActivationBlocks ab = activation_blocks(w);
   p.groups = (num_rows + kLanes - 1) / kLanes;
@@ -194,8 +193,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
                                _mm512_loadu_ps(p.sums(g0 + r, b)), _mm512_cvtepi32_ps(acc[m][r]));
         else
           d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[m][r], _mm512_set1_epi32(wsum[m * nb + b])));
-        tot[m][r] = _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))),
-                                    tot[m][r]);
+        tot[m][r] =
+            _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))), tot[m][r]);
       }
     }
   }
@@ -228,8 +227,7 @@ void gemm_range(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_
       for (int m = 0; m < MO; ++m)
         weight_sums(w.q8 + (o0 + std::min(m, mo - 1)) * w.in_features, p, ws + m * nb);
     int64_t g = g_begin;
-    for (; g + RV <= g_end; g += RV)
-      gemm_tile<MO, RV, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
+    for (; g + RV <= g_end; g += RV) gemm_tile<MO, RV, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
     for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
   }
 }
