@@ -53,11 +53,48 @@ struct PackedX {
   }
 };
 
-// Byte offset of column j of a row inside its group's packed codes, lane 0.
-inline int64_t packed_offset(int64_t j, bool int4) {
-  if (!int4) return (j >> 2) * 4 * kLanes + (j & 3);
-  const int64_t t = j & 7;
-  return ((j >> 3) * 2 + (t & 1)) * 4 * kLanes + (t >> 1);
+// One block of one row of x (n columns, a multiple of 16) quantized exactly as
+// quantize_activation_block does in kReduced (the same float max, the same double products,
+// rounded to nearest even as lrint does) and written to the row's lane of the packed codes
+// (dst: the block's first 4-byte group in the row's lane). False for a NaN or an infinity.
+bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* scale,
+                    float* code_sum) {
+  __m512 amax = _mm512_setzero_ps();
+  __mmask16 bad = 0;
+  for (int64_t j = 0; j < n; j += 16) {
+    const __m512 v = _mm512_loadu_ps(xb + j);
+    const __m512 d = _mm512_sub_ps(v, v);  // NaN exactly where v is a NaN or an infinity
+    bad |= _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+    amax = _mm512_max_ps(amax, _mm512_abs_ps(v));
+  }
+  if (bad) return false;
+  const float a = _mm512_reduce_max_ps(amax);
+  const double max_code = kReducedMaxCode;
+  *scale = static_cast<float>(a / max_code);
+  const __m512d inv = _mm512_set1_pd(a > 0.0f ? max_code / a : 0.0);
+  // Int4: each 8 columns as [0 2 4 6] [1 3 5 7] (the even and odd nibbles of a weight word).
+  const __m128i order = int4 ? _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15)
+                             : _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i bias = _mm512_set1_epi32(int4 ? 0 : 128);
+  __m512i sum = _mm512_setzero_si512();
+  for (int64_t j = 0; j < n; j += 16) {
+    const __m256i lo =
+        _mm512_cvtpd_epi32(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(xb + j)), inv));
+    const __m256i hi =
+        _mm512_cvtpd_epi32(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(xb + j + 8)), inv));
+    const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    sum = _mm512_add_epi32(sum, codes);
+    const __m128i bytes =
+        _mm_shuffle_epi8(_mm512_cvtepi32_epi8(_mm512_add_epi32(codes, bias)), order);
+    uint8_t* d = dst + (j / 4) * 4 * kLanes;
+    const auto put = [&](int i, int32_t word) { std::memcpy(d + i * 4 * kLanes, &word, 4); };
+    put(0, _mm_cvtsi128_si32(bytes));
+    put(1, _mm_extract_epi32(bytes, 1));
+    put(2, _mm_extract_epi32(bytes, 2));
+    put(3, _mm_extract_epi32(bytes, 3));
+  }
+  *code_sum = static_cast<float>(_mm512_reduce_add_epi32(sum));
+  return true;
 }
 
 bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool& pool, PackedX& p) {
@@ -74,7 +111,6 @@ bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool&
   p.code_sum.assign(p.scale.size(), 0.0f);
   std::atomic<bool> finite{true};
   pool.parallel_for(p.groups, [&](int64_t begin, int64_t end) {
-    std::vector<int32_t> codes(static_cast<size_t>(p.block));
     for (int64_t g = begin; g < end; ++g) {
       uint8_t* dst = p.codes + g * p.span * kLanes;
       for (int64_t lane = 0; lane < kLanes && g * kLanes + lane < num_rows; ++lane) {
@@ -82,18 +118,11 @@ bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool&
         for (int64_t b = 0; b < p.num_blocks; ++b) {
           const int64_t j0 = b * p.block, n = std::min(p.block, p.span - j0);
           const int64_t at = (g * p.num_blocks + b) * kLanes + lane;
-          if (!quantize_activation_block(xr + j0, n, ActivationPrecision::kReduced, codes.data(),
-                                         &p.scale[at])) {
+          if (!quantize_block(xr + j0, n, int4, dst + (j0 / 4) * 4 * kLanes + lane * 4,
+                              &p.scale[at], &p.code_sum[at])) {
             finite.store(false, std::memory_order_relaxed);
             return;
           }
-          int32_t sum = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            sum += codes[i];
-            dst[packed_offset(j0 + i, int4) + lane * 4] =
-                static_cast<uint8_t>(int4 ? codes[i] : codes[i] + 128);
-          }
-          p.code_sum[at] = static_cast<float>(sum);
         }
       }
     }
@@ -130,7 +159,7 @@ void weight_sums(const int8_t* row, const PackedX& p, int32_t* out) {
 
 // y for outputs [o0, o0 + mo) and row groups [g0, g0 + RV): MO x RV zmm of int32 sums per
 // block, folded into MO x RV zmm of float sums. Outputs past mo repeat the last one (not stored).
-// wsum: [MO, num_blocks] 128 * the block's weight sum (int8 only).
+// wsum: [out, num_blocks] 128 * the block's weight sum (int8 only).
 template <int MO, int RV, bool kInt4>
 void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o0, int mo,
                int64_t g0, int64_t num_rows, const float* x, float* y) {
@@ -192,7 +221,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
           d = _mm512_fnmadd_ps(_mm512_set1_ps(static_cast<float>(w.group_zero[og])),
                                _mm512_loadu_ps(p.sums(g0 + r, b)), _mm512_cvtepi32_ps(acc[m][r]));
         else
-          d = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[m][r], _mm512_set1_epi32(wsum[m * nb + b])));
+          d = _mm512_cvtepi32_ps(
+              _mm512_sub_epi32(acc[m][r], _mm512_set1_epi32(wsum[o[m] * nb + b])));
         tot[m][r] =
             _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))), tot[m][r]);
       }
@@ -216,28 +246,25 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
 // Outputs [o_begin, o_end) x row groups [g_begin, g_end) in MO-output tiles of RV groups (the
 // last, odd group alone).
 template <int MO, int RV, bool kInt4>
-void gemm_range(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
-                int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
-  const int64_t nb = p.num_blocks;
-  std::vector<int32_t> wsum(kInt4 ? 0 : static_cast<size_t>(MO * nb));
-  int32_t* ws = wsum.data();
+void gemm_range(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o_begin,
+                int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x,
+                float* y) {
   for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
     const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
-    if constexpr (!kInt4)
-      for (int m = 0; m < MO; ++m)
-        weight_sums(w.q8 + (o0 + std::min(m, mo - 1)) * w.in_features, p, ws + m * nb);
     int64_t g = g_begin;
-    for (; g + RV <= g_end; g += RV) gemm_tile<MO, RV, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
-    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, ws, o0, mo, g, num_rows, x, y);
+    for (; g + RV <= g_end; g += RV)
+      gemm_tile<MO, RV, kInt4>(w, p, wsum, o0, mo, g, num_rows, x, y);
+    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, wsum, o0, mo, g, num_rows, x, y);
   }
 }
 
 template <bool kInt4>
-void gemm_task(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
-               int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
+void gemm_task(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o_begin,
+               int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x,
+               float* y) {
   if (g_end - g_begin == 1)  // up to 16 rows: a wider tile of outputs
-    return gemm_range<12, 1, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
-  gemm_range<6, 2, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+    return gemm_range<12, 1, kInt4>(w, p, wsum, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+  gemm_range<6, 2, kInt4>(w, p, wsum, o_begin, o_end, g_begin, g_end, num_rows, x, y);
 }
 
 }  // namespace
@@ -250,6 +277,13 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
   const int64_t out = w.out_features;
   const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
   const int64_t row_tasks = (p.groups + kGroupsPerTask - 1) / kGroupsPerTask;
+  // Int8: the weights' block sums, once per call (every row chunk shares them).
+  std::vector<int32_t> wsum(int4 ? 0 : static_cast<size_t>(out * p.num_blocks));
+  if (!int4)
+    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o)
+        weight_sums(w.q8 + o * w.in_features, p, wsum.data() + o * p.num_blocks);
+    });
   // Row-chunk major: a thread's consecutive tasks share the same rows of x (in L2).
   pool.parallel_for(out_tiles * row_tasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
@@ -257,9 +291,9 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
       const int64_t g_begin = (t / out_tiles) * kGroupsPerTask;
       const int64_t g_end = std::min(p.groups, g_begin + kGroupsPerTask);
       if (int4)
-        gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+        gemm_task<true>(w, p, wsum.data(), o_begin, o_end, g_begin, g_end, num_rows, x, y);
       else
-        gemm_task<false>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+        gemm_task<false>(w, p, wsum.data(), o_begin, o_end, g_begin, g_end, num_rows, x, y);
     }
   });
   return true;
