@@ -246,11 +246,14 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
 // Outputs [o_begin, o_end) x row groups [g_begin, g_end) in MO-output tiles of RV groups (the
 // last, odd group alone).
 template <int MO, int RV, bool kInt4>
-void gemm_range(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o_begin,
-                int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x,
-                float* y) {
+void gemm_range(const LinearWeight& w, const PackedX& p, int32_t* wsum, bool fill_sums,
+                int64_t o_begin, int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows,
+                const float* x, float* y) {
   for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
     const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
+    if (!kInt4 && fill_sums)  // here, the weights then stay in cache for the tiles
+      for (int m = 0; m < mo; ++m)
+        weight_sums(w.q8 + (o0 + m) * w.in_features, p, wsum + (o0 + m) * p.num_blocks);
     int64_t g = g_begin;
     for (; g + RV <= g_end; g += RV)
       gemm_tile<MO, RV, kInt4>(w, p, wsum, o0, mo, g, num_rows, x, y);
@@ -259,12 +262,13 @@ void gemm_range(const LinearWeight& w, const PackedX& p, const int32_t* wsum, in
 }
 
 template <bool kInt4>
-void gemm_task(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o_begin,
-               int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x,
-               float* y) {
+void gemm_task(const LinearWeight& w, const PackedX& p, int32_t* wsum, bool fill_sums,
+               int64_t o_begin, int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows,
+               const float* x, float* y) {
   if (g_end - g_begin == 1)  // up to 16 rows: a wider tile of outputs
-    return gemm_range<12, 1, kInt4>(w, p, wsum, o_begin, o_end, g_begin, g_end, num_rows, x, y);
-  gemm_range<6, 2, kInt4>(w, p, wsum, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+    return gemm_range<12, 1, kInt4>(w, p, wsum, fill_sums, o_begin, o_end, g_begin, g_end, num_rows,
+                                    x, y);
+  gemm_range<6, 2, kInt4>(w, p, wsum, fill_sums, o_begin, o_end, g_begin, g_end, num_rows, x, y);
 }
 
 }  // namespace
@@ -277,9 +281,10 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
   const int64_t out = w.out_features;
   const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
   const int64_t row_tasks = (p.groups + kGroupsPerTask - 1) / kGroupsPerTask;
-  // Int8: the weights' block sums, once per call (every row chunk shares them).
+  // Int8: the weights' block sums. One row chunk: each output tile computes its own (reading
+  // the weights just before its tiles do); more: once per call, every row chunk shares them.
   std::vector<int32_t> wsum(int4 ? 0 : static_cast<size_t>(out * p.num_blocks));
-  if (!int4)
+  if (!int4 && row_tasks > 1)
     pool.parallel_for(out, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o)
         weight_sums(w.q8 + o * w.in_features, p, wsum.data() + o * p.num_blocks);
@@ -291,9 +296,10 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
       const int64_t g_begin = (t / out_tiles) * kGroupsPerTask;
       const int64_t g_end = std::min(p.groups, g_begin + kGroupsPerTask);
       if (int4)
-        gemm_task<true>(w, p, wsum.data(), o_begin, o_end, g_begin, g_end, num_rows, x, y);
+        gemm_task<true>(w, p, wsum.data(), false, o_begin, o_end, g_begin, g_end, num_rows, x, y);
       else
-        gemm_task<false>(w, p, wsum.data(), o_begin, o_end, g_begin, g_end, num_rows, x, y);
+        gemm_task<false>(w, p, wsum.data(), row_tasks == 1, o_begin, o_end, g_begin, g_end,
+                         num_rows, x, y);
     }
   });
   return true;
