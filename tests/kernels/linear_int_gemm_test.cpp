@@ -143,16 +143,20 @@ TEST(LinearIntGemmTest, NonFiniteInputFallsBackToTheFloatPath) {
 TEST(LinearIntGemmTest, AutoTakesTheGemmForManyReducedRowsOnly) {
   const LinearWeight q8 =
       testing::make_weight({.format = WeightFormat::kInt8Channel, .out = 16, .in = 64, .seed = 2});
-  const auto pick = [&](int64_t rows, ActivationPrecision act) {
-    return cpu::choose_path(q8, rows, cpu::Isa::kAvx512Vnni, cpu::LinearPath::kAuto, act);
+  const LinearWeight q4 = testing::make_weight(
+      {.format = WeightFormat::kInt4Grouped, .out = 16, .in = 64, .group_size = 32, .seed = 3});
+  const auto pick = [](const LinearWeight& w, int64_t rows, ActivationPrecision act) {
+    return cpu::choose_path(w, rows, cpu::Isa::kAvx512Vnni, cpu::LinearPath::kAuto, act);
   };
-  EXPECT_EQ(pick(cpu::kIntGemmMinRows, ActivationPrecision::kReduced), cpu::LinearPath::kIntGemm);
-  EXPECT_EQ(pick(512, ActivationPrecision::kReduced), cpu::LinearPath::kIntGemm);
-  EXPECT_EQ(pick(cpu::kIntGemmMinRows - 1, ActivationPrecision::kReduced), cpu::LinearPath::kInt);
-  EXPECT_NE(pick(512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
+  const ActivationPrecision reduced = ActivationPrecision::kReduced;
+  EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows, reduced), cpu::LinearPath::kIntGemm);
+  EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRowsInt8, reduced), cpu::LinearPath::kIntGemm);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRowsInt8 - 1, reduced), cpu::LinearPath::kInt);
+  EXPECT_EQ(pick(q8, 512, reduced), cpu::LinearPath::kIntGemm);  // prefill too
+  EXPECT_NE(pick(q8, 512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
   // Other ISAs keep their kernels.
-  EXPECT_NE(cpu::choose_path(q8, 512, cpu::Isa::kAvxVnni, cpu::LinearPath::kIntGemm,
-                             ActivationPrecision::kReduced),
+  EXPECT_NE(cpu::choose_path(q8, 512, cpu::Isa::kAvxVnni, cpu::LinearPath::kIntGemm, reduced),
             cpu::LinearPath::kIntGemm);
 }
 
