@@ -1,11 +1,12 @@
 // The integer GEMM of linear_int_gemm.h on AVX-512 VNNI: x packed with 16 rows across the lanes
 // of a zmm, weight bytes broadcast from their stored layout, vpdpbusd.
 //
-// Operand roles (vpdpbusd multiplies unsigned bytes by signed bytes):
-//   int8 weights: x is the unsigned side as code + 128, the weights the signed side; the
-//                 kernel subtracts 128 * (sum of the block's weights), once per (output, block).
-//   int4 weights: the codes 0..15 are the unsigned side, x the signed side; the zero point
-//                 comes off as zero * (sum of the block's x codes), once per (output, block).
+// vpdpbusd multiplies unsigned bytes by signed bytes: the weights are the unsigned side (int4
+// codes 0..15; int8 w as w ^ 0x80 = w + 128, one vpxord per broadcast) and x the signed side,
+// so a weight's zero point (int4: its group's zero; int8: 128) comes off as zero * (sum of
+// the block's x codes), once per (output, row, block). (x as the unsigned side would need
+// the weights' block sums instead: a second pass over the weights, which costs more when few
+// rows make the call bound by memory bandwidth.)
 // An int4 word of 4 bytes holds 8 columns (even ones in the low nibbles), so x is packed per
 // 8 columns as [0 2 4 6] [1 3 5 7]: a broadcast word's low nibbles, then its high nibbles.
 #include <algorithm>
@@ -75,7 +76,6 @@ bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* 
   // Int4: each 8 columns as [0 2 4 6] [1 3 5 7] (the even and odd nibbles of a weight word).
   const __m128i order = int4 ? _mm_setr_epi8(0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15)
                              : _mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i bias = _mm512_set1_epi32(int4 ? 0 : 128);
   __m512i sum = _mm512_setzero_si512();
   for (int64_t j = 0; j < n; j += 16) {
     const __m256i lo =
@@ -84,8 +84,7 @@ bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* 
         _mm512_cvtpd_epi32(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(xb + j + 8)), inv));
     const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     sum = _mm512_add_epi32(sum, codes);
-    const __m128i bytes =
-        _mm_shuffle_epi8(_mm512_cvtepi32_epi8(_mm512_add_epi32(codes, bias)), order);
+    const __m128i bytes = _mm_shuffle_epi8(_mm512_cvtepi32_epi8(codes), order);
     uint8_t* d = dst + (j / 4) * 4 * kLanes;
     const auto put = [&](int i, int32_t word) { std::memcpy(d + i * 4 * kLanes, &word, 4); };
     put(0, _mm_cvtsi128_si32(bytes));
@@ -105,7 +104,7 @@ bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool&
   p.block = ab.block;
   p.num_blocks = ab.count;
   const auto bytes = static_cast<size_t>(p.groups * p.span * kLanes);
-  p.storage.assign(bytes + 64, int4 ? 0 : 0x80);  // code 0 in both encodings
+  p.storage.assign(bytes + 64, 0);
   p.codes = p.storage.data() + (64 - reinterpret_cast<uintptr_t>(p.storage.data()) % 64) % 64;
   p.scale.assign(static_cast<size_t>(p.groups * p.num_blocks * kLanes), 0.0f);
   p.code_sum.assign(p.scale.size(), 0.0f);
@@ -144,25 +143,11 @@ inline int32_t load4(const void* p) {
   return v;
 }
 
-// out[b] = 128 * (sum of int8 weight row's block b): the x + 128 offset's share of vpdpbusd.
-void weight_sums(const int8_t* row, const PackedX& p, int32_t* out) {
-  const __m512i ones = _mm512_set1_epi8(1);
-  for (int64_t b = 0; b < p.num_blocks; ++b) {
-    __m512i acc = _mm512_setzero_si512();
-    for (int64_t j = b * p.block, j1 = std::min((b + 1) * p.block, p.span); j < j1; j += 64) {
-      const __mmask64 valid = j1 - j >= 64 ? ~__mmask64{0} : (__mmask64{1} << (j1 - j)) - 1;
-      acc = dpbusd(acc, ones, _mm512_maskz_loadu_epi8(valid, row + j));
-    }
-    out[b] = 128 * _mm512_reduce_add_epi32(acc);
-  }
-}
-
 // y for outputs [o0, o0 + mo) and row groups [g0, g0 + RV): MO x RV zmm of int32 sums per
 // block, folded into MO x RV zmm of float sums. Outputs past mo repeat the last one (not stored).
-// wsum: [out, num_blocks] 128 * the block's weight sum (int8 only).
 template <int MO, int RV, bool kInt4>
-void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int64_t o0, int mo,
-               int64_t g0, int64_t num_rows, const float* x, float* y) {
+void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int64_t g0,
+               int64_t num_rows, const float* x, float* y) {
   const int64_t in = w.in_features, out = w.out_features, nb = p.num_blocks;
   const int8_t* q8[MO];
   const uint8_t* q4[MO];
@@ -178,6 +163,7 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
   for (auto& t : tot)
     for (__m512& v : t) v = _mm512_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0x0f);
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int64_t b = 0; b < nb; ++b) {
     __m512i acc[MO][RV];
     for (auto& a : acc)
@@ -207,8 +193,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
         for (int r = 0; r < RV; ++r) xv[r] = _mm512_load_si512(xp[r] + k * 64);
 #pragma GCC unroll 12
         for (int m = 0; m < MO; ++m) {
-          const __m512i wv = _mm512_set1_epi32(load4(q8[m] + k * 4));
-          for (int r = 0; r < RV; ++r) acc[m][r] = dpbusd(acc[m][r], xv[r], wv);
+          const __m512i wv = _mm512_xor_si512(_mm512_set1_epi32(load4(q8[m] + k * 4)), flip);
+          for (int r = 0; r < RV; ++r) acc[m][r] = dpbusd(acc[m][r], wv, xv[r]);
         }
       }
     }
@@ -216,13 +202,9 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
       const int64_t og = o[m] * w.num_groups + b;
       const __m512 ws = _mm512_set1_ps(kInt4 ? w.group_scale[og] : w.channel_scale[o[m]]);
       for (int r = 0; r < RV; ++r) {
-        __m512 d;
-        if constexpr (kInt4)
-          d = _mm512_fnmadd_ps(_mm512_set1_ps(static_cast<float>(w.group_zero[og])),
-                               _mm512_loadu_ps(p.sums(g0 + r, b)), _mm512_cvtepi32_ps(acc[m][r]));
-        else
-          d = _mm512_cvtepi32_ps(
-              _mm512_sub_epi32(acc[m][r], _mm512_set1_epi32(wsum[o[m] * nb + b])));
+        const float zero = kInt4 ? static_cast<float>(w.group_zero[og]) : 128.0f;
+        const __m512 d = _mm512_fnmadd_ps(_mm512_set1_ps(zero), _mm512_loadu_ps(p.sums(g0 + r, b)),
+                                          _mm512_cvtepi32_ps(acc[m][r]));
         tot[m][r] =
             _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))), tot[m][r]);
       }
@@ -246,29 +228,22 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, const int32_t* wsum, int
 // Outputs [o_begin, o_end) x row groups [g_begin, g_end) in MO-output tiles of RV groups (the
 // last, odd group alone).
 template <int MO, int RV, bool kInt4>
-void gemm_range(const LinearWeight& w, const PackedX& p, int32_t* wsum, bool fill_sums,
-                int64_t o_begin, int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows,
-                const float* x, float* y) {
+void gemm_range(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
+                int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
   for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
     const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
-    if (!kInt4 && fill_sums)  // here, the weights then stay in cache for the tiles
-      for (int m = 0; m < mo; ++m)
-        weight_sums(w.q8 + (o0 + m) * w.in_features, p, wsum + (o0 + m) * p.num_blocks);
     int64_t g = g_begin;
-    for (; g + RV <= g_end; g += RV)
-      gemm_tile<MO, RV, kInt4>(w, p, wsum, o0, mo, g, num_rows, x, y);
-    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, wsum, o0, mo, g, num_rows, x, y);
+    for (; g + RV <= g_end; g += RV) gemm_tile<MO, RV, kInt4>(w, p, o0, mo, g, num_rows, x, y);
+    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, o0, mo, g, num_rows, x, y);
   }
 }
 
 template <bool kInt4>
-void gemm_task(const LinearWeight& w, const PackedX& p, int32_t* wsum, bool fill_sums,
-               int64_t o_begin, int64_t o_end, int64_t g_begin, int64_t g_end, int64_t num_rows,
-               const float* x, float* y) {
+void gemm_task(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
+               int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
   if (g_end - g_begin == 1)  // up to 16 rows: a wider tile of outputs
-    return gemm_range<12, 1, kInt4>(w, p, wsum, fill_sums, o_begin, o_end, g_begin, g_end, num_rows,
-                                    x, y);
-  gemm_range<6, 2, kInt4>(w, p, wsum, fill_sums, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+    return gemm_range<12, 1, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+  gemm_range<6, 2, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
 }
 
 }  // namespace
@@ -281,14 +256,6 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
   const int64_t out = w.out_features;
   const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
   const int64_t row_tasks = (p.groups + kGroupsPerTask - 1) / kGroupsPerTask;
-  // Int8: the weights' block sums. One row chunk: each output tile computes its own (reading
-  // the weights just before its tiles do); more: once per call, every row chunk shares them.
-  std::vector<int32_t> wsum(int4 ? 0 : static_cast<size_t>(out * p.num_blocks));
-  if (!int4 && row_tasks > 1)
-    pool.parallel_for(out, [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o)
-        weight_sums(w.q8 + o * w.in_features, p, wsum.data() + o * p.num_blocks);
-    });
   // Row-chunk major: a thread's consecutive tasks share the same rows of x (in L2).
   pool.parallel_for(out_tiles * row_tasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
@@ -296,10 +263,9 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
       const int64_t g_begin = (t / out_tiles) * kGroupsPerTask;
       const int64_t g_end = std::min(p.groups, g_begin + kGroupsPerTask);
       if (int4)
-        gemm_task<true>(w, p, wsum.data(), false, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+        gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
       else
-        gemm_task<false>(w, p, wsum.data(), row_tasks == 1, o_begin, o_end, g_begin, g_end,
-                         num_rows, x, y);
+        gemm_task<false>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
     }
   });
   return true;
