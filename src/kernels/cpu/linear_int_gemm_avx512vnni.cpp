@@ -43,7 +43,7 @@ struct PackedX {
   std::vector<uint8_t> storage;
   uint8_t* codes = nullptr;
   std::vector<float> scale;     // [groups, num_blocks, 16]
-  std::vector<float> code_sum;  // [groups, num_blocks, 16]: sum of the block's codes (int4)
+  std::vector<float> code_sum;  // [groups, num_blocks, 16]: sum of the block's codes
 
   const uint8_t* group(int64_t g) const { return codes + g * span * kLanes; }
   const float* scales(int64_t g, int64_t b) const {
