@@ -151,8 +151,8 @@ TEST(LinearIntGemmTest, AutoTakesTheGemmForManyReducedRowsOnly) {
   const ActivationPrecision reduced = ActivationPrecision::kReduced;
   EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows, reduced), cpu::LinearPath::kIntGemm);
   EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
-  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRowsInt8, reduced), cpu::LinearPath::kIntGemm);
-  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRowsInt8 - 1, reduced), cpu::LinearPath::kInt);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows, reduced), cpu::LinearPath::kIntGemm);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
   EXPECT_EQ(pick(q8, 512, reduced), cpu::LinearPath::kIntGemm);  // prefill too
   EXPECT_NE(pick(q8, 512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
   // Other ISAs keep their kernels.

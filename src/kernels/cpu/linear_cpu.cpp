@@ -320,9 +320,7 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   const bool gemm_ok = int_gemm_supported(w, isa, act);
   if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
   if (want == LinearPath::kIntGemm && gemm_ok) return LinearPath::kIntGemm;
-  const int64_t gemm_min_rows =
-      w.format == WeightFormat::kInt8Channel ? kIntGemmMinRowsInt8 : kIntGemmMinRows;
-  if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows)
+  if (want == LinearPath::kAuto && gemm_ok && num_rows >= kIntGemmMinRows)
     return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < kIntMaxRows)
     return LinearPath::kInt;

@@ -56,7 +56,7 @@ const char* path_name(LinearPath p);
 /// kAuto takes LinearPath::kInt for kReduced activations below this many rows (decode, batched
 /// decode); from it on, and always for kExact, the float kernels measured faster
 /// (linear_bench --compare, docs/benchmarks.md). On AVX-512 VNNI kIntGemm takes kReduced from
-/// kIntGemmMinRows (int4) / kIntGemmMinRowsInt8 rows on (linear_int_gemm.h), prefill included.
+/// kIntGemmMinRows rows on (linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both

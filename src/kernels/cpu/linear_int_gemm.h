@@ -19,13 +19,11 @@
 
 namespace fathom::kernels::cpu {
 
-/// kAuto sends kReduced int4 calls of this many rows or more to the GEMM, int8 ones of
-/// kIntGemmMinRowsInt8 (below, the few-rows kernel is as fast or faster: a row group of 16 lanes
-/// is mostly padding, and few rows are bound by memory bandwidth, which the few-rows kernel's
-/// whole-vector weight loads use better than 4-byte broadcasts from 12 weight rows at once).
-/// Measured with linear_bench --compare (docs/benchmarks.md).
+/// kAuto sends kReduced int8 / int4 calls of this many rows or more to the GEMM; below it the
+/// few-rows kernel is as fast or faster (a row group of 16 lanes is mostly padding). Measured
+/// with linear_bench --compare (docs/benchmarks.md): at 6 rows the GEMM already won, at 4 rows
+/// it lost for int8.
 inline constexpr int64_t kIntGemmMinRows = 8;
-inline constexpr int64_t kIntGemmMinRowsInt8 = 16;
 
 /// y[num_rows, out] = x . W^T with x rounded to kReduced codes exactly as linear_ref_reduced
 /// does. PRECOND: int_dot_applies(w), the CPU has AVX-512 VNNI, x in stored column order.
