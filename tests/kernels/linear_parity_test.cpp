@@ -139,9 +139,9 @@ struct IsaPath {
 std::vector<IsaPath> isa_paths() {
   std::vector<IsaPath> v;
   for (cpu::Isa isa : cpu::kAllIsas)
-    for (cpu::LinearPath p : {cpu::LinearPath::kTiles, cpu::LinearPath::kRows,
-                              cpu::LinearPath::kPanel, cpu::LinearPath::kInt,
-                              cpu::LinearPath::kIntGemm})
+    for (cpu::LinearPath p :
+         {cpu::LinearPath::kTiles, cpu::LinearPath::kRows, cpu::LinearPath::kPanel,
+          cpu::LinearPath::kInt, cpu::LinearPath::kIntGemm})
       for (ActivationPrecision act : {ActivationPrecision::kExact, ActivationPrecision::kReduced})
         if (cpu::float_isa(isa) == isa || p == cpu::LinearPath::kInt ||
             p == cpu::LinearPath::kIntGemm)
