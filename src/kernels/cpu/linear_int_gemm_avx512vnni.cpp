@@ -32,9 +32,11 @@ namespace {
 
 constexpr int64_t kLanes = 16;    // rows per row group (int32 lanes of a zmm)
 constexpr int64_t kOutTile = 48;  // outputs per task: a multiple of every kernel's MO
-// Row groups per task: 64 rows of x (64 x 8960 bytes for a down projection) stay in L2 while
-// the task's outputs stream their weights past them.
-constexpr int64_t kGroupsPerTask = 4;
+// Row groups per task: as many as keep the task's x rows within kTaskXBytes (in L2 while the
+// task's outputs stream their weights past them; every row chunk streams all the weights once
+// more), at least kMinGroupsPerTask (64 rows: 64 x 8960 bytes for a down projection).
+constexpr int64_t kTaskXBytes = 384 << 10;
+constexpr int64_t kMinGroupsPerTask = 4, kMaxGroupsPerTask = 16;
 
 // x of one call, packed: codes [group][span / 4][16 lanes][4 bytes] (64-byte aligned), and per
 // (group, block) 16 lanes of scale and of code sum. Rows past num_rows are all zero codes.
@@ -255,13 +257,15 @@ bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
   const int64_t out = w.out_features;
   const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
-  const int64_t row_tasks = (p.groups + kGroupsPerTask - 1) / kGroupsPerTask;
+  const int64_t per_task = std::clamp<int64_t>(
+      kTaskXBytes / (kLanes * std::max<int64_t>(p.span, 1)), kMinGroupsPerTask, kMaxGroupsPerTask);
+  const int64_t row_tasks = (p.groups + per_task - 1) / per_task;
   // Row-chunk major: a thread's consecutive tasks share the same rows of x (in L2).
   pool.parallel_for(out_tiles * row_tasks, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o_begin = (t % out_tiles) * kOutTile, o_end = std::min(out, o_begin + kOutTile);
-      const int64_t g_begin = (t / out_tiles) * kGroupsPerTask;
-      const int64_t g_end = std::min(p.groups, g_begin + kGroupsPerTask);
+      const int64_t g_begin = (t / out_tiles) * per_task;
+      const int64_t g_end = std::min(p.groups, g_begin + per_task);
       if (int4)
         gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
       else
