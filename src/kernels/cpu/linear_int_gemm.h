@@ -7,8 +7,8 @@
 // ([row group][span / 4][16 rows][4 bytes]), and 4 weight bytes are broadcast to every lane:
 // one vpdpbusd adds 4 columns for 16 rows of one output, with no cross-lane reduction and no
 // repacking of the weights (a 4-byte broadcast reads them from their stored layout).
-// Register tile: kGemmMo outputs x kGemmRv row groups of int32 sums per activation block,
-// scaled into float sums per block (weight scale x x's block scale).
+// Register tile: 6 outputs x 2 row groups (12 x 1 for up to 16 rows) of int32 sums per
+// activation block, scaled into float sums per block (weight scale x x's block scale).
 #pragma once
 
 #include <cstdint>
