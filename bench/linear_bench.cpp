@@ -331,6 +331,9 @@ int run(int argc, char** argv) {
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
                 LinearPath::kInt)
               runs.push_back({i, LinearPath::kInt, act});
+          if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kIntGemm, Act::kReduced) ==
+              LinearPath::kIntGemm)
+            runs.push_back({i, LinearPath::kIntGemm, Act::kReduced});
         }
       }
       double avx2_s = 0;
@@ -354,13 +357,15 @@ int run(int argc, char** argv) {
             },
             budget_s / 2);
         table.push_back(
-            {f.name + (compare_isas ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
-                                          kernels::cpu::path_name(run_path) +
-                                          (run_path == LinearPath::kInt || run_act == Act::kReduced
-                                               ? std::string("/") +
-                                                     kernels::activation_precision_name(run_act)
-                                               : std::string())
-                                    : std::string()),
+            {f.name +
+                 (compare_isas
+                      ? std::string("/") + kernels::cpu::isa_name(run_isa) + "/" +
+                            kernels::cpu::path_name(run_path) +
+                            (run_path == LinearPath::kInt || run_path == LinearPath::kIntGemm ||
+                                     run_act == Act::kReduced
+                                 ? std::string("/") + kernels::activation_precision_name(run_act)
+                                 : std::string())
+                      : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
              static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});

@@ -139,10 +139,13 @@ struct IsaPath {
 std::vector<IsaPath> isa_paths() {
   std::vector<IsaPath> v;
   for (cpu::Isa isa : cpu::kAllIsas)
-    for (cpu::LinearPath p : {cpu::LinearPath::kTiles, cpu::LinearPath::kRows,
-                              cpu::LinearPath::kPanel, cpu::LinearPath::kInt})
+    for (cpu::LinearPath p :
+         {cpu::LinearPath::kTiles, cpu::LinearPath::kRows, cpu::LinearPath::kPanel,
+          cpu::LinearPath::kInt, cpu::LinearPath::kIntGemm})
       for (ActivationPrecision act : {ActivationPrecision::kExact, ActivationPrecision::kReduced})
-        if (cpu::float_isa(isa) == isa || p == cpu::LinearPath::kInt) v.push_back({isa, p, act});
+        if (cpu::float_isa(isa) == isa || p == cpu::LinearPath::kInt ||
+            p == cpu::LinearPath::kIntGemm)
+          v.push_back({isa, p, act});
   return v;
 }
 
@@ -178,7 +181,8 @@ TEST_P(LinearParity, CpuMatchesReferenceOnEveryIsa) {
     cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, ip.isa, ip.path, ip.act);
     // Only the integer kernels round x (kReduced); everything else matches linear_ref.
     const bool reduced =
-        ip.path == cpu::LinearPath::kInt && ip.act == ActivationPrecision::kReduced;
+        (ip.path == cpu::LinearPath::kInt || ip.path == cpu::LinearPath::kIntGemm) &&
+        ip.act == ActivationPrecision::kReduced;
     const std::vector<float>& oracle = reduced ? want_reduced : want;
     double err2 = 0, ref2 = 0;
     for (size_t k = 0; k < ny; ++k) {

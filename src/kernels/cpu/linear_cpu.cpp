@@ -12,6 +12,7 @@
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_cpu_neon.h"
+#include "kernels/cpu/linear_int_gemm.h"
 #include "kernels/cpu/linear_int_x.h"
 #include "kernels/linear.h"
 #include "kernels/quantize_activations.h"
@@ -60,6 +61,8 @@ const char* path_name(LinearPath p) {
       return "panel";
     case LinearPath::kInt:
       return "int";
+    case LinearPath::kIntGemm:
+      return "intgemm";
   }
   return "unknown";
 }
@@ -307,10 +310,18 @@ bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) 
          (w.format == WeightFormat::kInt4Grouped || act == ActivationPrecision::kReduced);
 }
 
+bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
+  return isa == Isa::kAvx512Vnni && act == ActivationPrecision::kReduced && int_dot_applies(w);
+}
+
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
                        ActivationPrecision act) {
   const bool int_ok = int_dot_supported(w, isa, act);
+  const bool gemm_ok = int_gemm_supported(w, isa, act);
   if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
+  if (want == LinearPath::kIntGemm && gemm_ok) return LinearPath::kIntGemm;
+  if (want == LinearPath::kAuto && gemm_ok && num_rows >= kIntGemmMinRows)
+    return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < kIntMaxRows)
     return LinearPath::kInt;
   isa = float_isa(isa);
@@ -348,10 +359,12 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
   if (neon_isa_available(isa)) return linear_neon(w, x, num_rows, y, pool, isa);  // ARM
   const LinearPath chosen = choose_path(w, num_rows, isa, path, act);
   if (chosen == LinearPath::kInt && run_int(w, x, num_rows, y, pool, isa, act)) return;
+  if (chosen == LinearPath::kIntGemm && int_gemm_avx512vnni(w, x, num_rows, y, pool)) return;
   isa = float_isa(isa);
   if (uses_bf16_dot(w, num_rows, isa, path, act))  // kReduced bf16/f16: vdpbf16ps
     return linear_bf16_avx512(w, x, num_rows, y, pool, choose_path(w, num_rows, isa, path));
-  switch (chosen == LinearPath::kInt ? choose_path(w, num_rows, isa, LinearPath::kAuto) : chosen) {
+  const bool integer = chosen == LinearPath::kInt || chosen == LinearPath::kIntGemm;
+  switch (integer ? choose_path(w, num_rows, isa, LinearPath::kAuto) : chosen) {
     case LinearPath::kRows:
       return run_rows(w, x, num_rows, y, pool, isa);
     case LinearPath::kPanel:

@@ -45,20 +45,25 @@ bool isa_available(Isa isa);
 ///   kPanel  packed-panel GEMM: weights decoded and transposed per call (many rows)
 ///   kInt    x86 integer dot products (linear_int_dot.h) for int8 and int4 weights: x as int8
 ///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced)
+///   kIntGemm  AVX-512 VNNI integer GEMM for many rows (linear_int_gemm.h): int8 and int4
+///           weights, kReduced only
 /// kAuto picks by ISA, row count, format and activation precision; a forced path the ISA or
 /// format cannot run falls back to kAuto's choice (benchmarks and tests force each path).
-enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt };
+enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt, kIntGemm };
 
 const char* path_name(LinearPath p);
 
 /// kAuto takes LinearPath::kInt for kReduced activations below this many rows (decode, batched
 /// decode); from it on, and always for kExact, the float kernels measured faster
-/// (linear_bench --compare, docs/benchmarks.md).
+/// (linear_bench --compare, docs/benchmarks.md). On AVX-512 VNNI kIntGemm takes kReduced from
+/// kIntGemmMinRows rows on (linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
 /// modes and int8 in kReduced only.
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
+/// Whether LinearPath::kIntGemm runs this weight: int_dot_applies, kAvx512Vnni, kReduced.
+bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 
 /// The path linear_cpu_isa takes for these arguments (never kAuto).
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,

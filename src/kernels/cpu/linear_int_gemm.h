@@ -1,0 +1,34 @@
+// The integer GEMM for many rows (LinearPath::kIntGemm): int8 and int4 weights against
+// kReduced int8 activations on AVX-512 VNNI (linear_int_gemm_avx512vnni.cpp).
+//
+// The few-rows kernel (linear_int_dot.h) keeps weights in vectors and reduces every (output,
+// row) dot product across lanes, so each vpdpbusd serves one output and one row. Here x is
+// packed per call with 16 rows in the 16 int32 lanes of a zmm, 4 consecutive columns per lane
+// ([row group][span / 4][16 rows][4 bytes]), and 4 weight bytes are broadcast to every lane:
+// one vpdpbusd adds 4 columns for 16 rows of one output, with no cross-lane reduction and no
+// repacking of the weights (a 4-byte broadcast reads them from their stored layout).
+// Register tile: 6 outputs x 2 row groups (12 x 1 for up to 16 rows) of int32 sums per
+// activation block, scaled into float sums per block (weight scale x x's block scale).
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "kernels/linear.h"
+#include "kernels/linear_weight.h"
+
+namespace fathom::kernels::cpu {
+
+/// kAuto sends kReduced int8 / int4 calls of this many rows or more to the GEMM; below it the
+/// few-rows kernel is as fast or faster (a row group of 16 lanes is mostly padding). Measured
+/// with linear_bench --compare (docs/benchmarks.md): at 6 rows the GEMM already won, at 4 rows
+/// it lost for int8.
+inline constexpr int64_t kIntGemmMinRows = 8;
+
+/// y[num_rows, out] = x . W^T with x rounded to kReduced codes exactly as linear_ref_reduced
+/// does. PRECOND: int_dot_applies(w), the CPU has AVX-512 VNNI, x in stored column order.
+/// Returns false, having written nothing, when x holds a NaN or an infinity.
+bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                         ThreadPool& pool);
+
+}  // namespace fathom::kernels::cpu

@@ -1,0 +1,164 @@
+// The AVX-512 VNNI integer GEMM (LinearPath::kIntGemm, kernels/cpu/linear_int_gemm.h) against
+// linear_ref_reduced, its oracle: int8 and int4 weights (group sizes 32, 64, 128 and whole
+// rows, act-order input_perm), out_features that are not a multiple of the 6- or 12-output
+// tiles, rows around the 16-row lane groups and the 64-row tasks, in_features with a partial
+// last block and columns past the quantized span. Skips where the CPU lacks AVX-512 VNNI.
+#include "kernels/cpu/linear_int_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear.h"
+#include "kernels/linear_test_weights.h"
+#include "kernels/quantize_activations.h"
+
+namespace fathom::kernels {
+namespace {
+
+using testing::WeightSpec;
+using Groups = WeightSpec::Groups;
+
+struct GemmCase {
+  WeightSpec spec;
+  int64_t num_rows = 1;
+};
+
+std::ostream& operator<<(std::ostream& os, const GemmCase& c) {
+  os << weight_format_name(c.spec.format) << "_out" << c.spec.out << "_in" << c.spec.in << "_rows"
+     << c.num_rows;
+  if (c.spec.format == WeightFormat::kInt4Grouped) {
+    os << "_gs" << (c.spec.group_size < 0 ? std::string("row") : std::to_string(c.spec.group_size));
+    if (c.spec.groups == Groups::kPermuted) os << "_permuted";
+  }
+  return os;
+}
+
+std::vector<GemmCase> gemm_cases() {
+  // (out, in, rows): in 300 and 1000 end in a partial block and in columns past the span (a
+  // multiple of 32); rows 600 is more than one 64-row task and not a multiple of 16.
+  const int64_t shapes[][3] = {{1, 32, 1},     {7, 96, 5},     {13, 300, 16}, {50, 256, 17},
+                               {97, 544, 33},  {12, 1000, 47}, {48, 512, 64}, {61, 320, 100},
+                               {24, 288, 130}, {19, 96, 600},  {100, 64, 8},  {6, 2048, 31}};
+  std::vector<GemmCase> cases;
+  uint32_t seed = 100;
+  for (const auto& sh : shapes) {
+    cases.push_back(
+        {{.format = WeightFormat::kInt8Channel, .out = sh[0], .in = sh[1], .seed = seed++}, sh[2]});
+    for (int32_t gs : {32, 64, 128})
+      for (Groups g : {Groups::kContiguous, Groups::kPermuted})
+        cases.push_back({{.format = WeightFormat::kInt4Grouped,
+                          .out = sh[0],
+                          .in = sh[1],
+                          .group_size = gs,
+                          .groups = g,
+                          .seed = seed++},
+                         sh[2]});
+  }
+  // One group per row (group_size = in, a multiple of 32 here).
+  cases.push_back({{.format = WeightFormat::kInt4Grouped,
+                    .out = 29,
+                    .in = 640,
+                    .group_size = -1,
+                    .seed = seed++},
+                   40});
+  return cases;
+}
+
+// Sum over j of |x[r, j] * W[o, j]|: the scale of fp32 rounding error in y[r, o].
+std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x, int64_t rows) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<double> m(static_cast<size_t>(rows * out));
+  std::vector<float> row(static_cast<size_t>(in));
+  for (int64_t o = 0; o < out; ++o) {
+    dequantize_row(w, o, row.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0;
+      for (int64_t j = 0; j < in; ++j) s += std::fabs(double{x[r * in + j]} * row[j]);
+      m[r * out + o] = s;
+    }
+  }
+  return m;
+}
+
+bool have_vnni512() { return cpu::isa_available(cpu::Isa::kAvx512Vnni); }
+
+class LinearIntGemm : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(LinearIntGemm, MatchesReducedReference) {
+  if (!have_vnni512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const GemmCase c = GetParam();
+  const LinearWeight w = testing::make_weight(c.spec);
+  ASSERT_EQ(cpu::choose_path(w, c.num_rows, cpu::Isa::kAvx512Vnni, cpu::LinearPath::kIntGemm,
+                             ActivationPrecision::kReduced),
+            cpu::LinearPath::kIntGemm);
+  const std::vector<float> x = testing::random_input(c.num_rows, c.spec.in, c.spec.seed + 7);
+  const size_t ny = static_cast<size_t>(c.num_rows * c.spec.out);
+  std::vector<float> want(ny), got(ny, std::nanf(""));
+  linear_ref_reduced(w, x.data(), c.num_rows, want.data());
+  const std::vector<double> mag = magnitude(w, x, c.num_rows);
+
+  ThreadPool pool(3);
+  cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, cpu::Isa::kAvx512Vnni,
+                      cpu::LinearPath::kIntGemm, ActivationPrecision::kReduced);
+  for (size_t k = 0; k < ny; ++k)
+    ASSERT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k] + 1e-30)
+        << "y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k] << " reference "
+        << want[k];
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LinearIntGemm, ::testing::ValuesIn(gemm_cases()),
+                         [](const ::testing::TestParamInfo<GemmCase>& param) {
+                           std::ostringstream os;
+                           os << param.param;
+                           return os.str();
+                         });
+
+TEST(LinearIntGemmTest, NonFiniteInputFallsBackToTheFloatPath) {
+  if (!have_vnni512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const LinearWeight w =
+      testing::make_weight({.format = WeightFormat::kInt8Channel, .out = 20, .in = 96, .seed = 4});
+  std::vector<float> x = testing::random_input(20, 96, 5);
+  x[3 * 96 + 50] = std::nanf("");
+  std::vector<float> want(20 * 20), got(20 * 20);
+  linear_ref(w, x.data(), 20, want.data());
+  ThreadPool pool(2);
+  cpu::linear_cpu_isa(w, x.data(), 20, got.data(), pool, cpu::Isa::kAvx512Vnni,
+                      cpu::LinearPath::kIntGemm, ActivationPrecision::kReduced);
+  const std::vector<double> mag = magnitude(w, x, 20);
+  for (int64_t k = 0; k < 20 * 20; ++k) {
+    if (k / 20 == 3) {
+      EXPECT_TRUE(std::isnan(got[k])) << k;
+      continue;
+    }
+    EXPECT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k]) << k;  // fp32, not int8 codes
+  }
+}
+
+TEST(LinearIntGemmTest, AutoTakesTheGemmForManyReducedRowsOnly) {
+  const LinearWeight q8 =
+      testing::make_weight({.format = WeightFormat::kInt8Channel, .out = 16, .in = 64, .seed = 2});
+  const LinearWeight q4 = testing::make_weight(
+      {.format = WeightFormat::kInt4Grouped, .out = 16, .in = 64, .group_size = 32, .seed = 3});
+  const auto pick = [](const LinearWeight& w, int64_t rows, ActivationPrecision act) {
+    return cpu::choose_path(w, rows, cpu::Isa::kAvx512Vnni, cpu::LinearPath::kAuto, act);
+  };
+  const ActivationPrecision reduced = ActivationPrecision::kReduced;
+  EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows, reduced), cpu::LinearPath::kIntGemm);
+  EXPECT_EQ(pick(q4, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows, reduced), cpu::LinearPath::kIntGemm);
+  EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
+  EXPECT_EQ(pick(q8, 512, reduced), cpu::LinearPath::kIntGemm);  // prefill too
+  EXPECT_NE(pick(q8, 512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
+  // Other ISAs keep their kernels.
+  EXPECT_NE(cpu::choose_path(q8, 512, cpu::Isa::kAvxVnni, cpu::LinearPath::kIntGemm, reduced),
+            cpu::LinearPath::kIntGemm);
+}
+
+}  // namespace
+}  // namespace fathom::kernels
