@@ -302,6 +302,9 @@ bool run_int(const LinearWeight& w, const float* x, int64_t num_rows, float* y, 
 
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
   if (!int_dot_applies(w)) return false;
+  if (w.format == WeightFormat::kGgml)  // x as one int8 limb only: kExact stays on fp32 kernels
+    return act == ActivationPrecision::kReduced &&
+           (isa == Isa::kAvx2 || isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni);
   if (isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni) return true;
   return isa == Isa::kAvx2 &&
          (w.format == WeightFormat::kInt4Grouped || act == ActivationPrecision::kReduced);

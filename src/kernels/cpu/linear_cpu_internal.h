@@ -44,7 +44,8 @@ bool isa_available(Isa isa);
 ///   kRows   AVX-512: 4 outputs x 4 rows register tiles over the stored layout (few rows)
 ///   kPanel  packed-panel GEMM: weights decoded and transposed per call (many rows)
 ///   kInt    x86 integer dot products (linear_int_dot.h) for int8 and int4 weights: x as int8
-///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced)
+///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced); and
+///           (linear_int_ggml.h) for GGML Q8_0 / Q4_K / Q6_K blocks, kReduced only
 /// kAuto picks by ISA, row count, format and activation precision; a forced path the ISA or
 /// format cannot run falls back to kAuto's choice (benchmarks and tests force each path).
 enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt };
@@ -57,7 +58,7 @@ const char* path_name(LinearPath p);
 inline constexpr int64_t kIntMaxRows = 64;
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
-/// modes and int8 in kReduced only.
+/// modes and int8 in kReduced only; GGML blocks of ggml_int_type on all three, kReduced only.
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 
 /// The path linear_cpu_isa takes for these arguments (never kAuto).
