@@ -67,9 +67,9 @@ struct Avx512Tag {};
 struct YmmEvex : YmmOps<Avx512Tag> {
   static constexpr int kGgmlRows = 2;
   static VI dot_us(VI acc, VI u, VI s) { return _mm256_dpbusd_epi32(acc, u, s); }
-  static VI scales(__m128i bytes, int a, int b) { return factors32(bytes, a, b); }
-  static VI dot_us_scaled(VI acc, VI u, VI s, VI f) {
-    return _mm256_add_epi32(acc, _mm256_mullo_epi32(dot_us(zero(), u, s), f));
+  static VI scales(__m128i bytes, int a, int b) { return factors16(bytes, a, b); }
+  static VI dot_us_scaled(VI acc, VI u, VI s, VI f) {  // as AVX2: vpmulld costs more than it saves
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), f));
   }
 };
 
