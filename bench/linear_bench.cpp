@@ -216,7 +216,7 @@ int run(int argc, char** argv) {
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
   std::string only_format;    // --format NAME: just that one
   bool compare_isas = false;  // --compare: every kernel family this CPU has, as ratios
-  auto default_act = kernels::ActivationPrecision::kExact;  // --activations
+  auto default_act = kernels::ActivationPrecision::kExact;                          // --activations
   std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {11008, 4096}};  // out, in
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -18,8 +18,8 @@ bool int_dot_applies(const LinearWeight& w) {
 ActivationBlocks activation_blocks(const LinearWeight& w) {
   ActivationBlocks b;
   b.block = w.format == WeightFormat::kInt4Grouped ? w.group_size
-            : w.format == WeightFormat::kGgml     ? ggml_block_elements(w.ggml_type)
-                                                  : kInt8ActivationBlock;
+            : w.format == WeightFormat::kGgml      ? ggml_block_elements(w.ggml_type)
+                                                   : kInt8ActivationBlock;
   b.span = w.in_features & ~int64_t{31};
   b.count = (b.span + b.block - 1) / b.block;
   return b;

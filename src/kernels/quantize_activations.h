@@ -1,8 +1,9 @@
 // Activations (x of a linear layer) as integers for the integer dot-product kernels: each row
 // is cut into blocks (the int4 group, kInt8ActivationBlock columns for int8 weights, the block of
 // a GGML weight: 32 columns for Q8_0, the 256-column super-block for the k-quants as llama.cpp's
-// Q8_K) of one scale each, x ~= scale * code. Shared by the CPU kernels (kernels/cpu/linear_int_x.h lays the
-// codes out for them) and by linear_ref_reduced, the oracle of ActivationPrecision::kReduced.
+// Q8_K) of one scale each, x ~= scale * code. Shared by the CPU kernels (kernels/cpu/linear_int_x.h
+// lays the codes out for them) and by linear_ref_reduced, the oracle of
+// ActivationPrecision::kReduced.
 #pragma once
 
 #include <cstdint>

@@ -394,10 +394,14 @@ TEST(GgmlBlocksTest, IntegerFormIsTheDequantizedBlock) {
     GgmlType type;
     std::vector<size_t> offsets;  // of the f16 fields within a block
   };
-  const Half types[] = {
-      {GgmlType::kQ8_0, {0}}, {GgmlType::kQ4_K, {0, 2}}, {GgmlType::kQ6_K, {208}}};
+  const Half types[] = {{GgmlType::kQ8_0, {0}},
+                        {GgmlType::kQ4_0, {0}},
+                        {GgmlType::kQ4_K, {0, 2}},
+                        {GgmlType::kQ5_K, {0, 2}},
+                        {GgmlType::kQ6_K, {208}}};
   for (GgmlType t : kGgmlTypes) {
-    const bool listed = t == GgmlType::kQ8_0 || t == GgmlType::kQ4_K || t == GgmlType::kQ6_K;
+    bool listed = false;
+    for (const auto& h : types) listed = listed || h.type == t;
     EXPECT_EQ(ggml_int_type(t), listed) << ggml_type_name(t);
   }
   for (const auto& [t, halves] : types) {
@@ -412,8 +416,8 @@ TEST(GgmlBlocksTest, IntegerFormIsTheDequantizedBlock) {
       ggml_int_block(t, src.data(), &ib);
       for (int64_t j = 0; j < n; ++j) {
         const double got = double{ib.d} * ib.scale[j] * ib.q[j] - double{ib.dmin} * ib.min[j];
-        const double mag =
-            std::fabs(double{ib.d} * ib.scale[j] * ib.q[j]) + std::fabs(double{ib.dmin} * ib.min[j]);
+        const double mag = std::fabs(double{ib.d} * ib.scale[j] * ib.q[j]) +
+                           std::fabs(double{ib.dmin} * ib.min[j]);
         ASSERT_NEAR(got, want[j], 1e-6 * mag) << ggml_type_name(t) << " element " << j;
       }
     }

@@ -82,25 +82,27 @@ std::vector<ParityCase> all_cases() {
   }
   // GGML blocks (in a multiple of the block: 32 for Q8_0, 256 for the k-quants): odd out, rows
   // across the integer kernels' range (1..63: their row tiles and tails) and past it (70).
-  const int64_t ggml_shapes[][3] = {{1, 256, 1},   {7, 512, 3},   {33, 256, 2},  {17, 768, 17},
-                                    {5, 1024, 63}, {40, 256, 40}, {9, 512, 70},  {3, 256, 5},
-                                    {12, 1536, 1}, {21, 256, 32}, {2, 2048, 9},  {6, 256, 64}};
-  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_K, GgmlType::kQ6_K}) {
+  const int64_t ggml_shapes[][3] = {{1, 256, 1},   {7, 512, 3},   {33, 256, 2}, {17, 768, 17},
+                                    {5, 1024, 63}, {40, 256, 40}, {9, 512, 70}, {3, 256, 5},
+                                    {12, 1536, 1}, {21, 256, 32}, {2, 2048, 9}, {6, 256, 64}};
+  for (GgmlType t :
+       {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     for (const auto& sh : ggml_shapes) {
       ParityCase c;
-      c.spec = {.format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++,
-                .ggml_type = t};
+      c.spec = {
+          .format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++, .ggml_type = t};
       c.num_rows = sh[2];
       cases.push_back(c);
     }
   }
-  for (const auto& sh : {std::array<int64_t, 3>{13, 96, 4}, {6, 160, 1}, {31, 32, 3}}) {
-    ParityCase c;  // Q8_0 blocks are 32 columns
-    c.spec = {.format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++,
-              .ggml_type = GgmlType::kQ8_0};
-    c.num_rows = sh[2];
-    cases.push_back(c);
-  }
+  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0})  // blocks of 32 columns
+    for (const auto& sh : {std::array<int64_t, 3>{13, 96, 4}, {6, 160, 1}, {31, 32, 3}}) {
+      ParityCase c;
+      c.spec = {
+          .format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++, .ggml_type = t};
+      c.num_rows = sh[2];
+      cases.push_back(c);
+    }
   return cases;
 }
 
@@ -421,7 +423,9 @@ TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
       {.format = WeightFormat::kInt8Channel, .out = 3, .in = 256},
       {.format = WeightFormat::kInt4Grouped, .out = 3, .in = 256, .group_size = 32},
       {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ8_0},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ4_0},
       {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ4_K},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ5_K},
       {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ6_K}};
   for (const WeightSpec& spec : specs) {
     const WeightFormat f = spec.format;

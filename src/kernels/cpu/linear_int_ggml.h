@@ -116,10 +116,10 @@ void q4_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
         const __m256i min_dot =
             _mm256_madd_epi16(mins16, loadu(qx.sums16.data() + (r0 + r) * n16 + sb * 16));
         const float sx = qx.scale[(r0 + r) * nsb + sb];
-        t.tot[m][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]), _mm256_set1_ps(d * sx),
-                                      t.tot[m][r]);
-        t.tot[m][r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_dot), _mm256_set1_ps(dmin * sx),
-                                       t.tot[m][r]);
+        t.tot[m][r] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[r]), _mm256_set1_ps(d * sx), t.tot[m][r]);
+        t.tot[m][r] =
+            _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min_dot), _mm256_set1_ps(dmin * sx), t.tot[m][r]);
       }
     }
   }
@@ -144,15 +144,14 @@ void q6_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
       for (int n = 0; n < 2; ++n) {
         const __m256i ql0 = loadu(blk + 64 * n), ql1 = loadu(blk + 64 * n + 32);
         const __m256i qh = loadu(blk + 128 + 32 * n);
-        const __m256i q[4] = {
-            _mm256_or_si256(_mm256_and_si256(ql0, low4),
-                            _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
-            _mm256_or_si256(_mm256_and_si256(ql1, low4),
-                            _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
-                            _mm256_and_si256(qh, bits45)),
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
-                            _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45))};
+        const __m256i q[4] = {_mm256_or_si256(_mm256_and_si256(ql0, low4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 4), bits45)),
+                              _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                                              _mm256_and_si256(_mm256_slli_epi16(qh, 2), bits45)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                                              _mm256_and_si256(qh, bits45)),
+                              _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                                              _mm256_and_si256(_mm256_srli_epi16(qh, 2), bits45))};
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
           const __m256i f = T::scales(sc, 8 * n + 2 * k, 8 * n + 2 * k + 1);
@@ -168,8 +167,7 @@ void q6_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
             _mm256_madd_epi16(sc16, loadu(qx.sums16.data() + (r0 + r) * n16 + sb * 16));
         const __m256i s = _mm256_sub_epi32(acc[r], _mm256_slli_epi32(offset, 5));
         const float sx = qx.scale[(r0 + r) * nsb + sb];
-        t.tot[m][r] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * sx), t.tot[m][r]);
+        t.tot[m][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * sx), t.tot[m][r]);
       }
     }
   }
@@ -179,10 +177,17 @@ template <class T, int MO, int MR>
 void tile(const LinearWeight& lw, const IntX& qx, int64_t o0, int mo, int64_t r0, float* y) {
   Tile<MO, MR> t(lw, qx, o0, mo, r0);
   switch (lw.ggml_type) {
-    case GgmlType::kQ8_0: q8_0_tile<T>(lw, qx, t, r0); break;
-    case GgmlType::kQ4_K: q4_k_tile<T>(lw, qx, t, r0); break;
-    case GgmlType::kQ6_K: q6_k_tile<T>(lw, qx, t, r0); break;
-    default: return;  // int_dot_applies admits no other type
+    case GgmlType::kQ8_0:
+      q8_0_tile<T>(lw, qx, t, r0);
+      break;
+    case GgmlType::kQ4_K:
+      q4_k_tile<T>(lw, qx, t, r0);
+      break;
+    case GgmlType::kQ6_K:
+      q6_k_tile<T>(lw, qx, t, r0);
+      break;
+    default:
+      return;  // int_dot_applies admits no other type
   }
   for (int m = 0; m < mo; ++m)
     for (int r = 0; r < MR; ++r) y[(r0 + r) * lw.out_features + o0 + m] = T::reduce(t.tot[m][r]);

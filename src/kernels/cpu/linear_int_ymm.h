@@ -41,9 +41,8 @@ struct YmmOps {
   }
   static VI factors32(__m128i bytes, int a, int b) {
     const uint64_t k = 0x01010101u;
-    const __m128i idx =
-        _mm_cvtsi64_si128(static_cast<int64_t>((k * static_cast<uint64_t>(b)) << 32 |
-                                               (k * static_cast<uint64_t>(a))));
+    const __m128i idx = _mm_cvtsi64_si128(static_cast<int64_t>(
+        (k * static_cast<uint64_t>(b)) << 32 | (k * static_cast<uint64_t>(a))));
     return _mm256_cvtepi8_epi32(_mm_shuffle_epi8(bytes, idx));
   }
   // 16 bytes (one chunk) -> [low nibbles, high nibbles].

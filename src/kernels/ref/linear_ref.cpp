@@ -48,18 +48,18 @@ void linear_ref_reduced_ggml(const LinearWeight& w, const float* x, int64_t num_
   std::vector<bool> finite(static_cast<size_t>(num_rows), true);
   for (int64_t r = 0; r < num_rows; ++r)
     for (int64_t b = 0; b < nb && finite[r]; ++b)
-      finite[r] = quantize_activation_block(x + r * in + b * block, block,
-                                            ActivationPrecision::kReduced,
-                                            codes.data() + r * in + b * block, &scales[r * nb + b]);
+      finite[r] =
+          quantize_activation_block(x + r * in + b * block, block, ActivationPrecision::kReduced,
+                                    codes.data() + r * in + b * block, &scales[r * nb + b]);
   std::vector<double> acc(static_cast<size_t>(num_rows));
   GgmlIntBlock ib;
   for (int64_t o = 0; o < out; ++o) {
     std::fill(acc.begin(), acc.end(), 0.0);
     for (int64_t b = 0; b < nb; ++b) {
-      ggml_int_block(w.ggml_type,
-                     static_cast<const uint8_t*>(w.values) + o * row_bytes +
-                         b * ggml_block_bytes(w.ggml_type),
-                     &ib);
+      ggml_int_block(
+          w.ggml_type,
+          static_cast<const uint8_t*>(w.values) + o * row_bytes + b * ggml_block_bytes(w.ggml_type),
+          &ib);
       for (int64_t r = 0; r < num_rows; ++r) {
         const int32_t* c = codes.data() + r * in + b * block;
         int64_t dot = 0, dot_min = 0;  // exact
@@ -67,9 +67,8 @@ void linear_ref_reduced_ggml(const LinearWeight& w, const float* x, int64_t num_
           dot += int64_t{c[j]} * ib.scale[j] * ib.q[j];
           dot_min += int64_t{c[j]} * ib.min[j];
         }
-        acc[r] += double{scales[r * nb + b]} *
-                  (double{ib.d} * static_cast<double>(dot) -
-                   double{ib.dmin} * static_cast<double>(dot_min));
+        acc[r] += double{scales[r * nb + b]} * (double{ib.d} * static_cast<double>(dot) -
+                                                double{ib.dmin} * static_cast<double>(dot_min));
       }
     }
     for (int64_t r = 0; r < num_rows; ++r) y[r * out + o] = static_cast<float>(acc[r]);
