@@ -1,6 +1,6 @@
 // The x86 integer dot-product kernels for GGML blocks (kernels/ggml_int.h), llama.cpp's
-// vec_dot_q8_0_q8_0, vec_dot_q4_K_q8_K and vec_dot_q6_K_q8_K: x as int8 codes with one scale per
-// weight block (IntX, kReduced), 32 columns per ymm. Shared by the AVX2, AVX-VNNI and AVX-512
+// vec_dot_q8_0_q8_0, vec_dot_q4_0_q8_0 and vec_dot_q{4,5,6}_K_q8_K: x as int8 codes with one scale
+// per weight block (IntX, kReduced), 32 columns per ymm. Shared by the AVX2, AVX-VNNI and AVX-512
 // VNNI files like linear_int_dot.h: include AFTER the file's `#pragma GCC target` (avx2, fma
 // and f16c at least) and instantiate with a Traits type deriving from linear_int_ymm.h's YmmOps:
 //   dot_us(acc, u, s)            acc[i] += sum of 4 products u8 x s8 (u <= 63, |s| <= 127)
@@ -11,8 +11,8 @@
 //
 // Per weight block and (output, row) the int32 lanes hold the exact sum of code x scale x q
 // (ggml_int.h); the k-quants' mins (Q4_K) and code offset 32 (Q6_K) come off as sub-block factor
-// x IntX::sums16 (vpmaddwd) in int32 too. Each block then adds d (and dmin) x x's scale in fp32,
-// so the result is linear_ref_reduced's up to fp32 rounding.
+// x IntX::sums16 (vpmaddwd) in int32 too, as does Q4_0's offset 8. Each block then adds d (and
+// dmin) x x's scale in fp32, so the result is linear_ref_reduced's up to fp32 rounding.
 #pragma once
 
 #include <immintrin.h>
@@ -74,16 +74,46 @@ void q8_0_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
   }
 }
 
-// block_q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}: sub-block s of 32 columns is the low
-// (s even) or high nibbles of qs[32 (s / 2), + 32).
+// block_q4_0 {f16 d; u8 qs[16]}: low nibbles are columns 0..15, high nibbles 16..31, minus 8
+// (x's code sum times 8 comes off in int32).
 template <class T, int MO, int MR>
-void q4_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t r0) {
+void q4_0_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t r0) {
+  const int64_t nb = lw.in_features / 32, n16 = qx.span / 16;
+  for (int64_t b = 0; b < nb; ++b) {
+    __m256i offset[MR];  // 8 x the code sum over 8 lanes
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) {
+      const int16_t* s16 = qx.sums16.data() + (r0 + r) * n16 + 2 * b;
+      offset[r] = _mm256_set1_epi32(int32_t{s16[0]} + s16[1]);
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < MO; ++m) {
+      const uint8_t* blk = t.w[m] + b * 18;
+      const float d = load_half(blk);
+      const __m256i q = T::template load_q4<false>(blk + 2);
+#pragma GCC unroll 4
+      for (int r = 0; r < MR; ++r) {
+        const __m256i acc = T::dot_us(_mm256_setzero_si256(), q, loadu(t.x[r] + b * 32));
+        const float f = d * qx.scale[(r0 + r) * nb + b];
+        t.tot[m][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc, offset[r])),
+                                      _mm256_set1_ps(f), t.tot[m][r]);
+      }
+    }
+  }
+}
+
+// block_q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]}: sub-block s of 32 columns is the low
+// (s even) or high nibbles of qs[32 (s / 2), + 32). block_q5_K (kFive) {f16 d, dmin;
+// u8 scales[12]; u8 qh[32]; u8 qs[128]} adds bit s of qh[l] as bit 4 of column 32 s + l.
+template <class T, int MO, int MR, bool kFive>
+void q45_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t r0) {
+  constexpr int64_t kBlockBytes = kFive ? 176 : 144, kQs = kFive ? 48 : 16;
   const int64_t nsb = lw.in_features / 256, n16 = qx.span / 16;
-  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i low4 = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
   for (int64_t sb = 0; sb < nsb; ++sb) {
 #pragma GCC unroll 4
     for (int m = 0; m < MO; ++m) {
-      const uint8_t* blk = t.w[m] + sb * 144;
+      const uint8_t* blk = t.w[m] + sb * kBlockBytes;
       const float d = load_half(blk), dmin = load_half(blk + 2);
       // The 6-bit scales and mins unpacked as in llama.cpp: bytes 0..7 scales, 8..15 mins.
       uint32_t u[4];
@@ -98,11 +128,17 @@ void q4_k_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
       const __m256i mins16 = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(sm, sm));  // per 16 columns
       __m256i acc[MR];
       for (__m256i& a : acc) a = _mm256_setzero_si256();
+      __m256i qh = kFive ? loadu(blk + 16) : _mm256_setzero_si256();  // bit s -> bit 0 next
 #pragma GCC unroll 4
       for (int i = 0; i < 4; ++i) {
-        const __m256i qb = loadu(blk + 16 + 32 * i);
-        const __m256i lo = _mm256_and_si256(qb, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4);
+        const __m256i qb = loadu(blk + kQs + 32 * i);
+        __m256i lo = _mm256_and_si256(qb, low4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qb, 4), low4);
+        if constexpr (kFive) {
+          lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), bit4));
+          hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), bit4));
+          qh = _mm256_srli_epi16(qh, 2);
+        }
         const __m256i flo = T::scales(sm, 2 * i, 2 * i), fhi = T::scales(sm, 2 * i + 1, 2 * i + 1);
 #pragma GCC unroll 4
         for (int r = 0; r < MR; ++r) {
@@ -180,8 +216,14 @@ void tile(const LinearWeight& lw, const IntX& qx, int64_t o0, int mo, int64_t r0
     case GgmlType::kQ8_0:
       q8_0_tile<T>(lw, qx, t, r0);
       break;
+    case GgmlType::kQ4_0:
+      q4_0_tile<T>(lw, qx, t, r0);
+      break;
     case GgmlType::kQ4_K:
-      q4_k_tile<T>(lw, qx, t, r0);
+      q45_k_tile<T, MO, MR, false>(lw, qx, t, r0);
+      break;
+    case GgmlType::kQ5_K:
+      q45_k_tile<T, MO, MR, true>(lw, qx, t, r0);
       break;
     case GgmlType::kQ6_K:
       q6_k_tile<T>(lw, qx, t, r0);
