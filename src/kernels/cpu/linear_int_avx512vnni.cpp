@@ -65,7 +65,7 @@ struct Zmm {
 // GGML blocks (linear_int_ggml.h) stay 32 columns wide: their blocks and sub-blocks are.
 struct Avx512Tag {};
 struct YmmEvex : YmmOps<Avx512Tag> {
-  static constexpr int kGgmlRows = 2;
+  static constexpr int kGgmlRows = 4;
   static VI dot_us(VI acc, VI u, VI s) { return _mm256_dpbusd_epi32(acc, u, s); }
   static VI scales(__m128i bytes, int a, int b) { return factors16(bytes, a, b); }
   static VI dot_us_scaled(VI acc, VI u, VI s, VI f) {  // as AVX2: vpmulld costs more than it saves
