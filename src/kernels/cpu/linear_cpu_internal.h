@@ -56,6 +56,12 @@ const char* path_name(LinearPath p);
 /// decode); from it on, and always for kExact, the float kernels measured faster
 /// (linear_bench --compare, docs/benchmarks.md).
 inline constexpr int64_t kIntMaxRows = 64;
+/// GGML Q8_0 and Q4_0 (32-column blocks: an fp32 conversion and fmadd per block, output and
+/// row) take kInt for single-row decode only: from 2 rows on the AVX-512 rows kernel, decoding
+/// a block once for 4 rows, measured as fast or faster (linear_bench, docs/benchmarks.md).
+inline constexpr int64_t kGgmlBlock32IntMaxRows = 2;
+/// The row count from which kAuto leaves kInt for weight w (kIntMaxRows or the above).
+int64_t int_max_rows(const LinearWeight& w);
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
 /// modes and int8 in kReduced only; GGML blocks of ggml_int_type on all three, kReduced only.
