@@ -3,7 +3,12 @@
 // bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
 //
 //   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
-//   avx512|avx2|scalar] [--format NAME] [--shapes OUTxIN,...] [--compare]
+//   avx512|avx2|scalar] [--format NAME] [--shapes OUTxIN,...] [--activations exact|reduced]
+//   [--compare]
+//
+// --activations picks the ActivationPrecision of the default run (kAuto's path; exact unless
+// given): `reduced` is what `fathom serve --activations reduced` runs, e.g. the integer kernels
+// for int8, int4 and GGML Q8_0 / Q4_K / Q6_K weights below kIntMaxRows rows.
 //
 // --compare times every kernel family this CPU has on the same weights, as ratios to the AVX2
 // tiles: the integer kernels (path "int") once per activation precision (exact / reduced), and
@@ -211,6 +216,7 @@ int run(int argc, char** argv) {
   kernels::cpu::Isa isa = kernels::cpu::best_isa();
   std::string only_format;    // --format NAME: just that one
   bool compare_isas = false;  // --compare: every kernel family this CPU has, as ratios
+  auto default_act = kernels::ActivationPrecision::kExact;                          // --activations
   std::vector<std::pair<int64_t, int64_t>> shapes = {{4096, 4096}, {11008, 4096}};  // out, in
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -236,6 +242,14 @@ int run(int argc, char** argv) {
         shapes.emplace_back(o, n);
         p = *end ? end + 1 : end;
       }
+    } else if (a == "--activations" && has_value) {
+      const std::string v = argv[++i];
+      if (v != "exact" && v != "reduced") {
+        std::fprintf(stderr, "--activations: want exact or reduced\n");
+        return 2;
+      }
+      default_act = v == "reduced" ? kernels::ActivationPrecision::kReduced
+                                   : kernels::ActivationPrecision::kExact;
     } else if (a == "--compare") {
       compare_isas = true;
     } else if (a == "--isa" && has_value) {
@@ -252,7 +266,8 @@ int run(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: %s [--rows N] [--threads N] [--seconds S]"
                    " [--isa avx512vnni|avx512|avxvnni|avx2|scalar|neon|dotprod|i8mm]"
-                   " [--format NAME] [--shapes OUTxIN,...] [--compare]\n",
+                   " [--format NAME] [--shapes OUTxIN,...] [--activations exact|reduced]"
+                   " [--compare]\n",
                    argv[0]);
       return 2;
     }
@@ -310,7 +325,7 @@ int run(int argc, char** argv) {
         LinearPath path;
         Act act;
       };
-      std::vector<Run> runs = {{isa, LinearPath::kAuto, Act::kExact}};
+      std::vector<Run> runs = {{isa, LinearPath::kAuto, default_act}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {

@@ -16,7 +16,8 @@ void linear_ref(const LinearWeight& w, const float* x, int64_t num_rows, float* 
 /// (int_dot_applies in quantize_activations.h; linear_ref for any other): x quantized per block
 /// exactly as the kernels do (quantize_activation_block), exact integer sums of code x weight
 /// code per block, each scaled by weight scale x block scale in double; columns past the
-/// quantized span in fp32.
+/// quantized span in fp32. GGML blocks (kernels/ggml_int.h): per weight block the exact sums of
+/// code x scale x q and code x min, times d and dmin and x's block scale.
 void linear_ref_reduced(const LinearWeight& w, const float* x, int64_t num_rows, float* y);
 
 /// How the fast path may round x before multiplying.

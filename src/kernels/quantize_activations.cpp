@@ -3,17 +3,23 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/ggml_int.h"
+#include "tensor/ggml_type.h"
+
 namespace fathom::kernels {
 
 bool int_dot_applies(const LinearWeight& w) {
   if (w.format == WeightFormat::kInt8Channel) return true;
+  if (w.format == WeightFormat::kGgml) return ggml_int_type(w.ggml_type);
   return w.format == WeightFormat::kInt4Grouped && w.group_idx == nullptr && w.group_size > 0 &&
          w.group_size % 32 == 0 && w.group_size <= 65536;
 }
 
 ActivationBlocks activation_blocks(const LinearWeight& w) {
   ActivationBlocks b;
-  b.block = w.format == WeightFormat::kInt4Grouped ? w.group_size : kInt8ActivationBlock;
+  b.block = w.format == WeightFormat::kInt4Grouped ? w.group_size
+            : w.format == WeightFormat::kGgml      ? ggml_block_elements(w.ggml_type)
+                                                   : kInt8ActivationBlock;
   b.span = w.in_features & ~int64_t{31};
   b.count = (b.span + b.block - 1) / b.block;
   return b;

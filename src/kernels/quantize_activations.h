@@ -1,7 +1,9 @@
 // Activations (x of a linear layer) as integers for the integer dot-product kernels: each row
-// is cut into blocks (the int4 group, or kInt8ActivationBlock columns for int8 weights) of one
-// scale each, x ~= scale * code. Shared by the CPU kernels (kernels/cpu/linear_int_x.h lays the
-// codes out for them) and by linear_ref_reduced, the oracle of ActivationPrecision::kReduced.
+// is cut into blocks (the int4 group, kInt8ActivationBlock columns for int8 weights, the block of
+// a GGML weight: 32 columns for Q8_0, the 256-column super-block for the k-quants as llama.cpp's
+// Q8_K) of one scale each, x ~= scale * code. Shared by the CPU kernels (kernels/cpu/linear_int_x.h
+// lays the codes out for them) and by linear_ref_reduced, the oracle of
+// ActivationPrecision::kReduced.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,9 @@ inline constexpr int32_t kExactMaxCode = 127 * (65536 + 256 + 1);
 /// kReduced codes: one int8, |code| <= 127 (llama.cpp's Q8 activations).
 inline constexpr int32_t kReducedMaxCode = 127;
 
-/// Whether the integer kernels take this weight: int8 per channel, or int4 with contiguous
-/// groups of a multiple of 32 columns (at most 65536, so int32 sums cannot overflow).
+/// Whether the integer kernels take this weight: int8 per channel, int4 with contiguous
+/// groups of a multiple of 32 columns (at most 65536, so int32 sums cannot overflow), or GGML
+/// blocks of a type with an integer form (ggml_int_type: Q8_0, Q4_K, Q6_K).
 bool int_dot_applies(const LinearWeight& w);
 
 /// How a row of x is blocked. Columns [0, span) are quantized, span = in rounded down to a

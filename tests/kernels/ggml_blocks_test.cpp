@@ -13,6 +13,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/ggml_int.h"
 #include "kernels/linear.h"
 #include "tensor/dtype.h"
 
@@ -377,6 +378,47 @@ TEST(GgmlBlocksTest, SimdDequantizersAreBitExact) {
         std::memcpy(&b, &want[i], 4);
         ASSERT_EQ(a, b) << ggml_type_name(t) << " " << cpu::isa_name(isa) << " element " << i
                         << ": " << got[i] << " vs " << want[i];
+      }
+    }
+  }
+}
+
+// The integer form (ggml_int.h, what linear_ref_reduced and the integer kernels read) is the
+// dequantized block: d * scale * q - dmin * min equals ggml_dequantize's value up to the fp32
+// rounding of its products, on blocks of random bytes (every code, scale and min pattern).
+TEST(GgmlBlocksTest, IntegerFormIsTheDequantizedBlock) {
+  std::mt19937 rng(29);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> unit(-4.0f, 4.0f);
+  struct Half {
+    GgmlType type;
+    std::vector<size_t> offsets;  // of the f16 fields within a block
+  };
+  const Half types[] = {{GgmlType::kQ8_0, {0}},
+                        {GgmlType::kQ4_0, {0}},
+                        {GgmlType::kQ4_K, {0, 2}},
+                        {GgmlType::kQ5_K, {0, 2}},
+                        {GgmlType::kQ6_K, {208}}};
+  for (GgmlType t : kGgmlTypes) {
+    bool listed = false;
+    for (const auto& h : types) listed = listed || h.type == t;
+    EXPECT_EQ(ggml_int_type(t), listed) << ggml_type_name(t);
+  }
+  for (const auto& [t, halves] : types) {
+    const int64_t bb = ggml_block_bytes(t), n = ggml_block_elements(t);
+    std::vector<uint8_t> src(static_cast<size_t>(bb));
+    std::vector<float> want(static_cast<size_t>(n));
+    GgmlIntBlock ib;
+    for (int rep = 0; rep < 50; ++rep) {
+      for (uint8_t& b : src) b = static_cast<uint8_t>(byte(rng));
+      for (size_t at : halves) put16(src, at, f32_to_f16(unit(rng)));
+      ggml_dequantize(t, src.data(), n, want.data());
+      ggml_int_block(t, src.data(), &ib);
+      for (int64_t j = 0; j < n; ++j) {
+        const double got = double{ib.d} * ib.scale[j] * ib.q[j] - double{ib.dmin} * ib.min[j];
+        const double mag = std::fabs(double{ib.d} * ib.scale[j] * ib.q[j]) +
+                           std::fabs(double{ib.dmin} * ib.min[j]);
+        ASSERT_NEAR(got, want[j], 1e-6 * mag) << ggml_type_name(t) << " element " << j;
       }
     }
   }

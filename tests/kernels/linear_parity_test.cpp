@@ -5,6 +5,7 @@
 // linear_ref_reduced (tight) and against linear_ref within the int8 rounding of x.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <sstream>
@@ -42,6 +43,7 @@ std::string describe(const ParityCase& c) {
     if (c.spec.groups == Groups::kScattered) os << "_scattered";
     if (c.spec.groups == Groups::kPermuted) os << "_permuted";
   }
+  if (c.spec.format == WeightFormat::kGgml) os << "_" << ggml_type_name(c.spec.ggml_type);
   return os.str();
 }
 
@@ -78,6 +80,29 @@ std::vector<ParityCase> all_cases() {
       }
     }
   }
+  // GGML blocks (in a multiple of the block: 32 for Q8_0, 256 for the k-quants): odd out, rows
+  // across the integer kernels' range (1..63: their row tiles and tails) and past it (70).
+  const int64_t ggml_shapes[][3] = {{1, 256, 1},   {7, 512, 3},   {33, 256, 2}, {17, 768, 17},
+                                    {5, 1024, 63}, {40, 256, 40}, {9, 512, 70}, {3, 256, 5},
+                                    {12, 1536, 1}, {21, 256, 32}, {2, 2048, 9}, {6, 256, 64}};
+  for (GgmlType t :
+       {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+    for (const auto& sh : ggml_shapes) {
+      ParityCase c;
+      c.spec = {
+          .format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++, .ggml_type = t};
+      c.num_rows = sh[2];
+      cases.push_back(c);
+    }
+  }
+  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0})  // blocks of 32 columns
+    for (const auto& sh : {std::array<int64_t, 3>{13, 96, 4}, {6, 160, 1}, {31, 32, 3}}) {
+      ParityCase c;
+      c.spec = {
+          .format = WeightFormat::kGgml, .out = sh[0], .in = sh[1], .seed = seed++, .ggml_type = t};
+      c.num_rows = sh[2];
+      cases.push_back(c);
+    }
   return cases;
 }
 
@@ -398,12 +423,20 @@ TEST_P(Fp8Nan, CodePropagatesLikeTheReference) {
 TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
   // The integer paths (ARM, x86) cannot carry a NaN or an infinity in their limbs or codes:
   // they hand such inputs to the fp32 kernels.
-  for (WeightFormat f : {WeightFormat::kInt8Channel, WeightFormat::kInt4Grouped}) {
-    const LinearWeight w =
-        testing::make_weight({.format = f, .out = 3, .in = 64, .group_size = 32});
-    std::vector<float> x = testing::random_input(2, 64, 5);
+  const WeightSpec specs[] = {
+      {.format = WeightFormat::kInt8Channel, .out = 3, .in = 256},
+      {.format = WeightFormat::kInt4Grouped, .out = 3, .in = 256, .group_size = 32},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ8_0},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ4_0},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ4_K},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ5_K},
+      {.format = WeightFormat::kGgml, .out = 3, .in = 256, .ggml_type = GgmlType::kQ6_K}};
+  for (const WeightSpec& spec : specs) {
+    const WeightFormat f = spec.format;
+    const LinearWeight w = testing::make_weight(spec);
+    std::vector<float> x = testing::random_input(2, 256, 5);
     x[10] = std::nanf("");
-    x[64 + 40] = INFINITY;
+    x[256 + 40] = INFINITY;
     std::vector<float> want(6), got(6);
     linear_ref(w, x.data(), 2, want.data());
     ThreadPool pool(2);
@@ -412,7 +445,8 @@ TEST(LinearCpu, NonFiniteInputPropagatesLikeTheReference) {
       cpu::linear_cpu_isa(w, x.data(), 2, got.data(), pool, ip.isa, ip.path, ip.act);
       for (size_t k = 0; k < 6; ++k)
         EXPECT_EQ(std::isfinite(got[k]), std::isfinite(want[k]))
-            << name(ip) << " " << weight_format_name(f) << " y[" << k << "]";
+            << name(ip) << " " << weight_format_name(f) << " " << ggml_type_name(spec.ggml_type)
+            << " y[" << k << "]";
     }
   }
 }

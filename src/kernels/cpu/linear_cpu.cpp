@@ -305,13 +305,22 @@ bool run_int(const LinearWeight& w, const float* x, int64_t num_rows, float* y, 
 
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
   if (!int_dot_applies(w)) return false;
+  if (w.format == WeightFormat::kGgml)  // x as one int8 limb only: kExact stays on fp32 kernels
+    return act == ActivationPrecision::kReduced &&
+           (isa == Isa::kAvx2 || isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni);
   if (isa == Isa::kAvxVnni || isa == Isa::kAvx512Vnni) return true;
   return isa == Isa::kAvx2 &&
          (w.format == WeightFormat::kInt4Grouped || act == ActivationPrecision::kReduced);
 }
 
 bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
-  return isa == Isa::kAvx512Vnni && act == ActivationPrecision::kReduced && int_dot_applies(w);
+  return isa == Isa::kAvx512Vnni && act == ActivationPrecision::kReduced &&
+         w.format != WeightFormat::kGgml && int_dot_applies(w);  // GGML blocks: kInt only
+}
+
+int64_t int_max_rows(const LinearWeight& w) {
+  const bool block32 = w.format == WeightFormat::kGgml && ggml_block_elements(w.ggml_type) == 32;
+  return block32 ? kGgmlBlock32IntMaxRows : kIntMaxRows;
 }
 
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
@@ -322,7 +331,7 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   if (want == LinearPath::kIntGemm && gemm_ok) return LinearPath::kIntGemm;
   if (want == LinearPath::kAuto && gemm_ok && num_rows >= kIntGemmMinRows)
     return LinearPath::kIntGemm;
-  if (int_ok && act == ActivationPrecision::kReduced && num_rows < kIntMaxRows)
+  if (int_ok && act == ActivationPrecision::kReduced && num_rows < int_max_rows(w))
     return LinearPath::kInt;
   isa = float_isa(isa);
   const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)

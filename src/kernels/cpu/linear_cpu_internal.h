@@ -44,9 +44,10 @@ bool isa_available(Isa isa);
 ///   kRows   AVX-512: 4 outputs x 4 rows register tiles over the stored layout (few rows)
 ///   kPanel  packed-panel GEMM: weights decoded and transposed per call (many rows)
 ///   kInt    x86 integer dot products (linear_int_dot.h) for int8 and int4 weights: x as int8
-///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced)
+///           limbs (kExact: three, within fp32 rounding) or int8 codes (kReduced); and
+///           (linear_int_ggml.h) for GGML Q8_0 / Q4_0 / Q4_K / Q5_K / Q6_K blocks, kReduced only
 ///   kIntGemm  AVX-512 VNNI integer GEMM for many rows (linear_int_gemm.h): int8 and int4
-///           weights, kReduced only
+///           weights (not GGML blocks), kReduced only
 /// kAuto picks by ISA, row count, format and activation precision; a forced path the ISA or
 /// format cannot run falls back to kAuto's choice (benchmarks and tests force each path).
 enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt, kIntGemm };
@@ -58,11 +59,18 @@ const char* path_name(LinearPath p);
 /// (linear_bench --compare, docs/benchmarks.md). On AVX-512 VNNI kIntGemm takes kReduced from
 /// kIntGemmMinRows rows on (linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
+/// GGML Q8_0 and Q4_0 (32-column blocks: an fp32 conversion and fmadd per block, output and
+/// row) take kInt for single-row decode only: from 2 rows on the AVX-512 rows kernel, decoding
+/// a block once for 4 rows, measured as fast or faster (linear_bench, docs/benchmarks.md).
+inline constexpr int64_t kGgmlBlock32IntMaxRows = 2;
+/// The row count from which kAuto leaves kInt for weight w (kIntMaxRows or the above).
+int64_t int_max_rows(const LinearWeight& w);
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
-/// modes and int8 in kReduced only.
+/// modes and int8 in kReduced only; GGML blocks of ggml_int_type on all three, kReduced only.
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
-/// Whether LinearPath::kIntGemm runs this weight: int_dot_applies, kAvx512Vnni, kReduced.
+/// Whether LinearPath::kIntGemm runs this weight: int_dot_applies but not kGgml, kAvx512Vnni,
+/// kReduced.
 bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 
 /// The path linear_cpu_isa takes for these arguments (never kAuto).

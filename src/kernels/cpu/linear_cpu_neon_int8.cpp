@@ -28,7 +28,10 @@
 
 namespace fathom::kernels::cpu {
 
-bool neon_int8_applies(const LinearWeight& w) { return int_dot_applies(w); }
+// GGML blocks stay on the fp32 NEON path (their integer form is x86-only so far).
+bool neon_int8_applies(const LinearWeight& w) {
+  return w.format != WeightFormat::kGgml && int_dot_applies(w);
+}
 
 }  // namespace fathom::kernels::cpu
 

@@ -14,9 +14,10 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma,f16c")
 
 #include "kernels/cpu/linear_int_dot.h"  // after the pragma: compiled for AVX2
+#include "kernels/cpu/linear_int_ggml.h"
 #include "kernels/cpu/linear_int_ymm.h"
 
 namespace fathom::kernels::cpu {
@@ -32,12 +33,19 @@ struct YmmAvx2 : YmmOps<Avx2Tag> {
   static VI dot_q8(VI acc, VI x, VI w) {
     return dot_us(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
   }
+  static constexpr int kGgmlRows = 2;
+  static VI scales(__m128i bytes, int a, int b) { return factors16(bytes, a, b); }
+  static VI dot_us_scaled(VI acc, VI u, VI s, VI f) {  // pairs <= 2 * 63 * 127: an int16
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), f));
+  }
 };
 
 }  // namespace
 
 void int_dot_avx2(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                   int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  if (w.format == WeightFormat::kGgml)
+    return ggml_int::run<YmmAvx2>(w, qx, y, r_begin, num_rows, o_begin, o_end);
   run_int_dot<YmmAvx2>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
 }
 

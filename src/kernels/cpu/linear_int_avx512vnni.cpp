@@ -11,11 +11,13 @@
 #include <immintrin.h>
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
 
 #include "kernels/cpu/linear_int_dot.h"  // after the pragma: compiled for AVX-512 VNNI
+#include "kernels/cpu/linear_int_ggml.h"
+#include "kernels/cpu/linear_int_ymm.h"
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -60,10 +62,23 @@ struct Zmm {
   }
 };
 
+// GGML blocks (linear_int_ggml.h) stay 32 columns wide: their blocks and sub-blocks are.
+struct Avx512Tag {};
+struct YmmEvex : YmmOps<Avx512Tag> {
+  static constexpr int kGgmlRows = 4;
+  static VI dot_us(VI acc, VI u, VI s) { return _mm256_dpbusd_epi32(acc, u, s); }
+  static VI scales(__m128i bytes, int a, int b) { return factors16(bytes, a, b); }
+  static VI dot_us_scaled(VI acc, VI u, VI s, VI f) {  // as AVX2: vpmulld costs more than it saves
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), f));
+  }
+};
+
 }  // namespace
 
 void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, float* y,
                         int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  if (w.format == WeightFormat::kGgml)
+    return ggml_int::run<YmmEvex>(w, qx, y, r_begin, num_rows, o_begin, o_end);
   run_int_dot<Zmm>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
 }
 

@@ -19,6 +19,8 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
   q.codes.resize(static_cast<size_t>(num_rows * q.limbs * q.span));
   q.scale.resize(static_cast<size_t>(num_rows * q.num_blocks));
   q.code_sum.resize(q.scale.size());
+  const bool ggml = w.format == WeightFormat::kGgml;
+  if (ggml) q.sums16.resize(static_cast<size_t>(num_rows * q.span / 16));
   std::atomic<bool> finite{true};
   const int8_t bias = offset ? -128 : 0;  // digit ^ 0x80 == digit + 128 as a byte
   pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
@@ -45,6 +47,12 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
           }
         }
         q.code_sum[r * q.num_blocks + b] = static_cast<float>(double{scale} * sum);
+        if (ggml)  // |sum of 16 codes| <= 16 * 127: an int16
+          for (int64_t i = 0; i < n; i += 16) {
+            int32_t s16 = 0;
+            for (int64_t k = i; k < i + 16; ++k) s16 += codes[k];
+            q.sums16[static_cast<size_t>((r * q.span + j0 + i) / 16)] = static_cast<int16_t>(s16);
+          }
       }
     }
   });

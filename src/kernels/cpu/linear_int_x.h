@@ -1,7 +1,8 @@
 // x of one linear call laid out for the x86 integer dot-product kernels (linear_int_dot.h):
 // quantize_activations.h's codes, split into int8 limbs (kExact: three balanced base-256 digits
 // h, m, l with code = 65536 h + 256 m + l, the ARM engineer's scheme of linear_cpu_neon_int8.cpp;
-// kReduced: the code itself), one run of `span` bytes per (row, limb).
+// kReduced: the code itself), one run of `span` bytes per (row, limb). GGML weights
+// (linear_int_ggml.h) take kReduced codes in column order, never offset.
 //
 // Int4 weights store columns two to a byte (even column in the low nibble), so each 32-column
 // chunk of x is stored in that order too: its 16 even columns, then its 16 odd ones. A chunk of
@@ -29,6 +30,9 @@ struct IntX {
   std::vector<int8_t> codes;
   std::vector<float> scale;     ///< [rows, num_blocks]
   std::vector<float> code_sum;  ///< [rows, num_blocks]: scale * sum of the block's codes
+  /// GGML weights: [rows, span / 16] sums of each 16 codes (the k-quants' mins and code offsets
+  /// come off as sub-block factor x these, llama.cpp's Q8_K bsums); empty otherwise.
+  std::vector<int16_t> sums16;
 
   const int8_t* limb(int64_t row, int k) const { return codes.data() + (row * limbs + k) * span; }
 };

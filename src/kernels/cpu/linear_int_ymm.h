@@ -1,7 +1,8 @@
 // The 256-bit operations of the integer kernel (linear_int_dot.h) shared by the AVX-VNNI and
 // plain AVX2 files: include AFTER the file's `#pragma GCC target` and derive the file's Traits
 // from YmmOps<a tag type of the file's own> (so no copy is shared across targets), adding
-// dot_us / dot_q8 / kQ8Offset.
+// dot_us / dot_q8 / kQ8Offset (and for linear_int_ggml.h: kGgmlRows, scales, dot_us_scaled, from
+// factors16 on vpmaddubsw + vpmaddwd, factors32 on vpdpbusd + vpmulld).
 #pragma once
 
 #include <immintrin.h>
@@ -29,6 +30,20 @@ struct YmmOps {
   template <bool kHalf>
   static VI load(const int8_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  // int8 bytes[a] (columns 0..15 of a chunk) and bytes[b] (16..31), by int16 pairs of columns
+  // (the lanes of vpmaddubsw) or int32 quads (the lanes of vpdpbusd).
+  static VI factors16(__m128i bytes, int a, int b) {
+    const uint64_t k = 0x0101010101010101u;
+    const __m128i idx = _mm_set_epi64x(static_cast<int64_t>(k * static_cast<uint64_t>(b)),
+                                       static_cast<int64_t>(k * static_cast<uint64_t>(a)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(bytes, idx));
+  }
+  static VI factors32(__m128i bytes, int a, int b) {
+    const uint64_t k = 0x01010101u;
+    const __m128i idx = _mm_cvtsi64_si128(static_cast<int64_t>(
+        (k * static_cast<uint64_t>(b)) << 32 | (k * static_cast<uint64_t>(a))));
+    return _mm256_cvtepi8_epi32(_mm_shuffle_epi8(bytes, idx));
   }
   // 16 bytes (one chunk) -> [low nibbles, high nibbles].
   template <bool kHalf>

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "kernels/ggml_blocks.h"
+#include "kernels/ggml_int.h"
 #include "kernels/linear.h"
 #include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
@@ -34,8 +35,53 @@ void linear_ref(const LinearWeight& w, const float* x, int64_t num_rows, float* 
   }
 }
 
+namespace {
+
+// linear_ref_reduced for GGML blocks (ggml_int.h): x quantized per weight block; per block the
+// exact sums of code x scale x q and code x min, then d and dmin times the block's x scale.
+void linear_ref_reduced_ggml(const LinearWeight& w, const float* x, int64_t num_rows, float* y) {
+  const int64_t in = w.in_features, out = w.out_features;
+  const int64_t block = ggml_block_elements(w.ggml_type), nb = in / block;
+  const int64_t row_bytes = ggml_row_bytes(w.ggml_type, in);
+  std::vector<int32_t> codes(static_cast<size_t>(num_rows * in));
+  std::vector<float> scales(static_cast<size_t>(num_rows * nb));
+  std::vector<bool> finite(static_cast<size_t>(num_rows), true);
+  for (int64_t r = 0; r < num_rows; ++r)
+    for (int64_t b = 0; b < nb && finite[r]; ++b)
+      finite[r] =
+          quantize_activation_block(x + r * in + b * block, block, ActivationPrecision::kReduced,
+                                    codes.data() + r * in + b * block, &scales[r * nb + b]);
+  std::vector<double> acc(static_cast<size_t>(num_rows));
+  GgmlIntBlock ib;
+  for (int64_t o = 0; o < out; ++o) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (int64_t b = 0; b < nb; ++b) {
+      ggml_int_block(
+          w.ggml_type,
+          static_cast<const uint8_t*>(w.values) + o * row_bytes + b * ggml_block_bytes(w.ggml_type),
+          &ib);
+      for (int64_t r = 0; r < num_rows; ++r) {
+        const int32_t* c = codes.data() + r * in + b * block;
+        int64_t dot = 0, dot_min = 0;  // exact
+        for (int64_t j = 0; j < block; ++j) {
+          dot += int64_t{c[j]} * ib.scale[j] * ib.q[j];
+          dot_min += int64_t{c[j]} * ib.min[j];
+        }
+        acc[r] += double{scales[r * nb + b]} * (double{ib.d} * static_cast<double>(dot) -
+                                                double{ib.dmin} * static_cast<double>(dot_min));
+      }
+    }
+    for (int64_t r = 0; r < num_rows; ++r) y[r * out + o] = static_cast<float>(acc[r]);
+  }
+  for (int64_t r = 0; r < num_rows; ++r)  // the kernels hand NaN and infinity to the fp32 path
+    if (!finite[r]) linear_ref(w, x + r * in, 1, y + r * out);
+}
+
+}  // namespace
+
 void linear_ref_reduced(const LinearWeight& w, const float* x, int64_t num_rows, float* y) {
   if (!int_dot_applies(w)) return linear_ref(w, x, num_rows, y);
+  if (w.format == WeightFormat::kGgml) return linear_ref_reduced_ggml(w, x, num_rows, y);
   const int64_t in = w.in_features, out = w.out_features;
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
   const ActivationBlocks ab = activation_blocks(w);
