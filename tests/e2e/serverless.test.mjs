@@ -131,8 +131,10 @@ test('a stream is answered by the warm instance', async () => {
 });
 
 test('a burst scales out to max_instances; the extra requests queue and none fails', async () => {
+  // Each request generates 160 tokens, so all six are in flight together even when a loaded
+  // machine spreads their arrival (with 24 tokens, one could finish before the next arrived).
   const burst = await Promise.all(Array.from({ length: 6 }, (_, i) =>
-    gw.post('/v1/completions', completion({ prompt: `burst ${i}`, max_tokens: 24 }), key)));
+    gw.post('/v1/completions', completion({ prompt: `burst ${i}`, max_tokens: 160, ignore_eos: true }), key)));
   for (const r of burst) assert.equal(r.status, 200, r.text);
   const p = await pool(gw);
   assert.equal(p.starts, 2, 'the queue made the pool start its second instance, and no more');
