@@ -343,29 +343,42 @@ TEST(GgmlBlocksTest, LinearCpuMatchesTheReferenceOnEveryPath) {
   }
 }
 
+// The block types with an integer form (ggml_int.h) and, all but Q5_K, a SIMD dequantizer
+// (ggml_dequantize_isa falls back to the reference for Q5_K), and where their f16 fields sit.
+struct HalfFields {
+  GgmlType type;
+  std::vector<size_t> offsets;  // of the f16 fields within a block
+};
+const HalfFields kHalfFields[] = {{GgmlType::kQ8_0, {0}},
+                                  {GgmlType::kQ4_0, {0}},
+                                  {GgmlType::kQ4_K, {0, 2}},
+                                  {GgmlType::kQ5_K, {0, 2}},
+                                  {GgmlType::kQ6_K, {208}}};
+
+// `blocks` blocks of type t of random bytes (every code, scale and min pattern), their f16 fields
+// finite (no NaN payloads), every fifth block's a thousand times smaller.
+std::vector<uint8_t> random_blocks(GgmlType t, const std::vector<size_t>& halves, int64_t blocks,
+                                   std::mt19937& rng) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> unit(-4.0f, 4.0f);
+  const int64_t bb = ggml_block_bytes(t);
+  std::vector<uint8_t> src(static_cast<size_t>(blocks * bb));
+  for (uint8_t& b : src) b = static_cast<uint8_t>(byte(rng));
+  for (int64_t k = 0; k < blocks; ++k)
+    for (size_t at : halves)
+      put16(src, static_cast<size_t>(k * bb) + at,
+            f32_to_f16(unit(rng) * (k % 5 == 4 ? 1e-3f : 1.0f)));
+  return src;
+}
+
 // The SIMD dequantizers (cpu/ggml_dequant_simd.h) on every instruction set the CPU has, against
 // the reference on blocks of random bytes (every code, scale and min pattern; f16 fields drawn
 // finite so that NaN payloads do not enter): the same float32 bits.
 TEST(GgmlBlocksTest, SimdDequantizersAreBitExact) {
   std::mt19937 rng(23);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::uniform_real_distribution<float> unit(-4.0f, 4.0f);
-  struct Half {
-    GgmlType type;
-    std::vector<size_t> offsets;  // of the f16 fields within a block
-  };
-  const Half types[] = {{GgmlType::kQ8_0, {0}},
-                        {GgmlType::kQ4_0, {0}},
-                        {GgmlType::kQ4_K, {0, 2}},
-                        {GgmlType::kQ6_K, {208}}};
-  for (const auto& [t, halves] : types) {
-    const int64_t blocks = 37, bb = ggml_block_bytes(t), n = blocks * ggml_block_elements(t);
-    std::vector<uint8_t> src(static_cast<size_t>(blocks * bb));
-    for (uint8_t& b : src) b = static_cast<uint8_t>(byte(rng));
-    for (int64_t k = 0; k < blocks; ++k)
-      for (size_t at : halves)
-        put16(src, static_cast<size_t>(k * bb) + at,
-              f32_to_f16(unit(rng) * (k % 5 == 0 ? 1e-3f : 1.0f)));
+  for (const auto& [t, halves] : kHalfFields) {
+    const int64_t blocks = 37, n = blocks * ggml_block_elements(t);
+    const std::vector<uint8_t> src = random_blocks(t, halves, blocks, rng);
     std::vector<float> want(static_cast<size_t>(n)), got(want.size());
     ggml_dequantize(t, src.data(), n, want.data());
     for (cpu::Isa isa : {cpu::Isa::kScalar, cpu::Isa::kAvx2, cpu::Isa::kAvx512, cpu::Isa::kNeon}) {
@@ -388,30 +401,17 @@ TEST(GgmlBlocksTest, SimdDequantizersAreBitExact) {
 // rounding of its products, on blocks of random bytes (every code, scale and min pattern).
 TEST(GgmlBlocksTest, IntegerFormIsTheDequantizedBlock) {
   std::mt19937 rng(29);
-  std::uniform_int_distribution<int> byte(0, 255);
-  std::uniform_real_distribution<float> unit(-4.0f, 4.0f);
-  struct Half {
-    GgmlType type;
-    std::vector<size_t> offsets;  // of the f16 fields within a block
-  };
-  const Half types[] = {{GgmlType::kQ8_0, {0}},
-                        {GgmlType::kQ4_0, {0}},
-                        {GgmlType::kQ4_K, {0, 2}},
-                        {GgmlType::kQ5_K, {0, 2}},
-                        {GgmlType::kQ6_K, {208}}};
   for (GgmlType t : kGgmlTypes) {
     bool listed = false;
-    for (const auto& h : types) listed = listed || h.type == t;
+    for (const auto& h : kHalfFields) listed = listed || h.type == t;
     EXPECT_EQ(ggml_int_type(t), listed) << ggml_type_name(t);
   }
-  for (const auto& [t, halves] : types) {
-    const int64_t bb = ggml_block_bytes(t), n = ggml_block_elements(t);
-    std::vector<uint8_t> src(static_cast<size_t>(bb));
+  for (const auto& [t, halves] : kHalfFields) {
+    const int64_t n = ggml_block_elements(t);
     std::vector<float> want(static_cast<size_t>(n));
     GgmlIntBlock ib;
     for (int rep = 0; rep < 50; ++rep) {
-      for (uint8_t& b : src) b = static_cast<uint8_t>(byte(rng));
-      for (size_t at : halves) put16(src, at, f32_to_f16(unit(rng)));
+      const std::vector<uint8_t> src = random_blocks(t, halves, 1, rng);
       ggml_dequantize(t, src.data(), n, want.data());
       ggml_int_block(t, src.data(), &ib);
       for (int64_t j = 0; j < n; ++j) {

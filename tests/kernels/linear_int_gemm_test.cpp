@@ -21,6 +21,7 @@
 namespace fathom::kernels {
 namespace {
 
+using testing::magnitude;
 using testing::WeightSpec;
 using Groups = WeightSpec::Groups;
 
@@ -68,22 +69,6 @@ std::vector<GemmCase> gemm_cases() {
                     .seed = seed++},
                    40});
   return cases;
-}
-
-// Sum over j of |x[r, j] * W[o, j]|: the scale of fp32 rounding error in y[r, o].
-std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x, int64_t rows) {
-  const int64_t in = w.in_features, out = w.out_features;
-  std::vector<double> m(static_cast<size_t>(rows * out));
-  std::vector<float> row(static_cast<size_t>(in));
-  for (int64_t o = 0; o < out; ++o) {
-    dequantize_row(w, o, row.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      double s = 0;
-      for (int64_t j = 0; j < in; ++j) s += std::fabs(double{x[r * in + j]} * row[j]);
-      m[r * out + o] = s;
-    }
-  }
-  return m;
 }
 
 bool have_vnni512() { return cpu::isa_available(cpu::Isa::kAvx512Vnni); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/ggml_blocks.h"
+#include "kernels/linear.h"
 #include "kernels/linear_weight.h"
 #include "tensor/dtype.h"
 
@@ -153,6 +154,23 @@ inline std::vector<float> random_input(int64_t num_rows, int64_t in, uint32_t se
   std::vector<float> x(static_cast<size_t>(num_rows * in));
   for (float& v : x) v = nd(rng);
   return x;
+}
+
+// Sum over j of |x[r, j] * W[o, j]|: the scale of fp32 rounding error in y[r, o].
+inline std::vector<double> magnitude(const LinearWeight& w, const std::vector<float>& x,
+                                     int64_t rows) {
+  const int64_t in = w.in_features, out = w.out_features;
+  std::vector<double> m(static_cast<size_t>(rows * out));
+  std::vector<float> row(static_cast<size_t>(in));
+  for (int64_t o = 0; o < out; ++o) {
+    dequantize_row(w, o, row.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      double s = 0;
+      for (int64_t j = 0; j < in; ++j) s += std::fabs(double{x[r * in + j]} * row[j]);
+      m[r * out + o] = s;
+    }
+  }
+  return m;
 }
 
 }  // namespace fathom::kernels::testing
