@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "base/logging.h"
+#include "base/open_files.h"
 #include "cli/args.h"
 #include "gateway/gateway_service.h"
 
@@ -27,6 +28,7 @@ Status gateway_main(const std::vector<std::string>& argv) {
   }
   FATHOM_ASSIGN_OR_RETURN(int64_t port, args.get_int("port", cfg.port));
   cfg.port = static_cast<uint16_t>(port);
+  raise_open_file_limit();  // a stream holds two descriptors: its client's and its upstream's
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
   sigset_t signals;

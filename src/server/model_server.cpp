@@ -1,7 +1,6 @@
 #include "server/model_server.h"
 
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,6 +8,7 @@
 #include <thread>
 
 #include "base/logging.h"
+#include "base/open_files.h"
 #include "grammar/tokenizer_vocab.h"
 #include "model/model.h"
 #include "net/http_server.h"
@@ -116,12 +116,7 @@ Status run_model_server(ServeOptions options, const ServeHooks& hooks) {
   if (options.http.tls.enabled()) sigaddset(&signals, SIGHUP);  // re-reads the certificate
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  // Many idle or streaming clients each hold a descriptor: allow as many as the hard limit.
-  rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
-  }
+  raise_open_file_limit();  // many idle or streaming clients each hold a descriptor
 
   SteadyClock clock;
   ServerContext ctx(options, clock);
