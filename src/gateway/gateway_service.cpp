@@ -706,16 +706,21 @@ void GatewayService::check_upstreams(const Routing& r) {
       const bool ok = resp.ok() && resp->status == 200;
       if (ok && u->max_model_len.load() == 0) u->max_model_len = context_window(probe, *u);
       if (pool->wants_queue_depth()) u->waiting = ok ? queue_depth(probe, *u) : -1;
+      // Out of the pool after health_unhealthy_threshold failures in a row, back on one success.
       u->failed_probes = ok ? 0 : u->failed_probes + 1;
-      const bool healthy = ok || (u->healthy.load() && u->failed_probes < r.cfg.health_unhealthy_threshold);
-      if (healthy != u->healthy.load())
-        FATHOM_LOG(kWarning) << "upstream " << u->id << " is now " << (healthy ? "healthy" : "unhealthy")
-                             << (healthy ? "" : " (" + std::to_string(u->failed_probes) + " failed health checks in a row: " +
-                                                    (resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.status().message()) + ")");
-      else if (!ok && healthy)
-        FATHOM_LOG(kWarning) << "upstream " << u->id << " failed a health check (" << u->failed_probes << " of "
-                             << r.cfg.health_unhealthy_threshold << " in a row before it leaves the pool): "
-                             << (resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.status().message());
+      const bool was = u->healthy.load();
+      const bool healthy = ok || (was && u->failed_probes < r.cfg.health_unhealthy_threshold);
+      const std::string why = ok          ? ""
+                              : resp.ok() ? "HTTP " + std::to_string(resp->status)
+                                          : resp.status().message();
+      if (healthy && !was) FATHOM_LOG(kWarning) << "upstream " << u->id << " is now healthy";
+      if (!healthy && was)
+        FATHOM_LOG(kWarning) << "upstream " << u->id << " is now unhealthy (" << u->failed_probes
+                             << " failed health checks in a row; the last: " << why << ")";
+      if (healthy && !ok)
+        FATHOM_LOG(kWarning) << "upstream " << u->id << " failed a health check ("
+                             << u->failed_probes << " of " << r.cfg.health_unhealthy_threshold
+                             << " in a row before it leaves its pool): " << why;
       u->healthy = healthy;
     }
   }

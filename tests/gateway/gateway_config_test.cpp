@@ -127,14 +127,17 @@ models: [{name: m, pool: p}]
 // One slow probe of a busy upstream must not take it out of its pool: it leaves after
 // health_check.unhealthy_threshold failures in a row (3 unless configured; at least 1).
 TEST(GatewayConfigTest, UnhealthyThresholdDefaultsToThreeAndMustBePositive) {
-  constexpr const char* kPools = "pools: {p: {upstreams: [{url: \"http://127.0.0.1:1\"}]}}\nmodels: [{name: m, pool: p}]\n";
+  constexpr const char* kPools =
+      "pools: {p: {upstreams: [{url: \"http://127.0.0.1:1\"}]}}\nmodels: [{name: m, pool: p}]\n";
   auto plain = parse_gateway_config(kPools, "gw.yaml");
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   EXPECT_EQ(plain->health_unhealthy_threshold, 3);
-  auto one = parse_gateway_config(std::string("health_check: {unhealthy_threshold: 1}\n") + kPools, "gw.yaml");
+  auto one = parse_gateway_config(std::string("health_check: {unhealthy_threshold: 1}\n") + kPools,
+                                  "gw.yaml");
   ASSERT_TRUE(one.ok()) << one.status().message();
   EXPECT_EQ(one->health_unhealthy_threshold, 1);
-  auto zero = parse_gateway_config(std::string("health_check: {unhealthy_threshold: 0}\n") + kPools, "gw.yaml");
+  auto zero = parse_gateway_config(std::string("health_check: {unhealthy_threshold: 0}\n") + kPools,
+                                   "gw.yaml");
   ASSERT_FALSE(zero.ok());
   EXPECT_NE(zero.status().message().find("health_check.unhealthy_threshold: must be positive"),
             std::string::npos)
