@@ -3,9 +3,13 @@
 // real sizes but no real weights: fathom bench model, the serverless cold start, fathom plan.
 //
 //   build/dev/bench/random_model --config bench/shapes/r1-distill-qwen-1.5b.json --out DIR
-//                                [--layers N] [--seed S]
+//                                [--layers N] [--seed S] [--outlier-channels K [--outlier-scale S]]
 // --layers keeps the first N layers (a smaller model of the same width for quick runs).
-// Weights are uniform with the standard deviation 0.02 models are initialised with; norms are 1.
+// Weights are uniform with the standard deviation 0.02 models are initialised with; norms are 1,
+// except that --outlier-channels gives K evenly spaced channels of every layer's two norms the
+// weight S (20): the few large activation channels trained models have, which AWQ's scale search
+// is made for (random weights alone give near-uniform channels).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -49,11 +53,13 @@ struct Writer {
     tensors.push_back(std::move(t));
   }
 
-  void ones(const std::string& name, int64_t n) {
+  // A norm weight: 1, or `hot` on `num_hot` evenly spaced channels.
+  void ones(const std::string& name, int64_t n, int64_t num_hot = 0, float hot = 1.0f) {
     formats::OwnedTensor t{
         name, DType::kBF16, {n}, std::vector<uint8_t>(static_cast<size_t>(n) * 2)};
     auto* p = reinterpret_cast<uint16_t*>(t.bytes.data());
     for (int64_t i = 0; i < n; ++i) p[i] = f32_to_bf16(1.0f);
+    for (int64_t k = 0; k < num_hot; ++k) p[k * n / num_hot] = f32_to_bf16(hot);
     tensors.push_back(std::move(t));
   }
 
@@ -124,7 +130,8 @@ int main(int argc, char** argv) {
   const char* out = flag(argc, argv, "--out", nullptr);
   if (!config_path || !out) {
     std::fprintf(stderr,
-                 "usage: random_model --config CONFIG.json --out DIR [--layers N] [--seed S]\n");
+                 "usage: random_model --config CONFIG.json --out DIR [--layers N] [--seed S]\n"
+                 "                    [--outlier-channels K [--outlier-scale S]]\n");
     return 2;
   }
   nlohmann::json j;
@@ -142,14 +149,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   const model::ModelConfig& c = *cfg;
+  const int64_t num_hot = std::clamp<int64_t>(
+      std::atoll(flag(argc, argv, "--outlier-channels", "0")), 0, c.hidden_size);
+  const float hot = static_cast<float>(std::atof(flag(argc, argv, "--outlier-scale", "20")));
   Writer w{static_cast<uint64_t>(std::atoll(flag(argc, argv, "--seed", "1"))), {}};
   w.random("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
   if (!c.tie_word_embeddings) w.random("lm_head.weight", {c.vocab_size, c.hidden_size});
   w.ones("model.norm.weight", c.hidden_size);
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    w.ones(p + "input_layernorm.weight", c.hidden_size);
-    w.ones(p + "post_attention_layernorm.weight", c.hidden_size);
+    w.ones(p + "input_layernorm.weight", c.hidden_size, num_hot, hot);
+    w.ones(p + "post_attention_layernorm.weight", c.hidden_size, num_hot, hot);
     if (c.family == model::ArchFamily::kDeepseek) {
       deepseek_layer(w, c, l, p);
     } else {
