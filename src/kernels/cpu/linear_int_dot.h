@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/int_tile_rows.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_int_x.h"
 #include "kernels/weight_element.h"
@@ -37,11 +38,7 @@ void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int
   const int8_t* q8[MO];
   const uint8_t* q4[MO];
   int64_t o[MO];
-  for (int m = 0; m < MO; ++m) {
-    o[m] = o0 + std::min(m, mo - 1);
-    q8[m] = kInt4 ? nullptr : w.q8 + o[m] * in;
-    q4[m] = kInt4 ? w.q4 + o[m] * ((in + 1) / 2) : nullptr;
-  }
+  int_tile_rows<MO, kInt4>(w, o0, mo, o, q8, q4);
   const int8_t* xr[MR][L];
   for (int r = 0; r < MR; ++r)
     for (int k = 0; k < L; ++k) xr[r][k] = qx.limb(r0 + r, k);

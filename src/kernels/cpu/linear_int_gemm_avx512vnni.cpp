@@ -15,6 +15,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/int_tile_rows.h"
 #include "kernels/cpu/linear_int_gemm.h"
 #include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
@@ -154,11 +155,7 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
   const int8_t* q8[MO];
   const uint8_t* q4[MO];
   int64_t o[MO];
-  for (int m = 0; m < MO; ++m) {
-    o[m] = o0 + std::min(m, mo - 1);
-    q8[m] = kInt4 ? nullptr : w.q8 + o[m] * in;
-    q4[m] = kInt4 ? w.q4 + o[m] * ((in + 1) / 2) : nullptr;
-  }
+  int_tile_rows<MO, kInt4>(w, o0, mo, o, q8, q4);
   const uint8_t* xp[RV];
   for (int r = 0; r < RV; ++r) xp[r] = p.group(g0 + r);
   __m512 tot[MO][RV];

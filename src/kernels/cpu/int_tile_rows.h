@@ -1,0 +1,26 @@
+// The weight rows of one register tile of the x86 integer kernels (linear_int_dot.h's few-rows
+// tiles and the AVX-512 VNNI GEMM of linear_int_gemm_avx512vnni.cpp).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/linear_weight.h"
+
+namespace fathom::kernels::cpu {
+
+/// Outputs o0 .. o0 + mo - 1 of an MO-output tile (mo <= MO; the last output is repeated in the
+/// unused slots, so the tile's loads stay in bounds and its extra sums are never stored): their
+/// indices and their int8 (kInt8Channel) or int4 (kInt4Grouped) code rows, the other null.
+template <int MO, bool kInt4>
+void int_tile_rows(const LinearWeight& w, int64_t o0, int mo, int64_t (&o)[MO],
+                   const int8_t* (&q8)[MO], const uint8_t* (&q4)[MO]) {
+  const int64_t in = w.in_features;
+  for (int m = 0; m < MO; ++m) {
+    o[m] = o0 + std::min(m, mo - 1);
+    q8[m] = kInt4 ? nullptr : w.q8 + o[m] * in;
+    q4[m] = kInt4 ? w.q4 + o[m] * ((in + 1) / 2) : nullptr;
+  }
+}
+
+}  // namespace fathom::kernels::cpu
