@@ -9,6 +9,14 @@
 
 namespace fathom::kernels::cpu {
 
+/// Below this many x rows (decode, a pair of streams) the integer kernels take one output at a
+/// time: each thread then reads its weight rows as one sequential stream. Tiles of four outputs
+/// read four streams of one short row each (1536 bytes of int8, 768 of int4 for a 1536-column
+/// layer), which the hardware prefetchers follow badly: 1.3-1.7x decode tokens/s on this machine
+/// (docs/benchmarks.md, "Decode: one weight stream per thread"). A tile's sums do not depend on
+/// its shape, so the result is bit-identical.
+inline constexpr int64_t kStreamRowsBelow = 3;
+
 /// Outputs o0 .. o0 + mo - 1 of an MO-output tile (mo <= MO; the last output is repeated in the
 /// unused slots, so the tile's loads stay in bounds and its extra sums are never stored): their
 /// indices and their int8 (kInt8Channel) or int4 (kInt4Grouped) code rows, the other null.

@@ -123,18 +123,23 @@ void int_dot_rows(const LinearWeight& w, const IntX& qx, const float* x, float* 
   }
 }
 
+template <class T, int MO, int MR, int L>
+void int_dot_format(const LinearWeight& w, const IntX& qx, const float* x, float* y,
+                    int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  if (w.format == WeightFormat::kInt4Grouped)
+    return int_dot_rows<T, MO, MR, L, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  int_dot_rows<T, MO, MR, L, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+}
+
 /// y[r_begin, r_begin + num_rows) x [o_begin, o_end) (absolute indices; x, y and qx whole).
 /// PRECOND: int_dot_applies(w), qx = quantize_x(w, x, ..., offset = T::kQ8Offset for int8).
 template <class T>
 void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                  int64_t num_rows, int64_t o_begin, int64_t o_end) {
-  const bool int4 = w.format == WeightFormat::kInt4Grouped;
-  if (qx.limbs == 3) {
-    if (int4) return int_dot_rows<T, 2, 2, 3, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
-    return int_dot_rows<T, 2, 2, 3, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
-  }
-  if (int4) return int_dot_rows<T, 4, 3, 1, true>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
-  return int_dot_rows<T, 4, 3, 1, false>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
+  const bool stream = num_rows < kStreamRowsBelow;  // one output at a time (int_tile_rows.h)
+  auto* run = qx.limbs == 3 ? (stream ? &int_dot_format<T, 1, 2, 3> : &int_dot_format<T, 2, 2, 3>)
+                            : (stream ? &int_dot_format<T, 1, 2, 1> : &int_dot_format<T, 4, 3, 1>);
+  run(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
 }
 
 }  // namespace fathom::kernels::cpu

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/int_tile_rows.h"
 #include "kernels/cpu/linear_int_x.h"
 #include "kernels/linear_weight.h"
 #include "tensor/ggml_type.h"
@@ -235,18 +236,25 @@ void tile(const LinearWeight& lw, const IntX& qx, int64_t o0, int mo, int64_t r0
     for (int r = 0; r < MR; ++r) y[(r0 + r) * lw.out_features + o0 + m] = T::reduce(t.tot[m][r]);
 }
 
+template <class T, int MO, int MR>
+void run_tiles(const LinearWeight& lw, const IntX& qx, float* y, int64_t r_begin, int64_t num_rows,
+               int64_t o_begin, int64_t o_end) {
+  for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
+    const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
+    int64_t r = r_begin;
+    for (; r + MR <= r_begin + num_rows; r += MR) tile<T, MO, MR>(lw, qx, o0, mo, r, y);
+    for (; r < r_begin + num_rows; ++r) tile<T, MO, 1>(lw, qx, o0, mo, r, y);
+  }
+}
+
 /// y[r_begin, r_begin + num_rows) x [o_begin, o_end) (absolute indices; y and qx whole).
 /// PRECOND: lw is kGgml with ggml_int_type, qx = quantize_x(lw, x, ..., kReduced, false).
 template <class T>
 void run(const LinearWeight& lw, const IntX& qx, float* y, int64_t r_begin, int64_t num_rows,
          int64_t o_begin, int64_t o_end) {
-  constexpr int kMo = 4, kMr = T::kGgmlRows;
-  for (int64_t o0 = o_begin; o0 < o_end; o0 += kMo) {
-    const int mo = static_cast<int>(std::min<int64_t>(kMo, o_end - o0));
-    int64_t r = r_begin;
-    for (; r + kMr <= r_begin + num_rows; r += kMr) tile<T, kMo, kMr>(lw, qx, o0, mo, r, y);
-    for (; r < r_begin + num_rows; ++r) tile<T, kMo, 1>(lw, qx, o0, mo, r, y);
-  }
+  if (num_rows < kStreamRowsBelow)  // one output at a time (int_tile_rows.h)
+    return run_tiles<T, 1, 2>(lw, qx, y, r_begin, num_rows, o_begin, o_end);
+  run_tiles<T, 4, T::kGgmlRows>(lw, qx, y, r_begin, num_rows, o_begin, o_end);
 }
 
 }  // namespace fathom::kernels::cpu::ggml_int
