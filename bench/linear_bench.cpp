@@ -302,6 +302,7 @@ int run(int argc, char** argv) {
       {"ggml_q6_k", WeightFormat::kGgml, false, GgmlType::kQ6_K},
       {"ggml_q4_k", WeightFormat::kGgml, false, GgmlType::kQ4_K},
       {"ggml_q4_0", WeightFormat::kGgml, false, GgmlType::kQ4_0},
+      {"ggml_q5_0", WeightFormat::kGgml, false, GgmlType::kQ5_0},
   };
   for (const auto& [out, in] : shapes) {
     std::vector<float> x(static_cast<size_t>(rows * in)), y(static_cast<size_t>(rows * out));

@@ -2,9 +2,9 @@
 // kReduced) and their oracle: weight j of a block is d * scale[j] * q[j] - dmin * min[j] with
 // integer scale, q and min, as llama.cpp's vec_dot_*_q8_* read them. The types the integer
 // kernels take (ggml_int_type): Q8_0 (q = the int8 code, scale 1), Q4_0 (q = the 4-bit code
-// minus 8, scale 1), Q4_K and Q5_K (q = the 4- or 5-bit code, scale and min the sub-block's
-// 6-bit pair) and Q6_K (q = the 6-bit code minus 32, scale the sub-block's int8). Defined in
-// kernels/ref/ggml_int_blocks.cpp.
+// minus 8, scale 1), Q5_0 (q = the 5-bit code minus 16, scale 1), Q4_K and Q5_K (q = the 4- or
+// 5-bit code, scale and min the sub-block's 6-bit pair) and Q6_K (q = the 6-bit code minus 32,
+// scale the sub-block's int8). Defined in kernels/ref/ggml_int_blocks.cpp.
 #pragma once
 
 #include <cstdint>

@@ -349,11 +349,9 @@ struct HalfFields {
   GgmlType type;
   std::vector<size_t> offsets;  // of the f16 fields within a block
 };
-const HalfFields kHalfFields[] = {{GgmlType::kQ8_0, {0}},
-                                  {GgmlType::kQ4_0, {0}},
-                                  {GgmlType::kQ4_K, {0, 2}},
-                                  {GgmlType::kQ5_K, {0, 2}},
-                                  {GgmlType::kQ6_K, {208}}};
+const HalfFields kHalfFields[] = {{GgmlType::kQ8_0, {0}},    {GgmlType::kQ4_0, {0}},
+                                  {GgmlType::kQ5_0, {0}},    {GgmlType::kQ4_K, {0, 2}},
+                                  {GgmlType::kQ5_K, {0, 2}}, {GgmlType::kQ6_K, {208}}};
 
 // `blocks` blocks of type t of random bytes (every code, scale and min pattern), their f16 fields
 // finite (no NaN payloads), every fifth block's a thousand times smaller.

@@ -86,8 +86,8 @@ std::vector<ParityCase> all_cases() {
   const int64_t ggml_shapes[][3] = {{1, 256, 1},   {7, 512, 3},   {33, 256, 2}, {17, 768, 17},
                                     {5, 1024, 63}, {40, 256, 40}, {9, 512, 70}, {3, 256, 5},
                                     {12, 1536, 1}, {21, 256, 32}, {2, 2048, 9}, {6, 256, 64}};
-  for (GgmlType t :
-       {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0, GgmlType::kQ4_K,
+                     GgmlType::kQ5_K, GgmlType::kQ6_K}) {
     for (const auto& sh : ggml_shapes) {
       ParityCase c;
       c.spec = {
@@ -96,7 +96,7 @@ std::vector<ParityCase> all_cases() {
       cases.push_back(c);
     }
   }
-  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0})  // blocks of 32 columns
+  for (GgmlType t : {GgmlType::kQ8_0, GgmlType::kQ4_0, GgmlType::kQ5_0})  // 32-column blocks
     for (const auto& sh : {std::array<int64_t, 3>{13, 96, 4}, {6, 160, 1}, {31, 32, 3}}) {
       ParityCase c;
       c.spec = {

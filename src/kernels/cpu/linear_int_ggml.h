@@ -1,8 +1,9 @@
 // The x86 integer dot-product kernels for GGML blocks (kernels/ggml_int.h), llama.cpp's
-// vec_dot_q8_0_q8_0, vec_dot_q4_0_q8_0 and vec_dot_q{4,5,6}_K_q8_K: x as int8 codes with one scale
-// per weight block (IntX, kReduced), 32 columns per ymm. Shared by the AVX2, AVX-VNNI and AVX-512
-// VNNI files like linear_int_dot.h: include AFTER the file's `#pragma GCC target` (avx2, fma
-// and f16c at least) and instantiate with a Traits type deriving from linear_int_ymm.h's YmmOps:
+// vec_dot_q8_0_q8_0, vec_dot_q{4,5}_0_q8_0 and vec_dot_q{4,5,6}_K_q8_K: x as int8 codes with one
+// scale per weight block (IntX, kReduced), 32 columns per ymm. Shared by the AVX2, AVX-VNNI and
+// AVX-512 VNNI files like linear_int_dot.h: include AFTER the file's `#pragma GCC target` (avx2,
+// fma and f16c at least) and instantiate with a Traits type deriving from linear_int_ymm.h's
+// YmmOps:
 //   dot_us(acc, u, s)            acc[i] += sum of 4 products u8 x s8 (u <= 63, |s| <= 127)
 //   scales(bytes, a, b)          the factors of dot_us_scaled for a 32-column chunk whose columns
 //                                0..15 take the int8 bytes[a] and columns 16..31 bytes[b]
@@ -11,8 +12,8 @@
 //
 // Per weight block and (output, row) the int32 lanes hold the exact sum of code x scale x q
 // (ggml_int.h); the k-quants' mins (Q4_K) and code offset 32 (Q6_K) come off as sub-block factor
-// x IntX::sums16 (vpmaddwd) in int32 too, as does Q4_0's offset 8. Each block then adds d (and
-// dmin) x x's scale in fp32, so the result is linear_ref_reduced's up to fp32 rounding.
+// x IntX::sums16 (vpmaddwd) in int32 too, as do Q4_0's offset 8 and Q5_0's 16. Each block then adds
+// d (and dmin) x x's scale in fp32, so the result is linear_ref_reduced's up to fp32 rounding.
 #pragma once
 
 #include <immintrin.h>
@@ -75,23 +76,40 @@ void q8_0_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t 
   }
 }
 
-// block_q4_0 {f16 d; u8 qs[16]}: low nibbles are columns 0..15, high nibbles 16..31, minus 8
-// (x's code sum times 8 comes off in int32).
-template <class T, int MO, int MR>
-void q4_0_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t r0) {
+// Bit j of `bits` as bit 4 of byte j (0x10 or 0).
+inline __m256i bits_to_bit4(uint32_t bits) {
+  const __m256i spread = _mm256_shuffle_epi8(  // byte j = byte j / 8 of bits
+      _mm256_set1_epi32(static_cast<int32_t>(bits)),
+      _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+  const __m256i select = _mm256_set1_epi64x(static_cast<int64_t>(0x8040201008040201));
+  return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select),
+                          _mm256_set1_epi8(0x10));
+}
+
+// block_q4_0 {f16 d; u8 qs[16]}: low nibbles are columns 0..15, high nibbles 16..31, minus 8.
+// block_q5_0 (kFive) {f16 d; u8 qh[4]; u8 qs[16]} adds bit j of qh as bit 4 of column j, minus
+// 16. The offset comes off as x's code sum times 8 (16) in int32.
+template <class T, int MO, int MR, bool kFive>
+void q45_0_tile(const LinearWeight& lw, const IntX& qx, Tile<MO, MR>& t, int64_t r0) {
+  constexpr int64_t kBlockBytes = kFive ? 22 : 18, kQs = kFive ? 6 : 2;
   const int64_t nb = lw.in_features / 32, n16 = qx.span / 16;
   for (int64_t b = 0; b < nb; ++b) {
-    __m256i offset[MR];  // 8 x the code sum over 8 lanes
+    __m256i offset[MR];  // the offset x the code sum, over 8 lanes
 #pragma GCC unroll 4
     for (int r = 0; r < MR; ++r) {
       const int16_t* s16 = qx.sums16.data() + (r0 + r) * n16 + 2 * b;
-      offset[r] = _mm256_set1_epi32(int32_t{s16[0]} + s16[1]);
+      offset[r] = _mm256_set1_epi32((int32_t{s16[0]} + s16[1]) * (kFive ? 2 : 1));
     }
 #pragma GCC unroll 4
     for (int m = 0; m < MO; ++m) {
-      const uint8_t* blk = t.w[m] + b * 18;
+      const uint8_t* blk = t.w[m] + b * kBlockBytes;
       const float d = load_half(blk);
-      const __m256i q = T::template load_q4<false>(blk + 2);
+      __m256i q = T::template load_q4<false>(blk + kQs);
+      if constexpr (kFive) {
+        uint32_t qh;
+        std::memcpy(&qh, blk + 2, 4);
+        q = _mm256_or_si256(q, bits_to_bit4(qh));
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < MR; ++r) {
         const __m256i acc = T::dot_us(_mm256_setzero_si256(), q, loadu(t.x[r] + b * 32));
@@ -218,7 +236,10 @@ void tile(const LinearWeight& lw, const IntX& qx, int64_t o0, int mo, int64_t r0
       q8_0_tile<T>(lw, qx, t, r0);
       break;
     case GgmlType::kQ4_0:
-      q4_0_tile<T>(lw, qx, t, r0);
+      q45_0_tile<T, MO, MR, false>(lw, qx, t, r0);
+      break;
+    case GgmlType::kQ5_0:
+      q45_0_tile<T, MO, MR, true>(lw, qx, t, r0);
       break;
     case GgmlType::kQ4_K:
       q45_k_tile<T, MO, MR, false>(lw, qx, t, r0);

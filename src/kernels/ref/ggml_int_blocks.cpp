@@ -35,6 +35,19 @@ void int_q4_0(const uint8_t* b, GgmlIntBlock* out) {
   for (int j = 0; j < 32; ++j) out->scale[j] = 1;
 }
 
+// block_q5_0 {f16 d; u8 qh[4]; u8 qs[16]}: as Q4_0, with bit j of qh (little-endian u32) as
+// bit 4 of weight j, minus 16.
+void int_q5_0(const uint8_t* b, GgmlIntBlock* out) {
+  out->d = half(b);
+  uint32_t qh;
+  std::memcpy(&qh, b + 2, 4);
+  for (int j = 0; j < 16; ++j) {
+    out->q[j] = ((b[6 + j] & 0xF) | (((qh >> j) & 1) << 4)) - 16;
+    out->q[j + 16] = ((b[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16;
+  }
+  for (int j = 0; j < 32; ++j) out->scale[j] = 1;
+}
+
 // block_q4_K {f16 d, dmin; u8 scales[12]; u8 qs[128]} and block_q5_K {f16 d, dmin;
 // u8 scales[12]; u8 qh[32]; u8 qs[128]}: sub-block s (32 weights) has a 6-bit scale and min; qs
 // byte 32 i + l holds weight 64 i + l (low nibble) and 64 i + 32 + l (high); Q5_K's fifth bit
@@ -76,8 +89,8 @@ void int_q6_k(const uint8_t* b, GgmlIntBlock* out) {
 }  // namespace
 
 bool ggml_int_type(GgmlType t) {
-  return t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ4_K ||
-         t == GgmlType::kQ5_K || t == GgmlType::kQ6_K;
+  return t == GgmlType::kQ8_0 || t == GgmlType::kQ4_0 || t == GgmlType::kQ5_0 ||
+         t == GgmlType::kQ4_K || t == GgmlType::kQ5_K || t == GgmlType::kQ6_K;
 }
 
 void ggml_int_block(GgmlType t, const uint8_t* src, GgmlIntBlock* out) {
@@ -87,6 +100,8 @@ void ggml_int_block(GgmlType t, const uint8_t* src, GgmlIntBlock* out) {
       return int_q8_0(src, out);
     case GgmlType::kQ4_0:
       return int_q4_0(src, out);
+    case GgmlType::kQ5_0:
+      return int_q5_0(src, out);
     case GgmlType::kQ4_K:
       return int_q45_k(src, false, out);
     case GgmlType::kQ5_K:
