@@ -15,11 +15,8 @@ Buffer HostBackend::alloc(std::vector<int64_t> shape, DType dtype) {
     FATHOM_CHECK(s >= 0);
     numel *= s;
   }
-  // calloc: large buffers come from mmap already zeroed and are faulted in only when written.
-  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(numel, 1)),
-                        static_cast<size_t>(dtype_size(dtype)));
-  if (!p) throw std::bad_alloc();
-  std::shared_ptr<void> owner(p, [](void* q) { std::free(q); });
+  std::shared_ptr<void> owner = pool_.take(static_cast<size_t>(numel * dtype_size(dtype)));
+  void* p = owner.get();
   return make_buffer(std::move(shape), dtype, p, std::move(owner));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "runtime/backend.h"
+#include "runtime/host_buffer_pool.h"
 
 namespace fathom::runtime {
 
@@ -36,6 +37,9 @@ class HostBackend : public Backend {
                         std::span<const float> weight, float* dst) override;
   void write_kv(const kernels::PagedCache& cache, const kernels::TokenLayout& tokens,
                 std::span<const KvPart> parts) override;
+
+ private:
+  HostBufferPool pool_;  ///< alloc's memory, reused across layers and steps
 };
 
 }  // namespace fathom::runtime
