@@ -1,7 +1,9 @@
 // The fast CPU backend: kernels/cpu (linear_cpu, the SIMD attention kernels) on the process
-// thread pool; the element-wise ops come from HostBackend.
+// thread pool, and SwiGLU's silu_mul (kernels/cpu/elementwise_cpu.h); the other element-wise ops
+// come from HostBackend.
 #include "base/thread_pool.h"
 #include "kernels/cpu/attention_cpu.h"
+#include "kernels/cpu/elementwise_cpu.h"
 #include "runtime/host_backend.h"
 
 namespace fathom::runtime {
@@ -27,6 +29,10 @@ class CpuBackend final : public HostBackend {
           for (int64_t i = i0; i < i1; ++i)
             kernels::linear_cpu(ws[i], x + i * n * in, n, y + i * n * out, serial, act_);
         });
+  }
+
+  void silu_mul(const float* gate, const float* up, int64_t count, float* out) override {
+    kernels::cpu::silu_mul_cpu(gate, up, count, out, default_thread_pool());
   }
 
   void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,

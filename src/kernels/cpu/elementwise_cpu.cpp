@@ -1,0 +1,105 @@
+#include "kernels/cpu/elementwise_cpu.h"
+
+#include <algorithm>
+
+#include "kernels/ops.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace fathom::kernels::cpu {
+namespace {
+
+// Work per task: small enough to split a decode step's 8960 values, large enough that a task
+// outlasts the pool's hand-off.
+constexpr int64_t kChunk = 4096;
+
+#if defined(__x86_64__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
+
+// exp(x) for x <= 0 (silu needs exp(-|g|) only): 2^k p(r) with x = k ln2 + r, |r| <= ln2 / 2 (ln2
+// in two parts), p the degree-6 Taylor polynomial (relative error under 2e-7 there). Below -87.3
+// the result is exp(-87.3) instead of a subnormal: silu is then 0 up to 1e-36 either way.
+constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kTaylor[] = {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
+
+__attribute__((target("avx512f"))) inline __m512 exp_neg(__m512 x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kTaylor[0]);
+  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kTaylor[i]));
+  const __m512i two_k = _mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(two_k));
+}
+
+__attribute__((target("avx2,fma"))) inline __m256 exp_neg(__m256 x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kTaylor[0]);
+  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kTaylor[i]));
+  const __m256i two_k = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(two_k));
+}
+
+// silu(x) = x sigmoid(x), sigmoid from e = exp(-|x|): 1 / (1 + e) for x >= 0 and e / (1 + e)
+// below, so the exponential never overflows.
+__attribute__((target("avx512f"))) void silu_mul_avx512(const float* g, const float* u,
+                                                        int64_t n, float* out) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 x = _mm512_maskz_loadu_ps(m, g + i);
+    const __m512 e = exp_neg(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+    const __m512 inv = _mm512_div_ps(one, _mm512_add_ps(one, e));
+    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 sig = _mm512_mask_mul_ps(inv, neg, inv, e);
+    _mm512_mask_storeu_ps(out + i, m,
+                          _mm512_mul_ps(_mm512_mul_ps(x, sig), _mm512_maskz_loadu_ps(m, u + i)));
+  }
+}
+
+__attribute__((target("avx2,fma"))) void silu_mul_avx2(const float* g, const float* u, int64_t n,
+                                                       float* out) {
+  const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(g + i);
+    const __m256 e = exp_neg(_mm256_or_ps(x, sign));  // exp(-|x|)
+    const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 sig = _mm256_blendv_ps(inv, _mm256_mul_ps(inv, e), neg);
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(x, sig), _mm256_loadu_ps(u + i)));
+  }
+  if (i < n) kernels::silu_mul(g + i, u + i, n - i, out + i);
+}
+
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace
+
+void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, ThreadPool& pool,
+                  Isa isa) {
+  void (*run)(const float*, const float*, int64_t, float*) = &kernels::silu_mul;
+#if defined(__x86_64__)
+  isa = float_isa(isa);
+  if (isa == Isa::kAvx512) run = &silu_mul_avx512;
+  if (isa == Isa::kAvx2) run = &silu_mul_avx2;
+#endif
+  pool.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
+    const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
+    run(gate + i0, up + i0, i1 - i0, out + i0);
+  });
+}
+
+}  // namespace fathom::kernels::cpu

@@ -1,0 +1,18 @@
+// Fast CPU element-wise ops; kernels/ref/elementwise.cpp is the oracle they are tested against
+// (tests/kernels/elementwise_cpu_test.cpp) on every instruction-set path the CPU has.
+#pragma once
+
+#include <cstdint>
+
+#include "base/thread_pool.h"
+#include "kernels/cpu/linear_cpu_internal.h"
+
+namespace fathom::kernels::cpu {
+
+/// out[i] = silu(gate[i]) * up[i], as kernels::silu_mul within a few float ulps (exp by a
+/// polynomial on 16 or 8 lanes), split over `pool`. `isa`: kAvx512 and kAvx512Vnni run AVX-512F,
+/// kAvx2 and kAvxVnni AVX2+FMA, the others the reference loop. PRECOND: isa_available(isa).
+void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, ThreadPool& pool,
+                  Isa isa = best_isa());
+
+}  // namespace fathom::kernels::cpu
