@@ -95,6 +95,8 @@ void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, Thr
   isa = float_isa(isa);
   if (isa == Isa::kAvx512) run = &silu_mul_avx512;
   if (isa == Isa::kAvx2) run = &silu_mul_avx2;
+#else
+  (void)isa;
 #endif
   pool.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
     const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
