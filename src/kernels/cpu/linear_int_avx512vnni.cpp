@@ -34,8 +34,13 @@ struct Zmm {
   static float reduce(VF v) { return _mm512_reduce_add_ps(v); }
   static VI sub(VI a, VI b) { return _mm512_sub_epi32(a, b); }
   static VI offset_bytes() { return _mm512_set1_epi8(static_cast<char>(0x80)); }
-  static VI dot_us(VI acc, VI u, VI s) { return _mm512_dpbusd_epi32(acc, u, s); }
-  static VI dot_q8(VI acc, VI x, VI w) { return _mm512_dpbusd_epi32(acc, x, w); }
+  // Inline asm, as in the GEMM (linear_int_gemm_avx512vnni.cpp): with _mm512_dpbusd_epi32 GCC 12
+  // copies each accumulator to another register and back around the tied operand.
+  static VI dot_us(VI acc, VI u, VI s) {
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+    return acc;
+  }
+  static VI dot_q8(VI acc, VI x, VI w) { return dot_us(acc, x, w); }
   template <bool kHalf>
   static VI load(const int8_t* p) {
     if constexpr (kHalf)

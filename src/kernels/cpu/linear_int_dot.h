@@ -111,6 +111,50 @@ void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int
     }
 }
 
+// One output of one x row with one int8 limb (decode, reduced): int_dot_tile<T, 1, 1, 1, kInt4>
+// step for step (the same sums in the same order, so the same result) with plain locals, which
+// GCC 12 keeps in registers where the tile's one-element arrays and step lambda spilled.
+template <class T, bool kInt4>
+float int_dot_one(const LinearWeight& w, const IntX& qx, int64_t o, int64_t r, const float* x) {
+  using VI = typename T::VI;
+  using VF = typename T::VF;
+  const int64_t in = w.in_features, span = qx.span, nb = qx.num_blocks, block = qx.block;
+  const int8_t* q8 = kInt4 ? nullptr : w.q8 + o * in;
+  const uint8_t* q4 = kInt4 ? w.q4 + o * ((in + 1) / 2) : nullptr;
+  const int8_t* xr = qx.limb(r, 0);
+  const float* scale = qx.scale.data() + r * nb;
+  VF tot = T::set1(0.0f);
+  float corr = 0.0f;
+  const auto step = [&]<bool kHalf>(int64_t j, VI & acc, VI & c) __attribute__((always_inline)) {
+    const VI xv = T::template load<kHalf>(xr + j);
+    if constexpr (kInt4) {
+      acc = T::dot_us(acc, T::template load_q4<kHalf>(q4 + (j >> 1)), xv);
+    } else {
+      const VI wv = T::template load<kHalf>(q8 + j);
+      if constexpr (T::kQ8Offset) c = T::dot_us(c, T::offset_bytes(), wv);
+      acc = T::dot_q8(acc, xv, wv);
+    }
+  };
+  for (int64_t b = 0; b < nb; ++b) {
+    const int64_t j0 = b * block, j1 = std::min(j0 + block, span);
+    VI acc = T::zero(), c = T::zero();
+    int64_t j = j0;
+    for (; j + T::kBytes <= j1; j += T::kBytes) step.template operator()<false>(j, acc, c);
+    if constexpr (T::kBytes > 32)
+      if (j < j1) step.template operator()<true>(j, acc, c);
+    if constexpr (!kInt4 && T::kQ8Offset) acc = T::sub(acc, c);
+    const int64_t og = o * w.num_groups + b;
+    const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o];
+    tot = T::fmadd(T::to_f(acc), T::set1(ws * scale[b]), tot);
+    if constexpr (kInt4)
+      corr += ws * static_cast<float>(w.group_zero[og]) * qx.code_sum[r * nb + b];
+  }
+  float s = T::reduce(tot) - corr;
+  const float* xrow = x + r * in;
+  for (int64_t j = span; j < in; ++j) s += xrow[j] * detail::weight_element(w, o, j);
+  return s;
+}
+
 template <class T, int MO, int MR, int L, bool kInt4>
 void int_dot_rows(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                   int64_t num_rows, int64_t o_begin, int64_t o_end) {
@@ -136,6 +180,13 @@ void int_dot_format(const LinearWeight& w, const IntX& qx, const float* x, float
 template <class T>
 void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                  int64_t num_rows, int64_t o_begin, int64_t o_end) {
+  if (num_rows == 1 && qx.limbs == 1) {  // decode
+    const bool int4 = w.format == WeightFormat::kInt4Grouped;
+    for (int64_t o = o_begin; o < o_end; ++o)
+      y[r_begin * w.out_features + o] = int4 ? int_dot_one<T, true>(w, qx, o, r_begin, x)
+                                             : int_dot_one<T, false>(w, qx, o, r_begin, x);
+    return;
+  }
   const bool stream = num_rows < kStreamRowsBelow;  // one output at a time (int_tile_rows.h)
   auto* run = qx.limbs == 3 ? (stream ? &int_dot_format<T, 1, 2, 3> : &int_dot_format<T, 2, 2, 3>)
                             : (stream ? &int_dot_format<T, 1, 2, 1> : &int_dot_format<T, 4, 3, 1>);
