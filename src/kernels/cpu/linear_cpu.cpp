@@ -319,7 +319,8 @@ bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act)
 }
 
 int64_t int_max_rows(const LinearWeight& w) {
-  const bool block32 = w.format == WeightFormat::kGgml && ggml_block_elements(w.ggml_type) == 32;
+  const bool block32 = w.format == WeightFormat::kGgml &&
+                       (w.ggml_type == GgmlType::kQ8_0 || w.ggml_type == GgmlType::kQ4_0);
   return block32 ? kGgmlBlock32IntMaxRows : kIntMaxRows;
 }
 

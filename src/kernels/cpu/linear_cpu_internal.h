@@ -60,9 +60,11 @@ const char* path_name(LinearPath p);
 /// kIntGemmMinRows rows on (linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
 /// GGML Q8_0 and Q4_0 (32-column blocks: an fp32 conversion and fmadd per block, output and
-/// row) take kInt for single-row decode only: from 2 rows on the AVX-512 rows kernel, decoding
-/// a block once for 4 rows, measured as fast or faster (linear_bench, docs/benchmarks.md).
-inline constexpr int64_t kGgmlBlock32IntMaxRows = 2;
+/// row) take kInt for one and two rows only (the one-output tiles of int_tile_rows.h): from 3
+/// rows on the AVX-512 rows kernel, decoding a block once for 4 rows, measured faster
+/// (linear_bench --compare, docs/benchmarks.md). Q5_0, which no float kernel decodes in
+/// registers, keeps kIntMaxRows.
+inline constexpr int64_t kGgmlBlock32IntMaxRows = 3;
 /// The row count from which kAuto leaves kInt for weight w (kIntMaxRows or the above).
 int64_t int_max_rows(const LinearWeight& w);
 /// Whether LinearPath::kInt runs this weight on `isa` with activations `act`: int_dot_applies
