@@ -1,9 +1,7 @@
 #include "runtime/host_backend.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "base/check.h"
 
