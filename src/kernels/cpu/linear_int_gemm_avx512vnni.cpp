@@ -156,6 +156,12 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
   const uint8_t* q4[MO];
   int64_t o[MO];
   int_tile_rows<MO, kInt4>(w, o0, mo, o, q8, q4);
+  const float* gs[MO];
+  const uint8_t* gz[MO];
+  for (int m = 0; m < MO; ++m) {
+    gs[m] = kInt4 ? w.group_scale + o[m] * w.num_groups : nullptr;
+    gz[m] = kInt4 ? w.group_zero + o[m] * w.num_groups : nullptr;
+  }
   const uint8_t* xp[RV];
   for (int r = 0; r < RV; ++r) xp[r] = p.group(g0 + r);
   __m512 tot[MO][RV];
@@ -197,31 +203,46 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
         }
       }
     }
+    // Per block: the exact integer sum less zero x (the block's x code sum), in float (all
+    // integers below 2^24, so exact), times weight scale x x's block scale. Unrolled so that
+    // the int32 sums stay in registers (a loop here made GCC 12 spill them all, a third of
+    // the tile's time).
+    __m512 xs[RV], xsum[RV];
+#pragma GCC unroll 4
+    for (int r = 0; r < RV; ++r) {
+      xs[r] = _mm512_loadu_ps(p.scales(g0 + r, b));
+      xsum[r] = _mm512_loadu_ps(p.sums(g0 + r, b));
+    }
+#pragma GCC unroll 12
     for (int m = 0; m < MO; ++m) {
-      const int64_t og = o[m] * w.num_groups + b;
-      const __m512 ws = _mm512_set1_ps(kInt4 ? w.group_scale[og] : w.channel_scale[o[m]]);
+      const __m512 ws = _mm512_set1_ps(kInt4 ? gs[m][b] : w.channel_scale[o[m]]);
+      const __m512 zero = _mm512_set1_ps(kInt4 ? static_cast<float>(gz[m][b]) : 128.0f);
+#pragma GCC unroll 4
       for (int r = 0; r < RV; ++r) {
-        const float zero = kInt4 ? static_cast<float>(w.group_zero[og]) : 128.0f;
-        const __m512 d = _mm512_fnmadd_ps(_mm512_set1_ps(zero), _mm512_loadu_ps(p.sums(g0 + r, b)),
-                                          _mm512_cvtepi32_ps(acc[m][r]));
-        tot[m][r] =
-            _mm512_fmadd_ps(d, _mm512_mul_ps(ws, _mm512_loadu_ps(p.scales(g0 + r, b))), tot[m][r]);
+        const __m512 d = _mm512_fnmadd_ps(zero, xsum[r], _mm512_cvtepi32_ps(acc[m][r]));
+        tot[m][r] = _mm512_fmadd_ps(d, _mm512_mul_ps(ws, xs[r]), tot[m][r]);
       }
     }
   }
-  for (int m = 0; m < mo; ++m)
-    for (int r = 0; r < RV; ++r) {
-      alignas(64) float lane[kLanes];
-      _mm512_store_ps(lane, tot[m][r]);
-      for (int64_t l = 0; l < kLanes; ++l) {
-        const int64_t row = (g0 + r) * kLanes + l;
-        if (row >= num_rows) break;
-        float s = lane[l];
-        for (int64_t j = p.span; j < in; ++j)  // columns past the quantized span, in fp32
-          s += x[row * in + j] * detail::weight_element(w, o[m], j);
-        y[row * out + o[m]] = s;
+  // The 16 rows of a group are 16 lanes: one scatter per output and group (stride out).
+  const __m512i row_offset =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int32_t>(out)));
+  for (int r = 0; r < RV; ++r) {
+    const int64_t row0 = (g0 + r) * kLanes, rows = std::min(kLanes, num_rows - row0);
+    const auto mask = static_cast<__mmask16>((1u << rows) - 1);
+    for (int m = 0; m < mo; ++m) {
+      __m512 s = tot[m][r];
+      if (p.span < in) {  // columns past the quantized span, in fp32
+        alignas(64) float tail[kLanes] = {};
+        for (int64_t l = 0; l < rows; ++l)
+          for (int64_t j = p.span; j < in; ++j)
+            tail[l] += x[(row0 + l) * in + j] * detail::weight_element(w, o[m], j);
+        s = _mm512_add_ps(s, _mm512_load_ps(tail));
       }
+      _mm512_mask_i32scatter_ps(y + row0 * out + o[m], mask, row_offset, s, 4);
     }
+  }
 }
 
 // Outputs [o_begin, o_end) x row groups [g_begin, g_end) in MO-output tiles of RV groups (the
