@@ -224,23 +224,18 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
       }
     }
   }
-  // The 16 rows of a group are 16 lanes: one scatter per output and group (stride out).
-  const __m512i row_offset =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(static_cast<int32_t>(out)));
+  // The 16 rows of a group are the 16 lanes: through memory, then per row its mo outputs.
   for (int r = 0; r < RV; ++r) {
+    alignas(64) float lanes[MO][kLanes];
+#pragma GCC unroll 12
+    for (int m = 0; m < MO; ++m) _mm512_store_ps(lanes[m], tot[m][r]);
     const int64_t row0 = (g0 + r) * kLanes, rows = std::min(kLanes, num_rows - row0);
-    const auto mask = static_cast<__mmask16>((1u << rows) - 1);
-    for (int m = 0; m < mo; ++m) {
-      __m512 s = tot[m][r];
-      if (p.span < in) {  // columns past the quantized span, in fp32
-        alignas(64) float tail[kLanes] = {};
-        for (int64_t l = 0; l < rows; ++l)
-          for (int64_t j = p.span; j < in; ++j)
-            tail[l] += x[(row0 + l) * in + j] * detail::weight_element(w, o[m], j);
-        s = _mm512_add_ps(s, _mm512_load_ps(tail));
-      }
-      _mm512_mask_i32scatter_ps(y + row0 * out + o[m], mask, row_offset, s, 4);
+    for (int64_t l = 0; l < rows; ++l) {
+      float* yr = y + (row0 + l) * out + o0;
+      for (int m = 0; m < mo; ++m) yr[m] = lanes[m][l];
+      for (int64_t j = p.span; j < in; ++j)  // columns past the quantized span, in fp32
+        for (int m = 0; m < mo; ++m)
+          yr[m] += x[(row0 + l) * in + j] * detail::weight_element(w, o[m], j);
     }
   }
 }
