@@ -72,6 +72,9 @@ void print_help() {
       "                    /metrics has it as fathom_engine_op_seconds_total always)\n"
       "                    [--no-prefault]   (map weight pages lazily on first use instead of\n"
       "                    at load)\n"
+      "                    [--no-huge-pages]   (keep reading weights from the file mapping\n"
+      "                    instead of copying them into huge pages in the background after\n"
+      "                    the load: shares the page cache, costs decode speed)\n"
       "                    [--no-weight-cache]   (quantize / repack at every start instead of\n"
       "                    mapping the cache file kept beside the checkpoint, or under\n"
       "                    $FATHOM_CACHE_DIR or ~/.cache/fathom when its folder is read-only)\n"
@@ -110,40 +113,41 @@ Status parse_spec_flags(const Args& args, engine::spec::SpecConfig& c) {
 }
 
 Status serve_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv,
-                                                 {"model",
-                                                  "host",
-                                                  "port",
-                                                  "api-key",
-                                                  "served-model-name",
-                                                  "metrics-names",
-                                                  "max-model-len",
-                                                  "max-num-seqs",
-                                                  "max-num-batched-tokens",
-                                                  "max-waiting",
-                                                  "block-size",
-                                                  "kv-cache-mb",
-                                                  "kv-cache-dtype",
-                                                  "io-threads",
-                                                  "max-body-mb",
-                                                  "reasoning-parser",
-                                                  "tool-call-parser",
-                                                  "log-level",
-                                                  "allowed-origins",
-                                                  "tls-cert",
-                                                  "tls-key",
-                                                  "tls-client-ca",
-                                                  "quantization",
-                                                  "activations",
-                                                  "speculative",
-                                                  "num-speculative-tokens",
-                                                  "prompt-lookup-min",
-                                                  "prompt-lookup-max",
-                                                  "lora",
-                                                  "max-loras",
-                                                  "drain-grace-s"},
-                                                 {"no-prefix-caching", "profile", "no-prefault",
-                                                  "no-weight-cache", "allow-runtime-lora"}));
+  FATHOM_ASSIGN_OR_RETURN(
+      Args args, Args::parse(argv,
+                             {"model",
+                              "host",
+                              "port",
+                              "api-key",
+                              "served-model-name",
+                              "metrics-names",
+                              "max-model-len",
+                              "max-num-seqs",
+                              "max-num-batched-tokens",
+                              "max-waiting",
+                              "block-size",
+                              "kv-cache-mb",
+                              "kv-cache-dtype",
+                              "io-threads",
+                              "max-body-mb",
+                              "reasoning-parser",
+                              "tool-call-parser",
+                              "log-level",
+                              "allowed-origins",
+                              "tls-cert",
+                              "tls-key",
+                              "tls-client-ca",
+                              "quantization",
+                              "activations",
+                              "speculative",
+                              "num-speculative-tokens",
+                              "prompt-lookup-min",
+                              "prompt-lookup-max",
+                              "lora",
+                              "max-loras",
+                              "drain-grace-s"},
+                             {"no-prefix-caching", "profile", "no-prefault", "no-huge-pages",
+                              "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -171,6 +175,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   o.tool_call_parser = tools == "deepseek_v3";
   if (args.has("profile")) o.engine.profile_log_interval_s = 10;
   o.load.prefault = !args.has("no-prefault");
+  o.load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::HugePages::kOff
+                                                : model::LoadOptions::HugePages::kBackground;
   o.load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));

@@ -134,6 +134,11 @@ Status Checkpoint::prefault() const {
   return Status();
 }
 
+Status Checkpoint::copy_to_huge_pages(const std::atomic<bool>* stop) const {
+  for (const MappedFile* f : mapped_files()) FATHOM_RETURN_IF_ERROR(f->copy_to_huge_pages(stop));
+  return Status();
+}
+
 std::vector<const MappedFile*> Checkpoint::mapped_files() const {
   std::vector<const MappedFile*> out;
   for (const SafetensorsFile& f : files_) out.push_back(&f.file());

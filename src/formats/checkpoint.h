@@ -29,6 +29,9 @@ class Checkpoint {
   const std::string& dir() const { return dir_; }
   /// MappedFile::prefault on every file.
   Status prefault() const;
+  /// MappedFile::copy_to_huge_pages on every file (stops at the first failure; the files
+  /// copied so far stay copied, the rest mapped).
+  Status copy_to_huge_pages(const std::atomic<bool>* stop = nullptr) const;
   /// Every mapped file the tensors point into, in a fixed order (for content hashing).
   std::vector<const MappedFile*> mapped_files() const;
 

@@ -1,6 +1,7 @@
 // A read-only memory map of a whole file (RAII). Checkpoint tensors point into it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,14 @@ class MappedFile {
   /// first forward pass onto the load thread. On a cold page cache it reads the file. Kernels
   /// before 5.14 lack the advice; there it falls back to MADV_WILLNEED (asynchronous readahead).
   Status prefault() const;
+  /// Replaces the mapped pages by a private copy in anonymous memory backed by transparent
+  /// huge pages, at the same addresses (pointers into data() stay valid; the bytes do not
+  /// change). A file mapping uses 4 KiB pages, so a pass over gigabytes of weights per decoded
+  /// token misses the TLB every 4 KiB; the copy costs one read of the file and memory that
+  /// the page cache can no longer share or drop (docs/benchmarks.md, "Weights in huge pages").
+  /// Copies 64 MiB at a time, so readers on other threads may use the bytes throughout, and
+  /// returns early once `stop` is set. On failure the rest stays mapped from the file.
+  Status copy_to_huge_pages(const std::atomic<bool>* stop = nullptr) const;
 
  private:
   void reset();

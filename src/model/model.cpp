@@ -1,5 +1,8 @@
 #include "model/model.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -191,6 +194,19 @@ Model::Model(ModelConfig cfg, LoadOptions opts)
       opts_(opts),
       backend_(opts.reference_kernels ? runtime::make_reference_backend()
                                       : runtime::make_cpu_backend(opts.activations)) {}
+
+Model::~Model() {
+  background_stop_.store(true, std::memory_order_relaxed);
+  if (background_.joinable()) background_.join();
+}
+
+void Model::run_in_background(std::function<void(const std::atomic<bool>& stop)> work) {
+  FATHOM_CHECK(!background_.joinable());
+  background_ = std::thread([this, work = std::move(work)] {
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);  // behind the requests
+    work(background_stop_);
+  });
+}
 
 void Model::linear(const kernels::LinearWeight& w, const float* x, int64_t n, float* y) const {
   linear_as(Op::kLinear, w, x, n, y);

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -115,6 +117,14 @@ struct LoadOptions {
   /// Fault every checkpoint page in at load (formats::MappedFile::prefault), so the first
   /// request does not pay for it (fathom serve: on unless --no-prefault).
   bool prefault = false;
+  /// Weights the kernels read in place -- from the checkpoint's files when nothing is quantized
+  /// or repacked, or from a weight cache hit -- copied into anonymous memory in transparent
+  /// huge pages (formats::MappedFile::copy_to_huge_pages: fewer TLB misses per decoded token,
+  /// for memory the page cache can no longer share between processes). kBackground copies on
+  /// a low-priority thread after the load, so the first request does not wait (fathom serve);
+  /// kAtLoad before load_model returns (fathom bench model). --no-huge-pages: kOff.
+  enum class HugePages : uint8_t { kOff, kAtLoad, kBackground };
+  HugePages huge_pages = HugePages::kOff;
   /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft
   /// module for speculative decoding; otherwise it is skipped.
   bool load_mtp = false;
@@ -135,7 +145,8 @@ struct MlpWeights {
 
 class Model {
  public:
-  virtual ~Model() = default;
+  /// Stops and joins the background work (run_in_background).
+  virtual ~Model();
 
   const ModelConfig& config() const { return cfg_; }
   /// Floats per token per layer that this model keeps in the paged cache.
@@ -185,6 +196,9 @@ class Model {
 
   /// Keeps the memory the weights point into (the mapped checkpoint) alive with the model.
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
+  /// Runs `work` once on a thread of its own at low priority; the destructor sets its stop
+  /// flag and joins it. At most one per model.
+  void run_in_background(std::function<void(const std::atomic<bool>& stop)> work);
 
  protected:
   Model(ModelConfig cfg, LoadOptions opts);
@@ -281,6 +295,8 @@ class Model {
   mutable std::vector<float> last_hidden_;
   LinearObserver observer_;
   std::vector<std::shared_ptr<const void>> owners_;
+  std::atomic<bool> background_stop_{false};
+  std::thread background_;
   lora::TargetTable lora_targets_;
   std::unordered_map<const kernels::LinearWeight*, int32_t> lora_target_of_;
   /// [rows of the current linear input] each row's adapter; empty when the batch has none.

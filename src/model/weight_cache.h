@@ -73,6 +73,10 @@ class WeightCacheSession {
   std::string hit_path_;  ///< empty on a miss
   std::string miss_reason_;
   std::shared_ptr<const formats::MappedFile> mapped_;
+
+ public:
+  /// The cache file a hit mapped (the weights point into it); null on a miss.
+  const std::shared_ptr<const formats::MappedFile>& mapped_file() const { return mapped_; }
   uint64_t cached_build_ns_ = 0;
   std::unordered_map<std::string, kernels::LinearWeight> cached_;
 

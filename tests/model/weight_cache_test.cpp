@@ -43,10 +43,12 @@ class WeightCacheTest : public ::testing::TestWithParam<Case> {
   }
 
   /// Logits of every position of the fixture's first prompt, loading model_dir_.
-  std::vector<float> logits(bool cache) {
+  std::vector<float> logits(bool cache,
+                            LoadOptions::HugePages huge = LoadOptions::HugePages::kOff) {
     LoadOptions opts;
     opts.quantization = GetParam().quantization;
     opts.weight_cache = cache;
+    opts.huge_pages = huge;
     opts.weight_cache_dir = fallback_dir_;
     auto m = load_model(model_dir_, opts);
     EXPECT_TRUE(m.ok()) << m.status().to_string();
@@ -90,6 +92,14 @@ TEST_P(WeightCacheTest, SecondLoadMapsTheCacheAndGivesBitIdenticalLogits) {
   EXPECT_EQ(probe().rfind("weight cache hit: " + cache_path_, 0), 0u) << probe();
   EXPECT_EQ(logits(true), uncached);  // hit: maps
   EXPECT_EQ(fs::last_write_time(cache_path_), written) << "a hit rewrote the cache";
+}
+
+TEST_P(WeightCacheTest, HitCopiedIntoHugePagesGivesBitIdenticalLogits) {
+  const std::vector<float> uncached = logits(false);
+  ASSERT_EQ(logits(true), uncached);  // writes the cache
+  EXPECT_EQ(logits(true, LoadOptions::HugePages::kAtLoad), uncached);
+  // In the background: the forward pass reads the weights while they move.
+  EXPECT_EQ(logits(true, LoadOptions::HugePages::kBackground), uncached);
 }
 
 TEST_P(WeightCacheTest, ChangedCheckpointInvalidatesTheCache) {
@@ -162,6 +172,25 @@ TEST(WeightCacheOff, FloatCheckpointWithoutQuantizationWritesNothing) {
   ASSERT_TRUE(load_model(dir, opts).ok());
   EXPECT_FALSE(fs::exists(dir + "/.fathom-cache"));
   EXPECT_FALSE(fs::exists(tmp.file("fallback")));
+}
+
+TEST(HugePages, FloatCheckpointReadInPlaceGivesBitIdenticalLogits) {
+  for (const char* fixture : {"qwen2", "deepseek_v2"}) {
+    std::vector<float> want;
+    for (const auto huge : {LoadOptions::HugePages::kOff, LoadOptions::HugePages::kAtLoad,
+                            LoadOptions::HugePages::kBackground}) {
+      LoadOptions opts;
+      opts.huge_pages = huge;
+      auto m = load_model(fixture_dir(fixture), opts);
+      ASSERT_TRUE(m.ok()) << m.status().to_string();
+      const std::vector<float> got =
+          testing::all_logits(**m, Reference(fixture).ids("p1.input_ids"));
+      if (want.empty())
+        want = got;
+      else
+        EXPECT_EQ(got, want) << fixture << " huge pages " << static_cast<int>(huge);
+    }
+  }
 }
 
 }  // namespace

@@ -44,6 +44,27 @@ WeightCacheOptions cache_options(const ModelConfig& cfg, const LoadOptions& opts
   return o;
 }
 
+// LoadOptions::huge_pages for the files the weights are read from in place: the checkpoint's
+// (null when the load quantized or repacked them) and a weight cache hit's.
+void start_huge_page_copy(Model& model, const LoadOptions& opts,
+                          std::shared_ptr<const formats::Checkpoint> in_place) {
+  std::shared_ptr<const formats::MappedFile> cache =
+      opts.weight_cache_session ? opts.weight_cache_session->mapped_file() : nullptr;
+  if (opts.huge_pages == LoadOptions::HugePages::kOff || (!in_place && !cache)) return;
+  auto copy = [in_place, cache](const std::atomic<bool>& stop) {
+    Status s = in_place ? in_place->copy_to_huge_pages(&stop) : Status();
+    if (s.ok() && cache) s = cache->copy_to_huge_pages(&stop);
+    // An optimisation only: whatever was not copied stays mapped from its file.
+    if (!s.ok()) FATHOM_LOG(kWarning) << "weights stay in 4 KiB pages: " << s.message();
+  };
+  if (opts.huge_pages == LoadOptions::HugePages::kAtLoad) {
+    const std::atomic<bool> never{false};
+    copy(never);
+  } else {
+    model.run_in_background(std::move(copy));
+  }
+}
+
 std::string seconds_since(const Clock& clock, Clock::TimePoint t0) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>((clock.now() - t0).count()) * 1e-9);
@@ -80,6 +101,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
     auto model = row.make(std::move(cfg), *ck, opts);
     if (!model.ok()) return model;
     (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
+    start_huge_page_copy(**model, opts, produces_weights((*model)->config(), opts) ? nullptr : ck);
     const std::string cache_note = opts.weight_cache_session ? opts.weight_cache_session->finish()
                                                              : "nothing quantized or repacked";
     FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
