@@ -70,7 +70,9 @@ for (const fixture of ['deepseek_v3', 'deepseek_v2', 'llama', 'qwen2']) {
     const dir = path.join(modelsDir, fixture);
     const { chosen, flags } = plan(dir);
     const mem = chosen.sizing.memory;
-    const server = await startServer({ model: null, args: flags });
+    // The weights stay in their file mapping, which is what mappedBytes reads (by default serve
+    // moves them into anonymous huge pages after the load: the same bytes, no longer mapped).
+    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages'] });
     try {
       await complete(server);
       const predictedKv = mem.kv_bytes_per_token * chosen.sizing.context_tokens * chosen.sizing.max_sequences;
@@ -93,7 +95,9 @@ test('a benchmark-shaped model: RSS grows by the predicted weights, the log has 
   const predicted = {};
   for (const [name, model] of [['big', big], ['small', small]]) {
     const { chosen, flags } = plan(model);
-    const server = await startServer({ model: null, args: flags, timeoutMs: 120000 });
+    // --no-huge-pages: RSS read while serve's background copy into huge pages runs would count
+    // both the file's pages and the copy (mapped-file-test and weight_cache_test cover the copy).
+    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages'], timeoutMs: 120000 });
     try {
       await complete(server);
       rss[name] = rssBytes(server.proc.pid);

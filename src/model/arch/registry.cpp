@@ -55,7 +55,12 @@ void start_huge_page_copy(Model& model, const LoadOptions& opts,
     Status s = in_place ? in_place->copy_to_huge_pages(&stop) : Status();
     if (s.ok() && cache) s = cache->copy_to_huge_pages(&stop);
     // An optimisation only: whatever was not copied stays mapped from its file.
-    if (!s.ok()) FATHOM_LOG(kWarning) << "weights stay in 4 KiB pages: " << s.message();
+    if (!s.ok())
+      FATHOM_LOG(kWarning) << "weights stay in 4 KiB pages: " << s.message();
+    else if (!stop.load(std::memory_order_relaxed))
+      FATHOM_LOG(kInfo) << "weights read in place now in huge pages"
+                        << (in_place ? " (checkpoint" : " (") << (in_place && cache ? ", " : "")
+                        << (cache ? "weight cache)" : ")");
   };
   if (opts.huge_pages == LoadOptions::HugePages::kAtLoad) {
     const std::atomic<bool> never{false};
