@@ -137,11 +137,36 @@ void rows_tile(const uint16_t* values, int64_t in, int64_t o0, int mo, const uin
     for (int r = 0; r < MR; ++r) y[r * y_stride + o0 + m] = _mm512_reduce_add_ps(acc[m][r]);
 }
 
+// One x row (decode): one output after another, so each thread reads its weight rows as one
+// sequential stream; the 4-output tiles below read four rows side by side, which measured
+// 5-16 % slower model decode once the weights sit in huge pages (docs/benchmarks.md).
+template <class W>
+void rows_one(const uint16_t* values, int64_t in, const uint32_t* x, float* y, int64_t o_begin,
+              int64_t o_end) {
+  const int64_t in_full = in & ~(2 * kLanes - 1);
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const uint16_t* wr = values + o * in;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (int64_t j = 0; j < in_full; j += 2 * kLanes) {
+      a0 = _mm512_dpbf16_ps(a0, as_bh(W::load(wr + j)), as_bh(_mm512_loadu_si512(x + j / 2)));
+      a1 = _mm512_dpbf16_ps(a1, as_bh(W::load(wr + j + kLanes)),
+                            as_bh(_mm512_loadu_si512(x + j / 2 + kLanes / 2)));
+    }
+    for (int64_t j = in_full; j < in; j += kLanes) {
+      const int64_t n = std::min(kLanes, in - j);
+      const auto mask = static_cast<__mmask32>(n == kLanes ? ~uint32_t{0} : (uint32_t{1} << n) - 1);
+      a0 = _mm512_dpbf16_ps(a0, as_bh(W::load(wr + j, mask)), as_bh(_mm512_loadu_si512(x + j / 2)));
+    }
+    y[o] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+  }
+}
+
 template <class W>
 void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num_rows, float* y,
               int64_t o_begin, int64_t o_end) {
   const int64_t in = w.in_features, out = w.out_features;
   const auto* values = static_cast<const uint16_t*>(w.values);
+  if (num_rows == 1) return rows_one<W>(values, in, xb, y, o_begin, o_end);
   for (int64_t o0 = o_begin; o0 < o_end; o0 += 4) {
     const int mo = static_cast<int>(std::min<int64_t>(4, o_end - o0));
     for (int64_t r0 = 0; r0 < num_rows; r0 += 4) {
