@@ -122,7 +122,10 @@ struct LoadOptions {
   /// huge pages (formats::MappedFile::copy_to_huge_pages: fewer TLB misses per decoded token,
   /// for memory the page cache can no longer share between processes). kBackground copies on
   /// a low-priority thread after the load, so the first request does not wait (fathom serve);
-  /// kAtLoad before load_model returns (fathom bench model). --no-huge-pages: kOff.
+  /// kAtLoad before load_model returns (fathom bench model). --no-huge-pages: kOff. Skipped
+  /// (logged) when the copy would take more than half the memory available (MemAvailable,
+  /// and a cgroup v2 limit less its anonymous memory): file pages can be dropped under
+  /// pressure, the copy cannot.
   enum class HugePages : uint8_t { kOff, kAtLoad, kBackground };
   HugePages huge_pages = HugePages::kOff;
   /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft

@@ -1,5 +1,10 @@
 // Architecture registry: an explicit table, greppable, no self-registering statics.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <limits>
+#include <string>
 
 #include "base/clock.h"
 #include "base/logging.h"
@@ -44,6 +49,32 @@ WeightCacheOptions cache_options(const ModelConfig& cfg, const LoadOptions& opts
   return o;
 }
 
+// The value after `key` in a "key value" file such as /proc/meminfo; 0 when absent.
+uint64_t keyed_value(const char* path, const std::string& key) {
+  std::ifstream in(path);
+  for (std::string k; in >> k;) {
+    uint64_t v = 0;
+    if (k == key && in >> v) return v;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+// Memory the kernel can hand out without swapping or dropping what it cannot reread, in bytes:
+// /proc/meminfo's MemAvailable, and within a cgroup v2 limit (a container) that limit less the
+// group's anonymous memory; 0 when unknown.
+uint64_t memory_available_bytes() {
+  uint64_t available = keyed_value("/proc/meminfo", "MemAvailable:") * 1024;
+  std::ifstream max_file("/sys/fs/cgroup/memory.max");
+  uint64_t limit = 0;
+  if (max_file >> limit && limit > 0) {  // "max" (no limit) fails the read
+    const uint64_t anon = keyed_value("/sys/fs/cgroup/memory.stat", "anon");
+    const uint64_t room = limit > anon ? limit - anon : 1;
+    available = available > 0 ? std::min(available, room) : room;
+  }
+  return available;
+}
+
 // LoadOptions::huge_pages for the files the weights are read from in place: the checkpoint's
 // (null when the load quantized or repacked them) and a weight cache hit's.
 void start_huge_page_copy(Model& model, const LoadOptions& opts,
@@ -51,6 +82,18 @@ void start_huge_page_copy(Model& model, const LoadOptions& opts,
   std::shared_ptr<const formats::MappedFile> cache =
       opts.weight_cache_session ? opts.weight_cache_session->mapped_file() : nullptr;
   if (opts.huge_pages == LoadOptions::HugePages::kOff || (!in_place && !cache)) return;
+  // The copy is memory the kernel cannot drop under pressure, where file pages it can: on a
+  // box the weights nearly fill (an edge device), keep the file mapping.
+  uint64_t bytes = cache ? cache->size() : 0;
+  if (in_place)
+    for (const formats::MappedFile* f : in_place->mapped_files()) bytes += f->size();
+  const uint64_t available = memory_available_bytes();
+  if (available > 0 && bytes > available / 2) {
+    FATHOM_LOG(kInfo) << "weights stay in their file mapping: " << bytes / (1 << 20)
+                      << " MiB to copy into huge pages against " << available / (1 << 20)
+                      << " MiB available";
+    return;
+  }
   auto copy = [in_place, cache](const std::atomic<bool>& stop) {
     Status s = in_place ? in_place->copy_to_huge_pages(&stop) : Status();
     if (s.ok() && cache) s = cache->copy_to_huge_pages(&stop);
