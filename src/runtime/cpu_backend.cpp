@@ -31,6 +31,11 @@ class CpuBackend final : public HostBackend {
         });
   }
 
+  void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps,
+                float* y) override {
+    kernels::cpu::rms_norm_cpu(x, w, rows, dim, eps, y, default_thread_pool());
+  }
+
   void silu_mul(const float* gate, const float* up, int64_t count, float* out) override {
     kernels::cpu::silu_mul_cpu(gate, up, count, out, default_thread_pool());
   }

@@ -45,6 +45,36 @@ TEST(ElementwiseCpuTest, SiluMulMatchesTheReference) {
   }
 }
 
+// Widths around the vector lengths and the model's, one row and several (split over the pool),
+// in place and not: within 2 float ulps of kernels::rms_norm's (the sum of squares differs
+// only in the order of its double additions).
+TEST(ElementwiseCpuTest, RmsNormMatchesTheReference) {
+  ThreadPool pool(2);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
+  for (Isa isa : isas()) {
+    for (int64_t dim : {int64_t{1}, int64_t{7}, int64_t{8}, int64_t{16}, int64_t{17}, int64_t{100},
+                        int64_t{1536}, int64_t{1537}, int64_t{7168}}) {
+      for (int64_t rows : {int64_t{1}, int64_t{3}, int64_t{40}}) {
+        const auto n = static_cast<size_t>(rows * dim);
+        std::vector<float> x(n), w(static_cast<size_t>(dim)), want(n), got(n);
+        for (float& v : x) v = dist(rng);
+        for (float& v : w) v = dist(rng);
+        rms_norm(x.data(), w.data(), rows, dim, 1e-6f, want.data());
+        rms_norm_cpu(x.data(), w.data(), rows, dim, 1e-6f, got.data(), pool, isa);
+        std::vector<float> in_place = x;
+        rms_norm_cpu(in_place.data(), w.data(), rows, dim, 1e-6f, in_place.data(), pool, isa);
+        for (size_t i = 0; i < n; ++i) {
+          const float tol = 2 * std::numeric_limits<float>::epsilon() * std::fabs(want[i]);
+          ASSERT_NEAR(got[i], want[i], tol) << "isa " << static_cast<int>(isa) << " dim " << dim
+                                            << " rows " << rows << " at " << i;
+          ASSERT_EQ(in_place[i], got[i]) << "in place, isa " << static_cast<int>(isa);
+        }
+      }
+    }
+  }
+}
+
 TEST(ElementwiseCpuTest, SiluMulPropagatesNaN) {
   ThreadPool pool(1);
   for (Isa isa : isas()) {

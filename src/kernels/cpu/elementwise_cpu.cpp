@@ -1,6 +1,7 @@
 #include "kernels/cpu/elementwise_cpu.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/ops.h"
 
@@ -83,8 +84,60 @@ __attribute__((target("avx2,fma"))) void silu_mul_avx2(const float* g, const flo
   if (i < n) kernels::silu_mul(g + i, u + i, n - i, out + i);
 }
 
+// One row of rms_norm as kernels::rms_norm computes it: the sum of squares in double, then
+// x * inv * w in float.
+__attribute__((target("avx512f"))) void rms_norm_row_avx512(const float* x, const float* w,
+                                                            int64_t dim, float eps, float* y) {
+  __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+  for (int64_t i = 0; i < dim; i += 16) {
+    const __mmask16 m = dim - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (dim - i)) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    const __m512d hi =
+        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    s0 = _mm512_fmadd_pd(lo, lo, s0);
+    s1 = _mm512_fmadd_pd(hi, hi, s1);
+  }
+  const double ss = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+  const __m512 inv =
+      _mm512_set1_ps(1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps));
+  for (int64_t i = 0; i < dim; i += 16) {
+    const __mmask16 m = dim - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (dim - i)) - 1);
+    _mm512_mask_storeu_ps(y + i, m,
+                          _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv),
+                                        _mm512_maskz_loadu_ps(m, w + i)));
+  }
+}
+
+__attribute__((target("avx2,fma"))) void rms_norm_row_avx2(const float* x, const float* w,
+                                                           int64_t dim, float eps, float* y) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
+  int64_t i = 0;
+  for (; i + 8 <= dim; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_fmadd_pd(lo, lo, s0);
+    s1 = _mm256_fmadd_pd(hi, hi, s1);
+  }
+  alignas(32) double lanes[4];
+  _mm256_store_pd(lanes, _mm256_add_pd(s0, s1));
+  double ss = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  for (int64_t j = i; j < dim; ++j) ss += static_cast<double>(x[j]) * x[j];
+  const float inv_f = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps);
+  const __m256 inv = _mm256_set1_ps(inv_f);
+  for (i = 0; i + 8 <= dim; i += 8)
+    _mm256_storeu_ps(
+        y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv), _mm256_loadu_ps(w + i)));
+  for (; i < dim; ++i) y[i] = x[i] * inv_f * w[i];
+}
+
 #pragma GCC diagnostic pop
 #endif
+
+void rms_norm_row_ref(const float* x, const float* w, int64_t dim, float eps, float* y) {
+  kernels::rms_norm(x, w, 1, dim, eps, y);
+}
 
 }  // namespace
 
@@ -101,6 +154,23 @@ void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, Thr
   pool.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
     const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
     run(gate + i0, up + i0, i1 - i0, out + i0);
+  });
+}
+
+void rms_norm_cpu(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
+                  ThreadPool& pool, Isa isa) {
+  void (*row)(const float*, const float*, int64_t, float, float*) = &rms_norm_row_ref;
+#if defined(__x86_64__)
+  isa = float_isa(isa);
+  if (isa == Isa::kAvx512) row = &rms_norm_row_avx512;
+  if (isa == Isa::kAvx2) row = &rms_norm_row_avx2;
+#else
+  (void)isa;
+#endif
+  const int64_t per_task = std::max<int64_t>(1, kChunk / std::max<int64_t>(dim, 1));
+  pool.parallel_for((rows + per_task - 1) / per_task, [&](int64_t t0, int64_t t1) {
+    for (int64_t r = t0 * per_task; r < std::min(rows, t1 * per_task); ++r)
+      row(x + r * dim, w, dim, eps, y + r * dim);
   });
 }
 

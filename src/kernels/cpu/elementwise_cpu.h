@@ -15,4 +15,10 @@ namespace fathom::kernels::cpu {
 void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, ThreadPool& pool,
                   Isa isa = best_isa());
 
+/// kernels::rms_norm with the sum of squares on 8 (AVX-512) or 4 (AVX2) double lanes (only the
+/// order of the additions differs), rows split over `pool`; y may alias x. Same `isa` rules as
+/// silu_mul_cpu.
+void rms_norm_cpu(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
+                  ThreadPool& pool, Isa isa = best_isa());
+
 }  // namespace fathom::kernels::cpu
