@@ -93,12 +93,14 @@ __attribute__((target("avx512f"))) void rms_norm_row_avx512(const float* x, cons
     const __mmask16 m = dim - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (dim - i)) - 1);
     const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
     const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-    const __m512d hi =
-        _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    const __m512d hi = _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_shuffle_f32x4(v, v, 0xEE)));
     s0 = _mm512_fmadd_pd(lo, lo, s0);
     s1 = _mm512_fmadd_pd(hi, hi, s1);
   }
-  const double ss = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+  alignas(64) double lanes[8];  // not _mm512_reduce_add_pd: GCC 12 warns inside it
+  _mm512_store_pd(lanes, _mm512_add_pd(s0, s1));
+  const double ss = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
+                    ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
   const __m512 inv =
       _mm512_set1_ps(1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps));
   for (int64_t i = 0; i < dim; i += 16) {
@@ -139,18 +141,28 @@ void rms_norm_row_ref(const float* x, const float* w, int64_t dim, float eps, fl
   kernels::rms_norm(x, w, 1, dim, eps, y);
 }
 
+// Each op's variant for `isa`: AVX-512F, AVX2+FMA, or the reference loop.
+struct Variants {
+  void (*silu_mul)(const float*, const float*, int64_t, float*) = &kernels::silu_mul;
+  void (*rms_norm_row)(const float*, const float*, int64_t, float, float*) = &rms_norm_row_ref;
+};
+
+Variants variants(Isa isa) {
+#if defined(__x86_64__)
+  isa = float_isa(isa);
+  if (isa == Isa::kAvx512) return {&silu_mul_avx512, &rms_norm_row_avx512};
+  if (isa == Isa::kAvx2) return {&silu_mul_avx2, &rms_norm_row_avx2};
+#else
+  (void)isa;
+#endif
+  return {};
+}
+
 }  // namespace
 
 void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, ThreadPool& pool,
                   Isa isa) {
-  void (*run)(const float*, const float*, int64_t, float*) = &kernels::silu_mul;
-#if defined(__x86_64__)
-  isa = float_isa(isa);
-  if (isa == Isa::kAvx512) run = &silu_mul_avx512;
-  if (isa == Isa::kAvx2) run = &silu_mul_avx2;
-#else
-  (void)isa;
-#endif
+  const auto run = variants(isa).silu_mul;
   pool.parallel_for((n + kChunk - 1) / kChunk, [&](int64_t c0, int64_t c1) {
     const int64_t i0 = c0 * kChunk, i1 = std::min(n, c1 * kChunk);
     run(gate + i0, up + i0, i1 - i0, out + i0);
@@ -159,14 +171,7 @@ void silu_mul_cpu(const float* gate, const float* up, int64_t n, float* out, Thr
 
 void rms_norm_cpu(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
                   ThreadPool& pool, Isa isa) {
-  void (*row)(const float*, const float*, int64_t, float, float*) = &rms_norm_row_ref;
-#if defined(__x86_64__)
-  isa = float_isa(isa);
-  if (isa == Isa::kAvx512) row = &rms_norm_row_avx512;
-  if (isa == Isa::kAvx2) row = &rms_norm_row_avx2;
-#else
-  (void)isa;
-#endif
+  const auto row = variants(isa).rms_norm_row;
   const int64_t per_task = std::max<int64_t>(1, kChunk / std::max<int64_t>(dim, 1));
   pool.parallel_for((rows + per_task - 1) / per_task, [&](int64_t t0, int64_t t1) {
     for (int64_t r = t0 * per_task; r < std::min(rows, t1 * per_task); ++r)
