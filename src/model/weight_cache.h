@@ -56,6 +56,8 @@ class WeightCacheSession {
   /// Where the file is looked up first and written when possible.
   const std::string& beside_path() const { return beside_path_; }
   const std::string& fallback_path() const { return fallback_path_; }
+  /// The cache file a hit mapped (the weights point into it); null on a miss.
+  const std::shared_ptr<const formats::MappedFile>& mapped_file() const { return mapped_; }
 
  private:
   /// Maps `path` and keeps its weights when its key and checksum match; else why not.
@@ -73,10 +75,6 @@ class WeightCacheSession {
   std::string hit_path_;  ///< empty on a miss
   std::string miss_reason_;
   std::shared_ptr<const formats::MappedFile> mapped_;
-
- public:
-  /// The cache file a hit mapped (the weights point into it); null on a miss.
-  const std::shared_ptr<const formats::MappedFile>& mapped_file() const { return mapped_; }
   uint64_t cached_build_ns_ = 0;
   std::unordered_map<std::string, kernels::LinearWeight> cached_;
 

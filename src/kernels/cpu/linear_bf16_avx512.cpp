@@ -153,8 +153,7 @@ void rows_one(const uint16_t* values, int64_t in, const uint32_t* x, float* y, i
                             as_bh(_mm512_loadu_si512(x + j / 2 + kLanes / 2)));
     }
     for (int64_t j = in_full; j < in; j += kLanes) {
-      const int64_t n = std::min(kLanes, in - j);
-      const auto mask = static_cast<__mmask32>(n == kLanes ? ~uint32_t{0} : (uint32_t{1} << n) - 1);
+      const auto mask = static_cast<__mmask32>((uint64_t{1} << std::min(kLanes, in - j)) - 1);
       a0 = _mm512_dpbf16_ps(a0, as_bh(W::load(wr + j, mask)), as_bh(_mm512_loadu_si512(x + j / 2)));
     }
     y[o] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));

@@ -101,9 +101,11 @@ void start_huge_page_copy(Model& model, const LoadOptions& opts,
     if (!s.ok())
       FATHOM_LOG(kWarning) << "weights stay in 4 KiB pages: " << s.message();
     else if (!stop.load(std::memory_order_relaxed))
-      FATHOM_LOG(kInfo) << "weights read in place now in huge pages"
-                        << (in_place ? " (checkpoint" : " (") << (in_place && cache ? ", " : "")
-                        << (cache ? "weight cache)" : ")");
+      FATHOM_LOG(kInfo) << "weights read in place now in huge pages ("
+                        << (!cache     ? "checkpoint"
+                            : in_place ? "checkpoint, weight cache"
+                                       : "weight cache")
+                        << ")";
   };
   if (opts.huge_pages == LoadOptions::HugePages::kAtLoad) {
     const std::atomic<bool> never{false};
