@@ -3,7 +3,7 @@
 // FATHOM_EMULATOR runs it through an emulator (the arm64 preset: "qemu-aarch64 -L / -cpu max").
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -85,10 +85,12 @@ export class FathomServer {
  * A copy of fixture `name` (its files linked, not copied) whose config.json allows
  * `maxPositions` positions: the fixtures' 256 are too few for prompts that carry tool
  * schemas. The weights are random either way; rope (YaRN included) extends to any position.
+ * The folder is removed when the test process exits.
  */
 export function longContextModel(name, maxPositions = 4096) {
   const src = path.join(modelsDir, name);
   const dir = mkdtempSync(path.join(os.tmpdir(), `fathom-${name}-long-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const f of readdirSync(src)) {
     if (f !== 'config.json') symlinkSync(path.join(src, f), path.join(dir, f));
   }
