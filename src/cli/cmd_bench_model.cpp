@@ -20,7 +20,7 @@ void print_help() {
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
       "                          [--quantization auto|none|int8|int4|fp8]\n"
       "                          [--activations exact|reduced] [--no-weight-cache]\n"
-      "                          [--no-huge-pages]\n"
+      "                          [--no-huge-pages] [--no-bf16-pack]\n"
       "                          [--kv-cache-dtype auto|float32|bf16|fp8]   (as serve)\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
@@ -32,6 +32,8 @@ void print_help() {
       "                 kept beside the checkpoint (the load log line says hit or miss)\n"
       "  --no-huge-pages  read the weights from the file mapping (4 KiB pages) instead of a\n"
       "                 copy in transparent huge pages (as serve)\n"
+      "  --no-bf16-pack   decode reads bf16 weights as stored instead of a copy packed\n"
+      "                 losslessly into 12 bits per value (AVX-512 BF16 CPUs; as serve)\n"
       "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "
       "instruction set.\n");
 }
@@ -56,7 +58,7 @@ Status bench_model_main(const std::vector<std::string>& argv) {
       Args args, Args::parse(long_flags(argv),
                              {"model", "prompt", "gen", "batch", "threads", "depth", "reps",
                               "quantization", "activations", "kv-cache-dtype"},
-                             {"json", "no-weight-cache", "no-huge-pages"}));
+                             {"json", "no-weight-cache", "no-huge-pages", "no-bf16-pack"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
   FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
@@ -85,6 +87,8 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   load.weight_cache = !args.has("no-weight-cache");
   load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::HugePages::kOff
                                               : model::LoadOptions::HugePages::kAtLoad;
+  load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::HugePages::kOff
+                                            : model::LoadOptions::HugePages::kAtLoad;
   FATHOM_ASSIGN_OR_RETURN(load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(load.activations,

@@ -75,6 +75,10 @@ void print_help() {
       "                    [--no-huge-pages]   (keep reading weights from the file mapping\n"
       "                    instead of copying them into huge pages in the background after\n"
       "                    the load: shares the page cache, costs decode speed)\n"
+      "                    [--no-bf16-pack]   (on AVX-512 BF16 CPUs, decode reads bf16\n"
+      "                    weights as stored instead of a copy packed\n"
+      "                    losslessly into 12 bits per value, made in the background: saves\n"
+      "                    that copy's memory, costs decode speed)\n"
       "                    [--no-weight-cache]   (quantize / repack at every start instead of\n"
       "                    mapping the cache file kept beside the checkpoint, or under\n"
       "                    $FATHOM_CACHE_DIR or ~/.cache/fathom when its folder is read-only)\n"
@@ -147,7 +151,7 @@ Status serve_main(const std::vector<std::string>& argv) {
                               "max-loras",
                               "drain-grace-s"},
                              {"no-prefix-caching", "profile", "no-prefault", "no-huge-pages",
-                              "no-weight-cache", "allow-runtime-lora"}));
+                              "no-bf16-pack", "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -177,6 +181,8 @@ Status serve_main(const std::vector<std::string>& argv) {
   o.load.prefault = !args.has("no-prefault");
   o.load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::HugePages::kOff
                                                 : model::LoadOptions::HugePages::kBackground;
+  o.load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::HugePages::kOff
+                                              : model::LoadOptions::HugePages::kBackground;
   o.load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));

@@ -1,5 +1,7 @@
 #include "kernels/linear_weight.h"
 
+#include "kernels/bf16_packed.h"
+
 namespace fathom::kernels {
 
 const char* weight_format_name(WeightFormat f) {
@@ -38,6 +40,11 @@ int64_t LinearWeight::size_bytes() const {
     case WeightFormat::kGgml: return out_features * ggml_row_bytes(ggml_type, in_features);
   }
   return 0;
+}
+
+int64_t LinearWeight::one_row_bytes() const {
+  const Bf16Packed* packed = bf16_packed ? bf16_packed->get() : nullptr;
+  return packed ? packed->size_bytes() : size_bytes();
 }
 
 }  // namespace fathom::kernels

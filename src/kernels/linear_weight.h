@@ -12,6 +12,8 @@
 
 namespace fathom::kernels {
 
+class Bf16PackedSlot;
+
 enum class WeightFormat : uint8_t {
   kF32,          ///< float   [out, in]
   kBF16,         ///< bfloat16 bits [out, in]
@@ -71,8 +73,14 @@ struct LinearWeight {
   /// Buffers made by repacking at load time; the pointers above may point into them.
   std::vector<std::shared_ptr<const void>> storage;
 
+  /// kBF16, optional: where the values packed into 12 bits each appear (kernels/bf16_packed.h),
+  /// which the one-row kernels read instead once made (LoadOptions::pack_bf16).
+  std::shared_ptr<Bf16PackedSlot> bf16_packed;
+
   /// Bytes this weight occupies in memory (for reports and bandwidth numbers).
   int64_t size_bytes() const;
+  /// Bytes a product with one x row reads: the packed copy's where one is ready.
+  int64_t one_row_bytes() const;
 };
 
 }  // namespace fathom::kernels

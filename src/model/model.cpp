@@ -218,7 +218,7 @@ void Model::linear_as(Op op, const kernels::LinearWeight& w, const float* x, int
   OpTimer timer(this, op);
   OpStats& s = profile_[op];
   s.flops += 2 * n * w.out_features * w.in_features;
-  s.weight_bytes += w.size_bytes();
+  s.weight_bytes += n == 1 ? w.one_row_bytes() : w.size_bytes();
   backend_->linear(w, x, n, y);
   if (lora_rows_.empty()) return;
   auto target = lora_target_of_.find(&w);
@@ -252,7 +252,7 @@ void Model::linear_group(const std::vector<kernels::LinearWeight>& ws, const flo
   for (const kernels::LinearWeight& w : ws) {
     FATHOM_DCHECK(w.in_features == ws[0].in_features && w.out_features == ws[0].out_features);
     s.flops += 2 * n * w.out_features * w.in_features;
-    s.weight_bytes += w.size_bytes();
+    s.weight_bytes += n == 1 ? w.one_row_bytes() : w.size_bytes();
   }
   backend_->linear_group(ws, x, n, y);
 }

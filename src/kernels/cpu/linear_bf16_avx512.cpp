@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/bf16_packed.h"
 #include "kernels/linear_bf16.h"
 #include "tensor/dtype.h"
 
@@ -158,6 +159,114 @@ void rows_one(const uint16_t* values, int64_t in, const uint32_t* x, float* y, i
     }
     y[o] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
   }
+}
+
+// The 12-bit packed copy (kernels/bf16_packed.h), one x row. Byte unpacks interleave the low
+// and high bytes of each 16-byte lane, so a block comes out in bf16_pack_lane order: x is
+// permuted to match once per call.
+struct PackedBlock {
+  __m512i first, second;  // bf16 of lanes 0-31 and 32-63 of the block (bf16_pack_lane order)
+};
+
+// A packed block (`slot`, with exponent bias `bias`) as bf16; the constants are hoisted out of
+// the caller's loop once this is inlined.
+inline PackedBlock decode_block(const uint8_t* slot, uint8_t bias) {
+  const __m512i sm = _mm512_loadu_si512(slot);
+  const __m512i codes = _mm512_broadcast_i64x4(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(slot + kBf16PackBlock)));
+  // Exponent codes: low nibbles for values 0-31, high nibbles (the upper copy >> 4) for 32-63.
+  const __m512i code = _mm512_and_si512(
+      _mm512_srlv_epi64(codes, _mm512_set_epi64(4, 4, 4, 4, 0, 0, 0, 0)), _mm512_set1_epi8(0x0f));
+  const __m512i ex = _mm512_maskz_add_epi8(_mm512_test_epi8_mask(code, code), code,
+                                           _mm512_set1_epi8(static_cast<char>(bias)));
+  // bf16 high byte: sign | exponent >> 1; low byte: exponent << 7 | mantissa (0xca: a ? b : c).
+  const __m512i hi = _mm512_ternarylogic_epi32(_mm512_set1_epi8(static_cast<char>(0x80)), sm,
+                                               _mm512_srli_epi16(ex, 1), 0xca);
+  const __m512i lo =
+      _mm512_ternarylogic_epi32(_mm512_set1_epi8(0x7f), sm, _mm512_slli_epi16(ex, 7), 0xca);
+  return {_mm512_unpacklo_epi8(lo, hi), _mm512_unpackhi_epi8(lo, hi)};
+}
+
+// kReduced: vdpbf16ps against x rounded to bf16, in bf16_pack_lane order.
+struct PackedDotBf16 {
+  using X = uint16_t;
+  static constexpr int kAcc = 2;
+  static void step(__m512 (&acc)[4], const PackedBlock& w, const X* x) {
+    acc[0] = _mm512_dpbf16_ps(acc[0], as_bh(w.first), as_bh(_mm512_loadu_si512(x)));
+    acc[1] = _mm512_dpbf16_ps(acc[1], as_bh(w.second), as_bh(_mm512_loadu_si512(x + kLanes)));
+  }
+};
+
+// kExact: each bf16 widened to fp32 (a 16-bit shift, exact) and fp32 FMAs against x as given,
+// in the order the 16-bit unpacks leave the lanes (packed_f32_lane).
+struct PackedDotF32 {
+  using X = float;
+  static constexpr int kAcc = 4;
+  static void step(__m512 (&acc)[4], const PackedBlock& w, const X* x) {
+    const __m512i zero = _mm512_setzero_si512();
+    acc[0] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, w.first)),
+                             _mm512_loadu_ps(x), acc[0]);
+    acc[1] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, w.first)),
+                             _mm512_loadu_ps(x + 16), acc[1]);
+    acc[2] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, w.second)),
+                             _mm512_loadu_ps(x + 32), acc[2]);
+    acc[3] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, w.second)),
+                             _mm512_loadu_ps(x + 48), acc[3]);
+  }
+};
+
+// Position q of PackedDotF32's 64 fp32 lanes per block holds block value packed_f32_lane(q):
+// four vectors (unpack lo / hi of first, of second), each four 128-bit lanes of four values.
+int packed_f32_lane(int q) {
+  const int vec = q / 16, lane = q % 16 / 4, i = q % 4;
+  return bf16_pack_lane(vec / 2 * 32 + lane * 8 + vec % 2 * 4 + i);
+}
+
+template <class Dot>
+void packed_one(const Bf16Packed& p, const typename Dot::X* xp, float* y, int64_t o_begin,
+                int64_t o_end) {
+  const int64_t blocks = p.blocks_per_row();
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const uint8_t* slot = p.slots + o * blocks * kBf16PackSlotBytes;
+    const uint8_t* bias = p.bias.data() + o * blocks;
+    uint32_t e = p.escape_begin[static_cast<size_t>(o)];
+    const uint32_t e_end = p.escape_begin[static_cast<size_t>(o) + 1];
+    int64_t next_escape = e < e_end ? p.escape_block[e] : blocks;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    for (int64_t b = 0; b < blocks; ++b, slot += kBf16PackSlotBytes) {
+      const typename Dot::X* xb = xp + b * kBf16PackBlock;
+      if (b != next_escape) {
+        Dot::step(acc, decode_block(slot, bias[b]), xb);
+        continue;
+      }
+      const uint16_t* v = p.escape_values.data() + size_t{e} * kBf16PackBlock;
+      Dot::step(acc, {_mm512_loadu_si512(v), _mm512_loadu_si512(v + kLanes)}, xb);
+      ++e;
+      next_escape = e < e_end ? p.escape_block[e] : blocks;
+    }
+    __m512 sum = _mm512_add_ps(acc[0], acc[1]);
+    if constexpr (Dot::kAcc == 4) sum = _mm512_add_ps(sum, _mm512_add_ps(acc[2], acc[3]));
+    y[o] = _mm512_reduce_add_ps(sum);
+  }
+}
+
+using LaneOrder = std::array<int, kBf16PackBlock>;
+
+LaneOrder lane_order(int (*lane)(int)) {
+  LaneOrder o{};
+  for (int q = 0; q < kBf16PackBlock; ++q) o[static_cast<size_t>(q)] = lane(q);
+  return o;
+}
+
+// x permuted block by block so that position q holds x[order[q]] (thread-local: reused).
+template <class T>
+const T* permuted(const T* x, int64_t in, const LaneOrder& order) {
+  thread_local std::vector<T> xp;
+  if (xp.size() < static_cast<size_t>(in)) xp.resize(static_cast<size_t>(in));
+  for (int64_t j = 0; j < in; j += kBf16PackBlock)
+    for (size_t q = 0; q < order.size(); ++q) xp[static_cast<size_t>(j) + q] = x[j + order[q]];
+  return xp.data();
 }
 
 template <class W>
@@ -331,6 +440,29 @@ void panel_task(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t r
 
 }  // namespace
 
+bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadPool& pool,
+                        ActivationPrecision act) {
+  const Bf16Packed* packed = w.bf16_packed ? w.bf16_packed->get() : nullptr;
+  if (packed == nullptr) return false;
+  const int64_t in = w.in_features, out = w.out_features;
+  auto run = [&](auto dot, const auto* xp) {
+    pool.parallel_for((out + kOutTile - 1) / kOutTile, [&](int64_t begin, int64_t end) {
+      packed_one<decltype(dot)>(*packed, xp, y, begin * kOutTile, std::min(out, end * kOutTile));
+    });
+  };
+  static const LaneOrder kF32Order = lane_order(packed_f32_lane);
+  static const LaneOrder kBf16Order = lane_order(bf16_pack_lane);
+  if (act == ActivationPrecision::kExact) {
+    run(PackedDotF32{}, permuted(x, in, kF32Order));
+  } else {
+    thread_local std::vector<uint16_t> xb;
+    if (xb.size() < static_cast<size_t>(in)) xb.resize(static_cast<size_t>(in));
+    for (int64_t j = 0; j < in; j += kLanes) _mm512_storeu_si512(xb.data() + j, round32(x + j));
+    run(PackedDotBf16{}, permuted(xb.data(), in, kBf16Order));
+  }
+  return true;
+}
+
 void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                         ThreadPool& pool, LinearPath path) {
   const int64_t in = w.in_features, out = w.out_features;
@@ -369,6 +501,10 @@ void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows,
 namespace fathom::kernels::cpu {
 void linear_bf16_avx512(const LinearWeight&, const float*, int64_t, float*, ThreadPool&,
                         LinearPath) {}
+bool linear_bf16_packed(const LinearWeight&, const float*, float*, ThreadPool&,
+                        ActivationPrecision) {
+  return false;
+}
 }  // namespace fathom::kernels::cpu
 
 #endif

@@ -28,6 +28,13 @@ bool avx512_bf16_available();
 bool uses_bf16_dot(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath path,
                    ActivationPrecision act);
 
+/// One x row against w's 12-bit packed copy (LinearWeight::bf16_packed, kernels/bf16_packed.h)
+/// when it is ready: kReduced as linear_bf16_avx512, kExact in fp32 FMAs as the fp32 kernels
+/// (within their summation-order tolerance). False, with y untouched, when there is no copy yet.
+/// PRECOND: avx512_bf16_available().
+bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadPool& pool,
+                        ActivationPrecision act);
+
 /// y[num_rows, out] = bf16(x) . bf16(W)^T. PRECOND: avx512_bf16_available(), w is bf16 or f16,
 /// path is kRows or kPanel, in_features > 0.
 void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows, float* y,

@@ -371,6 +371,10 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
   if (chosen == LinearPath::kInt && run_int(w, x, num_rows, y, pool, isa, act)) return;
   if (chosen == LinearPath::kIntGemm && int_gemm_avx512vnni(w, x, num_rows, y, pool)) return;
   isa = float_isa(isa);
+  if (num_rows == 1 && w.bf16_packed && isa == Isa::kAvx512 && avx512_bf16_available() &&
+      (path == LinearPath::kAuto || path == LinearPath::kRows) &&
+      linear_bf16_packed(w, x, y, pool, act))
+    return;
   if (uses_bf16_dot(w, num_rows, isa, path, act))  // kReduced bf16/f16: vdpbf16ps
     return linear_bf16_avx512(w, x, num_rows, y, pool, choose_path(w, num_rows, isa, path));
   const bool integer = chosen == LinearPath::kInt || chosen == LinearPath::kIntGemm;

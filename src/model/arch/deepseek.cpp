@@ -67,36 +67,61 @@ class DeepseekModel final : public Model {
   bool has_mtp() const override { return mtp_.has_value(); }
   runtime::KvLayout mtp_kv_layout() const override { return {1, kv_layout().entry_dim}; }
 
+  // total: bytes in memory; per_token: bytes one decoded token reads (one_row_bytes: a packed
+  // copy where the one-row kernels read one).
   WeightBytes weight_bytes() const override {
-    auto mlp_bytes = [](const MlpWeights& m) {
-      return m.gate.size_bytes() + m.up.size_bytes() + m.down.size_bytes();
+    auto mlp_bytes = [](const MlpWeights& m, int64_t (LinearWeight::*bytes)() const) {
+      return (m.gate.*bytes)() + (m.up.*bytes)() + (m.down.*bytes)();
     };
     WeightBytes b;
-    b.total = b.per_token = lm_head_.size_bytes();
+    b.total = lm_head_.size_bytes();
+    b.per_token = lm_head_.one_row_bytes();
     for (const DeepseekLayer& L : layers_) {
       const MlaWeights& a = L.attn;
-      int64_t common = 0;
-      for (const LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj})
-        common += w->size_bytes();
-      for (const auto* heads : {&a.uk_t, &a.uv})
-        for (const LinearWeight& w : *heads) common += w.size_bytes();
-      if (L.is_moe) {
-        common += L.moe.gate.size_bytes() + mlp_bytes(L.moe.shared);
+      for (auto [bytes, sum] : {std::pair{&LinearWeight::size_bytes, &b.total},
+                                std::pair{&LinearWeight::one_row_bytes, &b.per_token}}) {
+        int64_t common = 0;
+        for (const LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj})
+          common += (w->*bytes)();
+        for (const auto* heads : {&a.uk_t, &a.uv})
+          for (const LinearWeight& w : *heads) common += (w.*bytes)();
+        if (!L.is_moe) {
+          *sum += common + mlp_bytes(L.dense, bytes);
+          continue;
+        }
+        common += (L.moe.gate.*bytes)() + mlp_bytes(L.moe.shared, bytes);
         int64_t experts = 0;
-        for (const MlpWeights& x : L.moe.experts) experts += mlp_bytes(x);
-        b.total += common + experts;
-        b.per_token += common;
-        // Routed experts are equal in size: a token reads num_experts_per_tok of them.
-        if (!L.moe.experts.empty())
-          b.per_token +=
+        for (const MlpWeights& x : L.moe.experts) experts += mlp_bytes(x, bytes);
+        *sum += common;
+        if (sum == &b.total) {
+          *sum += experts;
+        } else if (!L.moe.experts.empty()) {
+          // Routed experts are equal in size: a token reads num_experts_per_tok of them.
+          *sum +=
               experts / static_cast<int64_t>(L.moe.experts.size()) * cfg_.moe.num_experts_per_tok;
-      } else {
-        common += mlp_bytes(L.dense);
-        b.total += common;
-        b.per_token += common;
+        }
       }
     }
     return b;
+  }
+
+  void for_each_linear(const std::function<void(LinearWeight&)>& fn) override {
+    fn(lm_head_);
+    auto mlp = [&fn](MlpWeights& m) {
+      for (LinearWeight* w : {&m.gate, &m.up, &m.down}) fn(*w);
+    };
+    for (DeepseekLayer& L : layers_) {
+      MlaWeights& a = L.attn;
+      for (LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) fn(*w);
+      for (auto* heads : {&a.uk_t, &a.uv})
+        for (LinearWeight& w : *heads) fn(w);
+      if (!L.is_moe) {
+        mlp(L.dense);
+        continue;
+      }
+      mlp(L.moe.shared);
+      for (MlpWeights& x : L.moe.experts) mlp(x);
+    }
   }
 
  private:

@@ -71,15 +71,26 @@ class DenseModel final : public Model {
   }
 
   WeightBytes weight_bytes() const override {
-    int64_t bytes = lm_head_.size_bytes();
-    for (const DenseLayer& L : layers_)
-      for (const LinearWeight* w :
-           {&L.wq, &L.wk, &L.wv, &L.wo, &L.mlp.gate, &L.mlp.up, &L.mlp.down})
-        bytes += w->size_bytes();
-    return {bytes, bytes};
+    WeightBytes b;
+    each_linear(*this, [&b](const LinearWeight& w) {
+      b.total += w.size_bytes();
+      b.per_token += w.one_row_bytes();
+    });
+    return b;
+  }
+
+  void for_each_linear(const std::function<void(LinearWeight&)>& fn) override {
+    each_linear(*this, fn);
   }
 
  private:
+  template <class Self, class Fn>
+  static void each_linear(Self& self, Fn&& fn) {
+    fn(self.lm_head_);
+    for (auto& L : self.layers_)
+      for (auto* w : {&L.wq, &L.wk, &L.wv, &L.wo, &L.mlp.gate, &L.mlp.up, &L.mlp.down}) fn(*w);
+  }
+
   void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
 
   LinearWeight embed_, lm_head_;

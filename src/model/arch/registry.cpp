@@ -5,12 +5,15 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/logging.h"
 #include "formats/checkpoint.h"
 #include "model/arch/deepseek.h"
 #include "model/arch/dense.h"
+#include "model/bf16_packing.h"
 #include "model/gguf_loader.h"
 #include "model/model.h"
 #include "model/weight_cache.h"
@@ -76,25 +79,26 @@ uint64_t memory_available_bytes() {
 }
 
 // LoadOptions::huge_pages for the files the weights are read from in place: the checkpoint's
-// (null when the load quantized or repacked them) and a weight cache hit's.
-void start_huge_page_copy(Model& model, const LoadOptions& opts,
-                          std::shared_ptr<const formats::Checkpoint> in_place) {
+// (null when the load quantized or repacked them) and a weight cache hit's. Empty when there
+// is nothing to copy; `available` less what the copy takes.
+LoadJob huge_page_job(const LoadOptions& opts, std::shared_ptr<const formats::Checkpoint> in_place,
+                      uint64_t& available) {
   std::shared_ptr<const formats::MappedFile> cache =
       opts.weight_cache_session ? opts.weight_cache_session->mapped_file() : nullptr;
-  if (opts.huge_pages == LoadOptions::HugePages::kOff || (!in_place && !cache)) return;
+  if (opts.huge_pages == LoadOptions::HugePages::kOff || (!in_place && !cache)) return nullptr;
   // The copy is memory the kernel cannot drop under pressure, where file pages it can: on a
   // box the weights nearly fill (an edge device), keep the file mapping.
   uint64_t bytes = cache ? cache->size() : 0;
   if (in_place)
     for (const formats::MappedFile* f : in_place->mapped_files()) bytes += f->size();
-  const uint64_t available = memory_available_bytes();
   if (available > 0 && bytes > available / 2) {
     FATHOM_LOG(kInfo) << "weights stay in their file mapping: " << bytes / (1 << 20)
                       << " MiB to copy into huge pages against " << available / (1 << 20)
                       << " MiB available";
-    return;
+    return nullptr;
   }
-  auto copy = [in_place, cache](const std::atomic<bool>& stop) {
+  if (available > 0) available -= bytes;
+  return [in_place, cache](const std::atomic<bool>& stop) {
     Status s = in_place ? in_place->copy_to_huge_pages(&stop) : Status();
     if (s.ok() && cache) s = cache->copy_to_huge_pages(&stop);
     // An optimisation only: whatever was not copied stays mapped from its file.
@@ -107,12 +111,29 @@ void start_huge_page_copy(Model& model, const LoadOptions& opts,
                                        : "weight cache")
                         << ")";
   };
-  if (opts.huge_pages == LoadOptions::HugePages::kAtLoad) {
-    const std::atomic<bool> never{false};
-    copy(never);
-  } else {
-    model.run_in_background(std::move(copy));
+}
+
+// The weights' huge-page copy, then their bf16 packing (LoadOptions::huge_pages, pack_bf16):
+// each now (kAtLoad) or on the model's background thread (kBackground).
+void start_load_jobs(Model& model, const LoadOptions& opts,
+                     std::shared_ptr<const formats::Checkpoint> in_place) {
+  uint64_t available = memory_available_bytes();
+  const LoadJob copy = huge_page_job(opts, std::move(in_place), available);
+  const LoadJob pack = bf16_packing_job(model, opts, available);
+  std::vector<LoadJob> later;
+  const std::atomic<bool> never{false};
+  for (const auto& [job, when] :
+       {std::pair{copy, opts.huge_pages}, std::pair{pack, opts.pack_bf16}}) {
+    if (!job) continue;
+    if (when == LoadOptions::HugePages::kAtLoad)
+      job(never);
+    else
+      later.push_back(job);
   }
+  if (!later.empty())
+    model.run_in_background([later = std::move(later)](const std::atomic<bool>& stop) {
+      for (const LoadJob& job : later) job(stop);
+    });
 }
 
 std::string seconds_since(const Clock& clock, Clock::TimePoint t0) {
@@ -151,7 +172,7 @@ Result<std::unique_ptr<Model>> load_model(const std::string& model_dir, LoadOpti
     auto model = row.make(std::move(cfg), *ck, opts);
     if (!model.ok()) return model;
     (*model)->keep_alive(ck);  // weights point into the checkpoint's mapped files
-    start_huge_page_copy(**model, opts, produces_weights((*model)->config(), opts) ? nullptr : ck);
+    start_load_jobs(**model, opts, produces_weights((*model)->config(), opts) ? nullptr : ck);
     const std::string cache_note = opts.weight_cache_session ? opts.weight_cache_session->finish()
                                                              : "nothing quantized or repacked";
     FATHOM_LOG(kInfo) << "loaded " << (*model)->config().architecture << " from " << model_dir
