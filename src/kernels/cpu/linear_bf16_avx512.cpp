@@ -110,9 +110,12 @@ inline void rows_step(__m512 (&acc)[4][MR], const __m512i (&wv)[4], const uint32
 }
 
 // y[r, o0 + m] for m < mo (<= 4), r < MR. Outputs past mo repeat the last valid row.
+// prefetch_next: the tile's first pass over x rows also prefetches the next four weight rows
+// (the next tile's), which would otherwise arrive from memory at its first pass (2026-12-07:
+// +7 % on 32-stream bf16 decode, docs/benchmarks.md).
 template <class W, int MR>
 void rows_tile(const uint16_t* values, int64_t in, int64_t o0, int mo, const uint32_t* const* xr,
-               float* y, int64_t y_stride) {
+               float* y, int64_t y_stride, bool prefetch_next = false) {
   const uint16_t* wr[4];
 #pragma GCC unroll 4
   for (int m = 0; m < 4; ++m) wr[m] = values + (o0 + std::min(m, mo - 1)) * in;
@@ -125,7 +128,12 @@ void rows_tile(const uint16_t* values, int64_t in, int64_t o0, int mo, const uin
   __m512i wv[4];
   for (int64_t j = 0; j < in_full; j += kLanes) {
 #pragma GCC unroll 4
-    for (int m = 0; m < 4; ++m) wv[m] = W::load(wr[m] + j);
+    for (int m = 0; m < 4; ++m) {
+      wv[m] = W::load(wr[m] + j);
+      // The next tile's rows (contiguous after these) into L2 while this one computes.
+      if (prefetch_next)
+        _mm_prefetch(reinterpret_cast<const char*>(wr[m] + 4 * in + j), _MM_HINT_T1);
+    }
     rows_step<MR>(acc, wv, xr, j);
   }
   if (in_full < in) {
@@ -284,7 +292,7 @@ void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num
       float* yr = y + r0 * out;
       switch (nr) {
         case 4:
-          rows_tile<W, 4>(values, in, o0, mo, xr, yr, out);
+          rows_tile<W, 4>(values, in, o0, mo, xr, yr, out, r0 == 0 && o0 + 4 < o_end);
           break;
         case 3:
           rows_tile<W, 3>(values, in, o0, mo, xr, yr, out);
