@@ -72,7 +72,8 @@ for (const fixture of ['deepseek_v3', 'deepseek_v2', 'llama', 'qwen2']) {
     const mem = chosen.sizing.memory;
     // The weights stay in their file mapping, which is what mappedBytes reads (by default serve
     // moves them into anonymous huge pages after the load: the same bytes, no longer mapped).
-    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages'] });
+    // --no-bf16-pack: the decode copy of bf16 weights is not part of the prediction (as above).
+    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages', '--no-bf16-pack'] });
     try {
       await complete(server);
       const predictedKv = mem.kv_bytes_per_token * chosen.sizing.context_tokens * chosen.sizing.max_sequences;
@@ -97,7 +98,9 @@ test('a benchmark-shaped model: RSS grows by the predicted weights, the log has 
     const { chosen, flags } = plan(model);
     // --no-huge-pages: RSS read while serve's background copy into huge pages runs would count
     // both the file's pages and the copy (mapped-file-test and weight_cache_test cover the copy).
-    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages'], timeoutMs: 120000 });
+    // --no-bf16-pack: likewise the 12-bit decode copy of bf16 weights (bf16_packing_test covers it),
+    // which serve makes only where the CPU has AVX-512 BF16 and memory allows.
+    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages', '--no-bf16-pack'], timeoutMs: 120000 });
     try {
       await complete(server);
       rss[name] = rssBytes(server.proc.pid);
