@@ -68,63 +68,53 @@ class DeepseekModel final : public Model {
   runtime::KvLayout mtp_kv_layout() const override { return {1, kv_layout().entry_dim}; }
 
   // total: bytes in memory; per_token: bytes one decoded token reads (one_row_bytes: a packed
-  // copy where the one-row kernels read one).
+  // copy where the one-row kernels read one), with num_experts_per_tok of the routed experts.
   WeightBytes weight_bytes() const override {
-    auto mlp_bytes = [](const MlpWeights& m, int64_t (LinearWeight::*bytes)() const) {
-      return (m.gate.*bytes)() + (m.up.*bytes)() + (m.down.*bytes)();
+    auto layer_bytes = [this](const DeepseekLayer& L, int64_t (LinearWeight::*bytes)() const,
+                              bool every_expert) {
+      int64_t sum = 0;
+      each_layer_linear(L, [&](const LinearWeight& w) { sum += (w.*bytes)(); });
+      if (!L.is_moe) return sum;
+      sum += (L.moe.gate.*bytes)();
+      int64_t experts = 0;
+      for (const MlpWeights& x : L.moe.experts)
+        for (const LinearWeight* w : {&x.gate, &x.up, &x.down}) experts += (w->*bytes)();
+      // Routed experts are equal in size: a token reads num_experts_per_tok of them.
+      if (!every_expert && !L.moe.experts.empty())
+        experts =
+            experts / static_cast<int64_t>(L.moe.experts.size()) * cfg_.moe.num_experts_per_tok;
+      return sum + experts;
     };
-    WeightBytes b;
-    b.total = lm_head_.size_bytes();
-    b.per_token = lm_head_.one_row_bytes();
+    WeightBytes b{lm_head_.size_bytes(), lm_head_.one_row_bytes()};
     for (const DeepseekLayer& L : layers_) {
-      const MlaWeights& a = L.attn;
-      for (auto [bytes, sum] : {std::pair{&LinearWeight::size_bytes, &b.total},
-                                std::pair{&LinearWeight::one_row_bytes, &b.per_token}}) {
-        int64_t common = 0;
-        for (const LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj})
-          common += (w->*bytes)();
-        for (const auto* heads : {&a.uk_t, &a.uv})
-          for (const LinearWeight& w : *heads) common += (w.*bytes)();
-        if (!L.is_moe) {
-          *sum += common + mlp_bytes(L.dense, bytes);
-          continue;
-        }
-        common += (L.moe.gate.*bytes)() + mlp_bytes(L.moe.shared, bytes);
-        int64_t experts = 0;
-        for (const MlpWeights& x : L.moe.experts) experts += mlp_bytes(x, bytes);
-        *sum += common;
-        if (sum == &b.total) {
-          *sum += experts;
-        } else if (!L.moe.experts.empty()) {
-          // Routed experts are equal in size: a token reads num_experts_per_tok of them.
-          *sum +=
-              experts / static_cast<int64_t>(L.moe.experts.size()) * cfg_.moe.num_experts_per_tok;
-        }
-      }
+      b.total += layer_bytes(L, &LinearWeight::size_bytes, true);
+      b.per_token += layer_bytes(L, &LinearWeight::one_row_bytes, false);
     }
     return b;
   }
 
   void for_each_linear(const std::function<void(LinearWeight&)>& fn) override {
     fn(lm_head_);
-    auto mlp = [&fn](MlpWeights& m) {
-      for (LinearWeight* w : {&m.gate, &m.up, &m.down}) fn(*w);
-    };
     for (DeepseekLayer& L : layers_) {
-      MlaWeights& a = L.attn;
-      for (LinearWeight* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) fn(*w);
-      for (auto* heads : {&a.uk_t, &a.uv})
-        for (LinearWeight& w : *heads) fn(w);
-      if (!L.is_moe) {
-        mlp(L.dense);
-        continue;
-      }
-      mlp(L.moe.shared);
-      for (MlpWeights& x : L.moe.experts) mlp(x);
+      each_layer_linear(L, fn);
+      for (MlpWeights& x : L.moe.experts)
+        for (LinearWeight* w : {&x.gate, &x.up, &x.down}) fn(*w);
     }
   }
 
  private:
+  // A layer's attention projections and its dense MLP or shared experts (not the router or the
+  // routed experts), const or not.
+  template <class Layer, class Fn>
+  static void each_layer_linear(Layer& L, Fn&& fn) {
+    auto& a = L.attn;
+    for (auto* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) fn(*w);
+    for (auto* heads : {&a.uk_t, &a.uv})
+      for (auto& w : *heads) fn(w);
+    auto& mlp = L.is_moe ? L.moe.shared : L.dense;
+    for (auto* w : {&mlp.gate, &mlp.up, &mlp.down}) fn(*w);
+  }
+
   void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
   void mtp_forward_validated(const ForwardBatch& b, const float* prev_hidden, runtime::KvStorage& kv,
                              float* logits, float* hidden_out) override;
