@@ -81,6 +81,22 @@ std::vector<ParityCase> all_cases() {
       }
     }
   }
+  // One x row of int4 with groups of whole 128-column chunks: the AVX-512 VNNI decode kernel's
+  // wide x order (linear_int_x.h), one chunk per group or several, a fp32 tail past the span
+  // (400), and groups of 64 beside them (the 32-column order).
+  for (const auto& sh : {std::array<int64_t, 2>{37, 384}, {19, 400}, {5, 1536}})
+    for (int32_t gs : {128, 256, -1, 64})
+      for (Groups g : {Groups::kContiguous, Groups::kPermuted}) {
+        ParityCase c;
+        c.spec = {.format = WeightFormat::kInt4Grouped,
+                  .out = sh[0],
+                  .in = sh[1],
+                  .group_size = gs,
+                  .groups = g,
+                  .seed = seed++};
+        c.num_rows = 1;
+        cases.push_back(c);
+      }
   // GGML blocks (in a multiple of the block: 32 for Q8_0, 256 for the k-quants): odd out, rows
   // across the integer kernels' range (1..63: their row tiles and tails) and past it (70).
   const int64_t ggml_shapes[][3] = {{1, 256, 1},   {7, 512, 3},   {33, 256, 2}, {17, 768, 17},

@@ -17,6 +17,18 @@ namespace fathom::kernels::cpu {
 /// its shape, so the result is bit-identical.
 inline constexpr int64_t kStreamRowsBelow = 3;
 
+/// How far ahead of its loads a one-output kernel prefetches its weight stream. Even one stream
+/// per thread outruns the hardware prefetchers here: 8 KiB ahead gave int4 decode 1.2x and int8
+/// 1.16x tokens/s, 2-4 KiB less, 16-32 KiB no more (docs/benchmarks.md, "Decode: the weight
+/// stream prefetched"). bf16's packed decode, slower per byte, gained nothing.
+inline constexpr int64_t kStreamPrefetchBytes = 8192;
+
+/// Prefetches the weight byte kStreamPrefetchBytes past p into L1 (past a row's end it reads
+/// ahead into the next output's row, or harmlessly past the weight: prefetches never fault).
+inline void stream_prefetch(const void* p) {
+  __builtin_prefetch(static_cast<const char*>(p) + kStreamPrefetchBytes, 0, 3);
+}
+
 /// Outputs o0 .. o0 + mo - 1 of an MO-output tile (mo <= MO; the last output is repeated in the
 /// unused slots, so the tile's loads stay in bounds and its extra sums are never stored): their
 /// indices and their int8 (kInt8Channel) or int4 (kInt4Grouped) code rows, the other null.

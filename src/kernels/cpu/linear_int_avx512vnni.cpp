@@ -67,6 +67,44 @@ struct Zmm {
   }
 };
 
+// One x row, one limb, int4 weights, x in kWideQ4Chunk chunks (linear_int_x.h): 64 bytes of
+// codes are a chunk's 64 even columns (low nibbles) and 64 odd ones (high nibbles), so a chunk
+// is one load, two masks and two vpdpbusd where the 32-column order needs a cross-lane permute
+// per 32 bytes. Each thread reads its outputs' rows as one prefetched stream (int_tile_rows.h).
+void int4_one_wide(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r,
+                   int64_t o_begin, int64_t o_end) {
+  const int64_t in = w.in_features, nb = qx.num_blocks, chunks = qx.block / kWideQ4Chunk;
+  const int64_t span_chunks = qx.span / kWideQ4Chunk;  // the last block may be shorter
+  const int8_t* xr = qx.limb(r, 0);
+  const float* xs = qx.scale.data() + r * nb;
+  const float* cs = qx.code_sum.data() + r * nb;
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  for (int64_t o = o_begin; o < o_end; ++o) {
+    const uint8_t* q4 = w.q4 + o * ((in + 1) / 2);
+    const float* ws = w.group_scale + o * w.num_groups;
+    const uint8_t* zero = w.group_zero + o * w.num_groups;
+    __m512 tot = _mm512_setzero_ps();
+    float corr = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+      __m512i acc = _mm512_setzero_si512();
+      for (int64_t c = b * chunks; c < std::min((b + 1) * chunks, span_chunks); ++c) {
+        const __m512i codes = _mm512_loadu_si512(q4 + c * (kWideQ4Chunk / 2));
+        stream_prefetch(q4 + c * (kWideQ4Chunk / 2));
+        const int8_t* xc = xr + c * kWideQ4Chunk;
+        acc = Zmm::dot_us(acc, _mm512_and_si512(codes, low), _mm512_loadu_si512(xc));
+        acc = Zmm::dot_us(acc, _mm512_and_si512(_mm512_srli_epi16(codes, 4), low),
+                          _mm512_loadu_si512(xc + 64));
+      }
+      tot = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(ws[b] * xs[b]), tot);
+      corr += ws[b] * static_cast<float>(zero[b]) * cs[b];
+    }
+    float s = _mm512_reduce_add_ps(tot) - corr;
+    const float* xrow = x + r * in;
+    for (int64_t j = qx.span; j < in; ++j) s += xrow[j] * detail::weight_element(w, o, j);
+    y[r * w.out_features + o] = s;
+  }
+}
+
 // GGML blocks (linear_int_ggml.h) stay 32 columns wide: their blocks and sub-blocks are.
 struct Avx512Tag {};
 struct YmmEvex : YmmOps<Avx512Tag> {
@@ -84,6 +122,7 @@ void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, f
                         int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end) {
   if (w.format == WeightFormat::kGgml)
     return ggml_int::run<YmmEvex>(w, qx, y, r_begin, num_rows, o_begin, o_end);
+  if (qx.q4_chunk == kWideQ4Chunk) return int4_one_wide(w, qx, x, y, r_begin, o_begin, o_end);
   run_int_dot<Zmm>(w, qx, x, y, r_begin, num_rows, o_begin, o_end);
 }
 

@@ -113,7 +113,8 @@ void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int
 
 // One output of one x row with one int8 limb (decode, reduced): int_dot_tile<T, 1, 1, 1, kInt4>
 // step for step (the same sums in the same order, so the same result) with plain locals, which
-// GCC 12 keeps in registers where the tile's one-element arrays and step lambda spilled.
+// GCC 12 keeps in registers where the tile's one-element arrays and step lambda spilled. Each
+// step prefetches the weight stream kStreamPrefetchBytes ahead (int_tile_rows.h).
 template <class T, bool kInt4>
 float int_dot_one(const LinearWeight& w, const IntX& qx, int64_t o, int64_t r, const float* x) {
   using VI = typename T::VI;
@@ -127,6 +128,7 @@ float int_dot_one(const LinearWeight& w, const IntX& qx, int64_t o, int64_t r, c
   float corr = 0.0f;
   const auto step = [&]<bool kHalf>(int64_t j, VI & acc, VI & c) __attribute__((always_inline)) {
     const VI xv = T::template load<kHalf>(xr + j);
+    stream_prefetch(kInt4 ? static_cast<const void*>(q4 + (j >> 1)) : q8 + j);
     if constexpr (kInt4) {
       acc = T::dot_us(acc, T::template load_q4<kHalf>(q4 + (j >> 1)), xv);
     } else {

@@ -8,11 +8,13 @@
 namespace fathom::kernels::cpu {
 
 IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
-                bool offset, ThreadPool& pool) {
+                bool offset, int64_t q4_chunk, ThreadPool& pool) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
   const ActivationBlocks ab = activation_blocks(w);
   IntX q;
   q.limbs = act == ActivationPrecision::kExact ? 3 : 1;
+  q.q4_chunk = q4_chunk;
+  const int64_t half = q4_chunk / 2;
   q.block = ab.block;
   q.span = ab.span;
   q.num_blocks = ab.count;
@@ -35,8 +37,8 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
         }
         int64_t sum = 0;
         for (int64_t i = 0; i < n; ++i) {
-          const int64_t j = j0 + i, k = j & 31;
-          const int64_t v = (j & ~int64_t{31}) + (int4 ? ((k & 1) ? 16 + k / 2 : k / 2) : k);
+          const int64_t j = j0 + i, k = j & (q4_chunk - 1);
+          const int64_t v = j - k + (int4 ? ((k & 1) ? half + k / 2 : k / 2) : k);
           int32_t code = codes[i];
           sum += code;
           for (int limb = q.limbs - 1; limb >= 0; --limb) {  // least significant digit first
@@ -58,6 +60,12 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
   });
   q.finite = finite.load();
   return q;
+}
+
+bool wide_q4_chunk_applies(const LinearWeight& w) {
+  if (w.format != WeightFormat::kInt4Grouped) return false;
+  const ActivationBlocks ab = activation_blocks(w);
+  return ab.block % kWideQ4Chunk == 0 && ab.span % kWideQ4Chunk == 0;
 }
 
 }  // namespace fathom::kernels::cpu

@@ -7,7 +7,8 @@
 // Int4 weights store columns two to a byte (even column in the low nibble), so each 32-column
 // chunk of x is stored in that order too: its 16 even columns, then its 16 odd ones. A chunk of
 // weight codes is then the low nibbles of 16 bytes followed by their high nibbles, with no
-// shuffle across columns.
+// shuffle across columns. The AVX-512 VNNI decode kernel takes chunks of 128 columns instead
+// (kWideQ4Chunk): 64 bytes of codes, one load, are then a chunk's even and odd columns.
 #pragma once
 
 #include <cstdint>
@@ -19,8 +20,12 @@
 
 namespace fathom::kernels::cpu {
 
+/// IntX::q4_chunk of the AVX-512 VNNI one-row int4 kernel (wide_q4_chunk_applies).
+inline constexpr int64_t kWideQ4Chunk = 128;
+
 struct IntX {
   int limbs = 1;           ///< 3 for kExact, 1 for kReduced
+  int64_t q4_chunk = 32;   ///< int4 weights: columns per chunk (32 or kWideQ4Chunk)
   int64_t block = 0;       ///< columns per scale (activation_blocks)
   int64_t span = 0;        ///< quantized columns; [span, in) is added in fp32
   int64_t num_blocks = 0;  ///< ceil(span / block)
@@ -37,9 +42,14 @@ struct IntX {
   const int8_t* limb(int64_t row, int k) const { return codes.data() + (row * limbs + k) * span; }
 };
 
-/// x[num_rows, in] (stored column order) as IntX for weight w. PRECOND: int_dot_applies(w).
+/// x[num_rows, in] (stored column order) as IntX for weight w, int4 chunks of q4_chunk columns.
+/// PRECOND: int_dot_applies(w); q4_chunk 32, or kWideQ4Chunk where wide_q4_chunk_applies(w).
 IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
-                bool offset, ThreadPool& pool);
+                bool offset, int64_t q4_chunk, ThreadPool& pool);
+
+/// Whether int4 weight w's x may take kWideQ4Chunk chunks: its blocks and its quantized span
+/// are whole chunks.
+bool wide_q4_chunk_applies(const LinearWeight& w);
 
 }  // namespace fathom::kernels::cpu
 
