@@ -287,11 +287,7 @@ void run_tiles(const LinearWeight& w, const float* x, int64_t num_rows, float* y
 // an infinity (the float kernels then propagate it as the reference does).
 bool run_int(const LinearWeight& w, const float* x, int64_t num_rows, float* y, ThreadPool& pool,
              Isa isa, ActivationPrecision act) {
-  // vpdpbusd takes int8 weights against x + 128 (int4 codes are the unsigned side instead).
-  const bool offset = isa != Isa::kAvx2 && w.format == WeightFormat::kInt8Channel;
-  const bool wide = isa == Isa::kAvx512Vnni && num_rows == 1 &&
-                    act == ActivationPrecision::kReduced && wide_q4_chunk_applies(w);
-  const IntX qx = quantize_x(w, x, num_rows, act, offset, wide ? kWideQ4Chunk : 32, pool);
+  const IntX qx = quantize_x(w, x, num_rows, act, isa, pool);
   if (!qx.finite) return false;
   const IntDotFn fn = isa == Isa::kAvx512Vnni ? &int_dot_avx512vnni
                       : isa == Isa::kAvxVnni  ? &int_dot_avxvnni

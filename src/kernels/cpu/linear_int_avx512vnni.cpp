@@ -2,9 +2,11 @@
 // vpdpbusd. A block ending 32 columns into a zmm takes one half step (upper lanes zero).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_int_x.h"
+#include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -105,6 +107,67 @@ void int4_one_wide(const LinearWeight& w, const IntX& qx, const float* x, float*
   }
 }
 
+// 16 int32 codes as bytes, each ^ bias, at p.
+void store_codes(int8_t* p, __m512i codes, __m128i bias) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_xor_si128(_mm512_cvtepi32_epi8(codes), bias));
+}
+
+// 8 floats times inv in double, rounded to the nearest integer, ties to even: lrint's result
+// (the rounding mode is the default one) on x * inv as quantize_activation_block computes it.
+__m256i round_codes(__m256 x, __m512d inv) {
+  return _mm512_cvtpd_epi32(_mm512_mul_pd(_mm512_cvtps_pd(x), inv));
+}
+
+}  // namespace
+
+bool quantize_row_reduced_avx512(const float* x, int64_t span, int64_t block, int64_t chunk,
+                                 int8_t bias, int8_t* codes, float* scale, float* code_sum) {
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __m512i evens =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+  const __m128i flip = _mm_set1_epi8(bias);
+  for (int64_t j0 = 0, b = 0; j0 < span; j0 += block, ++b) {
+    const int64_t j1 = std::min(j0 + block, span);
+    __m512 amax = _mm512_setzero_ps();
+    for (int64_t j = j0; j < j1; j += 16) {
+      const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + j));
+      if (_mm512_cmp_ps_mask(a, inf, _CMP_LT_OQ) != 0xffff) return false;  // NaN or infinity
+      amax = _mm512_max_ps(amax, a);
+    }
+    const float m = _mm512_reduce_max_ps(amax);
+    scale[b] = static_cast<float>(m / double{kReducedMaxCode});
+    const __m512d inv = _mm512_set1_pd(m > 0.0f ? kReducedMaxCode / double{m} : 0.0);
+    __m512i sum = _mm512_setzero_si512();
+    for (int64_t j = j0; j < j1; j += 32) {
+      __m512i c[2];
+      for (int h = 0; h < 2; ++h) {
+        const __m512 v = _mm512_loadu_ps(x + j + 16 * h);
+        const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+        c[h] =
+            _mm512_inserti64x4(_mm512_castsi256_si512(round_codes(_mm512_castps512_ps256(v), inv)),
+                               round_codes(hi, inv), 1);
+        sum = _mm512_add_epi32(sum, c[h]);
+      }
+      if (chunk == 0) {
+        store_codes(codes + j, c[0], flip);
+        store_codes(codes + j + 16, c[1], flip);
+        continue;
+      }
+      // A chunk's even columns, then its odd ones (linear_int_x.h): these 32 columns are the
+      // chunk's (j % chunk / 32)-th 32, their 16 evens and 16 odds at that place in each half.
+      int8_t* at = codes + j - j % chunk + j % chunk / 2;
+      store_codes(at, _mm512_permutex2var_epi32(c[0], evens, c[1]), flip);
+      store_codes(at + chunk / 2, _mm512_permutex2var_epi32(c[0], odds, c[1]), flip);
+    }
+    // |sum| <= 127 x block, well inside int32 (block <= 65536: int_dot_applies)
+    code_sum[b] = static_cast<float>(double{scale[b]} * _mm512_reduce_add_epi32(sum));
+  }
+  return true;
+}
+
+namespace {
+
 // GGML blocks (linear_int_ggml.h) stay 32 columns wide: their blocks and sub-blocks are.
 struct Avx512Tag {};
 struct YmmEvex : YmmOps<Avx512Tag> {
@@ -136,6 +199,10 @@ void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, f
 namespace fathom::kernels::cpu {
 void int_dot_avx512vnni(const LinearWeight&, const IntX&, const float*, float*, int64_t, int64_t,
                         int64_t, int64_t) {}
+bool quantize_row_reduced_avx512(const float*, int64_t, int64_t, int64_t, int8_t, int8_t*, float*,
+                                 float*) {
+  return false;
+}
 }  // namespace fathom::kernels::cpu
 
 #endif

@@ -178,7 +178,7 @@ void int_dot_format(const LinearWeight& w, const IntX& qx, const float* x, float
 }
 
 /// y[r_begin, r_begin + num_rows) x [o_begin, o_end) (absolute indices; x, y and qx whole).
-/// PRECOND: int_dot_applies(w), qx = quantize_x(w, x, ..., offset = T::kQ8Offset for int8).
+/// PRECOND: int_dot_applies(w), qx = quantize_x(w, x, ...) for T's ISA.
 template <class T>
 void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                  int64_t num_rows, int64_t o_begin, int64_t o_end) {

@@ -269,7 +269,7 @@ void run_tiles(const LinearWeight& lw, const IntX& qx, float* y, int64_t r_begin
 }
 
 /// y[r_begin, r_begin + num_rows) x [o_begin, o_end) (absolute indices; y and qx whole).
-/// PRECOND: lw is kGgml with ggml_int_type, qx = quantize_x(lw, x, ..., kReduced, false).
+/// PRECOND: lw is kGgml with ggml_int_type, qx = quantize_x(lw, x, ..., kReduced, ...).
 template <class T>
 void run(const LinearWeight& lw, const IntX& qx, float* y, int64_t r_begin, int64_t num_rows,
          int64_t o_begin, int64_t o_end) {

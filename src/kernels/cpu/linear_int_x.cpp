@@ -8,26 +8,41 @@
 namespace fathom::kernels::cpu {
 
 IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
-                bool offset, int64_t q4_chunk, ThreadPool& pool) {
+                Isa isa, ThreadPool& pool) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const bool ggml = w.format == WeightFormat::kGgml;
+  const bool reduced = act == ActivationPrecision::kReduced;
   const ActivationBlocks ab = activation_blocks(w);
   IntX q;
-  q.limbs = act == ActivationPrecision::kExact ? 3 : 1;
-  q.q4_chunk = q4_chunk;
-  const int64_t half = q4_chunk / 2;
+  q.limbs = reduced ? 1 : 3;
+  if (int4 && isa == Isa::kAvx512Vnni && num_rows == 1 && reduced && ab.block % kWideQ4Chunk == 0 &&
+      ab.span % kWideQ4Chunk == 0)
+    q.q4_chunk = kWideQ4Chunk;
+  const int64_t q4_chunk = q.q4_chunk, half = q4_chunk / 2;
+  const bool avx512 = reduced && !ggml && isa == Isa::kAvx512Vnni;
   q.block = ab.block;
   q.span = ab.span;
   q.num_blocks = ab.count;
   q.codes.resize(static_cast<size_t>(num_rows * q.limbs * q.span));
   q.scale.resize(static_cast<size_t>(num_rows * q.num_blocks));
   q.code_sum.resize(q.scale.size());
-  const bool ggml = w.format == WeightFormat::kGgml;
   if (ggml) q.sums16.resize(static_cast<size_t>(num_rows * q.span / 16));
   std::atomic<bool> finite{true};
-  const int8_t bias = offset ? -128 : 0;  // digit ^ 0x80 == digit + 128 as a byte
+  // digit ^ 0x80 == digit + 128 as a byte
+  const int8_t bias = isa != Isa::kAvx2 && w.format == WeightFormat::kInt8Channel ? -128 : 0;
   pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
     std::vector<int32_t> codes(static_cast<size_t>(q.block));
     for (int64_t r = begin; r < end; ++r) {
+      if (avx512) {
+        const int64_t nb = q.num_blocks;
+        if (!quantize_row_reduced_avx512(x + r * w.in_features, q.span, q.block,
+                                         int4 ? q4_chunk : 0, bias, q.codes.data() + r * q.span,
+                                         q.scale.data() + r * nb, q.code_sum.data() + r * nb)) {
+          finite.store(false, std::memory_order_relaxed);
+          return;
+        }
+        continue;
+      }
       for (int64_t b = 0; b < q.num_blocks; ++b) {
         const int64_t j0 = b * q.block, n = std::min(q.block, q.span - j0);
         float& scale = q.scale[r * q.num_blocks + b];
@@ -60,12 +75,6 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
   });
   q.finite = finite.load();
   return q;
-}
-
-bool wide_q4_chunk_applies(const LinearWeight& w) {
-  if (w.format != WeightFormat::kInt4Grouped) return false;
-  const ActivationBlocks ab = activation_blocks(w);
-  return ab.block % kWideQ4Chunk == 0 && ab.span % kWideQ4Chunk == 0;
 }
 
 }  // namespace fathom::kernels::cpu

@@ -15,12 +15,13 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/linear.h"
 #include "kernels/linear_weight.h"
 
 namespace fathom::kernels::cpu {
 
-/// IntX::q4_chunk of the AVX-512 VNNI one-row int4 kernel (wide_q4_chunk_applies).
+/// IntX::q4_chunk of the AVX-512 VNNI one-row int4 kernel.
 inline constexpr int64_t kWideQ4Chunk = 128;
 
 struct IntX {
@@ -42,14 +43,22 @@ struct IntX {
   const int8_t* limb(int64_t row, int k) const { return codes.data() + (row * limbs + k) * span; }
 };
 
-/// x[num_rows, in] (stored column order) as IntX for weight w, int4 chunks of q4_chunk columns.
-/// PRECOND: int_dot_applies(w); q4_chunk 32, or kWideQ4Chunk where wide_q4_chunk_applies(w).
+/// x[num_rows, in] (stored column order) as IntX for weight w and isa's integer kernel: int8
+/// weights' x offset to unsigned except on kAvx2 (vpdpbusd takes them against x + 128; int4
+/// codes are the unsigned side instead); int4 in kWideQ4Chunk chunks for one kReduced row on
+/// kAvx512Vnni where the blocks and the span are whole chunks, else in chunks of 32. kReduced
+/// rows other than GGML's are quantized with AVX-512 where isa has it
+/// (quantize_row_reduced_avx512), with the same codes and scales as quantize_activation_block.
+/// PRECOND: int_dot_applies(w), isa one of kAvx2, kAvxVnni, kAvx512Vnni.
 IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
-                bool offset, int64_t q4_chunk, ThreadPool& pool);
+                Isa isa, ThreadPool& pool);
 
-/// Whether int4 weight w's x may take kWideQ4Chunk chunks: its blocks and its quantized span
-/// are whole chunks.
-bool wide_q4_chunk_applies(const LinearWeight& w);
+/// One row of kReduced codes as quantize_x lays them out (chunk: int4's q4_chunk, 0 for column
+/// order; bias: 0, or -128 for the offset), blocks of `block` columns over [0, span), with
+/// their scale and code_sum. Returns false, with some blocks written, on a NaN or an infinity.
+/// PRECOND: AVX-512 F; span, block and chunk multiples of 32.
+bool quantize_row_reduced_avx512(const float* x, int64_t span, int64_t block, int64_t chunk,
+                                 int8_t bias, int8_t* codes, float* scale, float* code_sum);
 
 }  // namespace fathom::kernels::cpu
 
@@ -57,7 +66,7 @@ namespace fathom::kernels::cpu {
 
 /// The integer kernels of linear_int_dot.h, one per instruction set: y[r_begin, r_begin +
 /// num_rows) x [o_begin, o_end) (absolute indices into x[rows, in] and y[rows, out]).
-/// PRECOND: qx = quantize_x(w, x, ...) with `offset` = int_dot_wants_offset(isa, w).
+/// PRECOND: qx = quantize_x(w, x, ..., isa, ...) with the kernel's isa.
 using IntDotFn = void (*)(const LinearWeight& w, const IntX& qx, const float* x, float* y,
                           int64_t r_begin, int64_t num_rows, int64_t o_begin, int64_t o_end);
 void int_dot_avx512vnni(const LinearWeight& w, const IntX& qx, const float* x, float* y,

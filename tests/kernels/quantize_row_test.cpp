@@ -1,0 +1,131 @@
+// quantize_x's AVX-512 kReduced row (quantize_row_reduced_avx512) against the oracle it must
+// equal bit for bit: quantize_activation_block per block, codes laid out in quantize_x's order.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/cpu/linear_int_x.h"
+#include "kernels/quantize_activations.h"
+
+namespace fathom::kernels {
+namespace {
+
+struct Row {
+  std::vector<int8_t> codes;
+  std::vector<float> scale, code_sum;
+};
+
+// The layout quantize_x documents: column order (chunk 0), or per chunk its even columns then
+// its odd ones; each code ^ bias.
+Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias) {
+  const int64_t span = static_cast<int64_t>(x.size());
+  Row want;
+  want.codes.resize(x.size());
+  std::vector<int32_t> codes(static_cast<size_t>(block));
+  for (int64_t j0 = 0; j0 < span; j0 += block) {
+    const int64_t n = std::min(block, span - j0);
+    float scale = 0;
+    EXPECT_TRUE(quantize_activation_block(x.data() + j0, n, ActivationPrecision::kReduced,
+                                          codes.data(), &scale));
+    int64_t sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t j = j0 + i;
+      int64_t at = j;
+      if (chunk > 0) {
+        const int64_t k = j % chunk;
+        at = j - k + (k % 2 == 1 ? chunk / 2 + k / 2 : k / 2);
+      }
+      want.codes[static_cast<size_t>(at)] = static_cast<int8_t>(codes[i] ^ bias);
+      sum += codes[i];
+    }
+    want.scale.push_back(scale);
+    want.code_sum.push_back(static_cast<float>(double{scale} * sum));
+  }
+  return want;
+}
+
+Row fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias, bool* ok) {
+  const int64_t span = static_cast<int64_t>(x.size()), nb = (span + block - 1) / block;
+  Row got;
+  got.codes.assign(x.size(), 0);
+  got.scale.assign(static_cast<size_t>(nb), -1.0f);
+  got.code_sum.assign(static_cast<size_t>(nb), -1.0f);
+  *ok = cpu::quantize_row_reduced_avx512(x.data(), span, block, chunk, bias, got.codes.data(),
+                                         got.scale.data(), got.code_sum.data());
+  return got;
+}
+
+class QuantizeRowAvx512 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cpu::isa_available(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  }
+};
+
+TEST_F(QuantizeRowAvx512, MatchesTheOracleInEveryLayout) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  for (int64_t span : {32, 96, 128, 384, 1536, 8960})
+    for (int64_t block : {32, 64, 128, 256})
+      for (int64_t chunk : {0, 32, 128}) {
+        if (chunk == 128 && (span % 128 != 0 || block % 128 != 0)) continue;
+        for (int8_t bias : {int8_t{0}, int8_t{-128}}) {
+          std::vector<float> x(static_cast<size_t>(span));
+          for (float& v : x) v = normal(rng) * 3.0f;
+          x[0] = 0.0f;  // zeros, a block's extremes on both signs, a denormal
+          x[static_cast<size_t>(span / 2)] = -40.0f;
+          x[static_cast<size_t>(span - 1)] = 1e-40f;
+          bool ok = false;
+          const Row got = fast(x, block, chunk, bias, &ok);
+          const Row want = expected(x, block, chunk, bias);
+          ASSERT_TRUE(ok);
+          ASSERT_EQ(got.codes, want.codes) << span << " " << block << " " << chunk;
+          ASSERT_EQ(got.scale, want.scale) << span << " " << block << " " << chunk;
+          ASSERT_EQ(got.code_sum, want.code_sum) << span << " " << block << " " << chunk;
+        }
+      }
+}
+
+TEST_F(QuantizeRowAvx512, RoundsHalfwayCodesToEvenLikeLrint) {
+  // max |x| = 127 makes inv exactly 1: every x.5 is a tie, broken to the even code.
+  std::vector<float> x(64);
+  for (size_t j = 0; j < x.size(); ++j) x[j] = static_cast<float>(j) - 31.5f;
+  x[63] = 127.0f;
+  bool ok = false;
+  const Row got = fast(x, 64, 0, 0, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(got.codes, expected(x, 64, 0, 0).codes);
+  EXPECT_EQ(got.codes[0], -32);  // -31.5 -> -32
+  EXPECT_EQ(got.codes[1], -30);  // -30.5 -> -30
+  EXPECT_EQ(got.codes[32], 0);   // 0.5 -> 0
+  EXPECT_EQ(got.codes[33], 2);   // 1.5 -> 2
+}
+
+TEST_F(QuantizeRowAvx512, AnAllZeroBlockHasZeroScaleAndCodes) {
+  std::vector<float> x(64, 0.0f);
+  x[40] = -0.0f;
+  bool ok = false;
+  const Row got = fast(x, 32, 0, int8_t{-128}, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(got.scale, (std::vector<float>{0.0f, 0.0f}));
+  for (int8_t c : got.codes) EXPECT_EQ(c, int8_t{-128});  // code 0 offset by 128
+}
+
+TEST_F(QuantizeRowAvx512, RefusesNaNAndInfinity) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    std::vector<float> x(256, 1.0f);
+    x[200] = bad;
+    bool ok = true;
+    fast(x, 128, 128, 0, &ok);
+    EXPECT_FALSE(ok) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace fathom::kernels
