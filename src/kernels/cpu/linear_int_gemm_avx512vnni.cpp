@@ -164,6 +164,9 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
   }
   const uint8_t* xp[RV];
   for (int r = 0; r < RV; ++r) xp[r] = p.group(g0 + r);
+  // The weight rows are read 4 bytes at a time from MO places: the hardware prefetchers lag, so
+  // each new 64-byte line of a row prefetches the same line of the next tile's row (MO rows on).
+  const int64_t next = MO * (kInt4 ? (in + 1) / 2 : in);
   __m512 tot[MO][RV];
   for (auto& t : tot)
     for (__m512& v : t) v = _mm512_setzero_ps();
@@ -176,6 +179,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
     const int64_t k0 = b * p.block / 4, k1 = std::min((b + 1) * p.block, p.span) / 4;
     if constexpr (kInt4) {
       for (int64_t k = k0; k < k1; k += 2) {  // 8 columns: one 4-byte word of each weight row
+        if (k % 32 == 0)  // a new line of each row: the next tile's rows' line, into L2
+          for (int m = 0; m < MO; ++m) __builtin_prefetch(q4[m] + next + k * 2, 0, 2);
         __m512i xe[RV], xo[RV];
         for (int r = 0; r < RV; ++r) {
           xe[r] = _mm512_load_si512(xp[r] + k * 64);
@@ -194,6 +199,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
       }
     } else {
       for (int64_t k = k0; k < k1; ++k) {
+        if (k % 16 == 0)  // as above
+          for (int m = 0; m < MO; ++m) __builtin_prefetch(q8[m] + next + k * 4, 0, 2);
         __m512i xv[RV];
         for (int r = 0; r < RV; ++r) xv[r] = _mm512_load_si512(xp[r] + k * 64);
 #pragma GCC unroll 12
