@@ -19,8 +19,8 @@ inline constexpr int64_t kStreamRowsBelow = 3;
 
 /// How far ahead of its loads a one-output kernel prefetches its weight stream. Even one stream
 /// per thread outruns the hardware prefetchers here: 8 KiB ahead gave int4 decode 1.2x and int8
-/// 1.16x tokens/s, 2-4 KiB less, 16-32 KiB no more (docs/benchmarks.md, "Decode: the weight
-/// stream prefetched"). bf16's packed decode, slower per byte, gained nothing.
+/// 1.16x tokens/s, 2-4 KiB less, 16-32 KiB no more (docs/benchmarks.md, "Integer decode: int4 in
+/// 128-column chunks, prefetched weight streams, ..."). bf16's packed decode gained nothing.
 inline constexpr int64_t kStreamPrefetchBytes = 8192;
 
 /// Prefetches the weight byte kStreamPrefetchBytes past p into L1 (past a row's end it reads
