@@ -85,10 +85,10 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   report.model = dir;
   model::LoadOptions load;
   load.weight_cache = !args.has("no-weight-cache");
-  load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::HugePages::kOff
-                                              : model::LoadOptions::HugePages::kAtLoad;
-  load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::HugePages::kOff
-                                            : model::LoadOptions::HugePages::kAtLoad;
+  load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::When::kOff
+                                              : model::LoadOptions::When::kAtLoad;
+  load.pack_bf16 =
+      args.has("no-bf16-pack") ? model::LoadOptions::When::kOff : model::LoadOptions::When::kAtLoad;
   FATHOM_ASSIGN_OR_RETURN(load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(load.activations,

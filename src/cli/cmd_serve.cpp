@@ -179,10 +179,10 @@ Status serve_main(const std::vector<std::string>& argv) {
   o.tool_call_parser = tools == "deepseek_v3";
   if (args.has("profile")) o.engine.profile_log_interval_s = 10;
   o.load.prefault = !args.has("no-prefault");
-  o.load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::HugePages::kOff
-                                                : model::LoadOptions::HugePages::kBackground;
-  o.load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::HugePages::kOff
-                                              : model::LoadOptions::HugePages::kBackground;
+  o.load.huge_pages = args.has("no-huge-pages") ? model::LoadOptions::When::kOff
+                                                : model::LoadOptions::When::kBackground;
+  o.load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::When::kOff
+                                              : model::LoadOptions::When::kBackground;
   o.load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));

@@ -13,7 +13,7 @@ namespace fathom::model {
 LoadJob bf16_packing_job(Model& model, const LoadOptions& opts, uint64_t available_bytes) {
   using kernels::LinearWeight;
   namespace cpu = kernels::cpu;
-  if (opts.pack_bf16 == LoadOptions::HugePages::kOff || opts.reference_kernels ||
+  if (opts.pack_bf16 == LoadOptions::When::kOff || opts.reference_kernels ||
       cpu::float_isa(cpu::best_isa()) != cpu::Isa::kAvx512 || !cpu::avx512_bf16_available())
     return nullptr;
   std::vector<LinearWeight*> weights;

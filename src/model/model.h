@@ -125,15 +125,15 @@ struct LoadOptions {
   /// kAtLoad before load_model returns (fathom bench model). --no-huge-pages: kOff. Skipped
   /// (logged) when the copy would take more than half the memory available (MemAvailable,
   /// and a cgroup v2 limit less its anonymous memory): file pages can be dropped under
-  /// pressure, the copy cannot.
-  enum class HugePages : uint8_t { kOff, kAtLoad, kBackground };
-  HugePages huge_pages = HugePages::kOff;
+  /// pressure, the copy cannot. (When also says when pack_bf16 runs.)
+  enum class When : uint8_t { kOff, kAtLoad, kBackground };
+  When huge_pages = When::kOff;
   /// The kBF16 linear weights also packed losslessly into 12 bits per value
   /// (kernels/bf16_packed.h), which the one-row (decode) kernels then read instead: a quarter
   /// fewer bytes per decoded token, for three quarters of their size in more memory. Only on a
   /// CPU with AVX-512 BF16 (the kernel's), either activation precision. When as huge_pages
   /// (after the huge-page copy); skipped likewise where memory is short. --no-bf16-pack: kOff.
-  HugePages pack_bf16 = HugePages::kOff;
+  When pack_bf16 = When::kOff;
   /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft
   /// module for speculative decoding; otherwise it is skipped.
   bool load_mtp = false;

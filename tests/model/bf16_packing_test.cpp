@@ -20,7 +20,7 @@ namespace {
 
 using fathom::testing::fixture_dir;
 using fathom::testing::Reference;
-using When = LoadOptions::HugePages;
+using When = LoadOptions::When;
 
 // The logits of each position of `ids`, decoded one token per forward pass.
 std::vector<float> decode_logits(Model& m, const std::vector<int32_t>& ids) {

@@ -43,8 +43,7 @@ class WeightCacheTest : public ::testing::TestWithParam<Case> {
   }
 
   /// Logits of every position of the fixture's first prompt, loading model_dir_.
-  std::vector<float> logits(bool cache,
-                            LoadOptions::HugePages huge = LoadOptions::HugePages::kOff) {
+  std::vector<float> logits(bool cache, LoadOptions::When huge = LoadOptions::When::kOff) {
     LoadOptions opts;
     opts.quantization = GetParam().quantization;
     opts.weight_cache = cache;
@@ -97,9 +96,9 @@ TEST_P(WeightCacheTest, SecondLoadMapsTheCacheAndGivesBitIdenticalLogits) {
 TEST_P(WeightCacheTest, HitCopiedIntoHugePagesGivesBitIdenticalLogits) {
   const std::vector<float> uncached = logits(false);
   ASSERT_EQ(logits(true), uncached);  // writes the cache
-  EXPECT_EQ(logits(true, LoadOptions::HugePages::kAtLoad), uncached);
+  EXPECT_EQ(logits(true, LoadOptions::When::kAtLoad), uncached);
   // In the background: the forward pass reads the weights while they move.
-  EXPECT_EQ(logits(true, LoadOptions::HugePages::kBackground), uncached);
+  EXPECT_EQ(logits(true, LoadOptions::When::kBackground), uncached);
 }
 
 TEST_P(WeightCacheTest, ChangedCheckpointInvalidatesTheCache) {
@@ -177,8 +176,8 @@ TEST(WeightCacheOff, FloatCheckpointWithoutQuantizationWritesNothing) {
 TEST(HugePages, FloatCheckpointReadInPlaceGivesBitIdenticalLogits) {
   for (const char* fixture : {"qwen2", "deepseek_v2"}) {
     std::vector<float> want;
-    for (const auto huge : {LoadOptions::HugePages::kOff, LoadOptions::HugePages::kAtLoad,
-                            LoadOptions::HugePages::kBackground}) {
+    for (const auto huge :
+         {LoadOptions::When::kOff, LoadOptions::When::kAtLoad, LoadOptions::When::kBackground}) {
       LoadOptions opts;
       opts.huge_pages = huge;
       auto m = load_model(fixture_dir(fixture), opts);

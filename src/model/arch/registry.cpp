@@ -85,7 +85,7 @@ LoadJob huge_page_job(const LoadOptions& opts, std::shared_ptr<const formats::Ch
                       uint64_t& available) {
   std::shared_ptr<const formats::MappedFile> cache =
       opts.weight_cache_session ? opts.weight_cache_session->mapped_file() : nullptr;
-  if (opts.huge_pages == LoadOptions::HugePages::kOff || (!in_place && !cache)) return nullptr;
+  if (opts.huge_pages == LoadOptions::When::kOff || (!in_place && !cache)) return nullptr;
   // The copy is memory the kernel cannot drop under pressure, where file pages it can: on a
   // box the weights nearly fill (an edge device), keep the file mapping.
   uint64_t bytes = cache ? cache->size() : 0;
@@ -125,7 +125,7 @@ void start_load_jobs(Model& model, const LoadOptions& opts,
   for (const auto& [job, when] :
        {std::pair{copy, opts.huge_pages}, std::pair{pack, opts.pack_bf16}}) {
     if (!job) continue;
-    if (when == LoadOptions::HugePages::kAtLoad)
+    if (when == LoadOptions::When::kAtLoad)
       job(never);
     else
       later.push_back(job);
