@@ -1,11 +1,12 @@
-// quantize_x's AVX-512 kReduced row (quantize_row_reduced_avx512) against the oracle it must
-// equal bit for bit: quantize_activation_block per block, codes laid out in quantize_x's order.
+// quantize_x's SIMD kReduced rows (quantize_row_reduced_avx512 / _avx2) against the oracle they
+// must equal bit for bit: quantize_activation_block per block, codes in quantize_x's order.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
@@ -49,25 +50,45 @@ Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t b
   return want;
 }
 
-Row fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias, bool* ok) {
+using RowFn = bool (*)(const float*, int64_t, int64_t, int64_t, int8_t, int8_t*, float*, float*);
+
+struct Variant {
+  const char* name;
+  RowFn fn;
+  cpu::Isa needs;
+};
+
+class QuantizeRowSimd : public ::testing::TestWithParam<Variant> {
+ protected:
+  void SetUp() override {
+    if (!cpu::isa_available(GetParam().needs)) GTEST_SKIP() << "this CPU lacks " << GetParam().name;
+  }
+  Row fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias, bool* ok) {
+    return run(GetParam().fn, x, block, chunk, bias, ok);
+  }
+  static Row run(RowFn fn, const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias,
+                 bool* ok);
+};
+
+Row QuantizeRowSimd::run(RowFn fn, const std::vector<float>& x, int64_t block, int64_t chunk,
+                         int8_t bias, bool* ok) {
   const int64_t span = static_cast<int64_t>(x.size()), nb = (span + block - 1) / block;
   Row got;
   got.codes.assign(x.size(), 0);
   got.scale.assign(static_cast<size_t>(nb), -1.0f);
   got.code_sum.assign(static_cast<size_t>(nb), -1.0f);
-  *ok = cpu::quantize_row_reduced_avx512(x.data(), span, block, chunk, bias, got.codes.data(),
-                                         got.scale.data(), got.code_sum.data());
+  *ok = fn(x.data(), span, block, chunk, bias, got.codes.data(), got.scale.data(),
+           got.code_sum.data());
   return got;
 }
 
-class QuantizeRowAvx512 : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!cpu::isa_available(cpu::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-  }
-};
+INSTANTIATE_TEST_SUITE_P(
+    Isas, QuantizeRowSimd,
+    ::testing::Values(Variant{"avx512", &cpu::quantize_row_reduced_avx512, cpu::Isa::kAvx512},
+                      Variant{"avx2", &cpu::quantize_row_reduced_avx2, cpu::Isa::kAvx2}),
+    [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });
 
-TEST_F(QuantizeRowAvx512, MatchesTheOracleInEveryLayout) {
+TEST_P(QuantizeRowSimd, MatchesTheOracleInEveryLayout) {
   std::mt19937 rng(11);
   std::normal_distribution<float> normal;
   for (int64_t span : {32, 96, 128, 384, 1536, 8960})
@@ -91,7 +112,7 @@ TEST_F(QuantizeRowAvx512, MatchesTheOracleInEveryLayout) {
       }
 }
 
-TEST_F(QuantizeRowAvx512, RoundsHalfwayCodesToEvenLikeLrint) {
+TEST_P(QuantizeRowSimd, RoundsHalfwayCodesToEvenLikeLrint) {
   // max |x| = 127 makes inv exactly 1: every x.5 is a tie, broken to the even code.
   std::vector<float> x(64);
   for (size_t j = 0; j < x.size(); ++j) x[j] = static_cast<float>(j) - 31.5f;
@@ -106,7 +127,7 @@ TEST_F(QuantizeRowAvx512, RoundsHalfwayCodesToEvenLikeLrint) {
   EXPECT_EQ(got.codes[33], 2);   // 1.5 -> 2
 }
 
-TEST_F(QuantizeRowAvx512, AnAllZeroBlockHasZeroScaleAndCodes) {
+TEST_P(QuantizeRowSimd, AnAllZeroBlockHasZeroScaleAndCodes) {
   std::vector<float> x(64, 0.0f);
   x[40] = -0.0f;
   bool ok = false;
@@ -116,7 +137,7 @@ TEST_F(QuantizeRowAvx512, AnAllZeroBlockHasZeroScaleAndCodes) {
   for (int8_t c : got.codes) EXPECT_EQ(c, int8_t{-128});  // code 0 offset by 128
 }
 
-TEST_F(QuantizeRowAvx512, RefusesNaNAndInfinity) {
+TEST_P(QuantizeRowSimd, RefusesNaNAndInfinity) {
   for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
                     -std::numeric_limits<float>::infinity()}) {
     std::vector<float> x(256, 1.0f);

@@ -5,9 +5,11 @@
 // weights (digits down to -128) stay on the float kernels (int_dot_supported).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_int_x.h"
+#include "kernels/quantize_activations.h"
 #include "kernels/weight_element.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -40,7 +42,73 @@ struct YmmAvx2 : YmmOps<Avx2Tag> {
   }
 };
 
+// Codes of 8 consecutive columns (x[0, 8) times inv in double, rounded by vcvtpd2dq: ties to
+// even, as lrint in quantize_activation_block) as two vectors of 4 int32.
+void round_codes8(const float* x, __m256d inv, __m128i* lo, __m128i* hi) {
+  *lo = _mm256_cvtpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x)), inv));
+  *hi = _mm256_cvtpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + 4)), inv));
+}
+
+// 16 int32 codes (4 vectors, in order) as bytes, each ^ bias, at p.
+void store_codes16(int8_t* p, const __m128i (&c)[4], __m128i bias) {
+  const __m128i bytes = _mm_packs_epi16(_mm_packs_epi32(c[0], c[1]), _mm_packs_epi32(c[2], c[3]));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm_xor_si128(bytes, bias));
+}
+
+// The even (kOdd false) or odd lanes of a and b, in order: a0 a2 b0 b2 or a1 a3 b1 b3.
+template <bool kOdd>
+__m128i lanes(__m128i a, __m128i b) {
+  constexpr int kSel = kOdd ? _MM_SHUFFLE(3, 1, 3, 1) : _MM_SHUFFLE(2, 0, 2, 0);
+  return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), kSel));
+}
+
 }  // namespace
+
+bool quantize_row_reduced_avx2(const float* x, int64_t span, int64_t block, int64_t chunk,
+                               int8_t bias, int8_t* codes, float* scale, float* code_sum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  const __m128i flip = _mm_set1_epi8(bias);
+  for (int64_t j0 = 0, b = 0; j0 < span; j0 += block, ++b) {
+    const int64_t j1 = std::min(j0 + block, span);
+    __m256 amax = _mm256_setzero_ps();
+    for (int64_t j = j0; j < j1; j += 8) {
+      const __m256 a = _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j));
+      if (_mm256_movemask_ps(_mm256_cmp_ps(a, inf, _CMP_LT_OQ)) != 0xff) return false;
+      amax = _mm256_max_ps(amax, a);
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    const float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1)));
+    scale[b] = static_cast<float>(m / double{kReducedMaxCode});
+    const __m256d inv = _mm256_set1_pd(m > 0.0f ? kReducedMaxCode / double{m} : 0.0);
+    __m128i sum = _mm_setzero_si128();
+    for (int64_t j = j0; j < j1; j += 32) {
+      __m128i c[8];  // columns j + 4i .. j + 4i + 3
+      for (int i = 0; i < 4; ++i) round_codes8(x + j + 8 * i, inv, &c[2 * i], &c[2 * i + 1]);
+      for (const __m128i& v : c) sum = _mm_add_epi32(sum, v);
+      if (chunk == 0) {
+        store_codes16(codes + j, {c[0], c[1], c[2], c[3]}, flip);
+        store_codes16(codes + j + 16, {c[4], c[5], c[6], c[7]}, flip);
+        continue;
+      }
+      // A chunk's even columns, then its odd ones (linear_int_x.h), as in the AVX-512 version.
+      int8_t* at = codes + j - j % chunk + j % chunk / 2;
+      store_codes16(at,
+                    {lanes<false>(c[0], c[1]), lanes<false>(c[2], c[3]), lanes<false>(c[4], c[5]),
+                     lanes<false>(c[6], c[7])},
+                    flip);
+      store_codes16(at + chunk / 2,
+                    {lanes<true>(c[0], c[1]), lanes<true>(c[2], c[3]), lanes<true>(c[4], c[5]),
+                     lanes<true>(c[6], c[7])},
+                    flip);
+    }
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(1, 0, 3, 2)));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, _MM_SHUFFLE(2, 3, 0, 1)));
+    code_sum[b] = static_cast<float>(double{scale[b]} * _mm_cvtsi128_si32(sum));
+  }
+  return true;
+}
 
 void int_dot_avx2(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                   int64_t num_rows, int64_t o_begin, int64_t o_end) {
@@ -56,6 +124,10 @@ void int_dot_avx2(const LinearWeight& w, const IntX& qx, const float* x, float* 
 #else  // not x86: never selected
 
 namespace fathom::kernels::cpu {
+bool quantize_row_reduced_avx2(const float*, int64_t, int64_t, int64_t, int8_t, int8_t*, float*,
+                               float*) {
+  return false;
+}
 void int_dot_avx2(const LinearWeight&, const IntX&, const float*, float*, int64_t, int64_t, int64_t,
                   int64_t) {}
 }  // namespace fathom::kernels::cpu

@@ -19,7 +19,10 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
       ab.span % kWideQ4Chunk == 0)
     q.q4_chunk = kWideQ4Chunk;
   const int64_t q4_chunk = q.q4_chunk, half = q4_chunk / 2;
-  const bool avx512 = reduced && !ggml && isa == Isa::kAvx512Vnni;
+  auto* simd_row = !reduced || ggml                            ? nullptr
+                   : isa == Isa::kAvx512Vnni                   ? &quantize_row_reduced_avx512
+                   : isa == Isa::kAvx2 || isa == Isa::kAvxVnni ? &quantize_row_reduced_avx2
+                                                               : nullptr;
   q.block = ab.block;
   q.span = ab.span;
   q.num_blocks = ab.count;
@@ -33,11 +36,11 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
   pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
     std::vector<int32_t> codes(static_cast<size_t>(q.block));
     for (int64_t r = begin; r < end; ++r) {
-      if (avx512) {
+      if (simd_row != nullptr) {
         const int64_t nb = q.num_blocks;
-        if (!quantize_row_reduced_avx512(x + r * w.in_features, q.span, q.block,
-                                         int4 ? q4_chunk : 0, bias, q.codes.data() + r * q.span,
-                                         q.scale.data() + r * nb, q.code_sum.data() + r * nb)) {
+        if (!simd_row(x + r * w.in_features, q.span, q.block, int4 ? q4_chunk : 0, bias,
+                      q.codes.data() + r * q.span, q.scale.data() + r * nb,
+                      q.code_sum.data() + r * nb)) {
           finite.store(false, std::memory_order_relaxed);
           return;
         }
