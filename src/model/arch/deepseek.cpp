@@ -78,7 +78,7 @@ class DeepseekModel final : public Model {
       sum += (L.moe.gate.*bytes)();
       int64_t experts = 0;
       for (const MlpWeights& x : L.moe.experts)
-        for (const LinearWeight* w : {&x.gate, &x.up, &x.down}) experts += (w->*bytes)();
+        each_mlp_linear(x, [&](const LinearWeight& w) { experts += (w.*bytes)(); });
       // Routed experts are equal in size: a token reads num_experts_per_tok of them.
       if (!every_expert && !L.moe.experts.empty())
         experts =
@@ -97,8 +97,7 @@ class DeepseekModel final : public Model {
     fn(lm_head_);
     for (DeepseekLayer& L : layers_) {
       each_layer_linear(L, fn);
-      for (MlpWeights& x : L.moe.experts)
-        for (LinearWeight* w : {&x.gate, &x.up, &x.down}) fn(*w);
+      for (MlpWeights& x : L.moe.experts) each_mlp_linear(x, fn);
     }
   }
 
@@ -111,8 +110,13 @@ class DeepseekModel final : public Model {
     for (auto* w : {&a.q_proj, &a.q_a_proj, &a.q_b_proj, &a.kv_a_proj, &a.o_proj}) fn(*w);
     for (auto* heads : {&a.uk_t, &a.uv})
       for (auto& w : *heads) fn(w);
-    auto& mlp = L.is_moe ? L.moe.shared : L.dense;
-    for (auto* w : {&mlp.gate, &mlp.up, &mlp.down}) fn(*w);
+    each_mlp_linear(L.is_moe ? L.moe.shared : L.dense, fn);
+  }
+
+  // An MLP's gate, up and down projections, const or not.
+  template <class Mlp, class Fn>
+  static void each_mlp_linear(Mlp& m, Fn&& fn) {
+    for (auto* w : {&m.gate, &m.up, &m.down}) fn(*w);
   }
 
   void forward_validated(const ForwardBatch& b, runtime::KvStorage& kv, float* logits) override;
