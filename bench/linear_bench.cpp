@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/machine_probe.h"
@@ -325,6 +326,7 @@ int run(int argc, char** argv) {
         Isa isa;
         LinearPath path;
         Act act;
+        bool prepacked = false;  // the weights' ready-made panel copies (kernels/bf16_panel.h)
       };
       std::vector<Run> runs = {{isa, LinearPath::kAuto, default_act}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
@@ -340,8 +342,11 @@ int run(int argc, char** argv) {
             if (!(i == Isa::kAvx512 && p == LinearPath::kTiles) &&
                 kernels::cpu::choose_path(copies[0], rows, i, p) == p)
               runs.push_back({i, p, Act::kExact});
-            if (kernels::cpu::uses_bf16_dot(copies[0], rows, i, p, Act::kReduced))
+            if (kernels::cpu::uses_bf16_dot(copies[0], rows, i, p, Act::kReduced)) {
               runs.push_back({i, p, Act::kReduced});
+              if (p == LinearPath::kPanel && f.format == WeightFormat::kBF16)
+                runs.push_back({i, p, Act::kReduced, true});
+            }
           }
           for (Act act : {Act::kExact, Act::kReduced})
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
@@ -352,19 +357,32 @@ int run(int argc, char** argv) {
             runs.push_back({i, LinearPath::kIntGemm, Act::kReduced});
         }
       }
+      std::vector<LinearWeight> panel_copies;  // copies with their panel copy, made when asked
+      auto weights = [&](bool prepacked) -> const std::vector<LinearWeight>& {
+        if (!prepacked) return copies;
+        if (panel_copies.empty())
+          for (LinearWeight w : copies) {
+            w.bf16_panel = std::make_shared<kernels::Bf16PanelSlot>();
+            w.bf16_panel->set(kernels::pack_bf16_panel(static_cast<const uint16_t*>(w.values),
+                                                       w.out_features, w.in_features));
+            panel_copies.push_back(std::move(w));
+          }
+        return panel_copies;
+      };
       double avx2_s = 0;
-      for (const auto& [run_isa, run_path, run_act] : runs) {
+      for (const auto& [run_isa, run_path, run_act, prepacked] : runs) {
+        const std::vector<LinearWeight>& ws = weights(prepacked);
         const double s = time_best(
             [&](int i) {
-              kernels::cpu::linear_cpu_isa(copies[static_cast<size_t>(i) % copies.size()], x.data(),
-                                           rows, y.data(), pool, run_isa, run_path, run_act);
+              kernels::cpu::linear_cpu_isa(ws[static_cast<size_t>(i) % ws.size()], x.data(), rows,
+                                           y.data(), pool, run_isa, run_path, run_act);
             },
             budget_s);
         if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
         const double wbytes = static_cast<double>(copies[0].size_bytes());
         // The kernel's own ceiling: a 512-row slice of the same weight, called repeatedly, stays
         // in the last-level cache, so memory bandwidth no longer limits it.
-        LinearWeight hot = copies[0];
+        LinearWeight hot = ws[0];
         hot.out_features = std::min<int64_t>(out, 512);
         const double hot_s = time_best(
             [&](int) {
@@ -380,7 +398,8 @@ int run(int argc, char** argv) {
                             (run_path == LinearPath::kInt || run_path == LinearPath::kIntGemm ||
                                      run_act == Act::kReduced
                                  ? std::string("/") + kernels::activation_precision_name(run_act)
-                                 : std::string())
+                                 : std::string()) +
+                            (prepacked ? "/prepacked" : "")
                       : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,

@@ -33,7 +33,9 @@ void print_help() {
       "  --no-huge-pages  read the weights from the file mapping (4 KiB pages) instead of a\n"
       "                 copy in transparent huge pages (as serve)\n"
       "  --no-bf16-pack   decode reads bf16 weights as stored instead of a copy packed\n"
-      "                 losslessly into 12 bits per value (AVX-512 BF16 CPUs; as serve)\n"
+      "                 losslessly into 12 bits per value, and batches and prefill with\n"
+      "                 --activations reduced instead of a copy interleaved into their\n"
+      "                 kernel's tiles (AVX-512 BF16 CPUs; as serve)\n"
       "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "
       "instruction set.\n");
 }

@@ -1,16 +1,12 @@
 #include "kernels/bf16_packed.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
+
+#include "kernels/huge_page_buffer.h"
 
 namespace fathom::kernels {
 namespace {
-
-constexpr size_t kHugePage = size_t{2} << 20;
 
 uint8_t exponent(uint16_t v) { return static_cast<uint8_t>(v >> 7); }
 
@@ -36,13 +32,8 @@ std::unique_ptr<Bf16Packed> pack_bf16(const uint16_t* values, int64_t out, int64
   p->out_features = out;
   p->in_features = in;
   const int64_t blocks = p->blocks_per_row();
-  const size_t bytes = static_cast<size_t>(out * blocks * kBf16PackSlotBytes);
-  const size_t alloc = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* mem = std::aligned_alloc(kHugePage, alloc);
-  if (mem == nullptr) throw std::bad_alloc();
-  (void)::madvise(mem, alloc, MADV_HUGEPAGE);  // advice only: small pages where refused
-  p->storage = std::shared_ptr<void>(mem, [](void* q) { std::free(q); });
-  auto* slots = static_cast<uint8_t*>(mem);
+  p->storage = huge_page_buffer(static_cast<size_t>(out * blocks * kBf16PackSlotBytes));
+  auto* slots = static_cast<uint8_t*>(p->storage.get());
   p->slots = slots;
   p->bias.resize(static_cast<size_t>(out * blocks));
   p->escape_begin.reserve(static_cast<size_t>(out + 1));

@@ -10,10 +10,11 @@
 // three quarters of the bytes; the kernels in cpu/linear_bf16_avx512.cpp unpack in registers.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "kernels/ready_slot.h"
 
 namespace fathom::kernels {
 
@@ -41,7 +42,7 @@ struct Bf16Packed {
   /// escape k's 64 bf16 values are escape_values[64 k ..] in bf16_pack_lane order.
   std::vector<uint32_t> escape_begin, escape_block;
   std::vector<uint16_t> escape_values;
-  std::shared_ptr<void> storage;  ///< owns `slots` (2 MiB aligned, huge pages advised)
+  std::shared_ptr<void> storage;  ///< owns `slots` (huge_page_buffer)
 
   /// Bytes a one-row product reads: slots, biases and escapes.
   int64_t size_bytes() const;
@@ -57,20 +58,6 @@ std::unique_ptr<Bf16Packed> pack_bf16(const uint16_t* values, int64_t out, int64
 /// Row r unpacked into out[in]: the original bf16 bits (the reference decoder).
 void unpack_bf16_row(const Bf16Packed& p, int64_t r, uint16_t* out);
 
-/// Where a weight's packed copy appears once made, possibly while the model already serves:
-/// readers see nullptr until set() publishes the whole copy.
-class Bf16PackedSlot {
- public:
-  const Bf16Packed* get() const { return ready_.load(std::memory_order_acquire); }
-  /// Once, before or while readers call get().
-  void set(std::unique_ptr<Bf16Packed> packed) {
-    owned_ = std::move(packed);
-    ready_.store(owned_.get(), std::memory_order_release);
-  }
-
- private:
-  std::unique_ptr<Bf16Packed> owned_;
-  std::atomic<const Bf16Packed*> ready_{nullptr};
-};
+using Bf16PackedSlot = ReadySlot<Bf16Packed>;
 
 }  // namespace fathom::kernels

@@ -12,7 +12,10 @@
 
 namespace fathom::kernels {
 
-class Bf16PackedSlot;
+struct Bf16Packed;
+struct Bf16Panel;
+template <class T>
+class ReadySlot;
 
 enum class WeightFormat : uint8_t {
   kF32,          ///< float   [out, in]
@@ -75,7 +78,11 @@ struct LinearWeight {
 
   /// kBF16, optional: where the values packed into 12 bits each appear (kernels/bf16_packed.h),
   /// which the one-row kernels read instead once made (LoadOptions::pack_bf16).
-  std::shared_ptr<Bf16PackedSlot> bf16_packed;
+  std::shared_ptr<ReadySlot<Bf16Packed>> bf16_packed;
+  /// kBF16, optional: where the values interleaved into the many-rows bf16 kernel's tiles
+  /// appear (kernels/bf16_panel.h), which it reads instead once made (LoadOptions::pack_bf16
+  /// with kReduced activations).
+  std::shared_ptr<ReadySlot<Bf16Panel>> bf16_panel;
 
   /// Bytes this weight occupies in memory (for reports and bandwidth numbers).
   int64_t size_bytes() const;

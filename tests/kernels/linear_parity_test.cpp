@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/linear.h"
@@ -306,8 +307,28 @@ TEST_P(LinearParityReduced, Bf16DotMatchesItsOracleOnEveryIsa) {
           << cpu::isa_name(isa) << "/" << cpu::path_name(path) << " y[" << k << "]";
     }
   }
-  if (cpu::avx512_bf16_available()) {
-    EXPECT_EQ(bf16_runs, 2) << "rows and panel";
+  if (!cpu::avx512_bf16_available()) return;
+  EXPECT_EQ(bf16_runs, 2) << "rows and panel";
+  if (c.spec.format != WeightFormat::kBF16) return;
+  // The same weights from a ready-made panel copy (kernels/bf16_panel.h): read directly, and
+  // by kAuto and kPanel from kBf16PanelMinRows rows on.
+  LinearWeight wp = w;
+  wp.bf16_panel = std::make_shared<Bf16PanelSlot>();
+  wp.bf16_panel->set(
+      pack_bf16_panel(static_cast<const uint16_t*>(w.values), c.spec.out, c.spec.in));
+  for (int variant = 0; variant < 3; ++variant) {
+    std::vector<float> got(ny, std::nanf(""));
+    if (variant == 0) {
+      ASSERT_TRUE(cpu::linear_bf16_panel(wp, x.data(), c.num_rows, got.data(), pool));
+    } else {
+      cpu::linear_cpu_isa(wp, x.data(), c.num_rows, got.data(), pool, cpu::Isa::kAvx512,
+                          variant == 1 ? cpu::LinearPath::kAuto : cpu::LinearPath::kPanel,
+                          ActivationPrecision::kReduced);
+    }
+    for (size_t k = 0; k < ny; ++k)
+      ASSERT_LE(std::fabs(double{got[k]} - reduced[k]), 1e-5 * mag[k] + 1e-30)
+          << "panel copy, variant " << variant << " y[" << k / c.spec.out << ", " << k % c.spec.out
+          << "] = " << got[k] << " oracle " << reduced[k];
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/bf16_packed.h"
+#include "kernels/bf16_panel.h"
 #include "kernels/linear_bf16.h"
 #include "tensor/dtype.h"
 
@@ -52,8 +53,12 @@ namespace {
 
 constexpr int64_t kLanes = 32;    // bf16 per zmm
 constexpr int64_t kOutTile = 16;  // outputs per kRows task (as run_rows in linear_cpu.cpp)
-constexpr int64_t kPanelOutBf16 = 32, kPanelMr = 12, kPanelRowsBf16 = 192;
-constexpr int64_t kBlockPairs = 128;  // column pairs per panel block: 128 x 32 x 4 B = 16 KiB
+// Panel tiles: kBf16PanelOut (48) outputs, 3 zmm per x row; micro-kernels of up to 8 rows
+// (24 accumulators) over blocks of 128 column pairs (128 x 48 x 4 B = 24 KiB of weights,
+// 8 rows x 128 x 4 B of x: both stay in L1 while the block runs).
+constexpr int64_t kTileOut = kBf16PanelOut, kTileNv = kTileOut / 16, kPanelMr = 8;
+constexpr int64_t kPanelRowsBf16 = 192;  // rows per task: acc[192][48] fp32 is 36 KiB
+constexpr int64_t kBlockPairs = 128;
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 
@@ -341,31 +346,30 @@ int64_t pack_panel_bf16_transposed(const LinearWeight& w, int64_t o_begin, uint3
   const int64_t in = w.in_features, full = in / 2 / 16 * 16;
   const auto* values = static_cast<const uint16_t*>(w.values);
   for (int64_t p0 = 0; p0 < full; p0 += 16)
-    for (int64_t half = 0; half < kPanelOutBf16; half += 16) {
+    for (int64_t half = 0; half < kTileOut; half += 16) {
       __m512i r[16];
       for (int i = 0; i < 16; ++i)
         r[i] = _mm512_loadu_si512(values + (o_begin + half + i) * in + 2 * p0);
       transpose16(r);
-      for (int j = 0; j < 16; ++j)
-        _mm512_storeu_si512(panel + (p0 + j) * kPanelOutBf16 + half, r[j]);
+      for (int j = 0; j < 16; ++j) _mm512_storeu_si512(panel + (p0 + j) * kTileOut + half, r[j]);
     }
   return full;
 }
 
-// Weight rows [o_begin, o_begin + no) as column pairs: panel[p * 32 + o] = bf16 (W[o, 2p],
-// W[o, 2p + 1]), the low half the even column (as vdpbf16ps pairs x); rows past `no` and the
-// partner of an odd last column are zero.
+// Weight rows [o_begin, o_begin + no) as one tile of the Bf16Panel layout (kernels/bf16_panel.h):
+// panel[p * 48 + o] = bf16 (W[o, 2p], W[o, 2p + 1]); rows past `no` and the partner of an odd
+// last column are zero.
 void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* panel) {
   const int64_t in = w.in_features, np = (in + 1) / 2;
   // bf16 rows of a full tile: most pairs by transposes, the rest below.
-  const int64_t p_done = w.format == WeightFormat::kBF16 && no == kPanelOutBf16
+  const int64_t p_done = w.format == WeightFormat::kBF16 && no == kTileOut
                              ? pack_panel_bf16_transposed(w, o_begin, panel)
                              : 0;
   thread_local std::vector<uint16_t> row;  // one weight row as bf16, padded to 32 columns
   row.assign(static_cast<size_t>((in + kLanes - 1) & ~(kLanes - 1)), 0);
-  for (int64_t o = 0; o < kPanelOutBf16; ++o) {
+  for (int64_t o = 0; o < kTileOut; ++o) {
     if (o >= no) {
-      for (int64_t p = 0; p < np; ++p) panel[p * kPanelOutBf16 + o] = 0;
+      for (int64_t p = 0; p < np; ++p) panel[p * kTileOut + o] = 0;
       continue;
     }
     const uint16_t* src = static_cast<const uint16_t*>(w.values) + (o_begin + o) * in;
@@ -381,33 +385,41 @@ void pack_panel(const LinearWeight& w, int64_t o_begin, int64_t no, uint32_t* pa
     for (int64_t p = p_done; p < np; ++p) {
       uint32_t pair;
       std::memcpy(&pair, row.data() + 2 * p, sizeof(pair));
-      panel[p * kPanelOutBf16 + o] = pair;
+      panel[p * kTileOut + o] = pair;
     }
   }
 }
 
-// acc[MR][32] += x[MR rows, np pairs] . panel[np][32].
+// acc[MR][48] += x[MR rows, np pairs] . panel[np][48].
 template <int MR>
 void panel_micro(const uint32_t* panel, int64_t np, const uint32_t* x, int64_t xs, float* acc) {
-  __m512 c0[MR], c1[MR];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = _mm512_setzero_ps();
+  __m512 c[MR][kTileNv];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < kTileNv; ++v) c[i][v] = _mm512_setzero_ps();
   for (int64_t p = 0; p < np; ++p) {
-    const __m512bh b0 = as_bh(_mm512_loadu_si512(panel + p * kPanelOutBf16));
-    const __m512bh b1 = as_bh(_mm512_loadu_si512(panel + p * kPanelOutBf16 + 16));
-#pragma GCC unroll 16
+    __m512bh b[kTileNv];
+#pragma GCC unroll 3
+    for (int v = 0; v < kTileNv; ++v) {
+      b[v] = as_bh(_mm512_loadu_si512(panel + p * kTileOut + v * 16));
+      _mm_prefetch(reinterpret_cast<const char*>(panel + (p + kBlockPairs) * kTileOut + v * 16),
+                   _MM_HINT_T0);
+    }
+#pragma GCC unroll 8
     for (int i = 0; i < MR; ++i) {
       const __m512bh a = as_bh(_mm512_set1_epi32(static_cast<int>(x[i * xs + p])));
-      c0[i] = _mm512_dpbf16_ps(c0[i], a, b0);
-      c1[i] = _mm512_dpbf16_ps(c1[i], a, b1);
+#pragma GCC unroll 3
+      for (int v = 0; v < kTileNv; ++v) c[i][v] = _mm512_dpbf16_ps(c[i][v], a, b[v]);
     }
   }
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    float* row = acc + i * kPanelOutBf16;
-    _mm512_storeu_ps(row, _mm512_add_ps(_mm512_loadu_ps(row), c0[i]));
-    _mm512_storeu_ps(row + 16, _mm512_add_ps(_mm512_loadu_ps(row + 16), c1[i]));
-  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 3
+    for (int v = 0; v < kTileNv; ++v) {
+      float* a = acc + i * kTileOut + v * 16;
+      _mm512_storeu_ps(a, _mm512_add_ps(_mm512_loadu_ps(a), c[i][v]));
+    }
 }
 
 using PanelMicro = void (*)(const uint32_t*, int64_t, const uint32_t*, int64_t, float*);
@@ -417,33 +429,68 @@ constexpr auto kPanelMicro = []<size_t... I>(std::index_sequence<I...>) {
 }
 (std::make_index_sequence<kPanelMr>());
 
-// y[rows r0.., outputs o_begin..+32] for nr rows. The tile's panel is packed once per call
-// (call_id) and output tile: a thread's consecutive tasks are the row chunks of one tile.
-void panel_task(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t r0, int64_t nr,
-                float* y, int64_t o_begin, uint64_t call_id) {
-  const int64_t np = (w.in_features + 1) / 2, out = w.out_features;
-  const int64_t no = std::min(kPanelOutBf16, out - o_begin);
-  thread_local std::vector<uint32_t> panel;
+// y[rows r0.., outputs o_begin..+48] for nr rows from one panel tile [np][48].
+void panel_tile(const uint32_t* tile, int64_t np, const uint32_t* xb, int64_t xs, int64_t r0,
+                int64_t nr, float* y, int64_t out, int64_t o_begin) {
   thread_local std::vector<float> acc;
-  thread_local uint64_t packed_call = 0;
-  thread_local int64_t packed_o = -1;
-  if (packed_call != call_id || packed_o != o_begin) {
-    panel.resize(static_cast<size_t>(np * kPanelOutBf16));
-    pack_panel(w, o_begin, no, panel.data());
-    packed_call = call_id;
-    packed_o = o_begin;
-  }
-  acc.assign(static_cast<size_t>(nr * kPanelOutBf16), 0.0f);
+  acc.assign(static_cast<size_t>(nr * kTileOut), 0.0f);
   for (int64_t p0 = 0; p0 < np; p0 += kBlockPairs) {
     const int64_t kp = std::min(kBlockPairs, np - p0);
     for (int64_t i = 0; i < nr; i += kPanelMr) {
       const int64_t mr = std::min(kPanelMr, nr - i);
-      kPanelMicro[mr](panel.data() + p0 * kPanelOutBf16, kp, xb + (r0 + i) * xs + p0, xs,
-                      acc.data() + i * kPanelOutBf16);
+      kPanelMicro[mr](tile + p0 * kTileOut, kp, xb + (r0 + i) * xs + p0, xs,
+                      acc.data() + i * kTileOut);
     }
   }
+  const int64_t no = std::min(kTileOut, out - o_begin);
   for (int64_t r = 0; r < nr; ++r)
-    std::copy_n(acc.data() + r * kPanelOutBf16, no, y + (r0 + r) * out + o_begin);
+    std::copy_n(acc.data() + r * kTileOut, no, y + (r0 + r) * out + o_begin);
+}
+
+// The tile at o_begin packed from w's rows once per call (call_id) and tile: a thread's
+// consecutive tasks are the row chunks of one tile.
+const uint32_t* packed_tile(const LinearWeight& w, int64_t o_begin, uint64_t call_id) {
+  thread_local std::vector<uint32_t> panel;
+  thread_local uint64_t packed_call = 0;
+  thread_local int64_t packed_o = -1;
+  if (packed_call != call_id || packed_o != o_begin) {
+    panel.resize(static_cast<size_t>((w.in_features + 1) / 2 * kTileOut));
+    pack_panel(w, o_begin, std::min(kTileOut, w.out_features - o_begin), panel.data());
+    packed_call = call_id;
+    packed_o = o_begin;
+  }
+  return panel.data();
+}
+
+// x rounded to bf16 pairs [num_rows][xs] (thread-local: reused, no page faults per call);
+// returns xs.
+int64_t rounded_rows(const float* x, int64_t num_rows, int64_t in, ThreadPool& pool,
+                     const uint32_t** xb_out) {
+  const int64_t xs = ((in + kLanes - 1) & ~(kLanes - 1)) / 2;
+  thread_local std::vector<uint32_t> xb;
+  if (xb.size() < static_cast<size_t>(num_rows * xs)) xb.resize(static_cast<size_t>(num_rows * xs));
+  round_rows(x, num_rows, in, xb.data(), xs, pool);
+  *xb_out = xb.data();
+  return xs;
+}
+
+// Every (output tile, chunk of kPanelRowsBf16 rows) task of a panel product; tile(t, call_id)
+// gives tile t's [np][48] panel.
+template <class Tile>
+void run_panel_tasks(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num_rows,
+                     float* y, ThreadPool& pool, Tile tile) {
+  static std::atomic<uint64_t> calls{0};
+  const uint64_t call_id = ++calls;
+  const int64_t out = w.out_features, np = (w.in_features + 1) / 2;
+  const int64_t tiles = (out + kTileOut - 1) / kTileOut;
+  const int64_t chunks = (num_rows + kPanelRowsBf16 - 1) / kPanelRowsBf16;
+  pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t t = task / chunks, r0 = (task % chunks) * kPanelRowsBf16;
+      panel_tile(tile(t, call_id), np, xb, xs, r0, std::min(kPanelRowsBf16, num_rows - r0), y, out,
+                 t * kTileOut);
+    }
+  });
 }
 
 }  // namespace
@@ -471,14 +518,22 @@ bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadP
   return true;
 }
 
+bool linear_bf16_panel(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                       ThreadPool& pool) {
+  const Bf16Panel* panel = w.bf16_panel ? w.bf16_panel->get() : nullptr;
+  if (panel == nullptr) return false;
+  const uint32_t* xb = nullptr;
+  const int64_t xs = rounded_rows(x, num_rows, w.in_features, pool, &xb);
+  run_panel_tasks(w, xb, xs, num_rows, y, pool,
+                  [panel](int64_t t, uint64_t) { return panel->tile(t); });
+  return true;
+}
+
 void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                         ThreadPool& pool, LinearPath path) {
-  const int64_t in = w.in_features, out = w.out_features;
-  const int64_t xs = ((in + kLanes - 1) & ~(kLanes - 1)) / 2;  // uint32 pairs per x row
-  thread_local std::vector<uint32_t> xb;  // reused: no page faults on every call
-  if (xb.size() < static_cast<size_t>(num_rows * xs)) xb.resize(static_cast<size_t>(num_rows * xs));
-  round_rows(x, num_rows, in, xb.data(), xs, pool);
-  const uint32_t* xp = xb.data();
+  const int64_t out = w.out_features;
+  const uint32_t* xp = nullptr;
+  const int64_t xs = rounded_rows(x, num_rows, w.in_features, pool, &xp);
   if (path == LinearPath::kRows) {
     auto* run = w.format == WeightFormat::kBF16 ? &rows_run<Bf16Weights> : &rows_run<F16Weights>;
     pool.parallel_for((out + kOutTile - 1) / kOutTile, [&](int64_t begin, int64_t end) {
@@ -486,16 +541,8 @@ void linear_bf16_avx512(const LinearWeight& w, const float* x, int64_t num_rows,
     });
     return;
   }
-  static std::atomic<uint64_t> calls{0};
-  const uint64_t call_id = ++calls;
-  const int64_t tiles = (out + kPanelOutBf16 - 1) / kPanelOutBf16;
-  const int64_t chunks = (num_rows + kPanelRowsBf16 - 1) / kPanelRowsBf16;
-  pool.parallel_for(tiles * chunks, [&](int64_t begin, int64_t end) {
-    for (int64_t task = begin; task < end; ++task) {
-      const int64_t r0 = (task % chunks) * kPanelRowsBf16;
-      panel_task(w, xp, xs, r0, std::min(kPanelRowsBf16, num_rows - r0), y,
-                 (task / chunks) * kPanelOutBf16, call_id);
-    }
+  run_panel_tasks(w, xp, xs, num_rows, y, pool, [&w](int64_t t, uint64_t call_id) {
+    return packed_tile(w, t * kTileOut, call_id);
   });
 }
 
@@ -511,6 +558,9 @@ void linear_bf16_avx512(const LinearWeight&, const float*, int64_t, float*, Thre
                         LinearPath) {}
 bool linear_bf16_packed(const LinearWeight&, const float*, float*, ThreadPool&,
                         ActivationPrecision) {
+  return false;
+}
+bool linear_bf16_panel(const LinearWeight&, const float*, int64_t, float*, ThreadPool&) {
   return false;
 }
 }  // namespace fathom::kernels::cpu

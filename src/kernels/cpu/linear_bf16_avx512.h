@@ -5,10 +5,11 @@
 // fp32 FMA. The oracle is linear_ref_bf16 (kernels/linear_bf16.h).
 //   kRows  (few rows) 4 outputs x 4 rows register tiles over the stored weight rows, 32 columns
 //          per instruction, one horizontal sum per output and row at the end.
-//   kPanel (many rows) the 32 weight rows of an output tile interleaved once per call into
-//          column pairs [in / 2][32] (what vdpbf16ps multiplies against a broadcast pair of x),
-//          then a 12 x 32 micro-kernel (24 zmm accumulators) over 256-column blocks that stay
-//          in L1. No weight is decoded to fp32.
+//   kPanel (many rows) the 48 weight rows of an output tile interleaved once per call into
+//          column pairs [in / 2][48] (what vdpbf16ps multiplies against a broadcast pair of x;
+//          kernels/bf16_panel.h's layout, which linear_bf16_panel reads ready-made), then an
+//          8 x 48 micro-kernel (24 zmm accumulators) over 256-column blocks that stay in L1.
+//          No weight is decoded to fp32.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +35,12 @@ bool uses_bf16_dot(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath 
 /// PRECOND: avx512_bf16_available().
 bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadPool& pool,
                         ActivationPrecision act);
+
+/// kReduced rows against w's panel copy (LinearWeight::bf16_panel, kernels/bf16_panel.h) when
+/// it is ready: the kPanel kernel without its per-call interleaving. False, with y untouched,
+/// when there is no copy yet. PRECOND: avx512_bf16_available(), num_rows > 0.
+bool linear_bf16_panel(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                       ThreadPool& pool);
 
 /// y[num_rows, out] = bf16(x) . bf16(W)^T. PRECOND: avx512_bf16_available(), w is bf16 or f16,
 /// path is kRows or kPanel, in_features > 0.

@@ -373,8 +373,13 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       (path == LinearPath::kAuto || path == LinearPath::kRows) &&
       linear_bf16_packed(w, x, y, pool, act))
     return;
-  if (uses_bf16_dot(w, num_rows, isa, path, act))  // kReduced bf16/f16: vdpbf16ps
+  if (uses_bf16_dot(w, num_rows, isa, path, act)) {  // kReduced bf16/f16: vdpbf16ps
+    if (num_rows >= kBf16PanelMinRows &&
+        (path == LinearPath::kAuto || path == LinearPath::kPanel) &&
+        linear_bf16_panel(w, x, num_rows, y, pool))
+      return;
     return linear_bf16_avx512(w, x, num_rows, y, pool, choose_path(w, num_rows, isa, path));
+  }
   const bool integer = chosen == LinearPath::kInt || chosen == LinearPath::kIntGemm;
   switch (integer ? choose_path(w, num_rows, isa, LinearPath::kAuto) : chosen) {
     case LinearPath::kRows:

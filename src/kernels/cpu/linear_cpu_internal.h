@@ -127,6 +127,9 @@ void linear_tile_avx2(const LinearWeight& w, const LinearTile& tile);
 /// panel GEMM from about 24) -- crossovers measured with linear_bench --compare. Any number of
 /// rows and outputs; they ignore x_group_sums and call_id.
 inline constexpr int64_t kRowsMaxRows = 64;
+/// The fewest rows (kReduced, AVX-512 BF16) read from a bf16 weight's ready-made panel copy
+/// (linear_bf16_panel) instead of the rows kernel.
+inline constexpr int64_t kBf16PanelMinRows = 2;
 inline constexpr int64_t kRowsMinRowsAvx2 = 4, kRowsMaxRowsAvx2 = 24;
 /// False for layouts without a decoder (int4 with scattered groups, groups or fp8 blocks that
 /// are not a whole number of vectors wide).
