@@ -1,16 +1,20 @@
 // LoadOptions::pack_bf16 on the bf16 fixture models: decoding one token at a time with the
 // packed copies gives the logits of the weights as stored (the same values, summed in another
 // lane order), each decode step reads fewer weight bytes, and nothing is packed where the
-// one-row kernel would not read it.
+// one-row kernel would not read it; with kReduced activations the panel copies
+// (kernels/bf16_panel.h) give prefill the same logits, where the memory budget has room.
 #include "model/bf16_packing.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "kernels/bf16_packed.h"
+#include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "model/model.h"
 #include "support/reference.h"
@@ -22,8 +26,9 @@ using fathom::testing::fixture_dir;
 using fathom::testing::Reference;
 using When = LoadOptions::When;
 
-// The logits of each position of `ids`, decoded one token per forward pass.
-std::vector<float> decode_logits(Model& m, const std::vector<int32_t>& ids) {
+// The logits of each position of `ids`: decoded one token per forward pass, or (`prefill`) all
+// in one pass, so every linear layer multiplies all the rows at once.
+std::vector<float> logits_of(Model& m, const std::vector<int32_t>& ids, bool prefill = false) {
   const int32_t block = 16, n = static_cast<int32_t>(ids.size());
   auto kv = runtime::KvStorage::allocate(m.kv_layout(), (n + block - 1) / block, block,
                                          kernels::KvDtype::kF32);
@@ -32,18 +37,25 @@ std::vector<float> decode_logits(Model& m, const std::vector<int32_t>& ids) {
   std::vector<int32_t> table;
   for (int32_t i = 0; i < (n + block - 1) / block; ++i) table.push_back(i);
   std::vector<float> all, logits;
-  for (int32_t i = 0; i < n; ++i) {
+  const int32_t step = prefill ? n : 1;
+  for (int32_t i = 0; i < n; i += step) {
     ForwardBatch b;
-    b.token_ids = {ids[static_cast<size_t>(i)]};
-    b.positions = {i};
-    b.seq_idx = {0};
-    b.output_rows = {0};
+    for (int32_t k = 0; k < step; ++k) {
+      b.token_ids.push_back(ids[static_cast<size_t>(i + k)]);
+      b.positions.push_back(i + k);
+      b.seq_idx.push_back(0);
+      b.output_rows.push_back(k);
+    }
     b.block_tables = {table};
     const Status s = m.forward(b, *kv, logits);
     EXPECT_TRUE(s.ok()) << s.to_string();
     all.insert(all.end(), logits.begin(), logits.end());
   }
   return all;
+}
+
+std::vector<float> decode_logits(Model& m, const std::vector<int32_t>& ids) {
+  return logits_of(m, ids);
 }
 
 std::unique_ptr<Model> load(
@@ -64,6 +76,27 @@ int packed_weights(Model& m) {
   return n;
 }
 
+int panel_weights(Model& m) {
+  int n = 0;
+  m.for_each_linear(
+      [&n](kernels::LinearWeight& w) { n += w.bf16_panel && w.bf16_panel->get() != nullptr; });
+  return n;
+}
+
+// Every position's logits of `got` within 1e-4 of `want`, with the same argmax.
+void expect_same_logits(const std::vector<float>& got, const std::vector<float>& want,
+                        int64_t vocab, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t t = 0; t < got.size() / static_cast<size_t>(vocab); ++t) {
+    const float* g = got.data() + t * vocab;
+    const float* w = want.data() + t * vocab;
+    EXPECT_LT(fathom::testing::max_abs_diff(g, w, static_cast<size_t>(vocab)), 1e-4f)
+        << what << " position " << t;
+    EXPECT_EQ(std::max_element(g, g + vocab) - g, std::max_element(w, w + vocab) - w)
+        << what << " position " << t;
+  }
+}
+
 TEST(Bf16Packing, DecodeMatchesTheWeightsAsStored) {
   if (!kernels::cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
   for (const auto& [fixture, act] :
@@ -80,18 +113,33 @@ TEST(Bf16Packing, DecodeMatchesTheWeightsAsStored) {
     EXPECT_LT(packed->weight_bytes().per_token, plain->weight_bytes().per_token) << fixture;
     EXPECT_EQ(packed->weight_bytes().total, plain->weight_bytes().total) << fixture;
 
-    const std::vector<float> want = decode_logits(*plain, ids);
-    const std::vector<float> got = decode_logits(*packed, ids);
-    ASSERT_EQ(got.size(), want.size());
-    const int64_t vocab = packed->config().vocab_size;
-    for (size_t t = 0; t < ids.size(); ++t) {
-      const float* g = got.data() + t * vocab;
-      const float* w = want.data() + t * vocab;
-      EXPECT_LT(fathom::testing::max_abs_diff(g, w, static_cast<size_t>(vocab)), 1e-4f)
-          << fixture << " position " << t;
-      EXPECT_EQ(std::max_element(g, g + vocab) - g, std::max_element(w, w + vocab) - w)
-          << fixture << " position " << t;
-    }
+    expect_same_logits(decode_logits(*packed, ids), decode_logits(*plain, ids),
+                       packed->config().vocab_size, fixture);
+  }
+}
+
+// With kReduced activations every bf16 linear weight also gets its panel copy, which prefill
+// (all the prompt's rows in one pass) reads: the logits of the weights as stored. kExact makes
+// none (its kernels would not read them).
+TEST(Bf16Packing, PrefillReadsThePanelCopies) {
+  if (!kernels::cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  for (const char* fixture : {"qwen2", "deepseek_v2"}) {
+    const std::vector<int32_t> ids = Reference(fixture).ids("p1.input_ids");
+    ASSERT_GE(ids.size(), 2u);
+    const auto act = kernels::ActivationPrecision::kReduced;
+    const std::unique_ptr<Model> plain = load(fixture, When::kOff, act);
+    const std::unique_ptr<Model> packed = load(fixture, When::kAtLoad, act);
+    const std::unique_ptr<Model> exact = load(fixture, When::kAtLoad);
+    ASSERT_TRUE(plain && packed && exact);
+    EXPECT_EQ(panel_weights(*plain), 0);
+    EXPECT_EQ(panel_weights(*exact), 0);
+    int bf16 = 0;
+    packed->for_each_linear(
+        [&bf16](kernels::LinearWeight& w) { bf16 += w.format == kernels::WeightFormat::kBF16; });
+    EXPECT_EQ(panel_weights(*packed), bf16) << fixture;
+    EXPECT_GT(bf16, 0) << fixture;
+    expect_same_logits(logits_of(*packed, ids, true), logits_of(*plain, ids, true),
+                       packed->config().vocab_size, fixture);
   }
 }
 
@@ -126,6 +174,32 @@ TEST(Bf16Packing, NothingPackedWhereTheOneRowKernelWouldNotReadIt) {
   ASSERT_TRUE(model.ok());
   EXPECT_EQ(bf16_packing_job(**model, opts, /*available_bytes=*/1), nullptr);
   EXPECT_EQ(packed_weights(**model), 0);
+}
+
+// Room for the decode copies but not for the panel copies too: the decode copies only.
+TEST(Bf16Packing, PanelCopiesOnlyWhereTheyFitBesideTheDecodeCopies) {
+  if (!kernels::cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  auto model = load_model(fixture_dir("qwen2"), LoadOptions{});
+  ASSERT_TRUE(model.ok());
+  uint64_t decode_bytes = 0;
+  (*model)->for_each_linear([&](kernels::LinearWeight& w) {
+    if (w.format == kernels::WeightFormat::kBF16 &&
+        kernels::bf16_packable(w.out_features, w.in_features))
+      decode_bytes += static_cast<uint64_t>(w.size_bytes()) * 3 / 4;
+  });
+  ASSERT_GT(decode_bytes, 0u);
+  LoadOptions opts;
+  opts.pack_bf16 = When::kAtLoad;
+  opts.activations = kernels::ActivationPrecision::kReduced;
+  const LoadJob job = bf16_packing_job(**model, opts, 2 * decode_bytes);
+  ASSERT_NE(job, nullptr);
+  const std::atomic<bool> never{false};
+  job(never);
+  EXPECT_GT(packed_weights(**model), 0);
+  EXPECT_EQ(panel_weights(**model), 0);
+  int slots = 0;
+  (*model)->for_each_linear([&](kernels::LinearWeight& w) { slots += w.bf16_panel != nullptr; });
+  EXPECT_EQ(slots, 0);
 }
 
 }  // namespace
