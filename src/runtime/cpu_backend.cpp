@@ -1,9 +1,11 @@
 // The fast CPU backend: kernels/cpu (linear_cpu, the SIMD attention kernels) on the process
-// thread pool, and SwiGLU's silu_mul (kernels/cpu/elementwise_cpu.h); the other element-wise ops
-// come from HostBackend.
+// thread pool, SwiGLU's silu_mul and rms_norm (kernels/cpu/elementwise_cpu.h), rope with its
+// angles kept across a forward pass's layers (kernels/cpu/rope_cpu.h); the other element-wise
+// ops come from HostBackend.
 #include "base/thread_pool.h"
 #include "kernels/cpu/attention_cpu.h"
 #include "kernels/cpu/elementwise_cpu.h"
+#include "kernels/cpu/rope_cpu.h"
 #include "runtime/host_backend.h"
 
 namespace fathom::runtime {
@@ -40,6 +42,11 @@ class CpuBackend final : public HostBackend {
     kernels::cpu::silu_mul_cpu(gate, up, count, out, default_thread_pool());
   }
 
+  void rope(const kernels::RopeTable& rope, const int32_t* positions, int64_t n, int64_t heads,
+            int64_t stride, int64_t offset, float* x) override {
+    rope_.apply(rope, positions, n, heads, stride, offset, x);
+  }
+
   void attention(const kernels::MhaShape& shape, const kernels::TokenLayout& tokens,
                  const kernels::PagedCache& cache, const float* q, float* out) override {
     kernels::cpu::paged_attention_cpu(shape, tokens, cache, q, out, default_thread_pool());
@@ -54,6 +61,7 @@ class CpuBackend final : public HostBackend {
 
  private:
   kernels::ActivationPrecision act_;
+  kernels::cpu::RopeAngles rope_;
 };
 
 }  // namespace
