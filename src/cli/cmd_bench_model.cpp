@@ -10,6 +10,9 @@
 #include "base/thread_pool.h"
 #include "cli/args.h"
 #include "engine/model_bench.h"
+#include "kernels/cpu/machine_probe.h"
+#include "kernels/linear_weight.h"
+#include "model/model.h"
 
 namespace fathom::cli {
 namespace {
@@ -53,6 +56,27 @@ std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
     out.push_back(it == kShort.end() ? a : it->second);
   }
   return out;
+}
+
+// The instruction the linear kernels multiply most of the model's weight bytes with: with
+// kReduced activations, vdpbf16ps for bf16 weights and vpdpbusd for integer ones (where the
+// CPU has them; measure_dot_peak_gflops says 0 otherwise), else fp32 FMA.
+kernels::cpu::DotPeak dot_peak_of(model::Model& m, kernels::ActivationPrecision act) {
+  using kernels::WeightFormat;
+  if (act != kernels::ActivationPrecision::kReduced) return kernels::cpu::DotPeak::kFma;
+  int64_t bf16 = 0, integer = 0, other = 0;
+  m.for_each_linear([&](kernels::LinearWeight& w) {
+    const int64_t b = w.size_bytes();
+    if (w.format == WeightFormat::kBF16)
+      bf16 += b;
+    else if (w.format == WeightFormat::kInt8Channel || w.format == WeightFormat::kInt4Grouped ||
+             w.format == WeightFormat::kGgml)
+      integer += b;
+    else
+      other += b;
+  });
+  if (bf16 >= integer && bf16 >= other) return kernels::cpu::DotPeak::kBf16;
+  return integer >= other ? kernels::cpu::DotPeak::kInt8 : kernels::cpu::DotPeak::kFma;
 }
 
 Status bench_model_main(const std::vector<std::string>& argv) {
@@ -103,6 +127,11 @@ Status bench_model_main(const std::vector<std::string>& argv) {
   report.kv_bytes_per_token = runtime::kv_bytes_per_token(m->kv_layout(), cfg.kv_dtype);
   report.weights = m->weight_bytes();
   report.machine = kernels::cpu::probe_machine(default_thread_pool());
+  report.compute = dot_peak_of(*m, load.activations);
+  if (report.compute != kernels::cpu::DotPeak::kFma)
+    report.compute_peak_gflops =
+        kernels::cpu::measure_dot_peak_gflops(default_thread_pool(), report.compute);
+  if (report.compute_peak_gflops <= 0) report.compute = kernels::cpu::DotPeak::kFma;
   FATHOM_ASSIGN_OR_RETURN(report.rows, engine::run_model_bench(*m, cfg));
   std::fputs(
       (args.has("json") ? engine::model_bench_json(report) : engine::model_bench_table(report))

@@ -161,6 +161,12 @@ std::string model_bench_table(const ModelBenchReport& r) {
                 r.model.c_str(), r.weights.total / 1e6, r.weights.per_token / 1e6, mach.threads,
                 kernels::cpu::isa_name(mach.isa), mach.read_gbps, mach.peak_gflops);
   out += buf;
+  const double peak = r.compute_peak_gflops > 0 ? r.compute_peak_gflops : mach.peak_gflops;
+  if (r.compute != kernels::cpu::DotPeak::kFma) {
+    std::snprintf(buf, sizeof buf, "linear kernels: %s, peak %.0f GFLOP/s (%% peak below)\n",
+                  kernels::cpu::dot_peak_name(r.compute), peak);
+    out += buf;
+  }
   std::snprintf(buf, sizeof buf, "kv cache: %s, %lld bytes per token\n\n",
                 model::kv_cache_dtype_name(r.kv_dtype),
                 static_cast<long long>(r.kv_bytes_per_token));
@@ -175,7 +181,7 @@ std::string model_bench_table(const ModelBenchReport& r) {
     std::snprintf(buf, sizeof buf,
                   "| %-6s | %5d | %5d | %11.2f | %8.1f | %5.1f%% | %6.2f | %8.1f%% | %s\n",
                   row.test.c_str(), row.batch, row.depth, row.tokens_per_s, row.gflops,
-                  mach.peak_gflops > 0 ? 100.0 * row.gflops / mach.peak_gflops : 0.0, row.gbps,
+                  peak > 0 ? 100.0 * row.gflops / peak : 0.0, row.gbps,
                   mach.read_gbps > 0 ? 100.0 * row.gbps / mach.read_gbps : 0.0,
                   model::profile_summary(row.profile).c_str());
     out += buf;
@@ -192,7 +198,11 @@ std::string model_bench_json(const ModelBenchReport& r) {
   j["weights_bytes_per_token"] = r.weights.per_token;
   j["kv_cache_dtype"] = model::kv_cache_dtype_name(r.kv_dtype);
   j["kv_bytes_per_token"] = r.kv_bytes_per_token;
-  j["machine"] = {{"read_gbps", r.machine.read_gbps}, {"peak_gflops", r.machine.peak_gflops}};
+  j["machine"] = {{"read_gbps", r.machine.read_gbps},
+                  {"peak_gflops", r.machine.peak_gflops},
+                  {"compute_peak_gflops",
+                   r.compute_peak_gflops > 0 ? r.compute_peak_gflops : r.machine.peak_gflops},
+                  {"compute_peak_instruction", kernels::cpu::dot_peak_name(r.compute)}};
   j["results"] = nlohmann::json::array();
   for (const ModelBenchRow& row : r.rows) {
     nlohmann::json ops = nlohmann::json::object();

@@ -42,6 +42,10 @@ struct ModelBenchReport {
   kernels::KvDtype kv_dtype = kernels::KvDtype::kF32;
   int64_t kv_bytes_per_token = 0;
   std::vector<ModelBenchRow> rows;
+  /// The instruction the model's linear kernels multiply with and its measured peak, which
+  /// "% peak" is of (machine.peak_gflops where it is the fp32 FMA).
+  kernels::cpu::DotPeak compute = kernels::cpu::DotPeak::kFma;
+  double compute_peak_gflops = 0;
 };
 
 /// Runs every test of `cfg` on `m`. A config the model cannot hold (longer than its context) is
@@ -51,7 +55,8 @@ Result<std::vector<ModelBenchRow>> run_model_bench(model::Model& m, const ModelB
 /// A llama-bench-like table with ratios to the machine's limits and each test's op shares.
 std::string model_bench_table(const ModelBenchReport& r);
 /// {"model", "threads", "isa", "weights_bytes", "weights_bytes_per_token",
-///  "machine": {"read_gbps", "peak_gflops"}, "results": [{"test", "batch", "depth", "tokens",
+///  "machine": {"read_gbps", "peak_gflops", "compute_peak_gflops", "compute_peak_instruction"},
+///  "results": [{"test", "batch", "depth", "tokens",
 ///  "seconds", "tokens_per_s", "gbps", "gflops", "ops": {op: {"seconds", "share"}}}]}
 std::string model_bench_json(const ModelBenchReport& r);
 

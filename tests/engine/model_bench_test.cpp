@@ -137,9 +137,21 @@ TEST(ModelBench, ReportsAreTablesAndJson) {
   EXPECT_EQ(j["results"].size(), 2u);
   EXPECT_EQ(j["results"][1]["test"], "tg2");
   EXPECT_EQ(j["machine"]["read_gbps"], 10.0);
+  EXPECT_EQ(j["machine"]["compute_peak_gflops"], 100.0);
+  EXPECT_EQ(j["machine"]["compute_peak_instruction"], "f32 FMA");
   double shares = 0;
   for (const auto& [op, v] : j["results"][0]["ops"].items()) shares += v["share"].get<double>();
   EXPECT_NEAR(shares, 1.0, 1e-6);
+
+  // Against the linear kernels' own instruction: "% peak" of its peak, named above the table.
+  report.compute = kernels::cpu::DotPeak::kBf16;
+  report.compute_peak_gflops = 200;
+  const auto jb = nlohmann::json::parse(model_bench_json(report));
+  EXPECT_EQ(jb["machine"]["peak_gflops"], 100.0);
+  EXPECT_EQ(jb["machine"]["compute_peak_gflops"], 200.0);
+  EXPECT_EQ(jb["machine"]["compute_peak_instruction"], "vdpbf16ps");
+  EXPECT_NE(model_bench_table(report).find("linear kernels: vdpbf16ps, peak 200 GFLOP/s"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -80,6 +80,56 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
   for (int c = 0; c < kChains; ++c) s += _mm512_cvtss_f32(acc[c]);
   return s;
 }
+
+// The same chains with the dot-product instructions of the reduced-precision kernels:
+// vdpbf16ps (16 lanes x 2 multiply-adds) and vpdpbusd (16 lanes x 4 byte products).
+__attribute__((target("avx512f,avx512bf16"))) float bf16_chains_avx512(int64_t iters) {
+  __m512 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
+  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, a);
+  }
+  float s = 0;
+  for (int c = 0; c < kChains; ++c) s += _mm512_cvtss_f32(acc[c]);
+  return s;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) float int8_chains_avx512(int64_t iters) {
+  __m512i acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
+  const __m512i a = _mm512_set1_epi8(1);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c)  // asm: GCC 12 copies the intrinsic's tied accumulator
+      asm("vpdpbusd %1, %1, %0" : "+v"(acc[c]) : "v"(a));
+  }
+  alignas(64) int32_t lanes[16];
+  int32_t s = 0;
+  for (int c = 0; c < kChains; ++c) {
+    _mm512_store_si512(lanes, acc[c]);
+    s += lanes[0];
+  }
+  return static_cast<float>(s);
+}
+
+__attribute__((target("avx2,avxvnni"))) float int8_chains_avxvnni(int64_t iters) {
+  __m256i acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_epi32(c);
+  const __m256i a = _mm256_set1_epi8(1);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) asm("{vex} vpdpbusd %1, %1, %0" : "+x"(acc[c]) : "x"(a));
+  }
+  alignas(32) int32_t lanes[8];
+  int32_t s = 0;
+  for (int c = 0; c < kChains; ++c) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[c]);
+    s += lanes[0];
+  }
+  return static_cast<float>(s);
+}
 #endif
 
 #if defined(__aarch64__)
@@ -150,8 +200,25 @@ double measure_read_gbps(ThreadPool& pool, size_t bytes, int reps) {
   return sink.load() == -1.0f ? 0 : best;  // the sink is never -1; reading it keeps the sums
 }
 
-double measure_peak_gflops(ThreadPool& pool, Isa isa, double seconds) {
-  const FmaKernel k = fma_kernel(isa);
+namespace {
+
+// The chains of `kind`'s instruction on this CPU; {nullptr, 0} where it has none.
+FmaKernel dot_kernel(DotPeak kind) {
+#if defined(__x86_64__)
+  const Isa isa = best_isa();
+  if (kind == DotPeak::kBf16 && float_isa(isa) == Isa::kAvx512 &&
+      __builtin_cpu_supports("avx512bf16"))
+    return {bf16_chains_avx512, kChains * 16 * 2 * 2};
+  if (kind == DotPeak::kInt8 && isa == Isa::kAvx512Vnni)
+    return {int8_chains_avx512, kChains * 16 * 4 * 2};
+  if (kind == DotPeak::kInt8 && isa == Isa::kAvxVnni)
+    return {int8_chains_avxvnni, kChains * 8 * 4 * 2};
+#endif
+  if (kind == DotPeak::kFma) return fma_kernel(best_isa());
+  return {nullptr, 0};
+}
+
+double time_chains(ThreadPool& pool, const FmaKernel& k, double seconds) {
   const int64_t parts = pool.num_threads();
   // Calibrate the iteration count on one thread, then time all threads together.
   int64_t iters = 1 << 16;
@@ -174,6 +241,28 @@ double measure_peak_gflops(ThreadPool& pool, Isa isa, double seconds) {
     best = std::max(best, flops / seconds_since(t0) / 1e9);
   }
   return sink.load() == -1.0f ? 0 : best;
+}
+
+}  // namespace
+
+double measure_peak_gflops(ThreadPool& pool, Isa isa, double seconds) {
+  return time_chains(pool, fma_kernel(isa), seconds);
+}
+
+double measure_dot_peak_gflops(ThreadPool& pool, DotPeak kind, double seconds) {
+  const FmaKernel k = dot_kernel(kind);
+  return k.run ? time_chains(pool, k, seconds) : 0.0;
+}
+
+const char* dot_peak_name(DotPeak kind) {
+  switch (kind) {
+    case DotPeak::kBf16:
+      return "vdpbf16ps";
+    case DotPeak::kInt8:
+      return "vpdpbusd";
+    default:
+      return "f32 FMA";
+  }
 }
 
 MachineLimits probe_machine(ThreadPool& pool) {
