@@ -521,7 +521,9 @@ bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadP
 bool linear_bf16_panel(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                        ThreadPool& pool) {
   const Bf16Panel* panel = w.bf16_panel ? w.bf16_panel->get() : nullptr;
-  if (panel == nullptr) return false;
+  if (panel == nullptr || panel->in_features != w.in_features ||
+      panel->out_features < w.out_features)
+    return false;
   const uint32_t* xb = nullptr;
   const int64_t xs = rounded_rows(x, num_rows, w.in_features, pool, &xb);
   run_panel_tasks(w, xb, xs, num_rows, y, pool,
