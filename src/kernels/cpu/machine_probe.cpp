@@ -68,34 +68,28 @@ __attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iters) {
   return s;
 }
 
+// kBf16: the same chains of vdpbf16ps (16 lanes x 2 multiply-adds), the instruction of the
+// kReduced bf16 kernels (asm: nothing else here may assume AVX-512 BF16).
+template <bool kBf16>
 __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
   __m512 acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(1.0f + static_cast<float>(c) * 1e-3f);
   const __m512 m = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], m, b);
+    for (int c = 0; c < kChains; ++c) {
+      if constexpr (kBf16)
+        asm("vdpbf16ps %1, %1, %0" : "+v"(acc[c]) : "v"(b));  // two normal bf16
+      else
+        acc[c] = _mm512_fmadd_ps(acc[c], m, b);
+    }
   }
   float s = 0;
   for (int c = 0; c < kChains; ++c) s += _mm512_cvtss_f32(acc[c]);
   return s;
 }
 
-// The same chains with the dot-product instructions of the reduced-precision kernels:
-// vdpbf16ps (16 lanes x 2 multiply-adds) and vpdpbusd (16 lanes x 4 byte products).
-__attribute__((target("avx512f,avx512bf16"))) float bf16_chains_avx512(int64_t iters) {
-  __m512 acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
-  const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
-  for (int64_t i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, a);
-  }
-  float s = 0;
-  for (int c = 0; c < kChains; ++c) s += _mm512_cvtss_f32(acc[c]);
-  return s;
-}
-
+// vpdpbusd (16 or 8 lanes x 4 byte products), the kReduced integer kernels' instruction.
 __attribute__((target("avx512f,avx512vnni"))) float int8_chains_avx512(int64_t iters) {
   __m512i acc[kChains];
   for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
@@ -167,7 +161,7 @@ struct FmaKernel {
 FmaKernel fma_kernel(Isa isa) {
   isa = float_isa(isa);
 #if defined(__x86_64__)
-  if (isa == Isa::kAvx512) return {fma_chains_avx512, kChains * 16 * 2};
+  if (isa == Isa::kAvx512) return {fma_chains_avx512<false>, kChains * 16 * 2};
   if (isa == Isa::kAvx2) return {fma_chains_avx2, kChains * 8 * 2};
 #elif defined(__aarch64__)
   if (isa != Isa::kScalar) return {fma_chains_neon, kNeonChains * 4 * 2};
@@ -208,7 +202,7 @@ FmaKernel dot_kernel(DotPeak kind) {
   const Isa isa = best_isa();
   if (kind == DotPeak::kBf16 && float_isa(isa) == Isa::kAvx512 &&
       __builtin_cpu_supports("avx512bf16"))
-    return {bf16_chains_avx512, kChains * 16 * 2 * 2};
+    return {fma_chains_avx512<true>, kChains * 16 * 2 * 2};
   if (kind == DotPeak::kInt8 && isa == Isa::kAvx512Vnni)
     return {int8_chains_avx512, kChains * 16 * 4 * 2};
   if (kind == DotPeak::kInt8 && isa == Isa::kAvxVnni)
