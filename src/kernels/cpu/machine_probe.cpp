@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -89,6 +90,18 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
   return s;
 }
 
+// The sum of the chains' first int32 lanes (a result, so nothing is optimised out).
+template <class V>
+float first_lanes(const V (&acc)[kChains]) {
+  int32_t s = 0;
+  for (const V& v : acc) {
+    int32_t lane;
+    std::memcpy(&lane, &v, sizeof lane);
+    s += lane;
+  }
+  return static_cast<float>(s);
+}
+
 // vpdpbusd (16 or 8 lanes x 4 byte products), the kReduced integer kernels' instruction.
 __attribute__((target("avx512f,avx512vnni"))) float int8_chains_avx512(int64_t iters) {
   __m512i acc[kChains];
@@ -99,13 +112,7 @@ __attribute__((target("avx512f,avx512vnni"))) float int8_chains_avx512(int64_t i
     for (int c = 0; c < kChains; ++c)  // asm: GCC 12 copies the intrinsic's tied accumulator
       asm("vpdpbusd %1, %1, %0" : "+v"(acc[c]) : "v"(a));
   }
-  alignas(64) int32_t lanes[16];
-  int32_t s = 0;
-  for (int c = 0; c < kChains; ++c) {
-    _mm512_store_si512(lanes, acc[c]);
-    s += lanes[0];
-  }
-  return static_cast<float>(s);
+  return first_lanes(acc);
 }
 
 __attribute__((target("avx2,avxvnni"))) float int8_chains_avxvnni(int64_t iters) {
@@ -116,13 +123,7 @@ __attribute__((target("avx2,avxvnni"))) float int8_chains_avxvnni(int64_t iters)
 #pragma GCC unroll 12
     for (int c = 0; c < kChains; ++c) asm("{vex} vpdpbusd %1, %1, %0" : "+x"(acc[c]) : "x"(a));
   }
-  alignas(32) int32_t lanes[8];
-  int32_t s = 0;
-  for (int c = 0; c < kChains; ++c) {
-    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc[c]);
-    s += lanes[0];
-  }
-  return static_cast<float>(s);
+  return first_lanes(acc);
 }
 #endif
 
