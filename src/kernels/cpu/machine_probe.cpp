@@ -121,7 +121,7 @@ __attribute__((target("avx2,avxvnni"))) float int8_chains_avxvnni(int64_t iters)
   const __m256i a = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) asm("{vex} vpdpbusd %1, %1, %0" : "+x"(acc[c]) : "x"(a));
+    for (int c = 0; c < kChains; ++c) asm("%{vex%} vpdpbusd %1, %1, %0" : "+x"(acc[c]) : "x"(a));
   }
   return first_lanes(acc);
 }
