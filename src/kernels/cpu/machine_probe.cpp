@@ -69,8 +69,16 @@ __attribute__((target("avx2,fma"))) float fma_chains_avx2(int64_t iters) {
   return s;
 }
 
+// acc + the 16 lanes' pairs of b . b, as vdpbf16ps: asm, so that nothing else in the function
+// that calls it may assume AVX-512 BF16 (by value: an asm operand on an array element would
+// keep the whole array in memory).
+__attribute__((target("avx512f"))) inline __m512 dpbf16(__m512 acc, __m512 b) {
+  asm("vdpbf16ps %1, %1, %0" : "+v"(acc) : "v"(b));
+  return acc;
+}
+
 // kBf16: the same chains of vdpbf16ps (16 lanes x 2 multiply-adds), the instruction of the
-// kReduced bf16 kernels (asm: nothing else here may assume AVX-512 BF16).
+// kReduced bf16 kernels.
 template <bool kBf16>
 __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
   __m512 acc[kChains];
@@ -80,7 +88,7 @@ __attribute__((target("avx512f"))) float fma_chains_avx512(int64_t iters) {
 #pragma GCC unroll 12
     for (int c = 0; c < kChains; ++c) {
       if constexpr (kBf16)
-        asm("vdpbf16ps %1, %1, %0" : "+v"(acc[c]) : "v"(b));  // two normal bf16
+        acc[c] = dpbf16(acc[c], b);  // b: two normal bf16
       else
         acc[c] = _mm512_fmadd_ps(acc[c], m, b);
     }
@@ -109,8 +117,7 @@ __attribute__((target("avx512f,avx512vnni"))) float int8_chains_avx512(int64_t i
   const __m512i a = _mm512_set1_epi8(1);
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c)  // asm: GCC 12 copies the intrinsic's tied accumulator
-      asm("vpdpbusd %1, %1, %0" : "+v"(acc[c]) : "v"(a));
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, a);
   }
   return first_lanes(acc);
 }
@@ -121,7 +128,7 @@ __attribute__((target("avx2,avxvnni"))) float int8_chains_avxvnni(int64_t iters)
   const __m256i a = _mm256_set1_epi8(1);
   for (int64_t i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) asm("%{vex%} vpdpbusd %1, %1, %0" : "+x"(acc[c]) : "x"(a));
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_dpbusd_avx_epi32(acc[c], a, a);
   }
   return first_lanes(acc);
 }
