@@ -48,7 +48,7 @@ build safetensors_header_fuzz src/formats/safetensors.cpp src/formats/atomic_wri
 build gguf_fuzz src/formats/gguf.cpp src/formats/gguf_writer.cpp src/formats/atomic_write.cpp src/formats/mapped_file.cpp \
   src/tensor/ggml_type.cpp src/base/status.cpp
 build weight_cache_fuzz src/model/weight_cache_format.cpp src/formats/content_hash.cpp \
-  src/kernels/linear_weight.cpp src/kernels/bf16_packed.cpp src/tensor/ggml_type.cpp src/base/thread_pool.cpp src/base/status.cpp -lxxhash
+  src/kernels/linear_weight.cpp src/kernels/bf16_packed.cpp src/kernels/huge_page_buffer.cpp src/tensor/ggml_type.cpp src/base/thread_pool.cpp src/base/status.cpp -lxxhash
 build imatrix_fuzz src/quant/imatrix.cpp src/base/status.cpp
 build lora_config_fuzz src/model/lora/lora_config.cpp src/json/json_fields.cpp src/base/status.cpp -lpcre2-8
 tokenizer=(src/tokenizer/{added_tokens,bpe,byte_level,decoder,gguf_vocab,normalizer,post_processor}.cpp
