@@ -161,7 +161,7 @@ std::string model_bench_table(const ModelBenchReport& r) {
                 r.model.c_str(), r.weights.total / 1e6, r.weights.per_token / 1e6, mach.threads,
                 kernels::cpu::isa_name(mach.isa), mach.read_gbps, mach.peak_gflops);
   out += buf;
-  const double peak = r.compute_peak_gflops > 0 ? r.compute_peak_gflops : mach.peak_gflops;
+  const double peak = r.compute_peak();
   if (r.compute != kernels::cpu::DotPeak::kFma) {
     std::snprintf(buf, sizeof buf, "linear kernels: %s, peak %.0f GFLOP/s (%% peak below)\n",
                   kernels::cpu::dot_peak_name(r.compute), peak);
@@ -200,8 +200,7 @@ std::string model_bench_json(const ModelBenchReport& r) {
   j["kv_bytes_per_token"] = r.kv_bytes_per_token;
   j["machine"] = {{"read_gbps", r.machine.read_gbps},
                   {"peak_gflops", r.machine.peak_gflops},
-                  {"compute_peak_gflops",
-                   r.compute_peak_gflops > 0 ? r.compute_peak_gflops : r.machine.peak_gflops},
+                  {"compute_peak_gflops", r.compute_peak()},
                   {"compute_peak_instruction", kernels::cpu::dot_peak_name(r.compute)}};
   j["results"] = nlohmann::json::array();
   for (const ModelBenchRow& row : r.rows) {

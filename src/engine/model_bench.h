@@ -46,6 +46,10 @@ struct ModelBenchReport {
   /// "% peak" is of (machine.peak_gflops where it is the fp32 FMA).
   kernels::cpu::DotPeak compute = kernels::cpu::DotPeak::kFma;
   double compute_peak_gflops = 0;
+  /// The peak "% peak" is of: compute_peak_gflops where measured, else machine.peak_gflops.
+  double compute_peak() const {
+    return compute_peak_gflops > 0 ? compute_peak_gflops : machine.peak_gflops;
+  }
 };
 
 /// Runs every test of `cfg` on `m`. A config the model cannot hold (longer than its context) is
