@@ -37,6 +37,7 @@
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/machine_probe.h"
 #include "kernels/ggml_blocks.h"
+#include "kernels/int4_panel.h"
 #include "kernels/linear.h"
 #include "tensor/dtype.h"
 
@@ -326,9 +327,16 @@ int run(int argc, char** argv) {
         Isa isa;
         LinearPath path;
         Act act;
-        bool prepacked = false;  // the weights' ready-made panel copies (kernels/bf16_panel.h)
+        bool prepacked =
+            false;  // the weights' ready-made panel copies (bf16_panel.h, int4_panel.h)
       };
-      std::vector<Run> runs = {{isa, LinearPath::kAuto, default_act}};
+      // The default run reads what `fathom serve` reads: with kReduced activations, the panel
+      // copies that the load makes of bf16 and int4 weights.
+      std::vector<Run> runs = {
+          {isa, LinearPath::kAuto, default_act,
+           default_act == Act::kReduced &&
+               (f.format == WeightFormat::kBF16 ||
+                (kernels::int4_panel_applies(copies[0]) && rows <= kernels::kInt4PanelMaxRows))}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {
@@ -352,6 +360,9 @@ int run(int argc, char** argv) {
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
                 LinearPath::kInt)
               runs.push_back({i, LinearPath::kInt, act});
+          if (i == Isa::kAvx512Vnni && rows <= kernels::kInt4PanelMaxRows &&
+              kernels::int4_panel_applies(copies[0]))
+            runs.push_back({i, LinearPath::kInt, Act::kReduced, true});
           if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kIntGemm, Act::kReduced) ==
               LinearPath::kIntGemm)
             runs.push_back({i, LinearPath::kIntGemm, Act::kReduced});
@@ -362,9 +373,14 @@ int run(int argc, char** argv) {
         if (!prepacked) return copies;
         if (panel_copies.empty())
           for (LinearWeight w : copies) {
-            w.bf16_panel = std::make_shared<kernels::Bf16PanelSlot>();
-            w.bf16_panel->set(kernels::pack_bf16_panel(static_cast<const uint16_t*>(w.values),
-                                                       w.out_features, w.in_features));
+            if (kernels::int4_panel_applies(w)) {
+              w.int4_panel = std::make_shared<kernels::Int4PanelSlot>();
+              w.int4_panel->set(kernels::pack_int4_panel(w));
+            } else {
+              w.bf16_panel = std::make_shared<kernels::Bf16PanelSlot>();
+              w.bf16_panel->set(kernels::pack_bf16_panel(static_cast<const uint16_t*>(w.values),
+                                                         w.out_features, w.in_features));
+            }
             panel_copies.push_back(std::move(w));
           }
         return panel_copies;

@@ -23,7 +23,7 @@ void print_help() {
       "                          [-t THREADS] [--depth N] [-r REPS] [--json]\n"
       "                          [--quantization auto|none|int8|int4|fp8]\n"
       "                          [--activations exact|reduced] [--no-weight-cache]\n"
-      "                          [--no-huge-pages] [--no-bf16-pack]\n"
+      "                          [--no-huge-pages] [--no-bf16-pack] [--no-int4-panel]\n"
       "                          [--kv-cache-dtype auto|float32|bf16|fp8]   (as serve)\n"
       "  -p, --prompt   prompt lengths: one prefill test (ppN) each; 0 skips prefill\n"
       "  -n, --gen      tokens per stream in the decode tests (tgN); 0 skips decode\n"
@@ -39,6 +39,8 @@ void print_help() {
       "                 losslessly into 12 bits per value, and batches and prefill with\n"
       "                 --activations reduced instead of a copy interleaved into their\n"
       "                 kernel's tiles (AVX-512 BF16 CPUs; as serve)\n"
+      "  --no-int4-panel  int4 weights are read as stored instead of a copy interleaved into\n"
+      "                 their kernel's tiles (AVX-512 VNNI CPUs, --activations reduced; as serve)\n"
       "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "
       "instruction set.\n");
 }
@@ -81,10 +83,11 @@ kernels::cpu::DotPeak dot_peak_of(model::Model& m, kernels::ActivationPrecision 
 
 Status bench_model_main(const std::vector<std::string>& argv) {
   FATHOM_ASSIGN_OR_RETURN(
-      Args args, Args::parse(long_flags(argv),
-                             {"model", "prompt", "gen", "batch", "threads", "depth", "reps",
-                              "quantization", "activations", "kv-cache-dtype"},
-                             {"json", "no-weight-cache", "no-huge-pages", "no-bf16-pack"}));
+      Args args,
+      Args::parse(long_flags(argv),
+                  {"model", "prompt", "gen", "batch", "threads", "depth", "reps", "quantization",
+                   "activations", "kv-cache-dtype"},
+                  {"json", "no-weight-cache", "no-huge-pages", "no-bf16-pack", "no-int4-panel"}));
   FATHOM_ASSIGN_OR_RETURN(std::string dir, args.required("model"));
   engine::ModelBenchConfig cfg;
   FATHOM_ASSIGN_OR_RETURN(std::vector<int32_t> prompts,
@@ -115,6 +118,8 @@ Status bench_model_main(const std::vector<std::string>& argv) {
                                               : model::LoadOptions::When::kAtLoad;
   load.pack_bf16 =
       args.has("no-bf16-pack") ? model::LoadOptions::When::kOff : model::LoadOptions::When::kAtLoad;
+  load.int4_panels = args.has("no-int4-panel") ? model::LoadOptions::When::kOff
+                                               : model::LoadOptions::When::kAtLoad;
   FATHOM_ASSIGN_OR_RETURN(load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));
   FATHOM_ASSIGN_OR_RETURN(load.activations,

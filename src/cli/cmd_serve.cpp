@@ -81,6 +81,10 @@ void print_help() {
       "                    reduced batches and prefill read them instead of a copy\n"
       "                    interleaved into their kernel's tiles, both made in the\n"
       "                    background: saves those copies' memory, costs speed)\n"
+      "                    [--no-int4-panel]   (on AVX-512 VNNI CPUs with --activations\n"
+      "                    reduced, int4 weights are read as stored instead of a copy\n"
+      "                    interleaved into their kernel's tiles, made in the background:\n"
+      "                    saves the int4 weights' size in memory, costs speed)\n"
       "                    [--no-weight-cache]   (quantize / repack at every start instead of\n"
       "                    mapping the cache file kept beside the checkpoint, or under\n"
       "                    $FATHOM_CACHE_DIR or ~/.cache/fathom when its folder is read-only)\n"
@@ -119,41 +123,41 @@ Status parse_spec_flags(const Args& args, engine::spec::SpecConfig& c) {
 }
 
 Status serve_main(const std::vector<std::string>& argv) {
-  FATHOM_ASSIGN_OR_RETURN(
-      Args args, Args::parse(argv,
-                             {"model",
-                              "host",
-                              "port",
-                              "api-key",
-                              "served-model-name",
-                              "metrics-names",
-                              "max-model-len",
-                              "max-num-seqs",
-                              "max-num-batched-tokens",
-                              "max-waiting",
-                              "block-size",
-                              "kv-cache-mb",
-                              "kv-cache-dtype",
-                              "io-threads",
-                              "max-body-mb",
-                              "reasoning-parser",
-                              "tool-call-parser",
-                              "log-level",
-                              "allowed-origins",
-                              "tls-cert",
-                              "tls-key",
-                              "tls-client-ca",
-                              "quantization",
-                              "activations",
-                              "speculative",
-                              "num-speculative-tokens",
-                              "prompt-lookup-min",
-                              "prompt-lookup-max",
-                              "lora",
-                              "max-loras",
-                              "drain-grace-s"},
-                             {"no-prefix-caching", "profile", "no-prefault", "no-huge-pages",
-                              "no-bf16-pack", "no-weight-cache", "allow-runtime-lora"}));
+  FATHOM_ASSIGN_OR_RETURN(Args args, Args::parse(argv,
+                                                 {"model",
+                                                  "host",
+                                                  "port",
+                                                  "api-key",
+                                                  "served-model-name",
+                                                  "metrics-names",
+                                                  "max-model-len",
+                                                  "max-num-seqs",
+                                                  "max-num-batched-tokens",
+                                                  "max-waiting",
+                                                  "block-size",
+                                                  "kv-cache-mb",
+                                                  "kv-cache-dtype",
+                                                  "io-threads",
+                                                  "max-body-mb",
+                                                  "reasoning-parser",
+                                                  "tool-call-parser",
+                                                  "log-level",
+                                                  "allowed-origins",
+                                                  "tls-cert",
+                                                  "tls-key",
+                                                  "tls-client-ca",
+                                                  "quantization",
+                                                  "activations",
+                                                  "speculative",
+                                                  "num-speculative-tokens",
+                                                  "prompt-lookup-min",
+                                                  "prompt-lookup-max",
+                                                  "lora",
+                                                  "max-loras",
+                                                  "drain-grace-s"},
+                                                 {"no-prefix-caching", "profile", "no-prefault",
+                                                  "no-huge-pages", "no-bf16-pack", "no-int4-panel",
+                                                  "no-weight-cache", "allow-runtime-lora"}));
   if (!args.positional().empty()) return invalid_argument("unexpected argument '" + args.positional()[0] + "'");
   server::ServeOptions o;
   server::ServeHooks hooks;
@@ -185,6 +189,8 @@ Status serve_main(const std::vector<std::string>& argv) {
                                                 : model::LoadOptions::When::kBackground;
   o.load.pack_bf16 = args.has("no-bf16-pack") ? model::LoadOptions::When::kOff
                                               : model::LoadOptions::When::kBackground;
+  o.load.int4_panels = args.has("no-int4-panel") ? model::LoadOptions::When::kOff
+                                                 : model::LoadOptions::When::kBackground;
   o.load.weight_cache = !args.has("no-weight-cache");
   FATHOM_ASSIGN_OR_RETURN(o.load.quantization,
                           model::parse_quantization(args.get_or("quantization", "auto")));

@@ -14,6 +14,7 @@ namespace fathom::kernels {
 
 struct Bf16Packed;
 struct Bf16Panel;
+struct Int4Panel;
 template <class T>
 class ReadySlot;
 
@@ -83,6 +84,10 @@ struct LinearWeight {
   /// appear (kernels/bf16_panel.h), which it reads instead once made (LoadOptions::pack_bf16
   /// with kReduced activations).
   std::shared_ptr<ReadySlot<Bf16Panel>> bf16_panel;
+  /// kInt4Grouped, optional: where the codes interleaved into the AVX-512 VNNI few-rows int4
+  /// kernel's tiles appear (kernels/int4_panel.h), which calls of up to kInt4PanelMaxRows rows
+  /// read instead once made (LoadOptions::int4_panels, kReduced activations).
+  std::shared_ptr<ReadySlot<Int4Panel>> int4_panel;
 
   /// Bytes this weight occupies in memory (for reports and bandwidth numbers).
   int64_t size_bytes() const;

@@ -137,6 +137,14 @@ struct LoadOptions {
   /// at 32 rows) for their full size again. When as huge_pages (after the huge-page copy);
   /// each kind skipped likewise where memory is short. --no-bf16-pack: kOff.
   When pack_bf16 = When::kOff;
+  /// The kInt4Grouped linear weights also interleaved into the AVX-512 VNNI int4 kernel's tiles
+  /// (kernels/int4_panel.h), which calls of up to kInt4PanelMaxRows rows then read (decode:
+  /// 16 outputs per zmm, no reduction across lanes; docs/benchmarks.md "int4 decode from an
+  /// interleaved copy"). Only with kReduced activations on a CPU with AVX-512 VNNI, for the int4
+  /// weights' size again in memory. When as pack_bf16 (after it); skipped likewise where memory is
+  /// short.
+  /// --no-int4-panel: kOff.
+  When int4_panels = When::kOff;
   /// Load DeepSeek-V3's multi-token-prediction layer (model.layers.{num_layers}.*) as a draft
   /// module for speculative decoding; otherwise it is skipped.
   bool load_mtp = false;

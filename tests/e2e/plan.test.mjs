@@ -98,7 +98,7 @@ test('a benchmark-shaped model: RSS grows by the predicted weights, the log has 
     const { chosen, flags } = plan(model);
     // --no-huge-pages: RSS read while serve's background copy into huge pages runs would count
     // both the file's pages and the copy (mapped-file-test and weight_cache_test cover the copy).
-    // --no-bf16-pack: likewise the 12-bit decode copy of bf16 weights (bf16_packing_test covers it),
+    // --no-bf16-pack: likewise the 12-bit decode copy of bf16 weights (weight_copies_test covers it),
     // which serve makes only where the CPU has AVX-512 BF16 and memory allows.
     const server = await startServer({ model: null, args: [...flags, '--no-huge-pages', '--no-bf16-pack'], timeoutMs: 120000 });
     try {

@@ -366,6 +366,12 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
   }
   if (neon_isa_available(isa)) return linear_neon(w, x, num_rows, y, pool, isa);  // ARM
   const LinearPath chosen = choose_path(w, num_rows, isa, path, act);
+  if (const Int4Panel* panel = w.int4_panel ? w.int4_panel->get() : nullptr;
+      panel && num_rows <= kInt4PanelMaxRows && isa == Isa::kAvx512Vnni &&
+      act == ActivationPrecision::kReduced &&
+      (path == LinearPath::kAuto || path == LinearPath::kInt) &&
+      int4_panel_avx512vnni(w, *panel, x, num_rows, y, pool))
+    return;
   if (chosen == LinearPath::kInt && run_int(w, x, num_rows, y, pool, isa, act)) return;
   if (chosen == LinearPath::kIntGemm && int_gemm_avx512vnni(w, x, num_rows, y, pool)) return;
   isa = float_isa(isa);

@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "kernels/int4_panel.h"
 #include "kernels/linear.h"
 #include "kernels/linear_weight.h"
 
@@ -30,5 +31,20 @@ inline constexpr int64_t kIntGemmMinRows = 8;
 /// Returns false, having written nothing, when x holds a NaN or an infinity.
 bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                          ThreadPool& pool);
+
+/// One block of one row of x (n columns, a multiple of 16) quantized exactly as
+/// quantize_activation_block does in kReduced (the same float max, the same double products,
+/// rounded to nearest even as lrint does), written as 4-byte words of 4 columns, word_stride
+/// bytes apart from dst on (int4: each 8 columns as [0 2 4 6] [1 3 5 7], the even and odd
+/// nibbles of a weight word). False for a NaN or an infinity. PRECOND: AVX-512 VNNI.
+bool quantize_x_block_avx512(const float* xb, int64_t n, bool int4, uint8_t* dst,
+                             int64_t word_stride, float* scale, float* code_sum);
+
+/// y[num_rows, out] = x . W^T for kInt4Grouped w from its panel copy p (kernels/int4_panel.h),
+/// x rounded as linear_ref_reduced does (linear_int4_panel_avx512vnni.cpp).
+/// PRECOND: p was packed from w, 1 <= num_rows <= kInt4PanelMaxRows, the CPU has AVX-512 VNNI.
+/// False, having written nothing, when x holds a NaN or an infinity.
+bool int4_panel_avx512vnni(const LinearWeight& w, const Int4Panel& p, const float* x,
+                           int64_t num_rows, float* y, ThreadPool& pool);
 
 }  // namespace fathom::kernels::cpu

@@ -57,12 +57,10 @@ struct PackedX {
   }
 };
 
-// One block of one row of x (n columns, a multiple of 16) quantized exactly as
-// quantize_activation_block does in kReduced (the same float max, the same double products,
-// rounded to nearest even as lrint does) and written to the row's lane of the packed codes
-// (dst: the block's first 4-byte group in the row's lane). False for a NaN or an infinity.
-bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* scale,
-                    float* code_sum) {
+}  // namespace
+
+bool quantize_x_block_avx512(const float* xb, int64_t n, bool int4, uint8_t* dst,
+                             int64_t word_stride, float* scale, float* code_sum) {
   __m512 amax = _mm512_setzero_ps();
   __mmask16 bad = 0;
   for (int64_t j = 0; j < n; j += 16) {
@@ -88,8 +86,8 @@ bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* 
     const __m512i codes = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     sum = _mm512_add_epi32(sum, codes);
     const __m128i bytes = _mm_shuffle_epi8(_mm512_cvtepi32_epi8(codes), order);
-    uint8_t* d = dst + (j / 4) * 4 * kLanes;
-    const auto put = [&](int i, int32_t word) { std::memcpy(d + i * 4 * kLanes, &word, 4); };
+    uint8_t* d = dst + (j / 4) * word_stride;
+    const auto put = [&](int i, int32_t word) { std::memcpy(d + i * word_stride, &word, 4); };
     put(0, _mm_cvtsi128_si32(bytes));
     put(1, _mm_extract_epi32(bytes, 1));
     put(2, _mm_extract_epi32(bytes, 2));
@@ -98,6 +96,8 @@ bool quantize_block(const float* xb, int64_t n, bool int4, uint8_t* dst, float* 
   *code_sum = static_cast<float>(_mm512_reduce_add_epi32(sum));
   return true;
 }
+
+namespace {
 
 bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool& pool, PackedX& p) {
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
@@ -120,8 +120,8 @@ bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool&
         for (int64_t b = 0; b < p.num_blocks; ++b) {
           const int64_t j0 = b * p.block, n = std::min(p.block, p.span - j0);
           const int64_t at = (g * p.num_blocks + b) * kLanes + lane;
-          if (!quantize_block(xr + j0, n, int4, dst + (j0 / 4) * 4 * kLanes + lane * 4,
-                              &p.scale[at], &p.code_sum[at])) {
+          if (!quantize_x_block_avx512(xr + j0, n, int4, dst + (j0 / 4) * 4 * kLanes + lane * 4,
+                                       4 * kLanes, &p.scale[at], &p.code_sum[at])) {
             finite.store(false, std::memory_order_relaxed);
             return;
           }

@@ -13,10 +13,10 @@
 #include "formats/checkpoint.h"
 #include "model/arch/deepseek.h"
 #include "model/arch/dense.h"
-#include "model/bf16_packing.h"
 #include "model/gguf_loader.h"
 #include "model/model.h"
 #include "model/weight_cache.h"
+#include "model/weight_copies.h"
 
 namespace fathom::model {
 namespace {
@@ -113,17 +113,19 @@ LoadJob huge_page_job(const LoadOptions& opts, std::shared_ptr<const formats::Ch
   };
 }
 
-// The weights' huge-page copy, then their bf16 packing (LoadOptions::huge_pages, pack_bf16):
-// each now (kAtLoad) or on the model's background thread (kBackground).
+// The weights' huge-page copy, then their bf16 packing, then their int4 panels
+// (LoadOptions::huge_pages, pack_bf16, int4_panels): each now (kAtLoad) or on the model's
+// background thread (kBackground).
 void start_load_jobs(Model& model, const LoadOptions& opts,
                      std::shared_ptr<const formats::Checkpoint> in_place) {
   uint64_t available = memory_available_bytes();
   const LoadJob copy = huge_page_job(opts, std::move(in_place), available);
   const LoadJob pack = bf16_packing_job(model, opts, available);
+  const LoadJob int4 = int4_panel_job(model, opts, available);
   std::vector<LoadJob> later;
   const std::atomic<bool> never{false};
-  for (const auto& [job, when] :
-       {std::pair{copy, opts.huge_pages}, std::pair{pack, opts.pack_bf16}}) {
+  for (const auto& [job, when] : {std::pair{copy, opts.huge_pages}, std::pair{pack, opts.pack_bf16},
+                                  std::pair{int4, opts.int4_panels}}) {
     if (!job) continue;
     if (when == LoadOptions::When::kAtLoad)
       job(never);

@@ -1,4 +1,4 @@
-#include "model/bf16_packing.h"
+#include "model/weight_copies.h"
 
 #include <new>
 #include <utility>
@@ -8,6 +8,8 @@
 #include "kernels/bf16_packed.h"
 #include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/int4_panel.h"
 
 namespace fathom::model {
 namespace {
@@ -22,23 +24,31 @@ struct Copies {
   uint64_t bytes = 0;
 };
 
-// Fills the slots weight by weight, so the kernels speed up as it goes; false once `stop` is
-// set or memory runs out.
+// Fills the slots weight by weight (make(w) is the copy), so the kernels speed up as it goes;
+// false once `stop` is set or memory runs out. `what`: "bf16 weights packed for decode".
 template <class T, class Make>
 bool fill(const Copies<T>& copies, const std::atomic<bool>& stop, const char* what, Make make) {
   for (const auto& [w, slot] : copies.todo) {
     if (stop.load(std::memory_order_relaxed)) return false;
     try {
-      slot->set(make(static_cast<const uint16_t*>(w->values), w->out_features, w->in_features));
+      slot->set(make(*w));
     } catch (const std::bad_alloc&) {
-      FATHOM_LOG(kWarning) << "bf16 " << what << " stopped: out of memory";
+      FATHOM_LOG(kWarning) << what << " stopped: out of memory";
       return false;
     }
   }
   if (!copies.todo.empty())
-    FATHOM_LOG(kInfo) << "bf16 weights " << what << " (" << copies.todo.size() << " weights, "
-                      << (copies.bytes >> 20) << " MiB)";
+    FATHOM_LOG(kInfo) << what << " (" << copies.todo.size() << " weights, " << (copies.bytes >> 20)
+                      << " MiB)";
   return true;
+}
+
+// Whether copies of `bytes` fit in half of what is available; logs why not.
+bool room(uint64_t bytes, uint64_t available_bytes, const char* what) {
+  if (bytes == 0 || available_bytes == 0 || bytes <= available_bytes / 2) return true;
+  FATHOM_LOG(kInfo) << what << ": " << (bytes >> 20) << " MiB against " << (available_bytes >> 20)
+                    << " MiB available";
+  return false;
 }
 
 }  // namespace
@@ -66,17 +76,13 @@ LoadJob bf16_packing_job(Model& model, const LoadOptions& opts, uint64_t availab
     }
   });
   // Each kind only where it fits in half of what is available, the decode copy first.
-  auto room = [&](uint64_t bytes, const char* what) {
-    if (bytes == 0 || available_bytes == 0 || bytes <= available_bytes / 2) return true;
-    FATHOM_LOG(kInfo) << "bf16 weights not " << what << ": " << (bytes >> 20) << " MiB against "
-                      << (available_bytes >> 20) << " MiB available";
-    return false;
-  };
-  if (!room(packed_bytes, "packed for decode")) {
+  if (!room(packed_bytes, available_bytes, "bf16 weights not packed for decode")) {
     packable.clear();
     packed_bytes = 0;
   }
-  if (!room(packed_bytes + panel_bytes, "interleaved for batches")) panelable.clear();
+  if (!room(packed_bytes + panel_bytes, available_bytes,
+            "bf16 weights not interleaved for batches"))
+    panelable.clear();
   if (packable.empty() && panelable.empty()) return nullptr;
   // The slots now, while nothing reads the weights; their contents when the job runs.
   Copies<kernels::Bf16Packed> packed{{}, packed_bytes};
@@ -90,8 +96,38 @@ LoadJob bf16_packing_job(Model& model, const LoadOptions& opts, uint64_t availab
     panel.todo.emplace_back(w, w->bf16_panel);
   }
   return [packed = std::move(packed), panel = std::move(panel)](const std::atomic<bool>& stop) {
-    if (fill(packed, stop, "packed for decode", kernels::pack_bf16))
-      fill(panel, stop, "interleaved for batches", kernels::pack_bf16_panel);
+    const auto values = [](const LinearWeight& w) {
+      return static_cast<const uint16_t*>(w.values);
+    };
+    if (fill(packed, stop, "bf16 weights packed for decode", [&](const LinearWeight& w) {
+          return kernels::pack_bf16(values(w), w.out_features, w.in_features);
+        }))
+      fill(panel, stop, "bf16 weights interleaved for batches", [&](const LinearWeight& w) {
+        return kernels::pack_bf16_panel(values(w), w.out_features, w.in_features);
+      });
+  };
+}
+
+LoadJob int4_panel_job(Model& model, const LoadOptions& opts, uint64_t available_bytes) {
+  if (opts.int4_panels == LoadOptions::When::kOff || opts.reference_kernels ||
+      opts.activations != kernels::ActivationPrecision::kReduced ||
+      kernels::cpu::best_isa() != kernels::cpu::Isa::kAvx512Vnni)
+    return nullptr;
+  Copies<kernels::Int4Panel> panels;
+  std::vector<LinearWeight*> todo;
+  model.for_each_linear([&](LinearWeight& w) {
+    if (!kernels::int4_panel_applies(w) || w.int4_panel) return;
+    todo.push_back(&w);
+    panels.bytes += static_cast<uint64_t>(kernels::int4_panel_bytes(w));
+  });
+  if (todo.empty() || !room(panels.bytes, available_bytes, "int4 weights not interleaved"))
+    return nullptr;
+  for (LinearWeight* w : todo) {
+    w->int4_panel = std::make_shared<kernels::Int4PanelSlot>();
+    panels.todo.emplace_back(w, w->int4_panel);
+  }
+  return [panels = std::move(panels)](const std::atomic<bool>& stop) {
+    fill(panels, stop, "int4 weights interleaved for the VNNI kernel", kernels::pack_int4_panel);
   };
 }
 

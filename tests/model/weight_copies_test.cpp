@@ -3,7 +3,7 @@
 // lane order), each decode step reads fewer weight bytes, and nothing is packed where the
 // one-row kernel would not read it; with kReduced activations the panel copies
 // (kernels/bf16_panel.h) give prefill the same logits, where the memory budget has room.
-#include "model/bf16_packing.h"
+#include "model/weight_copies.h"
 
 #include <gtest/gtest.h>
 
@@ -16,6 +16,8 @@
 #include "kernels/bf16_packed.h"
 #include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
+#include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/int4_panel.h"
 #include "model/model.h"
 #include "support/reference.h"
 
@@ -200,6 +202,69 @@ TEST(Bf16Packing, PanelCopiesOnlyWhereTheyFitBesideTheDecodeCopies) {
   int slots = 0;
   (*model)->for_each_linear([&](kernels::LinearWeight& w) { slots += w.bf16_panel != nullptr; });
   EXPECT_EQ(slots, 0);
+}
+
+}  // namespace
+}  // namespace fathom::model
+
+namespace fathom::model {
+namespace {
+
+int int4_panel_weights(Model& m) {
+  int n = 0;
+  m.for_each_linear(
+      [&n](kernels::LinearWeight& w) { n += w.int4_panel && w.int4_panel->get() != nullptr; });
+  return n;
+}
+
+std::unique_ptr<Model> load_int4(const std::string& fixture, When panels,
+                                 kernels::ActivationPrecision act) {
+  LoadOptions opts;
+  opts.quantization = Quantization::kInt4;
+  opts.activations = act;
+  opts.int4_panels = panels;
+  auto m = load_model(fixture_dir(fixture), opts);
+  EXPECT_TRUE(m.ok()) << m.status().to_string();
+  return m.ok() ? std::move(*m) : nullptr;
+}
+
+// With kReduced activations on AVX-512 VNNI every int4 weight the integer kernels read gets its
+// panel copy (kernels/int4_panel.h), which decode reads: the logits of the weights as stored.
+// kExact makes none (its kernels would not read them), nor does kOff.
+TEST(Int4Panels, DecodeReadsTheCopies) {
+  if (!kernels::cpu::isa_available(kernels::cpu::Isa::kAvx512Vnni))
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  const auto reduced = kernels::ActivationPrecision::kReduced;
+  for (const char* fixture : {"qwen2", "deepseek_v2"}) {
+    const std::vector<int32_t> ids = Reference(fixture).ids("p1.input_ids");
+    const std::unique_ptr<Model> plain = load_int4(fixture, When::kOff, reduced);
+    const std::unique_ptr<Model> panels = load_int4(fixture, When::kAtLoad, reduced);
+    const std::unique_ptr<Model> exact =
+        load_int4(fixture, When::kAtLoad, kernels::ActivationPrecision::kExact);
+    ASSERT_TRUE(plain && panels && exact);
+    EXPECT_EQ(int4_panel_weights(*plain), 0);
+    EXPECT_EQ(int4_panel_weights(*exact), 0);
+    int applies = 0;
+    panels->for_each_linear(
+        [&applies](kernels::LinearWeight& w) { applies += kernels::int4_panel_applies(w); });
+    EXPECT_GT(applies, 0) << fixture;
+    EXPECT_EQ(int4_panel_weights(*panels), applies) << fixture;
+    expect_same_logits(decode_logits(*panels, ids), decode_logits(*plain, ids),
+                       panels->config().vocab_size, fixture);
+  }
+}
+
+TEST(Int4Panels, NoneWithoutRoom) {
+  LoadOptions opts;
+  opts.quantization = Quantization::kInt4;
+  opts.activations = kernels::ActivationPrecision::kReduced;
+  opts.int4_panels = When::kAtLoad;
+  auto model = load_model(fixture_dir("qwen2"), LoadOptions{.quantization = Quantization::kInt4});
+  ASSERT_TRUE(model.ok());
+  EXPECT_EQ(int4_panel_job(**model, opts, /*available_bytes=*/1), nullptr);
+  EXPECT_EQ(int4_panel_weights(**model), 0);
+  opts.reference_kernels = true;  // kernels/ref reads the weights as stored
+  EXPECT_EQ(int4_panel_job(**model, opts, /*available_bytes=*/0), nullptr);
 }
 
 }  // namespace
