@@ -99,8 +99,9 @@ test('a benchmark-shaped model: RSS grows by the predicted weights, the log has 
     // --no-huge-pages: RSS read while serve's background copy into huge pages runs would count
     // both the file's pages and the copy (mapped-file-test and weight_cache_test cover the copy).
     // --no-bf16-pack: likewise the 12-bit decode copy of bf16 weights (weight_copies_test covers it),
-    // which serve makes only where the CPU has AVX-512 BF16 and memory allows.
-    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages', '--no-bf16-pack'], timeoutMs: 120000 });
+    // which serve makes only where the CPU has AVX-512 BF16 and memory allows, and
+    // --no-int4-panel the interleaved copy of int4 weights (AVX-512 VNNI, --activations reduced).
+    const server = await startServer({ model: null, args: [...flags, '--no-huge-pages', '--no-bf16-pack', '--no-int4-panel'], timeoutMs: 120000 });
     try {
       await complete(server);
       rss[name] = rssBytes(server.proc.pid);
