@@ -24,6 +24,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
 
+#include "kernels/cpu/vpdpbusd.h"  // after the pragma: compiled for AVX-512 VNNI
+
 namespace fathom::kernels::cpu {
 namespace {
 
@@ -72,18 +74,6 @@ bool pack_rows(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPo
   return finite.load();
 }
 
-// acc += u8 u . s8 s in 4-byte groups (inline asm: see linear_int_gemm_avx512vnni.cpp).
-inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-  return acc;
-}
-
-inline __m512i broadcast4(const uint8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
 // Output tiles [t0, t0 + MOV) x rows [0, R): float sums into tot[MOV][R][16].
 template <int MOV, int R>
 void tile(const Int4Panel& pn, const RowsX& px, int64_t t0, float* tot) {
@@ -109,7 +99,8 @@ void tile(const Int4Panel& pn, const RowsX& px, int64_t t0, float* tot) {
       }
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const __m512i xe = broadcast4(xr[r] + 8 * k), xo = broadcast4(xr[r] + 8 * k + 4);
+        const __m512i xe = _mm512_set1_epi32(load4(xr[r] + 8 * k));
+        const __m512i xo = _mm512_set1_epi32(load4(xr[r] + 8 * k + 4));
 #pragma GCC unroll 8
         for (int v = 0; v < MOV; ++v) {
           acc[v][r] = dpbusd(acc[v][r], we[v], xe);

@@ -28,6 +28,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
 
+#include "kernels/cpu/vpdpbusd.h"  // after the pragma: compiled for AVX-512 VNNI
+
 namespace fathom::kernels::cpu {
 namespace {
 
@@ -130,20 +132,6 @@ bool pack_x(const LinearWeight& w, const float* x, int64_t num_rows, ThreadPool&
     }
   });
   return finite.load();
-}
-
-// acc += u8 u . s8 s in 4-byte groups. Inline asm: with _mm512_dpbusd_epi32 GCC 12 copies
-// every accumulator of the tile to another register and back on each iteration (the tied
-// operand), which doubles the uops of the inner loop.
-inline __m512i dpbusd(__m512i acc, __m512i u, __m512i s) {
-  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-  return acc;
-}
-
-inline int32_t load4(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
 }
 
 // y for outputs [o0, o0 + mo) and row groups [g0, g0 + RV): MO x RV zmm of int32 sums per
