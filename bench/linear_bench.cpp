@@ -327,8 +327,8 @@ int run(int argc, char** argv) {
         Isa isa;
         LinearPath path;
         Act act;
-        bool prepacked =
-            false;  // the weights' ready-made panel copies (bf16_panel.h, int4_panel.h)
+        // The weights' ready-made panel copies (kernels/bf16_panel.h, kernels/int4_panel.h).
+        bool prepacked = false;
       };
       // The default run reads what `fathom serve` reads: with kReduced activations, the panel
       // copies that the load makes of bf16 and int4 weights.

@@ -20,6 +20,7 @@
 #include "kernels/cpu/linear_int_dot.h"  // after the pragma: compiled for AVX-512 VNNI
 #include "kernels/cpu/linear_int_ggml.h"
 #include "kernels/cpu/linear_int_ymm.h"
+#include "kernels/cpu/vpdpbusd.h"
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -36,12 +37,7 @@ struct Zmm {
   static float reduce(VF v) { return _mm512_reduce_add_ps(v); }
   static VI sub(VI a, VI b) { return _mm512_sub_epi32(a, b); }
   static VI offset_bytes() { return _mm512_set1_epi8(static_cast<char>(0x80)); }
-  // Inline asm, as in the GEMM (linear_int_gemm_avx512vnni.cpp): with _mm512_dpbusd_epi32 GCC 12
-  // copies each accumulator to another register and back around the tied operand.
-  static VI dot_us(VI acc, VI u, VI s) {
-    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
-    return acc;
-  }
+  static VI dot_us(VI acc, VI u, VI s) { return dpbusd(acc, u, s); }  // inline asm
   static VI dot_q8(VI acc, VI x, VI w) { return dot_us(acc, x, w); }
   template <bool kHalf>
   static VI load(const int8_t* p) {

@@ -110,9 +110,9 @@ float first_lanes(const V (&acc)[kChains]) {
   return static_cast<float>(s);
 }
 
-// acc + a . a as vpdpbusd, by value as dpbf16 above. The intrinsic made GCC 12 copy each
-// accumulator to another register and back around every vpdpbusd (its tied operand): 3 uops
-// each, and the probe said 1.4 per cycle where the core issues 2.
+// acc + a . a as vpdpbusd, by value as dpbf16 above: the instruction alone in the loop, as the
+// kernels issue it (kernels/cpu/vpdpbusd.h; the intrinsic's loop also copies each accumulator
+// to another register and back, which measured no slower here, docs/benchmarks.md).
 __attribute__((target("avx512f"))) inline __m512i dpbusd(__m512i acc, __m512i a) {
   asm("vpdpbusd %1, %1, %0" : "+v"(acc) : "v"(a));
   return acc;
