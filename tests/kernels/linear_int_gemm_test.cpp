@@ -1,8 +1,9 @@
-// The AVX-512 VNNI integer GEMM (LinearPath::kIntGemm, kernels/cpu/linear_int_gemm.h) against
-// linear_ref_reduced, its oracle: int8 and int4 weights (group sizes 32, 64, 128 and whole
-// rows, act-order input_perm), out_features that are not a multiple of the 6- or 12-output
-// tiles, rows around the 16-row lane groups and the 64-row tasks, in_features with a partial
-// last block and columns past the quantized span. Skips where the CPU lacks AVX-512 VNNI.
+// The integer GEMMs (LinearPath::kIntGemm, kernels/cpu/linear_int_gemm.h: AVX-512 VNNI, and
+// AVX2's vpmaddubsw for kAvx2 and kAvxVnni) against linear_ref_reduced, their oracle: int8 and
+// int4 weights (group sizes 32, 64, 128 and whole rows, act-order input_perm), out_features
+// that are not a multiple of the 3-, 6- or 12-output tiles, rows around the 8- and 16-row lane
+// groups and the tasks, in_features with a partial last block and columns past the quantized
+// span. Each ISA this CPU has; a case skips where it has none of them.
 #include "kernels/cpu/linear_int_gemm.h"
 
 #include <gtest/gtest.h>
@@ -71,30 +72,42 @@ std::vector<GemmCase> gemm_cases() {
   return cases;
 }
 
-bool have_vnni512() { return cpu::isa_available(cpu::Isa::kAvx512Vnni); }
+constexpr cpu::Isa kGemmIsas[] = {cpu::Isa::kAvx512Vnni, cpu::Isa::kAvxVnni, cpu::Isa::kAvx2};
+
+std::vector<cpu::Isa> available_gemm_isas() {
+  std::vector<cpu::Isa> v;
+  for (cpu::Isa isa : kGemmIsas)
+    if (cpu::isa_available(isa)) v.push_back(isa);
+  return v;
+}
 
 class LinearIntGemm : public ::testing::TestWithParam<GemmCase> {};
 
 TEST_P(LinearIntGemm, MatchesReducedReference) {
-  if (!have_vnni512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const std::vector<cpu::Isa> isas = available_gemm_isas();
+  if (isas.empty()) GTEST_SKIP() << "no AVX2";
   const GemmCase c = GetParam();
   const LinearWeight w = testing::make_weight(c.spec);
-  ASSERT_EQ(cpu::choose_path(w, c.num_rows, cpu::Isa::kAvx512Vnni, cpu::LinearPath::kIntGemm,
-                             ActivationPrecision::kReduced),
-            cpu::LinearPath::kIntGemm);
   const std::vector<float> x = testing::random_input(c.num_rows, c.spec.in, c.spec.seed + 7);
   const size_t ny = static_cast<size_t>(c.num_rows * c.spec.out);
-  std::vector<float> want(ny), got(ny, std::nanf(""));
+  std::vector<float> want(ny);
   linear_ref_reduced(w, x.data(), c.num_rows, want.data());
   const std::vector<double> mag = magnitude(w, x, c.num_rows);
 
   ThreadPool pool(3);
-  cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, cpu::Isa::kAvx512Vnni,
-                      cpu::LinearPath::kIntGemm, ActivationPrecision::kReduced);
-  for (size_t k = 0; k < ny; ++k)
-    ASSERT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k] + 1e-30)
-        << "y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k] << " reference "
-        << want[k];
+  for (cpu::Isa isa : isas) {
+    SCOPED_TRACE(cpu::isa_name(isa));
+    ASSERT_EQ(cpu::choose_path(w, c.num_rows, isa, cpu::LinearPath::kIntGemm,
+                               ActivationPrecision::kReduced),
+              cpu::LinearPath::kIntGemm);
+    std::vector<float> got(ny, std::nanf(""));
+    cpu::linear_cpu_isa(w, x.data(), c.num_rows, got.data(), pool, isa, cpu::LinearPath::kIntGemm,
+                        ActivationPrecision::kReduced);
+    for (size_t k = 0; k < ny; ++k)
+      ASSERT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k] + 1e-30)
+          << "y[" << k / c.spec.out << ", " << k % c.spec.out << "] = " << got[k] << " reference "
+          << want[k];
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LinearIntGemm, ::testing::ValuesIn(gemm_cases()),
@@ -105,23 +118,28 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LinearIntGemm, ::testing::ValuesIn(gemm_cases()
                          });
 
 TEST(LinearIntGemmTest, NonFiniteInputFallsBackToTheFloatPath) {
-  if (!have_vnni512()) GTEST_SKIP() << "no AVX-512 VNNI";
+  const std::vector<cpu::Isa> isas = available_gemm_isas();
+  if (isas.empty()) GTEST_SKIP() << "no AVX2";
   const LinearWeight w =
       testing::make_weight({.format = WeightFormat::kInt8Channel, .out = 20, .in = 96, .seed = 4});
   std::vector<float> x = testing::random_input(20, 96, 5);
   x[3 * 96 + 50] = std::nanf("");
-  std::vector<float> want(20 * 20), got(20 * 20);
+  std::vector<float> want(20 * 20);
   linear_ref(w, x.data(), 20, want.data());
-  ThreadPool pool(2);
-  cpu::linear_cpu_isa(w, x.data(), 20, got.data(), pool, cpu::Isa::kAvx512Vnni,
-                      cpu::LinearPath::kIntGemm, ActivationPrecision::kReduced);
   const std::vector<double> mag = magnitude(w, x, 20);
-  for (int64_t k = 0; k < 20 * 20; ++k) {
-    if (k / 20 == 3) {
-      EXPECT_TRUE(std::isnan(got[k])) << k;
-      continue;
+  ThreadPool pool(2);
+  for (cpu::Isa isa : isas) {
+    SCOPED_TRACE(cpu::isa_name(isa));
+    std::vector<float> got(20 * 20);
+    cpu::linear_cpu_isa(w, x.data(), 20, got.data(), pool, isa, cpu::LinearPath::kIntGemm,
+                        ActivationPrecision::kReduced);
+    for (int64_t k = 0; k < 20 * 20; ++k) {
+      if (k / 20 == 3) {
+        EXPECT_TRUE(std::isnan(got[k])) << k;
+        continue;
+      }
+      EXPECT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k]) << k;  // fp32, not codes
     }
-    EXPECT_LE(std::fabs(double{got[k]} - want[k]), 1e-5 * mag[k]) << k;  // fp32, not int8 codes
   }
 }
 
@@ -140,9 +158,13 @@ TEST(LinearIntGemmTest, AutoTakesTheGemmForManyReducedRowsOnly) {
   EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
   EXPECT_EQ(pick(q8, 512, reduced), cpu::LinearPath::kIntGemm);  // prefill too
   EXPECT_NE(pick(q8, 512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
-  // Other ISAs keep their kernels.
-  EXPECT_NE(cpu::choose_path(q8, 512, cpu::Isa::kAvxVnni, cpu::LinearPath::kIntGemm, reduced),
-            cpu::LinearPath::kIntGemm);
+  // AVX2 and AVX-VNNI take AVX2's GEMM; AVX-512 without VNNI and scalar keep the float kernels.
+  for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvxVnni})
+    EXPECT_EQ(cpu::choose_path(q4, 512, isa, cpu::LinearPath::kAuto, reduced),
+              cpu::LinearPath::kIntGemm);
+  for (cpu::Isa isa : {cpu::Isa::kAvx512, cpu::Isa::kScalar})
+    EXPECT_NE(cpu::choose_path(q8, 512, isa, cpu::LinearPath::kIntGemm, reduced),
+              cpu::LinearPath::kIntGemm);
 }
 
 }  // namespace

@@ -312,8 +312,9 @@ bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) 
 }
 
 bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act) {
-  return isa == Isa::kAvx512Vnni && act == ActivationPrecision::kReduced &&
-         w.format != WeightFormat::kGgml && int_dot_applies(w);  // GGML blocks: kInt only
+  return (isa == Isa::kAvx512Vnni || isa == Isa::kAvxVnni || isa == Isa::kAvx2) &&
+         act == ActivationPrecision::kReduced && w.format != WeightFormat::kGgml &&
+         int_dot_applies(w);  // GGML blocks: kInt only
 }
 
 int64_t int_max_rows(const LinearWeight& w) {
@@ -373,7 +374,10 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
       int4_panel_avx512vnni(w, *panel, x, num_rows, y, pool))
     return;
   if (chosen == LinearPath::kInt && run_int(w, x, num_rows, y, pool, isa, act)) return;
-  if (chosen == LinearPath::kIntGemm && int_gemm_avx512vnni(w, x, num_rows, y, pool)) return;
+  if (chosen == LinearPath::kIntGemm &&
+      (isa == Isa::kAvx512Vnni ? int_gemm_avx512vnni(w, x, num_rows, y, pool)
+                               : int_gemm_avx2(w, x, num_rows, y, pool)))
+    return;
   isa = float_isa(isa);
   if (num_rows == 1 && w.bf16_packed && isa == Isa::kAvx512 && avx512_bf16_available() &&
       (path == LinearPath::kAuto || path == LinearPath::kRows) &&

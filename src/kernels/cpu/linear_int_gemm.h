@@ -1,5 +1,6 @@
 // The integer GEMM for many rows (LinearPath::kIntGemm): int8 and int4 weights against
-// kReduced int8 activations on AVX-512 VNNI (linear_int_gemm_avx512vnni.cpp).
+// kReduced int8 activations on AVX-512 VNNI (linear_int_gemm_avx512vnni.cpp) and on AVX2 with
+// vpmaddubsw (linear_int_gemm_avx2.cpp: 8 rows to a ymm, the same broadcast scheme).
 //
 // The few-rows kernel (linear_int_dot.h) keeps weights in vectors and reduces every (output,
 // row) dot product across lanes, so each vpdpbusd serves one output and one row. Here x is
@@ -31,6 +32,10 @@ inline constexpr int64_t kIntGemmMinRows = 8;
 /// Returns false, having written nothing, when x holds a NaN or an infinity.
 bool int_gemm_avx512vnni(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
                          ThreadPool& pool);
+
+/// The same on AVX2 (also AVX-VNNI CPUs). PRECOND: int_dot_applies(w), not GGML, the CPU has AVX2.
+bool int_gemm_avx2(const LinearWeight& w, const float* x, int64_t num_rows, float* y,
+                   ThreadPool& pool);
 
 /// One block of one row of x (n columns, a multiple of 16) quantized exactly as
 /// quantize_activation_block does in kReduced (the same float max, the same double products,
