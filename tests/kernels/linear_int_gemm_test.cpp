@@ -158,10 +158,18 @@ TEST(LinearIntGemmTest, AutoTakesTheGemmForManyReducedRowsOnly) {
   EXPECT_EQ(pick(q8, cpu::kIntGemmMinRows - 1, reduced), cpu::LinearPath::kInt);
   EXPECT_EQ(pick(q8, 512, reduced), cpu::LinearPath::kIntGemm);  // prefill too
   EXPECT_NE(pick(q8, 512, ActivationPrecision::kExact), cpu::LinearPath::kIntGemm);
-  // AVX2 and AVX-VNNI take AVX2's GEMM; AVX-512 without VNNI and scalar keep the float kernels.
-  for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvxVnni})
-    EXPECT_EQ(cpu::choose_path(q4, 512, isa, cpu::LinearPath::kAuto, reduced),
-              cpu::LinearPath::kIntGemm);
+  // AVX2 and AVX-VNNI take AVX2's GEMM, int4 from fewer rows; AVX-512 without VNNI and scalar
+  // keep the float kernels.
+  for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvxVnni}) {
+    const auto pick_isa = [&](const LinearWeight& w, int64_t rows) {
+      return cpu::choose_path(w, rows, isa, cpu::LinearPath::kAuto, reduced);
+    };
+    EXPECT_EQ(pick_isa(q4, cpu::kIntGemmMinRowsAvx2Int4), cpu::LinearPath::kIntGemm);
+    EXPECT_EQ(pick_isa(q4, cpu::kIntGemmMinRowsAvx2Int4 - 1), cpu::LinearPath::kInt);
+    EXPECT_EQ(pick_isa(q8, cpu::kIntGemmMinRows), cpu::LinearPath::kIntGemm);
+    EXPECT_EQ(pick_isa(q8, cpu::kIntGemmMinRows - 1), cpu::LinearPath::kInt);
+    EXPECT_EQ(pick_isa(q4, 512), cpu::LinearPath::kIntGemm);
+  }
   for (cpu::Isa isa : {cpu::Isa::kAvx512, cpu::Isa::kScalar})
     EXPECT_NE(cpu::choose_path(q8, 512, isa, cpu::LinearPath::kIntGemm, reduced),
               cpu::LinearPath::kIntGemm);

@@ -329,8 +329,10 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   const bool gemm_ok = int_gemm_supported(w, isa, act);
   if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
   if (want == LinearPath::kIntGemm && gemm_ok) return LinearPath::kIntGemm;
-  if (want == LinearPath::kAuto && gemm_ok && num_rows >= kIntGemmMinRows)
-    return LinearPath::kIntGemm;
+  const int64_t gemm_min_rows = isa != Isa::kAvx512Vnni && w.format == WeightFormat::kInt4Grouped
+                                    ? kIntGemmMinRowsAvx2Int4
+                                    : kIntGemmMinRows;
+  if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows) return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < int_max_rows(w))
     return LinearPath::kInt;
   isa = float_isa(isa);

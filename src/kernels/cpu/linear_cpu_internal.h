@@ -56,8 +56,9 @@ const char* path_name(LinearPath p);
 
 /// kAuto takes LinearPath::kInt for kReduced activations below this many rows (decode, batched
 /// decode); from it on, and always for kExact, the float kernels measured faster
-/// (linear_bench --compare, docs/benchmarks.md). On AVX-512 VNNI kIntGemm takes kReduced from
-/// kIntGemmMinRows rows on (linear_int_gemm.h), prefill included.
+/// (linear_bench --compare, docs/benchmarks.md). kIntGemm (AVX-512 VNNI, AVX2) takes kReduced
+/// int8 / int4 from kIntGemmMinRows rows on (int4 on AVX2: kIntGemmMinRowsAvx2Int4;
+/// linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
 /// GGML Q8_0 and Q4_0 (32-column blocks: an fp32 conversion and fmadd per block, output and
 /// row) take kInt for one and two rows only (the one-output tiles of int_tile_rows.h): from 3

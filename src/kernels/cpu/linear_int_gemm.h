@@ -26,6 +26,10 @@ namespace fathom::kernels::cpu {
 /// with linear_bench --compare (docs/benchmarks.md): at 6 rows the GEMM already won, at 4 rows
 /// it lost for int8.
 inline constexpr int64_t kIntGemmMinRows = 8;
+/// The same for AVX2's GEMM and int4 weights (8-row groups): at 4 rows it beat the few-rows
+/// kernel by 1.15-1.5x, at 2 rows it lost (linear_bench --compare on a Zen 3, docs/benchmarks.md).
+/// Int8 keeps kIntGemmMinRows: at 4 and 6 rows the few-rows kernel still won one of two shapes.
+inline constexpr int64_t kIntGemmMinRowsAvx2Int4 = 4;
 
 /// y[num_rows, out] = x . W^T with x rounded to kReduced codes exactly as linear_ref_reduced
 /// does. PRECOND: int_dot_applies(w), the CPU has AVX-512 VNNI, x in stored column order.

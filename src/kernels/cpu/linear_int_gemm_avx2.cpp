@@ -99,6 +99,10 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
   int_tile_rows<MO, kInt4>(w, o0, mo, o, q8, q4);
   const int8_t* xp[RV];
   for (int r = 0; r < RV; ++r) xp[r] = p.group(g0 + r);
+  // The weight rows are read 4 bytes at a time from MO places, which the hardware prefetchers
+  // follow badly: each new 64-byte line of a row prefetches the same line of the next tile's
+  // row (MO rows on) into L2, as the AVX-512 VNNI GEMM does.
+  const int64_t next = MO * (kInt4 ? (in + 1) / 2 : in);
   alignas(32) float tot[MO][RV][kLanes] = {};
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i low4 = _mm256_set1_epi8(0x0f);
@@ -108,23 +112,36 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
       for (__m256i& v : a) v = _mm256_setzero_si256();
     const int64_t j0 = b * p.block, j1 = std::min((b + 1) * p.block, p.span);
     if constexpr (kInt4) {
-      for (int64_t k = j0 / 8; k < j1 / 8; ++k) {  // one 4-byte word of each weight row
-        const int64_t xe = ((k / 4) * 8 + k % 4) * 32, xo = xe + 4 * 32;
+      // A 32-column chunk: 4 words of each weight row against 8 words of x (4 even, 4 odd).
+      // Its int16 pair sums stay below 4 x 4 x 15 x 127 < 2^15: one vpmaddwd per chunk.
+      for (int64_t c = j0 / 32; c < j1 / 32; ++c) {
+        if (c % 4 == 0)
+          for (int m = 0; m < MO; ++m) __builtin_prefetch(q4[m] + next + c * 16, 0, 2);
 #pragma GCC unroll 8
         for (int m = 0; m < MO; ++m) {
-          const __m256i wb = bcast4(q4[m] + k * 4);
-          const __m256i we = _mm256_and_si256(wb, low4);
-          const __m256i wo = _mm256_and_si256(_mm256_srli_epi16(wb, 4), low4);
+          __m256i pairs[RV];
+          for (__m256i& v : pairs) v = _mm256_setzero_si256();
 #pragma GCC unroll 4
-          for (int r = 0; r < RV; ++r) {
-            const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(we, load(xp[r] + xe)),
-                                                   _mm256_maddubs_epi16(wo, load(xp[r] + xo)));
-            acc[m][r] = _mm256_add_epi32(acc[m][r], _mm256_madd_epi16(pairs, ones));
+          for (int kk = 0; kk < 4; ++kk) {
+            const __m256i wb = bcast4(q4[m] + c * 16 + kk * 4);
+            const __m256i we = _mm256_and_si256(wb, low4);
+            const __m256i wo = _mm256_and_si256(_mm256_srli_epi16(wb, 4), low4);
+#pragma GCC unroll 4
+            for (int r = 0; r < RV; ++r) {
+              const int8_t* xc = xp[r] + c * 256 + kk * 32;
+              pairs[r] = _mm256_add_epi16(pairs[r], _mm256_maddubs_epi16(we, load(xc)));
+              pairs[r] = _mm256_add_epi16(pairs[r], _mm256_maddubs_epi16(wo, load(xc + 128)));
+            }
           }
+#pragma GCC unroll 4
+          for (int r = 0; r < RV; ++r)
+            acc[m][r] = _mm256_add_epi32(acc[m][r], _mm256_madd_epi16(pairs[r], ones));
         }
       }
     } else {
       for (int64_t k = j0 / 4; k < j1 / 4; ++k) {
+        if (k % 16 == 0)
+          for (int m = 0; m < MO; ++m) __builtin_prefetch(q8[m] + next + k * 4, 0, 2);
 #pragma GCC unroll 8
         for (int m = 0; m < MO; ++m) {
           const __m256i wb = bcast4(q8[m] + k * 4);
