@@ -61,8 +61,9 @@ std::vector<std::string> long_flags(const std::vector<std::string>& argv) {
 }
 
 // The instruction the linear kernels multiply most of the model's weight bytes with: with
-// kReduced activations, vdpbf16ps for bf16 weights and vpdpbusd for integer ones (where the
-// CPU has them; measure_dot_peak_gflops says 0 otherwise), else fp32 FMA.
+// kReduced activations, vdpbf16ps for bf16 weights and vpdpbusd for integer ones (AVX2:
+// vpmaddubsw + vpmaddwd; where the CPU has them, measure_dot_peak_gflops says 0 otherwise),
+// else fp32 FMA.
 kernels::cpu::DotPeak dot_peak_of(model::Model& m, kernels::ActivationPrecision act) {
   using kernels::WeightFormat;
   if (act != kernels::ActivationPrecision::kReduced) return kernels::cpu::DotPeak::kFma;

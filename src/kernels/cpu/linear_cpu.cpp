@@ -335,12 +335,20 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows) return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < int_max_rows(w))
     return LinearPath::kInt;
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  if (int_ok && want == LinearPath::kAuto && int4 && num_rows < kRowsMinRowsAvx2Int4 &&
+      (isa == Isa::kAvx2 || isa == Isa::kAvxVnni))  // one exact row: three int8 limbs
+    return LinearPath::kInt;
   isa = float_isa(isa);
   const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)
                        : isa == Isa::kAvx2 ? rows_avx2_supports(w)
                                            : false;
-  const int64_t rows_min = isa == Isa::kAvx2 ? kRowsMinRowsAvx2 : 1;
-  const int64_t rows_max = isa == Isa::kAvx2 ? kRowsMaxRowsAvx2 : kRowsMaxRows;
+  const bool int8 = w.format == WeightFormat::kInt8Channel;
+  const int64_t rows_min = isa != Isa::kAvx2 ? 1 : int4 ? kRowsMinRowsAvx2Int4 : kRowsMinRowsAvx2;
+  const int64_t rows_max = isa != Isa::kAvx2 ? kRowsMaxRows
+                           : int4            ? kRowsMaxRowsAvx2Int4
+                           : int8            ? kRowsMaxRowsAvx2Int8
+                                             : kRowsMaxRowsAvx2;
   const bool panel_ok = isa == Isa::kAvx2 || isa == Isa::kAvx512;  // ARM: linear_neon decides
   if (want == LinearPath::kRows && rows_ok) return LinearPath::kRows;
   if (want == LinearPath::kPanel && panel_ok) return LinearPath::kPanel;

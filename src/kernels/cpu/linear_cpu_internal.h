@@ -132,6 +132,12 @@ inline constexpr int64_t kRowsMaxRows = 64;
 /// (linear_bf16_panel) instead of the rows kernel.
 inline constexpr int64_t kBf16PanelMinRows = 2;
 inline constexpr int64_t kRowsMinRowsAvx2 = 4, kRowsMaxRowsAvx2 = 24;
+/// Integer weights decode slower into the AVX2 panel than bf16 does, so the rows kernel keeps
+/// them longer: int8 below 64 rows (1.7x the panel at 32), int4 from 2 rows (1.9-2.1x the tiles
+/// at 2) below 128 (2.2x the panel at 32, even at 128). One exact row of int4 takes the integer
+/// kernel's three limbs instead (kInt: 1.75-1.8x the tiles). linear_bench --compare on a Zen 3.
+inline constexpr int64_t kRowsMaxRowsAvx2Int8 = 64;
+inline constexpr int64_t kRowsMinRowsAvx2Int4 = 2, kRowsMaxRowsAvx2Int4 = 128;
 /// False for layouts without a decoder (int4 with scattered groups, groups or fp8 blocks that
 /// are not a whole number of vectors wide).
 bool rows_avx512_supports(const LinearWeight& w);

@@ -24,8 +24,9 @@ double measure_read_gbps(ThreadPool& pool, size_t bytes = size_t{512} << 20, int
 double measure_peak_gflops(ThreadPool& pool, Isa isa, double seconds = 0.2);
 
 /// The instruction a run's linear kernels multiply with: fp32 FMA, AVX-512 BF16's vdpbf16ps
-/// (kReduced bf16 weights) or VNNI's vpdpbusd (kReduced integer weights), whose peak a run's
-/// FLOP/s are set against (counting each multiply-add as 2, as for FMA).
+/// (kReduced bf16 weights) or VNNI's vpdpbusd (kReduced integer weights; on plain AVX2 the
+/// vpmaddubsw, vpmaddwd, vpaddd sequence that stands for it), whose peak a run's FLOP/s are set
+/// against (counting each multiply-add as 2, as for FMA).
 enum class DotPeak : uint8_t { kFma, kBf16, kInt8 };
 const char* dot_peak_name(DotPeak kind);
 /// Chains of `kind`'s instruction on best_isa(), as measure_peak_gflops; 0 where the CPU lacks it.
