@@ -31,8 +31,10 @@ constexpr int kMaxRowsAtOnce = 4;  // x rows sharing one pass over a weight row
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
     case Isa::kAvxVnni:
       return "avxvnni";
     case Isa::kAvx512:
@@ -69,7 +71,8 @@ const char* path_name(LinearPath p) {
 
 bool isa_available(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return true;
+    case Isa::kScalar:
+      return true;
     case Isa::kAvx2:
 #if defined(__x86_64__) || defined(__i386__)
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -170,7 +173,8 @@ void decode_row_scalar(const LinearWeight& w, int64_t o, float* buf) {
       for (int64_t j = 0; j < in; ++j) buf[j] = static_cast<float>(row[j]) * s;
       return;
     }
-    case WeightFormat::kGgml: return decode_row_ggml(w, o, buf);
+    case WeightFormat::kGgml:
+      return decode_row_ggml(w, o, buf);
   }
 }
 
@@ -254,11 +258,11 @@ void run_tiles(const LinearWeight& w, const float* x, int64_t num_rows, float* y
     for (int64_t r = 0; r < num_rows; ++r)
       for (int64_t g = 0; g * w.group_size < in8; ++g) {
         const int64_t j1 = std::min(in8, (g + 1) * w.group_size);
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // 8 partial sums: no serial add chain
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};           // 8 partial sums: no serial add chain
         for (int64_t j = g * w.group_size; j < j1; j += 8)  // group_size % 8 == 0 here
           for (int k = 0; k < 8; ++k) lane[k] += x[r * in + j + k];
-        x_group_sums[r * groups + g] =
-            ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+        x_group_sums[r * groups + g] = ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+                                       ((lane[4] + lane[5]) + (lane[6] + lane[7]));
       }
   }
   const int64_t row_tile = num_rows <= kRowTile ? num_rows : kRowTile;
@@ -332,7 +336,8 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   const int64_t gemm_min_rows = isa != Isa::kAvx512Vnni && w.format == WeightFormat::kInt4Grouped
                                     ? kIntGemmMinRowsAvx2Int4
                                     : kIntGemmMinRows;
-  if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows) return LinearPath::kIntGemm;
+  if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows)
+    return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < int_max_rows(w))
     return LinearPath::kInt;
   const bool int4 = w.format == WeightFormat::kInt4Grouped;

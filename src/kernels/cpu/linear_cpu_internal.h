@@ -72,8 +72,8 @@ int64_t int_max_rows(const LinearWeight& w);
 /// (quantize_activations.h) on kAvxVnni / kAvx512Vnni, and on kAvx2 (vpmaddubsw) int4 in both
 /// modes and int8 in kReduced only; GGML blocks of ggml_int_type on all three, kReduced only.
 bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
-/// Whether LinearPath::kIntGemm runs this weight: int_dot_applies but not kGgml, kAvx512Vnni,
-/// kReduced.
+/// Whether LinearPath::kIntGemm runs this weight: int_dot_applies but not kGgml, kReduced, on
+/// kAvx512Vnni (vpdpbusd) or kAvx2 / kAvxVnni (vpmaddubsw).
 bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 
 /// The path linear_cpu_isa takes for these arguments (never kAuto).

@@ -48,8 +48,12 @@ struct PackedX {
   std::vector<float> code_sum;  // the same: scale x the block's code sum
 
   const int8_t* group(int64_t g) const { return codes + g * span * kLanes; }
-  const float* scales(int64_t g, int64_t b) const { return scale.data() + (g * num_blocks + b) * kLanes; }
-  const float* sums(int64_t g, int64_t b) const { return code_sum.data() + (g * num_blocks + b) * kLanes; }
+  const float* scales(int64_t g, int64_t b) const {
+    return scale.data() + (g * num_blocks + b) * kLanes;
+  }
+  const float* sums(int64_t g, int64_t b) const {
+    return code_sum.data() + (g * num_blocks + b) * kLanes;
+  }
 };
 
 void pack_x(const IntX& q, int64_t num_rows, ThreadPool& pool, PackedX& p) {
@@ -84,7 +88,9 @@ inline __m256i bcast4(const void* p) {
   return _mm256_set1_epi32(v);
 }
 
-inline __m256i load(const int8_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m256i load(const int8_t* p) {
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+}
 
 // y for outputs [o0, o0 + mo) and row groups [g0, g0 + RV): MO x RV ymm of int32 sums per
 // block, folded per block into MO x RV float sums kept in memory (16 ymm: the int32 sums and
@@ -162,8 +168,8 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
       const __m256 xsum = _mm256_loadu_ps(p.sums(g0 + r, b));
 #pragma GCC unroll 8
       for (int m = 0; m < MO; ++m) {
-        const __m256 ws = _mm256_set1_ps(kInt4 ? w.group_scale[o[m] * w.num_groups + b]
-                                               : w.channel_scale[o[m]]);
+        const __m256 ws =
+            _mm256_set1_ps(kInt4 ? w.group_scale[o[m] * w.num_groups + b] : w.channel_scale[o[m]]);
         __m256 d = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[m][r]), xs);
         if constexpr (kInt4)
           d = _mm256_fnmadd_ps(
