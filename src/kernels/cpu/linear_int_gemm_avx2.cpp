@@ -31,6 +31,8 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
+#include "kernels/cpu/int_gemm_tasks.h"  // after the pragma: compiled for AVX2
+
 namespace fathom::kernels::cpu {
 namespace {
 
@@ -190,23 +192,16 @@ void gemm_tile(const LinearWeight& w, const PackedX& p, int64_t o0, int mo, int6
   }
 }
 
-template <int MO, int RV, bool kInt4>
-void gemm_range(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
-                int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
-  for (int64_t o0 = o_begin; o0 < o_end; o0 += MO) {
-    const int mo = static_cast<int>(std::min<int64_t>(MO, o_end - o0));
-    int64_t g = g_begin;
-    for (; g + RV <= g_end; g += RV) gemm_tile<MO, RV, kInt4>(w, p, o0, mo, g, num_rows, x, y);
-    for (; g < g_end; ++g) gemm_tile<MO, 1, kInt4>(w, p, o0, mo, g, num_rows, x, y);
-  }
-}
-
+// One task: outputs [o_begin, o_end) x row groups [g_begin, g_end) in register tiles.
 template <bool kInt4>
 void gemm_task(const LinearWeight& w, const PackedX& p, int64_t o_begin, int64_t o_end,
                int64_t g_begin, int64_t g_end, int64_t num_rows, const float* x, float* y) {
+  const auto tile = [&]<int MO, int RV>(int64_t o0, int mo, int64_t g0) {
+    gemm_tile<MO, RV, kInt4>(w, p, o0, mo, g0, num_rows, x, y);
+  };
   if (g_end - g_begin == 1)  // up to 8 rows: a wider tile of outputs
-    return gemm_range<6, 1, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
-  gemm_range<3, 2, kInt4>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+    return for_each_int_tile<6, 1>(o_begin, o_end, g_begin, g_end, tile);
+  for_each_int_tile<3, 2>(o_begin, o_end, g_begin, g_end, tile);
 }
 
 }  // namespace
@@ -218,23 +213,15 @@ bool int_gemm_avx2(const LinearWeight& w, const float* x, int64_t num_rows, floa
   PackedX p;
   pack_x(q, num_rows, pool, p);
   const bool int4 = w.format == WeightFormat::kInt4Grouped;
-  const int64_t out = w.out_features;
-  const int64_t out_tiles = (out + kOutTile - 1) / kOutTile;
   const int64_t per_task = std::clamp<int64_t>(
       kTaskXBytes / (kLanes * std::max<int64_t>(p.span, 1)), kMinGroupsPerTask, kMaxGroupsPerTask);
-  const int64_t row_tasks = (p.groups + per_task - 1) / per_task;
-  // Row-chunk major: a thread's consecutive tasks share the same rows of x (in L2).
-  pool.parallel_for(out_tiles * row_tasks, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t o_begin = (t % out_tiles) * kOutTile, o_end = std::min(out, o_begin + kOutTile);
-      const int64_t g_begin = (t / out_tiles) * per_task;
-      const int64_t g_end = std::min(p.groups, g_begin + per_task);
-      if (int4)
-        gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
-      else
-        gemm_task<false>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
-    }
-  });
+  for_each_int_gemm_task(pool, w.out_features, kOutTile, p.groups, per_task,
+                         [&](int64_t o_begin, int64_t o_end, int64_t g_begin, int64_t g_end) {
+                           if (int4)
+                             gemm_task<true>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+                           else
+                             gemm_task<false>(w, p, o_begin, o_end, g_begin, g_end, num_rows, x, y);
+                         });
   return true;
 }
 
