@@ -331,16 +331,16 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
                        ActivationPrecision act) {
   const bool int_ok = int_dot_supported(w, isa, act);
   const bool gemm_ok = int_gemm_supported(w, isa, act);
+  const bool int4 = w.format == WeightFormat::kInt4Grouped;
+  const bool int8 = w.format == WeightFormat::kInt8Channel;
   if (want == LinearPath::kInt && int_ok) return LinearPath::kInt;
   if (want == LinearPath::kIntGemm && gemm_ok) return LinearPath::kIntGemm;
-  const int64_t gemm_min_rows = isa != Isa::kAvx512Vnni && w.format == WeightFormat::kInt4Grouped
-                                    ? kIntGemmMinRowsAvx2Int4
-                                    : kIntGemmMinRows;
+  const int64_t gemm_min_rows =
+      isa != Isa::kAvx512Vnni && int4 ? kIntGemmMinRowsAvx2Int4 : kIntGemmMinRows;
   if (want == LinearPath::kAuto && gemm_ok && num_rows >= gemm_min_rows)
     return LinearPath::kIntGemm;
   if (int_ok && act == ActivationPrecision::kReduced && num_rows < int_max_rows(w))
     return LinearPath::kInt;
-  const bool int4 = w.format == WeightFormat::kInt4Grouped;
   if (int_ok && want == LinearPath::kAuto && int4 && num_rows < kRowsMinRowsAvx2Int4 &&
       (isa == Isa::kAvx2 || isa == Isa::kAvxVnni))  // one exact row: three int8 limbs
     return LinearPath::kInt;
@@ -348,7 +348,6 @@ LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearP
   const bool rows_ok = isa == Isa::kAvx512 ? rows_avx512_supports(w)
                        : isa == Isa::kAvx2 ? rows_avx2_supports(w)
                                            : false;
-  const bool int8 = w.format == WeightFormat::kInt8Channel;
   const int64_t rows_min = isa != Isa::kAvx2 ? 1 : int4 ? kRowsMinRowsAvx2Int4 : kRowsMinRowsAvx2;
   const int64_t rows_max = isa != Isa::kAvx2 ? kRowsMaxRows
                            : int4            ? kRowsMaxRowsAvx2Int4

@@ -55,8 +55,9 @@ enum class LinearPath : uint8_t { kAuto, kTiles, kRows, kPanel, kInt, kIntGemm }
 const char* path_name(LinearPath p);
 
 /// kAuto takes LinearPath::kInt for kReduced activations below this many rows (decode, batched
-/// decode); from it on, and always for kExact, the float kernels measured faster
-/// (linear_bench --compare, docs/benchmarks.md). kIntGemm (AVX-512 VNNI, AVX2) takes kReduced
+/// decode); from it on, and for kExact except one row of int4 on AVX2 / AVX-VNNI
+/// (kRowsMinRowsAvx2Int4), the float kernels measured faster (linear_bench --compare,
+/// docs/benchmarks.md). kIntGemm (AVX-512 VNNI, AVX2) takes kReduced
 /// int8 / int4 from kIntGemmMinRows rows on (int4 on AVX2: kIntGemmMinRowsAvx2Int4;
 /// linear_int_gemm.h), prefill included.
 inline constexpr int64_t kIntMaxRows = 64;
