@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "kernels/bf16_packed.h"
 #include "kernels/bf16_panel.h"
 #include "kernels/cpu/linear_bf16_avx512.h"
 #include "kernels/cpu/linear_cpu_internal.h"
@@ -83,10 +84,16 @@ LinearWeight make_weight(const FormatSpec& f, int64_t out, int64_t in, uint32_t 
       w.values = v;
       break;
     }
-    case WeightFormat::kBF16:
+    case WeightFormat::kBF16: {  // Gaussian, std 0.02, as trained layers (what packing sees)
+      uint16_t* v = own<uint16_t>(w, n, rng);
+      std::normal_distribution<float> nd(0.0f, 0.02f);
+      for (int64_t k = 0; k < n; ++k) v[k] = f32_to_bf16(nd(rng));
+      w.values = v;
+      break;
+    }
     case WeightFormat::kF16: {
       uint16_t* v = own<uint16_t>(w, n, rng);
-      for (int64_t k = 0; k < n; ++k) v[k] &= 0xbbff;  // finite, |v| small in both formats
+      for (int64_t k = 0; k < n; ++k) v[k] &= 0xbbff;  // finite, |v| small
       w.values = v;
       break;
     }
@@ -174,16 +181,19 @@ double measure_read_gbps(ThreadPool& pool, double budget_s) {
   std::vector<uint64_t> sink(64, 0);
   const double s = time_best(
       [&](int) {
-        pool.parallel_for(n, [&](int64_t b, int64_t e) {
-          uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent lanes: vectorisable
-          int64_t i = b;
-          for (; i + 8 <= e; i += 8)
-            for (int k = 0; k < 8; ++k) acc[k] += buf[i + k];
-          for (; i < e; ++i) acc[0] += buf[i];
-          uint64_t t = 0;
-          for (uint64_t a : acc) t += a;
-          sink[(b / 4096) % 64] += t;
-        }, 1 << 16);
+        pool.parallel_for(
+            n,
+            [&](int64_t b, int64_t e) {
+              uint64_t acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // independent lanes: vectorisable
+              int64_t i = b;
+              for (; i + 8 <= e; i += 8)
+                for (int k = 0; k < 8; ++k) acc[k] += buf[i + k];
+              for (; i < e; ++i) acc[0] += buf[i];
+              uint64_t t = 0;
+              for (uint64_t a : acc) t += a;
+              sink[(b / 4096) % 64] += t;
+            },
+            1 << 16);
       },
       budget_s);
   if (std::accumulate(sink.begin(), sink.end(), uint64_t{0}) == 42) std::puts("");
@@ -193,9 +203,9 @@ double measure_read_gbps(ThreadPool& pool, double budget_s) {
 double measure_memcpy_gbps(double budget_s) {
   const size_t n = static_cast<size_t>(kWorkingSetBytes / 2);
   std::vector<uint8_t> a(n, 1), b(n, 2);
-  const double s = time_best([&](int i) { std::memcpy(i % 2 ? a.data() : b.data(),
-                                                       i % 2 ? b.data() : a.data(), n); },
-                               budget_s);
+  const double s = time_best(
+      [&](int i) { std::memcpy(i % 2 ? a.data() : b.data(), i % 2 ? b.data() : a.data(), n); },
+      budget_s);
   return 2.0 * static_cast<double>(n) / s / 1e9;  // read + write
 }
 
@@ -327,16 +337,21 @@ int run(int argc, char** argv) {
         Isa isa;
         LinearPath path;
         Act act;
-        // The weights' ready-made panel copies (kernels/bf16_panel.h, kernels/int4_panel.h).
+        // The weights' ready-made copies (kernels/bf16_packed.h, bf16_panel.h, int4_panel.h).
         bool prepacked = false;
       };
-      // The default run reads what `fathom serve` reads: with kReduced activations, the panel
-      // copies that the load makes of bf16 and int4 weights.
-      std::vector<Run> runs = {
-          {isa, LinearPath::kAuto, default_act,
-           default_act == Act::kReduced &&
-               (f.format == WeightFormat::kBF16 ||
-                (kernels::int4_panel_applies(copies[0]) && rows <= kernels::kInt4PanelMaxRows))}};
+      // One bf16 row reads the 12-bit packed copy on AVX2 and AVX-512 BF16.
+      const bool bf16_packed_row =
+          rows == 1 && f.format == WeightFormat::kBF16 && kernels::bf16_packable(out, in) &&
+          (kernels::cpu::float_isa(isa) == Isa::kAvx2 || kernels::cpu::avx512_bf16_available());
+      // The default run reads what `fathom serve` reads: the packed copy of bf16 weights for
+      // one row and, with kReduced activations, the panel copies that the load makes of bf16
+      // and int4 weights.
+      std::vector<Run> runs = {{isa, LinearPath::kAuto, default_act,
+                                bf16_packed_row || (default_act == Act::kReduced &&
+                                                    (f.format == WeightFormat::kBF16 ||
+                                                     (kernels::int4_panel_applies(copies[0]) &&
+                                                      rows <= kernels::kInt4PanelMaxRows)))}};
       if (compare_isas) {  // every kernel family this CPU runs, the AVX2 tiles (the baseline) first
         runs.clear();
         for (auto i : kernels::cpu::kAllIsas) {
@@ -360,6 +375,9 @@ int run(int argc, char** argv) {
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
                 LinearPath::kInt)
               runs.push_back({i, LinearPath::kInt, act});
+          if (bf16_packed_row &&
+              (i == Isa::kAvx2 || (i == Isa::kAvx512 && kernels::cpu::avx512_bf16_available())))
+            runs.push_back({i, LinearPath::kRows, Act::kExact, true});
           if (i == Isa::kAvx512Vnni && rows <= kernels::kInt4PanelMaxRows &&
               kernels::int4_panel_applies(copies[0]))
             runs.push_back({i, LinearPath::kInt, Act::kReduced, true});
@@ -376,6 +394,10 @@ int run(int argc, char** argv) {
             if (kernels::int4_panel_applies(w)) {
               w.int4_panel = std::make_shared<kernels::Int4PanelSlot>();
               w.int4_panel->set(kernels::pack_int4_panel(w));
+            } else if (bf16_packed_row) {
+              w.bf16_packed = std::make_shared<kernels::Bf16PackedSlot>();
+              w.bf16_packed->set(kernels::pack_bf16(static_cast<const uint16_t*>(w.values),
+                                                    w.out_features, w.in_features));
             } else {
               w.bf16_panel = std::make_shared<kernels::Bf16PanelSlot>();
               w.bf16_panel->set(kernels::pack_bf16_panel(static_cast<const uint16_t*>(w.values),
@@ -395,7 +417,9 @@ int run(int argc, char** argv) {
             },
             budget_s);
         if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
-        const double wbytes = static_cast<double>(copies[0].size_bytes());
+        // What the call reads: one row reads a packed copy where there is one.
+        const double wbytes =
+            static_cast<double>(rows == 1 ? ws[0].one_row_bytes() : ws[0].size_bytes());
         // The kernel's own ceiling: a 512-row slice of the same weight, called repeatedly, stays
         // in the last-level cache, so memory bandwidth no longer limits it.
         LinearWeight hot = ws[0];
@@ -419,7 +443,9 @@ int run(int argc, char** argv) {
                       : std::string()),
              out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
-             static_cast<double>(hot.size_bytes()) / hot_s / 1e9, avx2_s > 0 ? avx2_s / s : 0});
+             wbytes * static_cast<double>(hot.out_features) / static_cast<double>(out) / hot_s /
+                 1e9,
+             avx2_s > 0 ? avx2_s / s : 0});
       }
     }
   }

@@ -19,12 +19,12 @@ namespace fathom::model {
 using LoadJob = std::function<void(const std::atomic<bool>& stop)>;
 
 /// Gives each linear weight of `model` that the one-row packed kernel would read (kBF16,
-/// in_features a multiple of 64, the CPU backend on a CPU with AVX-512 BF16) an empty
-/// Bf16PackedSlot and, when opts.activations is kReduced, each kBF16 linear weight an empty
-/// Bf16PanelSlot; returns the job that makes the copies and fills the slots weight by weight
-/// (the decode copies first), so the kernels speed up as it goes. A kind of copy is skipped
-/// (logged) when it, with the decode copies, would take more than half of `available_bytes`;
-/// empty (and no slots) when opts.pack_bf16 is kOff or nothing qualifies.
+/// in_features a multiple of 64, the CPU backend on a CPU with AVX-512 BF16 or on AVX2) an
+/// empty Bf16PackedSlot and, when opts.activations is kReduced on AVX-512 BF16, each kBF16
+/// linear weight an empty Bf16PanelSlot; returns the job that makes the copies and fills the slots
+/// weight by weight (the decode copies first), so the kernels speed up as it goes. A kind of copy
+/// is skipped (logged) when it, with the decode copies, would take more than half of
+/// `available_bytes`; empty (and no slots) when opts.pack_bf16 is kOff or nothing qualifies.
 LoadJob bf16_packing_job(Model& model, const LoadOptions& opts, uint64_t available_bytes);
 
 /// Gives each linear weight with int4_panel_applies an empty Int4PanelSlot when the CPU

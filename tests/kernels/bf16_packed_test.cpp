@@ -1,6 +1,7 @@
 // kernels/bf16_packed.h: the 12-bit packing is lossless (every bf16 bit pattern that occurs in
-// weights, escapes included), and the AVX-512 BF16 one-row kernel reads the packed copy with
-// the tolerance of the bf16 oracle.
+// weights, escapes included), and the one-row kernels read the packed copy with the tolerance
+// of their oracles: AVX-512 BF16's (cpu/linear_bf16_avx512.cpp) and AVX2's
+// (cpu/linear_bf16_packed_avx2.cpp), each where the CPU has it.
 #include "kernels/bf16_packed.h"
 
 #include <gtest/gtest.h>
@@ -88,11 +89,19 @@ LinearWeight bf16_weight(const std::vector<uint16_t>& v, int64_t out, int64_t in
   return w;
 }
 
-// One x row on AVX-512 BF16: kReduced against linear_ref_bf16 as LinearParityReduced checks the
-// unpacked kernel, kExact against linear_ref as the fp32 kernels are. Finite weights only: the
-// oracles' sums of infinities are NaN either way.
+// The ISAs whose one-row kernel reads the packed copy on this CPU.
+std::vector<cpu::Isa> packed_isas() {
+  std::vector<cpu::Isa> isas;
+  if (cpu::avx512_bf16_available()) isas.push_back(cpu::Isa::kAvx512);
+  if (cpu::isa_available(cpu::Isa::kAvx2)) isas.push_back(cpu::Isa::kAvx2);
+  return isas;
+}
+
+// One x row: on AVX-512 BF16 kReduced against linear_ref_bf16 as LinearParityReduced checks the
+// unpacked kernel; kExact, and AVX2 (fp32 FMAs in either precision), against linear_ref as the
+// fp32 kernels are. Finite weights only: the oracles' sums of infinities are NaN either way.
 TEST(Bf16PackedTest, OneRowKernelMatchesTheOracles) {
-  if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  if (packed_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";
   ThreadPool pool(3);
   for (const auto& [out, in] :
        {std::pair{37, 64}, std::pair{70, 640}, std::pair{300, 1536}, std::pair{17, 8960}}) {
@@ -104,52 +113,55 @@ TEST(Bf16PackedTest, OneRowKernelMatchesTheOracles) {
     ASSERT_GT(w.bf16_packed->get()->escape_block.size(), 0u);
     const std::vector<float> x = random_input(1, in, 99);
     const std::vector<double> mag = magnitude(w, x, 1);
-    for (ActivationPrecision act : {ActivationPrecision::kReduced, ActivationPrecision::kExact}) {
-      std::vector<float> want(static_cast<size_t>(out)), got(static_cast<size_t>(out), NAN);
-      if (act == ActivationPrecision::kReduced)
-        linear_ref_bf16(w, x.data(), 1, want.data());
-      else
-        linear_ref(w, x.data(), 1, want.data());
-      cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, cpu::Isa::kAvx512,
-                          cpu::LinearPath::kAuto, act);
-      for (int64_t o = 0; o < out; ++o)
-        ASSERT_LE(std::fabs(double{got[static_cast<size_t>(o)]} - want[static_cast<size_t>(o)]),
-                  1e-5 * mag[static_cast<size_t>(o)] + 1e-30)
-            << out << " x " << in << " y[" << o << "] " << activation_precision_name(act);
-    }
+    for (cpu::Isa isa : packed_isas())
+      for (ActivationPrecision act : {ActivationPrecision::kReduced, ActivationPrecision::kExact}) {
+        std::vector<float> want(static_cast<size_t>(out)), got(static_cast<size_t>(out), NAN);
+        if (act == ActivationPrecision::kReduced && isa == cpu::Isa::kAvx512)
+          linear_ref_bf16(w, x.data(), 1, want.data());
+        else
+          linear_ref(w, x.data(), 1, want.data());
+        cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa, cpu::LinearPath::kAuto, act);
+        for (int64_t o = 0; o < out; ++o)
+          ASSERT_LE(std::fabs(double{got[static_cast<size_t>(o)]} - want[static_cast<size_t>(o)]),
+                    1e-5 * mag[static_cast<size_t>(o)] + 1e-30)
+              << cpu::isa_name(isa) << " " << out << " x " << in << " y[" << o << "] "
+              << activation_precision_name(act);
+      }
   }
 }
 
 // The kernel reads the packed copy once it is published (and the plain values before): a
-// packed copy of other weights changes the result to theirs.
+// packed copy of other weights changes the result to theirs. Two rows read the values as stored.
 TEST(Bf16PackedTest, OneRowKernelReadsThePackedCopyOncePublished) {
-  if (!cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  if (packed_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";
   ThreadPool pool(2);
   const int64_t out = 48, in = 256;
   const std::vector<uint16_t> a = weights(out, in, 1, false), b = weights(out, in, 2, false);
-  LinearWeight wa = bf16_weight(a, out, in);
   const LinearWeight wb = bf16_weight(b, out, in);
-  wa.bf16_packed = std::make_shared<Bf16PackedSlot>();
-  const std::vector<float> x = random_input(1, in, 3);
-  std::vector<float> before(out), after(out), want_a(out), want_b(out);
-  linear_ref(wa, x.data(), 1, want_a.data());
+  const std::vector<float> x = random_input(2, in, 3);
+  std::vector<float> want_a(2 * out), want_b(out);
+  linear_ref(bf16_weight(a, out, in), x.data(), 2, want_a.data());
   linear_ref(wb, x.data(), 1, want_b.data());
-  const auto run = [&](std::vector<float>& y) {
-    cpu::linear_cpu_isa(wa, x.data(), 1, y.data(), pool, cpu::Isa::kAvx512, cpu::LinearPath::kAuto,
-                        ActivationPrecision::kExact);
-  };
-  run(before);
-  wa.bf16_packed->set(pack_bf16(b.data(), out, in));
-  run(after);
-  const std::vector<double> mag_a = magnitude(wa, x, 1), mag_b = magnitude(wb, x, 1);
-  for (int64_t o = 0; o < out; ++o) {
-    EXPECT_NEAR(before[o], want_a[o], 1e-5 * mag_a[o]) << o;
-    EXPECT_NEAR(after[o], want_b[o], 1e-5 * mag_b[o]) << o;
+  for (cpu::Isa isa : packed_isas()) {
+    LinearWeight wa = bf16_weight(a, out, in);
+    wa.bf16_packed = std::make_shared<Bf16PackedSlot>();
+    const auto run = [&](int64_t rows) {
+      std::vector<float> y(static_cast<size_t>(rows * out));
+      cpu::linear_cpu_isa(wa, x.data(), rows, y.data(), pool, isa, cpu::LinearPath::kAuto,
+                          ActivationPrecision::kExact);
+      return y;
+    };
+    const std::vector<float> before = run(1);
+    wa.bf16_packed->set(pack_bf16(b.data(), out, in));
+    const std::vector<float> after = run(1), two_rows = run(2);
+    const std::vector<double> mag_a = magnitude(wa, x, 2), mag_b = magnitude(wb, x, 1);
+    for (int64_t o = 0; o < out; ++o) {
+      EXPECT_NEAR(before[o], want_a[o], 1e-5 * mag_a[o]) << cpu::isa_name(isa) << " " << o;
+      EXPECT_NEAR(after[o], want_b[o], 1e-5 * mag_b[o]) << cpu::isa_name(isa) << " " << o;
+    }
+    for (int64_t i = 0; i < 2 * out; ++i)
+      EXPECT_NEAR(two_rows[i], want_a[i], 1e-5 * mag_a[i]) << cpu::isa_name(isa) << " " << i;
   }
-  // A capped ISA (FATHOM_CPU_ISA=avx2) keeps to the AVX2 kernels over the values as stored.
-  cpu::linear_cpu_isa(wa, x.data(), 1, after.data(), pool, cpu::Isa::kAvx2, cpu::LinearPath::kAuto,
-                      ActivationPrecision::kExact);
-  for (int64_t o = 0; o < out; ++o) EXPECT_NEAR(after[o], want_a[o], 1e-5 * mag_a[o]) << o;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "kernels/bf16_packed.h"
 #include "kernels/bf16_panel.h"
+#include "kernels/cpu/bf16_packed_x.h"
 #include "kernels/linear_bf16.h"
 #include "tensor/dtype.h"
 
@@ -264,24 +265,6 @@ void packed_one(const Bf16Packed& p, const typename Dot::X* xp, float* y, int64_
   }
 }
 
-using LaneOrder = std::array<int, kBf16PackBlock>;
-
-LaneOrder lane_order(int (*lane)(int)) {
-  LaneOrder o{};
-  for (int q = 0; q < kBf16PackBlock; ++q) o[static_cast<size_t>(q)] = lane(q);
-  return o;
-}
-
-// x permuted block by block so that position q holds x[order[q]] (thread-local: reused).
-template <class T>
-const T* permuted(const T* x, int64_t in, const LaneOrder& order) {
-  thread_local std::vector<T> xp;
-  if (xp.size() < static_cast<size_t>(in)) xp.resize(static_cast<size_t>(in));
-  for (int64_t j = 0; j < in; j += kBf16PackBlock)
-    for (size_t q = 0; q < order.size(); ++q) xp[static_cast<size_t>(j) + q] = x[j + order[q]];
-  return xp.data();
-}
-
 template <class W>
 void rows_run(const LinearWeight& w, const uint32_t* xb, int64_t xs, int64_t num_rows, float* y,
               int64_t o_begin, int64_t o_end) {
@@ -505,15 +488,15 @@ bool linear_bf16_packed(const LinearWeight& w, const float* x, float* y, ThreadP
       packed_one<decltype(dot)>(*packed, xp, y, begin * kOutTile, std::min(out, end * kOutTile));
     });
   };
-  static const LaneOrder kF32Order = lane_order(packed_f32_lane);
-  static const LaneOrder kBf16Order = lane_order(bf16_pack_lane);
+  static const Bf16PackLaneOrder kF32Order = bf16_pack_lane_order(packed_f32_lane);
+  static const Bf16PackLaneOrder kBf16Order = bf16_pack_lane_order(bf16_pack_lane);
   if (act == ActivationPrecision::kExact) {
-    run(PackedDotF32{}, permuted(x, in, kF32Order));
+    run(PackedDotF32{}, bf16_pack_permuted(x, in, kF32Order));
   } else {
     thread_local std::vector<uint16_t> xb;
     if (xb.size() < static_cast<size_t>(in)) xb.resize(static_cast<size_t>(in));
     for (int64_t j = 0; j < in; j += kLanes) _mm512_storeu_si512(xb.data() + j, round32(x + j));
-    run(PackedDotBf16{}, permuted(xb.data(), in, kBf16Order));
+    run(PackedDotBf16{}, bf16_pack_permuted(xb.data(), in, kBf16Order));
   }
   return true;
 }

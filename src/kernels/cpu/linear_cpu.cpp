@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/cpu/linear_bf16_avx512.h"
+#include "kernels/cpu/linear_bf16_packed_avx2.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/cpu/linear_cpu_neon.h"
 #include "kernels/cpu/linear_int_gemm.h"
@@ -393,9 +394,10 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
                                : int_gemm_avx2(w, x, num_rows, y, pool)))
     return;
   isa = float_isa(isa);
-  if (num_rows == 1 && w.bf16_packed && isa == Isa::kAvx512 && avx512_bf16_available() &&
-      (path == LinearPath::kAuto || path == LinearPath::kRows) &&
-      linear_bf16_packed(w, x, y, pool, act))
+  if (num_rows == 1 && w.bf16_packed && (path == LinearPath::kAuto || path == LinearPath::kRows) &&
+      (isa == Isa::kAvx512 && avx512_bf16_available()
+           ? linear_bf16_packed(w, x, y, pool, act)
+           : isa == Isa::kAvx2 && linear_bf16_packed_avx2(w, x, y, pool)))
     return;
   if (uses_bf16_dot(w, num_rows, isa, path, act)) {  // kReduced bf16/f16: vdpbf16ps
     if (num_rows >= kBf16PanelMinRows &&
