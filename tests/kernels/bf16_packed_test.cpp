@@ -130,6 +130,33 @@ TEST(Bf16PackedTest, OneRowKernelMatchesTheOracles) {
   }
 }
 
+// An infinite x where a block is escaped: the oracle's infinities, not NaN (the AVX2 block loop
+// would multiply the escaped block's zero slot by inf).
+TEST(Bf16PackedTest, InfiniteXGivesTheOraclesInfinities) {
+  if (packed_isas().empty()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";
+  ThreadPool pool(2);
+  const int64_t out = 6, in = 128;
+  std::vector<uint16_t> v = weights(out, in, 4, false);
+  for (int64_t o = 0; o < out; ++o) v[static_cast<size_t>(o * in)] = 0x0100;  // block 0 escapes
+  LinearWeight w = bf16_weight(v, out, in);
+  w.bf16_packed = std::make_shared<Bf16PackedSlot>();
+  w.bf16_packed->set(pack_bf16(v.data(), out, in));
+  ASSERT_EQ(w.bf16_packed->get()->escape_block.size(), static_cast<size_t>(out));
+  std::vector<float> x = random_input(1, in, 5);
+  x[3] = INFINITY;
+  std::vector<float> want(out);
+  linear_ref(w, x.data(), 1, want.data());
+  for (cpu::Isa isa : packed_isas()) {
+    std::vector<float> got(out);
+    cpu::linear_cpu_isa(w, x.data(), 1, got.data(), pool, isa, cpu::LinearPath::kAuto,
+                        ActivationPrecision::kExact);
+    for (int64_t o = 0; o < out; ++o) {
+      ASSERT_TRUE(std::isinf(want[o])) << o;
+      EXPECT_EQ(got[o], want[o]) << cpu::isa_name(isa) << " " << o;
+    }
+  }
+}
+
 // The kernel reads the packed copy once it is published (and the plain values before): a
 // packed copy of other weights changes the result to theirs. Two rows read the values as stored.
 TEST(Bf16PackedTest, OneRowKernelReadsThePackedCopyOncePublished) {
