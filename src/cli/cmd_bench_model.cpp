@@ -38,7 +38,7 @@ void print_help() {
       "  --no-bf16-pack   decode reads bf16 weights as stored instead of a copy packed\n"
       "                 losslessly into 12 bits per value, and batches and prefill with\n"
       "                 --activations reduced instead of a copy interleaved into their\n"
-      "                 kernel's tiles (AVX-512 BF16 CPUs; as serve)\n"
+      "                 kernel's tiles (AVX2 / AVX-512 BF16 CPUs; as serve)\n"
       "  --no-int4-panel  int4 weights are read as stored instead of a copy interleaved into\n"
       "                 their kernel's tiles (AVX-512 VNNI CPUs, --activations reduced; as serve)\n"
       "  FATHOM_CPU_ISA=scalar|avx2|avxvnni|avx512|avx512vnni|neon|dotprod|i8mm caps the kernels' "

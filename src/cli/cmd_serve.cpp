@@ -75,7 +75,7 @@ void print_help() {
       "                    [--no-huge-pages]   (keep reading weights from the file mapping\n"
       "                    instead of copying them into huge pages in the background after\n"
       "                    the load: shares the page cache, costs decode speed)\n"
-      "                    [--no-bf16-pack]   (on AVX-512 BF16 CPUs, decode reads bf16\n"
+      "                    [--no-bf16-pack]   (on AVX2 / AVX-512 BF16 CPUs, decode reads bf16\n"
       "                    weights as stored instead of a copy packed\n"
       "                    losslessly into 12 bits per value, and with --activations\n"
       "                    reduced batches and prefill read them instead of a copy\n"

@@ -131,8 +131,8 @@ struct LoadOptions {
   /// The kBF16 linear weights also packed losslessly into 12 bits per value
   /// (kernels/bf16_packed.h), which the one-row (decode) kernels then read instead: a quarter
   /// fewer bytes per decoded token, for three quarters of their size in more memory. Only on a
-  /// CPU with AVX-512 BF16 (the kernel's), either activation precision. With kReduced
-  /// activations, then also interleaved into the many-rows vdpbf16ps kernel's tiles
+  /// CPU with AVX-512 BF16 or AVX2 (the kernels'), either activation precision. With kReduced
+  /// activations on AVX-512 BF16, then also interleaved into the many-rows vdpbf16ps kernel's tiles
   /// (kernels/bf16_panel.h: batched decode and prefill skip their per-call interleaving, 1.7x
   /// at 32 rows) for their full size again. When as huge_pages (after the huge-page copy);
   /// each kind skipped likewise where memory is short. --no-bf16-pack: kOff.
