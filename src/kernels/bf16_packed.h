@@ -7,7 +7,8 @@
 // block's largest: code c > 0 is exponent bias + c, code 0 is exponent 0 (zeros and
 // denormals). A block whose nonzero exponents span more than 15 binades is an escape, kept as
 // plain bf16 beside the packed rows (0.3 % of the blocks of Gaussian weights). Same values,
-// three quarters of the bytes; the kernels in cpu/linear_bf16_avx512.cpp unpack in registers.
+// three quarters of the bytes; the kernels in cpu/linear_bf16_avx512.cpp (AVX-512 BF16) and
+// cpu/linear_bf16_packed_avx2.cpp (AVX2) unpack in registers.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,8 @@ inline constexpr int64_t kBf16PackBlock = 64;
 /// Bytes per packed block: 64 of sign | mantissa, then 32 of exponent codes.
 inline constexpr int64_t kBf16PackSlotBytes = 96;
 
-/// The lane order the kernels consume a block in (and escapes are stored in): position p of
-/// the block's 64 values holds value bf16_pack_lane(p). It is AVX-512's byte unpack order, low
+/// The lane order the AVX-512 kernel consumes a block in (and escapes are stored in): position
+/// p of the block's 64 values holds value bf16_pack_lane(p). It is AVX-512's byte unpack order, low
 /// halves then high halves of each 16-byte lane: 0-7, 16-23, 32-39, 48-55, then 8-15, 24-31, ...
 int bf16_pack_lane(int p);
 
