@@ -1,8 +1,9 @@
-// LoadOptions::pack_bf16 on the bf16 fixture models: decoding one token at a time with the
-// packed copies gives the logits of the weights as stored (the same values, summed in another
-// lane order), each decode step reads fewer weight bytes, and nothing is packed where the
-// one-row kernel would not read it; with kReduced activations the panel copies
-// (kernels/bf16_panel.h) give prefill the same logits, where the memory budget has room.
+// LoadOptions::pack_bf16 on the bf16 fixture models (AVX-512 BF16 and AVX2 CPUs): decoding one
+// token at a time with the packed copies gives the logits of the weights as stored (the same
+// values, summed in another lane order), each decode step reads fewer weight bytes, and nothing
+// is packed where the one-row kernel would not read it; with kReduced activations on AVX-512
+// BF16 the panel copies (kernels/bf16_panel.h) give prefill the same logits, where the memory
+// budget has room.
 #include "model/weight_copies.h"
 
 #include <gtest/gtest.h>
@@ -99,8 +100,14 @@ void expect_same_logits(const std::vector<float>& got, const std::vector<float>&
   }
 }
 
+// Whether this CPU's one-row kernels read the packed copy: AVX-512 BF16 or AVX2.
+bool packs_bf16() {
+  return kernels::cpu::avx512_bf16_available() ||
+         kernels::cpu::float_isa(kernels::cpu::best_isa()) == kernels::cpu::Isa::kAvx2;
+}
+
 TEST(Bf16Packing, DecodeMatchesTheWeightsAsStored) {
-  if (!kernels::cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  if (!packs_bf16()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";
   for (const auto& [fixture, act] :
        {std::pair{"qwen2", kernels::ActivationPrecision::kExact},
         std::pair{"deepseek_v2", kernels::ActivationPrecision::kExact},
@@ -146,7 +153,7 @@ TEST(Bf16Packing, PrefillReadsThePanelCopies) {
 }
 
 TEST(Bf16Packing, InTheBackgroundEveryStepStaysRight) {
-  if (!kernels::cpu::avx512_bf16_available()) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  if (!packs_bf16()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";
   const std::vector<int32_t> ids = Reference("qwen2").ids("p1.input_ids");
   const std::unique_ptr<Model> plain = load("qwen2", When::kOff);
   const std::unique_ptr<Model> packing = load("qwen2", When::kBackground);
@@ -176,6 +183,16 @@ TEST(Bf16Packing, NothingPackedWhereTheOneRowKernelWouldNotReadIt) {
   ASSERT_TRUE(model.ok());
   EXPECT_EQ(bf16_packing_job(**model, opts, /*available_bytes=*/1), nullptr);
   EXPECT_EQ(packed_weights(**model), 0);
+}
+
+// No panel copies on AVX2 (no vdpbf16ps kernel reads them), the decode copies all the same.
+TEST(Bf16Packing, Avx2PacksForDecodeOnly) {
+  if (kernels::cpu::avx512_bf16_available() || !packs_bf16()) GTEST_SKIP() << "not an AVX2 CPU";
+  const std::unique_ptr<Model> m =
+      load("qwen2", When::kAtLoad, kernels::ActivationPrecision::kReduced);
+  ASSERT_TRUE(m);
+  EXPECT_GT(packed_weights(*m), 0);
+  EXPECT_EQ(panel_weights(*m), 0);
 }
 
 // Room for the decode copies but not for the panel copies too: the decode copies only.

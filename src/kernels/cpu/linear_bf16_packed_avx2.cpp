@@ -60,6 +60,11 @@ struct ExponentTables {
   }
 };
 
+const ExponentTables& exponent_tables() {
+  static const ExponentTables kTables;
+  return kTables;
+}
+
 // The loop's constants (a user-provided constructor: an implicit one would not be compiled for
 // AVX2 under the pragma).
 struct Consts {
@@ -110,7 +115,7 @@ float escape_dot(const uint16_t* v, const float* x) {
 template <int R>
 void packed_tile(const Bf16Packed& p, const float* xp, const float* x, float* y, int64_t o0) {
   constexpr int A = 4 / R;
-  static const ExponentTables kTables;
+  const ExponentTables& tables = exponent_tables();
   const Consts k;
   const int64_t blocks = p.blocks_per_row();
   const uint8_t* slot[R];
@@ -144,7 +149,7 @@ void packed_tile(const Bf16Packed& p, const float* xp, const float* x, float* y,
         w[r] =
             half_words(k, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32 * half)),
                        _mm256_and_si256(half == 0 ? codes : _mm256_srli_epi16(codes, 4), k.nibble),
-                       both_lanes(kTables.high[bias[r][b]]), both_lanes(kTables.low[bias[r][b]]));
+                       both_lanes(tables.high[bias[r][b]]), both_lanes(tables.low[bias[r][b]]));
       }
 #pragma GCC unroll 4
       for (int v = 0; v < 4; ++v) {
