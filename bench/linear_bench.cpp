@@ -341,9 +341,9 @@ int run(int argc, char** argv) {
         bool prepacked = false;
       };
       // One bf16 row reads the 12-bit packed copy on AVX2 and AVX-512 BF16.
-      const bool bf16_packed_row =
-          rows == 1 && f.format == WeightFormat::kBF16 && kernels::bf16_packable(out, in) &&
-          (kernels::cpu::float_isa(isa) == Isa::kAvx2 || kernels::cpu::avx512_bf16_available());
+      const bool bf16_packed_row = rows == 1 && f.format == WeightFormat::kBF16 &&
+                                   kernels::bf16_packable(out, in) &&
+                                   kernels::cpu::reads_bf16_packed(isa);
       // The default run reads what `fathom serve` reads: the packed copy of bf16 weights for
       // one row and, with kReduced activations, the panel copies that the load makes of bf16
       // and int4 weights.
@@ -375,8 +375,8 @@ int run(int argc, char** argv) {
             if (kernels::cpu::choose_path(copies[0], rows, i, LinearPath::kInt, act) ==
                 LinearPath::kInt)
               runs.push_back({i, LinearPath::kInt, act});
-          if (bf16_packed_row &&
-              (i == Isa::kAvx2 || (i == Isa::kAvx512 && kernels::cpu::avx512_bf16_available())))
+          if (bf16_packed_row && kernels::cpu::float_isa(i) == i &&
+              kernels::cpu::reads_bf16_packed(i))
             runs.push_back({i, LinearPath::kRows, Act::kExact, true});
           if (i == Isa::kAvx512Vnni && rows <= kernels::kInt4PanelMaxRows &&
               kernels::int4_panel_applies(copies[0]))

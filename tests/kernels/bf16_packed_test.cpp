@@ -92,8 +92,8 @@ LinearWeight bf16_weight(const std::vector<uint16_t>& v, int64_t out, int64_t in
 // The ISAs whose one-row kernel reads the packed copy on this CPU.
 std::vector<cpu::Isa> packed_isas() {
   std::vector<cpu::Isa> isas;
-  if (cpu::avx512_bf16_available()) isas.push_back(cpu::Isa::kAvx512);
-  if (cpu::isa_available(cpu::Isa::kAvx2)) isas.push_back(cpu::Isa::kAvx2);
+  for (cpu::Isa isa : {cpu::Isa::kAvx512, cpu::Isa::kAvx2})
+    if (cpu::isa_available(isa) && cpu::reads_bf16_packed(isa)) isas.push_back(isa);
   return isas;
 }
 

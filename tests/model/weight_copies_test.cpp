@@ -101,10 +101,7 @@ void expect_same_logits(const std::vector<float>& got, const std::vector<float>&
 }
 
 // Whether this CPU's one-row kernels read the packed copy: AVX-512 BF16 or AVX2.
-bool packs_bf16() {
-  return kernels::cpu::avx512_bf16_available() ||
-         kernels::cpu::float_isa(kernels::cpu::best_isa()) == kernels::cpu::Isa::kAvx2;
-}
+bool packs_bf16() { return kernels::cpu::reads_bf16_packed(kernels::cpu::best_isa()); }
 
 TEST(Bf16Packing, DecodeMatchesTheWeightsAsStored) {
   if (!packs_bf16()) GTEST_SKIP() << "no AVX2 or AVX-512 BF16 on this CPU";

@@ -328,6 +328,11 @@ int64_t int_max_rows(const LinearWeight& w) {
   return block32 ? kGgmlBlock32IntMaxRows : kIntMaxRows;
 }
 
+bool reads_bf16_packed(Isa isa) {
+  isa = float_isa(isa);
+  return isa == Isa::kAvx2 || (isa == Isa::kAvx512 && avx512_bf16_available());
+}
+
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
                        ActivationPrecision act) {
   const bool int_ok = int_dot_supported(w, isa, act);
@@ -395,9 +400,9 @@ void linear_cpu_isa(const LinearWeight& w, const float* x, int64_t num_rows, flo
     return;
   isa = float_isa(isa);
   if (num_rows == 1 && w.bf16_packed && (path == LinearPath::kAuto || path == LinearPath::kRows) &&
-      (isa == Isa::kAvx512 && avx512_bf16_available()
-           ? linear_bf16_packed(w, x, y, pool, act)
-           : isa == Isa::kAvx2 && linear_bf16_packed_avx2(w, x, y, pool)))
+      reads_bf16_packed(isa) &&
+      (isa == Isa::kAvx512 ? linear_bf16_packed(w, x, y, pool, act)
+                           : linear_bf16_packed_avx2(w, x, y, pool)))
     return;
   if (uses_bf16_dot(w, num_rows, isa, path, act)) {  // kReduced bf16/f16: vdpbf16ps
     if (num_rows >= kBf16PanelMinRows &&

@@ -77,6 +77,11 @@ bool int_dot_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 /// kAvx512Vnni (vpdpbusd) or kAvx2 / kAvxVnni (vpmaddubsw).
 bool int_gemm_supported(const LinearWeight& w, Isa isa, ActivationPrecision act);
 
+/// Whether one x row on `isa` reads a weight's 12-bit packed copy (kernels/bf16_packed.h): the
+/// AVX-512 BF16 kernel (linear_bf16_avx512.h) or the AVX2 one (linear_bf16_packed_avx2.h). The
+/// load packs bf16 weights only where best_isa() does.
+bool reads_bf16_packed(Isa isa);
+
 /// The path linear_cpu_isa takes for these arguments (never kAuto).
 LinearPath choose_path(const LinearWeight& w, int64_t num_rows, Isa isa, LinearPath want,
                        ActivationPrecision act = ActivationPrecision::kExact);
