@@ -1,5 +1,6 @@
-// quantize_x's SIMD kReduced rows (quantize_row_reduced_avx512 / _avx2) against the oracle they
-// must equal bit for bit: quantize_activation_block per block, codes in quantize_x's order.
+// quantize_x's SIMD rows (quantize_row_reduced_avx512, quantize_row_avx2 in kReduced and kExact)
+// against the oracle they must equal bit for bit: quantize_activation_block per block, codes in
+// quantize_x's order, kExact's split into three limbs.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,18 +22,21 @@ struct Row {
   std::vector<float> scale, code_sum;
 };
 
+int limbs(ActivationPrecision act) { return act == ActivationPrecision::kExact ? 3 : 1; }
+
 // The layout quantize_x documents: column order (chunk 0), or per chunk its even columns then
-// its odd ones; each code ^ bias.
-Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias) {
+// its odd ones; kExact codes as balanced base-256 digits, limb 0 (most significant) first, one
+// run of span bytes each; each digit ^ bias.
+Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias,
+             ActivationPrecision act) {
   const int64_t span = static_cast<int64_t>(x.size());
   Row want;
-  want.codes.resize(x.size());
+  want.codes.resize(x.size() * static_cast<size_t>(limbs(act)));
   std::vector<int32_t> codes(static_cast<size_t>(block));
   for (int64_t j0 = 0; j0 < span; j0 += block) {
     const int64_t n = std::min(block, span - j0);
     float scale = 0;
-    EXPECT_TRUE(quantize_activation_block(x.data() + j0, n, ActivationPrecision::kReduced,
-                                          codes.data(), &scale));
+    EXPECT_TRUE(quantize_activation_block(x.data() + j0, n, act, codes.data(), &scale));
     int64_t sum = 0;
     for (int64_t i = 0; i < n; ++i) {
       const int64_t j = j0 + i;
@@ -41,7 +45,12 @@ Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t b
         const int64_t k = j % chunk;
         at = j - k + (k % 2 == 1 ? chunk / 2 + k / 2 : k / 2);
       }
-      want.codes[static_cast<size_t>(at)] = static_cast<int8_t>(codes[i] ^ bias);
+      int32_t code = codes[i];
+      for (int limb = limbs(act) - 1; limb >= 0; --limb) {
+        const int32_t digit = ((code + 128) & 255) - 128;
+        code = (code - digit) / 256;
+        want.codes[static_cast<size_t>(limb * span + at)] = static_cast<int8_t>(digit ^ bias);
+      }
       sum += codes[i];
     }
     want.scale.push_back(scale);
@@ -50,12 +59,19 @@ Row expected(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t b
   return want;
 }
 
-using RowFn = bool (*)(const float*, int64_t, int64_t, int64_t, int8_t, int8_t*, float*, float*);
+using RowFn = bool (*)(const float*, int64_t, int64_t, int64_t, int8_t, ActivationPrecision,
+                       int8_t*, float*, float*);
+
+bool avx512_row(const float* x, int64_t span, int64_t block, int64_t chunk, int8_t bias,
+                ActivationPrecision, int8_t* codes, float* scale, float* code_sum) {
+  return cpu::quantize_row_reduced_avx512(x, span, block, chunk, bias, codes, scale, code_sum);
+}
 
 struct Variant {
   const char* name;
   RowFn fn;
   cpu::Isa needs;
+  ActivationPrecision act;
 };
 
 class QuantizeRowSimd : public ::testing::TestWithParam<Variant> {
@@ -63,30 +79,41 @@ class QuantizeRowSimd : public ::testing::TestWithParam<Variant> {
   void SetUp() override {
     if (!cpu::isa_available(GetParam().needs)) GTEST_SKIP() << "this CPU lacks " << GetParam().name;
   }
-  Row fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias, bool* ok) {
-    return run(GetParam().fn, x, block, chunk, bias, ok);
+  ActivationPrecision act() const { return GetParam().act; }
+  Row fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias, bool* ok) const;
+  Row want(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias) const {
+    return expected(x, block, chunk, bias, act());
   }
-  static Row run(RowFn fn, const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias,
-                 bool* ok);
+  // Column j's code from its limbs (bias 0, column order).
+  int32_t code(const Row& r, size_t j, size_t span) const {
+    int32_t c = 0;
+    for (int k = 0; k < limbs(act()); ++k) c = c * 256 + r.codes[k * span + j];
+    return c;
+  }
 };
 
-Row QuantizeRowSimd::run(RowFn fn, const std::vector<float>& x, int64_t block, int64_t chunk,
-                         int8_t bias, bool* ok) {
+Row QuantizeRowSimd::fast(const std::vector<float>& x, int64_t block, int64_t chunk, int8_t bias,
+                          bool* ok) const {
   const int64_t span = static_cast<int64_t>(x.size()), nb = (span + block - 1) / block;
   Row got;
-  got.codes.assign(x.size(), 0);
+  got.codes.assign(x.size() * static_cast<size_t>(limbs(act())), 0);
   got.scale.assign(static_cast<size_t>(nb), -1.0f);
   got.code_sum.assign(static_cast<size_t>(nb), -1.0f);
-  *ok = fn(x.data(), span, block, chunk, bias, got.codes.data(), got.scale.data(),
-           got.code_sum.data());
+  *ok = GetParam().fn(x.data(), span, block, chunk, bias, act(), got.codes.data(), got.scale.data(),
+                      got.code_sum.data());
   return got;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Isas, QuantizeRowSimd,
-    ::testing::Values(Variant{"avx512", &cpu::quantize_row_reduced_avx512, cpu::Isa::kAvx512},
-                      Variant{"avx2", &cpu::quantize_row_reduced_avx2, cpu::Isa::kAvx2}),
-    [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });
+INSTANTIATE_TEST_SUITE_P(Isas, QuantizeRowSimd,
+                         ::testing::Values(Variant{"avx512", &avx512_row, cpu::Isa::kAvx512,
+                                                   ActivationPrecision::kReduced},
+                                           Variant{"avx2", &cpu::quantize_row_avx2, cpu::Isa::kAvx2,
+                                                   ActivationPrecision::kReduced},
+                                           Variant{"avx2_exact", &cpu::quantize_row_avx2,
+                                                   cpu::Isa::kAvx2, ActivationPrecision::kExact}),
+                         [](const ::testing::TestParamInfo<Variant>& i) {
+                           return std::string(i.param.name);
+                         });
 
 TEST_P(QuantizeRowSimd, MatchesTheOracleInEveryLayout) {
   std::mt19937 rng(11);
@@ -103,7 +130,7 @@ TEST_P(QuantizeRowSimd, MatchesTheOracleInEveryLayout) {
           x[static_cast<size_t>(span - 1)] = 1e-40f;
           bool ok = false;
           const Row got = fast(x, block, chunk, bias, &ok);
-          const Row want = expected(x, block, chunk, bias);
+          const Row want = this->want(x, block, chunk, bias);
           ASSERT_TRUE(ok);
           ASSERT_EQ(got.codes, want.codes) << span << " " << block << " " << chunk;
           ASSERT_EQ(got.scale, want.scale) << span << " " << block << " " << chunk;
@@ -113,18 +140,19 @@ TEST_P(QuantizeRowSimd, MatchesTheOracleInEveryLayout) {
 }
 
 TEST_P(QuantizeRowSimd, RoundsHalfwayCodesToEvenLikeLrint) {
-  // max |x| = 127 makes inv exactly 1: every x.5 is a tie, broken to the even code.
+  // max |x| = the largest code makes inv exactly 1: every x.5 is a tie, broken to the even code.
   std::vector<float> x(64);
   for (size_t j = 0; j < x.size(); ++j) x[j] = static_cast<float>(j) - 31.5f;
-  x[63] = 127.0f;
+  x[63] = act() == ActivationPrecision::kExact ? kExactMaxCode : kReducedMaxCode;
   bool ok = false;
   const Row got = fast(x, 64, 0, 0, &ok);
   ASSERT_TRUE(ok);
-  EXPECT_EQ(got.codes, expected(x, 64, 0, 0).codes);
-  EXPECT_EQ(got.codes[0], -32);  // -31.5 -> -32
-  EXPECT_EQ(got.codes[1], -30);  // -30.5 -> -30
-  EXPECT_EQ(got.codes[32], 0);   // 0.5 -> 0
-  EXPECT_EQ(got.codes[33], 2);   // 1.5 -> 2
+  EXPECT_EQ(got.codes, want(x, 64, 0, 0).codes);
+  EXPECT_EQ(code(got, 0, x.size()), -32);  // -31.5 -> -32
+  EXPECT_EQ(code(got, 1, x.size()), -30);  // -30.5 -> -30
+  EXPECT_EQ(code(got, 32, x.size()), 0);   // 0.5 -> 0
+  EXPECT_EQ(code(got, 33, x.size()), 2);   // 1.5 -> 2
+  EXPECT_EQ(code(got, 63, x.size()), static_cast<int32_t>(x[63]));
 }
 
 TEST_P(QuantizeRowSimd, AnAllZeroBlockHasZeroScaleAndCodes) {

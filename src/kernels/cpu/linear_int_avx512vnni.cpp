@@ -30,6 +30,7 @@ struct Zmm {
   using VF = __m512;
   static constexpr int64_t kBytes = 64;
   static constexpr bool kQ8Offset = true;
+  static constexpr bool kPairSums16 = false;
   static VI zero() { return _mm512_setzero_si512(); }
   static VF set1(float v) { return _mm512_set1_ps(v); }
   static VF to_f(VI v) { return _mm512_cvtepi32_ps(v); }

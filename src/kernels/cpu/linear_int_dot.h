@@ -29,6 +29,10 @@
 
 namespace fathom::kernels::cpu {
 
+/// Steps of int4 codes (<= 15) against int8 digits (>= -128) whose int16 pair sums add up
+/// without overflow: 8 x 2 x 15 x 128 < 2^15.
+inline constexpr int kPairSteps = 8;
+
 template <class T, int MO, int MR, int L, bool kInt4>
 void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int64_t r0,
                   const float* x, float* y) {
@@ -111,50 +115,111 @@ void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int
     }
 }
 
-// One output of one x row with one int8 limb (decode, reduced): int_dot_tile<T, 1, 1, 1, kInt4>
-// step for step (the same sums in the same order, so the same result) with plain locals, which
-// GCC 12 keeps in registers where the tile's one-element arrays and step lambda spilled. Each
-// step prefetches the weight stream kStreamPrefetchBytes ahead (int_tile_rows.h).
-template <class T, bool kInt4>
-float int_dot_one(const LinearWeight& w, const IntX& qx, int64_t o, int64_t r, const float* x) {
+// Outputs [o_begin, o_end) of x row r (decode), one at a time: the sums of
+// int_dot_tile<T, 1, 1, L, kInt4> (integers, so the same result) with plain locals, which GCC 12
+// keeps in registers where the tile's one-element arrays and step lambda spilled. Steps go in
+// groups that read one 64-byte line of weights, with one prefetch kStreamPrefetchBytes ahead
+// (int_tile_rows.h) per group. With T::kPairSums16 (AVX2) an int4 group keeps vpmaddubsw's int16
+// pair sums and widens them once (a group is at most kPairSteps steps): fewer instructions per
+// step, which is what limits the three limbs of kExact x.
+template <class T, bool kInt4, int L>
+void int_dot_one(const LinearWeight& w, const IntX& qx, int64_t r, const float* x, float* y,
+                 int64_t o_begin, int64_t o_end) {
   using VI = typename T::VI;
   using VF = typename T::VF;
+  constexpr int64_t kStepBytes = kInt4 ? T::kBytes / 2 : T::kBytes;  // weight bytes per step
+  constexpr int kGroup = kStepBytes >= 64 ? 1 : static_cast<int>(64 / kStepBytes);
+  constexpr bool kPairs = kInt4 && T::kPairSums16;
+  static_assert(!kPairs || kGroup <= kPairSteps);
   const int64_t in = w.in_features, span = qx.span, nb = qx.num_blocks, block = qx.block;
-  const int8_t* q8 = kInt4 ? nullptr : w.q8 + o * in;
-  const uint8_t* q4 = kInt4 ? w.q4 + o * ((in + 1) / 2) : nullptr;
   const int8_t* xr = qx.limb(r, 0);
   const float* scale = qx.scale.data() + r * nb;
-  VF tot = T::set1(0.0f);
-  float corr = 0.0f;
-  const auto step = [&]<bool kHalf>(int64_t j, VI & acc, VI & c) __attribute__((always_inline)) {
-    const VI xv = T::template load<kHalf>(xr + j);
-    stream_prefetch(kInt4 ? static_cast<const void*>(q4 + (j >> 1)) : q8 + j);
+  const float* code_sum = qx.code_sum.data() + r * nb;
+  const int8_t* q8 = nullptr;  // output o's row
+  const uint8_t* q4 = nullptr;
+  const auto weights = [&](int64_t j) __attribute__((always_inline)) {
+    return kInt4 ? static_cast<const void*>(q4 + (j >> 1)) : q8 + j;
+  };
+  VI acc[L], pairs[L], c;
+  // Columns [j, j + kBytes) (kHalf: kBytes / 2) into acc, or pairs with kPairs.
+  const auto step = [&]<bool kHalf>(int64_t j) __attribute__((always_inline)) {
+    VI wv;
     if constexpr (kInt4) {
-      acc = T::dot_us(acc, T::template load_q4<kHalf>(q4 + (j >> 1)), xv);
+      wv = T::template load_q4<kHalf>(q4 + (j >> 1));
     } else {
-      const VI wv = T::template load<kHalf>(q8 + j);
+      wv = T::template load<kHalf>(q8 + j);
       if constexpr (T::kQ8Offset) c = T::dot_us(c, T::offset_bytes(), wv);
-      acc = T::dot_q8(acc, xv, wv);
+    }
+#pragma GCC unroll 3
+    for (int k = 0; k < L; ++k) {
+      const VI xv = T::template load<kHalf>(xr + k * span + j);
+      if constexpr (kPairs)
+        pairs[k] = T::add_pairs16(pairs[k], wv, xv);
+      else
+        acc[k] = kInt4 ? T::dot_us(acc[k], wv, xv) : T::dot_q8(acc[k], xv, wv);
     }
   };
-  for (int64_t b = 0; b < nb; ++b) {
-    const int64_t j0 = b * block, j1 = std::min(j0 + block, span);
-    VI acc = T::zero(), c = T::zero();
-    int64_t j = j0;
-    for (; j + T::kBytes <= j1; j += T::kBytes) step.template operator()<false>(j, acc, c);
-    if constexpr (T::kBytes > 32)
-      if (j < j1) step.template operator()<true>(j, acc, c);
-    if constexpr (!kInt4 && T::kQ8Offset) acc = T::sub(acc, c);
-    const int64_t og = o * w.num_groups + b;
-    const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o];
-    tot = T::fmadd(T::to_f(acc), T::set1(ws * scale[b]), tot);
+  const auto widen = [&]() __attribute__((always_inline)) {
+    if constexpr (kPairs)
+#pragma GCC unroll 3
+      for (int k = 0; k < L; ++k) {
+        acc[k] = T::widen_pairs16(acc[k], pairs[k]);
+        pairs[k] = T::zero();
+      }
+  };
+  for (int64_t o = o_begin; o < o_end; ++o) {
     if constexpr (kInt4)
-      corr += ws * static_cast<float>(w.group_zero[og]) * qx.code_sum[r * nb + b];
+      q4 = w.q4 + o * ((in + 1) / 2);
+    else
+      q8 = w.q8 + o * in;
+    VF tot = T::set1(0.0f);
+    float corr = 0.0f;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t j0 = b * block, j1 = std::min(j0 + block, span);
+      c = T::zero();
+#pragma GCC unroll 3
+      for (int k = 0; k < L; ++k) acc[k] = pairs[k] = T::zero();
+      int64_t j = j0;
+      for (; j + kGroup * T::kBytes <= j1; j += kGroup * T::kBytes) {
+        stream_prefetch(weights(j));
+#pragma GCC unroll 4
+        for (int s = 0; s < kGroup; ++s) step.template operator()<false>(j + s * T::kBytes);
+        widen();
+      }
+      for (; j + T::kBytes <= j1; j += T::kBytes) {
+        stream_prefetch(weights(j));
+        step.template operator()<false>(j);
+        widen();
+      }
+      if constexpr (T::kBytes > 32)  // blocks are whole 32-column chunks: at most one half step
+        if (j < j1) {
+          step.template operator()<true>(j);
+          widen();
+        }
+      VF v[L];
+#pragma GCC unroll 3
+      for (int k = 0; k < L; ++k) {
+        VI s = acc[k];
+        if constexpr (!kInt4 && T::kQ8Offset) s = T::sub(s, c);
+        v[k] = T::to_f(s);
+      }
+      VF sum = v[L - 1];  // 65536 h + 256 m + l
+      if constexpr (L == 3)
+        sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
+      const int64_t og = o * w.num_groups + b;
+      if constexpr (kInt4) {
+        __builtin_prefetch(w.group_scale + og + 256, 0, 3);
+        __builtin_prefetch(w.group_zero + og + 256, 0, 3);
+      }
+      const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o];
+      tot = T::fmadd(sum, T::set1(ws * scale[b]), tot);
+      if constexpr (kInt4) corr += ws * static_cast<float>(w.group_zero[og]) * code_sum[b];
+    }
+    float s = T::reduce(tot) - corr;
+    const float* xrow = x + r * in;
+    for (int64_t j = span; j < in; ++j) s += xrow[j] * detail::weight_element(w, o, j);
+    y[r * w.out_features + o] = s;
   }
-  float s = T::reduce(tot) - corr;
-  const float* xrow = x + r * in;
-  for (int64_t j = span; j < in; ++j) s += xrow[j] * detail::weight_element(w, o, j);
-  return s;
 }
 
 template <class T, int MO, int MR, int L, bool kInt4>
@@ -182,12 +247,11 @@ void int_dot_format(const LinearWeight& w, const IntX& qx, const float* x, float
 template <class T>
 void run_int_dot(const LinearWeight& w, const IntX& qx, const float* x, float* y, int64_t r_begin,
                  int64_t num_rows, int64_t o_begin, int64_t o_end) {
-  if (num_rows == 1 && qx.limbs == 1) {  // decode
+  if (num_rows == 1) {  // decode
     const bool int4 = w.format == WeightFormat::kInt4Grouped;
-    for (int64_t o = o_begin; o < o_end; ++o)
-      y[r_begin * w.out_features + o] = int4 ? int_dot_one<T, true>(w, qx, o, r_begin, x)
-                                             : int_dot_one<T, false>(w, qx, o, r_begin, x);
-    return;
+    auto* one = qx.limbs == 3 ? (int4 ? &int_dot_one<T, true, 3> : &int_dot_one<T, false, 3>)
+                              : (int4 ? &int_dot_one<T, true, 1> : &int_dot_one<T, false, 1>);
+    return one(w, qx, r_begin, x, y, o_begin, o_end);
   }
   const bool stream = num_rows < kStreamRowsBelow;  // one output at a time (int_tile_rows.h)
   auto* run = qx.limbs == 3 ? (stream ? &int_dot_format<T, 1, 2, 3> : &int_dot_format<T, 2, 2, 3>)

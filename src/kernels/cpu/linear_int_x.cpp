@@ -19,10 +19,8 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
       ab.span % kWideQ4Chunk == 0)
     q.q4_chunk = kWideQ4Chunk;
   const int64_t q4_chunk = q.q4_chunk, half = q4_chunk / 2;
-  auto* simd_row = !reduced || ggml                            ? nullptr
-                   : isa == Isa::kAvx512Vnni                   ? &quantize_row_reduced_avx512
-                   : isa == Isa::kAvx2 || isa == Isa::kAvxVnni ? &quantize_row_reduced_avx2
-                                                               : nullptr;
+  const bool avx2_rows = !ggml && (isa == Isa::kAvx2 || isa == Isa::kAvxVnni);
+  const bool avx512_rows = !ggml && reduced && isa == Isa::kAvx512Vnni;
   q.block = ab.block;
   q.span = ab.span;
   q.num_blocks = ab.count;
@@ -36,11 +34,15 @@ IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, Activat
   pool.parallel_for(num_rows, [&](int64_t begin, int64_t end) {
     std::vector<int32_t> codes(static_cast<size_t>(q.block));
     for (int64_t r = begin; r < end; ++r) {
-      if (simd_row != nullptr) {
-        const int64_t nb = q.num_blocks;
-        if (!simd_row(x + r * w.in_features, q.span, q.block, int4 ? q4_chunk : 0, bias,
-                      q.codes.data() + r * q.span, q.scale.data() + r * nb,
-                      q.code_sum.data() + r * nb)) {
+      if (avx2_rows || avx512_rows) {
+        const int64_t nb = q.num_blocks, chunk = int4 ? q4_chunk : 0;
+        const float* xr = x + r * w.in_features;
+        int8_t* row = q.codes.data() + r * q.limbs * q.span;
+        float *scale = q.scale.data() + r * nb, *code_sum = q.code_sum.data() + r * nb;
+        if (!(avx2_rows
+                  ? quantize_row_avx2(xr, q.span, q.block, chunk, bias, act, row, scale, code_sum)
+                  : quantize_row_reduced_avx512(xr, q.span, q.block, chunk, bias, row, scale,
+                                                code_sum))) {
           finite.store(false, std::memory_order_relaxed);
           return;
         }

@@ -46,21 +46,23 @@ struct IntX {
 /// x[num_rows, in] (stored column order) as IntX for weight w and isa's integer kernel: int8
 /// weights' x offset to unsigned except on kAvx2 (vpdpbusd takes them against x + 128; int4
 /// codes are the unsigned side instead); int4 in kWideQ4Chunk chunks for one kReduced row on
-/// kAvx512Vnni where the blocks and the span are whole chunks, else in chunks of 32. kReduced
-/// rows other than GGML's are quantized with SIMD (quantize_row_reduced_avx512 / _avx2), with
-/// the same codes and scales as quantize_activation_block.
+/// kAvx512Vnni where the blocks and the span are whole chunks, else in chunks of 32. Rows other
+/// than GGML's are quantized with SIMD (quantize_row_avx2; quantize_row_reduced_avx512 for
+/// kReduced), with the same codes and scales as quantize_activation_block.
 /// PRECOND: int_dot_applies(w), isa one of kAvx2, kAvxVnni, kAvx512Vnni.
 IntX quantize_x(const LinearWeight& w, const float* x, int64_t num_rows, ActivationPrecision act,
                 Isa isa, ThreadPool& pool);
 
-/// One row of kReduced codes as quantize_x lays them out (chunk: int4's q4_chunk, 0 for column
-/// order; bias: 0, or -128 for the offset), blocks of `block` columns over [0, span), with
-/// their scale and code_sum. Returns false, with some blocks written, on a NaN or an infinity.
+/// One row of codes as quantize_x lays them out (chunk: int4's q4_chunk, 0 for column order;
+/// bias: 0, or -128 for the offset), blocks of `block` columns over [0, span), with their scale
+/// and code_sum: kReduced codes (_avx512: kReduced only), or kExact's three limbs, limb k at
+/// codes + k * span. The same codes and scales as quantize_activation_block. Returns false,
+/// with some blocks written, on a NaN or an infinity.
 /// PRECOND: AVX-512 F (_avx512) or AVX2 (_avx2); span, block and chunk multiples of 32.
 bool quantize_row_reduced_avx512(const float* x, int64_t span, int64_t block, int64_t chunk,
                                  int8_t bias, int8_t* codes, float* scale, float* code_sum);
-bool quantize_row_reduced_avx2(const float* x, int64_t span, int64_t block, int64_t chunk,
-                               int8_t bias, int8_t* codes, float* scale, float* code_sum);
+bool quantize_row_avx2(const float* x, int64_t span, int64_t block, int64_t chunk, int8_t bias,
+                       ActivationPrecision act, int8_t* codes, float* scale, float* code_sum);
 
 }  // namespace fathom::kernels::cpu
 

@@ -16,6 +16,7 @@ struct YmmOps {
   using VI = __m256i;
   using VF = __m256;
   static constexpr int64_t kBytes = 32;  // one chunk: blocks never need a half step
+  static constexpr bool kPairSums16 = false;  // see YmmAvx2
   static VI zero() { return _mm256_setzero_si256(); }
   static VF set1(float v) { return _mm256_set1_ps(v); }
   static VF to_f(VI v) { return _mm256_cvtepi32_ps(v); }
