@@ -174,6 +174,13 @@ void int_dot_one(const LinearWeight& w, const IntX& qx, int64_t r, const float* 
       q8 = w.q8 + o * in;
     VF tot = T::set1(0.0f);
     float corr = 0.0f;
+    const float* gs = kInt4 ? w.group_scale + o * w.num_groups : nullptr;
+    if constexpr (kInt4) {  // the zero points: a sum apart from the blocks' dependency chains
+      const uint8_t* gz = w.group_zero + o * w.num_groups;
+      __builtin_prefetch(gs + 256, 0, 3);
+      __builtin_prefetch(gz + 256, 0, 3);
+      for (int64_t b = 0; b < nb; ++b) corr += gs[b] * static_cast<float>(gz[b]) * code_sum[b];
+    }
     for (int64_t b = 0; b < nb; ++b) {
       const int64_t j0 = b * block, j1 = std::min(j0 + block, span);
       c = T::zero();
@@ -206,14 +213,8 @@ void int_dot_one(const LinearWeight& w, const IntX& qx, int64_t r, const float* 
       VF sum = v[L - 1];  // 65536 h + 256 m + l
       if constexpr (L == 3)
         sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
-      const int64_t og = o * w.num_groups + b;
-      if constexpr (kInt4) {
-        __builtin_prefetch(w.group_scale + og + 256, 0, 3);
-        __builtin_prefetch(w.group_zero + og + 256, 0, 3);
-      }
-      const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o];
+      const float ws = kInt4 ? gs[b] : w.channel_scale[o];
       tot = T::fmadd(sum, T::set1(ws * scale[b]), tot);
-      if constexpr (kInt4) corr += ws * static_cast<float>(w.group_zero[og]) * code_sum[b];
     }
     float s = T::reduce(tot) - corr;
     const float* xrow = x + r * in;
