@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear_weight.h"
 #include "kernels/weight_element.h"
 #include "tensor/dtype.h"
 
@@ -31,8 +32,9 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 
-#include "kernels/cpu/linear_panel.h"  // after the pragma: compiled for AVX2
-#include "kernels/cpu/linear_rows.h"   // likewise
+#include "kernels/cpu/decode_row_simd.h"  // after the pragma: compiled for AVX2
+#include "kernels/cpu/linear_panel.h"     // likewise
+#include "kernels/cpu/linear_rows.h"      // likewise
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -372,73 +374,30 @@ void linear_tile_avx2(const LinearWeight& w, const LinearTile& t) {
 
 namespace {
 
-// 8 int8 codes as floats times one scale: decode_row_scalar's float(q) * s.
-inline void decode8_int8(const int8_t* q, __m256 scale, float* out) {
-  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q));
-  _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), scale));
-}
-
-// 8 4-bit codes (4 bytes, input 2k in the low nibble of byte k) as float(q - zero) * scale.
-inline void decode8_int4(const uint8_t* q, __m256i zero, __m256 scale, float* out) {
-  uint32_t bytes;
-  std::memcpy(&bytes, q, sizeof bytes);
-  const __m128i b = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(static_cast<int>(bytes)));
-  const __m128i lo = _mm_and_si128(b, _mm_set1_epi16(0x0f));
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi16(0x0f));
-  const __m128i nibbles = _mm_or_si128(lo, _mm_slli_epi16(hi, 8));  // bytes: lo0 hi0 lo1 hi1 ...
-  const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(nibbles), zero);
-  _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
-}
-
-// Row o of a quantized W as fp32, 8 at a time where the layout allows, else through
-// decode_row_scalar: the same values (one integer subtraction, one float multiply; fp8 by
-// its table). The panel GEMM decodes each weight row once per panel of x rows.
-void decode_row_quantized(const LinearWeight& w, int64_t o, float* buf) {
-  const int64_t in = w.in_features;
-  if (w.format == WeightFormat::kInt8Channel) {
-    const int8_t* row = w.q8 + o * in;
-    const float s = w.channel_scale[o];
-    int64_t j = 0;
-    for (; j + 8 <= in; j += 8) decode8_int8(row + j, _mm256_set1_ps(s), buf + j);
-    for (; j < in; ++j) buf[j] = static_cast<float>(row[j]) * s;
-    return;
+// decode_row_simd's vectors: 8 values.
+struct DecodeYmm {
+  using VF = __m256;
+  static constexpr int64_t kLanes = 8;
+  static VF set1(float v) { return _mm256_set1_ps(v); }
+  static void int8(const int8_t* q, VF scale, float* out) {
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q));
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), scale));
   }
-  if (w.format == WeightFormat::kInt4Grouped && !w.group_idx && w.group_size % 8 == 0) {
-    const uint8_t* row = w.q4 + o * ((in + 1) / 2);
-    for (int64_t g = 0; g < w.num_groups; ++g) {
-      const int64_t j0 = g * w.group_size, j1 = std::min(in, j0 + w.group_size);
-      const float s = w.group_scale[o * w.num_groups + g];
-      const int z = w.group_zero[o * w.num_groups + g];
-      int64_t j = j0;
-      for (; j + 8 <= j1; j += 8)
-        decode8_int4(row + j / 2, _mm256_set1_epi32(z), _mm256_set1_ps(s), buf + j);
-      for (; j < j1; ++j) {
-        const int q = (j & 1) ? (row[j / 2] >> 4) : (row[j / 2] & 0xf);
-        buf[j] = static_cast<float>(q - z) * s;
-      }
-    }
-    return;
+  static void int4(const uint8_t* q, int zero, VF scale, float* out) {
+    uint32_t bytes;
+    std::memcpy(&bytes, q, sizeof bytes);
+    const __m128i b = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(static_cast<int>(bytes)));
+    const __m128i lo = _mm_and_si128(b, _mm_set1_epi16(0x0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi16(0x0f));
+    const __m128i nibbles = _mm_or_si128(lo, _mm_slli_epi16(hi, 8));  // lo0 hi0 lo1 hi1 ...
+    const __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(nibbles), _mm256_set1_epi32(zero));
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale));
   }
-  if (w.format == WeightFormat::kFp8Block) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.values) + o * in;
-    const int64_t nbi = (in + w.block_in - 1) / w.block_in;
-    const float* scales = w.block_scale_inv + (o / w.block_out) * nbi;
-    const float* lut = e4m3_table();
-    for (int64_t b = 0; b < nbi; ++b) {
-      const int64_t j1 = std::min(in, (b + 1) * w.block_in);
-      const __m256 s = _mm256_set1_ps(scales[b]);
-      int64_t j = b * w.block_in;
-      for (; j + 8 <= j1; j += 8) {
-        const __m256i idx =
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + j)));
-        _mm256_storeu_ps(buf + j, _mm256_mul_ps(_mm256_i32gather_ps(lut, idx, 4), s));
-      }
-      for (; j < j1; ++j) buf[j] = lut[row[j]] * scales[b];
-    }
-    return;
+  static void fp8(const uint8_t* q, const float* lut, VF scale, float* out) {
+    const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)));
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_i32gather_ps(lut, idx, 4), scale));
   }
-  decode_row_scalar(w, o, buf);
-}
+};
 
 struct Avx2Panel {
   static constexpr int64_t kOut = kPanelOutAvx2;
@@ -468,12 +427,12 @@ struct Avx2Panel {
     }
   }
 
-  // bf16 and f16 8 at a time (widen and shift; vcvtph2ps), int8, int4 and fp8 by
-  // decode_row_quantized, the other formats through the scalar decoder: the same values.
+  // bf16 and f16 8 at a time (widen and shift; vcvtph2ps), the other formats by
+  // decode_row_simd: the same values as the scalar decoder.
   static void decode_row(const LinearWeight& w, int64_t o, float* buf) {
     const int64_t in = w.in_features;
     if (w.format != WeightFormat::kBF16 && w.format != WeightFormat::kF16)
-      return decode_row_quantized(w, o, buf);
+      return decode_row_simd<DecodeYmm>(w, o, buf);
     const uint16_t* row = static_cast<const uint16_t*>(w.values) + o * in;
     int64_t j = 0;
     for (; j + 8 <= in; j += 8) {

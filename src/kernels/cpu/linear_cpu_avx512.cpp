@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/linear_cpu_internal.h"
+#include "kernels/linear_weight.h"
 #include "tensor/dtype.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -23,7 +24,8 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include "kernels/cpu/linear_panel.h"  // after the pragma: compiled for AVX-512F
+#include "kernels/cpu/decode_row_simd.h"  // after the pragma: compiled for AVX-512F
+#include "kernels/cpu/linear_panel.h"     // likewise
 
 namespace fathom::kernels::cpu {
 namespace {
@@ -62,77 +64,35 @@ void Avx512Panel::micro(const float* panel, int64_t kc, const float* x, int64_t 
   }
 }
 
-// 16 int8 codes as floats times one scale: decode_row_scalar's float(q) * s.
-inline void decode16_int8(const int8_t* q, __m512 scale, float* out) {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-  _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), scale));
-}
-
-// 16 4-bit codes (8 bytes, input 2k in the low nibble of byte k) as float(q - zero) * scale.
-inline void decode16_int4(const uint8_t* q, __m512i zero, __m512 scale, float* out) {
-  const __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)));
-  const __m128i lo = _mm_and_si128(b, _mm_set1_epi16(0x0f));
-  const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi16(0x0f));
-  const __m128i nibbles = _mm_or_si128(lo, _mm_slli_epi16(hi, 8));  // bytes: lo0 hi0 lo1 hi1 ...
-  const __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(nibbles), zero);
-  _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale));
-}
-
-// Row o of a quantized W as fp32, 16 at a time where the layout allows, else through
-// decode_row_scalar: the same values (one integer subtraction, one float multiply).
-void decode_row_quantized(const LinearWeight& w, int64_t o, float* buf) {
-  const int64_t in = w.in_features;
-  if (w.format == WeightFormat::kInt8Channel) {
-    const int8_t* row = w.q8 + o * in;
-    const float s = w.channel_scale[o];
-    int64_t j = 0;
-    for (; j + 16 <= in; j += 16) decode16_int8(row + j, _mm512_set1_ps(s), buf + j);
-    for (; j < in; ++j) buf[j] = static_cast<float>(row[j]) * s;
-    return;
+// decode_row_simd's vectors: 16 values.
+struct DecodeZmm {
+  using VF = __m512;
+  static constexpr int64_t kLanes = 16;
+  static VF set1(float v) { return _mm512_set1_ps(v); }
+  static void int8(const int8_t* q, VF scale, float* out) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)), scale));
   }
-  if (w.format == WeightFormat::kInt4Grouped && !w.group_idx && w.group_size % 16 == 0) {
-    const uint8_t* row = w.q4 + o * ((in + 1) / 2);
-    for (int64_t g = 0; g < w.num_groups; ++g) {
-      const int64_t j0 = g * w.group_size, j1 = std::min(in, j0 + w.group_size);
-      const float s = w.group_scale[o * w.num_groups + g];
-      const int z = w.group_zero[o * w.num_groups + g];
-      int64_t j = j0;
-      for (; j + 16 <= j1; j += 16)
-        decode16_int4(row + j / 2, _mm512_set1_epi32(z), _mm512_set1_ps(s), buf + j);
-      for (; j < j1; ++j) {
-        const int q = (j & 1) ? (row[j / 2] >> 4) : (row[j / 2] & 0xf);
-        buf[j] = static_cast<float>(q - z) * s;
-      }
-    }
-    return;
+  static void int4(const uint8_t* q, int zero, VF scale, float* out) {
+    const __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q)));
+    const __m128i lo = _mm_and_si128(b, _mm_set1_epi16(0x0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi16(0x0f));
+    const __m128i nibbles = _mm_or_si128(lo, _mm_slli_epi16(hi, 8));  // lo0 hi0 lo1 hi1 ...
+    const __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(nibbles), _mm512_set1_epi32(zero));
+    _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale));
   }
-  if (w.format == WeightFormat::kFp8Block) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.values) + o * in;
-    const int64_t nbi = (in + w.block_in - 1) / w.block_in;
-    const float* scales = w.block_scale_inv + (o / w.block_out) * nbi;
-    const float* lut = e4m3_table();
-    for (int64_t b = 0; b < nbi; ++b) {
-      const int64_t j1 = std::min(in, (b + 1) * w.block_in);
-      const __m512 s = _mm512_set1_ps(scales[b]);
-      int64_t j = b * w.block_in;
-      for (; j + 16 <= j1; j += 16) {
-        const __m512i idx =
-            _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + j)));
-        _mm512_storeu_ps(buf + j, _mm512_mul_ps(_mm512_i32gather_ps(idx, lut, 4), s));
-      }
-      for (; j < j1; ++j) buf[j] = lut[row[j]] * scales[b];
-    }
-    return;
+  static void fp8(const uint8_t* q, const float* lut, VF scale, float* out) {
+    const __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_i32gather_ps(idx, lut, 4), scale));
   }
-  decode_row_scalar(w, o, buf);
-}
+};
 
 // Row o of W as fp32, 16 at a time for the 16-bit float formats (bf16: widen and shift; f16:
-// vcvtph2ps), exactly decode_row_scalar's values; quantized formats in decode_row_quantized.
+// vcvtph2ps), exactly decode_row_scalar's values; quantized formats in decode_row_simd.
 void Avx512Panel::decode_row(const LinearWeight& w, int64_t o, float* buf) {
   const int64_t in = w.in_features;
   if (w.format != WeightFormat::kBF16 && w.format != WeightFormat::kF16)
-    return decode_row_quantized(w, o, buf);
+    return decode_row_simd<DecodeZmm>(w, o, buf);
   const uint16_t* row = static_cast<const uint16_t*>(w.values) + o * in;
   int64_t j = 0;
   for (; j + 16 <= in; j += 16) {
