@@ -1,6 +1,7 @@
 // Decode-shaped linear benchmark: y[rows, out] = x[rows, in] . W^T for every weight format,
-// printing time, achieved GB/s of weight bytes and the ratio to this machine's measured read
-// bandwidth ("speed of light": a decode matmul cannot beat streaming its weights once).
+// printing time (the best call and the median), achieved GB/s of weight bytes at the best call
+// and the ratio to this machine's measured read bandwidth ("speed of light": a decode matmul
+// cannot beat streaming its weights once).
 //
 //   build/quant/bench/linear_bench [--rows N] [--threads N] [--seconds S] [--isa
 //   avx512|avx2|scalar] [--format NAME] [--shapes OUTxIN,...] [--activations exact|reduced]
@@ -155,11 +156,15 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Fastest seconds per call of fn over at least `budget_s` (and at least 5 calls). The best
-// time, not the median: the development machines are shared, and other processes only ever
-// make a call slower, so the minimum is the closest to what the kernel itself costs.
+// Seconds per call of fn over at least `budget_s` (and at least 5 calls): the fastest call,
+// the closest to what the kernel itself costs on a shared machine where other processes only
+// make calls slower, and the median, what a model's step of many calls sees (on the 2-vCPU
+// AVX2 VM of docs/benchmarks.md a one-row int4 call's median was 1.3-1.7x its best).
+struct CallTimes {
+  double best = 0, median = 0;
+};
 template <typename Fn>
-double time_best(Fn&& fn, double budget_s) {
+CallTimes time_calls(Fn&& fn, double budget_s) {
   for (int i = 0; i < 2; ++i) fn(i);  // warm-up: threads awake, pages touched
   std::vector<double> t;
   const auto start = Clock::now();
@@ -168,7 +173,12 @@ double time_best(Fn&& fn, double budget_s) {
     fn(i);
     t.push_back(seconds_since(t0));
   }
-  return *std::min_element(t.begin(), t.end());
+  std::sort(t.begin(), t.end());
+  return {t.front(), t[t.size() / 2]};
+}
+template <typename Fn>
+double time_best(Fn&& fn, double budget_s) {
+  return time_calls(std::forward<Fn>(fn), budget_s).best;
 }
 
 // Read bandwidth of the whole pool streaming a large buffer (sum of 64-bit words).
@@ -299,7 +309,7 @@ int run(int argc, char** argv) {
   struct Row {
     std::string name;
     int64_t out, in;
-    double mib, us, gbps, gflops, hot_gbps, vs_avx2;
+    double mib, us, median_us, gbps, gflops, hot_gbps, vs_avx2;
   };
   std::vector<Row> table;
   const FormatSpec formats[] = {
@@ -410,12 +420,13 @@ int run(int argc, char** argv) {
       double avx2_s = 0;
       for (const auto& [run_isa, run_path, run_act, prepacked] : runs) {
         const std::vector<LinearWeight>& ws = weights(prepacked);
-        const double s = time_best(
+        const CallTimes times = time_calls(
             [&](int i) {
               kernels::cpu::linear_cpu_isa(ws[static_cast<size_t>(i) % ws.size()], x.data(), rows,
                                            y.data(), pool, run_isa, run_path, run_act);
             },
             budget_s);
+        const double s = times.best;
         if (run_isa == kernels::cpu::Isa::kAvx2 && run_path == LinearPath::kTiles) avx2_s = s;
         // What the call reads: one row reads a packed copy where there is one.
         const double wbytes =
@@ -441,7 +452,7 @@ int run(int argc, char** argv) {
                                  : std::string()) +
                             (prepacked ? "/prepacked" : "")
                       : std::string()),
-             out, in, wbytes / (1 << 20), s * 1e6, wbytes / s / 1e9,
+             out, in, wbytes / (1 << 20), s * 1e6, times.median * 1e6, wbytes / s / 1e9,
              2.0 * static_cast<double>(rows * out * in) / s / 1e9,
              wbytes * static_cast<double>(hot.out_features) / static_cast<double>(out) / hot_s /
                  1e9,
@@ -459,12 +470,13 @@ int run(int argc, char** argv) {
       read_gbps, copy_gbps);
   std::printf("f32 FMA peak (%s, all threads): %.1f GFLOP/s\n\n", kernels::cpu::isa_name(isa),
               peak_gflops);
-  std::printf("%-32s %-12s %8s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB", "us/call",
-              "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
+  std::printf("%-32s %-12s %8s %9s %9s %7s %8s %8s %10s %7s\n", "format", "out x in", "MiB",
+              "us/call", "median us", "GB/s", "of read", "GFLOP/s", "hot GB/s", "x tiles");
   for (const Row& r : table)
-    std::printf("%-32s %5lldx%-6lld %8.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n", r.name.c_str(),
-                static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib, r.us, r.gbps,
-                100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps, r.vs_avx2);
+    std::printf("%-32s %5lldx%-6lld %8.1f %9.1f %9.1f %7.1f %7.0f%% %8.1f %10.1f %7.2f\n",
+                r.name.c_str(), static_cast<long long>(r.out), static_cast<long long>(r.in), r.mib,
+                r.us, r.median_us, r.gbps, 100.0 * r.gbps / read_gbps, r.gflops, r.hot_gbps,
+                r.vs_avx2);
   return 0;
 }
 
