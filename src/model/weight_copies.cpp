@@ -55,12 +55,12 @@ bool room(uint64_t bytes, uint64_t available_bytes, const char* what) {
 
 LoadJob bf16_packing_job(Model& model, const LoadOptions& opts, uint64_t available_bytes) {
   namespace cpu = kernels::cpu;
+  const cpu::Isa isa = cpu::float_isa(cpu::best_isa());
   if (opts.pack_bf16 == LoadOptions::When::kOff || opts.reference_kernels ||
-      !cpu::reads_bf16_packed(cpu::best_isa()))
+      !cpu::reads_bf16_packed(isa))
     return nullptr;
   // The panel copies are for the vdpbf16ps kernels of AVX-512 BF16.
-  const bool bf16_dot =
-      cpu::float_isa(cpu::best_isa()) == cpu::Isa::kAvx512 && cpu::avx512_bf16_available();
+  const bool bf16_dot = isa == cpu::Isa::kAvx512 && cpu::avx512_bf16_available();
   const bool panels = bf16_dot && opts.activations == kernels::ActivationPrecision::kReduced;
   std::vector<LinearWeight*> packable, panelable;
   uint64_t packed_bytes = 0, panel_bytes = 0;

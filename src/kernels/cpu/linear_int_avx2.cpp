@@ -28,10 +28,7 @@ namespace {
 struct Avx2Tag {};
 struct YmmAvx2 : YmmOps<Avx2Tag> {
   static constexpr bool kQ8Offset = false;
-  static VI dot_us(VI acc, VI u, VI s) {
-    return _mm256_add_epi32(acc,
-                            _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
-  }
+  static VI dot_us(VI acc, VI u, VI s) { return widen_pairs16(acc, _mm256_maddubs_epi16(u, s)); }
   static VI dot_q8(VI acc, VI x, VI w) {
     return dot_us(acc, _mm256_abs_epi8(w), _mm256_sign_epi8(x, w));
   }

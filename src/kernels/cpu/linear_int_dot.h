@@ -33,6 +33,23 @@ namespace fathom::kernels::cpu {
 /// without overflow: 8 x 2 x 15 x 128 < 2^15.
 inline constexpr int kPairSteps = 8;
 
+/// One block's dot product from its limbs' int32 sums (the kQ8Offset correction c taken off
+/// int8 weights' sums first) as floats: 65536 h + 256 m + l for three limbs.
+template <class T, int L, bool kInt4>
+typename T::VF limb_sum(const typename T::VI (&acc)[L], typename T::VI c) {
+  typename T::VF v[L];
+#pragma GCC unroll 3
+  for (int k = 0; k < L; ++k) {
+    typename T::VI s = acc[k];
+    if constexpr (!kInt4 && T::kQ8Offset) s = T::sub(s, c);
+    v[k] = T::to_f(s);
+  }
+  typename T::VF sum = v[L - 1];
+  if constexpr (L == 3)
+    sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
+  return sum;
+}
+
 template <class T, int MO, int MR, int L, bool kInt4>
 void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int64_t r0,
                   const float* x, float* y) {
@@ -90,17 +107,9 @@ void int_dot_tile(const LinearWeight& w, const IntX& qx, int64_t o0, int mo, int
       const int64_t og = o[m] * w.num_groups + b;
       const float ws = kInt4 ? w.group_scale[og] : w.channel_scale[o[m]];
       for (int r = 0; r < MR; ++r) {
-        VF v[L];
-        for (int k = 0; k < L; ++k) {
-          VI s = acc[m][r][k];
-          if constexpr (!kInt4 && T::kQ8Offset) s = T::sub(s, c[m]);
-          v[k] = T::to_f(s);
-        }
-        VF sum = v[L - 1];  // 65536 h + 256 m + l
-        if constexpr (L == 3)
-          sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
         const int64_t rb = (r0 + r) * nb + b;
-        tot[m][r] = T::fmadd(sum, T::set1(ws * qx.scale[rb]), tot[m][r]);
+        tot[m][r] =
+            T::fmadd(limb_sum<T, L, kInt4>(acc[m][r], c[m]), T::set1(ws * qx.scale[rb]), tot[m][r]);
         if constexpr (kInt4)
           corr[m][r] += ws * static_cast<float>(w.group_zero[og]) * qx.code_sum[rb];
       }
@@ -203,18 +212,8 @@ void int_dot_one(const LinearWeight& w, const IntX& qx, int64_t r, const float* 
           step.template operator()<true>(j);
           widen();
         }
-      VF v[L];
-#pragma GCC unroll 3
-      for (int k = 0; k < L; ++k) {
-        VI s = acc[k];
-        if constexpr (!kInt4 && T::kQ8Offset) s = T::sub(s, c);
-        v[k] = T::to_f(s);
-      }
-      VF sum = v[L - 1];  // 65536 h + 256 m + l
-      if constexpr (L == 3)
-        sum = T::fmadd(v[0], T::set1(65536.0f), T::fmadd(v[1], T::set1(256.0f), sum));
       const float ws = kInt4 ? gs[b] : w.channel_scale[o];
-      tot = T::fmadd(sum, T::set1(ws * scale[b]), tot);
+      tot = T::fmadd(limb_sum<T, L, kInt4>(acc, c), T::set1(ws * scale[b]), tot);
     }
     float s = T::reduce(tot) - corr;
     const float* xrow = x + r * in;
