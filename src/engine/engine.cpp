@@ -22,12 +22,18 @@ double seconds(Clock::Duration d) { return std::chrono::duration<double>(d).coun
 }  // namespace
 
 struct Engine::Impl {
-  Impl(std::unique_ptr<model::Model> m, EngineConfig c, const Clock& clk, runtime::KvStorage storage)
-      : model(std::move(m)), cfg(c), clock(clk), kv_storage(std::move(storage)),
+  Impl(std::unique_ptr<model::Model> m, EngineConfig c, const Clock& clk,
+       runtime::KvStorage storage)
+      : model(std::move(m)),
+        cfg(c),
+        clock(clk),
+        kv_storage(std::move(storage)),
         kv(kv_storage.num_blocks(), kv_storage.block_size(), c.enable_prefix_caching),
         scheduler({c.max_num_batched_tokens, c.max_num_seqs}, kv),
-        ttft(Histogram::latency_buckets()), itl(Histogram::latency_buckets()),
-        e2e(Histogram::latency_buckets()), queue_time(Histogram::latency_buckets()) {}
+        ttft(Histogram::latency_buckets()),
+        itl(Histogram::latency_buckets()),
+        e2e(Histogram::latency_buckets()),
+        queue_time(Histogram::latency_buckets()) {}
 
   void loop();
   void step(const SchedulerOutput& out);
@@ -51,7 +57,7 @@ struct Engine::Impl {
   const Clock& clock;
   runtime::KvStorage kv_storage;
   kv::KvCacheManager kv;
-  Scheduler scheduler;  // touched by the loop thread only
+  Scheduler scheduler;                     // touched by the loop thread only
   std::unique_ptr<spec::Drafter> drafter;  // null: speculation off
 
   // Shared with client threads.
@@ -71,7 +77,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
                                                EngineConfig cfg, const Clock& clock) {
   if (cfg.block_size <= 0 || cfg.max_num_batched_tokens <= 0 || cfg.max_num_seqs <= 0 ||
       cfg.max_waiting < 0)
-    return invalid_argument("engine config: block size, token budget and max sequences must be positive");
+    return invalid_argument(
+        "engine config: block size, token budget and max sequences must be positive");
   const runtime::KvLayout layout = model->kv_layout();
   const kernels::KvDtype kv_dtype =
       cfg.kv_cache_dtype.value_or(model::auto_kv_cache_dtype(model->config()));
@@ -83,7 +90,8 @@ Result<std::unique_ptr<Engine>> Engine::create(std::unique_ptr<model::Model> mod
     // The byte budget, but no more than max_num_seqs sequences of full length can use.
     const int64_t useful = static_cast<int64_t>(cfg.max_num_seqs) *
                            ((cfg.max_model_len + cfg.block_size - 1) / cfg.block_size);
-    num_blocks = static_cast<int32_t>(std::clamp<int64_t>(cfg.kv_cache_bytes / block_bytes, 1, useful));
+    num_blocks =
+        static_cast<int32_t>(std::clamp<int64_t>(cfg.kv_cache_bytes / block_bytes, 1, useful));
   }
   FATHOM_RETURN_IF_ERROR(spec::validate(cfg.spec));
   FATHOM_ASSIGN_OR_RETURN(
@@ -125,32 +133,35 @@ Status Engine::submit(EngineRequest req, UpdateCallback on_update) {
   if (req.prompt_ids.empty()) return invalid_argument("the prompt is empty");
   for (int32_t t : req.prompt_ids)
     if (t < 0 || t >= vocab)
-      return invalid_argument("prompt token id " + std::to_string(t) + " is outside the vocabulary of " +
-                              std::to_string(vocab));
+      return invalid_argument("prompt token id " + std::to_string(t) +
+                              " is outside the vocabulary of " + std::to_string(vocab));
   FATHOM_RETURN_IF_ERROR(validate(req.params, vocab));
   if (req.lora && req.lora->targets_fingerprint != m.model->lora_targets().fingerprint())
     return invalid_argument("LoRA adapter '" + req.lora->name + "' was loaded for another model");
   const int64_t prompt = static_cast<int64_t>(req.prompt_ids.size());
   const int64_t total = prompt + req.params.max_tokens;
   if (total > m.cfg.max_model_len)
-    return invalid_argument("This model's maximum context length is " + std::to_string(m.cfg.max_model_len) +
-                            " tokens. However, you requested " + std::to_string(total) + " tokens (" +
-                            std::to_string(prompt) + " in the prompt, " +
-                            std::to_string(req.params.max_tokens) +
-                            " in the completion). Please reduce the length of the prompt or completion.");
+    return invalid_argument(
+        "This model's maximum context length is " + std::to_string(m.cfg.max_model_len) +
+        " tokens. However, you requested " + std::to_string(total) + " tokens (" +
+        std::to_string(prompt) + " in the prompt, " + std::to_string(req.params.max_tokens) +
+        " in the completion). Please reduce the length of the prompt or completion.");
   const int64_t capacity = static_cast<int64_t>(m.kv.num_blocks()) * m.kv.block_size();
   if (total > capacity)
-    return invalid_argument("the request needs " + std::to_string(total) + " tokens of KV cache but the cache holds " +
-                            std::to_string(capacity) + "; reduce max_tokens or the prompt");
+    return invalid_argument("the request needs " + std::to_string(total) +
+                            " tokens of KV cache but the cache holds " + std::to_string(capacity) +
+                            "; reduce max_tokens or the prompt");
   std::lock_guard<std::mutex> lock(m.mu);
   if (m.draining || m.stopping) return unavailable("the server is shutting down");
-  if (m.live_ids.count(req.request_id)) return invalid_argument("duplicate request id " + req.request_id);
+  if (m.live_ids.count(req.request_id))
+    return invalid_argument("duplicate request id " + req.request_id);
   const int64_t queued = static_cast<int64_t>(m.inbox.size()) + m.counters.num_waiting;
   if (queued >= m.cfg.max_waiting)
     return resource_exhausted("the server is busy: " + std::to_string(queued) +
                               " requests are waiting; retry later");
   m.live_ids.insert(req.request_id);
-  m.inbox.push_back(std::make_unique<Sequence>(std::move(req), std::move(on_update), m.clock.now()));
+  m.inbox.push_back(
+      std::make_unique<Sequence>(std::move(req), std::move(on_update), m.clock.now()));
   m.work_cv.notify_one();
   return ok_status();
 }
@@ -264,7 +275,8 @@ void Engine::Impl::step(const SchedulerOutput& out) {
     first_row[i] = b.num_tokens();
     for (int64_t k = 0; k < x.num_new_tokens; ++k) {
       const int64_t pos = s->num_computed + k;
-      b.token_ids.push_back(pos < s->num_tokens() ? s->tokens[pos] : s->draft[pos - s->num_tokens()]);
+      b.token_ids.push_back(pos < s->num_tokens() ? s->tokens[pos]
+                                                  : s->draft[pos - s->num_tokens()]);
       b.positions.push_back(static_cast<int32_t>(pos));
       b.seq_idx.push_back(static_cast<int32_t>(i));
     }
@@ -340,7 +352,8 @@ void Engine::Impl::step(const SchedulerOutput& out) {
                         std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) !=
                             p.stop_token_ids.end() ||
                         (!p.ignore_eos && std::find(eos.begin(), eos.end(), token) != eos.end());
-      const bool length = s->num_generated() >= p.max_tokens || s->num_tokens() >= cfg.max_model_len;
+      const bool length =
+          s->num_generated() >= p.max_tokens || s->num_tokens() >= cfg.max_model_len;
       if (v.accepted) {
         ++accepted;
         ++s->num_computed;  // the draft's KV at this position was computed from this token
@@ -389,7 +402,8 @@ void Engine::Impl::propose_drafts(const spec::StepRecord& record) {
     if (s->num_computed != s->num_tokens() - 1 || s->matcher) continue;
     // Room for the drafts plus the token after them within max_tokens and the model length.
     const int64_t room = std::min(s->req.params.max_tokens - s->num_generated(),
-                                  cfg.max_model_len - s->num_tokens()) - 1;
+                                  cfg.max_model_len - s->num_tokens()) -
+                         1;
     const auto k = static_cast<int32_t>(std::min<int64_t>(cfg.spec.num_speculative_tokens, room));
     if (k > 0) targets.push_back({x.seq, k});
   }
@@ -409,6 +423,9 @@ void Engine::Impl::finish(Sequence* s, RequestUpdate u) {
     ++counters.requests_finished[finish_reason_name(u.finish)];
     publish_gauges();
   }
+  // The adapter is released before the owner hears the end, so a request made after this one
+  // finished never finds it still held (the LoRA cache evicts only adapters no request holds).
+  done->req.lora.reset();
   done->on_update(std::move(u));
   std::lock_guard<std::mutex> lock(mu);
   live_ids.erase(done->req.request_id);

@@ -37,10 +37,12 @@ uint64_t fresh_seed() {
   return rng();
 }
 
-void add_tool_call_pieces(std::vector<tokenizer::ToolCall>& calls, const std::vector<tokenizer::ToolCallDelta>& pieces) {
+void add_tool_call_pieces(std::vector<tokenizer::ToolCall>& calls,
+                          const std::vector<tokenizer::ToolCallDelta>& pieces) {
   for (const tokenizer::ToolCallDelta& d : pieces) {
     if (d.index < 0) continue;
-    if (static_cast<size_t>(d.index) >= calls.size()) calls.resize(static_cast<size_t>(d.index) + 1);
+    if (static_cast<size_t>(d.index) >= calls.size())
+      calls.resize(static_cast<size_t>(d.index) + 1);
     tokenizer::ToolCall& call = calls[static_cast<size_t>(d.index)];
     if (!d.id.empty()) call.id = d.id;
     if (!d.name.empty()) call.name = d.name;
@@ -50,12 +52,15 @@ void add_tool_call_pieces(std::vector<tokenizer::ToolCall>& calls, const std::ve
 
 class Job : public std::enable_shared_from_this<Job> {
  public:
-  Job(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex, GenerationPlan plan)
+  Job(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex,
+      GenerationPlan plan)
       : ctx_(ctx), model_(model), ex_(std::move(ex)), plan_(std::move(plan)) {
     id_ = ctx_.next_id(plan_.api == Api::kChat        ? "chatcmpl"
                        : plan_.api == Api::kResponses ? "resp"
                                                       : "cmpl");
-    created_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    created_ = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     if (plan_.api == Api::kResponses) {
       id_[id_.find('-')] = '_';  // resp_...
       responses_.emplace(id_, plan_.model, created_, plan_.responses_echo);
@@ -65,8 +70,10 @@ class Job : public std::enable_shared_from_this<Job> {
   void start() {
     const auto& o = plan_.options;
     const engine::EngineStats stats = model_.engine->stats();
-    const int64_t kv_tokens = static_cast<int64_t>(stats.num_kv_blocks) * ctx_.options().engine.block_size;
-    const int64_t limit = std::min(model_.engine->max_model_len(), kv_tokens > 0 ? kv_tokens : model_.engine->max_model_len());
+    const int64_t kv_tokens =
+        static_cast<int64_t>(stats.num_kv_blocks) * ctx_.options().engine.block_size;
+    const int64_t limit = std::min(model_.engine->max_model_len(),
+                                   kv_tokens > 0 ? kv_tokens : model_.engine->max_model_len());
     for (size_t p = 0; p < plan_.prompts.size(); ++p) {
       for (int32_t k = 0; k < o.n; ++k) {
         Choice c;
@@ -90,11 +97,14 @@ class Job : public std::enable_shared_from_this<Job> {
       req.lora = plan_.lora;
       const int64_t prompt_len = static_cast<int64_t>(prompt.size());
       if (!o.max_tokens_set) req.params.max_tokens = std::max<int64_t>(1, limit - prompt_len);
-      // A given seed makes choice k reproducible (seed + k); without one every choice draws its own.
-      req.params.sampling.seed = o.seed_set ? o.params.sampling.seed + static_cast<uint64_t>(i % o.n) : fresh_seed();
+      // A given seed makes choice k reproducible (seed + k); without one every choice draws its
+      // own.
+      req.params.sampling.seed =
+          o.seed_set ? o.params.sampling.seed + static_cast<uint64_t>(i % o.n) : fresh_seed();
       auto self = shared_from_this();
       Status s = model_.engine->submit(std::move(req), [self, i](engine::RequestUpdate u) {
-        self->ex_->post([self, i, u = std::move(u)]() mutable { self->on_update(i, std::move(u)); });
+        self->ex_->post(
+            [self, i, u = std::move(u)]() mutable { self->on_update(i, std::move(u)); });
       });
       if (!s.ok()) {
         failed_ = true;
@@ -180,6 +190,7 @@ class Job : public std::enable_shared_from_this<Job> {
     for (Choice& c : choices_)
       if (!c.finished) model_.engine->cancel(c.engine_id);
     failed_ = true;
+    plan_.lora.reset();
     FATHOM_LOG(kWarning) << id_ << ": " << s.to_string();
     if (plan_.options.stream && responses_) {
       // The Responses API's error codes: rate_limit_exceeded, invalid_prompt, server_error.
@@ -202,6 +213,7 @@ class Job : public std::enable_shared_from_this<Job> {
     for (const Choice& c : choices_)
       if (!c.finished) return;
     answered_ = true;
+    plan_.lora.reset();  // before the client hears the end: its adapter may be evicted from now
     if (responses_) {
       auto events = responses_->finish(choices_[0].finish_reason, usage());
       if (!plan_.options.stream) return reply_json(ctx_, *ex_, responses_->response());
@@ -244,8 +256,10 @@ class Job : public std::enable_shared_from_this<Job> {
   /// A chunk with one choice. `delta`: the chat delta object, or the completions text.
   Json chunk_choice(size_t i, Json delta, const char* finish, Json* logprobs) {
     Json choice = {{"index", static_cast<int64_t>(i)}};
-    if (plan_.api == Api::kChat) choice["delta"] = std::move(delta);
-    else choice["text"] = std::move(delta);
+    if (plan_.api == Api::kChat)
+      choice["delta"] = std::move(delta);
+    else
+      choice["text"] = std::move(delta);
     choice["logprobs"] = logprobs ? std::move(*logprobs) : Json(nullptr);
     choice["finish_reason"] = finish ? Json(finish) : Json(nullptr);
     Json chunk = chunk_base();
@@ -269,7 +283,8 @@ class Job : public std::enable_shared_from_this<Job> {
     Json* lp = nullptr;
     if (plan_.options.logprobs && !c.tokens.empty()) {
       logprobs = plan_.api == Api::kChat ? protocol::chat_logprobs_json(*model_.tokenizer, c.tokens)
-                                         : protocol::completion_logprobs_json(*model_.tokenizer, c.tokens, c.text_offset);
+                                         : protocol::completion_logprobs_json(
+                                               *model_.tokenizer, c.tokens, c.text_offset);
       lp = &logprobs;
       c.tokens.clear();
     }
@@ -280,7 +295,8 @@ class Job : public std::enable_shared_from_this<Job> {
         delta["reasoning_content"] = d.reasoning;
         delta["reasoning"] = d.reasoning;
       }
-      if (!d.tool_calls.empty()) delta["tool_calls"] = protocol::tool_call_deltas_json(d.tool_calls);
+      if (!d.tool_calls.empty())
+        delta["tool_calls"] = protocol::tool_call_deltas_json(d.tool_calls);
       send_chunk(chunk_choice(i, std::move(delta), finish, lp));
     } else {
       c.text_offset += static_cast<int64_t>(d.content.size());
@@ -304,14 +320,16 @@ class Job : public std::enable_shared_from_this<Job> {
           if (c.content.empty()) message["content"] = nullptr;
         }
         choice["message"] = std::move(message);
-        choice["logprobs"] = plan_.options.logprobs ? protocol::chat_logprobs_json(*model_.tokenizer, c.tokens) : Json(nullptr);
+        choice["logprobs"] = plan_.options.logprobs
+                                 ? protocol::chat_logprobs_json(*model_.tokenizer, c.tokens)
+                                 : Json(nullptr);
       } else {
         const std::string echo = plan_.echo.empty() ? std::string() : plan_.echo[c.prompt_idx];
         choice["text"] = echo + c.content;
-        choice["logprobs"] = plan_.options.logprobs
-                                 ? protocol::completion_logprobs_json(*model_.tokenizer, c.tokens,
-                                                                      static_cast<int64_t>(echo.size()))
-                                 : Json(nullptr);
+        choice["logprobs"] = plan_.options.logprobs ? protocol::completion_logprobs_json(
+                                                          *model_.tokenizer, c.tokens,
+                                                          static_cast<int64_t>(echo.size()))
+                                                    : Json(nullptr);
       }
       choice["finish_reason"] = c.finish_reason;
       choices.push_back(std::move(choice));
@@ -338,7 +356,8 @@ class Job : public std::enable_shared_from_this<Job> {
 
 }  // namespace
 
-void start_generation(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex, GenerationPlan plan) {
+void start_generation(ServerContext& ctx, LoadedModel& model, std::shared_ptr<net::Exchange> ex,
+                      GenerationPlan plan) {
   if (const auto& g = plan.options.grammar) {
     if (!model.vocab) {
       const bool tools = plan.output.forced_tools != OutputOptions::ForcedTools::kNone;

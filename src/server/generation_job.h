@@ -24,7 +24,8 @@ struct GenerationPlan {
   std::vector<std::vector<int32_t>> prompts;  ///< token ids, one choice group each
   std::vector<std::string> echo;              ///< completions with echo: each prompt's text
   protocol::Json responses_echo;              ///< kResponses: ResponsesRequest::echo
-  /// The LoRA adapter every choice runs with (null: the base model).
+  /// The LoRA adapter every choice runs with (null: the base model); released once the job
+  /// has answered, before the client hears the end.
   std::shared_ptr<const model::lora::LoraAdapter> lora;
 
   /// Selects the adapter; the responses then name it as their model.
