@@ -2,9 +2,11 @@
 // shape, interleaved in one run (fastest of --reps steps each) so the ratios hold on a shared
 // machine. Defaults: the
 // DeepSeek-R1-Distill-Qwen-1.5B shape (28 layers, 12 query heads, 2 KV heads, head_dim 128),
-// decode at a context depth of 2048 for batches 1 and 8 (every sequence at the same depth).
+// decode at a context depth of 2048 for batches 1 and 8 (every sequence at the same depth);
+// --prefill 1 times a prompt's prefill instead (every position 0..depth-1 of each sequence is a
+// query row) and prints GFLOP/s (QK and PV, causal).
 //   attention_bench [--depth 2048] [--batch 1,8] [--layers 28] [--heads 12] [--kv-heads 2]
-//                   [--head-dim 128] [--reps 5] [--isa best|scalar|avx2|avx512]
+//                   [--head-dim 128] [--reps 5] [--isa best|scalar|avx2|avx512] [--prefill 0|1]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,6 +26,7 @@ using namespace fathom::kernels;
 
 struct Options {
   int32_t depth = 2048, layers = 28, heads = 12, kv_heads = 2, head_dim = 128, reps = 5;
+  bool prefill = false;
   std::vector<int32_t> batches{1, 8};
   cpu::Isa isa = cpu::best_isa();
 };
@@ -56,6 +59,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.head_dim = std::atoi(v);
     else if (k == "--reps")
       o.reps = std::atoi(v);
+    else if (k == "--prefill")
+      o.prefill = std::atoi(v) != 0;
     else if (k == "--batch")
       o.batches = parse_list(v);
     else if (k == "--isa") {
@@ -81,7 +86,7 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: attention_bench [--depth N] [--batch 1,8] [--layers N] [--heads N] "
-                 "[--kv-heads N] [--head-dim N] [--reps N] [--isa NAME]\n");
+                 "[--kv-heads N] [--head-dim N] [--reps N] [--isa NAME] [--prefill 0|1]\n");
     return 2;
   }
   ThreadPool& pool = default_thread_pool();
@@ -93,9 +98,9 @@ int main(int argc, char** argv) {
       o.layers, o.heads, o.kv_heads, o.head_dim, o.depth, cpu::isa_name(o.isa), pool.num_threads());
   std::printf(
       "| dtype   | batch | cache MiB (all layers) | attention ms per step (best of reps) | vs "
-      "float32 |\n"
+      "float32 | GFLOP/s |\n"
       "|---------|------:|-----------------------:|-------------------------------------:|---------"
-      "--:|\n");
+      "--:|--------:|\n");
   std::mt19937 rng(7);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   for (int32_t batch : o.batches) {
@@ -116,9 +121,15 @@ int main(int argc, char** argv) {
                            static_cast<int64_t>(all_pos.size())};
     std::vector<float> values(all_pos.size() * entry);
     for (float& v : values) v = nd(rng);
-    std::vector<float> q(static_cast<size_t>(batch) * o.heads * o.head_dim), out(q.size());
+    const TokenLayout decode{positions.data(), seq_idx.data(), &tables, batch};
+    const TokenLayout step = o.prefill ? fill : decode;
+    std::vector<float> q(static_cast<size_t>(step.num_tokens) * o.heads * o.head_dim),
+        out(q.size());
     for (float& v : q) v = nd(rng);
-    const TokenLayout step{positions.data(), seq_idx.data(), &tables, batch};
+    // Multiply-adds of QK and PV over every layer: each query row sees position + 1 keys.
+    double keys_seen = 0;
+    for (int64_t t = 0; t < step.num_tokens; ++t) keys_seen += step.positions[t] + 1;
+    const double flops = keys_seen * o.heads * o.head_dim * 4.0 * o.layers;
     // The three caches side by side; each repetition times one step (every layer) of each in
     // turn, and the fastest repetition counts: load from other processes only adds time.
     struct Run {
@@ -155,11 +166,12 @@ int main(int argc, char** argv) {
     }
     for (const Run& run : runs) {
       const double mib = static_cast<double>(run.bytes.size()) / (1 << 20);
-      std::printf("| %-7s | %5d | %22.1f | %36.3f | %9.2fx |\n",
+      std::printf("| %-7s | %5d | %22.1f | %36.3f | %9.2fx | %7.1f |\n",
                   run.dtype == KvDtype::kF32    ? "float32"
                   : run.dtype == KvDtype::kBf16 ? "bf16"
                                                 : "fp8",
-                  batch, mib, run.best_ms, runs[0].best_ms / run.best_ms);
+                  batch, mib, run.best_ms, runs[0].best_ms / run.best_ms,
+                  flops / (run.best_ms * 1e6));
     }
   }
   return 0;

@@ -1,25 +1,32 @@
 // Fast causal attention over the paged cache (issue 15, item 4), the reference
-// (kernels/ref/attention.cpp) being its oracle. The query heads that read the same cache rows
-// are processed together, so each row is read once for all of them: GQA's heads sharing a KV
-// head, and in absorbed MLA every head of a token (they all attend over the shared latent).
+// (kernels/ref/attention.cpp) being its oracle. The query rows that read the same cache rows
+// are processed together, so each key and value is read once for all of them: GQA's heads
+// sharing a KV head, in absorbed MLA every head of a token (they all attend over the shared
+// latent), and in a prefill up to kTaskRows rows of consecutive tokens of one sequence.
 // Keys are taken in tiles of kTile with an online softmax (running max and sum, rescaled once
-// per tile): no [T, T] score matrix, and memory per task is O(heads x (kTile + value_dim)).
-// Tasks: (token, KV head) for GQA, tokens for MLA -- decode splits sequences x KV heads,
-// prefill every query row of every head group.
+// per tile): no [T, T] score matrix, memory per task O(rows x (kTile + key_dim + value_dim)).
+// Per tile, two small GEMMs: scores[rows][kTile] = Q . K^T and acc[rows][value_dim] +=
+// P . V. On x86 (AVX2+FMA+F16C, also what AVX-512 CPUs run) both keep their sums in registers
+// (4 rows x 2 keys of 8-lane dot products; 6 rows x 16 value dims), the exp is a polynomial
+// on 8 lanes (exp_simd.h); elsewhere (NEON, portable) they are loops over one dot product or
+// one axpy at a time. Rows whose context ends inside a tile get zero weight past it.
+// Tasks: (token chunk, KV head) for GQA, token chunks for MLA; decode rows are chunks of one.
 //
 // Cache entries are float, bf16 or fp8 e4m3 (KvDtype) and are widened to float in registers:
 // bf16 by a 16-bit shift; e4m3 s.eeee.mmm re-packed as the f16 s.0eeee.mmm0000000 (the value
 // / 256, exact for normals and subnormals alike) and widened by vcvtph2ps / fcvtl. The factor
 // 256 x cache.scale is applied once to each score and to each output, not per element.
-// Paths: AVX-512F (16 lanes), AVX2+FMA+F16C (8), NEON (aarch64), portable; run-time dispatch on
-// Isa (FATHOM_CPU_ISA caps it, like the linear kernels).
+// FATHOM_CPU_ISA caps the path like the linear kernels'.
 #include "kernels/cpu/attention_cpu.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
+#include <utility>
 #include <vector>
 
+#include "kernels/cpu/exp_simd.h"
 #include "tensor/dtype.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -31,7 +38,8 @@
 namespace fathom::kernels::cpu {
 namespace {
 
-constexpr int32_t kTile = 64;
+constexpr int32_t kTile = 64;      // keys per tile
+constexpr int64_t kTaskRows = 64;  // query rows per task at most (whole tokens' head groups)
 
 // A stored element as a float in the kernels' units (e4m3: value / 256, as the SIMD paths
 // decode it).
@@ -41,6 +49,43 @@ inline float widen(uint8_t e4m3) { return e4m3_to_f32(e4m3) * (1.0f / 256.0f); }
 
 // What multiplies a widened element to give the stored value.
 float units(const PagedCache& c) { return c.dtype == KvDtype::kFp8 ? 256.0f * c.scale : 1.0f; }
+
+// The tile kernels of one path, for cache elements T. Scores and weights are [rows][kTile].
+template <class T>
+struct Ops {
+  // s[r][j] = q[r] . key_j (q rows key_dim apart) for r < rows, j < n.
+  void (*scores)(const float* q, int64_t rows, int64_t key_dim, const T* const* keys, int32_t n,
+                 float* s);
+  // acc[r] += sum over j < n of p[r][j] value_j (acc rows value_dim apart).
+  void (*accumulate)(const float* p, int64_t rows, int64_t value_dim, const T* const* values,
+                     int32_t n, float* acc);
+  // s[j] = exp(s[j] - m) for j < n (every s[j] <= m); returns their sum.
+  float (*exp_sum)(float* s, int32_t n, float m);
+};
+
+// ---- one dot product or one axpy at a time (portable, NEON) -----------------------------------
+
+template <class T, float (*Dot)(const float*, const T*, int64_t)>
+void scores_by_dot(const float* q, int64_t rows, int64_t key_dim, const T* const* keys, int32_t n,
+                   float* s) {
+  for (int32_t j = 0; j < n; ++j)
+    for (int64_t r = 0; r < rows; ++r) s[r * kTile + j] = Dot(q + r * key_dim, keys[j], key_dim);
+}
+
+template <class T, void (*Axpy)(float*, float, const T*, int64_t)>
+void accumulate_by_axpy(const float* p, int64_t rows, int64_t value_dim, const T* const* values,
+                        int32_t n, float* acc) {
+  for (int32_t j = 0; j < n; ++j)
+    for (int64_t r = 0; r < rows; ++r)
+      if (p[r * kTile + j] != 0.0f)
+        Axpy(acc + r * value_dim, p[r * kTile + j], values[j], value_dim);
+}
+
+float exp_sum_portable(float* s, int32_t n, float m) {
+  float sum = 0.0f;
+  for (int32_t j = 0; j < n; ++j) sum += s[j] = std::exp(s[j] - m);
+  return sum;
+}
 
 template <class T>
 float dot_portable(const float* a, const T* b, int64_t n) {
@@ -52,101 +97,11 @@ float dot_portable(const float* a, const T* b, int64_t n) {
   return (p[0] + p[1]) + (p[2] + p[3]);
 }
 
-// o = o * keep + w * v
+// o += w v
 template <class T>
-void scale_axpy_portable(float* o, float keep, float w, const T* v, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) o[i] = o[i] * keep + w * widen(v[i]);
+void axpy_portable(float* o, float w, const T* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] += w * widen(v[i]);
 }
-
-#if defined(__x86_64__) || defined(__i386__)
-#define FATHOM_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define FATHOM_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
-
-FATHOM_AVX2 inline __m128i e4m3_as_f16(__m128i b16) {  // 8 x u16, one e4m3 byte each
-  return _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b16, _mm_set1_epi16(0x80)), 8),
-                      _mm_slli_epi16(_mm_and_si128(b16, _mm_set1_epi16(0x7f)), 7));
-}
-FATHOM_AVX2 inline __m256i e4m3_as_f16(__m256i b16) {  // 16 x u16
-  return _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(b16, _mm256_set1_epi16(0x80)), 8),
-                         _mm256_slli_epi16(_mm256_and_si256(b16, _mm256_set1_epi16(0x7f)), 7));
-}
-
-FATHOM_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
-FATHOM_AVX2 inline __m256 load8(const uint16_t* p) {
-  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-FATHOM_AVX2 inline __m256 load8(const uint8_t* p) {
-  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-  return _mm256_cvtph_ps(e4m3_as_f16(_mm_cvtepu8_epi16(b)));
-}
-
-template <class T>
-FATHOM_AVX2 float dot_avx2(const float* a, const T* b, int64_t n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), load8(b + i + 8), s1);
-  }
-  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), load8(b + i), s0);
-  s0 = _mm256_add_ps(s0, s1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  float r = _mm_cvtss_f32(s);
-  for (; i < n; ++i) r += a[i] * widen(b[i]);
-  return r;
-}
-
-template <class T>
-FATHOM_AVX2 void scale_axpy_avx2(float* o, float keep, float w, const T* v, int64_t n) {
-  const __m256 k = _mm256_set1_ps(keep), wv = _mm256_set1_ps(w);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(o + i,
-                     _mm256_fmadd_ps(wv, load8(v + i), _mm256_mul_ps(_mm256_loadu_ps(o + i), k)));
-  for (; i < n; ++i) o[i] = o[i] * keep + w * widen(v[i]);
-}
-
-#pragma GCC diagnostic push  // GCC 12's _mm512_undefined_* (as in linear_cpu_avx512.cpp)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-FATHOM_AVX512 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-FATHOM_AVX512 inline __m512 load16(const uint16_t* p) {
-  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-}
-FATHOM_AVX512 inline __m512 load16(const uint8_t* p) {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm512_cvtph_ps(e4m3_as_f16(_mm256_cvtepu8_epi16(b)));
-}
-
-template <class T>
-FATHOM_AVX512 float dot_avx512(const float* a, const T* b, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b + i), s0);
-    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), load16(b + i + 16), s1);
-  }
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), load16(b + i), s0);
-  float r = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-  for (; i < n; ++i) r += a[i] * widen(b[i]);
-  return r;
-}
-
-template <class T>
-FATHOM_AVX512 void scale_axpy_avx512(float* o, float keep, float w, const T* v, int64_t n) {
-  const __m512 k = _mm512_set1_ps(keep), wv = _mm512_set1_ps(w);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm512_storeu_ps(o + i,
-                     _mm512_fmadd_ps(wv, load16(v + i), _mm512_mul_ps(_mm512_loadu_ps(o + i), k)));
-  for (; i < n; ++i) o[i] = o[i] * keep + w * widen(v[i]);
-}
-#pragma GCC diagnostic pop
-#endif
 
 #if defined(__aarch64__)
 // Eight elements as two float32x4.
@@ -179,95 +134,277 @@ float dot_neon(const float* a, const T* b, int64_t n) {
 }
 
 template <class T>
-void scale_axpy_neon(float* o, float keep, float w, const T* v, int64_t n) {
+void axpy_neon(float* o, float w, const T* v, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const float32x4x2_t x = load8(v + i);
-    vst1q_f32(o + i, vfmaq_n_f32(vmulq_n_f32(vld1q_f32(o + i), keep), x.val[0], w));
-    vst1q_f32(o + i + 4, vfmaq_n_f32(vmulq_n_f32(vld1q_f32(o + i + 4), keep), x.val[1], w));
+    vst1q_f32(o + i, vfmaq_n_f32(vld1q_f32(o + i), x.val[0], w));
+    vst1q_f32(o + i + 4, vfmaq_n_f32(vld1q_f32(o + i + 4), x.val[1], w));
   }
-  for (; i < n; ++i) o[i] = o[i] * keep + w * widen(v[i]);
+  for (; i < n; ++i) o[i] += w * widen(v[i]);
 }
 #endif
 
+// ---- x86: register-blocked tiles ----------------------------------------------------------------
+
+#if defined(__x86_64__) || defined(__i386__)
+#define FATHOM_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+FATHOM_AVX2 inline __m128i e4m3_as_f16(__m128i b16) {  // 8 x u16, one e4m3 byte each
+  return _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b16, _mm_set1_epi16(0x80)), 8),
+                      _mm_slli_epi16(_mm_and_si128(b16, _mm_set1_epi16(0x7f)), 7));
+}
+
+FATHOM_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+FATHOM_AVX2 inline __m256 load8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+FATHOM_AVX2 inline __m256 load8(const uint8_t* p) {
+  const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtph_ps(e4m3_as_f16(_mm_cvtepu8_epi16(b)));
+}
+
+FATHOM_AVX2 inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// s[r][c] = q[r] . keys[c] for MR rows and NK keys: MR x NK sums of 8 lanes in registers, each
+// key vector widened once for all rows.
+template <class T, int MR, int NK>
+FATHOM_AVX2 void scores_block(const float* q, int64_t key_dim, const T* const* keys, float* s) {
+  __m256 acc[MR][NK];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int c = 0; c < NK; ++c) acc[r][c] = _mm256_setzero_ps();
+  const int64_t d8 = key_dim & ~int64_t{7};
+  for (int64_t i = 0; i < d8; i += 8) {
+    __m256 k[NK];
+#pragma GCC unroll 2
+    for (int c = 0; c < NK; ++c) k[c] = load8(keys[c] + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) {
+      const __m256 qv = _mm256_loadu_ps(q + r * key_dim + i);
+#pragma GCC unroll 2
+      for (int c = 0; c < NK; ++c) acc[r][c] = _mm256_fmadd_ps(qv, k[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    for (int c = 0; c < NK; ++c) {
+      float v = hsum8(acc[r][c]);
+      for (int64_t i = d8; i < key_dim; ++i) v += q[r * key_dim + i] * widen(keys[c][i]);
+      s[r * kTile + c] = v;
+    }
+}
+
+template <class T, int MR>
+FATHOM_AVX2 void scores_rows(const float* q, int64_t key_dim, const T* const* keys, int32_t n,
+                             float* s) {
+  int32_t j = 0;
+  for (; j + 2 <= n; j += 2) scores_block<T, MR, 2>(q, key_dim, keys + j, s + j);
+  if (j < n) scores_block<T, MR, 1>(q, key_dim, keys + j, s + j);
+}
+
 template <class T>
-struct Ops {
-  float (*dot)(const float*, const T*, int64_t);
-  void (*scale_axpy)(float*, float, float, const T*, int64_t);
-};
+FATHOM_AVX2 void scores_avx2(const float* q, int64_t rows, int64_t key_dim, const T* const* keys,
+                             int32_t n, float* s) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) scores_rows<T, 4>(q + r * key_dim, key_dim, keys, n, s + r * kTile);
+  const float* qr = q + r * key_dim;
+  float* sr = s + r * kTile;
+  switch (rows - r) {
+    case 3:
+      return scores_rows<T, 3>(qr, key_dim, keys, n, sr);
+    case 2:
+      return scores_rows<T, 2>(qr, key_dim, keys, n, sr);
+    case 1:
+      return scores_rows<T, 1>(qr, key_dim, keys, n, sr);
+    default:
+      return;
+  }
+}
+
+// acc[r][d0, d0 + 8 NV) += sum over j < n of p[r][j] values[j][d0, ...) for MR rows: MR x NV
+// vectors in registers over the whole tile, each value vector widened once for all rows.
+template <class T, int MR, int NV>
+FATHOM_AVX2 void accumulate_block(const float* p, const T* const* values, int64_t d0, int32_t n,
+                                  float* acc, int64_t value_dim) {
+  __m256 o[MR][NV];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) o[r][v] = _mm256_loadu_ps(acc + r * value_dim + d0 + 8 * v);
+  for (int32_t j = 0; j < n; ++j) {
+    __m256 x[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) x[v] = load8(values[j] + d0 + 8 * v);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+      const __m256 w = _mm256_broadcast_ss(p + r * kTile + j);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) o[r][v] = _mm256_fmadd_ps(w, x[v], o[r][v]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) _mm256_storeu_ps(acc + r * value_dim + d0 + 8 * v, o[r][v]);
+}
+
+template <class T, int MR>
+FATHOM_AVX2 void accumulate_rows(const float* p, int64_t value_dim, const T* const* values,
+                                 int32_t n, float* acc) {
+  int64_t d = 0;
+  for (; d + 16 <= value_dim; d += 16) accumulate_block<T, MR, 2>(p, values, d, n, acc, value_dim);
+  if (d + 8 <= value_dim) {
+    accumulate_block<T, MR, 1>(p, values, d, n, acc, value_dim);
+    d += 8;
+  }
+  for (; d < value_dim; ++d)
+    for (int r = 0; r < MR; ++r) {
+      float sum = acc[r * value_dim + d];
+      for (int32_t j = 0; j < n; ++j) sum += p[r * kTile + j] * widen(values[j][d]);
+      acc[r * value_dim + d] = sum;
+    }
+}
+
+template <class T>
+FATHOM_AVX2 void accumulate_avx2(const float* p, int64_t rows, int64_t value_dim,
+                                 const T* const* values, int32_t n, float* acc) {
+  int64_t r = 0;
+  for (; r + 6 <= rows; r += 6)
+    accumulate_rows<T, 6>(p + r * kTile, value_dim, values, n, acc + r * value_dim);
+  const float* pr = p + r * kTile;
+  float* ar = acc + r * value_dim;
+  switch (rows - r) {
+    case 5:
+      return accumulate_rows<T, 5>(pr, value_dim, values, n, ar);
+    case 4:
+      return accumulate_rows<T, 4>(pr, value_dim, values, n, ar);
+    case 3:
+      return accumulate_rows<T, 3>(pr, value_dim, values, n, ar);
+    case 2:
+      return accumulate_rows<T, 2>(pr, value_dim, values, n, ar);
+    case 1:
+      return accumulate_rows<T, 1>(pr, value_dim, values, n, ar);
+    default:
+      return;
+  }
+}
+
+FATHOM_AVX2 float exp_sum_avx2(float* s, int32_t n, float m) {
+  const __m256 mv = _mm256_set1_ps(m);
+  __m256 sum = _mm256_setzero_ps();
+  int32_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv));
+    _mm256_storeu_ps(s + j, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float total = hsum8(sum);
+  for (; j < n; ++j) total += s[j] = std::exp(s[j] - m);
+  return total;
+}
+#endif
 
 template <class T>
 Ops<T> ops_for(Isa isa) {
   switch (float_isa(isa)) {
 #if defined(__x86_64__) || defined(__i386__)
     case Isa::kAvx512:
-      return {&dot_avx512<T>, &scale_axpy_avx512<T>};
     case Isa::kAvx2:
-      return {&dot_avx2<T>, &scale_axpy_avx2<T>};
+      return {&scores_avx2<T>, &accumulate_avx2<T>, &exp_sum_avx2};
 #elif defined(__aarch64__)
     case Isa::kNeon:
     case Isa::kNeonDotprod:
     case Isa::kNeonI8mm:
-      return {&dot_neon<T>, &scale_axpy_neon<T>};
+      return {&scores_by_dot<T, &dot_neon<T>>, &accumulate_by_axpy<T, &axpy_neon<T>>,
+              &exp_sum_portable};
 #endif
     default:
-      return {&dot_portable<T>, &scale_axpy_portable<T>};
+      return {&scores_by_dot<T, &dot_portable<T>>, &accumulate_by_axpy<T, &axpy_portable<T>>,
+              &exp_sum_portable};
   }
 }
 
-// Scratch for one task's group of heads.
-struct GroupState {
-  std::vector<float> scores, acc, run_max, keep;
+// One task's rows: their queries, context lengths and outputs, and the tile scratch.
+template <class T>
+struct RowsState {
+  std::vector<float> q, scores, acc, run_max;
   std::vector<double> run_sum;
-  GroupState(int64_t group, int64_t value_dim)
-      : scores(static_cast<size_t>(group * kTile)),
-        acc(static_cast<size_t>(group * value_dim)),
-        run_max(static_cast<size_t>(group)),
-        keep(static_cast<size_t>(group)),
-        run_sum(static_cast<size_t>(group)) {}
+  std::vector<int32_t> ctx;
+  std::vector<float*> out;
+  std::vector<const T*> keys, values;
+  RowsState(int64_t max_rows, int64_t key_dim, int64_t value_dim)
+      : q(static_cast<size_t>(max_rows * key_dim)),
+        scores(static_cast<size_t>(max_rows * kTile)),
+        acc(static_cast<size_t>(max_rows * value_dim)),
+        run_max(static_cast<size_t>(max_rows)),
+        run_sum(static_cast<size_t>(max_rows)),
+        ctx(static_cast<size_t>(max_rows)),
+        out(static_cast<size_t>(max_rows)),
+        keys(kTile),
+        values(kTile) {}
 };
 
-// Causal attention of `group` query heads over positions 0..ctx-1 of one sequence, keys in
-// tiles with an online softmax (a new running max rescales what was summed so far, once per
-// tile). score(g, entry): head g's scaled score against a stored cache entry; value(entry):
-// its value vector of value_dim elements. Writes head g's output, times `out_units`, to out(g).
-template <class T, class Score, class Value, class Out>
+// Causal attention of `rows` query rows of one sequence (st.q, key_dim apart) over its cache
+// entries: row r sees positions [0, st.ctx[r]); a key is the entry's key_dim elements from
+// key_off, a value its value_dim elements from value_off. score = q . key x score_scale; row
+// r's output, times out_units, goes to st.out[r].
+template <class T>
 void attend(const Ops<T>& ops, const PagedCache& cache, const std::vector<int32_t>& table,
-            int32_t ctx, int64_t group, int64_t value_dim, float out_units, GroupState& st,
-            Score&& score, Value&& value, Out&& out) {
-  std::fill(st.acc.begin(), st.acc.end(), 0.0f);
-  std::fill(st.run_max.begin(), st.run_max.end(), -std::numeric_limits<float>::infinity());
-  std::fill(st.run_sum.begin(), st.run_sum.end(), 0.0);
+            int64_t rows, int64_t key_dim, int64_t key_off, int64_t value_dim, int64_t value_off,
+            float score_scale, float out_units, RowsState<T>& st) {
+  const int32_t ctx = *std::max_element(st.ctx.begin(), st.ctx.begin() + rows);
+  std::fill_n(st.acc.begin(), rows * value_dim, 0.0f);
+  std::fill_n(st.run_max.begin(), rows, -std::numeric_limits<float>::infinity());
+  std::fill_n(st.run_sum.begin(), rows, 0.0);
   for (int32_t j0 = 0; j0 < ctx; j0 += kTile) {
     const int32_t n = std::min(kTile, ctx - j0);
     for (int32_t j = 0; j < n; ++j) {
       const T* e = cache.entry_as<T>(table, j0 + j);
-      for (int64_t g = 0; g < group; ++g) st.scores[g * kTile + j] = score(g, e);
+      st.keys[j] = e + key_off;
+      st.values[j] = e + value_off;
     }
-    for (int64_t g = 0; g < group; ++g) {
-      float* s = st.scores.data() + g * kTile;
-      const float m = std::max(st.run_max[g], *std::max_element(s, s + n));
-      st.keep[g] = std::exp(st.run_max[g] - m);  // exp(-inf) = 0 on the first tile
-      st.run_max[g] = m;
-      double sum = 0;
-      for (int32_t j = 0; j < n; ++j) {
-        s[j] = std::exp(s[j] - m);
-        sum += s[j];
-      }
-      st.run_sum[g] = st.run_sum[g] * st.keep[g] + sum;
+    ops.scores(st.q.data(), rows, key_dim, st.keys.data(), n, st.scores.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      float* s = st.scores.data() + r * kTile;
+      const int32_t seen = std::clamp(st.ctx[r] - j0, 0, n);  // keys this row may see
+      std::fill(s + seen, s + n, 0.0f);
+      if (seen == 0) continue;
+      float m = st.run_max[r];
+      for (int32_t j = 0; j < seen; ++j) m = std::max(m, s[j] *= score_scale);
+      const float keep = std::exp(st.run_max[r] - m);  // exp(-inf) = 0 on the first tile
+      st.run_max[r] = m;
+      st.run_sum[r] = st.run_sum[r] * keep + ops.exp_sum(s, seen, m);
+      if (keep != 1.0f)
+        for (float& a : std::span(st.acc.data() + r * value_dim, value_dim)) a *= keep;
     }
-    for (int32_t j = 0; j < n; ++j) {
-      const T* v = value(cache.entry_as<T>(table, j0 + j));
-      for (int64_t g = 0; g < group; ++g)
-        ops.scale_axpy(st.acc.data() + g * value_dim, j == 0 ? st.keep[g] : 1.0f,
-                       st.scores[g * kTile + j], v, value_dim);
-    }
+    ops.accumulate(st.scores.data(), rows, value_dim, st.values.data(), n, st.acc.data());
   }
-  for (int64_t g = 0; g < group; ++g) {
-    const float inv = static_cast<float>(out_units / st.run_sum[g]);
-    float* o = out(g);
-    for (int64_t i = 0; i < value_dim; ++i) o[i] = st.acc[g * value_dim + i] * inv;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float inv = static_cast<float>(out_units / st.run_sum[r]);
+    for (int64_t i = 0; i < value_dim; ++i) st.out[r][i] = st.acc[r * value_dim + i] * inv;
   }
+}
+
+// Tasks of up to `tokens_per_task` consecutive tokens of one sequence: [first token, end).
+std::vector<std::pair<int64_t, int64_t>> token_chunks(const TokenLayout& tokens,
+                                                      int64_t tokens_per_task) {
+  std::vector<std::pair<int64_t, int64_t>> chunks;
+  for (int64_t t = 0; t < tokens.num_tokens;) {
+    int64_t end = t + 1;
+    while (end < tokens.num_tokens && end - t < tokens_per_task &&
+           tokens.seq_idx[end] == tokens.seq_idx[t])
+      ++end;
+    chunks.emplace_back(t, end);
+    t = end;
+  }
+  return chunks;
 }
 
 template <class T>
@@ -277,20 +414,25 @@ void mha(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cac
   const int64_t hd = shape.head_dim, nh = shape.num_heads, nkv = shape.num_kv_heads;
   const int64_t group = nh / nkv, v_offset = nkv * hd;
   const float u = units(cache), score_scale = shape.scale * u;
-  // One task: a token and a KV head, with the query heads that share it (adjacent in q).
-  pool.parallel_for(tokens.num_tokens * nkv, [&](int64_t begin, int64_t end) {
-    GroupState st(group, hd);
+  const int64_t per_task = std::max<int64_t>(1, kTaskRows / group);
+  const auto chunks = token_chunks(tokens, per_task);
+  const int64_t num_chunks = static_cast<int64_t>(chunks.size());
+  // One task: a chunk of tokens and a KV head, with the query heads that share it (adjacent in q).
+  pool.parallel_for(num_chunks * nkv, [&](int64_t begin, int64_t end) {
+    RowsState<T> st(per_task * group, hd, hd);
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t t = task / nkv, kvh = task % nkv;
-      const float* qt = q + (t * nh + kvh * group) * hd;
-      attend(
-          ops, cache, (*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t] + 1, group, hd,
-          u, st,
-          [&](int64_t g, const T* e) {
-            return ops.dot(qt + g * hd, e + kvh * hd, hd) * score_scale;
-          },
-          [&](const T* e) { return e + v_offset + kvh * hd; },
-          [&](int64_t g) { return out + (t * nh + kvh * group + g) * hd; });
+      const auto [t0, t1] = chunks[task / nkv];
+      const int64_t kvh = task % nkv;
+      int64_t rows = 0;
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t g = 0; g < group; ++g, ++rows) {
+          const int64_t head = t * nh + kvh * group + g;
+          std::copy_n(q + head * hd, hd, st.q.data() + rows * hd);
+          st.ctx[rows] = tokens.positions[t] + 1;
+          st.out[rows] = out + head * hd;
+        }
+      attend(ops, cache, (*tokens.block_tables)[tokens.seq_idx[t0]], rows, hd, kvh * hd, hd,
+             v_offset + kvh * hd, score_scale, u, st);
     }
   });
 }
@@ -300,20 +442,26 @@ void mla(const MlaShape& shape, const TokenLayout& tokens, const PagedCache& cac
          const float* q_latent, const float* q_rope, float* out, ThreadPool& pool, Isa isa) {
   const Ops<T> ops = ops_for<T>(isa);
   const int64_t lr = shape.kv_lora_rank, rd = shape.rope_dim, nh = shape.num_heads;
+  const int64_t kd = lr + rd;  // a key is the whole entry [latent | rope], a value its latent
   const float u = units(cache), score_scale = shape.scale * u;
-  // Every head reads the same latent cache entry: one task is a token with all its heads.
-  pool.parallel_for(tokens.num_tokens, [&](int64_t begin, int64_t end) {
-    GroupState st(nh, lr);
-    for (int64_t t = begin; t < end; ++t) {
-      attend(
-          ops, cache, (*tokens.block_tables)[tokens.seq_idx[t]], tokens.positions[t] + 1, nh, lr, u,
-          st,
-          [&](int64_t h, const T* e) {
-            const int64_t th = t * nh + h;
-            return (ops.dot(q_latent + th * lr, e, lr) + ops.dot(q_rope + th * rd, e + lr, rd)) *
-                   score_scale;
-          },
-          [](const T* e) { return e; }, [&](int64_t h) { return out + (t * nh + h) * lr; });
+  const int64_t per_task = std::max<int64_t>(1, kTaskRows / nh);
+  const auto chunks = token_chunks(tokens, per_task);
+  // Every head reads the same latent cache entry: one task is a chunk of tokens, all heads.
+  pool.parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t begin, int64_t end) {
+    RowsState<T> st(per_task * nh, kd, lr);
+    for (int64_t c = begin; c < end; ++c) {
+      const auto [t0, t1] = chunks[c];
+      int64_t rows = 0;
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t h = 0; h < nh; ++h, ++rows) {
+          const int64_t th = t * nh + h;
+          std::copy_n(q_latent + th * lr, lr, st.q.data() + rows * kd);
+          std::copy_n(q_rope + th * rd, rd, st.q.data() + rows * kd + lr);
+          st.ctx[rows] = tokens.positions[t] + 1;
+          st.out[rows] = out + th * lr;
+        }
+      attend(ops, cache, (*tokens.block_tables)[tokens.seq_idx[t0]], rows, kd, 0, lr, 0,
+             score_scale, u, st);
     }
   });
 }

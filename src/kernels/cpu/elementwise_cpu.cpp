@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/exp_simd.h"
 #include "kernels/ops.h"
 
 #if defined(__x86_64__)
@@ -20,42 +21,10 @@ constexpr int64_t kChunk = 4096;
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 _mm512_undefined_* (see avx512)
 
-// exp(x) for x <= 0 (silu needs exp(-|g|) only): 2^k p(r) with x = k ln2 + r, |r| <= ln2 / 2 (ln2
-// in two parts), p the degree-6 Taylor polynomial (relative error under 2e-7 there). Below -87.3
-// the result is exp(-87.3) instead of a subnormal: silu is then 0 up to 1e-36 either way.
-constexpr float kLog2e = 1.44269504f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-constexpr float kTaylor[] = {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f};
-
-__attribute__((target("avx512f"))) inline __m512 exp_neg(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.3f));
-  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kTaylor[0]);
-  for (int i = 1; i < 7; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kTaylor[i]));
-  const __m512i two_k = _mm512_slli_epi32(
-      _mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(two_k));
-}
-
-__attribute__((target("avx2,fma"))) inline __m256 exp_neg(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
-  const __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Hi), x);
-  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kTaylor[0]);
-  for (int i = 1; i < 7; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kTaylor[i]));
-  const __m256i two_k = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(two_k));
-}
-
 // silu(x) = x sigmoid(x), sigmoid from e = exp(-|x|): 1 / (1 + e) for x >= 0 and e / (1 + e)
 // below, so the exponential never overflows.
-__attribute__((target("avx512f"))) void silu_mul_avx512(const float* g, const float* u,
-                                                        int64_t n, float* out) {
+__attribute__((target("avx512f"))) void silu_mul_avx512(const float* g, const float* u, int64_t n,
+                                                        float* out) {
   const __m512 one = _mm512_set1_ps(1.0f);
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1);
