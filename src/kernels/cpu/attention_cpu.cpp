@@ -7,7 +7,7 @@
 // per tile): no [T, T] score matrix, memory per task O(rows x (kTile + key_dim + value_dim)).
 // Per tile, two small GEMMs: scores[rows][kTile] = Q . K^T and acc[rows][value_dim] +=
 // P . V. On x86 (AVX2+FMA+F16C, also what AVX-512 CPUs run) both keep their sums in registers
-// (4 rows x 2 keys of 8-lane dot products; 6 rows x 16 value dims), the exp is a polynomial
+// (6 rows x 2 keys of 8-lane dot products; 6 rows x 16 value dims), the exp is a polynomial
 // on 8 lanes (exp_simd.h); elsewhere (NEON, portable) they are loops over one dot product or
 // one axpy at a time. Rows whose context ends inside a tile get zero weight past it.
 // Tasks: (token chunk, KV head) for GQA, token chunks for MLA; decode rows are chunks of one.
@@ -177,7 +177,7 @@ FATHOM_AVX2 inline float hsum8(__m256 v) {
 template <class T, int MR, int NK>
 FATHOM_AVX2 void scores_block(const float* q, int64_t key_dim, const T* const* keys, float* s) {
   __m256 acc[MR][NK];
-#pragma GCC unroll 4
+#pragma GCC unroll 6
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 2
     for (int c = 0; c < NK; ++c) acc[r][c] = _mm256_setzero_ps();
@@ -186,7 +186,7 @@ FATHOM_AVX2 void scores_block(const float* q, int64_t key_dim, const T* const* k
     __m256 k[NK];
 #pragma GCC unroll 2
     for (int c = 0; c < NK; ++c) k[c] = load8(keys[c] + i);
-#pragma GCC unroll 4
+#pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) {
       const __m256 qv = _mm256_loadu_ps(q + r * key_dim + i);
 #pragma GCC unroll 2
@@ -213,10 +213,14 @@ template <class T>
 FATHOM_AVX2 void scores_avx2(const float* q, int64_t rows, int64_t key_dim, const T* const* keys,
                              int32_t n, float* s) {
   int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) scores_rows<T, 4>(q + r * key_dim, key_dim, keys, n, s + r * kTile);
+  for (; r + 6 <= rows; r += 6) scores_rows<T, 6>(q + r * key_dim, key_dim, keys, n, s + r * kTile);
   const float* qr = q + r * key_dim;
   float* sr = s + r * kTile;
   switch (rows - r) {
+    case 5:
+      return scores_rows<T, 5>(qr, key_dim, keys, n, sr);
+    case 4:
+      return scores_rows<T, 4>(qr, key_dim, keys, n, sr);
     case 3:
       return scores_rows<T, 3>(qr, key_dim, keys, n, sr);
     case 2:
