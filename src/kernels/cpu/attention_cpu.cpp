@@ -396,7 +396,9 @@ void attend(const Ops<T>& ops, const PagedCache& cache, const std::vector<int32_
   }
 }
 
-// Tasks of up to `tokens_per_task` consecutive tokens of one sequence: [first token, end).
+// Tasks of up to `tokens_per_task` consecutive tokens of one sequence: [first token, end), the
+// longest contexts first, so the pool's last claims are the short tasks (a causal prefill's work
+// per chunk grows with its position).
 std::vector<std::pair<int64_t, int64_t>> token_chunks(const TokenLayout& tokens,
                                                       int64_t tokens_per_task) {
   std::vector<std::pair<int64_t, int64_t>> chunks;
@@ -408,6 +410,11 @@ std::vector<std::pair<int64_t, int64_t>> token_chunks(const TokenLayout& tokens,
     chunks.emplace_back(t, end);
     t = end;
   }
+  const auto last_ctx = [&](const std::pair<int64_t, int64_t>& c) {
+    return tokens.positions[c.second - 1];
+  };
+  std::stable_sort(chunks.begin(), chunks.end(),
+                   [&](const auto& a, const auto& b) { return last_ctx(a) > last_ctx(b); });
   return chunks;
 }
 
