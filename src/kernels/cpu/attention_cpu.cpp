@@ -23,6 +23,7 @@
 #include <cmath>
 #include <limits>
 #include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -209,27 +210,34 @@ FATHOM_AVX2 void scores_rows(const float* q, int64_t key_dim, const T* const* ke
   if (j < n) scores_block<T, MR, 1>(q, key_dim, keys + j, s + j);
 }
 
-template <class T>
-FATHOM_AVX2 void scores_avx2(const float* q, int64_t rows, int64_t key_dim, const T* const* keys,
-                             int32_t n, float* s) {
+// block(std::integral_constant<int, MR>{}, r) over rows [0, rows) in blocks of MR = 6 rows, the
+// last block's 1-5 rows with their own MR.
+template <class Block>
+void by_row_blocks(int64_t rows, Block&& block) {
   int64_t r = 0;
-  for (; r + 6 <= rows; r += 6) scores_rows<T, 6>(q + r * key_dim, key_dim, keys, n, s + r * kTile);
-  const float* qr = q + r * key_dim;
-  float* sr = s + r * kTile;
+  for (; r + 6 <= rows; r += 6) block(std::integral_constant<int, 6>{}, r);
   switch (rows - r) {
     case 5:
-      return scores_rows<T, 5>(qr, key_dim, keys, n, sr);
+      return block(std::integral_constant<int, 5>{}, r);
     case 4:
-      return scores_rows<T, 4>(qr, key_dim, keys, n, sr);
+      return block(std::integral_constant<int, 4>{}, r);
     case 3:
-      return scores_rows<T, 3>(qr, key_dim, keys, n, sr);
+      return block(std::integral_constant<int, 3>{}, r);
     case 2:
-      return scores_rows<T, 2>(qr, key_dim, keys, n, sr);
+      return block(std::integral_constant<int, 2>{}, r);
     case 1:
-      return scores_rows<T, 1>(qr, key_dim, keys, n, sr);
+      return block(std::integral_constant<int, 1>{}, r);
     default:
       return;
   }
+}
+
+template <class T>
+void scores_avx2(const float* q, int64_t rows, int64_t key_dim, const T* const* keys, int32_t n,
+                 float* s) {
+  by_row_blocks(rows, [&](auto mr, int64_t r) {
+    scores_rows<T, mr()>(q + r * key_dim, key_dim, keys, n, s + r * kTile);
+  });
 }
 
 // acc[r][d0, d0 + 8 NV) += sum over j < n of p[r][j] values[j][d0, ...) for MR rows: MR x NV
@@ -277,27 +285,11 @@ FATHOM_AVX2 void accumulate_rows(const float* p, int64_t value_dim, const T* con
 }
 
 template <class T>
-FATHOM_AVX2 void accumulate_avx2(const float* p, int64_t rows, int64_t value_dim,
-                                 const T* const* values, int32_t n, float* acc) {
-  int64_t r = 0;
-  for (; r + 6 <= rows; r += 6)
-    accumulate_rows<T, 6>(p + r * kTile, value_dim, values, n, acc + r * value_dim);
-  const float* pr = p + r * kTile;
-  float* ar = acc + r * value_dim;
-  switch (rows - r) {
-    case 5:
-      return accumulate_rows<T, 5>(pr, value_dim, values, n, ar);
-    case 4:
-      return accumulate_rows<T, 4>(pr, value_dim, values, n, ar);
-    case 3:
-      return accumulate_rows<T, 3>(pr, value_dim, values, n, ar);
-    case 2:
-      return accumulate_rows<T, 2>(pr, value_dim, values, n, ar);
-    case 1:
-      return accumulate_rows<T, 1>(pr, value_dim, values, n, ar);
-    default:
-      return;
-  }
+void accumulate_avx2(const float* p, int64_t rows, int64_t value_dim, const T* const* values,
+                     int32_t n, float* acc) {
+  by_row_blocks(rows, [&](auto mr, int64_t r) {
+    accumulate_rows<T, mr()>(p + r * kTile, value_dim, values, n, acc + r * value_dim);
+  });
 }
 
 FATHOM_AVX2 float exp_sum_avx2(float* s, int32_t n, float m) {
