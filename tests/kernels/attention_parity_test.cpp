@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -144,6 +145,74 @@ TEST(MlaAttentionParity, CpuMatchesReference) {
           worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
         EXPECT_LT(worst, 2e-5) << heads << " heads, lr " << lr << " " << name(dtype) << " "
                                << cpu::isa_name(isa);
+      }
+    }
+  }
+}
+
+// Decode steps of one or two sequences at long contexts: fewer tasks than threads, so each task's
+// keys are split into ranges that threads attend to apart and then merge (flash-decoding). GQA
+// and MLA, with pools of 2 and 4 threads, contexts that end mid-tile, a second sequence shorter
+// than one range.
+TEST(AttentionParity, DecodeRowsSplitAcrossThreadsMatchTheReference) {
+  for (const std::vector<int32_t>& lens : {std::vector<int32_t>{300}, {1000, 70}}) {
+    std::mt19937 rng(static_cast<uint32_t>(lens.size()));
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int32_t block = 16, heads = 8, kv_heads = 2, hd = 64, lr = 64, rd = 16;
+    std::vector<std::vector<int32_t>> tables(lens.size());
+    int32_t blocks = 0;
+    std::vector<int32_t> all_pos, all_seq, last_pos, last_seq;
+    for (size_t s = 0; s < lens.size(); ++s) {
+      for (int32_t b = 0; b < (lens[s] + block - 1) / block; ++b) tables[s].push_back(blocks++);
+      std::shuffle(tables[s].begin(), tables[s].end(), rng);
+      for (int32_t p = 0; p < lens[s]; ++p) {
+        all_pos.push_back(p);
+        all_seq.push_back(static_cast<int32_t>(s));
+      }
+      last_pos.push_back(lens[s] - 1);
+      last_seq.push_back(static_cast<int32_t>(s));
+    }
+    const TokenLayout fill{all_pos.data(), all_seq.data(), &tables,
+                           static_cast<int64_t>(all_pos.size())};
+    const TokenLayout step{last_pos.data(), last_seq.data(), &tables,
+                           static_cast<int64_t>(last_pos.size())};
+    const auto random = [&](size_t count) {
+      std::vector<float> v(count);
+      for (float& x : v) x = nd(rng);
+      return v;
+    };
+    const int32_t mha_entry = 2 * kv_heads * hd, mla_entry = lr + rd;
+    const std::vector<float> mha_values = random(all_pos.size() * mha_entry);
+    const std::vector<float> mla_values = random(all_pos.size() * mla_entry);
+    const std::vector<float> q = random(lens.size() * heads * hd);
+    const std::vector<float> ql = random(lens.size() * heads * lr);
+    const std::vector<float> qr = random(lens.size() * heads * rd);
+    const MhaShape mha{heads, kv_heads, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+    const MlaShape mla{heads, lr, rd, 1.0f / std::sqrt(static_cast<float>(lr + rd))};
+    for (int threads : {2, 4}) {
+      ThreadPool pool(threads);
+      for (KvDtype dtype : kDtypes) {
+        const TypedCache mc(dtype, blocks, block, mha_entry, fill, mha_values);
+        const TypedCache lc(dtype, blocks, block, mla_entry, fill, mla_values);
+        std::vector<float> want(q.size()), got(q.size()), want_l(ql.size()), got_l(ql.size());
+        paged_attention(mha, step, mc.cache, q.data(), want.data(), pool);
+        paged_mla_attention(mla, step, lc.cache, ql.data(), qr.data(), want_l.data(), pool);
+        for (cpu::Isa isa : kPaths) {
+          if (!cpu::isa_available(isa)) continue;
+          cpu::paged_attention_cpu(mha, step, mc.cache, q.data(), got.data(), pool, isa);
+          cpu::paged_mla_attention_cpu(mla, step, lc.cache, ql.data(), qr.data(), got_l.data(),
+                                       pool, isa);
+          double worst = 0, worst_l = 0;
+          for (size_t i = 0; i < got.size(); ++i)
+            worst = std::max(worst, std::fabs(double{got[i]} - want[i]));
+          for (size_t i = 0; i < got_l.size(); ++i)
+            worst_l = std::max(worst_l, std::fabs(double{got_l[i]} - want_l[i]));
+          const std::string at = std::to_string(lens.size()) + " sequences, " +
+                                 std::to_string(threads) + " threads, " + name(dtype) + " " +
+                                 cpu::isa_name(isa);
+          EXPECT_LT(worst, 2e-5) << "GQA, " << at;
+          EXPECT_LT(worst_l, 2e-5) << "MLA, " << at;
+        }
       }
     }
   }

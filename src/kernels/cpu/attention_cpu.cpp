@@ -347,24 +347,33 @@ struct RowsState {
         values(kTile) {}
 };
 
+// What a task attends with: its rows (filled into st: q, ctx, out), the sequence's block table
+// and where a key and a value sit in a cache entry.
+struct TaskRows {
+  int64_t rows;
+  const std::vector<int32_t>* table;
+  int64_t key_off, value_off;
+};
+
 // Causal attention of `rows` query rows of one sequence (st.q, key_dim apart) over its cache
-// entries: row r sees positions [0, st.ctx[r]); a key is the entry's key_dim elements from
-// key_off, a value its value_dim elements from value_off. score = q . key x score_scale; row
-// r's output, times out_units, goes to st.out[r].
+// positions [k_begin, k_end): row r sees those below st.ctx[r]; a key is the entry's key_dim
+// elements from key_off, a value its value_dim elements from value_off; score = q . key x
+// score_scale. Leaves each row's running max, sum and unnormalised output sum in st.
 template <class T>
-void attend(const Ops<T>& ops, const PagedCache& cache, const std::vector<int32_t>& table,
-            int64_t rows, int64_t key_dim, int64_t key_off, int64_t value_dim, int64_t value_off,
-            float score_scale, float out_units, RowsState<T>& st) {
-  const int32_t ctx = *std::max_element(st.ctx.begin(), st.ctx.begin() + rows);
+void attend(const Ops<T>& ops, const PagedCache& cache, const TaskRows& task, int64_t key_dim,
+            int64_t value_dim, int32_t k_begin, int32_t k_end, float score_scale,
+            RowsState<T>& st) {
+  const int64_t rows = task.rows;
+  const int32_t ctx = std::min(k_end, *std::max_element(st.ctx.begin(), st.ctx.begin() + rows));
   std::fill_n(st.acc.begin(), rows * value_dim, 0.0f);
   std::fill_n(st.run_max.begin(), rows, -std::numeric_limits<float>::infinity());
   std::fill_n(st.run_sum.begin(), rows, 0.0);
-  for (int32_t j0 = 0; j0 < ctx; j0 += kTile) {
+  for (int32_t j0 = k_begin; j0 < ctx; j0 += kTile) {
     const int32_t n = std::min(kTile, ctx - j0);
     for (int32_t j = 0; j < n; ++j) {
-      const T* e = cache.entry_as<T>(table, j0 + j);
-      st.keys[j] = e + key_off;
-      st.values[j] = e + value_off;
+      const T* e = cache.entry_as<T>(*task.table, j0 + j);
+      st.keys[j] = e + task.key_off;
+      st.values[j] = e + task.value_off;
     }
     ops.scores(st.q.data(), rows, key_dim, st.keys.data(), n, st.scores.data());
     for (int64_t r = 0; r < rows; ++r) {
@@ -381,10 +390,6 @@ void attend(const Ops<T>& ops, const PagedCache& cache, const std::vector<int32_
         for (float& a : std::span(st.acc.data() + r * value_dim, value_dim)) a *= keep;
     }
     ops.accumulate(st.scores.data(), rows, value_dim, st.values.data(), n, st.acc.data());
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    const float inv = static_cast<float>(out_units / st.run_sum[r]);
-    for (int64_t i = 0; i < value_dim; ++i) st.out[r][i] = st.acc[r * value_dim + i] * inv;
   }
 }
 
@@ -410,63 +415,132 @@ std::vector<std::pair<int64_t, int64_t>> token_chunks(const TokenLayout& tokens,
   return chunks;
 }
 
-template <class T>
-void mha(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache, const float* q,
-         float* out, ThreadPool& pool, Isa isa) {
-  const Ops<T> ops = ops_for<T>(isa);
-  const int64_t hd = shape.head_dim, nh = shape.num_heads, nkv = shape.num_kv_heads;
-  const int64_t group = nh / nkv, v_offset = nkv * hd;
-  const float u = units(cache), score_scale = shape.scale * u;
-  const int64_t per_task = std::max<int64_t>(1, kTaskRows / group);
-  const auto chunks = token_chunks(tokens, per_task);
-  const int64_t num_chunks = static_cast<int64_t>(chunks.size());
-  // One task: a chunk of tokens and a KV head, with the query heads that share it (adjacent in q).
-  pool.parallel_for(num_chunks * nkv, [&](int64_t begin, int64_t end) {
-    RowsState<T> st(per_task * group, hd, hd);
-    for (int64_t task = begin; task < end; ++task) {
-      const auto [t0, t1] = chunks[task / nkv];
-      const int64_t kvh = task % nkv;
-      int64_t rows = 0;
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t g = 0; g < group; ++g, ++rows) {
-          const int64_t head = t * nh + kvh * group + g;
-          std::copy_n(q + head * hd, hd, st.q.data() + rows * hd);
-          st.ctx[rows] = tokens.positions[t] + 1;
-          st.out[rows] = out + head * hd;
+int32_t max_context(const TokenLayout& tokens) {
+  int32_t ctx = 0;
+  for (int64_t t = 0; t < tokens.num_tokens; ++t) ctx = std::max(ctx, tokens.positions[t] + 1);
+  return ctx;
+}
+
+// Every task's attention, fill(task, st) giving its rows. With fewer tasks than threads (a
+// decode step of few sequences: one task per KV head, or per token in MLA), each task's keys are
+// split into ranges of whole tiles, one per thread (flash-decoding), and the ranges' partial
+// results merged: out = sum_p acc_p e^(m_p - M) / sum_p sum_p e^(m_p - M).
+template <class T, class Fill>
+void run_tasks(const Ops<T>& ops, const PagedCache& cache, int64_t num_tasks, int64_t max_rows,
+               int64_t key_dim, int64_t value_dim, int32_t max_ctx, float score_scale,
+               float out_units, ThreadPool& pool, Fill&& fill) {
+  const auto finish = [&](const RowsState<T>& st, int64_t rows) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float inv = static_cast<float>(out_units / st.run_sum[r]);
+      for (int64_t i = 0; i < value_dim; ++i) st.out[r][i] = st.acc[r * value_dim + i] * inv;
+    }
+  };
+  const int64_t threads = pool.num_threads();
+  const int64_t tiles = (max_ctx + kTile - 1) / kTile;
+  const int64_t splits =
+      num_tasks >= threads ? 1 : std::min((threads + num_tasks - 1) / num_tasks, tiles / 2);
+  if (splits <= 1) {
+    pool.parallel_for(num_tasks, [&](int64_t begin, int64_t end) {
+      RowsState<T> st(max_rows, key_dim, value_dim);
+      for (int64_t t = begin; t < end; ++t) {
+        const TaskRows task = fill(t, st);
+        attend(ops, cache, task, key_dim, value_dim, 0, max_ctx, score_scale, st);
+        finish(st, task.rows);
+      }
+    });
+    return;
+  }
+  const int32_t span = static_cast<int32_t>((tiles + splits - 1) / splits) * kTile;
+  const int64_t parts = num_tasks * splits;
+  std::vector<float> part_acc(static_cast<size_t>(parts * max_rows * value_dim));
+  std::vector<float> part_max(static_cast<size_t>(parts * max_rows));
+  std::vector<double> part_sum(part_max.size());
+  pool.parallel_for(parts, [&](int64_t begin, int64_t end) {
+    RowsState<T> st(max_rows, key_dim, value_dim);
+    for (int64_t p = begin; p < end; ++p) {
+      const TaskRows task = fill(p / splits, st);
+      const int32_t k0 = static_cast<int32_t>(p % splits) * span;
+      attend(ops, cache, task, key_dim, value_dim, k0, k0 + span, score_scale, st);
+      std::copy_n(st.acc.begin(), task.rows * value_dim,
+                  part_acc.begin() + p * max_rows * value_dim);
+      std::copy_n(st.run_max.begin(), task.rows, part_max.begin() + p * max_rows);
+      std::copy_n(st.run_sum.begin(), task.rows, part_sum.begin() + p * max_rows);
+    }
+  });
+  pool.parallel_for(num_tasks, [&](int64_t begin, int64_t end) {
+    RowsState<T> st(max_rows, key_dim, value_dim);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t rows = fill(t, st).rows;
+      for (int64_t r = 0; r < rows; ++r) {
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t p = t * splits; p < (t + 1) * splits; ++p)
+          m = std::max(m, part_max[p * max_rows + r]);
+        double sum = 0;
+        float* acc = st.acc.data() + r * value_dim;
+        std::fill_n(acc, value_dim, 0.0f);
+        for (int64_t p = t * splits; p < (t + 1) * splits; ++p) {
+          const size_t i = static_cast<size_t>(p * max_rows + r);
+          if (part_sum[i] == 0) continue;  // a range past this row's context
+          const float w = std::exp(part_max[i] - m);
+          sum += part_sum[i] * w;
+          const float* pa = part_acc.data() + i * value_dim;
+          for (int64_t d = 0; d < value_dim; ++d) acc[d] += pa[d] * w;
         }
-      attend(ops, cache, (*tokens.block_tables)[tokens.seq_idx[t0]], rows, hd, kvh * hd, hd,
-             v_offset + kvh * hd, score_scale, u, st);
+        st.run_sum[r] = sum;
+      }
+      finish(st, rows);
     }
   });
 }
 
 template <class T>
+void mha(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache, const float* q,
+         float* out, ThreadPool& pool, Isa isa) {
+  const int64_t hd = shape.head_dim, nh = shape.num_heads, nkv = shape.num_kv_heads;
+  const int64_t group = nh / nkv, per_task = std::max<int64_t>(1, kTaskRows / group);
+  const auto chunks = token_chunks(tokens, per_task);
+  const float u = units(cache);
+  // One task: a chunk of tokens and a KV head, with the query heads that share it (adjacent in q).
+  run_tasks(ops_for<T>(isa), cache, static_cast<int64_t>(chunks.size()) * nkv, per_task * group, hd,
+            hd, max_context(tokens), shape.scale * u, u, pool, [&](int64_t task, RowsState<T>& st) {
+              const auto [t0, t1] = chunks[task / nkv];
+              const int64_t kvh = task % nkv;
+              int64_t rows = 0;
+              for (int64_t t = t0; t < t1; ++t)
+                for (int64_t g = 0; g < group; ++g, ++rows) {
+                  const int64_t head = t * nh + kvh * group + g;
+                  std::copy_n(q + head * hd, hd, st.q.data() + rows * hd);
+                  st.ctx[rows] = tokens.positions[t] + 1;
+                  st.out[rows] = out + head * hd;
+                }
+              return TaskRows{rows, &(*tokens.block_tables)[tokens.seq_idx[t0]], kvh * hd,
+                              (nkv + kvh) * hd};
+            });
+}
+
+template <class T>
 void mla(const MlaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
          const float* q_latent, const float* q_rope, float* out, ThreadPool& pool, Isa isa) {
-  const Ops<T> ops = ops_for<T>(isa);
   const int64_t lr = shape.kv_lora_rank, rd = shape.rope_dim, nh = shape.num_heads;
   const int64_t kd = lr + rd;  // a key is the whole entry [latent | rope], a value its latent
-  const float u = units(cache), score_scale = shape.scale * u;
   const int64_t per_task = std::max<int64_t>(1, kTaskRows / nh);
   const auto chunks = token_chunks(tokens, per_task);
+  const float u = units(cache);
   // Every head reads the same latent cache entry: one task is a chunk of tokens, all heads.
-  pool.parallel_for(static_cast<int64_t>(chunks.size()), [&](int64_t begin, int64_t end) {
-    RowsState<T> st(per_task * nh, kd, lr);
-    for (int64_t c = begin; c < end; ++c) {
-      const auto [t0, t1] = chunks[c];
-      int64_t rows = 0;
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t h = 0; h < nh; ++h, ++rows) {
-          const int64_t th = t * nh + h;
-          std::copy_n(q_latent + th * lr, lr, st.q.data() + rows * kd);
-          std::copy_n(q_rope + th * rd, rd, st.q.data() + rows * kd + lr);
-          st.ctx[rows] = tokens.positions[t] + 1;
-          st.out[rows] = out + th * lr;
-        }
-      attend(ops, cache, (*tokens.block_tables)[tokens.seq_idx[t0]], rows, kd, 0, lr, 0,
-             score_scale, u, st);
-    }
-  });
+  run_tasks(ops_for<T>(isa), cache, static_cast<int64_t>(chunks.size()), per_task * nh, kd, lr,
+            max_context(tokens), shape.scale * u, u, pool, [&](int64_t c, RowsState<T>& st) {
+              const auto [t0, t1] = chunks[c];
+              int64_t rows = 0;
+              for (int64_t t = t0; t < t1; ++t)
+                for (int64_t h = 0; h < nh; ++h, ++rows) {
+                  const int64_t th = t * nh + h;
+                  std::copy_n(q_latent + th * lr, lr, st.q.data() + rows * kd);
+                  std::copy_n(q_rope + th * rd, rd, st.q.data() + rows * kd + lr);
+                  st.ctx[rows] = tokens.positions[t] + 1;
+                  st.out[rows] = out + th * lr;
+                }
+              return TaskRows{rows, &(*tokens.block_tables)[tokens.seq_idx[t0]], 0, 0};
+            });
 }
 
 }  // namespace
