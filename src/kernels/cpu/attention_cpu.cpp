@@ -11,6 +11,8 @@
 // on 8 lanes (exp_simd.h); elsewhere (NEON, portable) they are loops over one dot product or
 // one axpy at a time. Rows whose context ends inside a tile get zero weight past it.
 // Tasks: (token chunk, KV head) for GQA, token chunks for MLA; decode rows are chunks of one.
+// They are claimed longest context first; with fewer tasks than threads each task's keys are
+// split into ranges attended apart and merged (run_tasks: flash-decoding).
 //
 // Cache entries are float, bf16 or fp8 e4m3 (KvDtype) and are widened to float in registers:
 // bf16 by a 16-bit shift; e4m3 s.eeee.mmm re-packed as the f16 s.0eeee.mmm0000000 (the value

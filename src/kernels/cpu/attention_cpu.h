@@ -9,8 +9,8 @@
 namespace fathom::kernels::cpu {
 
 /// Same contract as kernels::paged_attention, for a cache of any KvDtype. `isa`: the path
-/// (kAvx512 and kAvx512Vnni run AVX-512F, kAvx2 and kAvxVnni AVX2+FMA+F16C, the kNeon family
-/// NEON, kScalar portable code). PRECOND: isa_available(isa).
+/// (the x86 ISAs from kAvx2 up run the AVX2+FMA+F16C tiles, the kNeon family NEON, kScalar
+/// portable code). PRECOND: isa_available(isa).
 void paged_attention_cpu(const MhaShape& shape, const TokenLayout& tokens, const PagedCache& cache,
                          const float* q, float* out, ThreadPool& pool, Isa isa = best_isa());
 /// Same contract as kernels::paged_mla_attention (absorbed MLA: every head attends over the
