@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "kernels/cpu/exp_simd.h"
+#include "kernels/cpu/hsum_avx.h"
 #include "tensor/dtype.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -166,13 +167,6 @@ FATHOM_AVX2 inline __m256 load8(const uint16_t* p) {
 FATHOM_AVX2 inline __m256 load8(const uint8_t* p) {
   const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
   return _mm256_cvtph_ps(e4m3_as_f16(_mm_cvtepu8_epi16(b)));
-}
-
-FATHOM_AVX2 inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // s[r][c] = q[r] . keys[c] for MR rows and NK keys: MR x NK sums of 8 lanes in registers, each

@@ -19,6 +19,7 @@
 
 #include "kernels/bf16_packed.h"
 #include "kernels/cpu/bf16_packed_x.h"
+#include "kernels/cpu/hsum_avx.h"
 #include "tensor/dtype.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -165,10 +166,7 @@ void packed_tile(const Bf16Packed& p, const float* xp, const float* x, float* y,
     __m256 s = acc[r][0];
 #pragma GCC unroll 4
     for (int a = 1; a < A; ++a) s = _mm256_add_ps(s, acc[r][a]);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    float sum = _mm_cvtss_f32(h);
+    float sum = hsum8(s);
     const size_t o = static_cast<size_t>(o0 + r);
     for (uint32_t j = p.escape_begin[o]; j < p.escape_begin[o + 1]; ++j)
       sum += escape_dot(p.escape_values.data() + size_t{j} * kBf16PackBlock,

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/hsum_avx.h"
 #include "kernels/cpu/linear_cpu_internal.h"
 #include "kernels/linear_weight.h"
 #include "kernels/weight_element.h"
@@ -40,13 +41,6 @@ namespace fathom::kernels::cpu {
 namespace {
 
 constexpr int kMaxRows = 4;
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // ---- decoders: 8 stored weights starting at column j -> __m256 -------------------------------
 
@@ -210,7 +204,7 @@ inline void row_plain(const LinearWeight& w, int64_t o, const Dec& dec, float sc
   __m256 acc[NR];
   for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
   dot_span<NR>(dec, xr, 0, in8, acc);
-  for (int r = 0; r < NR; ++r) res[r] = hsum(acc[r]) * scale;
+  for (int r = 0; r < NR; ++r) res[r] = hsum8(acc[r]) * scale;
   add_tail<NR>(w, o, xr, in8, res);
 }
 
@@ -231,7 +225,7 @@ inline void row_fp8(const LinearWeight& w, int64_t o, const float* const* xr, fl
     const __m256 s = _mm256_set1_ps(scales[b] * kFp8Fold);
     for (int r = 0; r < NR; ++r) tot[r] = _mm256_fmadd_ps(acc[r], s, tot[r]);
   }
-  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]);
+  for (int r = 0; r < NR; ++r) res[r] = hsum8(tot[r]);
   add_tail<NR>(w, o, xr, in8, res);
 }
 
@@ -265,7 +259,7 @@ inline void row_int4(const LinearWeight& w, int64_t o, const float* const* xr,
       zero_term[r] += sz * xsum[r][g];
     }
   }
-  for (int r = 0; r < NR; ++r) res[r] = hsum(tot[r]) - zero_term[r];
+  for (int r = 0; r < NR; ++r) res[r] = hsum8(tot[r]) - zero_term[r];
   add_tail<NR>(w, o, xr, in8, res);
 }
 
@@ -278,7 +272,7 @@ inline void row_buffered(const LinearWeight& w, const float* buf, const float* c
   __m256 acc[NR];
   for (int r = 0; r < NR; ++r) acc[r] = _mm256_setzero_ps();
   dot_span<NR>(F32Dec{buf}, xr, 0, in8, acc);
-  for (int r = 0; r < NR; ++r) res[r] = hsum(acc[r]);
+  for (int r = 0; r < NR; ++r) res[r] = hsum8(acc[r]);
   for (int64_t j = in8; j < in; ++j)
     for (int r = 0; r < NR; ++r) res[r] += xr[r][j] * buf[j];
 }
@@ -464,7 +458,7 @@ struct Avx2Rows {
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
-  static float reduce(Reg v) { return hsum(v); }
+  static float reduce(Reg v) { return hsum8(v); }
 
   // The unscaled decoders as rows: no blocks.
   template <class Dec, class T>
